@@ -1,0 +1,76 @@
+# The front door: `make run` (everything, then serve on :8000) and `make test`.
+# Every variable can be overridden from the environment or a `.env` file (see .env.example).
+-include .env
+
+PG_PORT ?= 55432
+REDIS_PORT ?= 56379
+TEST_PG_PORT ?= 55433
+PORT ?= 8000
+HOST ?= 127.0.0.1
+WORKERS ?= 1
+DEBUG ?= true
+DATA_PRESET ?= demo
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INFRA := scripts/infra.sh
+
+MAIN_DB ?= mysanta_main
+RECS_DB ?= mysanta_recs
+MAIN_DATABASE_URL ?= postgresql://mysanta_main_reader:reader-dev-password@127.0.0.1:$(PG_PORT)/$(MAIN_DB)
+RECOMMENDATIONS_DATABASE_URL ?= postgresql://mysanta_app:app-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
+RECOMMENDATIONS_OWNER_DATABASE_URL ?= postgresql://mysanta_owner:owner-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
+RECOMMENDATIONS_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+POSTGRES_SUPERUSER_URL ?= $(shell PG_PORT=$(PG_PORT) $(INFRA) superuser-url)
+MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_URL))
+
+# Everything above (and whatever .env sets) reaches the commands below.
+export
+
+.PHONY: run test lint install infra db data stop status clean-data
+
+## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
+run: db data
+	@echo
+	@echo "  API docs:   http://$(HOST):$(PORT)/docs"
+	@echo "  Health:     curl http://$(HOST):$(PORT)/health"
+	@if [ "$(DEBUG)" = "true" ] && [ -z "$$BASIC_AUTH_USERNAME" ]; then \
+		echo "  Dev login:  mysanta / mysanta-dev-password   (DEBUG=true development credentials)"; fi
+	@echo "  Stop:       Ctrl-C, then make stop"
+	@echo
+	$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+## test: a private throw-away cluster on TEST_PG_PORT, then the whole suite
+test: install
+	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff and mypy
+lint: install
+	$(VENV)/bin/ruff check service tests
+	$(VENV)/bin/ruff format --check service tests
+	$(VENV)/bin/mypy
+
+install:
+	@$(INFRA) install
+
+infra: install
+	@$(INFRA) start
+
+## db: roles, databases, extensions (superuser bootstrap), then migrations and schedules
+db: infra
+	@$(PY) -m service bootstrap
+	@$(PY) -m service migrate
+
+## data: generated main-DB data (DATA_PRESET=tiny|demo|target), once
+data: db
+	@$(PY) -m service generate --preset $(DATA_PRESET)
+
+## stop: stop what `make run` and `make test` started
+stop:
+	@$(INFRA) stop
+	@PG_PORT=$(TEST_PG_PORT) $(INFRA) stop-postgres
+
+status:
+	@$(INFRA) status

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Local infrastructure for development and tests: packages, venv, a private PostgreSQL 15
+# cluster with pg_cron, and a private Redis. Every command is idempotent.
+#
+#   scripts/infra.sh install        apt packages (if missing) and the project venv
+#   scripts/infra.sh start          start (initialising if needed) PostgreSQL and Redis
+#   scripts/infra.sh stop           stop both
+#   scripts/infra.sh start-postgres | stop-postgres   PostgreSQL only (the test cluster)
+#   scripts/infra.sh status         show what runs where
+#   scripts/infra.sh superuser-url  print the cluster's superuser URL (Unix socket, no password)
+#
+# Environment: PG_PORT (55432), REDIS_PORT (56379), STATE_DIR (where clusters live),
+# PG_FAST=1 (no fsync: for throw-away test clusters), VENV (.venv).
+set -euo pipefail
+
+PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_PORT=${PG_PORT:-55432}
+REDIS_PORT=${REDIS_PORT:-56379}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+VENV=${VENV:-$PROJECT_DIR/.venv}
+PYTHON=${PYTHON:-python3}
+APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-15-cron redis-server python3-venv)
+
+if [ "$(id -u)" -eq 0 ]; then
+    # PostgreSQL refuses to run as root: the cluster belongs to the postgres OS user and lives
+    # where that user can reach it (a clone may sit under a folder postgres cannot enter).
+    STATE_DIR=${STATE_DIR:-/var/lib/mysanta}
+    PG_OS_USER=postgres
+    as_pg() { runuser -u "$PG_OS_USER" -- "$@"; }
+    SUDO=()
+else
+    STATE_DIR=${STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/mysanta}
+    PG_OS_USER=$(id -un)
+    as_pg() { "$@"; }
+    SUDO=(sudo)
+fi
+PG_DIR=$STATE_DIR/pg-$PG_PORT
+PG_DATA=$PG_DIR/data
+PG_SOCKET_DIR=$PG_DIR/run
+PG_LOG=$PG_DIR/postgresql.log
+REDIS_DIR=$STATE_DIR/redis-$REDIS_PORT
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+
+install_packages() {
+    local missing=()
+    for package in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+            || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        "${SUDO[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
+    fi
+}
+
+install_venv() {
+    local stamp=$VENV/.installed
+    if [ ! -x "$VENV/bin/python" ]; then
+        log "creating venv $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    if [ ! -f "$stamp" ] || [ "$PROJECT_DIR/pyproject.toml" -nt "$stamp" ]; then
+        log "installing Python dependencies"
+        "$VENV/bin/pip" install -q --upgrade pip
+        "$VENV/bin/pip" install -q -e "$PROJECT_DIR[dev]"
+        touch "$stamp"
+    fi
+}
+
+pg_running() {
+    [ -f "$PG_DATA/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1
+}
+
+pg_init() {
+    mkdir -p "$STATE_DIR"
+    chmod 755 "$STATE_DIR"
+    mkdir -p "$PG_DIR" "$PG_SOCKET_DIR"
+    chown -R "$PG_OS_USER" "$PG_DIR"
+    log "initialising PostgreSQL cluster in $PG_DATA"
+    as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+        --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    cat <<EOF | as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null
+# Unix socket: local OS users only (the directory is private to the cluster's owner and root).
+local   all   all                  trust
+# TCP: passwords for every role; the FDW role must be asked for one (postgres_fdw rule).
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+EOF
+}
+
+pg_configure() {
+    local fast=""
+    if [ "${PG_FAST:-0}" = "1" ]; then
+        fast=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+    fi
+    cat <<EOF | as_pg tee "$PG_DATA/postgresql.auto.conf" >/dev/null
+# Written by scripts/infra.sh on every start.
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_SOCKET_DIR'
+unix_socket_permissions = 0770
+shared_preload_libraries = 'pg_cron,pg_stat_statements'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 32
+max_connections = 200
+password_encryption = 'scram-sha-256'
+timezone = 'UTC'
+shared_buffers = '512MB'
+work_mem = '16MB'
+maintenance_work_mem = '256MB'
+effective_cache_size = '8GB'
+random_page_cost = 1.1
+log_min_duration_statement = 2000
+$fast
+EOF
+}
+
+pg_start() {
+    pg_running && return 0
+    [ -f "$PG_DATA/PG_VERSION" ] || pg_init
+    mkdir -p "$PG_SOCKET_DIR"
+    chown "$PG_OS_USER" "$PG_SOCKET_DIR"
+    pg_configure
+    log "starting PostgreSQL on port $PG_PORT"
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null || {
+        tail -n 20 "$PG_LOG" >&2
+        exit 1
+    }
+}
+
+pg_stop() {
+    if pg_running; then
+        log "stopping PostgreSQL on port $PG_PORT"
+        as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
+    fi
+}
+
+redis_running() { redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; }
+
+redis_start() {
+    redis_running && return 0
+    mkdir -p "$REDIS_DIR"
+    log "starting Redis on port $REDIS_PORT"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
+        --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+        --save "" --appendonly no >/dev/null
+    for _ in $(seq 50); do redis_running && return 0; sleep 0.1; done
+    log "Redis did not start; see $REDIS_DIR/redis.log"
+    exit 1
+}
+
+redis_stop() {
+    if redis_running; then
+        log "stopping Redis on port $REDIS_PORT"
+        redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    fi
+}
+
+superuser_url() {
+    echo "postgresql://postgres@localhost:$PG_PORT/postgres?host=$PG_SOCKET_DIR"
+}
+
+status() {
+    if pg_running; then echo "postgresql: running on port $PG_PORT ($PG_DATA)"; else echo "postgresql: stopped"; fi
+    if redis_running; then echo "redis: running on port $REDIS_PORT"; else echo "redis: stopped"; fi
+}
+
+case "${1:-}" in
+    install) install_packages; install_venv ;;
+    start) pg_start; redis_start ;;
+    stop) pg_stop; redis_stop ;;
+    start-postgres) pg_start ;;
+    stop-postgres) pg_stop ;;
+    status) status ;;
+    superuser-url) superuser_url ;;
+    *) echo "usage: $0 {install|start|stop|start-postgres|stop-postgres|status|superuser-url}" >&2; exit 2 ;;
+esac

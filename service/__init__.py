@@ -1,0 +1,1 @@
+"""MySanta recommendation service: gift recommendations computed in PostgreSQL, served over HTTP."""

@@ -1,0 +1,96 @@
+"""Command line: serve, migrate, bootstrap (superuser, once per cluster), generate (dev data)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from service.settings import SettingsError, load_settings
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = load_settings()
+    settings.auth_credentials  # noqa: B018 - refuse to start without credentials, before forking workers
+    uvicorn.run(
+        "service.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=None if settings.debug else args.workers,
+        reload=settings.debug,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from service.migrate import migrate
+
+    report = migrate(load_settings(), schedule=not args.no_schedule)
+    print(
+        f"migrations: {len(report.migrations)} applied; sql files: {len(report.sql_files)} applied; "
+        f"fdw options: {len(report.fdw_options)} changed; cron jobs: {len(report.cron_jobs)} changed"
+    )
+
+
+def _bootstrap(args: argparse.Namespace) -> None:
+    from service.bootstrap import bootstrap
+
+    if not args.superuser_url:
+        raise SettingsError("POSTGRES_SUPERUSER_URL (or --superuser-url) is required for bootstrap")
+    bootstrap(args.superuser_url, load_settings())
+    print("bootstrap: roles, databases, extensions and grants are in place")
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from service.generate import PRESETS, generate, main_is_empty
+
+    if not args.main_url:
+        raise SettingsError("MAIN_ADMIN_DATABASE_URL (or --main-url) is required: a role that may write main")
+    if not main_is_empty(args.main_url):
+        print("generate: the main database already has data; left as it is")
+        return
+    written = generate(args.main_url, PRESETS[args.preset])
+    print("generate: " + ", ".join(f"{name} {count:,}" for name, count in written.items()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run one command; configuration errors exit with status 2."""
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API with uvicorn")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply migrations, sql/ files and pg_cron schedules")
+    migrate.add_argument("--no-schedule", action="store_true", help="skip the pg_cron step")
+    migrate.set_defaults(run=_migrate)
+
+    bootstrap = commands.add_parser("bootstrap", help="create roles, databases and extensions (superuser)")
+    bootstrap.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    bootstrap.set_defaults(run=_bootstrap)
+
+    generate = commands.add_parser("generate", help="fill an empty main database with generated data")
+    generate.add_argument("--main-url", default=os.environ.get("MAIN_ADMIN_DATABASE_URL"))
+    generate.add_argument("--preset", choices=("tiny", "demo", "target"), default="demo")
+    generate.set_defaults(run=_generate)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        args.run(args)
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""create_app(): settings, lifespan-owned clients, middleware, error handlers and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from service.auth import BasicAuthMiddleware
+from service.cache import Cache, create_redis
+from service.db import create_pool
+from service.errors import EXCEPTION_HANDLERS
+from service.logs import RequestLogMiddleware, configure_logging
+from service.routes.admin import job_status, run_job
+from service.routes.health import health
+from service.settings import Settings, load_settings
+
+log = logging.getLogger("service.app")
+DOCS_PATH = "/docs"
+REQUEST_BODY_LIMIT_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application; settings default to the environment, read once here."""
+    settings = settings or load_settings()
+    username, password = settings.auth_credentials
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def clients(app: Litestar) -> AsyncIterator[None]:
+        app.state.pool = await create_pool(settings)
+        redis_client = create_redis(settings)
+        app.state.cache = Cache(redis_client)
+        log.info("service.started", extra={"debug": settings.debug})
+        try:
+            yield
+        finally:
+            await redis_client.aclose()
+            await app.state.pool.close()
+
+    openapi = OpenAPIConfig(
+        title="MySanta recommendations",
+        version="1.0.0",
+        description=(
+            "Gift recommendations for MySanta. Every route except /health and these docs needs "
+            "HTTP Basic auth."
+        ),
+        path=DOCS_PATH,
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={"basic": SecurityScheme(type="http", scheme="basic")},
+        ),
+        security=[{"basic": []}],
+    )
+    cors = (
+        CORSConfig(allow_origins=list(settings.cors_allow_origins)) if settings.cors_allow_origins else None
+    )
+
+    app = Litestar(
+        route_handlers=[health, job_status, run_job],
+        lifespan=[clients],
+        middleware=[RequestLogMiddleware(), BasicAuthMiddleware(username, password)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        cors_config=cors,
+        request_max_body_size=REQUEST_BODY_LIMIT_BYTES,
+        logging_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,81 @@
+"""Redis client owned by the lifespan; a Redis failure is a cache miss, logged once per outage."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from service.settings import Settings
+
+log = logging.getLogger("service.cache")
+KEY_PREFIX = "v3:"
+
+
+class Cache:
+    """Versioned JSON cache; every method swallows Redis errors and reports availability."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._down_since: float | None = None
+
+    @property
+    def available(self) -> bool:
+        """False from the first failed call until a call succeeds again."""
+        return self._down_since is None
+
+    def _failed(self, error: Exception) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.warning("cache.unavailable", extra={"event": "cache.unavailable", "error": str(error)})
+
+    def _succeeded(self) -> None:
+        if self._down_since is not None:
+            outage_s = round(time.monotonic() - self._down_since, 1)
+            self._down_since = None
+            log.info("cache.recovered", extra={"event": "cache.recovered", "outage_s": outage_s})
+
+    async def ping(self) -> bool:
+        """True when Redis answers now."""
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        return True
+
+    async def get(self, key: str) -> bytes | None:
+        """The cached bytes under the versioned key, or None on a miss or outage."""
+        try:
+            value = await self.client.get(KEY_PREFIX + key)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return value.encode() if isinstance(value, str) else value
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        """Store bytes under the versioned key; an outage only skips the write."""
+        try:
+            await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return
+        self._succeeded()
+
+
+def create_redis(settings: Settings) -> redis.Redis:
+    """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds."""
+    client: redis.Redis = redis.Redis.from_url(
+        settings.recommendations_redis_url,
+        socket_connect_timeout=0.25,
+        socket_timeout=0.25,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return client

@@ -1,0 +1,44 @@
+"""Parse and rewrite PostgreSQL URLs (role, password, database) without losing their options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+
+@dataclass(frozen=True)
+class PgUrl:
+    """The parts of a postgresql:// URL that roles, FDW options and yoyo need."""
+
+    url: str
+    user: str
+    password: str | None
+    host: str
+    port: int
+    dbname: str
+
+    def with_dbname(self, dbname: str) -> str:
+        """The same URL pointing at another database."""
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(path="/" + dbname))
+
+    def for_yoyo(self) -> str:
+        """yoyo picks psycopg 3 only with the `postgresql+psycopg` scheme."""
+        parts = urlsplit(self.url)
+        return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+
+
+def parse_pg_url(url: str) -> PgUrl:
+    """Split a postgresql:// URL; a `host=` query option (e.g. a socket directory) wins."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    host = query.get("host", [parts.hostname or "localhost"])[0]
+    port = int(query.get("port", [parts.port or 5432])[0])
+    return PgUrl(
+        url=url,
+        user=unquote(parts.username or "postgres"),
+        password=unquote(parts.password) if parts.password is not None else None,
+        host=host,
+        port=port,
+        dbname=unquote(parts.path.lstrip("/")) or "postgres",
+    )

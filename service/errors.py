@@ -1,0 +1,141 @@
+"""problem+json error bodies and the one table that maps exceptions and SQLSTATEs to HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+log = logging.getLogger("service.errors")
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = "5"
+
+# SQLSTATE (exact code, or 2-character class) -> (HTTP status, title). Raised by api.* functions
+# with USING ERRCODE so a Rails developer gets a 4xx that says what to change.
+SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
+    "22023": (422, "Invalid parameter value"),  # invalid_parameter_value
+    "22P02": (422, "Invalid input syntax"),  # invalid_text_representation
+    "22003": (422, "Number out of range"),  # numeric_value_out_of_range
+    "P0002": (404, "Not found"),  # no_data_found
+    "57014": (503, "Query timed out"),  # query_canceled (statement_timeout)
+    "08": (503, "Database unavailable"),  # connection exceptions
+    "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
+    "53": (503, "Database overloaded"),  # insufficient resources
+}
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    request: Request[Any, Any, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    """An RFC 9457 problem+json response."""
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            body["request_id"] = request_id
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {"field": item.get("key"), "message": item.get("message"), "in": item.get("source")}
+            )
+    return errors
+
+
+def _describe_validation(exc: ValidationException, errors: list[dict[str, Any]]) -> str:
+    named = [f"{error['field']}: {error['message']}" for error in errors if error.get("field")]
+    if named:
+        return "; ".join(named)
+    plain = [str(error["message"]) for error in errors if error.get("message")]
+    return "; ".join(plain) or str(exc.detail)
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    """Request body/parameter validation failures: 422 naming each bad field."""
+    errors = _validation_errors(exc)
+    detail = _describe_validation(exc, errors)
+    return problem_response(422, "Invalid request", detail, errors=errors, request=request)
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """Litestar's HTTP exceptions (401, 404, 405, 413 ...) as problem+json."""
+    title = {401: "Authentication required", 404: "Not found", 405: "Method not allowed"}.get(
+        exc.status_code, "Request failed"
+    )
+    headers = dict(exc.headers or {})
+    return problem_response(exc.status_code, title, str(exc.detail), headers=headers, request=request)
+
+
+def http_status_for_sqlstate(sqlstate: str | None) -> tuple[int, str] | None:
+    """The HTTP status for a database error code, by exact code first, then by class."""
+    if not sqlstate:
+        return None
+    return (
+        SQLSTATE_TO_HTTP.get(sqlstate)
+        or SQLSTATE_TO_HTTP.get(sqlstate[:3])
+        or SQLSTATE_TO_HTTP.get(sqlstate[:2])
+    )
+
+
+def handle_postgres(request: Request[Any, Any, Any], exc: asyncpg.PostgresError) -> Response[Any]:
+    """Errors raised by the database: mapped 4xx/503 with the function's message, else 500."""
+    mapped = http_status_for_sqlstate(getattr(exc, "sqlstate", None))
+    if mapped is None:
+        return handle_unexpected(request, exc)
+    status, title = mapped
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    detail = exc.args[0] if status < 500 and exc.args else "The recommendations database cannot answer now."
+    return problem_response(status, title, str(detail), headers=headers, request=request)
+
+
+def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database cannot be reached: fail fast with 503 and a Retry-After."""
+    log.warning("database.unavailable", extra={"event": "database.unavailable", "error": repr(exc)})
+    return problem_response(
+        503,
+        "Database unavailable",
+        "The recommendations database cannot be reached; retry shortly.",
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+        request=request,
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Anything else: 500 without internals; the detail goes to the log."""
+    log.exception("request.failed", extra={"event": "request.failed", "error": repr(exc)})
+    return problem_response(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "Internal server error",
+        "The server failed to answer this request; it has been logged.",
+        request=request,
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    asyncpg.PostgresError: handle_postgres,
+    asyncpg.exceptions.InterfaceError: handle_unavailable,
+    ConnectionError: handle_unavailable,
+    OSError: handle_unavailable,
+    TimeoutError: handle_unavailable,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,52 @@
+"""Admin routes: job status and running a job now (the same SQL pg_cron runs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Response, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from service.db import call_api
+from service.errors import problem_response
+
+
+class JobRun(msgspec.Struct, kw_only=True):
+    """One logged run of a job."""
+
+    job: str
+    started_at: dt.datetime
+    duration_ms: float | None
+    rows: int | None
+    error: str | None
+
+
+class JobStatus(JobRun, kw_only=True):
+    """The last run of a job, with how many runs (and failures) the run log keeps."""
+
+    finished_at: dt.datetime | None
+    runs: int
+    failures: int
+
+
+@get("/admin/jobs", tags=["admin"], summary="Last run of every job")
+async def job_status(state: State) -> list[JobStatus]:
+    """The run log's last entry per job (start, duration, rows, error) and run/failure counts."""
+    rows = await call_api(state.pool, "job_status")
+    return [msgspec.convert(dict(row), JobStatus) for row in rows]
+
+
+@post("/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200)
+async def run_job(
+    state: State,
+    job: Annotated[str, Parameter(description="Job name, e.g. `cleanup`.", pattern=r"^[a-z_]{1,64}$")],
+) -> Response[JobRun | dict[str, object]]:
+    """Run the job's SQL function as pg_cron would; 500 with the job's error if it failed."""
+    rows = await call_api(state.pool, "run_job", job)
+    run = msgspec.convert(dict(rows[0]), JobRun)
+    if run.error:
+        return problem_response(500, "Job failed", f"job {job} failed: {run.error}")  # type: ignore[return-value]
+    return Response(run)

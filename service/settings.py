@@ -1,0 +1,165 @@
+"""Service settings: one frozen struct read once from the environment, failing fast by name."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+import msgspec
+
+DEV_USERNAME = "mysanta"
+DEV_PASSWORD = "mysanta-dev-password"  # noqa: S105 - documented development credentials (DEBUG=true only)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """A configuration variable is missing or invalid; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service reads from its environment (see README "Configuration")."""
+
+    main_database_url: str
+    recommendations_database_url: str
+    recommendations_owner_database_url: str
+    recommendations_redis_url: str
+    cron_database_name: str = "postgres"
+    max_similar_users: int = 20
+    default_page_size: int = 20
+    max_page_size: int = 100
+    popular_items_refresh_minutes: int = 15
+    cache_ttl_popular: int = 900
+    cache_ttl_personalized: int = 7200
+    cache_ttl_user_profile: int = 14400
+    debug: bool = False
+    log_level: str = "INFO"
+    basic_auth_username: str | None = None
+    basic_auth_password: str | None = None
+    cors_allow_origins: tuple[str, ...] = ()
+    db_pool_min_size: int = 2
+    db_pool_max_size: int = 10
+    db_statement_timeout_ms: int = 5000
+
+    @property
+    def auth_credentials(self) -> tuple[str, str]:
+        """The Basic auth pair the API accepts (dev credentials only when DEBUG=true)."""
+        if self.basic_auth_username and self.basic_auth_password:
+            return self.basic_auth_username, self.basic_auth_password
+        if self.debug:
+            return DEV_USERNAME, DEV_PASSWORD
+        raise SettingsError(
+            "BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set (or DEBUG=true for dev credentials)"
+        )
+
+
+def _postgres_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
+        raise SettingsError(f"{name} must be a postgresql://user:password@host:port/dbname URL")
+    return value
+
+
+def _redis_url(name: str, value: str) -> str:
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{name} must be a redis://host:port/db URL")
+    return value
+
+
+def _int_in(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, got {value!r}") from None
+        if not low <= number <= high:
+            raise SettingsError(f"{name} must be between {low} and {high}, got {number}")
+        return number
+
+    return parse
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {value!r}")
+
+
+def _log_level(name: str, value: str) -> str:
+    upper = value.strip().upper()
+    if upper not in LOG_LEVELS:
+        raise SettingsError(f"{name} must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return upper
+
+
+def _origins(name: str, value: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip() for origin in value.split(",") if origin.strip())
+    for origin in origins:
+        if origin != "*" and urlsplit(origin).scheme not in ("http", "https"):
+            raise SettingsError(f"{name} must be a comma-separated list of http(s) origins, got {origin!r}")
+    return origins
+
+
+def _text(name: str, value: str) -> str:
+    if not value.strip():
+        raise SettingsError(f"{name} must not be empty")
+    return value
+
+
+_OPTIONAL: dict[str, Callable[[str, str], object]] = {
+    "CRON_DATABASE_NAME": _text,
+    "MAX_SIMILAR_USERS": _int_in(1, 500),
+    "DEFAULT_PAGE_SIZE": _int_in(1, 1000),
+    "MAX_PAGE_SIZE": _int_in(1, 1000),
+    "POPULAR_ITEMS_REFRESH_MINUTES": _int_in(1, 59),
+    "CACHE_TTL_POPULAR": _int_in(1, 7 * 86400),
+    "CACHE_TTL_PERSONALIZED": _int_in(1, 7 * 86400),
+    "CACHE_TTL_USER_PROFILE": _int_in(1, 30 * 86400),
+    "DEBUG": _bool,
+    "LOG_LEVEL": _log_level,
+    "BASIC_AUTH_USERNAME": _text,
+    "BASIC_AUTH_PASSWORD": _text,
+    "CORS_ALLOW_ORIGINS": _origins,
+    "DB_POOL_MIN_SIZE": _int_in(0, 100),
+    "DB_POOL_MAX_SIZE": _int_in(1, 200),
+    "DB_STATEMENT_TIMEOUT_MS": _int_in(100, 600_000),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the environment once; raise SettingsError naming the bad variable."""
+    env = os.environ if environ is None else environ
+
+    def required(name: str, parse: Callable[[str, str], str]) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise SettingsError(f"{name} is required")
+        return parse(name, value)
+
+    recs_url = required("RECOMMENDATIONS_DATABASE_URL", _postgres_url)
+    values: dict[str, object] = {
+        "main_database_url": required("MAIN_DATABASE_URL", _postgres_url),
+        "recommendations_database_url": recs_url,
+        "recommendations_owner_database_url": _postgres_url(
+            "RECOMMENDATIONS_OWNER_DATABASE_URL", env.get("RECOMMENDATIONS_OWNER_DATABASE_URL") or recs_url
+        ),
+        "recommendations_redis_url": required("RECOMMENDATIONS_REDIS_URL", _redis_url),
+    }
+    for name, parse in _OPTIONAL.items():
+        raw = env.get(name)
+        if raw is not None and (raw.strip() or parse is _bool):
+            values[name.lower()] = parse(name, raw)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.default_page_size > settings.max_page_size:
+        raise SettingsError(
+            f"DEFAULT_PAGE_SIZE ({settings.default_page_size}) must not exceed MAX_PAGE_SIZE "
+            f"({settings.max_page_size})"
+        )
+    if settings.db_pool_min_size > settings.db_pool_max_size:
+        raise SettingsError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
+    if bool(settings.basic_auth_username) != bool(settings.basic_auth_password):
+        raise SettingsError("BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set together")
+    return settings

@@ -1,0 +1,38 @@
+-- recs.execute_job: runs one job function (recs.job_<name>) in a subtransaction and records the
+-- run in recs.job_runs whatever happens: on failure the job's work is rolled back (the last good
+-- data stays) and the error is logged, not raised.
+-- Arguments: p_job, the job name ('cleanup', ...). Result: the recs.job_runs row of this run.
+-- Errors: P0002 (no_data_found) for an unknown job.
+-- Caller: recs.run_job (pg_cron, psql) and api.run_job (admin API).
+CREATE OR REPLACE FUNCTION recs.execute_job(p_job text) RETURNS recs.job_runs
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_function regprocedure;
+    v_started timestamptz := clock_timestamp();
+    v_rows bigint;
+    v_error text;
+    v_sqlstate text;
+    v_run recs.job_runs;
+BEGIN
+    IF p_job IS NULL OR p_job !~ '^[a-z_]+$' THEN
+        RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';
+    END IF;
+    v_function := to_regprocedure(format('recs.%I()', 'job_' || p_job));
+    IF v_function IS NULL THEN
+        RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';
+    END IF;
+    BEGIN
+        EXECUTE format('SELECT %s()', v_function::regproc::text) INTO v_rows;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
+    END;
+    INSERT INTO recs.job_runs (job, started_at, finished_at, duration_ms, rows, error, details)
+    VALUES (p_job, v_started, clock_timestamp(),
+            1000 * date_part('epoch', clock_timestamp() - v_started), v_rows, v_error,
+            CASE WHEN v_sqlstate IS NOT NULL THEN jsonb_build_object('sqlstate', v_sqlstate) END)
+    RETURNING * INTO v_run;
+    RETURN v_run;
+END;
+$$;
+COMMENT ON FUNCTION recs.execute_job(text) IS
+    'Run recs.job_<name>() in a subtransaction and log it in recs.job_runs (errors logged, not raised).';

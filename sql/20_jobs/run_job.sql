@@ -1,0 +1,21 @@
+-- recs.run_job: the entry point of pg_cron and psql. Runs the job through recs.execute_job,
+-- commits its run-log row, then raises if the job failed, so pg_cron's job_run_details and psql
+-- show the failure too.
+-- Arguments: p_job, the job name ('cleanup', ...). Result: none (see recs.job_runs).
+-- Errors: P0002 for an unknown job; the job's own SQLSTATE and message after logging.
+-- Caller: pg_cron (CALL recs.run_job('<name>')), psql. Call it outside a transaction block.
+CREATE OR REPLACE PROCEDURE recs.run_job(p_job text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_run recs.job_runs;
+BEGIN
+    v_run := recs.execute_job(p_job);
+    COMMIT;
+    IF v_run.error IS NOT NULL THEN
+        RAISE EXCEPTION 'job % failed: %', p_job, v_run.error
+            USING ERRCODE = coalesce(v_run.details ->> 'sqlstate', 'P0001');
+    END IF;
+END;
+$$;
+COMMENT ON PROCEDURE recs.run_job(text) IS
+    'Run a job and log it in recs.job_runs; raises after logging if it failed. CALL recs.run_job(''cleanup'');';

@@ -1,0 +1,23 @@
+-- api.health: is the main database reachable through the FDW, and how fast.
+-- Arguments: none. Result: one row (main_reachable, main_latency_ms, main_error).
+-- Errors: none; a main-DB failure is reported in the row, not raised.
+-- Caller: GET /health. SECURITY DEFINER: the FDW uses the owner's user mapping.
+CREATE OR REPLACE FUNCTION api.health(
+    OUT main_reachable boolean, OUT main_latency_ms double precision, OUT main_error text
+)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+BEGIN
+    BEGIN
+        PERFORM 1 FROM main.handpicked_presents LIMIT 1;
+        main_reachable := true;
+        main_latency_ms := round((1000 * date_part('epoch', clock_timestamp() - v_started))::numeric, 2);
+    EXCEPTION WHEN OTHERS THEN
+        main_reachable := false;
+        main_error := SQLERRM;
+    END;
+END;
+$$;
+COMMENT ON FUNCTION api.health() IS
+    'Probe the main DB through postgres_fdw (never raises). Called by GET /health.';

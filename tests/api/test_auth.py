@@ -1,0 +1,71 @@
+"""HTTP Basic auth on every route but /health and the docs; problem+json 401s; no leaked secrets."""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.auth import credentials_match
+from tests.conftest import AUTH
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        _basic(AUTH[0], "wrong"),
+        _basic("wrong", AUTH[1]),
+        _basic(AUTH[0], AUTH[1] + "x"),
+        {"Authorization": "Bearer " + AUTH[1]},
+        {"Authorization": "Basic not-base64!"},
+    ],
+    ids=["missing", "wrong-password", "wrong-user", "longer-password", "other-scheme", "garbage"],
+)
+async def test_protected_route_rejects_bad_credentials(
+    client: AsyncTestClient, headers: dict[str, str]
+) -> None:
+    for method, path in (("GET", "/admin/jobs"), ("POST", "/admin/jobs/cleanup")):
+        response = await client.request(method, path, headers=headers)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.headers["www-authenticate"].startswith("Basic ")
+        assert response.json()["status"] == 401
+
+
+async def test_right_credentials_pass(client: AsyncTestClient) -> None:
+    response = await client.get("/admin/jobs", headers=_basic(*AUTH))
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+async def test_health_and_docs_need_no_credentials(client: AsyncTestClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    assert (await client.get("/docs")).status_code == 200
+    schema = (await client.get("/docs/openapi.json")).json()
+    assert "/health" in schema["paths"]
+    assert schema["components"]["securitySchemes"]["basic"]["scheme"] == "basic"
+
+
+def test_credentials_match_only_the_exact_pair() -> None:
+    header = _basic("alice", "s3cret:with:colons")["Authorization"]
+    assert credentials_match(header, "alice", "s3cret:with:colons")
+    assert not credentials_match(header, "alice", "s3cret")
+    assert not credentials_match(None, "alice", "s3cret:with:colons")
+    assert not credentials_match("Basic " + base64.b64encode(b"alice").decode(), "alice", "")
+
+
+async def test_no_credentials_in_logs(client: AsyncTestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    await client.get("/admin/jobs", headers=_basic(*AUTH))
+    await client.get("/admin/jobs", headers=_basic(AUTH[0], "wrong-password-456"))
+    text = "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
+    assert "http.request" in text
+    for secret in (AUTH[1], "wrong-password-456", base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()):
+        assert secret not in text

@@ -1,0 +1,58 @@
+"""GET /health: each dependency reported; degraded (200) without Redis or main, open without auth."""
+
+from __future__ import annotations
+
+import msgspec
+import psycopg
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import RedisServer
+
+
+async def test_health_is_green_with_every_dependency_up(client: AsyncTestClient) -> None:
+    response = await client.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "recommendations_db": "up",
+        "main_db": "up",
+        "redis": "up",
+    }
+    assert response.headers["x-request-id"]
+
+
+async def test_health_is_degraded_when_redis_stops_and_recovers_when_it_returns(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    server = RedisServer()
+    server.start()
+    try:
+        own_settings = msgspec.structs.replace(settings, recommendations_redis_url=server.url)
+        async with AsyncTestClient(app=create_app(own_settings)) as client:
+            assert (await client.get("/health")).json()["checks"]["redis"]["status"] == "up"
+            server.stop()
+            response = await client.get("/health")
+            assert response.status_code == 200
+            assert response.json()["status"] == "degraded"
+            assert response.json()["checks"]["redis"]["status"] == "down"
+            server.start()
+            response = await client.get("/health")
+            assert response.json()["status"] == "ok"
+    finally:
+        server.stop()
+
+
+async def test_health_reports_main_down_and_still_serves(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient
+) -> None:
+    _, recs = databases
+    recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")
+    response = await client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["checks"]["main_db"]["status"] == "down"
+    assert response.json()["checks"]["recommendations_db"]["status"] == "up"
+    assert "port" not in response.text  # no connection details leak from the public endpoint

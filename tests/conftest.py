@@ -1,0 +1,226 @@
+"""Real services for the suite: template databases built by the real migrate step, one clone
+of main and of recs per test (pytest-postgresql), and a private Redis server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from litestar.testing import AsyncTestClient
+from pytest_postgresql import factories
+
+from service.app import create_app
+from service.bootstrap import bootstrap_roles, prepare_cron, prepare_main_database, prepare_recs_database
+from service.dsn import parse_pg_url
+from service.migrate import migrate
+from service.settings import Settings
+
+SUPERUSER_URL = os.environ.get("TEST_POSTGRES_SUPERUSER_URL", "")
+if not SUPERUSER_URL:
+    pytest.exit("TEST_POSTGRES_SUPERUSER_URL is not set: run the suite with `make test`", returncode=2)
+SUPERUSER = parse_pg_url(SUPERUSER_URL)
+PG_PORT = SUPERUSER.port
+MAIN_DB = "test_main"
+RECS_DB = "test_recs"
+AUTH = ("test-user", "test-password-123")
+READER_PASSWORD = "test-reader-password"
+OWNER_PASSWORD = "test-owner-password"
+APP_PASSWORD = "test-app-password"
+
+
+def make_settings(redis_url: str = "redis://127.0.0.1:1/0", **overrides: object) -> Settings:
+    """Settings for the per-test databases (the same role names and shape as production)."""
+    values: dict[str, object] = {
+        "main_database_url": f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{PG_PORT}/{MAIN_DB}",
+        "recommendations_database_url": f"postgresql://mysanta_app:{APP_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}",
+        "recommendations_owner_database_url": (
+            f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}"
+        ),
+        "recommendations_redis_url": redis_url,
+        "basic_auth_username": AUTH[0],
+        "basic_auth_password": AUTH[1],
+        "db_pool_min_size": 1,
+        "db_pool_max_size": 4,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _superuser_connect(dbname: str) -> psycopg.Connection:
+    return psycopg.connect(SUPERUSER.with_dbname(dbname), autocommit=True)
+
+
+def load_main_template(dbname: str, **_: object) -> None:
+    """The main template: the expected Rails schema and the read-only grants, no rows."""
+    settings = make_settings()
+    bootstrap_roles(SUPERUSER_URL, settings)
+    with _superuser_connect(dbname) as conn:
+        prepare_main_database(conn, "mysanta_main_reader")
+
+
+def load_recs_template(dbname: str, **_: object) -> None:
+    """The recs template, built by the real migrate step (without cron: never point cron at tests)."""
+    settings = make_settings()
+    bootstrap_roles(SUPERUSER_URL, settings)
+    with _superuser_connect("postgres") as conn:
+        prepare_cron(conn, "mysanta_owner")
+    with _superuser_connect(dbname) as conn:
+        prepare_recs_database(conn, "mysanta_owner", "mysanta_app")
+    owner_url = f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{dbname}"
+    migrate(make_settings(recommendations_owner_database_url=owner_url), schedule=False)
+
+
+main_noproc = factories.postgresql_noproc(
+    host=SUPERUSER.host, port=PG_PORT, user=SUPERUSER.user, dbname=MAIN_DB, load=[load_main_template]
+)
+recs_noproc = factories.postgresql_noproc(
+    host=SUPERUSER.host, port=PG_PORT, user=SUPERUSER.user, dbname=RECS_DB, load=[load_recs_template]
+)
+main_db = factories.postgresql("main_noproc")
+recs_db = factories.postgresql("recs_noproc")
+
+
+@pytest.fixture
+def databases(main_db: psycopg.Connection, recs_db: psycopg.Connection) -> tuple[psycopg.Connection, ...]:
+    """Fresh clones of main and recs for this test, as superuser connections (autocommit)."""
+    main_db.autocommit = True
+    recs_db.autocommit = True
+    return main_db, recs_db
+
+
+def owner_connect(dbname: str = RECS_DB) -> psycopg.Connection:
+    """A connection as the recs owner role (what pg_cron and migrate use)."""
+    return psycopg.connect(
+        f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{dbname}", autocommit=True
+    )
+
+
+def app_connect() -> psycopg.Connection:
+    """A connection as the app's least-privilege role."""
+    return psycopg.connect(
+        f"postgresql://mysanta_app:{APP_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}", autocommit=True
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class RedisServer:
+    """A private redis-server process the test controls (start, stop, restart)."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.dir = tempfile.mkdtemp(prefix="mysanta-redis-")
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start and wait until it answers PING."""
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (make test installs it)"
+        subprocess.run(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--dir",
+                self.dir,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--pidfile",
+                f"{self.dir}/redis.pid",
+                "--logfile",
+                f"{self.dir}/redis.log",
+            ],
+            check=True,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server on port {self.port} did not start")
+
+    def stop(self) -> None:
+        """Shut it down and wait until the port is closed."""
+        try:
+            redis.Redis(port=self.port).shutdown(nosave=True)
+        except redis.ConnectionError:
+            pass
+        for _ in range(100):
+            try:
+                redis.Redis(port=self.port, socket_connect_timeout=0.1).ping()
+                time.sleep(0.05)
+            except redis.ConnectionError:
+                return
+
+    def flush(self) -> None:
+        """Empty every database."""
+        redis.Redis(port=self.port).flushall()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis for the session; each test that uses it starts from an empty one."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The session Redis, flushed for this test."""
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture
+def settings(databases: tuple[psycopg.Connection, ...], redis_url: str) -> Settings:
+    """Settings pointing at this test's database clones and the session Redis."""
+    return make_settings(redis_url)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """An HTTP client on the real app (lifespan run: real pool, real Redis)."""
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_cron_jobs_left_on_test_databases() -> Iterator[None]:
+    """Cron must never keep pointing at a test database: clean up, then fail if any remained."""
+    yield
+    with _superuser_connect("postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'").fetchone():
+            return
+        leftovers = conn.execute(
+            "SELECT jobname, database FROM cron.job WHERE database LIKE 'test\\_%'"
+        ).fetchall()
+        conn.execute("DELETE FROM cron.job WHERE database LIKE 'test\\_%'")
+    assert not leftovers, f"tests left cron jobs on test databases: {leftovers}"
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -1,0 +1,76 @@
+"""The main-DB generator: deterministic, the requested sizes, realistic skew, private presents used."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+
+from service.generate import PRESETS, generate
+from tests.conftest import MAIN_DB, SUPERUSER
+
+ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
+CONTENT_HASH = """
+SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
+    SELECT 'p' || p::text AS t FROM handpicked_presents p
+    UNION ALL SELECT 'l' || l::text FROM handpicked_likes l
+    UNION ALL SELECT 'c' || c::text FROM handpicked_present_clicks c
+    UNION ALL SELECT 'u' || u::text FROM users u
+) rows
+"""
+
+
+def test_generator_is_deterministic_and_skewed(databases: tuple[psycopg.Connection, ...]) -> None:
+    main, _ = databases
+    size = PRESETS["tiny"]
+    written = generate(SUPERUSER.with_dbname(MAIN_DB), size, anchor=ANCHOR)
+    assert written == {
+        "users": size.users,
+        "handpicked_presents (public)": size.public,
+        "handpicked_presents (private)": size.private,
+        "handpicked_likes": size.likes,
+        "handpicked_present_clicks": size.clicks,
+    }
+    first = main.execute(CONTENT_HASH).fetchone()
+
+    with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS test_main_again")
+        admin.execute(f"CREATE DATABASE test_main_again TEMPLATE {MAIN_DB}_tmpl")
+    try:
+        generate(SUPERUSER.with_dbname("test_main_again"), size, anchor=ANCHOR)
+        with psycopg.connect(SUPERUSER.with_dbname("test_main_again")) as again:
+            assert again.execute(CONTENT_HASH).fetchone() == first
+    finally:
+        with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS test_main_again")
+
+    # Zipf-like items: the top 1 % of liked public presents hold far more than 1 % of the likes.
+    row = main.execute(
+        """
+        WITH counts AS (
+            SELECT count(*) AS likes FROM handpicked_likes l
+            JOIN handpicked_presents p ON p.id = l.handpicked_present_id AND p.user_id IS NULL
+            GROUP BY l.handpicked_present_id)
+        SELECT sum(likes) FILTER (WHERE rank <= greatest(1, total / 100))::float / sum(likes)
+        FROM (SELECT likes, row_number() OVER (ORDER BY likes DESC) AS rank, count(*) OVER () AS total
+              FROM counts) ranked
+        """
+    ).fetchone()
+    assert row is not None and row[0] > 0.05
+    # Heavy-tailed users: the most active user has many times the median activity.
+    row = main.execute(
+        """
+        SELECT max(n)::float / percentile_cont(0.5) WITHIN GROUP (ORDER BY n)
+        FROM (SELECT count(*) AS n FROM handpicked_present_clicks GROUP BY user_id) per_user
+        """
+    ).fetchone()
+    assert row is not None and row[0] > 10
+    # Private presents are liked and clicked too (the service must still never return them).
+    row = main.execute(
+        """
+        SELECT count(*) FILTER (WHERE p.user_id IS NOT NULL), count(DISTINCT u.gender)
+        FROM handpicked_likes l JOIN handpicked_presents p ON p.id = l.handpicked_present_id
+        JOIN users u ON u.id = l.user_id
+        """
+    ).fetchone()
+    assert row is not None and row[0] > 0 and row[1] == 2

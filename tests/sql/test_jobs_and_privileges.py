@@ -1,0 +1,70 @@
+"""Job runs are logged (failures too); the app role can only execute api functions."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.conftest import app_connect, owner_connect
+
+
+def test_run_job_logs_a_successful_run(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    recs.execute(
+        "INSERT INTO recs.job_runs (job, started_at, finished_at, rows) "
+        "VALUES ('old', now() - interval '90 days', now() - interval '90 days', 1)"
+    )
+    with owner_connect() as owner:
+        owner.execute("CALL recs.run_job('cleanup')")
+    rows = recs.execute("SELECT job, rows, error, duration_ms >= 0 FROM recs.job_runs ORDER BY id").fetchall()
+    assert rows == [("cleanup", 1, None, True)]
+
+
+def test_run_job_logs_and_reraises_a_failure(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    recs.execute("UPDATE recs.settings SET value = 'thirty' WHERE key = 'job_run_retention_days'")
+    with (
+        owner_connect() as owner,
+        pytest.raises(psycopg.errors.InvalidTextRepresentation, match="job cleanup failed"),
+    ):
+        owner.execute("CALL recs.run_job('cleanup')")
+    rows = recs.execute("SELECT job, rows, error FROM recs.job_runs").fetchall()
+    assert len(rows) == 1 and rows[0][0] == "cleanup" and rows[0][1] is None
+    assert "invalid input syntax for type integer" in rows[0][2]
+
+
+def test_run_job_rejects_an_unknown_job(databases: tuple[psycopg.Connection, ...]) -> None:
+    with owner_connect() as owner, pytest.raises(psycopg.errors.NoDataFound, match="unknown job"):
+        owner.execute("CALL recs.run_job('drop_everything')")
+
+
+def test_app_role_executes_api_functions_only(databases: tuple[psycopg.Connection, ...]) -> None:
+    with app_connect() as app:
+        row = app.execute("SELECT main_reachable FROM api.health()").fetchone()
+        assert row == (True,)
+        for forbidden in (
+            "SELECT * FROM recs.job_runs",
+            "SELECT * FROM recs.settings",
+            "SELECT * FROM main.handpicked_presents",
+            "CALL recs.run_job('cleanup')",
+            "SELECT recs.job_cleanup()",
+            "DROP FUNCTION api.health()",
+            "CREATE TABLE api.x (id int)",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app.execute(forbidden)  # type: ignore[call-overload]
+
+
+def test_every_function_and_table_is_commented(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    uncommented = recs.execute(
+        """
+        SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname IN ('recs', 'api') AND obj_description(p.oid, 'pg_proc') IS NULL
+        UNION ALL
+        SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('recs', 'api', 'main') AND c.relkind IN ('r', 'v', 'm', 'f', 'p')
+          AND obj_description(c.oid, 'pg_class') IS NULL
+        """
+    ).fetchall()
+    assert uncommented == []

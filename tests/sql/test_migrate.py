@@ -1,0 +1,88 @@
+"""The migrate step: a second run is a no-op; cron registration is idempotent and cleaned up."""
+
+from __future__ import annotations
+
+import psycopg
+
+from service.jobs import cron_jobs
+from service.migrate import migrate, schedule_cron_jobs, unschedule_cron_jobs
+from service.settings import Settings
+from tests.conftest import RECS_DB, owner_connect
+
+CATALOGUE_FINGERPRINT = """
+SELECT md5(string_agg(item, '|' ORDER BY item)) FROM (
+    SELECT 'proc:' || p.oid::regprocedure::text || ':' || md5(pg_get_functiondef(p.oid))
+           || ':' || p.xmin::text AS item
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('recs', 'api')
+    UNION ALL
+    SELECT 'rel:' || c.oid::regclass::text || ':' || c.xmin::text
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('recs', 'api', 'main')
+    UNION ALL
+    SELECT 'server:' || srvname || ':' || array_to_string(srvoptions, ',') FROM pg_foreign_server
+) items
+"""
+
+
+def _fingerprint(conn: psycopg.Connection) -> str:
+    row = conn.execute(CATALOGUE_FINGERPRINT).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_second_migrate_run_changes_nothing(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    before = _fingerprint(recs)
+    report = migrate(settings, schedule=False)
+    assert not report.changed, report
+    assert _fingerprint(recs) == before
+
+
+def test_migrate_reapplies_a_changed_sql_file(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    recs.execute("UPDATE recs.applied_sql_files SET sha256 = 'stale' WHERE path = '30_api/health.sql'")
+    report = migrate(settings, schedule=False)
+    assert report.sql_files == ["30_api/health.sql"]
+    assert not migrate(settings, schedule=False).changed
+
+
+def test_migrate_points_the_fdw_at_main_database_url(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    recs.execute("ALTER SERVER main_db OPTIONS (SET dbname 'elsewhere')")
+    report = migrate(settings, schedule=False)
+    assert report.fdw_options == ["server.dbname"]
+    options = recs.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'main_db'").fetchone()
+    assert options is not None and "dbname=test_main" in options[0]
+
+
+def test_cron_jobs_registered_once_and_their_command_runs(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    names = [job.name for job in cron_jobs(settings)]
+    try:
+        assert sorted(schedule_cron_jobs(settings)) == sorted(names)
+        assert schedule_cron_jobs(settings) == []  # identical jobs are left untouched
+        with psycopg.connect(
+            settings.recommendations_owner_database_url.replace(f"/{RECS_DB}", "/postgres"), autocommit=True
+        ) as cron:
+            rows = cron.execute(
+                "SELECT jobname, schedule, command, database, username FROM cron.job WHERE jobname = ANY(%s)",
+                (names,),
+            ).fetchall()
+        assert {row[0]: row[1:] for row in rows} == {
+            job.name: (job.schedule, job.command, RECS_DB, "mysanta_owner") for job in cron_jobs(settings)
+        }
+        with owner_connect() as owner:
+            for job in cron_jobs(settings):
+                owner.execute(job.command)  # type: ignore[call-overload]
+            logged = owner.execute("SELECT job, error FROM recs.job_runs").fetchall()
+        assert ("cleanup", None) in logged
+    finally:
+        unschedule_cron_jobs(settings, names)

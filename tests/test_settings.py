@@ -1,0 +1,77 @@
+"""Settings are read once from the environment and fail naming the bad variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.settings import DEV_PASSWORD, DEV_USERNAME, SettingsError, load_settings
+
+BASE = {
+    "MAIN_DATABASE_URL": "postgresql://reader:pw@db:5432/main",
+    "RECOMMENDATIONS_DATABASE_URL": "postgresql://app:pw@db:5432/recs",
+    "RECOMMENDATIONS_REDIS_URL": "redis://cache:6379/0",
+    "BASIC_AUTH_USERNAME": "rails",
+    "BASIC_AUTH_PASSWORD": "secret",
+}
+
+
+def test_defaults_and_overrides() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "MAX_PAGE_SIZE": "50",
+            "DEBUG": "false",
+            "CORS_ALLOW_ORIGINS": "https://a.example, https://b.example",
+        }
+    )
+    assert settings.max_page_size == 50 and settings.default_page_size == 20
+    assert settings.max_similar_users == 20 and settings.cache_ttl_popular == 900
+    assert settings.recommendations_owner_database_url == BASE["RECOMMENDATIONS_DATABASE_URL"]
+    assert settings.cors_allow_origins == ("https://a.example", "https://b.example")
+    assert settings.auth_credentials == ("rails", "secret")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("MAIN_DATABASE_URL", "", "MAIN_DATABASE_URL is required"),
+        (
+            "RECOMMENDATIONS_DATABASE_URL",
+            "mysql://x/y",
+            "RECOMMENDATIONS_DATABASE_URL must be a postgresql://",
+        ),
+        ("RECOMMENDATIONS_REDIS_URL", "http://cache", "RECOMMENDATIONS_REDIS_URL must be a redis://"),
+        ("MAX_PAGE_SIZE", "many", "MAX_PAGE_SIZE must be an integer"),
+        ("MAX_PAGE_SIZE", "0", "MAX_PAGE_SIZE must be between 1 and 1000"),
+        ("DEFAULT_PAGE_SIZE", "500", "DEFAULT_PAGE_SIZE (500) must not exceed MAX_PAGE_SIZE (100)"),
+        ("POPULAR_ITEMS_REFRESH_MINUTES", "90", "POPULAR_ITEMS_REFRESH_MINUTES must be between 1 and 59"),
+        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
+        ("CORS_ALLOW_ORIGINS", "not an origin", "CORS_ALLOW_ORIGINS must be a comma-separated list"),
+        ("BASIC_AUTH_PASSWORD", "", "BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set together"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_settings({**BASE, name: value})
+
+
+def test_no_credentials_refuses_outside_debug() -> None:
+    env = {key: value for key, value in BASE.items() if not key.startswith("BASIC_AUTH")}
+    with pytest.raises(SettingsError, match="BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set"):
+        load_settings(env).auth_credentials  # noqa: B018
+    assert load_settings({**env, "DEBUG": "true"}).auth_credentials == (DEV_USERNAME, DEV_PASSWORD)
+
+
+def test_serve_exits_with_the_message(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.__main__ import main
+
+    for key in BASE:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MAIN_DATABASE_URL", BASE["MAIN_DATABASE_URL"])
+    with pytest.raises(SystemExit) as exited:
+        main(["serve"])
+    assert exited.value.code == 2
+    assert "RECOMMENDATIONS_DATABASE_URL is required" in capsys.readouterr().err
