@@ -1,6 +1,9 @@
 # The front door: `make run` (everything, then serve on :8000) and `make test`.
-# Every variable can be overridden from the environment or a `.env` file (see .env.example).
--include .env
+# Every variable can be set in a `.env` file (see .env.example); the environment wins over it.
+ifneq (,$(wildcard .env))
+$(shell sed -E 's/^([A-Za-z_][A-Za-z0-9_]*)=/\1 ?= /' .env > .env.mk)
+include .env.mk
+endif
 
 PG_PORT ?= 55432
 REDIS_PORT ?= 56379
@@ -63,9 +66,10 @@ db: infra
 	@$(PY) -m service bootstrap
 	@$(PY) -m service migrate
 
-## data: generated main-DB data (DATA_PRESET=tiny|demo|target), once
+## data: generated main-DB data (DATA_PRESET=tiny|demo|target) once, then a first refresh of every job
 data: db
 	@$(PY) -m service generate --preset $(DATA_PRESET)
+	@$(PY) -m service refresh
 
 ## stop: stop what `make run` and `make test` started
 stop:

@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, bootstrap (superuser, once per cluster), generate (dev data)."""
+"""Command line: serve, migrate, refresh, bootstrap (superuser, once per cluster), generate (dev data)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _bootstrap(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from service.generate import PRESETS, generate, main_is_empty
+    from service.generate import PRESETS, generate, main_is_empty, sync_demo_demographics
 
     if not args.main_url:
         raise SettingsError("MAIN_ADMIN_DATABASE_URL (or --main-url) is required: a role that may write main")
@@ -57,6 +57,15 @@ def _generate(args: argparse.Namespace) -> None:
         return
     written = generate(args.main_url, PRESETS[args.preset])
     print("generate: " + ", ".join(f"{name} {count:,}" for name, count in written.items()))
+    synced = sync_demo_demographics(args.main_url, load_settings().recommendations_database_url)
+    print(f"generate: demographics of {synced:,} users synced through api.upsert_user_demographics")
+
+
+def _refresh(args: argparse.Namespace) -> None:
+    from service.jobs import REFRESH_JOBS, run_jobs
+
+    for run in run_jobs(load_settings(), args.jobs or REFRESH_JOBS):
+        print(f"refresh: {run.job} {run.rows:,} rows in {run.duration_ms / 1000:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,6 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     generate.add_argument("--main-url", default=os.environ.get("MAIN_ADMIN_DATABASE_URL"))
     generate.add_argument("--preset", choices=("tiny", "demo", "target"), default="demo")
     generate.set_defaults(run=_generate)
+
+    refresh = commands.add_parser("refresh", help="run refresh jobs now, as pg_cron would (all by default)")
+    refresh.add_argument("jobs", nargs="*", help="job names, e.g. refresh_popular_items")
+    refresh.set_defaults(run=_refresh)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

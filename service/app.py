@@ -11,18 +11,23 @@ from litestar.config.cors import CORSConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
 from service.db import create_pool
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import RequestLogMiddleware, configure_logging
-from service.routes.admin import job_status, run_job
+from service.routes.admin import job_status, refresh_popular_items, run_job
 from service.routes.health import health
+from service.routes.popular import popular
+from service.routes.profiles import get_user_profile, put_user_profile
 from service.settings import Settings, load_settings
 
 log = logging.getLogger("service.app")
 DOCS_PATH = "/docs"
+DOCS_ASSETS = DOCS_PATH + "/assets"  # Swagger UI served from the package: the docs work offline
 REQUEST_BODY_LIMIT_BYTES = 64 * 1024
 
 
@@ -52,7 +57,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "HTTP Basic auth."
         ),
         path=DOCS_PATH,
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon="",
+            )
+        ],
         components=Components(
             security_schemes={"basic": SecurityScheme(type="http", scheme="basic")},
         ),
@@ -63,7 +76,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     app = Litestar(
-        route_handlers=[health, job_status, run_job],
+        route_handlers=[
+            health,
+            popular,
+            put_user_profile,
+            get_user_profile,
+            job_status,
+            run_job,
+            refresh_popular_items,
+            create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets"),
+        ],
         lifespan=[clients],
         middleware=[RequestLogMiddleware(), BasicAuthMiddleware(username, password)],
         exception_handlers=EXCEPTION_HANDLERS,

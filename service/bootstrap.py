@@ -93,6 +93,8 @@ def bootstrap_roles(superuser_url: str, settings: Settings) -> None:
         for role in {role.user: role for role in (main, owner, app)}.values():
             ensure_login_role(conn, role)
         ensure_group_role(conn, API_GROUP_ROLE, app.user)
+        # Refresh jobs run as the owner; only a superuser may bound their temp files.
+        conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = '4GB'").format(sql.Identifier(owner.user)))
 
 
 def bootstrap(superuser_url: str, settings: Settings) -> None:

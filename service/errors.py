@@ -11,6 +11,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from service.logs import REQUEST_ID_HEADER, request_id
+
 log = logging.getLogger("service.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
@@ -42,11 +44,10 @@ def problem_response(
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
+    headers = dict(headers or {})
     if request is not None:
         body["instance"] = request.url.path
-        request_id = request.scope.get("state", {}).get("request_id")
-        if request_id:
-            body["request_id"] = request_id
+        body["request_id"] = headers[REQUEST_ID_HEADER] = request_id(request.scope)
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -80,8 +81,18 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     title = {401: "Authentication required", 404: "Not found", 405: "Method not allowed"}.get(
         exc.status_code, "Request failed"
     )
-    headers = dict(exc.headers or {})
-    return problem_response(exc.status_code, title, str(exc.detail), headers=headers, request=request)
+    if "path_template" not in request.scope:  # no route matched: the request middleware never ran
+        log.info(
+            "http.request",
+            extra={
+                "request_id": request_id(request.scope),
+                "method": request.method,
+                "route": request.url.path,
+                "status": exc.status_code,
+                "duration_ms": None,
+            },
+        )
+    return problem_response(exc.status_code, title, str(exc.detail), headers=exc.headers, request=request)
 
 
 def http_status_for_sqlstate(sqlstate: str | None) -> tuple[int, str] | None:

@@ -61,3 +61,17 @@ def generate(main_url: str, size: DataSize, anchor: datetime | None = None) -> d
         },
     )
     return written
+
+
+def sync_demo_demographics(main_url: str, recs_app_url: str) -> int:
+    """Copy generated users' demographics through api.upsert_user_demographics, as PUT /user-profile does."""
+    with psycopg.connect(main_url) as main, psycopg.connect(recs_app_url, autocommit=True) as recs:
+        query = "SELECT id, gender, birth_date, locale, geo_id FROM users ORDER BY id"
+        users = main.execute(query).fetchall()
+        with recs.cursor() as cursor:
+            cursor.executemany(
+                "SELECT FROM api.upsert_user_demographics(%s, %s, NULL, %s, %s, %s)",
+                users,
+            )
+    log.info("generate.demographics", extra={"users": len(users)})
+    return len(users)

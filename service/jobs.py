@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import psycopg
+
 from service.settings import Settings
+
+# The refresh jobs in dependency order (`python -m service refresh` runs them all).
+REFRESH_JOBS = ("refresh_popular_items",)
 
 
 @dataclass(frozen=True)
@@ -18,7 +23,34 @@ class CronJob:
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """The jobs migrate registers; names are kebab-case and stable (same name = update)."""
-    del settings  # schedules that depend on settings (refresh intervals) read them here
     return [
+        CronJob(
+            "refresh-popular-items",
+            f"*/{settings.popular_items_refresh_minutes} * * * *",
+            "CALL recs.run_job('refresh_popular_items')",
+        ),
         CronJob("cleanup", "17 */6 * * *", "CALL recs.run_job('cleanup')"),
     ]
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """A finished run as recs.job_runs logged it."""
+
+    job: str
+    rows: int
+    duration_ms: float
+
+
+def run_jobs(settings: Settings, jobs: tuple[str, ...] | list[str]) -> list[JobRun]:
+    """CALL recs.run_job for each job as the owner role (what pg_cron does); stops at a failure."""
+    runs: list[JobRun] = []
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as conn:
+        for job in jobs:
+            conn.execute("CALL recs.run_job(%s)", (job,))
+            row = conn.execute(
+                "SELECT rows, duration_ms FROM recs.job_runs WHERE job = %s ORDER BY id DESC LIMIT 1", (job,)
+            ).fetchone()
+            assert row is not None
+            runs.append(JobRun(job, row[0] or 0, row[1] or 0.0))
+    return runs

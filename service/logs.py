@@ -53,13 +53,18 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
-def _request_id(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            candidate = value.decode("latin-1")
-            if 0 < len(candidate) <= 128 and candidate.isprintable():
-                return candidate
-    return uuid.uuid4().hex
+def request_id(scope: Scope) -> str:
+    """This request's id: kept in the scope; the caller's X-Request-ID if sane, else a new one."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        state["request_id"] = uuid.uuid4().hex
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if 0 < len(candidate) <= 128 and candidate.isprintable():
+                    state["request_id"] = candidate
+                break
+    return str(state["request_id"])
 
 
 class RequestLogMiddleware(ASGIMiddleware):
@@ -68,15 +73,14 @@ class RequestLogMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Time the request and log one `http.request` event when the response starts."""
         started = time.perf_counter()
-        request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        the_request_id = request_id(scope)
         status = 500
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = the_request_id
             await send(message)
 
         try:
@@ -88,7 +92,7 @@ class RequestLogMiddleware(ASGIMiddleware):
             log.info(
                 "http.request",
                 extra={
-                    "request_id": request_id,
+                    "request_id": the_request_id,
                     "method": scope.get("method"),
                     "route": scope.get("path_template") or scope["path"],
                     "status": status,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import datetime
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -21,3 +22,143 @@ class HealthReport(msgspec.Struct, kw_only=True):
 
     status: Literal["ok", "degraded", "down"]
     checks: dict[str, Check]
+
+
+Gender = Literal["m", "f"]
+AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55+")
+AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
+Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
+GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+def normalize_gender(value: str | None) -> Gender | None:
+    """m/f/male/female in any case to 'm'/'f'; anything else is a ValueError naming the values."""
+    if value is None:
+        return None
+    normalized = {"m": "m", "male": "m", "f": "f", "female": "f"}.get(value.strip().lower())
+    if normalized is None:
+        raise ValueError(f"gender must be m, f, male or female (any case), got {value!r}")
+    return normalized  # type: ignore[return-value]
+
+
+def age_group_of_age(age: int) -> AgeGroup:
+    """The age group of an age in years."""
+    for bound, group in ((18, "under-18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54")):
+        if age < bound:
+            return group  # type: ignore[return-value]
+    return "55+"
+
+
+def normalize_age_group(value: str | int | None) -> AgeGroup | None:
+    """An age group name, or an age in years turned into its group."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        if not 0 <= value <= 130:
+            raise ValueError(f"age must be between 0 and 130, got {value}")
+        return age_group_of_age(value)
+    if value not in AGE_GROUPS:
+        raise ValueError(f"age group must be one of {', '.join(AGE_GROUPS)}, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+class UserParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Who the recommendations are for; every field optional."""
+
+    gender: str | None = msgspec.field(default=None)
+    age: str | int | None = None
+    age_group: str | None = None
+    category: ShortText | None = None
+    geo_id: GeoId | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise gender (male -> m) and the age (a group name or years)."""
+        self.gender = normalize_gender(self.gender)
+        if self.age is not None and self.age_group is not None:
+            raise ValueError("give either age or age_group, not both")
+        self.age_group = normalize_age_group(self.age if self.age is not None else self.age_group)
+        self.age = None
+
+
+class Filters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Restrictions applied before ranking; unknown category or platform simply match nothing."""
+
+    price_from: Price | None = None
+    price_to: Price | None = None
+    category: ShortText | None = None
+    platform: ShortText | None = None
+
+    def __post_init__(self) -> None:
+        """price_from must not exceed price_to."""
+        if self.price_from is not None and self.price_to is not None and self.price_from > self.price_to:
+            raise ValueError(f"price_from ({self.price_from}) must be <= price_to ({self.price_to})")
+
+
+class PageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which page; limit defaults to DEFAULT_PAGE_SIZE and may not exceed MAX_PAGE_SIZE."""
+
+    page: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1
+    limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /popular body (the Rails client's shape)."""
+
+    user_params: UserParams = msgspec.field(default_factory=UserParams)
+    filters: Filters = msgspec.field(default_factory=Filters)
+    pagination: PageRequest = msgspec.field(default_factory=PageRequest)
+
+
+class Pagination(msgspec.Struct, kw_only=True):
+    """Where this page sits in the whole ranking."""
+
+    page: int
+    limit: int
+    total_pages: int
+    total_items: int
+    has_next: bool
+    has_previous: bool
+
+
+class RecommendationResponse(msgspec.Struct, kw_only=True):
+    """A page of recommended present ids and how it was produced."""
+
+    items: list[str]
+    pagination: Pagination
+    computation_time_ms: float
+    algorithm_used: str
+    cache_hit: bool
+    fallback_level: str | None = None
+    levels_used: list[str] = msgspec.field(default_factory=list)
+    data_as_of: str | None = None
+
+
+class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """PUT /user-profile/{user_id} body: the user's demographics as Rails knows them."""
+
+    gender: str | None = None
+    age_group: str | None = None
+    birth_date: datetime.date | None = None
+    locale: Annotated[str, msgspec.Meta(min_length=1, max_length=35)] | None = None
+    geo_id: GeoId | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise gender; check the age group and the birth date."""
+        self.gender = normalize_gender(self.gender)
+        self.age_group = normalize_age_group(self.age_group)
+        earliest, today = datetime.date(1900, 1, 1), datetime.date.today()
+        if self.birth_date is not None and not earliest <= self.birth_date <= today:
+            raise ValueError("birth_date must be between 1900-01-01 and today")
+
+
+class Demographics(msgspec.Struct, kw_only=True):
+    """Stored demographics of a user."""
+
+    user_id: str
+    gender: str | None
+    age_group: str | None
+    birth_date: datetime.date | None
+    locale: str | None
+    geo_id: int | None
+    updated_at: datetime.datetime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, get, post
@@ -24,10 +24,15 @@ class JobRun(msgspec.Struct, kw_only=True):
     error: str | None
 
 
-class JobStatus(JobRun, kw_only=True):
-    """The last run of a job, with how many runs (and failures) the run log keeps."""
+class JobStatus(msgspec.Struct, kw_only=True):
+    """A job, its last run (null fields if it never ran) and the runs and failures the log keeps."""
 
+    job: str
+    started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    duration_ms: float | None
+    rows: int | None
+    error: str | None
     runs: int
     failures: int
 
@@ -39,14 +44,24 @@ async def job_status(state: State) -> list[JobStatus]:
     return [msgspec.convert(dict(row), JobStatus) for row in rows]
 
 
+async def _run(state: State, job: str) -> Response[Any]:
+    rows = await call_api(state.pool, "run_job", job)
+    run = msgspec.convert(dict(rows[0]), JobRun)
+    if run.error:
+        return problem_response(500, "Job failed", f"job {job} failed: {run.error}")
+    return Response(run)
+
+
 @post("/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200)
 async def run_job(
     state: State,
     job: Annotated[str, Parameter(description="Job name, e.g. `cleanup`.", pattern=r"^[a-z_]{1,64}$")],
-) -> Response[JobRun | dict[str, object]]:
+) -> Response[JobRun]:
     """Run the job's SQL function as pg_cron would; 500 with the job's error if it failed."""
-    rows = await call_api(state.pool, "run_job", job)
-    run = msgspec.convert(dict(rows[0]), JobRun)
-    if run.error:
-        return problem_response(500, "Job failed", f"job {job} failed: {run.error}")  # type: ignore[return-value]
-    return Response(run)
+    return await _run(state, job)
+
+
+@post("/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200)
+async def refresh_popular_items(state: State) -> Response[JobRun]:
+    """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
+    return await _run(state, "refresh_popular_items")

@@ -14,7 +14,7 @@ async def test_run_a_job_then_see_it_in_the_status(client: AsyncTestClient) -> N
     run = response.json()
     assert run["job"] == "cleanup" and run["rows"] == 0 and run["error"] is None and run["duration_ms"] >= 0
     status = (await client.get("/admin/jobs", auth=AUTH)).json()
-    assert [(job["job"], job["runs"], job["failures"]) for job in status] == [("cleanup", 1, 0)]
+    assert ("cleanup", 1, 0) in [(job["job"], job["runs"], job["failures"]) for job in status]
 
 
 async def test_a_failing_job_is_a_logged_500(
@@ -25,7 +25,7 @@ async def test_a_failing_job_is_a_logged_500(
     response = await client.post("/admin/jobs/cleanup", auth=AUTH)
     assert response.status_code == 500
     assert "job cleanup failed" in response.json()["detail"]
-    status = (await client.get("/admin/jobs", auth=AUTH)).json()
+    status = [job for job in (await client.get("/admin/jobs", auth=AUTH)).json() if job["job"] == "cleanup"]
     assert status[0]["failures"] == 1 and "invalid input syntax" in status[0]["error"]
 
 

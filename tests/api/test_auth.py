@@ -42,12 +42,25 @@ async def test_protected_route_rejects_bad_credentials(
 async def test_right_credentials_pass(client: AsyncTestClient) -> None:
     response = await client.get("/admin/jobs", headers=_basic(*AUTH))
     assert response.status_code == 200
-    assert response.json() == []
+    assert [job["job"] for job in response.json()] == ["cleanup", "refresh_popular_items"]
+    assert response.json()[0]["runs"] == 0 and response.json()[0]["started_at"] is None
+
+
+async def test_every_answer_carries_a_request_id(client: AsyncTestClient) -> None:
+    unauthorised = await client.get("/admin/jobs", headers={"X-Request-ID": "rails-123"})
+    assert unauthorised.status_code == 401
+    assert unauthorised.headers["x-request-id"] == "rails-123" == unauthorised.json()["request_id"]
+    unknown = await client.get("/no-such-route", auth=AUTH)
+    assert unknown.status_code == 404 and unknown.headers["x-request-id"] == unknown.json()["request_id"]
 
 
 async def test_health_and_docs_need_no_credentials(client: AsyncTestClient) -> None:
     assert (await client.get("/health")).status_code == 200
-    assert (await client.get("/docs")).status_code == 200
+    page = await client.get("/docs")
+    assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()  # the docs render without internet access
+    asset = await client.get("/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.content) > 100_000
     schema = (await client.get("/docs/openapi.json")).json()
     assert "/health" in schema["paths"]
     assert schema["components"]["securitySchemes"]["basic"]["scheme"] == "basic"

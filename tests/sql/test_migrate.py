@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import psycopg
 
 from service.jobs import cron_jobs
@@ -65,7 +66,11 @@ def test_migrate_points_the_fdw_at_main_database_url(
 def test_cron_jobs_registered_once_and_their_command_runs(
     databases: tuple[psycopg.Connection, ...], settings: Settings
 ) -> None:
+    settings = msgspec.structs.replace(settings, popular_items_refresh_minutes=7)
     names = [job.name for job in cron_jobs(settings)]
+    assert ("refresh-popular-items", "*/7 * * * *") in [
+        (job.name, job.schedule) for job in cron_jobs(settings)
+    ]
     try:
         assert sorted(schedule_cron_jobs(settings)) == sorted(names)
         assert schedule_cron_jobs(settings) == []  # identical jobs are left untouched
@@ -83,6 +88,6 @@ def test_cron_jobs_registered_once_and_their_command_runs(
             for job in cron_jobs(settings):
                 owner.execute(job.command)  # type: ignore[call-overload]
             logged = owner.execute("SELECT job, error FROM recs.job_runs").fetchall()
-        assert ("cleanup", None) in logged
+        assert ("cleanup", None) in logged and ("refresh_popular_items", None) in logged
     finally:
         unschedule_cron_jobs(settings, names)

@@ -1,0 +1,79 @@
+"""POST /popular: popular presents for a demographic segment, filtered, paginated, cached."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from litestar import post
+from litestar.datastructures import State
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from service.db import call_api
+from service.models import PopularRequest, RecommendationResponse
+from service.recommendations import RankedPage, cache_key, page_limit, serve_cached
+
+EXAMPLE = {
+    "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
+    "filters": {"price_from": 10, "price_to": 80, "category": "books", "platform": None},
+    "pagination": {"page": 1, "limit": 20},
+}
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+async def data_version(state: State, name: str) -> int:
+    """The current version of a derived dataset (part of every cache key)."""
+    rows = await call_api(state.pool, "data_versions")
+    return next((int(row["version"]) for row in rows if row["name"] == name), 0)
+
+
+@post(
+    "/popular",
+    tags=["recommendations"],
+    summary="Popular presents for a demographic segment",
+    status_code=200,
+    description=(
+        "Time-decayed popularity with the fallback chain exact (gender + age group) -> gender -> "
+        "age group -> global. Filters apply before ranking; an unknown category or platform gives "
+        "an empty page. `age` takes an age group (`25-34`) or an age in years."
+    ),
+)
+async def popular(
+    data: Annotated[
+        PopularRequest, Body(examples=[Example(summary="A woman aged 25-34, books up to 80", value=EXAMPLE)])
+    ],
+    state: State,
+) -> RecommendationResponse:
+    """Validate, look up the cache, else call api.popular; paginate."""
+    settings = state.settings
+    limit = page_limit(data.pagination, settings)
+    page = data.pagination.page
+    user, filters = data.user_params, data.filters
+    params = (
+        user.gender, user.age_group, user.category, user.geo_id,
+        filters.price_from, filters.price_to, filters.category, filters.platform, page, limit,
+    )  # fmt: skip
+
+    async def rank() -> RankedPage:
+        rows = await call_api(
+            state.pool, "popular",
+            user.gender, user.age_group, user.category, user.geo_id,
+            _decimal(filters.price_from), _decimal(filters.price_to), filters.category, filters.platform,
+            page, limit,
+        )  # fmt: skip
+        row = rows[0]
+        return RankedPage(
+            items=[str(item) for item in row["items"]],
+            total_items=row["total_items"],
+            algorithm_used="popular",
+            fallback_level=row["fallback_level"],
+            levels_used=list(row["levels_used"]),
+            data_as_of=row["data_as_of"],
+        )
+
+    key = cache_key("popular", await data_version(state, "popular"), params)
+    return await serve_cached(state.cache, key, settings.cache_ttl_popular, page, limit, rank)

@@ -1,0 +1,56 @@
+-- api.upsert_user_demographics: stores (replaces) a user's demographics; idempotent.
+-- Arguments: p_user_id; p_gender 'm'/'f' (or male/female, any case) or NULL; p_age_group one of
+--   under-18, 18-24, 25-34, 35-44, 45-54, 55+ or NULL; p_birth_date (gives the age group when
+--   p_age_group is NULL); p_locale; p_geo_id.
+-- Result: the stored row (user_id, gender, age_group, birth_date, locale, geo_id, updated_at).
+-- Errors: 22023 naming the bad argument (gender, age_group, birth_date, locale).
+-- Caller: PUT /user-profile/{user_id}; the demo and evaluation loaders.
+CREATE OR REPLACE FUNCTION api.upsert_user_demographics(
+    p_user_id uuid, p_gender text, p_age_group text, p_birth_date date, p_locale text, p_geo_id integer
+) RETURNS TABLE (user_id uuid, gender text, age_group text, birth_date date, locale text, geo_id integer,
+                 updated_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_gender text := CASE lower(p_gender) WHEN 'male' THEN 'm' WHEN 'female' THEN 'f' ELSE lower(p_gender) END;
+    v_age_group text := coalesce(p_age_group, recs.age_group_of(p_birth_date));
+    v_user_key integer;
+BEGIN
+    IF p_user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id is required' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_gender IS NOT NULL AND v_gender NOT IN ('m', 'f') THEN
+        RAISE EXCEPTION 'gender must be m, f, male or female, got %', p_gender USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF v_age_group IS NOT NULL AND v_age_group NOT IN ('under-18', '18-24', '25-34', '35-44', '45-54', '55+') THEN
+        RAISE EXCEPTION 'age_group must be one of under-18, 18-24, 25-34, 35-44, 45-54, 55+, got %', p_age_group
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_birth_date IS NOT NULL AND (p_birth_date > current_date OR p_birth_date < date '1900-01-01') THEN
+        RAISE EXCEPTION 'birth_date must be between 1900-01-01 and today, got %', p_birth_date
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(p_locale) > 35 THEN
+        RAISE EXCEPTION 'locale must be at most 35 characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
+    ON CONFLICT ON CONSTRAINT users_user_id_key DO UPDATE SET user_id = u.user_id
+    RETURNING u.user_key INTO v_user_key;
+
+    INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id, updated_at)
+    VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, now())
+    ON CONFLICT (user_key) DO UPDATE
+        SET gender = excluded.gender, age_group = excluded.age_group, birth_date = excluded.birth_date,
+            locale = excluded.locale, geo_id = excluded.geo_id,
+            updated_at = CASE WHEN (d.gender, d.age_group, d.birth_date, d.locale, d.geo_id)
+                                   IS NOT DISTINCT FROM (excluded.gender, excluded.age_group, excluded.birth_date,
+                                                         excluded.locale, excluded.geo_id)
+                              THEN d.updated_at ELSE now() END;
+
+    RETURN QUERY
+    SELECT p_user_id, d.gender, d.age_group, d.birth_date, d.locale, d.geo_id, d.updated_at
+    FROM recs.user_demographics d WHERE d.user_key = v_user_key;
+END;
+$$;
+COMMENT ON FUNCTION api.upsert_user_demographics(uuid, text, text, date, text, integer) IS
+    'Store a user''s demographics (PUT /user-profile/{user_id}); gender male/female normalised to m/f; age group derived from birth_date when absent.';

@@ -1,0 +1,81 @@
+"""Hand-made main-DB rows for tests: presents, likes, clicks, demographics, and job runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+
+from tests.conftest import app_connect, owner_connect
+
+NOW = dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class World:
+    """Writes into this test's main clone (as Rails would) and drives the recs jobs."""
+
+    main: psycopg.Connection
+    recs: psycopg.Connection
+    _counter: int = field(default=0)
+
+    def present(
+        self,
+        *,
+        price: float = 20.0,
+        category: str = "books",
+        platform: str = "etsy",
+        geo_ids: list[int] | None = None,
+        available: bool = True,
+        owner: uuid.UUID | None = None,
+    ) -> uuid.UUID:
+        """A present; owner set = a private present."""
+        self._counter += 1
+        present_id = uuid.uuid4()
+        self.main.execute(
+            "INSERT INTO handpicked_presents "
+            "(id, user_id, title, price, category, platform, geo_ids, available) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (present_id, owner, f"Present {self._counter}", price, category, platform, geo_ids, available),
+        )
+        return present_id
+
+    def like(self, user: uuid.UUID, present: uuid.UUID, at: dt.datetime = NOW) -> None:
+        """A like (one per user and present)."""
+        self.main.execute(
+            "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id, created_at) "
+            "VALUES (%s, %s, %s, %s)",
+            (uuid.uuid4(), user, present, at),
+        )
+
+    def click(self, user: uuid.UUID, present: uuid.UUID, at: dt.datetime = NOW, times: int = 1) -> None:
+        """times clicks."""
+        for _ in range(times):
+            self.main.execute(
+                "INSERT INTO handpicked_present_clicks (id, user_id, handpicked_present_id, created_at) "
+                "VALUES (%s, %s, %s, %s)",
+                (uuid.uuid4(), user, present, at),
+            )
+
+    def users(self, count: int, gender: str | None = None, age_group: str | None = None) -> list[uuid.UUID]:
+        """count new users with these demographics, synced through the same SQL as PUT /user-profile."""
+        created = [uuid.uuid4() for _ in range(count)]
+        if gender is not None or age_group is not None:
+            with app_connect() as app:
+                for user in created:
+                    app.execute(
+                        "SELECT FROM api.upsert_user_demographics(%s, %s, %s, NULL, 'en', NULL)",
+                        (user, gender, age_group),
+                    )
+        return created
+
+    def refresh(self, job: str = "refresh_popular_items") -> None:
+        """Run a job as pg_cron does."""
+        with owner_connect() as owner:
+            owner.execute("CALL recs.run_job(%s)", (job,))
+
+    def setting(self, key: str, value: str) -> None:
+        """Change a knob in recs.settings, as a DBA would."""
+        self.recs.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key))

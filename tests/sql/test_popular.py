@@ -1,0 +1,223 @@
+"""Popularity in SQL: sync from main, decay, fallback chain, filters before top-N, pagination,
+and never a private present."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import app_connect
+from tests.data import NOW, World
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+def popular(
+    gender: str | None = None,
+    age_group: str | None = None,
+    *,
+    segment_category: str | None = None,
+    geo_id: int | None = None,
+    price_from: float | None = None,
+    price_to: float | None = None,
+    category: str | None = None,
+    platform: str | None = None,
+    page: int = 1,
+    limit: int = 20,
+) -> dict[str, Any]:
+    """api.popular as the app role calls it."""
+    with app_connect() as app:
+        cursor = app.execute(
+            "SELECT * FROM api.popular(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                gender,
+                age_group,
+                segment_category,
+                geo_id,
+                price_from,
+                price_to,
+                category,
+                platform,
+                page,
+                limit,
+            ),
+        )
+        columns = [column.name for column in cursor.description or []]
+        row = cursor.fetchone()
+    assert row is not None
+    return dict(zip(columns, row, strict=True))
+
+
+def test_a_private_present_never_appears_even_when_most_liked(world: World) -> None:
+    owner = uuid.uuid4()
+    private = world.present(owner=owner, price=15)
+    public = [world.present(price=10 + index) for index in range(30)]
+    fans = world.users(40, "f", "25-34") + world.users(10, "m", "18-24")
+    for fan in fans:
+        world.like(fan, private)
+        world.click(fan, private, times=3)
+    for index, present in enumerate(public[:10]):
+        world.like(fans[index], present)
+    world.setting("min_segment_users", "1")
+    world.refresh()
+
+    assert world.recs.execute(
+        "SELECT count(*) FROM recs.items WHERE present_id = %s", (private,)
+    ).fetchone() == (0,)
+    requests = [
+        {"gender": "f", "age_group": "25-34"}, {"gender": "f", "age_group": "55+"},
+        {"gender": "m", "age_group": "25-34"}, {}, {"price_from": 14, "price_to": 16},
+        {"category": "books"}, {"platform": "etsy"}, {"geo_id": 1}, {"gender": "m", "limit": 7},
+    ]  # fmt: skip
+    for request in requests:
+        for page in (1, 2, 3, 4, 5):
+            result = popular(**{"page": page, **request})
+            assert private not in result["items"], (request, page)
+    # Every public present is still served somewhere in the ranking.
+    served = set(popular(limit=100)["items"])
+    assert served == set(public)
+
+
+def test_each_fallback_level_is_reached(world: World) -> None:
+    present_a, present_b, present_c = world.present(), world.present(), world.present()
+    women = world.users(3, "f", "25-34")
+    man = world.users(1, "m", "18-24")[0]
+    for woman in women:
+        world.like(woman, present_a)
+    world.like(man, present_b)
+    world.click(man, present_c)
+    world.setting("min_segment_users", "2")
+    world.refresh()
+
+    assert popular("f", "25-34")["fallback_level"] == "exact"
+    assert popular("f", "55+")["fallback_level"] == "gender"  # empty exact segment
+    assert popular("m", "25-34")["fallback_level"] == "age_group"  # one man: below support
+    assert popular("m", "18-24")["fallback_level"] == "global"  # every m/18-24 segment too thin
+    assert popular()["fallback_level"] == "global"
+    exact = popular("f", "25-34")
+    assert exact["items"][0] == present_a and exact["levels_used"][0] == "exact"
+    # The exact segment knows one present; the page is topped up from the next levels, no duplicates.
+    assert len(exact["items"]) == 3 == len(set(exact["items"])) == exact["total_items"]
+
+
+def test_recent_likes_outrank_an_old_burst(world: World) -> None:
+    old_hit, new_hit = world.present(), world.present()
+    for user in world.users(10):
+        world.like(user, old_hit, at=NOW - dt.timedelta(days=200))
+    for user in world.users(3):
+        world.like(user, new_hit, at=NOW - dt.timedelta(hours=1))
+    world.setting("popularity_half_life_days", "30")
+    world.refresh()
+    assert popular()["items"][:2] == [new_hit, old_hit]
+    # With a very long half-life the burst wins again: the knob is data, read at refresh time.
+    world.setting("popularity_half_life_days", "100000")
+    world.refresh()
+    assert popular()["items"][:2] == [old_hit, new_hit]
+
+
+def test_likes_weigh_more_than_clicks(world: World) -> None:
+    liked, clicked = world.present(), world.present()
+    users = world.users(2)
+    world.like(users[0], liked)
+    world.click(users[1], clicked, times=2)
+    world.refresh()
+    assert popular()["items"] == [liked, clicked]
+    world.setting("click_weight", "1.0")
+    world.refresh()
+    assert popular()["items"] == [clicked, liked]
+
+
+def test_filters_apply_before_top_n_and_pages_fill(world: World) -> None:
+    cheap = [world.present(price=5 + index * 0.1, category="toys", platform="ozon") for index in range(25)]
+    pricey = [world.present(price=500 + index, category="toys") for index in range(30)]
+    regional = world.present(price=6, category="toys", platform="ozon", geo_ids=[7])
+    hidden = world.present(price=6, category="toys", platform="ozon", available=False)
+    fans = world.users(50)
+    for index, present in enumerate(pricey):  # the expensive ones are the most popular by far
+        for fan in fans[: 50 - index]:
+            world.like(fan, present)
+    world.refresh()
+
+    window = {"price_from": 5, "price_to": 10}
+    first = popular(**window, limit=10)
+    assert first["total_items"] == 26  # 25 cheap + the regional one (no geo filter) - never the hidden one
+    pages = [popular(**window, limit=10, page=page)["items"] for page in (1, 2, 3)]
+    assert [len(page) for page in pages] == [10, 10, 6]
+    served = [item for page in pages for item in page]
+    assert len(set(served)) == 26 and set(served) == set(cheap) | {regional}
+    assert hidden not in served
+    past_the_end = popular(**window, limit=10, page=4)
+    assert past_the_end["items"] == [] and past_the_end["total_items"] == 26
+
+    assert regional not in popular(**window, geo_id=3, limit=100)["items"]
+    assert regional in popular(**window, geo_id=7, limit=100)["items"]
+    assert popular(platform="ozon", limit=100)["total_items"] == 26
+    assert popular(category="no-such-category")["items"] == []
+    assert popular(platform="no-such-platform")["total_items"] == 0
+    assert popular(segment_category="toys", category="books")["items"] == []
+    assert set(popular(segment_category="toys", limit=100)["items"]) == set(cheap) | set(pricey) | {regional}
+
+
+def test_invalid_arguments_name_themselves(world: World) -> None:
+    for kwargs, message in (
+        ({"page": 0}, "page must be >= 1"),
+        ({"limit": 0}, "limit must be between 1 and 1000"),
+        ({"price_from": 10, "price_to": 5}, "price_from must be <= price_to"),
+        ({"price_from": -1}, "must be >= 0"),
+        ({"gender": "x"}, "gender must be m or f"),
+        ({"age_group": "old"}, "age_group must be one of"),
+    ):
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
+            popular(**kwargs)  # type: ignore[arg-type]
+
+
+def test_incremental_sync_counts_each_event_once(world: World) -> None:
+    present = world.present()
+    users = world.users(3)
+    world.click(users[0], present)
+    world.refresh()
+    # A click committed late, with a created_at older than the watermark but inside the overlap.
+    world.click(users[1], present, at=NOW - dt.timedelta(minutes=2))
+    world.like(users[2], present, at=NOW + dt.timedelta(seconds=1))
+    world.refresh()
+    world.refresh()  # re-reading the overlap window must not double count
+    row = world.recs.execute(
+        "SELECT sum(clicks), count(liked_at) FROM recs.interactions x JOIN recs.items i USING (item_id) "
+        "WHERE i.present_id = %s",
+        (present,),
+    ).fetchone()
+    assert row == (2, 1)
+
+
+def test_a_present_that_turns_private_disappears_at_the_next_refresh(world: World) -> None:
+    present = world.present()
+    world.like(world.users(1)[0], present)
+    world.refresh()
+    assert popular()["items"] == [present]
+    world.main.execute("UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), present))
+    world.refresh()
+    assert popular()["items"] == []
+    assert world.recs.execute("SELECT count(*) FROM recs.interactions").fetchone() == (0,)
+
+
+def test_refresh_bumps_the_data_version_only_when_something_changed(world: World) -> None:
+    present = world.present()
+    world.like(world.users(1)[0], present)
+    world.refresh()
+    first = popular()["data_version"]
+    world.refresh()
+    assert popular()["data_version"] == first
+    world.click(world.users(1)[0], present)
+    world.refresh()
+    assert popular()["data_version"] == first + 1
+    world.users(1, "f", "18-24")
+    world.refresh()
+    assert popular()["data_version"] == first + 2
