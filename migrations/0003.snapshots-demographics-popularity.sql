@@ -11,7 +11,8 @@ INSERT INTO recs.settings (key, value, description) VALUES
     ('click_weight', '0.3', 'Weight of one click in popularity and similarity scores.'),
     ('popularity_half_life_days', '30', 'Half-life of an event''s weight in popularity (days). A change triggers a full resync.'),
     ('min_segment_users', '20', 'A demographic segment with fewer interacting users is skipped by the popular fallback chain.'),
-    ('sync_overlap_minutes', '10', 'Events up to this long before the sync watermark are read again (late commits), deduplicated by id.');
+    ('sync_overlap_minutes', '10', 'Events up to this long before the sync watermark are read again (late commits), deduplicated by id.'),
+    ('full_resync_hours', '24', 'Hours between full resyncs of interactions (they catch unlikes and deleted events, which an incremental sync cannot see).');
 
 -- A DBA's UPDATE of a setting stamps updated_at, so the next refresh knows the knobs moved.
 CREATE FUNCTION recs.touch_updated_at() RETURNS trigger
@@ -46,8 +47,8 @@ CREATE TABLE recs.users (
 COMMENT ON TABLE recs.users IS 'Integer surrogate keys for user uuids (from events and from PUT /user-profile).';
 
 CREATE TABLE recs.interactions (
-    user_key     integer NOT NULL REFERENCES recs.users ON DELETE CASCADE,
-    item_id      integer NOT NULL REFERENCES recs.items ON DELETE CASCADE,
+    user_key     integer NOT NULL,
+    item_id      integer NOT NULL,
     liked_at     timestamptz,
     clicks       integer NOT NULL DEFAULT 0,
     click_decay  double precision NOT NULL DEFAULT 0,
@@ -57,7 +58,7 @@ CREATE TABLE recs.interactions (
 );
 CREATE INDEX interactions_item_idx ON recs.interactions (item_id);
 COMMENT ON TABLE recs.interactions IS
-    'One row per (user, public present): like time (NULL = not liked), clicks, and the sum over clicks of 2^((t - decay epoch) / half-life).';
+    'One row per (user, public present): like time (NULL = not liked), clicks, and the sum over clicks of 2^((t - decay epoch) / half-life). Written only by recs.sync_main, which keeps it consistent with recs.items and recs.users (no foreign keys: bulk loads of millions of rows).';
 
 CREATE TABLE recs.user_demographics (
     user_key    integer PRIMARY KEY REFERENCES recs.users ON DELETE CASCADE,
@@ -75,7 +76,8 @@ CREATE TABLE recs.sync_state (
     watermark       timestamptz,
     decay_epoch     timestamptz,
     half_life_days  double precision,
-    synced_at       timestamptz
+    synced_at       timestamptz,
+    full_synced_at  timestamptz
 );
 COMMENT ON TABLE recs.sync_state IS
     'Incremental sync position per main table (newest created_at read) and the decay epoch/half-life the stored sums use. Delete a row to force a full resync.';

@@ -3,8 +3,9 @@
 --      a present that became private or was deleted leaves, with its interactions.
 --   2. recs.interactions: likes and clicks newer than each table's watermark minus the overlap
 --      window (late commits), clicks deduplicated by id; events on non-public presents dropped.
---   A full resync (everything re-read) happens on the first run, when the half-life setting
---   changed, or when a sync_state row was deleted. The decay epoch is rebased (stored sums
+--   A full resync (everything re-read, then only differences written; unlikes and deleted
+--   events disappear) happens on the first run, every full_resync_hours, when the half-life
+--   setting changed, or when sync_state rows were deleted (DELETE FROM recs.sync_state forces one). The decay epoch is rebased (stored sums
 --   multiplied, no re-read) when new events drift more than 400 half-lives away from it.
 -- Arguments: none. Result: rows changed (items + interaction rows written).
 -- Errors: FDW errors when main is unreachable (the caller's job run then fails and logs it).
@@ -35,7 +36,10 @@ BEGIN
     CREATE UNIQUE INDEX ON sync_presents (id);
     ANALYZE sync_presents;
 
-    DELETE FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
+    CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
+    SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
+    DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id;
+    DELETE FROM recs.items i USING sync_gone g WHERE i.item_id = g.item_id;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_changed := v_changed + v_rows;
 
@@ -54,10 +58,12 @@ BEGIN
     -- 2. Which events to read.
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
     v_full := v_decay IS NULL OR v_decay.half_life_days IS DISTINCT FROM v_half_life_days
+              OR v_decay.full_synced_at IS NULL
+              OR v_decay.full_synced_at < now() - make_interval(hours => recs.setting('full_resync_hours')::int)
               OR NOT EXISTS (SELECT 1 FROM recs.sync_state WHERE source = 'handpicked_likes')
               OR NOT EXISTS (SELECT 1 FROM recs.sync_state WHERE source = 'handpicked_present_clicks');
     IF v_full THEN
-        TRUNCATE recs.interactions, recs.recent_click_ids;
+        TRUNCATE recs.recent_click_ids;
         v_likes_from := '-infinity';
         v_clicks_from := '-infinity';
     ELSE
@@ -96,10 +102,11 @@ BEGIN
                     date_part('epoch', v_decay.decay_epoch - v_epoch) / (v_half_life_days * 86400))));
         END IF;
     END IF;
-    INSERT INTO recs.sync_state AS s (source, decay_epoch, half_life_days, synced_at)
-    VALUES ('decay', v_epoch, v_half_life_days, now())
+    INSERT INTO recs.sync_state AS s (source, decay_epoch, half_life_days, synced_at, full_synced_at)
+    VALUES ('decay', v_epoch, v_half_life_days, now(), CASE WHEN v_full THEN now() END)
     ON CONFLICT (source) DO UPDATE
-        SET decay_epoch = excluded.decay_epoch, half_life_days = excluded.half_life_days, synced_at = now();
+        SET decay_epoch = excluded.decay_epoch, half_life_days = excluded.half_life_days, synced_at = now(),
+            full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
 
     -- 4. Users and interactions.
     INSERT INTO recs.users (user_id)
@@ -107,26 +114,54 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM recs.users u WHERE u.user_id = e.user_id)
     ON CONFLICT (user_id) DO NOTHING;
 
-    INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+    CREATE TEMP TABLE sync_pairs ON COMMIT DROP AS
     SELECT u.user_key, e.item_id,
-           min(e.created_at) FILTER (WHERE e.is_like),
-           count(*) FILTER (WHERE NOT e.is_like),
+           min(e.created_at) FILTER (WHERE e.is_like) AS liked_at,
+           (count(*) FILTER (WHERE NOT e.is_like))::integer AS clicks,
            coalesce(sum(power(2::double precision, greatest(-1000, least(1000,
                date_part('epoch', e.created_at - v_epoch) / (v_half_life_days * 86400)))))
-               FILTER (WHERE NOT e.is_like), 0),
-           min(e.created_at), max(e.created_at)
+               FILTER (WHERE NOT e.is_like), 0) AS click_decay,
+           min(e.created_at) AS first_at, max(e.created_at) AS last_at
     FROM sync_events e
     JOIN recs.users u ON u.user_id = e.user_id
-    GROUP BY u.user_key, e.item_id
-    ON CONFLICT (user_key, item_id) DO UPDATE
-        SET liked_at = coalesce(x.liked_at, excluded.liked_at),
-            clicks = x.clicks + excluded.clicks,
-            click_decay = x.click_decay + excluded.click_decay,
-            first_at = least(x.first_at, excluded.first_at),
-            last_at = greatest(x.last_at, excluded.last_at)
-        WHERE excluded.clicks > 0 OR x.liked_at IS NULL;
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
-    v_changed := v_changed + v_rows;
+    GROUP BY u.user_key, e.item_id;
+
+    IF v_full AND NOT EXISTS (SELECT 1 FROM recs.interactions) THEN
+        -- First load: a plain insert in key order (millions of rows; no conflicts possible).
+        INSERT INTO recs.interactions (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+        SELECT * FROM sync_pairs ORDER BY user_key, item_id;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_changed := v_changed + v_rows;
+    ELSIF v_full THEN
+        -- Full resync of a live table: replace what differs, drop what main no longer has.
+        DELETE FROM recs.interactions x
+        WHERE NOT EXISTS (SELECT 1 FROM sync_pairs p WHERE p.user_key = x.user_key AND p.item_id = x.item_id);
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_changed := v_changed + v_rows;
+        INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+        SELECT * FROM sync_pairs
+        ON CONFLICT (user_key, item_id) DO UPDATE
+            SET liked_at = excluded.liked_at, clicks = excluded.clicks, click_decay = excluded.click_decay,
+                first_at = excluded.first_at, last_at = excluded.last_at
+            WHERE (x.liked_at, x.clicks, x.click_decay, x.first_at, x.last_at)
+                  IS DISTINCT FROM (excluded.liked_at, excluded.clicks, excluded.click_decay, excluded.first_at,
+                                    excluded.last_at);
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_changed := v_changed + v_rows;
+    ELSE
+        -- Incremental: add the new events to what is stored.
+        INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+        SELECT * FROM sync_pairs
+        ON CONFLICT (user_key, item_id) DO UPDATE
+            SET liked_at = coalesce(x.liked_at, excluded.liked_at),
+                clicks = x.clicks + excluded.clicks,
+                click_decay = x.click_decay + excluded.click_decay,
+                first_at = least(x.first_at, excluded.first_at),
+                last_at = greatest(x.last_at, excluded.last_at)
+            WHERE excluded.clicks > 0 OR x.liked_at IS NULL;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_changed := v_changed + v_rows;
+    END IF;
 
     -- 5. Watermarks, and the click ids still inside the overlap window.
     INSERT INTO recs.sync_state AS s (source, watermark, synced_at)
@@ -144,7 +179,7 @@ BEGIN
     DELETE FROM recs.recent_click_ids
     WHERE created_at <= (SELECT watermark FROM recs.sync_state WHERE source = 'handpicked_present_clicks') - v_overlap;
 
-    DROP TABLE sync_presents, sync_events;
+    DROP TABLE sync_presents, sync_gone, sync_events, sync_pairs;
     RETURN v_changed;
 END;
 $$;

@@ -221,3 +221,21 @@ def test_refresh_bumps_the_data_version_only_when_something_changed(world: World
     world.users(1, "f", "18-24")
     world.refresh()
     assert popular()["data_version"] == first + 2
+
+
+def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) -> None:
+    kept, unliked = world.present(), world.present()
+    fan = world.users(1)[0]
+    world.like(fan, kept)
+    world.like(fan, unliked)
+    world.refresh()
+    world.main.execute("DELETE FROM handpicked_likes WHERE handpicked_present_id = %s", (unliked,))
+    world.refresh()  # incremental: cannot see a deleted row
+    assert len(popular()["items"]) == 2 and popular()["items"][0] in (kept, unliked)
+    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = now() - interval '2 days'")
+    world.refresh()
+    liked = world.recs.execute(
+        "SELECT i.present_id FROM recs.interactions x JOIN recs.items i USING (item_id) WHERE x.liked_at IS NOT NULL"
+    ).fetchall()
+    assert liked == [(kept,)]
+    assert popular()["items"][0] == kept
