@@ -235,7 +235,8 @@ def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) 
     world.recs.execute("UPDATE recs.sync_state SET full_synced_at = now() - interval '2 days'")
     world.refresh()
     liked = world.recs.execute(
-        "SELECT i.present_id FROM recs.interactions x JOIN recs.items i USING (item_id) WHERE x.liked_at IS NOT NULL"
+        "SELECT i.present_id FROM recs.interactions x JOIN recs.items i USING (item_id) "
+        "WHERE x.liked_at IS NOT NULL"
     ).fetchall()
     assert liked == [(kept,)]
     assert popular()["items"][0] == kept
