@@ -56,7 +56,7 @@ CREATE TABLE recs.interactions (
     last_at      timestamptz NOT NULL,
     PRIMARY KEY (user_key, item_id)
 );
-CREATE INDEX interactions_item_idx ON recs.interactions (item_id);
+CREATE INDEX interactions_item_idx ON recs.interactions (item_id) INCLUDE (user_key, liked_at, clicks);
 COMMENT ON TABLE recs.interactions IS
     'One row per (user, public present): like time (NULL = not liked), clicks, and the sum over clicks of 2^((t - decay epoch) / half-life). Written only by recs.sync_main, which keeps it consistent with recs.items and recs.users (no foreign keys: bulk loads of millions of rows).';
 
@@ -77,10 +77,12 @@ CREATE TABLE recs.sync_state (
     decay_epoch     timestamptz,
     half_life_days  double precision,
     synced_at       timestamptz,
-    full_synced_at  timestamptz
+    full_synced_at  timestamptz,
+    changed_at      timestamptz,
+    details         jsonb
 );
 COMMENT ON TABLE recs.sync_state IS
-    'Incremental sync position per main table (newest created_at read) and the decay epoch/half-life the stored sums use. Delete a row to force a full resync.';
+    'Sync position per main table (newest created_at read); row ''decay'': the epoch/half-life the stored sums use and when a sync last changed data; one row per job that keeps its own state. Delete the rows to force a full resync.';
 
 CREATE TABLE recs.recent_click_ids (
     id          uuid PRIMARY KEY,
@@ -139,7 +141,7 @@ UNION ALL
 SELECT '*', '*', i.item_id, i.present_id, 0, 0, i.price, i.category, i.platform, i.geo_ids
 FROM recs.items i
 WHERE i.available AND NOT EXISTS (SELECT 1 FROM recs.interactions x WHERE x.item_id = i.item_id)
-WITH NO DATA;
+WITH DATA;  -- empty until the first refresh, but readable at once
 CREATE UNIQUE INDEX popular_items_segment_item_idx ON recs.popular_items (gender, age_group, item_id);
 CREATE INDEX popular_items_ranking_idx ON recs.popular_items (gender, age_group, score DESC, item_id)
     INCLUDE (present_id, price, platform, geo_ids, category);
@@ -157,7 +159,7 @@ FROM recs.interactions x
 LEFT JOIN recs.user_demographics d ON d.user_key = x.user_key
 GROUP BY GROUPING SETS ((d.gender, d.age_group), (d.gender), (d.age_group), ())
 HAVING (GROUPING(d.gender) = 1 OR d.gender IS NOT NULL) AND (GROUPING(d.age_group) = 1 OR d.age_group IS NOT NULL)
-WITH NO DATA;
+WITH DATA;  -- empty until the first refresh, but readable at once
 CREATE UNIQUE INDEX popular_segments_idx ON recs.popular_segments (gender, age_group);
 COMMENT ON MATERIALIZED VIEW recs.popular_segments IS
     'Distinct interacting users per popularity segment (''*'' = any). Refreshed with recs.popular_items.';

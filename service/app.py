@@ -19,8 +19,15 @@ from service.cache import Cache, create_redis
 from service.db import create_pool
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import RequestLogMiddleware, configure_logging
-from service.routes.admin import job_status, refresh_popular_items, run_job
+from service.routes.admin import (
+    job_status,
+    refresh_popular_items,
+    run_job,
+    update_user_profiles,
+    update_user_similarities,
+)
 from service.routes.health import health
+from service.routes.personalized import personalized
 from service.routes.popular import popular
 from service.routes.profiles import get_user_profile, put_user_profile
 from service.settings import Settings, load_settings
@@ -79,11 +86,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             health,
             popular,
+            personalized,
             put_user_profile,
             get_user_profile,
             job_status,
             run_job,
             refresh_popular_items,
+            update_user_profiles,
+            update_user_similarities,
             create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets"),
         ],
         lifespan=[clients],

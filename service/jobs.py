@@ -9,7 +9,7 @@ import psycopg
 from service.settings import Settings
 
 # The refresh jobs in dependency order (`python -m service refresh` runs them all).
-REFRESH_JOBS = ("refresh_popular_items",)
+REFRESH_JOBS = ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             f"*/{settings.popular_items_refresh_minutes} * * * *",
             "CALL recs.run_job('refresh_popular_items')",
         ),
+        CronJob("refresh-user-profiles", "*/30 * * * *", "CALL recs.run_job('refresh_user_profiles')"),
+        CronJob("refresh-user-similarities", "7 * * * *", "CALL recs.run_job('refresh_user_similarities')"),
         CronJob("cleanup", "17 */6 * * *", "CALL recs.run_job('cleanup')"),
     ]
 

@@ -29,12 +29,15 @@ class MigrationReport:
     migrations: list[str] = field(default_factory=list)
     fdw_options: list[str] = field(default_factory=list)
     sql_files: list[str] = field(default_factory=list)
+    env_settings: list[str] = field(default_factory=list)
     cron_jobs: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         """True when anything was applied."""
-        return bool(self.migrations or self.fdw_options or self.sql_files or self.cron_jobs)
+        return bool(
+            self.migrations or self.fdw_options or self.sql_files or self.env_settings or self.cron_jobs
+        )
 
 
 def apply_migrations(owner_url: str) -> list[str]:
@@ -96,6 +99,20 @@ def _option_changes(current: dict[str, str], wanted: dict[str, str]) -> sql.Comp
         if current.get(key) != value
     ]
     return sql.SQL(", ").join(parts) if parts else None
+
+
+def apply_env_settings(conn: psycopg.Connection, settings: Settings) -> list[str]:
+    """Copy the knobs that come from env vars into recs.settings, where the SQL jobs read them."""
+    wanted = {"max_similar_users": str(settings.max_similar_users)}
+    changed: list[str] = []
+    for key, value in wanted.items():
+        cursor = conn.execute(
+            "UPDATE recs.settings SET value = %s WHERE key = %s AND value IS DISTINCT FROM %s",
+            (value, key, value),
+        )
+        if cursor.rowcount:
+            changed.append(key)
+    return changed
 
 
 def sql_files() -> list[Path]:
@@ -162,6 +179,7 @@ def migrate(settings: Settings, schedule: bool = True) -> MigrationReport:
     with psycopg.connect(owner_url, autocommit=True) as conn:
         report.fdw_options = configure_main_server(conn, settings.main_database_url)
         report.sql_files = apply_sql_files(conn, force=bool(report.migrations))
+        report.env_settings = apply_env_settings(conn, settings)
     if schedule:
         report.cron_jobs = schedule_cron_jobs(settings)
     log.info(

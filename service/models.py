@@ -131,7 +131,7 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     cache_hit: bool
     fallback_level: str | None = None
     levels_used: list[str] = msgspec.field(default_factory=list)
-    data_as_of: str | None = None
+    data_as_of: datetime.datetime | None = None
 
 
 class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -155,10 +155,57 @@ class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class Demographics(msgspec.Struct, kw_only=True):
     """Stored demographics of a user."""
 
-    user_id: str
     gender: str | None
     age_group: str | None
     birth_date: datetime.date | None
     locale: str | None
     geo_id: int | None
     updated_at: datetime.datetime
+
+
+class PriceBand(msgspec.Struct, kw_only=True):
+    """25th and 75th percentile of the prices of the user's presents."""
+
+    p25: float
+    p75: float
+
+
+class Preferences(msgspec.Struct, kw_only=True):
+    """The preference profile from the last profile refresh (interactions on public presents)."""
+
+    interactions: int
+    likes: int
+    clicks: int
+    categories: dict[str, float]
+    platforms: list[str]
+    price_band: PriceBand | None
+    last_activity_at: datetime.datetime | None
+    neighbors: int
+
+
+class UserProfile(msgspec.Struct, kw_only=True):
+    """Everything the service knows about a user, and the tier that would serve them now."""
+
+    user_id: str
+    demographics: Demographics | None
+    preferences: Preferences
+    tier: Literal["popular", "content_based", "collaborative"]
+    profile_as_of: datetime.datetime | None
+
+
+class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /personalized body (the Rails client's shape, plus an optional exclude list)."""
+
+    user_id: str
+    geo_id: GeoId | None = None
+    filters: Filters = msgspec.field(default_factory=Filters)
+    pagination: PageRequest = msgspec.field(default_factory=PageRequest)
+    exclude: Annotated[list[str], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+
+
+class PersonalizedResponse(RecommendationResponse, kw_only=True):
+    """A personalised page: which tiers filled it and whether unsynced interactions were checked."""
+
+    tiers_used: list[str] = msgspec.field(default_factory=list)
+    interactions: int = 0
+    degraded: bool = False

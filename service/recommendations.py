@@ -1,11 +1,10 @@
-"""The cached path every recommendation route shares: data version, cache key, SQL call, page."""
+"""The cached path every recommendation route shares: cache key, SQL call on a miss, pagination."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import math
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,7 +12,7 @@ import msgspec
 from litestar.exceptions import ValidationException
 
 from service.cache import Cache
-from service.models import PageRequest, Pagination, RecommendationResponse
+from service.models import PageRequest, Pagination
 from service.settings import Settings
 
 
@@ -25,6 +24,9 @@ class RankedPage(msgspec.Struct, kw_only=True):
     algorithm_used: str
     fallback_level: str | None = None
     levels_used: list[str] = msgspec.field(default_factory=list)
+    tiers_used: list[str] = msgspec.field(default_factory=list)
+    interactions: int = 0
+    degraded: bool = False
     data_as_of: dt.datetime | None = None
 
 
@@ -49,42 +51,32 @@ def page_limit(pagination: PageRequest, settings: Settings) -> int:
     return limit
 
 
-def cache_key(kind: str, version: int, params: tuple[Any, ...]) -> str:
+def cache_key(kind: str, version: str, params: tuple[Any, ...]) -> str:
     """`<kind>:<data version>:<digest of the normalised request>`; Cache adds the `v3:` prefix."""
     digest = hashlib.sha256(_encoder.encode(params)).hexdigest()[:40]
     return f"{kind}:{version}:{digest}"
 
 
-async def serve_cached(
-    cache: Cache,
-    key: str,
-    ttl_seconds: int,
-    page: int,
-    limit: int,
-    rank: Callable[[], Awaitable[RankedPage]],
-) -> RecommendationResponse:
-    """The cached page under key, else rank() and cache it; a Redis outage is only a miss."""
-    started = time.perf_counter()
-    cached = await cache.get(key)
-    ranked = _decoder.decode(cached) if cached is not None else None
-    if ranked is None:
-        ranked = await rank()
-        await cache.set(key, _encoder.encode(ranked), ttl_seconds)
-    total_pages = math.ceil(ranked.total_items / limit)
-    return RecommendationResponse(
-        items=ranked.items,
-        pagination=Pagination(
-            page=page,
-            limit=limit,
-            total_pages=total_pages,
-            total_items=ranked.total_items,
-            has_next=page < total_pages,
-            has_previous=page > 1,
-        ),
-        computation_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        algorithm_used=ranked.algorithm_used,
-        cache_hit=cached is not None,
-        fallback_level=ranked.fallback_level,
-        levels_used=ranked.levels_used,
-        data_as_of=ranked.data_as_of.isoformat() if ranked.data_as_of else None,
+def pagination(page: int, limit: int, total_items: int) -> Pagination:
+    """Where a page sits in a ranking of total_items."""
+    total_pages = math.ceil(total_items / limit)
+    return Pagination(
+        page=page,
+        limit=limit,
+        total_pages=total_pages,
+        total_items=total_items,
+        has_next=page < total_pages,
+        has_previous=page > 1,
     )
+
+
+async def cached_page(
+    cache: Cache, key: str, ttl_seconds: int, rank: Callable[[], Awaitable[RankedPage]]
+) -> tuple[RankedPage, bool]:
+    """The page cached under key (and True), else rank() stored under key (and False)."""
+    cached = await cache.get(key)
+    if cached is not None:
+        return _decoder.decode(cached), True
+    ranked = await rank()
+    await cache.set(key, _encoder.encode(ranked), ttl_seconds)
+    return ranked, False

@@ -65,3 +65,20 @@ async def run_job(
 async def refresh_popular_items(state: State) -> Response[JobRun]:
     """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
     return await _run(state, "refresh_popular_items")
+
+
+@post("/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200)
+async def update_user_profiles(state: State) -> Response[JobRun]:
+    """Sync from main and refresh the profile view (job refresh_user_profiles); rows and duration."""
+    return await _run(state, "refresh_user_profiles")
+
+
+@post(
+    "/admin/update-user-similarities",
+    tags=["admin"],
+    summary="Refresh user similarities now",
+    status_code=200,
+)
+async def update_user_similarities(state: State) -> Response[JobRun]:
+    """Sync from main and recompute neighbours (job refresh_user_similarities); users and duration."""
+    return await _run(state, "refresh_user_similarities")

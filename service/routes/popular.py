@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from litestar.params import Body
 
 from service.db import call_api
 from service.models import PopularRequest, RecommendationResponse
-from service.recommendations import RankedPage, cache_key, page_limit, serve_cached
+from service.recommendations import RankedPage, cache_key, cached_page, page_limit, pagination
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
@@ -49,6 +50,7 @@ async def popular(
     state: State,
 ) -> RecommendationResponse:
     """Validate, look up the cache, else call api.popular; paginate."""
+    started = time.perf_counter()
     settings = state.settings
     limit = page_limit(data.pagination, settings)
     page = data.pagination.page
@@ -75,5 +77,15 @@ async def popular(
             data_as_of=row["data_as_of"],
         )
 
-    key = cache_key("popular", await data_version(state, "popular"), params)
-    return await serve_cached(state.cache, key, settings.cache_ttl_popular, page, limit, rank)
+    key = cache_key("popular", str(await data_version(state, "popular")), params)
+    ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
+    return RecommendationResponse(
+        items=ranked.items,
+        pagination=pagination(page, limit, ranked.total_items),
+        computation_time_ms=round((time.perf_counter() - started) * 1000, 2),
+        algorithm_used=ranked.algorithm_used,
+        cache_hit=hit,
+        fallback_level=ranked.fallback_level,
+        levels_used=ranked.levels_used,
+        data_as_of=ranked.data_as_of,
+    )

@@ -1,10 +1,11 @@
-"""PUT/GET /user-profile/{user_id}: demographics stored in the recs DB, copied to Redis."""
+"""PUT/GET /user-profile/{user_id}: demographics stored in the recs DB, profile cached in Redis."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from litestar import get, put
 from litestar.datastructures import State
@@ -13,12 +14,9 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from service.db import call_api
-from service.models import Demographics, DemographicsRequest
+from service.models import Demographics, DemographicsRequest, Preferences, PriceBand, UserProfile
 
 EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale": "en", "geo_id": 3}
-_decoder = msgspec.json.Decoder(Demographics)
-
-
 UserIdParam = Annotated[
     str,
     Parameter(
@@ -27,31 +25,63 @@ UserIdParam = Annotated[
 ]
 
 
-def parse_user_id(value: str) -> UUID:
-    """A path uuid, or a 422 that names `user_id`."""
+class CachedProfile(msgspec.Struct):
+    """The Redis copy: the profile and the profiles data version it was built from."""
+
+    version: int
+    profile: UserProfile
+
+
+_decoder = msgspec.json.Decoder(CachedProfile)
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    """A uuid, or a 422 that names the field."""
     try:
         return UUID(value)
     except ValueError:
         raise ValidationException(
-            "user_id must be a uuid",
-            extra=[{"key": "user_id", "message": f"must be a uuid, got {value[:64]!r}", "source": "path"}],
+            f"{field} must be a uuid",
+            extra=[{"key": field, "message": f"must be a uuid, got {value[:64]!r}", "source": "path"}],
         ) from None
 
 
-def _cache_key(user_id: UUID) -> str:
-    return f"user-profile:{user_id}"
+def _profile(row: asyncpg.Record) -> UserProfile:
+    demographics = None
+    if row["demographics_updated_at"] is not None:
+        demographics = Demographics(
+            gender=row["gender"], age_group=row["age_group"], birth_date=row["birth_date"],
+            locale=row["locale"], geo_id=row["geo_id"], updated_at=row["demographics_updated_at"],
+        )  # fmt: skip
+    band = None
+    if row["price_p25"] is not None:
+        band = PriceBand(p25=round(row["price_p25"], 2), p75=round(row["price_p75"], 2))
+    return UserProfile(
+        user_id=str(row["user_id"]),
+        demographics=demographics,
+        preferences=Preferences(
+            interactions=row["interactions"],
+            likes=row["likes"],
+            clicks=row["clicks"],
+            categories=row["categories"],
+            platforms=list(row["platforms"]),
+            price_band=band,
+            last_activity_at=row["last_activity_at"],
+            neighbors=row["neighbors"],
+        ),
+        tier=row["tier"],
+        profile_as_of=row["profile_as_of"],
+    )
 
 
-def _demographics(row: object) -> Demographics:
-    values = dict(row)  # type: ignore[call-overload]
-    values["user_id"] = str(values["user_id"])
-    return msgspec.convert(values, Demographics)
-
-
-async def _remember(state: State, user_id: UUID, stored: Demographics) -> Demographics:
-    ttl = state.settings.cache_ttl_user_profile
-    await state.cache.set(_cache_key(user_id), msgspec.json.encode(stored), ttl)
-    return stored
+async def _load_and_remember(state: State, user_id: UUID) -> UserProfile:
+    row = (await call_api(state.pool, "user_profile", user_id))[0]
+    profile = _profile(row)
+    cached = CachedProfile(version=row["profile_version"], profile=profile)
+    await state.cache.set(
+        f"user-profile:{user_id}", msgspec.json.encode(cached), state.settings.cache_ttl_user_profile
+    )
+    return profile
 
 
 @put("/user-profile/{user_id:str}", tags=["profiles"], summary="Store a user's demographics", status_code=200)
@@ -59,22 +89,26 @@ async def put_user_profile(
     user_id: UserIdParam,
     data: Annotated[DemographicsRequest, Body(examples=[Example(summary="From Rails", value=EXAMPLE)])],
     state: State,
-) -> Demographics:
-    """Upsert (replace) the demographics in the recs DB, then refresh the Redis copy."""
-    uid = parse_user_id(user_id)
-    rows = await call_api(
+) -> UserProfile:
+    """Upsert (replace) the demographics in the recs DB, then refresh the Redis copy of the profile."""
+    uid = parse_uuid(user_id, "user_id")
+    await call_api(
         state.pool, "upsert_user_demographics",
         uid, data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
     )  # fmt: skip
-    return await _remember(state, uid, _demographics(rows[0]))
+    return await _load_and_remember(state, uid)
 
 
-@get("/user-profile/{user_id:str}", tags=["profiles"], summary="A user's stored demographics")
-async def get_user_profile(user_id: UserIdParam, state: State) -> Demographics:
-    """From Redis when cached, else from the recs DB (404 for a user never synced)."""
-    uid = parse_user_id(user_id)
-    cached = await state.cache.get(_cache_key(uid))
-    if cached is not None:
-        return _decoder.decode(cached)
-    rows = await call_api(state.pool, "user_demographics", uid)
-    return await _remember(state, uid, _demographics(rows[0]))
+@get("/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile")
+async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
+    """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
+    uid = parse_uuid(user_id, "user_id")
+    cached_bytes = await state.cache.get(f"user-profile:{uid}")
+    if cached_bytes is not None:
+        cached = _decoder.decode(cached_bytes)
+        versions: dict[str, Any] = {
+            row["name"]: row["version"] for row in await call_api(state.pool, "data_versions")
+        }
+        if cached.version == versions.get("profiles"):
+            return cached.profile
+    return await _load_and_remember(state, uid)

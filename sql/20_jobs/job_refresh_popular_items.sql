@@ -8,14 +8,15 @@
 CREATE OR REPLACE FUNCTION recs.job_refresh_popular_items() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_changed bigint;
     v_version recs.data_versions;
     v_rows bigint;
 BEGIN
     PERFORM recs.set_job_limits();
-    v_changed := recs.sync_main();
+    PERFORM recs.sync_main();
     SELECT * INTO v_version FROM recs.data_versions WHERE name = 'popular';
-    IF v_changed > 0 OR v_version.as_of IS NULL
+    -- Any job's sync may have brought the new data: compare with when the views were computed.
+    IF v_version.as_of IS NULL
+       OR (SELECT changed_at FROM recs.sync_state WHERE source = 'decay') > v_version.as_of
        OR EXISTS (SELECT 1 FROM recs.user_demographics WHERE updated_at >= v_version.as_of)
        OR EXISTS (SELECT 1 FROM recs.settings WHERE updated_at >= v_version.as_of)
        OR NOT (SELECT relispopulated FROM pg_class WHERE oid = 'recs.popular_items'::regclass) THEN

@@ -7,6 +7,7 @@
 --   events disappear) happens on the first run, every full_resync_hours, when the half-life
 --   setting changed, or when sync_state rows were deleted (DELETE FROM recs.sync_state forces one). The decay epoch is rebased (stored sums
 --   multiplied, no re-read) when new events drift more than 400 half-lives away from it.
+--   Users whose interactions changed are stamped in recs.dirty_users for the similarity job.
 -- Arguments: none. Result: rows changed (items + interaction rows written).
 -- Errors: FDW errors when main is unreachable (the caller's job run then fails and logs it).
 -- Caller: recs.job_refresh_popular_items (and later jobs); runs as the owner (its user mapping).
@@ -38,7 +39,12 @@ BEGIN
 
     CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
     SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
-    DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id;
+    WITH removed AS (
+        DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id RETURNING x.user_key
+    )
+    INSERT INTO recs.dirty_users (user_key, changed_at)
+    SELECT DISTINCT user_key, now() FROM removed
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
     DELETE FROM recs.items i USING sync_gone g WHERE i.item_id = g.item_id;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_changed := v_changed + v_rows;
@@ -114,6 +120,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM recs.users u WHERE u.user_id = e.user_id)
     ON CONFLICT (user_id) DO NOTHING;
 
+    CREATE TEMP TABLE sync_changed_users (user_key integer) ON COMMIT DROP;
     CREATE TEMP TABLE sync_pairs ON COMMIT DROP AS
     SELECT u.user_key, e.item_id,
            min(e.created_at) FILTER (WHERE e.is_like) AS liked_at,
@@ -127,41 +134,52 @@ BEGIN
     GROUP BY u.user_key, e.item_id;
 
     IF v_full AND NOT EXISTS (SELECT 1 FROM recs.interactions) THEN
-        -- First load: a plain insert in key order (millions of rows; no conflicts possible).
+        -- First load: a plain insert in key order (millions of rows; no conflicts possible). No
+        -- user is marked dirty: with nothing computed yet, the jobs build everything.
         INSERT INTO recs.interactions (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
         SELECT * FROM sync_pairs ORDER BY user_key, item_id;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_changed := v_changed + v_rows;
     ELSIF v_full THEN
         -- Full resync of a live table: replace what differs, drop what main no longer has.
-        DELETE FROM recs.interactions x
-        WHERE NOT EXISTS (SELECT 1 FROM sync_pairs p WHERE p.user_key = x.user_key AND p.item_id = x.item_id);
+        WITH removed AS (
+            DELETE FROM recs.interactions x
+            WHERE NOT EXISTS (SELECT 1 FROM sync_pairs p WHERE p.user_key = x.user_key AND p.item_id = x.item_id)
+            RETURNING x.user_key
+        ),
+        replaced AS (
+            INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+            SELECT * FROM sync_pairs
+            ON CONFLICT (user_key, item_id) DO UPDATE
+                SET liked_at = excluded.liked_at, clicks = excluded.clicks, click_decay = excluded.click_decay,
+                    first_at = excluded.first_at, last_at = excluded.last_at
+                WHERE (x.liked_at, x.clicks, x.click_decay, x.first_at, x.last_at)
+                      IS DISTINCT FROM (excluded.liked_at, excluded.clicks, excluded.click_decay,
+                                        excluded.first_at, excluded.last_at)
+            RETURNING x.user_key
+        )
+        INSERT INTO sync_changed_users SELECT user_key FROM removed UNION ALL SELECT user_key FROM replaced;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_changed := v_changed + v_rows;
-        INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
-        SELECT * FROM sync_pairs
-        ON CONFLICT (user_key, item_id) DO UPDATE
-            SET liked_at = excluded.liked_at, clicks = excluded.clicks, click_decay = excluded.click_decay,
-                first_at = excluded.first_at, last_at = excluded.last_at
-            WHERE (x.liked_at, x.clicks, x.click_decay, x.first_at, x.last_at)
-                  IS DISTINCT FROM (excluded.liked_at, excluded.clicks, excluded.click_decay, excluded.first_at,
-                                    excluded.last_at);
-        GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_changed := v_changed + v_rows;
     ELSE
         -- Incremental: add the new events to what is stored.
-        INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
-        SELECT * FROM sync_pairs
-        ON CONFLICT (user_key, item_id) DO UPDATE
-            SET liked_at = coalesce(x.liked_at, excluded.liked_at),
-                clicks = x.clicks + excluded.clicks,
-                click_decay = x.click_decay + excluded.click_decay,
-                first_at = least(x.first_at, excluded.first_at),
-                last_at = greatest(x.last_at, excluded.last_at)
-            WHERE excluded.clicks > 0 OR x.liked_at IS NULL;
+        WITH added AS (
+            INSERT INTO recs.interactions AS x (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
+            SELECT * FROM sync_pairs
+            ON CONFLICT (user_key, item_id) DO UPDATE
+                SET liked_at = coalesce(x.liked_at, excluded.liked_at),
+                    clicks = x.clicks + excluded.clicks,
+                    click_decay = x.click_decay + excluded.click_decay,
+                    first_at = least(x.first_at, excluded.first_at),
+                    last_at = greatest(x.last_at, excluded.last_at)
+                WHERE excluded.clicks > 0 OR x.liked_at IS NULL
+            RETURNING x.user_key
+        )
+        INSERT INTO sync_changed_users SELECT user_key FROM added;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        v_changed := v_changed + v_rows;
     END IF;
+    v_changed := v_changed + v_rows;
+    INSERT INTO recs.dirty_users AS d (user_key, changed_at)
+    SELECT DISTINCT user_key, now() FROM sync_changed_users
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
 
     -- 5. Watermarks, and the click ids still inside the overlap window.
     INSERT INTO recs.sync_state AS s (source, watermark, synced_at)
@@ -179,7 +197,10 @@ BEGIN
     DELETE FROM recs.recent_click_ids
     WHERE created_at <= (SELECT watermark FROM recs.sync_state WHERE source = 'handpicked_present_clicks') - v_overlap;
 
-    DROP TABLE sync_presents, sync_gone, sync_events, sync_pairs;
+    IF v_changed > 0 THEN
+        UPDATE recs.sync_state SET changed_at = now() WHERE source = 'decay';
+    END IF;
+    DROP TABLE sync_presents, sync_gone, sync_events, sync_pairs, sync_changed_users;
     RETURN v_changed;
 END;
 $$;

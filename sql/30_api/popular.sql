@@ -21,28 +21,14 @@ CREATE OR REPLACE FUNCTION api.popular(
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
                  data_version bigint, data_as_of timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_custom_plan AS $$
+SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_min_users integer := recs.setting('min_segment_users')::integer;
-    v_category text := coalesce(p_category, p_segment_category);
-    v_offset bigint := (p_page::bigint - 1) * p_limit;
-    v_level_names text[] := '{}';
-    v_genders text[] := '{}';
-    v_age_groups text[] := '{}';
+    v_offset integer;
+    v_categories text[];
+    v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
+    v_levels text[];
 BEGIN
-    IF p_page IS NULL OR p_page < 1 THEN
-        RAISE EXCEPTION 'page must be >= 1' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
-        RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_price_from < 0 OR p_price_to < 0 THEN
-        RAISE EXCEPTION 'price_from and price_to must be >= 0' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_price_from > p_price_to THEN
-        RAISE EXCEPTION 'price_from must be <= price_to' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
     IF p_gender IS NOT NULL AND p_gender NOT IN ('m', 'f') THEN
         RAISE EXCEPTION 'gender must be m or f' USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -50,83 +36,31 @@ BEGIN
         RAISE EXCEPTION 'age_group must be one of under-18, 18-24, 25-34, 35-44, 45-54, 55+'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-
-    SELECT array_agg(l.name ORDER BY l.rank), array_agg(l.gender ORDER BY l.rank),
-           array_agg(l.age_group ORDER BY l.rank)
-    INTO v_level_names, v_genders, v_age_groups
-    FROM (VALUES (1, 'exact', p_gender, p_age_group),
-                 (2, 'gender', p_gender, '*'),
-                 (3, 'age_group', '*', p_age_group),
-                 (4, 'global', '*', '*')) AS l(rank, name, gender, age_group)
-    WHERE l.gender IS NOT NULL AND l.age_group IS NOT NULL
-      AND (l.rank = 4 OR EXISTS (SELECT 1 FROM recs.popular_segments s
-                                 WHERE s.gender = l.gender AND s.age_group = l.age_group
-                                   AND s.users >= v_min_users));
+    v_offset := (p_page - 1) * p_limit;
+    v_categories := CASE
+        WHEN p_segment_category IS NOT NULL AND p_category IS NOT NULL AND p_segment_category <> p_category
+            THEN '{}'::text[]
+        WHEN coalesce(p_category, p_segment_category) IS NOT NULL THEN ARRAY[coalesce(p_category, p_segment_category)]
+    END;
 
     SELECT v.version, v.as_of INTO data_version, data_as_of FROM recs.data_versions v WHERE v.name = 'popular';
+    total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, NULL);
 
-    IF p_segment_category IS NOT NULL AND p_category IS NOT NULL AND p_segment_category <> p_category THEN
-        total_items := 0;
+    IF v_offset < total_items THEN
+        SELECT coalesce(array_agg(r.present_id ORDER BY r.position), '{}'),
+               coalesce(array_agg(r.level ORDER BY r.position), '{}')
+        INTO items, v_levels
+        FROM recs.rank_popular(p_gender, p_age_group, v_categories, v_platforms, p_geo_id, p_price_from,
+                               p_price_to, v_offset + p_limit, NULL, NULL) r
+        WHERE r.position > v_offset;
     ELSE
-        SELECT count(*) INTO total_items
-        FROM recs.popular_items p
-        WHERE p.gender = '*' AND p.age_group = '*'
-          AND (v_category IS NULL OR p.category = v_category)
-          AND (p_price_from IS NULL OR p.price >= p_price_from)
-          AND (p_price_to IS NULL OR p.price <= p_price_to)
-          AND (p_platform IS NULL OR p.platform = p_platform)
-          AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids));
-    END IF;
-
-    IF v_offset >= total_items THEN
         items := '{}';
-        levels_used := '{}';
-        fallback_level := v_level_names[1];
-        RETURN NEXT;
-        RETURN;
+        v_levels := '{}';
     END IF;
-
-    WITH levels AS (
-        SELECT l.name, l.gender, l.age_group, l.rank
-        FROM unnest(v_level_names, v_genders, v_age_groups) WITH ORDINALITY AS l(name, gender, age_group, rank)
-    ),
-    ranked AS (
-        SELECT l.rank, l.name, c.item_id, c.present_id, c.score
-        FROM levels l
-        CROSS JOIN LATERAL (
-            SELECT p.item_id, p.present_id, p.score
-            FROM recs.popular_items p
-            WHERE p.gender = l.gender AND p.age_group = l.age_group
-              AND (v_category IS NULL OR p.category = v_category)
-              AND (p_price_from IS NULL OR p.price >= p_price_from)
-              AND (p_price_to IS NULL OR p.price <= p_price_to)
-              AND (p_platform IS NULL OR p.platform = p_platform)
-              AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids))
-            ORDER BY p.score DESC, p.item_id
-            LIMIT v_offset + p_limit
-        ) c
-    ),
-    first_seen AS (
-        SELECT DISTINCT ON (r.item_id) r.rank, r.name, r.item_id, r.present_id, r.score
-        FROM ranked r
-        ORDER BY r.item_id, r.rank
-    ),
-    page AS (
-        SELECT f.name, f.present_id, row_number() OVER (ORDER BY f.rank, f.score DESC, f.item_id) AS position
-        FROM first_seen f
-        ORDER BY f.rank, f.score DESC, f.item_id
-        OFFSET v_offset LIMIT p_limit
-    )
-    SELECT array_agg(pg.present_id ORDER BY pg.position),
-           (array_agg(pg.name ORDER BY pg.position))[1],
-           (SELECT array_agg(n.name ORDER BY n.first_position)
-            FROM (SELECT pg2.name, min(pg2.position) AS first_position FROM page pg2 GROUP BY pg2.name) n)
-    INTO items, fallback_level, levels_used
-    FROM page pg;
-
-    items := coalesce(items, '{}');
-    levels_used := coalesce(levels_used, '{}');
-    fallback_level := coalesce(fallback_level, v_level_names[1]);
+    levels_used := recs.distinct_in_order(v_levels);
+    -- An empty page still says which level would have served: the first one with any present.
+    fallback_level := coalesce(v_levels[1], (
+        SELECT r.level FROM recs.rank_popular(p_gender, p_age_group, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL) r));
     RETURN NEXT;
 END;
 $$;

@@ -42,7 +42,9 @@ async def test_protected_route_rejects_bad_credentials(
 async def test_right_credentials_pass(client: AsyncTestClient) -> None:
     response = await client.get("/admin/jobs", headers=_basic(*AUTH))
     assert response.status_code == 200
-    assert [job["job"] for job in response.json()] == ["cleanup", "refresh_popular_items"]
+    assert [job["job"] for job in response.json()] == [
+        "cleanup", "refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities",
+    ]  # fmt: skip
     assert response.json()[0]["runs"] == 0 and response.json()[0]["started_at"] is None
 
 

@@ -169,7 +169,9 @@ async def test_user_profile_put_normalises_persists_and_caches(
     body = {"gender": "FEMALE", "birth_date": "1995-06-01", "locale": "de", "geo_id": 4}
     stored = await client.put(f"/user-profile/{user}", json=body, auth=AUTH)
     assert stored.status_code == 200, stored.text
-    assert stored.json()["gender"] == "f" and stored.json()["age_group"] in ("25-34", "35-44")
+    demographics = stored.json()["demographics"]
+    assert demographics["gender"] == "f" and demographics["age_group"] in ("25-34", "35-44")
+    assert stored.json()["tier"] == "popular" and stored.json()["preferences"]["interactions"] == 0
     _, recs = databases
     row = recs.execute(
         "SELECT d.gender, d.locale, d.geo_id, d.updated_at FROM recs.user_demographics d "
@@ -185,10 +187,15 @@ async def test_user_profile_put_normalises_persists_and_caches(
     assert fetched.status_code == 200 and fetched.json() == stored.json()
 
     changed = await client.put(f"/user-profile/{user}", json={"gender": "m", "age_group": "55+"}, auth=AUTH)
-    assert changed.json()["gender"] == "m" and changed.json()["age_group"] == "55+"
-    assert changed.json()["locale"] is None  # PUT replaces
+    assert (
+        changed.json()["demographics"]["gender"] == "m"
+        and changed.json()["demographics"]["age_group"] == "55+"
+    )
+    assert changed.json()["demographics"]["locale"] is None  # PUT replaces
+    assert (await client.get(f"/user-profile/{user}", auth=AUTH)).json() == changed.json()  # the Redis copy
     redis.Redis.from_url(redis_url).flushall()
-    assert (await client.get(f"/user-profile/{user}", auth=AUTH)).json()["age_group"] == "55+"  # from the DB
+    from_db = (await client.get(f"/user-profile/{user}", auth=AUTH)).json()
+    assert from_db["demographics"]["age_group"] == "55+"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,67 @@
+-- recs.rank_popular: the popular ranking with the demographic fallback chain, filtered before
+-- the top-N: the first p_depth eligible presents, deduplicated across levels (a present keeps
+-- its first level), in serving order.
+-- Levels: exact (gender + age group), gender, age group, global; a level is skipped when an
+-- attribute is missing or its segment has fewer interacting users than min_segment_users.
+-- Arguments: p_gender, p_age_group (NULL = unknown); p_categories, p_platforms (NULL = any;
+--   an empty array matches nothing); p_geo_id (presents without regions deliver everywhere);
+--   p_price_from, p_price_to (NULL = open); p_depth (rows wanted); p_exclude_user_key (that
+--   user's synced interactions are left out; NULL = none); p_exclude (item ids left out).
+-- Result: (item_id, present_id, level, position) for position 1 .. p_depth at most.
+-- Errors: none of its own (arguments are checked by the api.* callers).
+-- Caller: api.popular, api.personalized (content-based and popular tiers).
+CREATE OR REPLACE FUNCTION recs.rank_popular(
+    p_gender text, p_age_group text, p_categories text[], p_platforms text[], p_geo_id integer,
+    p_price_from numeric, p_price_to numeric, p_depth integer, p_exclude_user_key integer, p_exclude integer[]
+) RETURNS TABLE (item_id integer, present_id uuid, level text, "position" bigint)
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    v_min_users integer := recs.setting('min_segment_users')::integer;
+BEGIN
+    RETURN QUERY
+    WITH levels AS (
+        SELECT l.rank, l.name, l.gender, l.age_group
+        FROM (VALUES (1, 'exact', p_gender, p_age_group),
+                     (2, 'gender', p_gender, '*'),
+                     (3, 'age_group', '*', p_age_group),
+                     (4, 'global', '*', '*')) AS l(rank, name, gender, age_group)
+        WHERE l.gender IS NOT NULL AND l.age_group IS NOT NULL
+          AND (l.rank = 4 OR EXISTS (SELECT 1 FROM recs.popular_segments s
+                                     WHERE s.gender = l.gender AND s.age_group = l.age_group
+                                       AND s.users >= v_min_users))
+    ),
+    ranked AS (
+        SELECT l.rank, l.name, c.item_id, c.present_id, c.score
+        FROM levels l
+        CROSS JOIN LATERAL (
+            SELECT p.item_id, p.present_id, p.score
+            FROM recs.popular_items p
+            WHERE p.gender = l.gender AND p.age_group = l.age_group
+              AND (p_categories IS NULL OR p.category = ANY (p_categories))
+              AND (p_platforms IS NULL OR p.platform = ANY (p_platforms))
+              AND (p_price_from IS NULL OR p.price >= p_price_from)
+              AND (p_price_to IS NULL OR p.price <= p_price_to)
+              AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids))
+              AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
+              AND (p_exclude_user_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM recs.interactions x
+                      WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
+            ORDER BY p.score DESC, p.item_id
+            LIMIT p_depth
+        ) c
+    ),
+    first_seen AS (
+        SELECT DISTINCT ON (r.item_id) r.rank, r.name, r.item_id, r.present_id, r.score
+        FROM ranked r
+        ORDER BY r.item_id, r.rank
+    )
+    SELECT f.item_id, f.present_id, f.name,
+           row_number() OVER (ORDER BY f.rank, f.score DESC, f.item_id)
+    FROM first_seen f
+    ORDER BY f.rank, f.score DESC, f.item_id
+    LIMIT p_depth;
+END;
+$$;
+COMMENT ON FUNCTION recs.rank_popular(text, text, text[], text[], integer, numeric, numeric, integer, integer, integer[]) IS
+    'Popular ranking with the exact -> gender -> age group -> global fallback, filters and exclusions before top-N. Used by api.popular and api.personalized.';

@@ -1,0 +1,74 @@
+-- recs.job_refresh_user_similarities: keeps recs.user_neighbors current.
+--   1. syncs from main; rebuilds recs.item_stats (IUF) and recs.user_stats (norms);
+--   2. full run (first run, every similarity_full_rebuild_hours, or after K changed): every user
+--      with at least min_interactions_for_similarity interactions; else incremental: only the
+--      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
+--   3. writes the new rows in one transaction (readers keep seeing the old ones until commit).
+-- Arguments: none. Result: users whose neighbours were computed.
+-- Errors: main unreachable, bad settings (logged by recs.run_job; old neighbours stay).
+-- Caller: recs.run_job('refresh_user_similarities') from pg_cron (job "refresh-user-similarities",
+--   hourly), psql, POST /admin/update-user-similarities.
+CREATE OR REPLACE FUNCTION recs.job_refresh_user_similarities() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_min integer := recs.setting('min_interactions_for_similarity')::integer;
+    v_k integer := recs.setting('max_similar_users')::integer;
+    v_like double precision := recs.setting('like_weight')::double precision;
+    v_click double precision := recs.setting('click_weight')::double precision;
+    v_click_cap integer := recs.setting('similarity_click_cap')::integer;
+    v_rebuild_hours integer := recs.setting('similarity_full_rebuild_hours')::integer;
+    v_state recs.sync_state;
+    v_started timestamptz := now();
+    v_full boolean;
+    v_users integer[];
+    v_all_users bigint;
+BEGIN
+    PERFORM recs.set_job_limits();
+    PERFORM recs.sync_main();
+
+    SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
+    DELETE FROM recs.item_stats;
+    INSERT INTO recs.item_stats (item_id, users, iuf)
+    SELECT x.item_id, count(*), ln((1 + v_all_users)::double precision / (1 + count(*)))
+    FROM recs.interactions x GROUP BY x.item_id;
+    DELETE FROM recs.user_stats;
+    INSERT INTO recs.user_stats (user_key, interactions, norm)
+    SELECT x.user_key, count(*),
+           sqrt(sum((recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
+                     * s.iuf) ^ 2))
+    FROM recs.interactions x JOIN recs.item_stats s ON s.item_id = x.item_id
+    GROUP BY x.user_key;
+    ANALYZE recs.item_stats, recs.user_stats;
+
+    SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
+    v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
+              OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
+              OR (v_state.details ->> 'k')::integer IS DISTINCT FROM v_k;
+
+    IF v_full THEN
+        SELECT array_agg(s.user_key) INTO v_users FROM recs.user_stats s WHERE s.interactions >= v_min;
+        DELETE FROM recs.user_neighbors;
+    ELSE
+        SELECT array_agg(d.user_key) INTO v_users
+        FROM recs.dirty_users d JOIN recs.user_stats s ON s.user_key = d.user_key
+        WHERE s.interactions >= v_min;
+        DELETE FROM recs.user_neighbors n USING recs.dirty_users d WHERE n.user_key = d.user_key;
+    END IF;
+    DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
+
+    INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
+    SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
+
+    INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
+    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END, jsonb_build_object('k', v_k))
+    ON CONFLICT (source) DO UPDATE
+        SET synced_at = excluded.synced_at, details = excluded.details,
+            full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
+    IF coalesce(cardinality(v_users), 0) > 0 OR v_full THEN
+        PERFORM recs.bump_data_version('personalized');
+    END IF;
+    RETURN coalesce(cardinality(v_users), 0);
+END;
+$$;
+COMMENT ON FUNCTION recs.job_refresh_user_similarities() IS
+    'Sync, rebuild IUF and norms, then recompute top-K neighbours (all users, or only changed ones). CALL recs.run_job(''refresh_user_similarities'');';

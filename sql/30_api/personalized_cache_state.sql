@@ -1,0 +1,26 @@
+-- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
+-- changes the moment any of it does: the popular and personalized data versions and a
+-- fingerprint of the user's events not yet synced (read live from main).
+-- Arguments: p_user_id. Result: one row (popular_version, personalized_version,
+--   fresh_fingerprint, fresh_checked); fresh_checked is false when main could not be read.
+-- Errors: none (a main-DB failure is reported, not raised).
+-- Caller: POST /personalized, before looking in Redis.
+CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid)
+RETURNS TABLE (popular_version bigint, personalized_version bigint, fresh_fingerprint text, fresh_checked boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT v.version INTO popular_version FROM recs.data_versions v WHERE v.name = 'popular';
+    SELECT v.version INTO personalized_version FROM recs.data_versions v WHERE v.name = 'personalized';
+    BEGIN
+        SELECT count(*) || '/' || coalesce(max(f.created_at)::text, '-') INTO fresh_fingerprint
+        FROM recs.fresh_interactions(p_user_id) f;
+        fresh_checked := true;
+    EXCEPTION WHEN OTHERS THEN
+        fresh_fingerprint := 'unchecked';
+        fresh_checked := false;
+    END;
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION api.personalized_cache_state(uuid) IS
+    'Data versions and a fingerprint of the user''s not-yet-synced events (cache key of POST /personalized).';

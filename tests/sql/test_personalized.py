@@ -1,0 +1,270 @@
+"""Personalised recommendations in SQL: similarities by hand, tiers, exclusions (fresh ones too),
+top-up, filters, incremental similarity runs, and never a private present."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import app_connect
+from tests.data import World
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+def personalized(
+    user: uuid.UUID,
+    *,
+    geo_id: int | None = None,
+    price_from: float | None = None,
+    price_to: float | None = None,
+    category: str | None = None,
+    platform: str | None = None,
+    page: int = 1,
+    limit: int = 20,
+    exclude: list[uuid.UUID] | None = None,
+) -> dict[str, Any]:
+    """api.personalized as the app role calls it."""
+    with app_connect() as app:
+        cursor = app.execute(
+            "SELECT * FROM api.personalized(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (user, geo_id, price_from, price_to, category, platform, page, limit, exclude),
+        )
+        columns = [column.name for column in cursor.description or []]
+        row = cursor.fetchone()
+    assert row is not None
+    return dict(zip(columns, row, strict=True))
+
+
+def add_crowd(world: World, size: int = 10) -> None:
+    """Users with unrelated tastes: with IUF, a present everybody has says nothing about anyone."""
+    elsewhere = world.present(category="music")
+    for person in world.users(size):
+        world.like(person, elsewhere)
+
+
+def refresh_all(world: World) -> None:
+    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
+        world.refresh(job)
+
+
+def neighbours(world: World, user: uuid.UUID) -> list[tuple[uuid.UUID, float]]:
+    rows = world.recs.execute(
+        "SELECT neighbor_id, similarity FROM recs.user_neighbors_readable WHERE user_id = %s ORDER BY rank",
+        (user,),
+    ).fetchall()
+    return [(row[0], round(row[1], 4)) for row in rows]
+
+
+def test_cosine_similarities_match_a_hand_computation(world: World) -> None:
+    x, y, z, w = (world.present() for _ in range(4))
+    a, b, c, d = world.users(4)
+    for user, presents in ((a, (x, y)), (b, (x, y, z)), (c, (z,)), (d, (w,))):
+        for present in presents:
+            world.like(user, present)
+    world.setting("min_interactions_for_similarity", "1")
+    refresh_all(world)
+    # IUF is the same for x, y, z (2 users each of 4) and cancels out: A.B = 2, |A| = sqrt 2, |B| = sqrt 3.
+    assert neighbours(world, a) == [(b, round(2 / math.sqrt(6), 4))]
+    assert neighbours(world, b) == [(a, round(2 / math.sqrt(6), 4)), (c, round(1 / math.sqrt(3), 4))]
+    assert neighbours(world, c) == [(b, round(1 / math.sqrt(3), 4))]
+    assert neighbours(world, d) == []
+
+
+def test_top_k_is_respected(world: World) -> None:
+    shared = [world.present() for _ in range(3)]
+    users = world.users(8)
+    for index, user in enumerate(users):
+        for present in shared[: 1 + index % 3]:
+            world.like(user, present)
+    world.setting("min_interactions_for_similarity", "1")
+    world.setting("max_similar_users", "2")
+    refresh_all(world)
+    counts = world.recs.execute(
+        "SELECT max(n) FROM (SELECT count(*) n FROM recs.user_neighbors GROUP BY user_key) c"
+    )
+    assert counts.fetchone() == (2,)
+
+
+def test_the_tier_follows_the_interaction_count(world: World) -> None:
+    presents = [world.present(category="books") for _ in range(6)]
+    others = world.users(5, "f", "25-34")
+    for other in others:
+        for present in presents:
+            world.like(other, present)
+    user = world.users(1, "f", "25-34")[0]
+    add_crowd(world)
+    refresh_all(world)
+    tiers = []
+    for present in presents[:3]:
+        tiers.append(personalized(user)["algorithm_used"])
+        world.like(user, present)
+        refresh_all(world)
+    tiers.append(personalized(user)["algorithm_used"])
+    assert tiers == ["popular", "content_based", "content_based", "collaborative"]
+    assert personalized(user)["interactions"] == 3
+
+
+def test_collaborative_recommends_what_neighbours_liked_and_never_what_the_user_has(world: World) -> None:
+    common = [world.present() for _ in range(3)]
+    hidden_gem = world.present()  # liked by the user's neighbours only
+    popular_elsewhere = world.present()
+    user, twin, twin2 = world.users(3)
+    crowd = world.users(10)
+    for person in (user, twin, twin2):
+        for present in common:
+            world.like(person, present)
+    world.like(twin, hidden_gem)
+    world.like(twin2, hidden_gem)
+    for person in crowd:
+        world.like(person, popular_elsewhere)
+    refresh_all(world)
+    result = personalized(user)
+    assert result["algorithm_used"] == "collaborative"
+    assert result["items"][0] == hidden_gem
+    assert not set(common) & set(result["items"])
+    assert popular_elsewhere in result["items"]  # topped up from the next tiers
+    assert result["tiers_used"][0] == "collaborative" and len(result["tiers_used"]) == 2
+    assert len(result["items"]) == len(set(result["items"])) == result["total_items"] == 2
+
+
+def test_an_interaction_newer_than_the_last_refresh_is_excluded_at_once(world: World) -> None:
+    presents = [world.present() for _ in range(5)]
+    fans = world.users(5)
+    for fan in fans:
+        for present in presents:
+            world.like(fan, present)
+    user = world.users(1)[0]
+    refresh_all(world)
+    first = personalized(user)
+    assert first["interactions"] == 0 and first["fresh_checked"] is True
+    world.like(user, first["items"][0])  # in main only: no refresh has run since
+    world.click(user, first["items"][1])
+    after = personalized(user)
+    assert first["items"][0] not in after["items"] and first["items"][1] not in after["items"]
+    assert after["interactions"] == 2 and after["algorithm_used"] == "content_based"
+    assert after["total_items"] == 3
+
+
+def test_excluded_ids_are_never_returned(world: World) -> None:
+    presents = [world.present() for _ in range(6)]
+    for fan in world.users(3):
+        for present in presents:
+            world.like(fan, present)
+    user = world.users(1)[0]
+    refresh_all(world)
+    result = personalized(user, exclude=[*presents[:2], uuid.uuid4()])
+    assert set(result["items"]) == set(presents[2:]) and result["total_items"] == 4
+
+
+def test_no_private_present_even_when_every_neighbour_liked_it(world: World) -> None:
+    owner = uuid.uuid4()
+    private = world.present(owner=owner)
+    shared = [world.present() for _ in range(3)]
+    user, *neighbours_ = world.users(6)
+    for person in [user, *neighbours_]:
+        for present in shared:
+            world.like(person, present)
+    for person in neighbours_:
+        world.like(person, private)
+        world.click(person, private, times=5)
+    extra = [world.present() for _ in range(4)]
+    refresh_all(world)
+    for page in (1, 2, 3):
+        for limit in (1, 2, 5):
+            assert private not in personalized(user, page=page, limit=limit)["items"]
+    assert set(personalized(user)["items"]) == set(extra)
+
+
+def test_filters_and_pagination_apply_to_every_tier(world: World) -> None:
+    cheap = [world.present(price=5, category="toys") for _ in range(6)]
+    dear = [world.present(price=500, category="toys") for _ in range(6)]
+    user, twin = world.users(2)
+    for person in (user, twin):
+        world.like(person, cheap[0])
+        world.like(person, dear[0])
+        world.like(person, cheap[1])
+    for present in cheap[2:] + dear[1:]:
+        world.like(twin, present)
+    refresh_all(world)
+    pages = [personalized(user, price_to=10, limit=2, page=page) for page in (1, 2, 3)]
+    served = [item for page in pages for item in page["items"]]
+    assert served and set(served) == set(cheap[2:])
+    assert [len(page["items"]) for page in pages] == [2, 2, 0]
+    assert pages[0]["total_items"] == 4
+    assert personalized(user, category="books")["items"] == []
+
+
+def test_an_unknown_user_gets_popular(world: World) -> None:
+    present = world.present()
+    world.like(world.users(1)[0], present)
+    refresh_all(world)
+    result = personalized(uuid.uuid4())
+    assert (
+        result["algorithm_used"] == "popular" and result["items"] == [present] and result["interactions"] == 0
+    )
+
+
+def test_incremental_similarity_runs_recompute_only_changed_users(world: World) -> None:
+    presents = [world.present() for _ in range(4)]
+    users = world.users(6)
+    for user in users:
+        for present in presents[:3]:
+            world.like(user, present)
+    add_crowd(world)
+    refresh_all(world)
+    computed = world.recs.execute(
+        "SELECT rows FROM recs.job_runs WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert computed == (6,)  # the first run is a full one
+    world.like(users[0], presents[3])
+    world.refresh("refresh_user_similarities")
+    computed = world.recs.execute(
+        "SELECT rows FROM recs.job_runs WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert computed == (1,)
+    world.refresh("refresh_user_similarities")
+    assert world.recs.execute(
+        "SELECT rows FROM recs.job_runs WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone() == (0,)
+    assert len(neighbours(world, users[0])) == 5
+
+
+def test_main_down_degrades_but_still_serves(world: World) -> None:
+    presents = [world.present() for _ in range(3)]
+    for fan in world.users(3):
+        world.like(fan, presents[0])
+    user = world.users(1)[0]
+    refresh_all(world)
+    world.recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")
+    result = personalized(user)
+    assert result["fresh_checked"] is False and result["items"][0] == presents[0]
+
+
+def test_user_profiles_hold_counts_categories_and_price_band(world: World) -> None:
+    books = [world.present(price=10 * (index + 1), category="books", platform="etsy") for index in range(4)]
+    toy = world.present(price=100, category="toys", platform="ozon")
+    user = world.users(1)[0]
+    for present in books:
+        world.like(user, present)
+    world.click(user, toy, times=2)
+    world.refresh("refresh_user_profiles")
+    row = world.recs.execute(
+        "SELECT p.interactions, p.likes, p.clicks, p.categories, p.platforms, p.price_p25, p.price_p75 "
+        "FROM recs.user_profiles p JOIN recs.users u USING (user_key) WHERE u.user_id = %s",
+        (user,),
+    ).fetchone()
+    assert row is not None
+    interactions, likes, clicks, categories, platforms, p25, p75 = row
+    assert (interactions, likes, clicks) == (5, 4, 2)
+    assert set(categories) == {"books", "toys"} and categories["books"] > categories["toys"]
+    assert platforms == ["etsy", "ozon"]
+    assert (p25, p75) == (20.0, 40.0)
