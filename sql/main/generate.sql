@@ -8,6 +8,17 @@
 -- Caller: `python -m service generate` (dev, tests, benchmarks); lives in pg_temp so nothing of
 --   it stays in the main database. Same arguments give the same rows (one random() stream,
 --   no parallel workers).
+-- pg_temp.taste_rank: a popularity rank reordered inside its band of 128 neighbouring ranks by
+-- a group's own permutation (group 0 = unchanged), so every group keeps the Zipf-like head and
+-- tail but prefers different presents among equally popular ones.
+CREATE FUNCTION pg_temp.taste_rank(p_rank bigint, p_count integer, p_group integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_group = 0 OR (p_rank / 128 + 1) * 128 > p_count THEN p_rank
+        ELSE (p_rank / 128) * 128 + ((p_rank % 128) * (2 * ((p_group * 7919) % 64) + 1) + p_group * 37) % 128
+    END;
+$$;
+
 CREATE FUNCTION pg_temp.generate_main_data(
     p_public int, p_private int, p_users int, p_likes int, p_clicks int,
     p_anchor timestamptz, p_days int DEFAULT 365
@@ -84,8 +95,9 @@ BEGIN
     table_name := 'handpicked_presents (private)'; rows_written := v_rows; RETURN NEXT;
 
     -- Events: a heavy-tailed user (rank^2.5, shuffled by a prime), then the present: 12 % a
-    -- private one, else a Zipf-like rank (r^3) mapped through the permutation of the user's
-    -- taste cluster (35 %), demographic segment (30 %) or the global one (23 %).
+    -- private one, else a Zipf-like popularity rank (r^3), reordered within its band of similar
+    -- ranks by the user's taste cluster (35 %) or demographic segment (30 %), or kept (23 %);
+    -- the rank is then scattered over present ids by a prime.
     CREATE TEMP TABLE gen_events (n bigint, kind text, user_idx int, present_id uuid,
                                   created_at timestamptz) ON COMMIT DROP;
     INSERT INTO gen_events
@@ -93,13 +105,9 @@ BEGIN
            CASE
                WHEN p_private > 0 AND e.r_src < 0.12
                    THEN md5('private:' || (1 + floor(p_private * e.r_rank ^ 3)::bigint))::uuid
-               ELSE md5('present:' || (1 + (floor(p_public * e.r_rank ^ 3)::bigint
-                   * CASE WHEN e.r_src < 0.47 THEN 1000003 + 10 * u.taste
-                          WHEN e.r_src < 0.77 THEN 2000003 + 10 * u.segment
-                          ELSE 1 END
-                   + CASE WHEN e.r_src < 0.47 THEN 104729 * u.taste
-                          WHEN e.r_src < 0.77 THEN 7777 * u.segment
-                          ELSE 0 END) % p_public))::uuid
+               ELSE md5('present:' || (1 + (pg_temp.taste_rank(floor(p_public * e.r_rank ^ 3)::bigint, p_public,
+                   CASE WHEN e.r_src < 0.47 THEN 1 + u.taste WHEN e.r_src < 0.77 THEN 100 + u.segment ELSE 0 END)
+                   * 7919) % p_public))::uuid
            END,
            p_anchor - make_interval(secs => 86400.0 * p_days * e.r_time ^ 1.7)
     FROM (SELECT n, kind, random() r_user, random() r_src, random() r_rank, random() r_time
