@@ -20,6 +20,8 @@ INFRA := scripts/infra.sh
 
 MAIN_DB ?= mysanta_main
 RECS_DB ?= mysanta_recs
+EVAL_MAIN_DB ?= mysanta_eval_main
+EVAL_RECS_DB ?= mysanta_eval_recs
 MAIN_DATABASE_URL ?= postgresql://mysanta_main_reader:reader-dev-password@127.0.0.1:$(PG_PORT)/$(MAIN_DB)
 RECOMMENDATIONS_DATABASE_URL ?= postgresql://mysanta_app:app-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
 RECOMMENDATIONS_OWNER_DATABASE_URL ?= postgresql://mysanta_owner:owner-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
@@ -30,7 +32,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint install infra db data stop status clean-data
+.PHONY: run test lint eval install infra db data stop status clean-data
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -54,6 +56,10 @@ lint: install
 	$(VENV)/bin/ruff check service tests
 	$(VENV)/bin/ruff format --check service tests
 	$(VENV)/bin/mypy
+
+## eval: offline quality through the real SQL on fresh databases (MovieLens 100K, or DATASET=file)
+eval: infra
+	$(PY) -m service evaluate $(if $(DATASET),--dataset "$(DATASET)")
 
 install:
 	@$(INFRA) install

@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, refresh, bootstrap (superuser, once per cluster), generate (dev data)."""
+"""Command line: serve, migrate, refresh, bootstrap (superuser, once per cluster), generate, evaluate."""
 
 from __future__ import annotations
 
@@ -68,6 +68,28 @@ def _refresh(args: argparse.Namespace) -> None:
         print(f"refresh: {run.job} {run.rows:,} rows in {run.duration_ms / 1000:.1f} s")
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from service.evaluate import MOVIELENS_DIR, format_table, run
+
+    if not args.superuser_url:
+        raise SettingsError(
+            "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: evaluate recreates databases"
+        )
+    dataset = Path(args.dataset) if args.dataset else MOVIELENS_DIR
+    if not dataset.exists():
+        print(f"evaluate: no dataset at {dataset}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        report, path = run(args.superuser_url, load_settings(), dataset, args.main_db, args.recs_db)
+    except ValueError as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(format_table(report))
+    print(f"evaluate: wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one command; configuration errors exit with status 2."""
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
@@ -95,6 +117,16 @@ def main(argv: list[str] | None = None) -> None:
     refresh = commands.add_parser("refresh", help="run refresh jobs now, as pg_cron would (all by default)")
     refresh.add_argument("jobs", nargs="*", help="job names, e.g. refresh_popular_items")
     refresh.set_defaults(run=_refresh)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="offline quality: load a dataset's train split into fresh databases, score the api.* SQL",
+    )
+    evaluate.add_argument("--dataset", help="MovieLens 100K directory or user,item,weight[,timestamp] file")
+    evaluate.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    evaluate.add_argument("--main-db", default=os.environ.get("EVAL_MAIN_DB") or "mysanta_eval_main")
+    evaluate.add_argument("--recs-db", default=os.environ.get("EVAL_RECS_DB") or "mysanta_eval_recs")
+    evaluate.set_defaults(run=_evaluate)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

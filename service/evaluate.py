@@ -1,0 +1,520 @@
+"""Offline quality evaluation: a dataset's train split in fresh databases, scored through the real api.*."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import statistics
+import subprocess
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg import sql
+
+from service.bootstrap import bootstrap
+from service.dsn import parse_pg_url
+from service.jobs import REFRESH_JOBS, run_jobs
+from service.migrate import PROJECT_DIR, migrate
+from service.settings import Settings
+
+log = logging.getLogger("service.evaluate")
+
+K = 10
+TIERS = ("popular", "content_based", "collaborative")
+MOVIELENS_DIR = PROJECT_DIR.parent / "shared" / "datasets" / "movielens-100k"
+RESULTS_DIR = PROJECT_DIR / "bench" / "results"
+# Every uuid the evaluator writes is derived from the dataset's own ids: two runs load the same rows.
+NAMESPACE = uuid.UUID("6f1c2a52-94a3-4f0e-9d55-3b8f3c1d7e21")
+# Generic files without timestamps: event i happens BASE_TIME + i seconds (i = row order).
+BASE_TIME = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+SEED = 42
+TEST_SHARE_TENTHS = 2  # 20 % of each user's likes go to test
+LIKE_MIN_RATING = 4
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One (user, item) event: a click, and a like when liked; at is the position in time."""
+
+    user: str
+    item: str
+    liked: bool
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Item:
+    """A catalogue entry, loaded as a public present."""
+
+    item: str
+    title: str
+    category: str | None
+
+
+@dataclass
+class Dataset:
+    """What an evaluation needs: the events, the catalogue and (optionally) demographics."""
+
+    name: str
+    ratings: list[Rating]
+    items: list[Item]
+    timestamps: bool
+    demographics: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    """Train events (loaded into main) and the held-out likes of each evaluated user."""
+
+    train: list[Rating]
+    test: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class UserScore:
+    """The metrics @K of one user's list against their test likes."""
+
+    hits: int
+    precision: float
+    recall: float
+    ndcg: float
+    hit: float
+
+
+def id_key(value: str) -> tuple[int, int, str]:
+    """Sort numeric ids as numbers (MovieLens order), others as text after them."""
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def round_half_up_tenths(tenths: int, count: int) -> int:
+    """round-half-up(tenths / 10 x count) in exact integer arithmetic."""
+    return (2 * tenths * count + 10) // 20
+
+
+def age_group(age: int) -> str:
+    """The service's age groups (api.upsert_user_demographics accepts exactly these)."""
+    for upper, name in ((18, "under-18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54")):
+        if age < upper:
+            return name
+    return "55+"
+
+
+def load_movielens(directory: Path) -> Dataset:
+    """MovieLens 100K: u.data ratings (like = rating >= 4), u.item first genre, u.user gender and age."""
+    genres = [
+        line.split("|")[0]
+        for line in (directory / "u.genre").read_text(encoding="latin-1").splitlines()
+        if line.strip()
+    ]
+    items = []
+    for line in (directory / "u.item").read_text(encoding="latin-1").splitlines():
+        if not line.strip():
+            continue
+        fields = line.split("|")
+        flags = fields[5 : 5 + len(genres)]
+        category = next((genre for genre, flag in zip(genres, flags, strict=True) if flag == "1"), None)
+        items.append(Item(fields[0], fields[1], category))
+    ratings = []
+    for line in (directory / "u.data").read_text().splitlines():
+        if not line.strip():
+            continue
+        user, item, rating, stamp = line.split("\t")
+        at = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+        ratings.append(Rating(user, item, int(rating) >= LIKE_MIN_RATING, at))
+    demographics = {}
+    for line in (directory / "u.user").read_text(encoding="latin-1").splitlines():
+        if not line.strip():
+            continue
+        user, age, gender = line.split("|")[:3]
+        demographics[user] = (gender.lower(), age_group(int(age)))
+    return Dataset(directory.name, ratings, items, True, demographics)
+
+
+def load_interactions(path: Path) -> Dataset:
+    """A generic `user,item,weight[,timestamp]` file (header row; tab or comma): weight > 0 is a like."""
+    # Rows with weight <= 0 are clicks only (like a MovieLens rating below 4); a repeated (user, item)
+    # pair counts once, as its first row. Without a timestamp column, row i happens at BASE_TIME + i s.
+    with path.open(newline="") as handle:
+        header = handle.readline()
+        delimiter = "\t" if "\t" in header else ","
+        columns = len(next(csv.reader([header], delimiter=delimiter)))
+        if columns < 3:
+            raise ValueError(
+                f"{path}: expected a header user{delimiter}item{delimiter}weight[{delimiter}timestamp]"
+            )
+        timestamps = columns >= 4
+        seen: set[tuple[str, str]] = set()
+        ratings = []
+        for number, row in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
+            if not row or not "".join(row).strip():
+                continue
+            try:
+                user, item, weight = row[0].strip(), row[1].strip(), float(row[2])
+                at = (
+                    dt.datetime.fromtimestamp(float(row[3]), dt.UTC)
+                    if timestamps
+                    else BASE_TIME + dt.timedelta(seconds=number)
+                )
+            except (IndexError, ValueError) as error:
+                raise ValueError(f"{path}:{number}: {error}") from None
+            ratings.append(Rating(user, item, weight > 0, at))
+    ratings.sort(key=lambda rating: rating.at)  # stable: row order breaks ties
+    unique = []
+    for rating in ratings:
+        if (rating.user, rating.item) not in seen:
+            seen.add((rating.user, rating.item))
+            unique.append(rating)
+    items = [Item(item, f"item {item}", None) for item in sorted({r.item for r in unique}, key=id_key)]
+    return Dataset(path.stem, unique, items, timestamps)
+
+
+def load_dataset(path: Path) -> Dataset:
+    """A MovieLens 100K directory (it holds u.data) or a generic interactions file."""
+    return load_movielens(path) if (path / "u.data").is_file() else load_interactions(path)
+
+
+def split(dataset: Dataset) -> Split:
+    """EVALUATION.md's split: temporal per user (last 20 % of likes), or seeded random without timestamps."""
+    by_user: dict[str, list[Rating]] = defaultdict(list)
+    for rating in dataset.ratings:
+        by_user[rating.user].append(rating)
+    rng = None
+    if not dataset.timestamps:
+        import numpy as np
+
+        rng = np.random.default_rng(SEED)
+    train: list[Rating] = []
+    test: dict[str, list[str]] = {}
+    for user in sorted(by_user, key=id_key):
+        ratings = sorted(by_user[user], key=lambda rating: (rating.at, id_key(rating.item)))
+        likes = [rating for rating in ratings if rating.liked]
+        if not likes:
+            train.extend(ratings)
+            continue
+        n_test = max(1, round_half_up_tenths(TEST_SHARE_TENTHS, len(likes)))
+        if rng is None:
+            held = likes[-n_test:]
+            first = ratings.index(held[0])
+            train.extend(ratings[:first])
+        else:
+            by_id = sorted(likes, key=lambda rating: id_key(rating.item))
+            chosen = {by_id[int(index)].item for index in rng.choice(len(by_id), size=n_test, replace=False)}
+            held = [rating for rating in by_id if rating.item in chosen]
+            train.extend(rating for rating in ratings if rating.item not in chosen)
+        test[user] = [rating.item for rating in held]
+    return Split(train, test)
+
+
+def score(recommended: Sequence[str], relevant: Iterable[str], k: int = K) -> UserScore:
+    """P, R, binary-gain NDCG (IDCG over min(|test|, k)) and hit rate of the first k items."""
+    wanted = set(relevant)
+    top = list(recommended)[:k]
+    gains = [1.0 if item in wanted else 0.0 for item in top]
+    hits = int(sum(gains))
+    dcg = sum(gain / math.log2(position + 2) for position, gain in enumerate(gains))
+    idcg = sum(1.0 / math.log2(position + 2) for position in range(min(len(wanted), k)))
+    return UserScore(
+        hits=hits,
+        precision=hits / k,
+        recall=hits / len(wanted) if wanted else 0.0,
+        ndcg=dcg / idcg if idcg else 0.0,
+        hit=1.0 if hits else 0.0,
+    )
+
+
+def summarize(scores: Sequence[UserScore], lists: Sequence[Sequence[str]], catalogue: int) -> dict[str, Any]:
+    """Means over users, the NDCG 95 % CI (1.96 sd / sqrt n) and catalogue coverage of the lists."""
+    n = len(scores)
+    if not n:
+        return {"users": 0} | {key: None for key in ("ndcg10", "ndcg10_ci95", "p10", "r10", "hr10", "cov10")}
+    ndcgs = [s.ndcg for s in scores]
+    spread = statistics.stdev(ndcgs) if n > 1 else 0.0
+    recommended = {item for items in lists for item in items[:K]}
+    return {
+        "users": n,
+        "ndcg10": round(statistics.fmean(ndcgs), 4),
+        "ndcg10_ci95": round(1.96 * spread / math.sqrt(n), 4),
+        "p10": round(statistics.fmean(s.precision for s in scores), 4),
+        "r10": round(statistics.fmean(s.recall for s in scores), 4),
+        "hr10": round(statistics.fmean(s.hit for s in scores), 4),
+        "cov10": round(len(recommended) / catalogue, 4) if catalogue else None,
+    }
+
+
+def user_uuid(user: str) -> uuid.UUID:
+    """The MySanta user id of a dataset user."""
+    return uuid.uuid5(NAMESPACE, f"user:{user}")
+
+
+def present_uuid(item: str) -> uuid.UUID:
+    """The present id of a dataset item."""
+    return uuid.uuid5(NAMESPACE, f"item:{item}")
+
+
+def synthetic_price(item: str) -> Decimal:
+    """A deterministic price in 5.00 .. 199.99 from the item id, so price bands and filters have data."""
+    digest = int(hashlib.md5(item.encode(), usedforsecurity=False).hexdigest()[:8], 16)
+    return Decimal(500 + digest % 19_500) / 100
+
+
+def load_train(main: psycopg.Connection, dataset: Dataset, train: Sequence[Rating]) -> None:
+    """Write the catalogue as public presents, train ratings as clicks and train likes as likes, into main."""
+    with main.cursor() as cursor:
+        cursor.execute("TRUNCATE handpicked_present_clicks, handpicked_likes, handpicked_presents")
+        copy_presents = (
+            "COPY handpicked_presents (id, user_id, title, price, category, platform, geo_ids, available, "
+            "created_at, updated_at) FROM STDIN"
+        )
+        with cursor.copy(copy_presents) as copy:
+            for item in dataset.items:
+                copy.write_row(
+                    (
+                        present_uuid(item.item),
+                        None,
+                        item.title,
+                        synthetic_price(item.item),
+                        item.category,
+                        "dataset",
+                        None,
+                        True,
+                        BASE_TIME,
+                        BASE_TIME,
+                    )
+                )
+        columns = "(id, user_id, handpicked_present_id, created_at)"
+        with cursor.copy(f"COPY handpicked_present_clicks {columns} FROM STDIN") as copy:
+            for rating in train:
+                key = f"{rating.user}:{rating.item}"
+                copy.write_row(
+                    (
+                        uuid.uuid5(NAMESPACE, f"click:{key}"),
+                        user_uuid(rating.user),
+                        present_uuid(rating.item),
+                        rating.at,
+                    )
+                )
+        with cursor.copy(f"COPY handpicked_likes {columns} FROM STDIN") as copy:
+            for rating in train:
+                if rating.liked:
+                    key = f"{rating.user}:{rating.item}"
+                    copy.write_row(
+                        (
+                            uuid.uuid5(NAMESPACE, f"like:{key}"),
+                            user_uuid(rating.user),
+                            present_uuid(rating.item),
+                            rating.at,
+                        )
+                    )
+    main.commit()
+    with main.cursor() as cursor:
+        cursor.execute("ANALYZE handpicked_presents, handpicked_likes, handpicked_present_clicks")
+    main.commit()
+
+
+def sync_demographics(app: psycopg.Connection, dataset: Dataset) -> int:
+    """Each user's gender and age group through api.upsert_user_demographics, as PUT /user-profile does."""
+    rows = [
+        (user_uuid(user), gender, group)
+        for user, (gender, group) in sorted(dataset.demographics.items(), key=lambda pair: id_key(pair[0]))
+    ]
+    with app.cursor() as cursor:
+        cursor.executemany("SELECT FROM api.upsert_user_demographics(%s, %s, %s, NULL, NULL, NULL)", rows)
+    return len(rows)
+
+
+@dataclass
+class Scored:
+    """Per-user lists and scores, kept for grouping."""
+
+    users: list[str] = field(default_factory=list)
+    lists: list[list[str]] = field(default_factory=list)
+    scores: list[UserScore] = field(default_factory=list)
+
+    def add(self, user: str, items: list[str], user_score: UserScore) -> None:
+        """Record one user's result."""
+        self.users.append(user)
+        self.lists.append(items)
+        self.scores.append(user_score)
+
+
+def score_users(app: psycopg.Connection, dataset: Dataset, data: Split) -> dict[str, Any]:
+    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison."""
+    item_of = {present_uuid(item.item): item.item for item in dataset.items}
+    seen: dict[str, set[str]] = defaultdict(set)
+    for rating in data.train:
+        seen[rating.user].add(rating.item)
+    overall, demographic, global_ = Scored(), Scored(), Scored()
+    tiers: dict[str, Scored] = {tier: Scored() for tier in TIERS}
+    seen_recommended = 0
+    for user in sorted(data.test, key=id_key):
+        relevant = data.test[user]
+        # Exactly what POST /personalized calls for {user_id, pagination: {page: 1, limit: 10}}.
+        row = app.execute(
+            "SELECT items, algorithm_used "
+            "FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, %s, NULL)",
+            (user_uuid(user), K),
+        ).fetchone()
+        assert row is not None
+        items = [item_of[present] for present in row[0]]
+        seen_recommended += len(set(items) & seen[user])
+        user_score = score(items, relevant)
+        overall.add(user, items, user_score)
+        tiers.setdefault(row[1], Scored()).add(user, items, user_score)
+        # Cold start: the same user with no history, served by the popular ranking alone.
+        gender, group = dataset.demographics.get(user, (None, None))
+        if gender is not None or group is not None:
+            demographic.add(user, *_popular(app, item_of, relevant, gender, group))
+        global_.add(user, *_popular(app, item_of, relevant, None, None))
+    catalogue = len(dataset.items)
+
+    def cold(scored: Scored) -> dict[str, Any]:
+        summary = summarize(scored.scores, scored.lists, catalogue)
+        return {key: summary[key] for key in ("users", "ndcg10", "hr10")}
+
+    return {
+        "overall": summarize(overall.scores, overall.lists, catalogue),
+        "tiers": {tier: summarize(s.scores, s.lists, catalogue) for tier, s in tiers.items()},
+        "cold_start": {"demographic": cold(demographic), "global": cold(global_)},
+        "seen_items_recommended": seen_recommended,
+    }
+
+
+def _popular(
+    app: psycopg.Connection,
+    item_of: dict[uuid.UUID, str],
+    relevant: list[str],
+    gender: str | None,
+    group: str | None,
+) -> tuple[list[str], UserScore]:
+    row = app.execute(
+        "SELECT items FROM api.popular(%s, %s, NULL, NULL, NULL, NULL, NULL, NULL, 1, %s)", (gender, group, K)
+    ).fetchone()
+    assert row is not None
+    items = [item_of[present] for present in row[0]]
+    return items, score(items, relevant)
+
+
+def evaluate(settings: Settings, main_admin_url: str, dataset: Dataset) -> dict[str, Any]:
+    """Split, load train into the (empty, migrated) databases of settings, refresh, and score every user."""
+    data = split(dataset)
+    with psycopg.connect(main_admin_url) as main:
+        load_train(main, dataset, data.train)
+    with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
+        synced = sync_demographics(app, dataset)
+        runs = run_jobs(settings, REFRESH_JOBS)
+        result = score_users(app, dataset, data)
+    counts = {
+        "users": len(data.test),
+        "test_likes": sum(len(items) for items in data.test.values()),
+        "train_rows": len(data.train),
+        "train_likes": sum(rating.liked for rating in data.train),
+        "catalogue": len(dataset.items),
+        "demographics_synced": synced,
+    }
+    jobs = {run.job: round(run.duration_ms / 1000, 2) for run in runs}
+    return {"dataset": dataset.name, "split": counts} | result | {"refresh_seconds": jobs}
+
+
+def eval_settings(settings: Settings, main_db: str, recs_db: str) -> Settings:
+    """The same roles and passwords as settings, pointing at the evaluation databases."""
+    recs_app = parse_pg_url(settings.recommendations_database_url).with_dbname(recs_db)
+    recs_owner = parse_pg_url(settings.recommendations_owner_database_url).with_dbname(recs_db)
+    return msgspec.structs.replace(
+        settings,
+        main_database_url=parse_pg_url(settings.main_database_url).with_dbname(main_db),
+        recommendations_database_url=recs_app,
+        recommendations_owner_database_url=recs_owner,
+    )
+
+
+def recreate_databases(superuser_url: str, settings: Settings, main_db: str, recs_db: str) -> Settings:
+    """Drop and recreate the evaluation databases with the real bootstrap and migrate (no cron schedules)."""
+    in_use = {
+        parse_pg_url(url).dbname
+        for url in (settings.main_database_url, settings.recommendations_database_url)
+    }
+    if {main_db, recs_db} & in_use or main_db == recs_db:
+        raise ValueError(f"the evaluation databases must differ from each other and from {sorted(in_use)}")
+    with psycopg.connect(superuser_url, autocommit=True) as conn:
+        for dbname in (recs_db, main_db):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+    target = eval_settings(settings, main_db, recs_db)
+    bootstrap(superuser_url, target)
+    migrate(target, schedule=False)
+    return target
+
+
+def git_commit() -> str | None:
+    """HEAD of the project repository, if it is one."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],  # noqa: S607 - git from PATH, fixed arguments
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The metrics as a fixed-width text table."""
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
+    counts = report["split"]
+    lines = [
+        f"dataset {report['dataset']}: {counts['users']:,} users, {counts['test_likes']:,} test likes, "
+        f"{counts['train_rows']:,} train rows, {counts['catalogue']:,} items",
+        f"{'group':<24}{'users':>7}{'NDCG@10':>9}{'±95%':>7}{'P@10':>7}{'R@10':>7}{'HR@10':>7}{'Cov@10':>8}",
+    ]
+    rows = [("overall", report["overall"])] + [(f"tier {t}", m) for t, m in report["tiers"].items()]
+    for name, m in rows:
+        lines.append(
+            f"{name:<24}{m['users']:>7}{number(m['ndcg10']):>9}{number(m['ndcg10_ci95']):>7}"
+            f"{number(m['p10']):>7}{number(m['r10']):>7}{number(m['hr10']):>7}{number(m['cov10']):>8}"
+        )
+    for name, m in report["cold_start"].items():
+        lines.append(
+            f"{'cold start ' + name:<24}{m['users']:>7}{number(m['ndcg10']):>9}{'':>7}{'':>7}{'':>7}"
+            f"{number(m['hr10']):>7}"
+        )
+    lines.append(f"{report['seconds']:.1f} s; commit {report['commit']}")
+    return "\n".join(lines)
+
+
+def run(
+    superuser_url: str,
+    settings: Settings,
+    dataset_path: Path,
+    main_db: str = "mysanta_eval_main",
+    recs_db: str = "mysanta_eval_recs",
+    results_dir: Path = RESULTS_DIR,
+) -> tuple[dict[str, Any], Path]:
+    """The whole `make eval`: fresh databases, evaluation, JSON report; returns the report and its path."""
+    started = time.perf_counter()
+    dataset = load_dataset(dataset_path)
+    target = recreate_databases(superuser_url, settings, main_db, recs_db)
+    report = evaluate(target, parse_pg_url(superuser_url).with_dbname(main_db), dataset)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["commit"] = git_commit()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"quality-{dataset.name}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    log.info("evaluate.done", extra={"dataset": dataset.name, "seconds": report["seconds"]})
+    return report, path
