@@ -9,6 +9,7 @@ INSERT INTO recs.settings (key, value, description) VALUES
     ('max_similar_users', '20', 'Neighbours kept per user (K). migrate sets it from MAX_SIMILAR_USERS.'),
     ('min_interactions_for_similarity', '3', 'Users with fewer interactions get no neighbours (they are served by content-based or popular).'),
     ('similarity_item_degree_cap', '300', 'Items with more users than this are skipped when looking for neighbour candidates (they still count in the cosine norms). Bounds the cost per user.'),
+    ('similarity_iuf', 'true', 'Weight each present by its inverse user frequency in similarities (true) or not (false).'),
     ('similarity_click_cap', '5', 'Clicks beyond this many on one present add nothing to a user''s interaction weight.'),
     ('similarity_full_rebuild_hours', '24', 'Hours between full rebuilds of recs.user_neighbors; runs in between recompute only users whose interactions changed.'),
     ('neighbor_history_limit', '100', 'Most recent interactions of each neighbour considered when scoring a user''s candidates.'),
@@ -78,11 +79,11 @@ weights AS (
 ),
 categories AS (
     SELECT user_key, jsonb_object_agg(category, round(share::numeric, 3) ORDER BY share DESC) AS categories
-    FROM (SELECT user_key, category, weight / sum(weight) OVER (PARTITION BY user_key) AS share,
+    FROM (SELECT user_key, category, weight / nullif(sum(weight) OVER (PARTITION BY user_key), 0) AS share,
                  row_number() OVER (PARTITION BY user_key ORDER BY weight DESC, category) AS rank
           FROM (SELECT user_key, category, sum(weight) AS weight FROM weights
                 WHERE category IS NOT NULL GROUP BY user_key, category) c) ranked
-    WHERE rank <= 5
+    WHERE rank <= 5 AND share IS NOT NULL
     GROUP BY user_key
 ),
 platforms AS (

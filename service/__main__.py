@@ -82,7 +82,11 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"evaluate: no dataset at {dataset}", file=sys.stderr)
         raise SystemExit(2)
     try:
-        report, path = run(args.superuser_url, load_settings(), dataset, args.main_db, args.recs_db)
+        overrides = dict(item.split("=", 1) for item in args.set)
+        report, path = run(
+            args.superuser_url, load_settings(), dataset, args.main_db, args.recs_db,
+            overrides=overrides, validation=args.validation,
+        )  # fmt: skip
     except ValueError as error:
         print(f"evaluate: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -126,6 +130,12 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
     evaluate.add_argument("--main-db", default=os.environ.get("EVAL_MAIN_DB") or "mysanta_eval_main")
     evaluate.add_argument("--recs-db", default=os.environ.get("EVAL_RECS_DB") or "mysanta_eval_recs")
+    evaluate.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recs.settings knob"
+    )
+    evaluate.add_argument(
+        "--validation", action="store_true", help="evaluate on a split of the train data (for tuning)"
+    )
     evaluate.set_defaults(run=_evaluate)
 
     args = parser.parse_args(argv)

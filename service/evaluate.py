@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -498,6 +498,22 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def validation_dataset(dataset: Dataset) -> Dataset:
+    """The train split of dataset, to be split again: tuning looks at this, never at the test split."""
+    return replace(dataset, name=f"{dataset.name}-validation", ratings=split(dataset).train)
+
+
+def apply_overrides(settings: Settings, overrides: dict[str, str]) -> None:
+    """Set recs.settings knobs (as a DBA would) before the first refresh; unknown keys are an error."""
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+        for key, value in overrides.items():
+            if (
+                owner.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key)).rowcount
+                != 1
+            ):
+                raise ValueError(f"unknown setting {key}")
+
+
 def run(
     superuser_url: str,
     settings: Settings,
@@ -505,12 +521,18 @@ def run(
     main_db: str = "mysanta_eval_main",
     recs_db: str = "mysanta_eval_recs",
     results_dir: Path = RESULTS_DIR,
+    overrides: dict[str, str] | None = None,
+    validation: bool = False,
 ) -> tuple[dict[str, Any], Path]:
     """The whole `make eval`: fresh databases, evaluation, JSON report; returns the report and its path."""
     started = time.perf_counter()
     dataset = load_dataset(dataset_path)
+    if validation:
+        dataset = validation_dataset(dataset)
     target = recreate_databases(superuser_url, settings, main_db, recs_db)
+    apply_overrides(target, overrides or {})
     report = evaluate(target, parse_pg_url(superuser_url).with_dbname(main_db), dataset)
+    report["settings_overridden"] = overrides or {}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["commit"] = git_commit()
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,9 @@ BEGIN
     SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
     DELETE FROM recs.item_stats;
     INSERT INTO recs.item_stats (item_id, users, iuf)
-    SELECT x.item_id, count(*), ln((1 + v_all_users)::double precision / (1 + count(*)))
+    SELECT x.item_id, count(*),
+           CASE WHEN recs.setting('similarity_iuf')::boolean
+                THEN ln((1 + v_all_users)::double precision / (1 + count(*))) ELSE 1 END
     FROM recs.interactions x GROUP BY x.item_id;
     DELETE FROM recs.user_stats;
     INSERT INTO recs.user_stats (user_key, interactions, norm)

@@ -268,3 +268,12 @@ def test_user_profiles_hold_counts_categories_and_price_band(world: World) -> No
     assert set(categories) == {"books", "toys"} and categories["books"] > categories["toys"]
     assert platforms == ["etsy", "ozon"]
     assert (p25, p75) == (20.0, 40.0)
+
+
+def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
+    clicked_only = world.users(1)[0]
+    world.click(clicked_only, world.present())
+    world.setting("click_weight", "0")
+    refresh_all(world)  # no division by zero in profiles or similarities
+    row = world.recs.execute("SELECT categories FROM recs.user_profiles").fetchone()
+    assert row == ({},) or row == (None,)
