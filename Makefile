@@ -84,3 +84,7 @@ stop:
 
 status:
 	@$(INFRA) status
+
+## main-admin-url: the development main database's superuser URL (for psql)
+main-admin-url:
+	@echo "$(MAIN_ADMIN_DATABASE_URL)"

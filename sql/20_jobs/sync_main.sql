@@ -192,6 +192,10 @@ BEGIN
         GET DIAGNOSTICS v_rows = ROW_COUNT;
     END IF;
     v_changed := v_changed + v_rows;
+    IF v_full THEN
+        -- The planner must know the new table before the jobs join it millions of times.
+        ANALYZE recs.items, recs.users, recs.interactions;
+    END IF;
     INSERT INTO recs.dirty_users AS d (user_key, changed_at)
     SELECT DISTINCT user_key, now() FROM sync_changed_users
     ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
