@@ -32,7 +32,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval install infra db data stop status clean-data main-admin-url
+.PHONY: run test lint eval install infra db data stop status main-admin-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
