@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -80,3 +81,16 @@ async def cached_page(
     ranked = await rank()
     await cache.set(key, _encoder.encode(ranked), ttl_seconds)
     return ranked, False
+
+
+def response_fields(ranked: RankedPage, hit: bool, page: int, limit: int, started: float) -> dict[str, Any]:
+    """The fields every recommendation response shares, from a ranked page."""
+    return {
+        "items": ranked.items,
+        "pagination": pagination(page, limit, ranked.total_items),
+        "computation_time_ms": round((time.perf_counter() - started) * 1000, 2),
+        "algorithm_used": ranked.algorithm_used,
+        "cache_hit": hit,
+        "fallback_level": ranked.fallback_level,
+        "data_as_of": ranked.data_as_of,
+    }

@@ -14,7 +14,7 @@ from litestar.params import Body
 
 from service.db import call_api
 from service.models import PersonalizedRequest, PersonalizedResponse
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, pagination
+from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
 from service.routes.profiles import parse_uuid
 
 EXAMPLE = {
@@ -102,13 +102,7 @@ async def personalized(
         state.cache, cache_key("personalized", version, params), settings.cache_ttl_personalized, rank
     )
     return PersonalizedResponse(
-        items=ranked.items,
-        pagination=pagination(page, limit, ranked.total_items),
-        computation_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        algorithm_used=ranked.algorithm_used,
-        cache_hit=hit,
-        fallback_level=ranked.fallback_level,
-        data_as_of=ranked.data_as_of,
+        **response_fields(ranked, hit, page, limit, started),
         tiers_used=ranked.tiers_used,
         interactions=ranked.interactions,
         degraded=ranked.degraded or not state_row["fresh_checked"],

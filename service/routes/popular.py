@@ -13,7 +13,7 @@ from litestar.params import Body
 
 from service.db import call_api
 from service.models import PopularRequest, RecommendationResponse
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, pagination
+from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
@@ -80,12 +80,5 @@ async def popular(
     key = cache_key("popular", str(await data_version(state, "popular")), params)
     ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
     return RecommendationResponse(
-        items=ranked.items,
-        pagination=pagination(page, limit, ranked.total_items),
-        computation_time_ms=round((time.perf_counter() - started) * 1000, 2),
-        algorithm_used=ranked.algorithm_used,
-        cache_hit=hit,
-        fallback_level=ranked.fallback_level,
-        levels_used=ranked.levels_used,
-        data_as_of=ranked.data_as_of,
+        **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used
     )
