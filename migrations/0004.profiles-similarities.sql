@@ -1,6 +1,7 @@
 -- User profiles and user-user similarities for personalised recommendations.
 --   recs.item_stats     users per item and its inverse user frequency (IUF)
 --   recs.user_stats     interactions per user and the norm of the user's IUF-weighted vector
+--   recs.user_vectors   unit-length IUF-weighted user vectors (the similarity job's working table)
 --   recs.user_neighbors top-K most similar users per user (cosine), rebuilt or patched by the job
 --   recs.dirty_users    users whose interactions changed since a job last looked
 --   recs.user_profiles (MV) counts, preferred categories and platforms, price band per user
@@ -34,6 +35,17 @@ CREATE TABLE recs.user_stats (
 );
 COMMENT ON TABLE recs.user_stats IS
     'Per user: interactions and the Euclidean norm of the IUF-weighted interaction vector (cosine denominator).';
+
+CREATE UNLOGGED TABLE recs.user_vectors (
+    user_key   integer NOT NULL,
+    item_id    integer NOT NULL,
+    value      double precision NOT NULL,
+    candidate  boolean NOT NULL
+);
+CREATE INDEX user_vectors_user_idx ON recs.user_vectors (user_key) INCLUDE (item_id, value, candidate);
+CREATE INDEX user_vectors_item_idx ON recs.user_vectors (item_id) INCLUDE (user_key, value);
+COMMENT ON TABLE recs.user_vectors IS
+    'Unit-length user vectors: value = interaction weight x IUF / user norm, so a cosine is a plain sum of products; candidate = the present has at most similarity_item_degree_cap users. Working table of the similarity job (unlogged: rebuilt after a crash).';
 
 CREATE TABLE recs.user_neighbors (
     user_key      integer NOT NULL,

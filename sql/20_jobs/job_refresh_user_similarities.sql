@@ -1,5 +1,6 @@
 -- recs.job_refresh_user_similarities: keeps recs.user_neighbors current.
---   1. syncs from main; rebuilds recs.item_stats (IUF) and recs.user_stats (norms);
+--   1. syncs from main; rebuilds recs.item_stats (IUF), recs.user_stats (norms) and the unit-length
+--      vectors in recs.user_vectors (all of them on a full run, the changed users' otherwise);
 --   2. full run (first run, every similarity_full_rebuild_hours, or after K changed): every user
 --      with at least min_interactions_for_similarity interactions; else incremental: only the
 --      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
@@ -17,6 +18,7 @@ DECLARE
     v_click double precision := recs.setting('click_weight')::double precision;
     v_click_cap integer := recs.setting('similarity_click_cap')::integer;
     v_rebuild_hours integer := recs.setting('similarity_full_rebuild_hours')::integer;
+    v_cap integer := recs.setting('similarity_item_degree_cap')::integer;
     v_state recs.sync_state;
     v_started timestamptz := now();
     v_full boolean;
@@ -44,18 +46,33 @@ BEGIN
 
     SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
     v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
+              OR NOT EXISTS (SELECT 1 FROM recs.user_vectors)  -- unlogged: empty after a crash
               OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
               OR (v_state.details ->> 'k')::integer IS DISTINCT FROM v_k;
 
+    -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
+    -- the rest keeping theirs until the next full rebuild.
     IF v_full THEN
-        SELECT array_agg(s.user_key) INTO v_users FROM recs.user_stats s WHERE s.interactions >= v_min;
+        TRUNCATE recs.user_vectors;
         DELETE FROM recs.user_neighbors;
     ELSE
-        SELECT array_agg(d.user_key) INTO v_users
-        FROM recs.dirty_users d JOIN recs.user_stats s ON s.user_key = d.user_key
-        WHERE s.interactions >= v_min;
+        DELETE FROM recs.user_vectors v USING recs.dirty_users d WHERE v.user_key = d.user_key;
         DELETE FROM recs.user_neighbors n USING recs.dirty_users d WHERE n.user_key = d.user_key;
     END IF;
+    INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
+    SELECT x.user_key, x.item_id,
+           recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap) * s.iuf / u.norm,
+           s.users <= v_cap
+    FROM recs.interactions x
+    JOIN recs.item_stats s ON s.item_id = x.item_id
+    JOIN recs.user_stats u ON u.user_key = x.user_key AND u.norm > 0
+    WHERE v_full OR EXISTS (SELECT 1 FROM recs.dirty_users d WHERE d.user_key = x.user_key)
+    ORDER BY x.user_key;
+    SELECT array_agg(s.user_key) INTO v_users
+    FROM recs.user_stats s
+    WHERE s.interactions >= v_min
+      AND (v_full OR EXISTS (SELECT 1 FROM recs.dirty_users d WHERE d.user_key = s.user_key));
+    ANALYZE recs.user_vectors;
     DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
 
     INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
