@@ -45,3 +45,9 @@ async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncp
     placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
     rows: list[asyncpg.Record] = await pool.fetch(f"SELECT * FROM api.{function}({placeholders})", *args)
     return rows
+
+
+async def data_version(pool: asyncpg.Pool, name: str) -> int:
+    """The current version of a derived dataset ('popular', 'profiles', ...): part of cache keys."""
+    rows = await call_api(pool, "data_versions")
+    return next((int(row["version"]) for row in rows if row["name"] == name), 0)

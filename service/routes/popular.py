@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.db import call_api
+from service.db import call_api, data_version
 from service.models import PopularRequest, RecommendationResponse
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
 
@@ -24,12 +24,6 @@ EXAMPLE = {
 
 def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
-
-
-async def data_version(state: State, name: str) -> int:
-    """The current version of a derived dataset (part of every cache key)."""
-    rows = await call_api(state.pool, "data_versions")
-    return next((int(row["version"]) for row in rows if row["name"] == name), 0)
 
 
 @post(
@@ -77,7 +71,7 @@ async def popular(
             data_as_of=row["data_as_of"],
         )
 
-    key = cache_key("popular", str(await data_version(state, "popular")), params)
+    key = cache_key("popular", str(await data_version(state.pool, "popular")), params)
     ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
     return RecommendationResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -13,7 +13,7 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.db import call_api
+from service.db import call_api, data_version
 from service.models import Demographics, DemographicsRequest, Preferences, PriceBand, UserProfile
 
 EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale": "en", "geo_id": 3}
@@ -106,9 +106,6 @@ async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
     cached_bytes = await state.cache.get(f"user-profile:{uid}")
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)
-        versions: dict[str, Any] = {
-            row["name"]: row["version"] for row in await call_api(state.pool, "data_versions")
-        }
-        if cached.version == versions.get("profiles"):
+        if cached.version == await data_version(state.pool, "profiles"):
             return cached.profile
     return await _load_and_remember(state, uid)
