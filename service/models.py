@@ -130,8 +130,13 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     algorithm_used: str
     cache_hit: bool
     fallback_level: str | None = None
-    levels_used: list[str] = msgspec.field(default_factory=list)
     data_as_of: datetime.datetime | None = None
+
+
+class PopularResponse(RecommendationResponse, kw_only=True):
+    """A popular page, with every segment level that contributed to it."""
+
+    levels_used: list[str] = msgspec.field(default_factory=list)
 
 
 class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

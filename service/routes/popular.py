@@ -12,7 +12,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.db import call_api, data_version
-from service.models import PopularRequest, RecommendationResponse
+from service.models import PopularRequest, PopularResponse
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
 
 EXAMPLE = {
@@ -42,7 +42,7 @@ async def popular(
         PopularRequest, Body(examples=[Example(summary="A woman aged 25-34, books up to 80", value=EXAMPLE)])
     ],
     state: State,
-) -> RecommendationResponse:
+) -> PopularResponse:
     """Validate, look up the cache, else call api.popular; paginate."""
     started = time.perf_counter()
     settings = state.settings
@@ -73,6 +73,6 @@ async def popular(
 
     key = cache_key("popular", str(await data_version(state.pool, "popular")), params)
     ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
-    return RecommendationResponse(
+    return PopularResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used
     )
