@@ -163,3 +163,18 @@ WITH DATA;  -- empty until the first refresh, but readable at once
 CREATE UNIQUE INDEX popular_segments_idx ON recs.popular_segments (gender, age_group);
 COMMENT ON MATERIALIZED VIEW recs.popular_segments IS
     'Distinct interacting users per popularity segment (''*'' = any). Refreshed with recs.popular_items.';
+
+-- How many available public presents each category / platform filter matches (''*'' = any):
+-- the size of a ranking without price or region filters, read instead of counted per request.
+CREATE MATERIALIZED VIEW recs.popular_filter_counts AS
+SELECT CASE WHEN GROUPING(p.category) = 1 THEN '*' ELSE p.category END AS category,
+       CASE WHEN GROUPING(p.platform) = 1 THEN '*' ELSE p.platform END AS platform,
+       count(*) AS presents
+FROM recs.popular_items p
+WHERE p.gender = '*' AND p.age_group = '*'
+GROUP BY GROUPING SETS ((p.category, p.platform), (p.category), (p.platform), ())
+HAVING (GROUPING(p.category) = 1 OR p.category IS NOT NULL) AND (GROUPING(p.platform) = 1 OR p.platform IS NOT NULL)
+WITH DATA;  -- empty until the first refresh, but readable at once
+CREATE UNIQUE INDEX popular_filter_counts_idx ON recs.popular_filter_counts (category, platform);
+COMMENT ON MATERIALIZED VIEW recs.popular_filter_counts IS
+    'Available public presents per category and platform filter (''*'' = any), from recs.popular_items. Refreshed with it.';

@@ -1,5 +1,8 @@
--- recs.count_available: how many available public presents match the filters (the size of the
--- whole ranking: the global popularity level holds every available public present).
+-- recs.count_available: how many available public presents match the filters and are not left
+-- out (the size of the whole ranking: the global popularity level holds every available public
+-- present). Without price or region filters, and with at most one category and one platform,
+-- it reads recs.popular_filter_counts and subtracts the left-out presents that match, instead
+-- of counting up to every present per request.
 -- Arguments: as recs.rank_popular's filters; p_exclude_user_key and p_exclude leave out that
 --   user's synced interactions and those item ids. Result: the count. Errors: none.
 -- Caller: api.popular and api.personalized, for total_pages.
@@ -7,19 +10,39 @@ CREATE OR REPLACE FUNCTION recs.count_available(
     p_categories text[], p_platforms text[], p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_exclude_user_key integer, p_exclude integer[]
 ) RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan AS $$
-    SELECT count(*)
-    FROM recs.popular_items p
-    WHERE p.gender = '*' AND p.age_group = '*'
-      AND (p_categories IS NULL OR p.category = ANY (p_categories))
-      AND (p_platforms IS NULL OR p.platform = ANY (p_platforms))
-      AND (p_price_from IS NULL OR p.price >= p_price_from)
-      AND (p_price_to IS NULL OR p.price <= p_price_to)
-      AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids))
-      AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
-      AND (p_exclude_user_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM recs.interactions x WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id));
+DECLARE
+    v_total bigint;
+    v_left_out bigint;
+BEGIN
+    IF p_geo_id IS NULL AND p_price_from IS NULL AND p_price_to IS NULL
+       AND coalesce(cardinality(p_categories), 1) = 1 AND coalesce(cardinality(p_platforms), 1) = 1 THEN
+        SELECT coalesce(sum(c.presents), 0) INTO v_total
+        FROM recs.popular_filter_counts c
+        WHERE c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+        SELECT count(*) INTO v_left_out
+        FROM recs.popular_items p
+        WHERE p.gender = '*' AND p.age_group = '*'
+          AND (p.item_id = ANY (p_exclude)
+               OR p.item_id IN (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = p_exclude_user_key))
+          AND (p_categories IS NULL OR p.category = ANY (p_categories))
+          AND (p_platforms IS NULL OR p.platform = ANY (p_platforms));
+        RETURN v_total - v_left_out;
+    END IF;
+    RETURN (
+        SELECT count(*)
+        FROM recs.popular_items p
+        WHERE p.gender = '*' AND p.age_group = '*'
+          AND (p_categories IS NULL OR p.category = ANY (p_categories))
+          AND (p_platforms IS NULL OR p.platform = ANY (p_platforms))
+          AND (p_price_from IS NULL OR p.price >= p_price_from)
+          AND (p_price_to IS NULL OR p.price <= p_price_to)
+          AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids))
+          AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
+          AND (p_exclude_user_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM recs.interactions x WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id)));
+END;
 $$;
 COMMENT ON FUNCTION recs.count_available(text[], text[], integer, numeric, numeric, integer, integer[]) IS
-    'Count of available public presents matching filters and exclusions (for total_pages).';
+    'Count of available public presents matching filters and exclusions (for total_pages); pre-counted when only category/platform filter.';

@@ -240,3 +240,42 @@ def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) 
     ).fetchall()
     assert liked == [(kept,)]
     assert popular()["items"][0] == kept
+
+
+def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
+    presents = [
+        world.present(category=category, platform=platform, available=index % 7 != 0)
+        for index, (category, platform) in enumerate(
+            (category, platform)
+            for category in ("books", "toys", "art")
+            for platform in ("etsy", "ozon")
+            for _ in range(4)
+        )
+    ]
+    user = world.users(1)[0]
+    for present in presents[:5]:
+        world.like(user, present)
+    world.refresh()
+    user_key = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
+    assert user_key is not None
+    excluded = world.recs.execute(
+        "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (presents[3:9],)
+    ).fetchone()
+    assert excluded is not None
+    for categories, platforms in ((None, None), (["toys"], None), (None, ["ozon"]), (["art"], ["etsy"])):
+        fast = world.recs.execute(
+            "SELECT recs.count_available(%s, %s, NULL, NULL, NULL, %s, %s)",
+            (categories, platforms, user_key[0], excluded[0]),
+        ).fetchone()
+        exact = world.recs.execute(
+            """
+            SELECT count(*) FROM recs.items i
+            WHERE i.available AND (%(c)s::text[] IS NULL OR i.category = ANY (%(c)s))
+              AND (%(p)s::text[] IS NULL OR i.platform = ANY (%(p)s))
+              AND i.item_id <> ALL (%(x)s)
+              AND NOT EXISTS (SELECT 1 FROM recs.interactions x
+                              WHERE x.user_key = %(u)s AND x.item_id = i.item_id)
+            """,
+            {"c": categories, "p": platforms, "x": excluded[0], "u": user_key[0]},
+        ).fetchone()
+        assert fast == exact, (categories, platforms)
