@@ -23,11 +23,6 @@ class Cache:
         self.client = client
         self._down_since: float | None = None
 
-    @property
-    def available(self) -> bool:
-        """False from the first failed call until a call succeeds again."""
-        return self._down_since is None
-
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()

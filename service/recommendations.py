@@ -7,6 +7,7 @@ import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -50,6 +51,11 @@ def page_limit(pagination: PageRequest, settings: Settings) -> int:
             ],
         )
     return limit
+
+
+def price(value: float | None) -> Decimal | None:
+    """A validated price as the exact decimal the SQL functions take."""
+    return None if value is None else Decimal(str(value))
 
 
 def cache_key(kind: str, version: str, params: tuple[Any, ...]) -> str:

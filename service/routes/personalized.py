@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from typing import Annotated
 
 from litestar import post
@@ -14,7 +13,7 @@ from litestar.params import Body
 
 from service.db import call_api
 from service.models import PersonalizedRequest, PersonalizedResponse
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
+from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
 from service.routes.profiles import parse_uuid
 
 EXAMPLE = {
@@ -24,10 +23,6 @@ EXAMPLE = {
     "pagination": {"page": 1, "limit": 20},
     "exclude": [],
 }
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 @post(
@@ -73,8 +68,8 @@ async def personalized(
                 "personalized",
                 user_id,
                 data.geo_id,
-                _decimal(filters.price_from),
-                _decimal(filters.price_to),
+                price(filters.price_from),
+                price(filters.price_to),
                 filters.category,
                 filters.platform,
                 page,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from typing import Annotated
 
 from litestar import post
@@ -13,17 +12,13 @@ from litestar.params import Body
 
 from service.db import call_api, data_version
 from service.models import PopularRequest, PopularResponse
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, response_fields
+from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
     "filters": {"price_from": 10, "price_to": 80, "category": "books", "platform": None},
     "pagination": {"page": 1, "limit": 20},
 }
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 @post(
@@ -58,7 +53,7 @@ async def popular(
         rows = await call_api(
             state.pool, "popular",
             user.gender, user.age_group, user.category, user.geo_id,
-            _decimal(filters.price_from), _decimal(filters.price_to), filters.category, filters.platform,
+            price(filters.price_from), price(filters.price_to), filters.category, filters.platform,
             page, limit,
         )  # fmt: skip
         row = rows[0]
