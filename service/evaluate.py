@@ -294,29 +294,14 @@ def load_train(main: psycopg.Connection, dataset: Dataset, train: Sequence[Ratin
                     )
                 )
         columns = "(id, user_id, handpicked_present_id, created_at)"
-        with cursor.copy(f"COPY handpicked_present_clicks {columns} FROM STDIN") as copy:
-            for rating in train:
-                key = f"{rating.user}:{rating.item}"
-                copy.write_row(
-                    (
-                        uuid.uuid5(NAMESPACE, f"click:{key}"),
-                        user_uuid(rating.user),
-                        present_uuid(rating.item),
-                        rating.at,
-                    )
-                )
-        with cursor.copy(f"COPY handpicked_likes {columns} FROM STDIN") as copy:
-            for rating in train:
-                if rating.liked:
-                    key = f"{rating.user}:{rating.item}"
-                    copy.write_row(
-                        (
-                            uuid.uuid5(NAMESPACE, f"like:{key}"),
-                            user_uuid(rating.user),
-                            present_uuid(rating.item),
-                            rating.at,
-                        )
-                    )
+        for table, kind, ratings in (
+            ("handpicked_present_clicks", "click", train),
+            ("handpicked_likes", "like", [rating for rating in train if rating.liked]),
+        ):
+            with cursor.copy(f"COPY {table} {columns} FROM STDIN") as copy:
+                for rating in ratings:
+                    event_id = uuid.uuid5(NAMESPACE, f"{kind}:{rating.user}:{rating.item}")
+                    copy.write_row((event_id, user_uuid(rating.user), present_uuid(rating.item), rating.at))
     main.commit()
     with main.cursor() as cursor:
         cursor.execute("ANALYZE handpicked_presents, handpicked_likes, handpicked_present_clicks")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 from typing import Annotated, Literal
+from uuid import UUID
 
 import msgspec
+from litestar.exceptions import ValidationException
 
 CheckStatus = Literal["up", "down"]
 
@@ -30,6 +32,17 @@ AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+def parse_uuid(value: str, field: str, source: str = "body") -> UUID:
+    """A uuid, or a 422 that names the field."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValidationException(
+            f"{field} must be a uuid",
+            extra=[{"key": field, "message": f"must be a uuid, got {value[:64]!r}", "source": source}],
+        ) from None
 
 
 def normalize_gender(value: str | None) -> Gender | None:

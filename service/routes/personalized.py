@@ -7,14 +7,12 @@ from typing import Annotated
 
 from litestar import post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.db import call_api
-from service.models import PersonalizedRequest, PersonalizedResponse
+from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
-from service.routes.profiles import parse_uuid
 
 EXAMPLE = {
     "user_id": "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11",
@@ -47,15 +45,7 @@ async def personalized(
     started = time.perf_counter()
     settings = state.settings
     user_id = parse_uuid(data.user_id, "user_id")
-    exclude = []
-    for position, value in enumerate(data.exclude):
-        try:
-            exclude.append(parse_uuid(value, "exclude"))
-        except ValidationException:
-            raise ValidationException(
-                "exclude must hold present uuids",
-                extra=[{"key": f"exclude[{position}]", "message": f"must be a uuid, got {value[:64]!r}"}],
-            ) from None
+    exclude = [parse_uuid(value, f"exclude[{position}]") for position, value in enumerate(data.exclude)]
     limit = page_limit(data.pagination, settings)
     page = data.pagination.page
     filters = data.filters

@@ -9,12 +9,18 @@ import asyncpg
 import msgspec
 from litestar import get, put
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from service.db import call_api, data_version
-from service.models import Demographics, DemographicsRequest, Preferences, PriceBand, UserProfile
+from service.models import (
+    Demographics,
+    DemographicsRequest,
+    Preferences,
+    PriceBand,
+    UserProfile,
+    parse_uuid,
+)
 
 EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale": "en", "geo_id": 3}
 UserIdParam = Annotated[
@@ -33,17 +39,6 @@ class CachedProfile(msgspec.Struct):
 
 
 _decoder = msgspec.json.Decoder(CachedProfile)
-
-
-def parse_uuid(value: str, field: str) -> UUID:
-    """A uuid, or a 422 that names the field."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise ValidationException(
-            f"{field} must be a uuid",
-            extra=[{"key": field, "message": f"must be a uuid, got {value[:64]!r}", "source": "path"}],
-        ) from None
 
 
 def _profile(row: asyncpg.Record) -> UserProfile:
@@ -91,7 +86,7 @@ async def put_user_profile(
     state: State,
 ) -> UserProfile:
     """Upsert (replace) the demographics in the recs DB, then refresh the Redis copy of the profile."""
-    uid = parse_uuid(user_id, "user_id")
+    uid = parse_uuid(user_id, "user_id", "path")
     await call_api(
         state.pool, "upsert_user_demographics",
         uid, data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
@@ -102,7 +97,7 @@ async def put_user_profile(
 @get("/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile")
 async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
     """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
-    uid = parse_uuid(user_id, "user_id")
+    uid = parse_uuid(user_id, "user_id", "path")
     cached_bytes = await state.cache.get(f"user-profile:{uid}")
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)

@@ -38,11 +38,8 @@ BEGIN
             SELECT p.item_id, p.present_id, p.score
             FROM recs.popular_items p
             WHERE p.gender = l.gender AND p.age_group = l.age_group
-              AND (p_categories IS NULL OR p.category = ANY (p_categories))
-              AND (p_platforms IS NULL OR p.platform = ANY (p_platforms))
-              AND (p_price_from IS NULL OR p.price >= p_price_from)
-              AND (p_price_to IS NULL OR p.price <= p_price_to)
-              AND (p_geo_id IS NULL OR p.geo_ids IS NULL OR p_geo_id = ANY (p.geo_ids))
+              AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                       p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
               AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
               AND (p_exclude_user_key IS NULL OR NOT EXISTS (
                       SELECT 1 FROM recs.interactions x

@@ -125,11 +125,8 @@ BEGIN
             ) c
             JOIN recs.items i ON i.item_id = c.item_id
             WHERE i.available
-              AND (v_categories IS NULL OR i.category = ANY (v_categories))
-              AND (v_platforms IS NULL OR i.platform = ANY (v_platforms))
-              AND (p_price_from IS NULL OR i.price >= p_price_from)
-              AND (p_price_to IS NULL OR i.price <= p_price_to)
-              AND (v_geo_id IS NULL OR i.geo_ids IS NULL OR v_geo_id = ANY (i.geo_ids))
+              AND recs.matches_filters(i.category, i.platform, i.price, i.geo_ids,
+                                       v_categories, v_platforms, p_price_from, p_price_to, v_geo_id)
               AND i.item_id <> ALL (v_exclude)
               AND NOT EXISTS (SELECT 1 FROM recs.interactions y WHERE y.user_key = v_user_key AND y.item_id = c.item_id)
             ORDER BY c.score DESC, c.item_id
