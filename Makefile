@@ -59,7 +59,11 @@ lint: install
 
 ## eval: offline quality through the real SQL on fresh databases (MovieLens 100K, or DATASET=file)
 eval: infra
-	$(PY) -m service evaluate $(if $(DATASET),--dataset "$(DATASET)")
+	$(PY) -m service evaluate $(if $(DATASET),--dataset "$(DATASET)") $(EVAL_ARGS)
+
+## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
+bench: infra
+	$(PY) -m service bench $(BENCH_ARGS)
 
 install:
 	@$(INFRA) install

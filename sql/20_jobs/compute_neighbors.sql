@@ -1,16 +1,17 @@
--- recs.compute_neighbors: the top-K neighbours of each given user by cosine similarity, from the
+-- recs.compute_neighbors: the neighbour pool (neighbor_pool_size most similar users) of each given
+-- user by cosine similarity, from the
 -- unit-length vectors in recs.user_vectors (a cosine is then a plain sum of products). Cost is
 -- bounded per user: candidates come only through the user's presents marked candidate (at most
 -- similarity_item_degree_cap users; norms still use every present), and each user is ranked
 -- on its own (LATERAL ... LIMIT K), so nothing spills to disk.
 -- Arguments: p_users, the user keys to compute.
--- Result: (user_key, neighbor_key, similarity) rows, at most K per user.
+-- Result: (user_key, neighbor_key, similarity) rows, at most neighbor_pool_size per user.
 -- Errors: none of its own. Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.compute_neighbors(p_users integer[])
 RETURNS TABLE (user_key integer, neighbor_key integer, similarity double precision)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    v_k integer := recs.setting('max_similar_users')::integer;
+    v_pool integer := recs.setting('neighbor_pool_size')::integer;
 BEGIN
     RETURN QUERY
     SELECT target.user_key, c.neighbor_key, c.similarity
@@ -23,9 +24,9 @@ BEGIN
         GROUP BY b.user_key
         HAVING sum(a.value * b.value) > 0
         ORDER BY sum(a.value * b.value) DESC, b.user_key
-        LIMIT v_k
+        LIMIT v_pool
     ) c;
 END;
 $$;
 COMMENT ON FUNCTION recs.compute_neighbors(integer[]) IS
-    'Top-K cosine neighbours (unit IUF-weighted vectors, degree-capped candidates) of the given users. Used by the similarity job.';
+    'The neighbor_pool_size most similar users (cosine of unit interaction vectors, degree-capped candidates) of the given users. Used by the similarity job.';

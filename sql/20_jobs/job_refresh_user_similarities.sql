@@ -1,7 +1,8 @@
--- recs.job_refresh_user_similarities: keeps recs.user_neighbors current.
+-- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool) current.
 --   1. syncs from main; rebuilds recs.item_stats (IUF), recs.user_stats (norms) and the unit-length
 --      vectors in recs.user_vectors (all of them on a full run, the changed users' otherwise);
---   2. full run (first run, every similarity_full_rebuild_hours, or after K changed): every user
+--   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size
+--      changed): every user
 --      with at least min_interactions_for_similarity interactions; else incremental: only the
 --      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit).
@@ -13,7 +14,7 @@ CREATE OR REPLACE FUNCTION recs.job_refresh_user_similarities() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_min integer := recs.setting('min_interactions_for_similarity')::integer;
-    v_k integer := recs.setting('max_similar_users')::integer;
+    v_pool integer := recs.setting('neighbor_pool_size')::integer;
     v_like double precision := recs.setting('like_weight')::double precision;
     v_click double precision := recs.setting('click_weight')::double precision;
     v_click_cap integer := recs.setting('similarity_click_cap')::integer;
@@ -48,7 +49,7 @@ BEGIN
     v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
               OR NOT EXISTS (SELECT 1 FROM recs.user_vectors)  -- unlogged: empty after a crash
               OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
-              OR (v_state.details ->> 'k')::integer IS DISTINCT FROM v_k;
+              OR (v_state.details ->> 'pool')::integer IS DISTINCT FROM v_pool;
 
     -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
     -- the rest keeping theirs until the next full rebuild.
@@ -79,7 +80,7 @@ BEGIN
     SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
-    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END, jsonb_build_object('k', v_k))
+    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END, jsonb_build_object('pool', v_pool))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
@@ -90,4 +91,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.job_refresh_user_similarities() IS
-    'Sync, rebuild IUF and norms, then recompute top-K neighbours (all users, or only changed ones). CALL recs.run_job(''refresh_user_similarities'');';
+    'Sync, rebuild IUF and norms, then recompute each user''s neighbour pool (all users, or only changed ones). CALL recs.run_job(''refresh_user_similarities'');';

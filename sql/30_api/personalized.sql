@@ -1,8 +1,9 @@
 -- api.personalized: one page of presents for a user, from the tier their interaction count
 -- chooses, topped up by the next tiers when a tier cannot fill the page (no duplicates):
---   collaborative (>= collaborative_min_interactions): score = sum over the user's top-K
---     neighbours of similarity x the neighbour's interaction weight, over each neighbour's
---     neighbor_history_limit most recent presents;
+--   collaborative (>= collaborative_min_interactions): user-kNN with a neighbourhood per present:
+--     score = sum of the similarities of the max_similar_users (K) most similar users of the
+--     user's neighbour pool (recs.user_neighbors) who liked the present among their
+--     neighbor_history_limit most recent interactions;
 --   content_based (1 .. collaborative_min_interactions - 1, and the top-up of collaborative):
 --     presents in the categories of the user's presents, priced within content_price_band_factor
 --     of theirs, ranked by popularity in the user's demographic segment;
@@ -32,9 +33,7 @@ DECLARE
     v_collaborative_min integer := recs.setting('collaborative_min_interactions')::integer;
     v_history integer := recs.setting('neighbor_history_limit')::integer;
     v_band double precision := recs.setting('content_price_band_factor')::double precision;
-    v_like double precision := recs.setting('like_weight')::double precision;
-    v_click double precision := recs.setting('click_weight')::double precision;
-    v_click_cap integer := recs.setting('similarity_click_cap')::integer;
+    v_k integer := recs.setting('max_similar_users')::integer;
     v_offset integer;
     v_depth integer;
     v_user_key integer;
@@ -110,18 +109,22 @@ BEGIN
         WITH collaborative AS (
             SELECT c.item_id, row_number() OVER (ORDER BY c.score DESC, c.item_id) AS position
             FROM (
-                SELECT h.item_id,
-                       sum(n.similarity * recs.interaction_weight(h.liked_at IS NOT NULL, h.clicks, v_like, v_click,
-                                                                  v_click_cap)) AS score
-                FROM recs.user_neighbors n
-                CROSS JOIN LATERAL (
-                    SELECT x.item_id, x.liked_at, x.clicks FROM recs.interactions x
-                    WHERE x.user_key = n.neighbor_key
-                    ORDER BY x.last_at DESC
-                    LIMIT v_history
-                ) h
-                WHERE n.user_key = v_user_key AND v_tier = 'collaborative'
-                GROUP BY h.item_id
+                SELECT liked.item_id, sum(liked.similarity) AS score
+                FROM (
+                    SELECT h.item_id, n.similarity,
+                           row_number() OVER (PARTITION BY h.item_id
+                                              ORDER BY n.similarity DESC, n.neighbor_key) AS neighbour_rank
+                    FROM recs.user_neighbors n
+                    CROSS JOIN LATERAL (
+                        SELECT x.item_id, x.liked_at FROM recs.interactions x
+                        WHERE x.user_key = n.neighbor_key
+                        ORDER BY x.last_at DESC
+                        LIMIT v_history
+                    ) h
+                    WHERE n.user_key = v_user_key AND v_tier = 'collaborative' AND h.liked_at IS NOT NULL
+                ) liked
+                WHERE liked.neighbour_rank <= v_k
+                GROUP BY liked.item_id
             ) c
             JOIN recs.items i ON i.item_id = c.item_id
             WHERE i.available

@@ -79,19 +79,43 @@ def test_cosine_similarities_match_a_hand_computation(world: World) -> None:
     assert neighbours(world, d) == []
 
 
-def test_top_k_is_respected(world: World) -> None:
+def test_the_neighbour_pool_size_is_respected(world: World) -> None:
     shared = [world.present() for _ in range(3)]
     users = world.users(8)
     for index, user in enumerate(users):
         for present in shared[: 1 + index % 3]:
             world.like(user, present)
     world.setting("min_interactions_for_similarity", "1")
-    world.setting("max_similar_users", "2")
+    world.setting("neighbor_pool_size", "2")
     refresh_all(world)
     counts = world.recs.execute(
         "SELECT max(n) FROM (SELECT count(*) n FROM recs.user_neighbors GROUP BY user_key) c"
     )
     assert counts.fetchone() == (2,)
+
+
+@pytest.mark.parametrize(("k", "expected_first"), [(1, "close_pick"), (2, "shared_pick")])
+def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, expected_first: str) -> None:
+    x, y, z = (world.present() for _ in range(3))
+    close_pick, shared_pick = world.present(), world.present()
+    extras = [world.present() for _ in range(4)]
+    user, close, near_a, near_b = world.users(4)
+    # Cosines: close {x,y,z,close_pick} 3/(sqrt 3 sqrt 4) = 0.866; near_a {x,y,shared_pick,e,e} and
+    # near_b {y,z,shared_pick,e,e} 2/(sqrt 3 sqrt 5) = 0.516 each. With K = 1 shared_pick scores
+    # 0.516 < 0.866; with K = 2 it scores 1.033 > 0.866.
+    for person, presents in (
+        (user, (x, y, z)),
+        (close, (x, y, z, close_pick)),
+        (near_a, (x, y, shared_pick, extras[0], extras[1])),
+        (near_b, (y, z, shared_pick, extras[2], extras[3])),
+    ):
+        for present in presents:
+            world.like(person, present)
+    world.setting("max_similar_users", str(k))
+    refresh_all(world)
+    result = personalized(user)
+    assert result["algorithm_used"] == "collaborative"
+    assert result["items"][0] == {"close_pick": close_pick, "shared_pick": shared_pick}[expected_first]
 
 
 def test_the_tier_follows_the_interaction_count(world: World) -> None:
