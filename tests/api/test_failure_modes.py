@@ -1,0 +1,226 @@
+"""Failure modes on real services: Redis stopped mid-run, main unreachable during a refresh,
+concurrent writers and readers, and no private present on any path."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from typing import Any
+
+import msgspec
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+from psycopg import sql
+
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import AUTH, RedisServer, owner_connect
+from tests.data import World
+
+SEGMENTS = [("f", "25-34"), ("m", "18-24"), ("f", "55+"), (None, None)]
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+@pytest.fixture
+def community(world: World) -> dict[str, Any]:
+    """Public and private presents, users of every tier, every private present liked by everybody."""
+    public = [
+        world.present(price=5 + 7 * index, category=("books", "toys", "home")[index % 3])
+        for index in range(24)
+    ]
+    users = {segment: world.users(6, *segment) if segment[0] else world.users(6) for segment in SEGMENTS}
+    everybody = [user for group in users.values() for user in group]
+    private = [world.present(owner=everybody[index], price=20, category="books") for index in range(4)]
+    rng = random.Random(3)  # noqa: S311 - test data, not security
+    for index, user in enumerate(everybody):
+        for present in rng.sample(public, 3 + index % 6):
+            world.like(user, present)
+        for present in private:
+            world.like(user, present)
+            world.click(user, present, times=3)
+    content_user = world.users(1, "f", "25-34")[0]
+    world.like(content_user, public[0])
+    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
+        world.refresh(job)
+    return {
+        "public": public,
+        "private": private,
+        "collaborative": everybody,
+        "content_based": [content_user],
+        "popular": [uuid.uuid4() for _ in range(3)],
+    }
+
+
+def _popular_body(rng: random.Random) -> dict[str, Any]:
+    gender, group = rng.choice(SEGMENTS)
+    body: dict[str, Any] = {
+        "user_params": {},
+        "pagination": {"page": rng.randint(1, 3), "limit": rng.randint(1, 10)},
+    }
+    if gender:
+        body["user_params"] = {"gender": gender, "age_group": group}
+    if rng.random() < 0.5:
+        low = rng.randint(0, 100)
+        body["filters"] = {"price_from": low, "price_to": low + rng.randint(0, 100)}
+    if rng.random() < 0.3:
+        body.setdefault("filters", {})["category"] = rng.choice(["books", "toys", "home"])
+    return body
+
+
+async def test_no_private_present_on_any_endpoint_tier_or_filter(
+    client: AsyncTestClient, community: dict[str, Any]
+) -> None:
+    private = {str(present) for present in community["private"]}
+    rng = random.Random(11)  # noqa: S311 - random requests, not security
+    served: set[str] = set()
+    tiers: set[str] = set()
+    for _ in range(60):
+        response = await client.post("/popular", json=_popular_body(rng), auth=AUTH)
+        assert response.status_code == 200, response.text
+        assert not private & set(response.json()["items"])
+        served |= set(response.json()["items"])
+    for tier in ("collaborative", "content_based", "popular"):
+        for user in community[tier]:
+            filtered = _popular_body(rng)
+            filtered.pop("user_params")
+            for body in ({}, filtered):
+                response = await client.post("/personalized", json=body | {"user_id": str(user)}, auth=AUTH)
+                assert response.status_code == 200, response.text
+                assert not private & set(response.json()["items"])
+                served |= set(response.json()["items"])
+                tiers |= set(response.json()["tiers_used"])
+    assert tiers == {"collaborative", "content_based", "popular"}  # every tier was exercised
+    assert served  # and pages were not empty
+    with owner_connect() as owner:  # nor does any derived table hold one
+        held = owner.execute(
+            "SELECT count(*) FROM recs.items WHERE present_id = ANY (%s)", (community["private"],)
+        ).fetchone()
+        assert held == (0,)
+
+
+async def test_redis_stopped_mid_run_is_served_from_the_database_logged_once_and_used_again(
+    databases: tuple[psycopg.Connection, ...],
+    settings: Settings,
+    community: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = RedisServer()
+    server.start()
+    user = str(community["collaborative"][0])
+    popular = {"user_params": {"gender": "f", "age_group": "25-34"}}
+    try:
+        own_settings = msgspec.structs.replace(settings, recommendations_redis_url=server.url)
+        app = create_app(own_settings)  # replaces the root log handlers: give caplog its own back
+        logging.getLogger().addHandler(caplog.handler)
+        async with AsyncTestClient(app=app) as client:
+            await client.post("/popular", json=popular, auth=AUTH)
+            assert (await client.post("/popular", json=popular, auth=AUTH)).json()["cache_hit"] is True
+            server.stop()
+            caplog.clear()
+            with caplog.at_level(logging.INFO):
+                for _ in range(3):
+                    for path, body in (("/popular", popular), ("/personalized", {"user_id": user})):
+                        response = await client.post(path, json=body, auth=AUTH)
+                        assert response.status_code == 200, response.text
+                        assert response.json()["cache_hit"] is False and response.json()["items"]
+                    put = await client.put(f"/user-profile/{user}", json={"gender": "m"}, auth=AUTH)
+                    assert put.status_code == 200
+                    got = await client.get(f"/user-profile/{user}", auth=AUTH)
+                    assert got.status_code == 200 and got.json()["demographics"]["gender"] == "m"
+                health = await client.get("/health")
+                assert health.status_code == 200 and health.json()["checks"]["redis"]["status"] == "down"
+            outages = [record for record in caplog.records if record.getMessage() == "cache.unavailable"]
+            assert len(outages) == 1  # once per outage, not once per request
+            server.start()  # same port: the client reconnects by itself
+            await client.post("/popular", json=popular, auth=AUTH)
+            assert (await client.post("/popular", json=popular, auth=AUTH)).json()["cache_hit"] is True
+            assert (await client.get("/health")).json()["checks"]["redis"]["status"] == "up"
+            assert any(record.getMessage() == "cache.recovered" for record in caplog.records)
+    finally:
+        logging.getLogger().removeHandler(caplog.handler)
+        server.stop()
+
+
+async def test_main_down_keeps_serving_records_the_failed_refresh_and_recovers(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient, community: dict[str, Any]
+) -> None:
+    _, recs = databases
+    user = str(community["collaborative"][0])
+    before = (await client.post("/popular", json={}, auth=AUTH)).json()["items"]
+    port = _fdw_port(recs)
+    recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")  # main unreachable from the recs DB
+    try:
+        failed = await client.post("/admin/refresh-popular-items", auth=AUTH)
+        assert failed.status_code == 500 and "refresh_popular_items failed" in failed.json()["detail"]
+        with owner_connect() as owner:
+            row = owner.execute(
+                "SELECT finished_at IS NOT NULL, error FROM recs.job_runs WHERE job = 'refresh_popular_items'"
+                " ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        assert row is not None and row[0] is True and "main_db" in row[1]
+        still = await client.post("/popular", json={"pagination": {"limit": 20}}, auth=AUTH)
+        assert still.status_code == 200 and still.json()["items"] == before  # the last good data
+        page = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
+        assert page.status_code == 200 and page.json()["degraded"] is True and page.json()["items"]
+    finally:
+        recs.execute(sql.SQL("ALTER SERVER main_db OPTIONS (SET port {})").format(sql.Literal(port)))
+    recovered = await client.post("/admin/refresh-popular-items", auth=AUTH)
+    assert recovered.status_code == 200 and recovered.json()["error"] is None
+    page = await client.post("/personalized", json={"user_id": user, "pagination": {"page": 2}}, auth=AUTH)
+    assert page.status_code == 200 and page.json()["degraded"] is False
+
+
+def _fdw_port(conn: psycopg.Connection) -> str:
+    row = conn.execute(
+        "SELECT option_value FROM pg_foreign_server s, pg_options_to_table(s.srvoptions)"
+        " WHERE s.srvname = 'main_db' AND option_name = 'port'"
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_concurrent_profile_writes_reads_and_a_refresh(
+    client: AsyncTestClient, community: dict[str, Any]
+) -> None:
+    writers = [uuid.uuid4() for _ in range(50)]
+    genders = ["f" if index % 2 else "m" for index in range(50)]
+
+    async def write(user: uuid.UUID, gender: str) -> int:
+        response = await client.put(
+            f"/user-profile/{user}", json={"gender": gender, "age_group": "25-34"}, auth=AUTH
+        )
+        return response.status_code
+
+    async def read(index: int) -> int:
+        if index % 2:
+            response = await client.post("/popular", json={"user_params": {"gender": "f"}}, auth=AUTH)
+        else:
+            user = community["collaborative"][index % len(community["collaborative"])]
+            response = await client.post("/personalized", json={"user_id": str(user)}, auth=AUTH)
+        return response.status_code
+
+    statuses = await asyncio.gather(
+        *(write(user, gender) for user, gender in zip(writers, genders, strict=True)),
+        *(read(index) for index in range(30)),
+        client.post("/admin/refresh-popular-items", auth=AUTH),
+    )
+    refresh = statuses.pop()
+    assert refresh.status_code == 200, refresh.text
+    assert statuses == [200] * 80
+    with owner_connect() as owner:
+        rows = owner.execute(
+            "SELECT u.user_id, d.gender, d.age_group FROM recs.user_demographics d"
+            " JOIN recs.users u USING (user_key) WHERE u.user_id = ANY (%s)",
+            (writers,),
+        ).fetchall()
+    assert sorted(rows) == sorted(
+        (user, gender, "25-34") for user, gender in zip(writers, genders, strict=True)
+    )
