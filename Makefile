@@ -13,6 +13,7 @@ HOST ?= 127.0.0.1
 WORKERS ?= 1
 DEBUG ?= true
 DATA_PRESET ?= demo
+FUZZ_EXAMPLES ?= 300
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -32,7 +33,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval install infra db data stop status main-admin-url
+.PHONY: run test lint eval bench fuzz install infra db data stop status main-admin-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -50,6 +51,12 @@ test: install
 	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
 	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+## fuzz: a longer, random schemathesis pass over the OpenAPI schema (FUZZ_EXAMPLES per operation)
+fuzz: install
+	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+		FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(PY) -m pytest -q tests/api/test_fuzz.py
 
 ## lint: ruff and mypy
 lint: install

@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, refresh, bootstrap (superuser, once per cluster), generate, evaluate."""
+"""Command line: serve, migrate, refresh, bootstrap (superuser), generate, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -94,6 +94,25 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(f"evaluate: wrote {path}")
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from service.bench import RESULTS_PATH, BenchConfig, format_report, run
+    from service.generate import PRESETS
+
+    if not args.superuser_url:
+        raise SettingsError(
+            "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: bench creates databases"
+        )
+    config = BenchConfig(
+        superuser_url=args.superuser_url, main_db=args.main_db, recs_db=args.recs_db, port=args.port,
+        baseline_port=args.port + 1, workers=args.workers, load_seconds=args.seconds,
+        size=PRESETS[args.preset],
+    )  # fmt: skip
+    path = RESULTS_PATH if args.preset == "target" else RESULTS_PATH.with_name(f"bench-{args.preset}.json")
+    report = run(load_settings(), config, path)
+    print(format_report(report))
+    print(f"bench: wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one command; configuration errors exit with status 2."""
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
@@ -137,6 +156,22 @@ def main(argv: list[str] | None = None) -> None:
         "--validation", action="store_true", help="evaluate on a split of the train data (for tuning)"
     )
     evaluate.set_defaults(run=_evaluate)
+
+    bench = commands.add_parser(
+        "bench",
+        help="target-scale benchmark: refresh times, SQL latency, HTTP load (bench/results/latest.json)",
+    )
+    bench.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    bench.add_argument("--main-db", default=os.environ.get("BENCH_MAIN_DB") or "mysanta_bench_main")
+    bench.add_argument("--recs-db", default=os.environ.get("BENCH_RECS_DB") or "mysanta_bench_recs")
+    bench.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8100")))
+    bench.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
+    bench.add_argument("--seconds", type=int, default=8, help="length of each load run")
+    bench.add_argument(
+        "--preset", choices=("tiny", "demo", "target"), default="target",
+        help="size of a newly generated bench main DB (smaller: a quick check, with another --main-db)",
+    )  # fmt: skip
+    bench.set_defaults(run=_bench)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

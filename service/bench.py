@@ -1,0 +1,570 @@
+"""Target-scale benchmark (`make bench`): refresh times, SQL latency, HTTP load against the framework."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg import sql
+
+from service.bootstrap import bootstrap
+from service.dsn import parse_pg_url
+from service.evaluate import eval_settings, git_commit
+from service.generate import PRESETS, DataSize, generate, main_is_empty, sync_demo_demographics
+from service.jobs import run_jobs
+from service.migrate import PROJECT_DIR, migrate
+from service.settings import Settings
+
+RESULTS_PATH = PROJECT_DIR / "bench" / "results" / "latest.json"
+CONCURRENCY = (1, 16, 64)
+NEW_EVENTS = 20_000  # likes and clicks added between the full and the incremental refresh runs
+SQL_REQUESTS = 1_000
+SQL_WARMUP = 50
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
+RANDOM_SEED = 7
+GENDERS = ("m", "f", None)
+AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55+", None)
+CATEGORIES = ("books", "electronics", "toys", "home", "beauty", "sports", "food", "fashion", "games")
+_STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """One line of progress, with the seconds since the benchmark started."""
+    print(f"[bench {time.perf_counter() - _STARTED:6.0f} s] {message}", flush=True)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Where the benchmark runs: its own databases, Redis database and ports, never the service's."""
+
+    superuser_url: str
+    main_db: str = "mysanta_bench_main"
+    recs_db: str = "mysanta_bench_recs"
+    redis_db: int = 15
+    port: int = 8100
+    baseline_port: int = 8101
+    workers: int = 2
+    load_seconds: int = 8
+    size: DataSize = PRESETS["target"]
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99 (inclusive method) of latencies in milliseconds, rounded to 0.01 ms."""
+    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
+    return {"p50": round(cuts[49], 2), "p95": round(cuts[94], 2), "p99": round(cuts[98], 2)}
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """Requests/s, p50/p99 latency (ms) and errors (non-2xx and socket errors) from `wrk --latency` output."""
+
+    def latency(percent: str) -> float:
+        match = re.search(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        if not match:
+            raise ValueError(f"no {percent}% latency in wrk output")
+        return round(float(match.group(1)) * _WRK_UNITS[match.group(2)], 3)
+
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    if not rps:
+        raise ValueError("no Requests/sec in wrk output")
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket:
+        errors += sum(int(n) for n in socket.groups())
+    return {
+        "rps": round(float(rps.group(1)), 1),
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "errors": errors,
+    }
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def bench_settings(settings: Settings, config: BenchConfig) -> Settings:
+    """The service's roles, pointed at the benchmark databases and Redis database."""
+    target = eval_settings(settings, config.main_db, config.recs_db)
+    redis_url = re.sub(
+        r"(/\d+)?$", f"/{config.redis_db}", settings.recommendations_redis_url.split("?")[0], count=1
+    )
+    return msgspec.structs.replace(target, recommendations_redis_url=redis_url)
+
+
+def main_admin_url(config: BenchConfig) -> str:
+    """The superuser's URL for the benchmark main database (the generator and event writer use it)."""
+    return parse_pg_url(config.superuser_url).with_dbname(config.main_db)
+
+
+def prepare_main(config: BenchConfig, target: Settings) -> dict[str, int]:
+    """Create and fill the benchmark main database once (about 4 minutes); later runs reuse it."""
+    bootstrap(config.superuser_url, target)
+    admin = main_admin_url(config)
+    if main_is_empty(admin):
+        progress(f"generating the main database {config.main_db} (once; about 4 minutes)")
+        generate(admin, config.size)
+    with psycopg.connect(admin) as main:
+        row = main.execute(
+            "SELECT count(*) FILTER (WHERE user_id IS NULL), count(*) FILTER (WHERE user_id IS NOT NULL),"
+            " (SELECT count(*) FROM users), (SELECT count(*) FROM handpicked_likes),"
+            " (SELECT count(*) FROM handpicked_present_clicks) FROM handpicked_presents"
+        ).fetchone()
+    assert row is not None
+    scale = dict(zip(("public_presents", "private_presents", "users", "likes", "clicks"), row, strict=True))
+    progress("main database: " + ", ".join(f"{key} {value:,}" for key, value in scale.items()))
+    return scale
+
+
+def fresh_recs(config: BenchConfig, target: Settings) -> None:
+    """Recreate the benchmark recs database, migrate it (no cron) and sync every user's demographics."""
+    with psycopg.connect(config.superuser_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(config.recs_db))
+        )
+    bootstrap(config.superuser_url, target)
+    migrate(target, schedule=False)
+    progress("syncing demographics through api.upsert_user_demographics")
+    synced = sync_demo_demographics(main_admin_url(config), target.recommendations_database_url)
+    progress(f"{synced:,} users' demographics synced")
+
+
+def add_events(config: BenchConfig, count: int) -> list[uuid.UUID]:
+    """Add count likes and clicks (half each) by random users on random public presents; returns their ids."""
+    ids = [uuid.uuid4() for _ in range(count)]
+    half = count // 2
+    with psycopg.connect(main_admin_url(config), autocommit=True) as main:
+        main.execute("SELECT setseed(0.3)")
+        for table, chunk in (("handpicked_likes", ids[:half]), ("handpicked_present_clicks", ids[half:])):
+            main.execute(
+                f"""
+                WITH u AS (SELECT array_agg(id) AS ids FROM users),
+                     p AS (SELECT array_agg(id) AS ids FROM handpicked_presents WHERE user_id IS NULL)
+                INSERT INTO {table} (id, user_id, handpicked_present_id, created_at)
+                SELECT e.id, u.ids[1 + floor(random() * cardinality(u.ids))::int],
+                       p.ids[1 + floor(random() * cardinality(p.ids))::int], now()
+                FROM unnest(%s::uuid[]) AS e(id), u, p
+                ON CONFLICT DO NOTHING
+                """,
+                (chunk,),
+            )
+    return ids
+
+
+def remove_events(config: BenchConfig, ids: list[uuid.UUID]) -> None:
+    """Delete the events add_events wrote, so the next run starts from the generated data again."""
+    with psycopg.connect(main_admin_url(config), autocommit=True) as main:
+        main.execute("DELETE FROM handpicked_likes WHERE id = ANY (%s)", (ids,))
+        main.execute("DELETE FROM handpicked_present_clicks WHERE id = ANY (%s)", (ids,))
+
+
+def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
+    """Every refresh job from an empty recs database, then again after NEW_EVENTS new events."""
+    refresh: dict[str, Any] = {}
+    started = time.perf_counter()
+    for key, job in (
+        ("popular", "refresh_popular_items"),
+        ("profiles", "refresh_user_profiles"),
+        ("similarities_full", "refresh_user_similarities"),
+    ):
+        progress(f"refresh from empty: {job} ...")
+        run = run_jobs(target, [job])[0]
+        refresh[key] = round(run.duration_ms / 1000, 1)
+        progress(f"refresh from empty: {job} {run.rows:,} rows in {refresh[key]} s")
+    refresh["all"] = round(time.perf_counter() - started, 1)
+    progress(f"adding {NEW_EVENTS:,} new likes and clicks to main")
+    ids = add_events(config, NEW_EVENTS)
+    try:
+        incremental = {}
+        for key, job in (
+            ("popular", "refresh_popular_items"),
+            ("profiles", "refresh_user_profiles"),
+            ("similarities", "refresh_user_similarities"),
+        ):
+            run = run_jobs(target, [job])[0]
+            incremental[key] = round(run.duration_ms / 1000, 1)
+            progress(f"incremental: {job} {run.rows:,} rows in {incremental[key]} s")
+    finally:
+        remove_events(config, ids)
+    refresh["similarities_incremental"] = incremental["similarities"]
+    refresh["incremental"] = incremental
+    return refresh
+
+
+# --- SQL latency --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Users of each tier and the presents' price range, drawn once for every measurement."""
+
+    collaborative: list[uuid.UUID]
+    content_based: list[uuid.UUID]
+    popular: list[uuid.UUID]
+
+
+def sample_users(target: Settings, count: int) -> Samples:
+    """Random users served by each tier (by synced interaction count), deterministic for one database."""
+    with psycopg.connect(target.recommendations_owner_database_url) as owner:
+        owner.execute("SELECT setseed(0.7)")
+
+        def users(query: str) -> list[uuid.UUID]:
+            return [row[0] for row in owner.execute(query, (count,)).fetchall()]
+
+        never_seen = [uuid.uuid5(uuid.NAMESPACE_URL, f"mysanta-bench-new-user-{n}") for n in range(count)]
+        return Samples(
+            collaborative=users(
+                "SELECT u.user_id FROM recs.users u JOIN recs.user_stats s USING (user_key)"
+                " WHERE s.interactions >= 3 ORDER BY random() LIMIT %s"
+            ),
+            content_based=users(
+                "SELECT u.user_id FROM recs.users u JOIN recs.user_stats s USING (user_key)"
+                " WHERE s.interactions BETWEEN 1 AND 2 ORDER BY random() LIMIT %s"
+            ),
+            # Users with demographics and no interactions, else users the service has never seen.
+            popular=users(
+                "SELECT u.user_id FROM recs.users u JOIN recs.user_demographics d USING (user_key)"
+                " WHERE NOT EXISTS (SELECT 1 FROM recs.interactions x WHERE x.user_key = u.user_key)"
+                " ORDER BY random() LIMIT %s"
+            )
+            or never_seen,
+        )
+
+
+def popular_arguments(rng: random.Random, kind: str) -> tuple[Any, ...]:
+    """api.popular's arguments for one random request: exact segment, filtered, or global."""
+    gender, group = rng.choice(GENDERS[:2]), rng.choice(AGE_GROUPS[:6])
+    if kind == "global":
+        return (None, None, None, None, None, None, None, None, 1, 20)
+    if kind == "filtered":
+        low = rng.randrange(5, 150)
+        return (
+            gender,
+            group,
+            None,
+            None,
+            low,
+            low + rng.randrange(10, 100),
+            rng.choice(CATEGORIES),
+            None,
+            1,
+            20,
+        )
+    return (gender, group, None, None, None, None, None, None, 1, 20)
+
+
+def one_user(rng: random.Random, users: Sequence[uuid.UUID]) -> tuple[uuid.UUID]:
+    """api.personalized's only varying argument: a random user of the tier."""
+    return (rng.choice(users),)
+
+
+def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
+    """SQL_REQUESTS random calls of each api function and tier as the app role, prepared as the app's are."""
+    rng = random.Random(RANDOM_SEED)  # noqa: S311 - benchmark sampling, not security
+    popular_sql = "SELECT * FROM api.popular(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    personalized_sql = "SELECT * FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 20, NULL)"
+    results: dict[str, Any] = {}
+    popular_timings: list[float] = []
+    with psycopg.connect(target.recommendations_database_url, autocommit=True) as app:
+
+        def measure(name: str, query: str, arguments: Callable[[], tuple[Any, ...]]) -> list[float]:
+            timings = []
+            for index in range(SQL_WARMUP + SQL_REQUESTS):
+                values = arguments()
+                started = time.perf_counter_ns()
+                row = app.execute(query, values, prepare=True).fetchone()
+                elapsed = (time.perf_counter_ns() - started) / 1e6
+                assert row is not None
+                if index >= SQL_WARMUP:
+                    timings.append(elapsed)
+            results[name] = percentiles(timings)
+            progress(f"sql {name}: " + ", ".join(f"{k} {v} ms" for k, v in results[name].items()))
+            return timings
+
+        for kind in ("exact", "filtered", "global"):
+            popular_timings += measure(
+                f"popular_{kind}", popular_sql, functools.partial(popular_arguments, rng, kind)
+            )
+        for tier in ("popular", "content_based", "collaborative"):
+            users: list[uuid.UUID] = getattr(samples, tier)
+            if not users:
+                continue
+            measure(f"personalized_{tier}", personalized_sql, functools.partial(one_user, rng, users))
+    results["popular"] = percentiles(popular_timings)  # the three kinds together
+    return results
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+def _server_env(target: Settings, config: BenchConfig) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        MAIN_DATABASE_URL=target.main_database_url,
+        RECOMMENDATIONS_DATABASE_URL=target.recommendations_database_url,
+        RECOMMENDATIONS_OWNER_DATABASE_URL=target.recommendations_owner_database_url,
+        RECOMMENDATIONS_REDIS_URL=target.recommendations_redis_url,
+        BASIC_AUTH_USERNAME=BENCH_USER,
+        BASIC_AUTH_PASSWORD=BENCH_PASSWORD,
+        DEBUG="false",
+        LOG_LEVEL="INFO",
+    )
+    return env
+
+
+@contextmanager
+def server(
+    command: list[str], env: dict[str, str], ready_url: str, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start a uvicorn server, wait until it answers, stop it (and its workers) on exit."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own server command
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(ready_url, timeout=2)  # noqa: S310 - our own loopback server
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+                        raise RuntimeError(f"{ready_url} did not answer:\n{tail}") from None
+                    time.sleep(0.3)
+            yield process
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+def worker_rss_mb(process: subprocess.Popen[bytes]) -> list[float]:
+    """Resident memory (MB) of each uvicorn worker: the server's child processes."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    sizes = []
+    for child in children:
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+_LUA = """
+local bodies = {}
+local path = "%(path)s"
+local counter = 0
+local function load()
+  if path == "" then return end
+  for line in io.lines(path) do bodies[#bodies + 1] = line end
+end
+load()
+wrk.method = "%(method)s"
+wrk.headers["Authorization"] = "Basic %(token)s"
+wrk.headers["Content-Type"] = "application/json"
+function setup(thread) thread:set("offset", math.random(1, 1000000)) end
+function request()
+  if #bodies == 0 then return wrk.format(nil, "%(url_path)s") end
+  counter = counter + 1
+  return wrk.format(nil, "%(url_path)s", nil, bodies[((offset or 0) + counter) %% #bodies + 1])
+end
+"""
+
+
+def wrk(
+    url: str, url_path: str, method: str, bodies: Path | None, connections: int, seconds: int, scripts: Path
+) -> dict[str, float]:
+    """One bounded wrk run on loopback; returns rps and p50/p99 in ms."""
+    token = base64.b64encode(f"{BENCH_USER}:{BENCH_PASSWORD}".encode()).decode()
+    script = scripts / f"{abs(hash((url_path, str(bodies), connections)))}.lua"
+    script.write_text(_LUA % {"path": bodies or "", "method": method, "token": token, "url_path": url_path})
+    threads = min(2, connections)
+    done = subprocess.run(  # noqa: S603 - wrk from PATH with our own arguments
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],  # noqa: S607
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    )  # fmt: skip
+    return parse_wrk(done.stdout)
+
+
+def flush_redis(target: Settings) -> None:
+    """Empty the benchmark's Redis database (cache misses start from nothing)."""
+    import redis
+
+    client = redis.Redis.from_url(target.recommendations_redis_url)
+    client.flushdb()
+    client.close()
+
+
+def write_bodies(path: Path, bodies: Sequence[dict[str, Any]]) -> Path:
+    """One JSON request body per line, for the wrk script."""
+    path.write_text("".join(json.dumps(body, separators=(",", ":")) + "\n" for body in bodies))
+    return path
+
+
+def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[dict[str, Any], list[float]]:
+    """wrk against the bare framework, cache hits and cache misses, at each concurrency."""
+    rng = random.Random(RANDOM_SEED)  # noqa: S311 - benchmark sampling, not security
+    env = _server_env(target, config)
+    python = sys.executable
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="mysanta-bench-") as scratch:
+        scripts = Path(scratch)
+        baseline_cmd = [
+            python, "-m", "uvicorn", "service.bench_baseline:app", "--port", str(config.baseline_port),
+            "--workers", str(config.workers), "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        url = f"http://127.0.0.1:{config.baseline_port}"
+        with server(baseline_cmd, env, f"{url}/ping", scripts / "baseline.log"):
+            results["baseline"] = {}
+            for c in CONCURRENCY:
+                results["baseline"][f"c{c}"] = wrk(url, "/ping", "GET", None, c, config.load_seconds, scripts)
+                progress(f"http baseline c{c}: {results['baseline'][f'c{c}']}")
+        hit_popular = write_bodies(
+            scripts / "popular-hit.jsonl", [{"user_params": {"gender": "f", "age_group": "25-34"}}]
+        )
+        hit_personal = write_bodies(
+            scripts / "personalized-hit.jsonl", [{"user_id": str(samples.collaborative[0])}]
+        )
+        miss_popular = write_bodies(
+            scripts / "popular-miss.jsonl",
+            [
+                {
+                    "user_params": {
+                        "gender": rng.choice(("m", "f")),
+                        "age_group": rng.choice(AGE_GROUPS[:6]),
+                    },
+                    "filters": {
+                        "price_from": low,
+                        "price_to": low + rng.randrange(5, 200),
+                        "category": rng.choice(CATEGORIES),
+                    },
+                }
+                for low in (rng.randrange(1, 300) for _ in range(50_000))
+            ],
+        )
+        users = samples.collaborative + samples.content_based + samples.popular
+        rng.shuffle(users)
+        miss_personal = write_bodies(
+            scripts / "personalized-miss.jsonl",
+            [
+                {"user_id": str(user), "pagination": {"page": page, "limit": 20}}
+                for user in users
+                for page in (1, 2, 3)
+            ],
+        )
+        service_cmd = [
+            python,
+            "-m",
+            "service",
+            "serve",
+            "--port",
+            str(config.port),
+            "--workers",
+            str(config.workers),
+        ]
+        url = f"http://127.0.0.1:{config.port}"
+        with server(service_cmd, env, f"{url}/health", scripts / "service.log") as process:
+            for name, path, bodies, flush in (
+                ("popular_hit", "/popular", hit_popular, False),
+                ("personalized_hit", "/personalized", hit_personal, False),
+                ("popular_miss", "/popular", miss_popular, True),
+                ("personalized_miss", "/personalized", miss_personal, True),
+            ):
+                results[name] = {}
+                for c in CONCURRENCY:
+                    if flush:
+                        flush_redis(target)
+                    else:
+                        wrk(url, path, "POST", bodies, 4, 1, scripts)  # warm the cache and the pools
+                    results[name][f"c{c}"] = wrk(url, path, "POST", bodies, c, config.load_seconds, scripts)
+                    progress(f"http {name} c{c}: {results[name][f'c{c}']}")
+            rss = worker_rss_mb(process)
+    return results, rss
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    """Cores and memory of this machine."""
+    meminfo = Path("/proc/meminfo").read_text()
+    total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
+    return {"cores": os.cpu_count(), "memory_gb": round(total_kb / 1024 / 1024, 1)}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as fixed-width text tables."""
+    lines = ["scale: " + ", ".join(f"{k} {v:,}" for k, v in report["scale"].items())]
+    lines.append(
+        "refresh (s): " + ", ".join(f"{k} {v}" for k, v in report["refresh_s"].items() if k != "incremental")
+    )
+    lines.append(f"{'sql (ms)':<30}{'p50':>8}{'p95':>8}{'p99':>8}")
+    for name, values in report["sql_ms"].items():
+        lines.append(f"{name:<30}{values['p50']:>8}{values['p95']:>8}{values['p99']:>8}")
+    lines.append(
+        f"{'http':<20}" + "".join(f"{'c' + str(c) + ' rps':>11}{'p50':>7}{'p99':>7}" for c in CONCURRENCY)
+    )
+    for name, levels in report["http"].items():
+        row = f"{name:<20}"
+        for c in CONCURRENCY:
+            m = levels[f"c{c}"]
+            row += f"{m['rps']:>11}{m['p50_ms']:>7}{m['p99_ms']:>7}"
+        lines.append(row)
+    lines.append(f"hit / baseline at c16: {report['ratio_hit_to_baseline_c16']}")
+    lines.append(f"rss per worker (MB): {report['rss_mb_per_worker']}")
+    lines.append(f"{report['seconds']} s; machine {report['machine']}; commit {report['commit']}")
+    return "\n".join(lines)
+
+
+def run(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
+    """The whole `make bench`; writes the JSON report and returns it."""
+    target = bench_settings(settings, config)
+    scale = prepare_main(config, target)
+    fresh_recs(config, target)
+    refresh = time_refreshes(config, target)
+    samples = sample_users(target, 20_000)
+    progress(
+        f"sampled users: {len(samples.collaborative):,} collaborative,"
+        f" {len(samples.content_based):,} content-based, {len(samples.popular):,} popular"
+    )
+    sql_ms = sql_latency(target, samples)
+    http, rss = http_load(config, target, samples)
+    hit_ratio = (
+        min(http["popular_hit"]["c16"]["rps"], http["personalized_hit"]["c16"]["rps"])
+        / http["baseline"]["c16"]["rps"]
+    )
+    report = {
+        "scale": scale,
+        "refresh_s": refresh,
+        "sql_ms": sql_ms,
+        "http": http,
+        "ratio_hit_to_baseline_c16": round(hit_ratio, 3),
+        "rss_mb_per_worker": max(rss) if rss else None,
+        "rss_mb_workers": rss,
+        "workers": config.workers,
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - _STARTED, 1),
+        "commit": git_commit(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
