@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
@@ -29,6 +31,52 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
     "53": (503, "Database overloaded"),  # insufficient resources
 }
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    """One invalid field of a request."""
+
+    field: str | None
+    message: str | None
+    # "in" is a keyword in Python: the attribute is renamed, the JSON key is not.
+    location: str | None = msgspec.field(default=None, name="in")
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem+json body, as every error response carries."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request (e.g. a body that is not JSON)",
+    401: "Missing or wrong HTTP Basic credentials",
+    404: "Not found",
+    413: "Request body over the size limit",
+    422: "Invalid request: `errors` names each bad field",
+    500: "Internal error (logged with the request id)",
+    503: "A database cannot answer now; retry after `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem+json errors a route may answer with (401, 422, 500, 503 always)."""
+    wanted = sorted({401, 422, 500, 503, *statuses})
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEM_DESCRIPTIONS[status],
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+        )
+        for status in wanted
+    }
 
 
 def problem_response(

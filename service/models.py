@@ -31,7 +31,35 @@ AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55+")
 AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# Category and platform names: words, spaces and a few joiners; quotes, semicolons, parentheses
+# and other punctuation are refused with a 422 naming the field.
+ShortText = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\w][\w &./,+-]*$",
+        description="A name: letters, digits, spaces and & . / , + - _",
+    ),
+]
+Locale = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=2,
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$",
+        description="A language tag, e.g. en or pt-BR.",
+    ),
+]
+GenderText = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\s*([mMfF]|[mM][aA][lL][eE]|[fF][eE][mM][aA][lL][eE])\s*$",
+        description="m, f, male or female, in any case.",
+    ),
+]
+Age = Annotated[int, msgspec.Meta(ge=0, le=130, description="Age in years.")]
+UuidText = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]
 
 
 def parse_uuid(value: str, field: str, source: str = "body") -> UUID:
@@ -79,9 +107,9 @@ def normalize_age_group(value: str | int | None) -> AgeGroup | None:
 class UserParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Who the recommendations are for; every field optional."""
 
-    gender: str | None = msgspec.field(default=None)
-    age: str | int | None = None
-    age_group: str | None = None
+    gender: GenderText | None = msgspec.field(default=None)
+    age: AgeGroup | Age | None = None
+    age_group: AgeGroup | None = None
     category: ShortText | None = None
     geo_id: GeoId | None = None
 
@@ -155,10 +183,10 @@ class PopularResponse(RecommendationResponse, kw_only=True):
 class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """PUT /user-profile/{user_id} body: the user's demographics as Rails knows them."""
 
-    gender: str | None = None
-    age_group: str | None = None
+    gender: GenderText | None = None
+    age_group: AgeGroup | None = None
     birth_date: datetime.date | None = None
-    locale: Annotated[str, msgspec.Meta(min_length=1, max_length=35)] | None = None
+    locale: Locale | None = None
     geo_id: GeoId | None = None
 
     def __post_init__(self) -> None:
@@ -214,11 +242,11 @@ class UserProfile(msgspec.Struct, kw_only=True):
 class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """POST /personalized body (the Rails client's shape, plus an optional exclude list)."""
 
-    user_id: str
+    user_id: UuidText
     geo_id: GeoId | None = None
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
-    exclude: Annotated[list[str], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    exclude: Annotated[list[UuidText], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
 
 
 class PersonalizedResponse(RecommendationResponse, kw_only=True):

@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from service.db import call_api
-from service.errors import problem_response
+from service.errors import problem_response, problem_responses
 
 
 class JobRun(msgspec.Struct, kw_only=True):
@@ -37,7 +37,7 @@ class JobStatus(msgspec.Struct, kw_only=True):
     failures: int
 
 
-@get("/admin/jobs", tags=["admin"], summary="Last run of every job")
+@get("/admin/jobs", tags=["admin"], summary="Last run of every job", responses=problem_responses())
 async def job_status(state: State) -> list[JobStatus]:
     """The run log's last entry per job (start, duration, rows, error) and run/failure counts."""
     rows = await call_api(state.pool, "job_status")
@@ -52,7 +52,10 @@ async def _run(state: State, job: str) -> Response[Any]:
     return Response(run)
 
 
-@post("/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200)
+@post(
+    "/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200,
+    responses=problem_responses(404),
+)  # fmt: skip
 async def run_job(
     state: State,
     job: Annotated[str, Parameter(description="Job name, e.g. `cleanup`.", pattern=r"^[a-z_]{1,64}$")],
@@ -61,13 +64,19 @@ async def run_job(
     return await _run(state, job)
 
 
-@post("/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200)
+@post(
+    "/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200,
+    responses=problem_responses(),
+)  # fmt: skip
 async def refresh_popular_items(state: State) -> Response[JobRun]:
     """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
     return await _run(state, "refresh_popular_items")
 
 
-@post("/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200)
+@post(
+    "/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200,
+    responses=problem_responses(),
+)  # fmt: skip
 async def update_user_profiles(state: State) -> Response[JobRun]:
     """Sync from main and refresh the profile view (job refresh_user_profiles); rows and duration."""
     return await _run(state, "refresh_user_profiles")
@@ -78,6 +87,7 @@ async def update_user_profiles(state: State) -> Response[JobRun]:
     tags=["admin"],
     summary="Refresh user similarities now",
     status_code=200,
+    responses=problem_responses(),
 )
 async def update_user_similarities(state: State) -> Response[JobRun]:
     """Sync from main and recompute neighbours (job refresh_user_similarities); users and duration."""

@@ -40,7 +40,7 @@ async def _check_redis(cache: Cache) -> Check:
     return Check(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-@get("/health", tags=["operations"], summary="Service health (no auth)", cache=False)
+@get("/health", tags=["operations"], summary="Service health (no auth)", cache=False, security=[{}])
 async def health(state: State) -> Response[HealthReport]:
     """Report each dependency; 200 while recommendations can be served, 503 when they cannot."""
     (recs, main), redis_check = await asyncio.gather(_check_databases(state.pool), _check_redis(state.cache))

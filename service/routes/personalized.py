@@ -11,6 +11,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.db import call_api
+from service.errors import problem_responses
 from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
 
@@ -28,6 +29,7 @@ EXAMPLE = {
     tags=["recommendations"],
     summary="Personalised presents for a user",
     status_code=200,
+    responses=problem_responses(400, 413),
     description=(
         "The tier follows the user's interactions: 0 popular (demographic), 1-2 content-based, 3+ "
         "collaborative; a tier that cannot fill the page is topped up by the next. Never returns a "

@@ -11,6 +11,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.db import call_api, data_version
+from service.errors import problem_responses
 from service.models import PopularRequest, PopularResponse
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
 
@@ -26,6 +27,7 @@ EXAMPLE = {
     tags=["recommendations"],
     summary="Popular presents for a demographic segment",
     status_code=200,
+    responses=problem_responses(400, 413),
     description=(
         "Time-decayed popularity with the fallback chain exact (gender + age group) -> gender -> "
         "age group -> global. Filters apply before ranking; an unknown category or platform gives "

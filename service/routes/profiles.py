@@ -13,6 +13,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from service.db import call_api, data_version
+from service.errors import problem_responses
 from service.models import (
     Demographics,
     DemographicsRequest,
@@ -26,7 +27,9 @@ EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale
 UserIdParam = Annotated[
     str,
     Parameter(
-        description="The user's uuid.", examples=[Example(value="8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11")]
+        description="The user's uuid.",
+        examples=[Example(value="8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11")],
+        schema_extra={"format": "uuid"},
     ),
 ]
 
@@ -79,7 +82,10 @@ async def _load_and_remember(state: State, user_id: UUID) -> UserProfile:
     return profile
 
 
-@put("/user-profile/{user_id:str}", tags=["profiles"], summary="Store a user's demographics", status_code=200)
+@put(
+    "/user-profile/{user_id:str}", tags=["profiles"], summary="Store a user's demographics", status_code=200,
+    responses=problem_responses(400, 413),
+)  # fmt: skip
 async def put_user_profile(
     user_id: UserIdParam,
     data: Annotated[DemographicsRequest, Body(examples=[Example(summary="From Rails", value=EXAMPLE)])],
@@ -94,7 +100,10 @@ async def put_user_profile(
     return await _load_and_remember(state, uid)
 
 
-@get("/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile")
+@get(
+    "/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile",
+    responses=problem_responses(404),
+)  # fmt: skip
 async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
     """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
     uid = parse_uuid(user_id, "user_id", "path")

@@ -224,3 +224,65 @@ async def test_concurrent_profile_writes_reads_and_a_refresh(
     assert sorted(rows) == sorted(
         (user, gender, "25-34") for user, gender in zip(writers, genders, strict=True)
     )
+
+
+INJECTION = "x'); DROP TABLE recs.items; --"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/popular", {"user_params": {"category": INJECTION}}, "user_params.category"),
+        ("post", "/popular", {"filters": {"category": INJECTION}}, "filters.category"),
+        ("post", "/popular", {"filters": {"platform": INJECTION}}, "filters.platform"),
+        ("post", "/popular", {"user_params": {"gender": INJECTION}}, "user_params.gender"),
+        ("post", "/popular", {"user_params": {"age_group": INJECTION}}, "user_params.age_group"),
+        ("post", "/personalized", {"user_id": INJECTION}, "user_id"),
+        ("post", "/personalized", {"user_id": str(uuid.uuid4()), "exclude": [INJECTION]}, "exclude"),
+        (
+            "post",
+            "/personalized",
+            {"user_id": str(uuid.uuid4()), "filters": {"category": INJECTION}},
+            "category",
+        ),
+        ("put", f"/user-profile/{uuid.uuid4()}", {"locale": INJECTION}, "locale"),
+        ("put", f"/user-profile/{uuid.uuid4()}", {"gender": INJECTION}, "gender"),
+        ("put", f"/user-profile/{INJECTION}", {}, "user_id"),
+        ("get", f"/user-profile/{INJECTION}", None, "user_id"),
+    ],
+)
+async def test_injection_strings_are_a_422_naming_the_field_and_write_nothing(
+    client: AsyncTestClient,
+    databases: tuple[psycopg.Connection, ...],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    field: str,
+) -> None:
+    _, recs = databases
+    before = recs.execute(
+        "SELECT (SELECT count(*) FROM recs.user_demographics), (SELECT count(*) FROM recs.items)"
+    )
+    counts = before.fetchone()
+    kwargs: dict[str, Any] = {"auth": AUTH} | ({"json": body} if body is not None else {})
+    response = await getattr(client, method)(path, **kwargs)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert field in response.json()["detail"]
+    after = recs.execute(
+        "SELECT (SELECT count(*) FROM recs.user_demographics), (SELECT count(*) FROM recs.items)"
+    )
+    assert after.fetchone() == counts
+
+
+@pytest.mark.parametrize("path", ["/popular", "/personalized", f"/user-profile/{uuid.uuid4()}"])
+async def test_an_oversized_body_is_a_413(
+    client: AsyncTestClient, databases: tuple[psycopg.Connection, ...], path: str
+) -> None:
+    huge = b'{"user_id": "' + b"a" * (65 * 1024) + b'"}'
+    method = client.put if path.startswith("/user-profile") else client.post
+    response = await method(path, content=huge, headers={"content-type": "application/json"}, auth=AUTH)
+    assert response.status_code == 413, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    _, recs = databases
+    assert recs.execute("SELECT count(*) FROM recs.user_demographics").fetchone() == (0,)

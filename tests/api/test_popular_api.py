@@ -203,7 +203,7 @@ async def test_user_profile_put_normalises_persists_and_caches(
     [
         ("/user-profile/not-a-uuid", {}, "user_id"),
         (f"/user-profile/{uuid.uuid4()}", {"gender": "robot"}, "gender"),
-        (f"/user-profile/{uuid.uuid4()}", {"age_group": "30s"}, "age group"),
+        (f"/user-profile/{uuid.uuid4()}", {"age_group": "30s"}, "age_group"),
         (f"/user-profile/{uuid.uuid4()}", {"birth_date": "2999-01-01"}, "birth_date"),
         (f"/user-profile/{uuid.uuid4()}", {"birth_date": "yesterday"}, "birth_date"),
         (f"/user-profile/{uuid.uuid4()}", {"geo_id": -1}, "geo_id"),
