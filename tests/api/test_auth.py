@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -37,6 +38,20 @@ async def test_protected_route_rejects_bad_credentials(
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.headers["www-authenticate"].startswith("Basic ")
         assert response.json()["status"] == 401
+
+
+async def test_every_route_but_health_and_docs_needs_credentials(client: AsyncTestClient) -> None:
+    checked = []
+    for route in client.app.routes:
+        path = route.path.replace("{job:str}", "cleanup").replace("{user_id:str}", str(uuid.uuid4()))
+        if path == "/health" or path.startswith("/docs"):
+            continue
+        for method in sorted(getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}):
+            for headers in ({}, _basic(AUTH[0], "wrong")):
+                response = await client.request(method, path, headers=headers)
+                assert response.status_code == 401, (method, path, response.status_code)
+            checked.append(f"{method} {path.split('/')[1]}")
+    assert len(checked) >= 9  # popular, personalized, user-profile x2, admin x5
 
 
 async def test_right_credentials_pass(client: AsyncTestClient) -> None:

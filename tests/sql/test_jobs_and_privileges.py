@@ -46,6 +46,8 @@ def test_app_role_executes_api_functions_only(databases: tuple[psycopg.Connectio
             "SELECT * FROM recs.job_runs",
             "SELECT * FROM recs.settings",
             "SELECT * FROM main.handpicked_presents",
+            "SELECT * FROM recs.items",
+            "REFRESH MATERIALIZED VIEW recs.popular_items",
             "CALL recs.run_job('cleanup')",
             "SELECT recs.job_cleanup()",
             "DROP FUNCTION api.health()",
