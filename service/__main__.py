@@ -108,7 +108,7 @@ def _bench(args: argparse.Namespace) -> None:
         size=PRESETS[args.preset],
     )  # fmt: skip
     path = RESULTS_PATH if args.preset == "target" else RESULTS_PATH.with_name(f"bench-{args.preset}.json")
-    report = run(load_settings(), config, path)
+    report = run(load_settings(), config, path, serving_only=args.serving_only)
     print(format_report(report))
     print(f"bench: wrote {path}")
 
@@ -170,6 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     bench.add_argument(
         "--preset", choices=("tiny", "demo", "target"), default="target",
         help="size of a newly generated bench main DB (smaller: a quick check, with another --main-db)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--serving-only", action="store_true",
+        help="skip the refresh timings: measure SQL and HTTP on the last run's recs database",
     )  # fmt: skip
     bench.set_defaults(run=_bench)
 

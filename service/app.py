@@ -16,7 +16,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
-from service.db import create_pool
+from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import RequestLogMiddleware, configure_logging
 from service.routes.admin import (
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.pool = await create_pool(settings)
         redis_client = create_redis(settings)
         app.state.cache = Cache(redis_client)
+        app.state.versions = DataVersions(settings.data_version_max_age_ms / 1000)
         log.info("service.started", extra={"debug": settings.debug})
         try:
             yield

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import asyncpg
@@ -47,7 +49,30 @@ async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncp
     return rows
 
 
-async def data_version(pool: asyncpg.Pool, name: str) -> int:
-    """The current version of a derived dataset ('popular', 'profiles', ...): part of cache keys."""
-    rows = await call_api(pool, "data_versions")
-    return next((int(row["version"]) for row in rows if row["name"] == name), 0)
+class DataVersions:
+    """The current version of each derived dataset ('popular', 'profiles', ...), part of cache keys.
+
+    Read from the database at most once per max_age_seconds per worker (0: on every call), so a
+    cache hit costs no database round trip; a refresh shows within that window.
+    """
+
+    def __init__(self, max_age_seconds: float) -> None:
+        self.max_age_seconds = max_age_seconds
+        self._versions: dict[str, int] = {}
+        self._read_at: float | None = None
+        self._reading: asyncio.Task[dict[str, int]] | None = None
+
+    async def get(self, pool: asyncpg.Pool, name: str) -> int:
+        """The version of name (0 before its first refresh)."""
+        fresh = self._read_at is not None and time.monotonic() - self._read_at < self.max_age_seconds
+        if not fresh:
+            if self._reading is None or self._reading.done():  # one read at a time per worker
+                self._reading = asyncio.ensure_future(self._read(pool))
+            self._versions = await asyncio.shield(self._reading)
+        return self._versions.get(name, 0)
+
+    async def _read(self, pool: asyncpg.Pool) -> dict[str, int]:
+        started = time.monotonic()
+        rows = await call_api(pool, "data_versions")
+        self._read_at = started
+        return {str(row["name"]): int(row["version"]) for row in rows}

@@ -50,6 +50,7 @@ def make_settings(redis_url: str = "redis://127.0.0.1:1/0", **overrides: object)
         "basic_auth_password": AUTH[1],
         "db_pool_min_size": 1,
         "db_pool_max_size": 4,
+        "data_version_max_age_ms": 0,  # every request rereads the data versions: refreshes show at once
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

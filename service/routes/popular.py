@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.db import call_api, data_version
+from service.db import call_api
 from service.errors import problem_responses
 from service.models import PopularRequest, PopularResponse
 from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
@@ -68,7 +68,7 @@ async def popular(
             data_as_of=row["data_as_of"],
         )
 
-    key = cache_key("popular", str(await data_version(state.pool, "popular")), params)
+    key = cache_key("popular", str(await state.versions.get(state.pool, "popular")), params)
     ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
     return PopularResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used

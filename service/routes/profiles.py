@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.db import call_api, data_version
+from service.db import call_api
 from service.errors import problem_responses
 from service.models import (
     Demographics,
@@ -110,6 +110,6 @@ async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
     cached_bytes = await state.cache.get(f"user-profile:{uid}")
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)
-        if cached.version == await data_version(state.pool, "profiles"):
+        if cached.version == await state.versions.get(state.pool, "profiles"):
             return cached.profile
     return await _load_and_remember(state, uid)

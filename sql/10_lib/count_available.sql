@@ -1,8 +1,8 @@
 -- recs.count_available: how many available public presents match the filters and are not left
 -- out (the size of the whole ranking: the global popularity level holds every available public
--- present). Without price or region filters, and with at most one category and one platform,
--- it reads recs.popular_filter_counts and subtracts the left-out presents that match, instead
--- of counting up to every present per request.
+-- present). Without price filters, and with at most one category and one platform, it reads
+-- recs.popular_filter_counts (or recs.popular_region_counts for a region) and subtracts the
+-- left-out presents that match, instead of counting up to every present per request.
 -- Arguments: as recs.rank_popular's filters; p_exclude_user_key and p_exclude leave out that
 --   user's synced interactions and those item ids. Result: the count. Errors: none.
 -- Caller: api.popular and api.personalized, for total_pages.
@@ -16,18 +16,29 @@ DECLARE
     v_total bigint;
     v_left_out bigint;
 BEGIN
-    IF p_geo_id IS NULL AND p_price_from IS NULL AND p_price_to IS NULL
+    IF p_price_from IS NULL AND p_price_to IS NULL
        AND coalesce(cardinality(p_categories), 1) = 1 AND coalesce(cardinality(p_platforms), 1) = 1 THEN
-        SELECT coalesce(sum(c.presents), 0) INTO v_total
-        FROM recs.popular_filter_counts c
-        WHERE c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+        IF p_geo_id IS NULL THEN
+            SELECT coalesce(sum(c.presents), 0) INTO v_total
+            FROM recs.popular_filter_counts c
+            WHERE c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+        ELSE  -- deliverable everywhere (-1) plus listed for the region
+            SELECT coalesce(sum(c.presents), 0) INTO v_total
+            FROM recs.popular_region_counts c
+            WHERE c.geo_id IN (-1, p_geo_id)
+              AND c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+        END IF;
+        IF p_exclude_user_key IS NULL AND coalesce(cardinality(p_exclude), 0) = 0 THEN
+            RETURN v_total;
+        END IF;
+        -- Driven by the few left-out ids (index probes), not by a scan of the whole ranking.
         SELECT count(*) INTO v_left_out
-        FROM recs.popular_items p
-        WHERE p.gender = '*' AND p.age_group = '*'
-          AND (p.item_id = ANY (p_exclude)
-               OR p.item_id IN (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = p_exclude_user_key))
-          AND (p_categories IS NULL OR p.category = ANY (p_categories))
-          AND (p_platforms IS NULL OR p.platform = ANY (p_platforms));
+        FROM (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = p_exclude_user_key
+              UNION
+              SELECT e.item_id FROM unnest(p_exclude) e(item_id)) left_out
+        JOIN recs.popular_items p ON p.gender = '*' AND p.age_group = '*' AND p.item_id = left_out.item_id
+        WHERE recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                   p_categories, p_platforms, NULL, NULL, p_geo_id);
         RETURN v_total - v_left_out;
     END IF;
     RETURN (

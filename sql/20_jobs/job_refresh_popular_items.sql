@@ -1,5 +1,5 @@
 -- recs.job_refresh_popular_items: sync from main, then refresh the popularity views
--- (recs.popular_items, recs.popular_segments, recs.popular_filter_counts)
+-- (recs.popular_items, recs.popular_segments, recs.popular_filter_counts, popular_region_counts)
 -- CONCURRENTLY; bumps the 'popular' data version when anything that feeds them changed
 -- (events, presents, demographics, weights).
 -- Arguments: none. Result: rows in recs.popular_items after the refresh.
@@ -24,6 +24,7 @@ BEGIN
         PERFORM recs.refresh_materialized_view('recs.popular_items');
         PERFORM recs.refresh_materialized_view('recs.popular_segments');
         PERFORM recs.refresh_materialized_view('recs.popular_filter_counts');
+        PERFORM recs.refresh_materialized_view('recs.popular_region_counts');
         PERFORM recs.bump_data_version('popular');
     END IF;
     SELECT count(*) INTO v_rows FROM recs.popular_items;

@@ -88,10 +88,11 @@ BEGIN
         SELECT array_agg(DISTINCT i.category) FILTER (WHERE i.category IS NOT NULL),
                (min(i.price) / v_band::numeric), (max(i.price) * v_band::numeric)
         INTO v_content_categories, v_content_from, v_content_to
-        FROM recs.items i
-        WHERE i.item_id IN (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = v_user_key
-                            ORDER BY x.last_at DESC LIMIT v_history)
-           OR i.item_id = ANY (v_fresh);
+        FROM (SELECT recent.item_id FROM (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = v_user_key
+                                          ORDER BY x.last_at DESC LIMIT v_history) recent
+              UNION
+              SELECT f.item_id FROM unnest(v_fresh) f(item_id)) mine
+        JOIN recs.items i ON i.item_id = mine.item_id;
         IF p_category IS NOT NULL THEN
             v_content_categories := CASE WHEN p_category = ANY (v_content_categories) THEN ARRAY[p_category]
                                          ELSE '{}'::text[] END;
@@ -126,7 +127,8 @@ BEGIN
                 WHERE liked.neighbour_rank <= v_k
                 GROUP BY liked.item_id
             ) c
-            JOIN recs.items i ON i.item_id = c.item_id
+            -- One index probe per candidate (they are few): a hash join would read every present.
+            CROSS JOIN LATERAL (SELECT i.* FROM recs.items i WHERE i.item_id = c.item_id OFFSET 0) i
             WHERE i.available
               AND recs.matches_filters(i.category, i.platform, i.price, i.geo_ids,
                                        v_categories, v_platforms, p_price_from, p_price_to, v_geo_id)

@@ -7,11 +7,13 @@ import asyncio
 import threading
 import uuid
 
+import msgspec
 import psycopg
 import pytest
 import redis
 from litestar.testing import AsyncTestClient
 
+from service.settings import Settings
 from tests.conftest import AUTH, owner_connect
 from tests.data import World
 
@@ -131,6 +133,25 @@ async def test_cache_hit_then_a_refresh_shows_at_once(
     assert refreshed.status_code == 200 and refreshed.json()["rows"] > 0
     after = (await client.post("/popular", json=_body(), auth=AUTH)).json()
     assert after["cache_hit"] is False and after["items"][0] == str(newcomer)
+
+
+async def test_data_versions_are_reread_only_after_their_max_age(
+    settings: Settings, catalogue: list[uuid.UUID], world: World
+) -> None:
+    from service.app import create_app
+
+    patient = msgspec.structs.replace(settings, data_version_max_age_ms=60_000)
+    async with AsyncTestClient(app=create_app(patient)) as client:
+        first = (await client.post("/popular", json=_body(), auth=AUTH)).json()
+        newcomer = world.present(price=1)
+        for fan in world.users(40):
+            world.like(fan, newcomer)
+        world.refresh()
+        within = (await client.post("/popular", json=_body(), auth=AUTH)).json()
+        assert within["cache_hit"] is True and within["items"] == first["items"]  # no reread yet
+        client.app.state.versions.max_age_seconds = 0  # the window has passed
+        after = (await client.post("/popular", json=_body(), auth=AUTH)).json()
+        assert after["cache_hit"] is False and after["items"][0] == str(newcomer)
 
 
 async def test_serving_goes_on_while_a_refresh_runs(

@@ -4,6 +4,7 @@ and never a private present."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import uuid
 from typing import Any
 
@@ -243,8 +244,11 @@ def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) 
 
 
 def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
+    regions = (None, [1], [2, 3], [1, 3])
     presents = [
-        world.present(category=category, platform=platform, available=index % 7 != 0)
+        world.present(
+            category=category, platform=platform, available=index % 7 != 0, geo_ids=regions[index % 4]
+        )
         for index, (category, platform) in enumerate(
             (category, platform)
             for category in ("books", "toys", "art")
@@ -262,20 +266,24 @@ def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
         "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (presents[3:9],)
     ).fetchone()
     assert excluded is not None
-    for categories, platforms in ((None, None), (["toys"], None), (None, ["ozon"]), (["art"], ["etsy"])):
+    filters = ((None, None), (["toys"], None), (None, ["ozon"]), (["art"], ["etsy"]))
+    for (categories, platforms), geo_id, (left_out_user, left_out) in itertools.product(
+        filters, (None, 1, 3, 9), ((user_key[0], excluded[0]), (None, None))
+    ):
         fast = world.recs.execute(
-            "SELECT recs.count_available(%s, %s, NULL, NULL, NULL, %s, %s)",
-            (categories, platforms, user_key[0], excluded[0]),
+            "SELECT recs.count_available(%s, %s, %s, NULL, NULL, %s, %s)",
+            (categories, platforms, geo_id, left_out_user, left_out),
         ).fetchone()
         exact = world.recs.execute(
             """
             SELECT count(*) FROM recs.items i
             WHERE i.available AND (%(c)s::text[] IS NULL OR i.category = ANY (%(c)s))
               AND (%(p)s::text[] IS NULL OR i.platform = ANY (%(p)s))
-              AND i.item_id <> ALL (%(x)s)
+              AND (%(g)s::int IS NULL OR i.geo_ids IS NULL OR %(g)s = ANY (i.geo_ids))
+              AND i.item_id <> ALL (coalesce(%(x)s, '{}'::int[]))
               AND NOT EXISTS (SELECT 1 FROM recs.interactions x
                               WHERE x.user_key = %(u)s AND x.item_id = i.item_id)
             """,
-            {"c": categories, "p": platforms, "x": excluded[0], "u": user_key[0]},
+            {"c": categories, "p": platforms, "g": geo_id, "x": left_out, "u": left_out_user},
         ).fetchone()
-        assert fast == exact, (categories, platforms)
+        assert fast == exact, (categories, platforms, geo_id, left_out_user)
