@@ -15,13 +15,15 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     settings.auth_credentials  # noqa: B018 - refuse to start without credentials, before forking workers
+    # DEBUG auto-reloads on code changes, which uvicorn can do with one worker only: WORKERS > 1 wins.
+    reload = settings.debug and args.workers == 1
     uvicorn.run(
         "service.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=None if settings.debug else args.workers,
-        reload=settings.debug,
+        workers=None if reload else args.workers,
+        reload=reload,
         log_config=None,
         access_log=False,
         proxy_headers=True,
