@@ -14,14 +14,15 @@ REFRESH_JOBS = ("refresh_popular_items", "refresh_user_profiles", "refresh_user_
 
 @dataclass(frozen=True)
 class CronJob:
-    """One pg_cron job, run in the recommendations database as its owner role."""
+    """One pg_cron job, run as the recs owner role in the recs database (or in `database`)."""
 
     name: str
     schedule: str
     command: str
+    database: str | None = None
 
 
-def cron_jobs(settings: Settings) -> list[CronJob]:
+def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[CronJob]:
     """The jobs migrate registers; names are kebab-case and stable (same name = update)."""
     return [
         CronJob(
@@ -32,6 +33,14 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
         CronJob("refresh-user-profiles", "*/30 * * * *", "CALL recs.run_job('refresh_user_profiles')"),
         CronJob("refresh-user-similarities", "7 * * * *", "CALL recs.run_job('refresh_user_similarities')"),
         CronJob("cleanup", "17 */6 * * *", "CALL recs.run_job('cleanup')"),
+        # pg_cron's history lives in its own database; each role may delete only its own rows.
+        CronJob(
+            "purge-cron-history",
+            "47 */6 * * *",
+            "DELETE FROM cron.job_run_details"
+            f" WHERE end_time < now() - interval '{int(cron_history_retention_days)} days'",
+            settings.cron_database_name,
+        ),
     ]
 
 

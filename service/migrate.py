@@ -147,18 +147,23 @@ def schedule_cron_jobs(settings: Settings, jobs: list[CronJob] | None = None) ->
     owner = parse_pg_url(settings.recommendations_owner_database_url)
     cron_url = owner.with_dbname(settings.cron_database_name)
     changed: list[str] = []
+    if jobs is None:
+        with psycopg.connect(settings.recommendations_owner_database_url) as recs:
+            row = recs.execute("SELECT recs.setting('cron_history_retention_days')::int").fetchone()
+        jobs = cron_jobs(settings, cron_history_retention_days=row[0] if row else 7)
     with psycopg.connect(cron_url, autocommit=True) as conn:
-        for job in cron_jobs(settings) if jobs is None else jobs:
+        for job in jobs:
+            database = job.database or owner.dbname
             current = conn.execute(
                 "SELECT schedule, command, database, username, active FROM cron.job WHERE jobname = %s",
                 (job.name,),
             ).fetchone()
-            if current == (job.schedule, job.command, owner.dbname, owner.user, True):
+            if current == (job.schedule, job.command, database, owner.user, True):
                 continue
             # pg_cron refuses an explicit username from a non-superuser, even its own: NULL = me.
             conn.execute(
                 "SELECT cron.schedule_in_database(%s, %s, %s, %s, NULL, true)",
-                (job.name, job.schedule, job.command, owner.dbname),
+                (job.name, job.schedule, job.command, database),
             )
             changed.append(job.name)
     return changed

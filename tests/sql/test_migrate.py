@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 import psycopg
 
 from service.jobs import cron_jobs
 from service.migrate import migrate, schedule_cron_jobs, unschedule_cron_jobs
 from service.settings import Settings
-from tests.conftest import RECS_DB, owner_connect
+from tests.conftest import RECS_DB, SUPERUSER, owner_connect
 
 CATALOGUE_FINGERPRINT = """
 SELECT md5(string_agg(item, '|' ORDER BY item)) FROM (
@@ -82,12 +84,46 @@ def test_cron_jobs_registered_once_and_their_command_runs(
                 (names,),
             ).fetchall()
         assert {row[0]: row[1:] for row in rows} == {
-            job.name: (job.schedule, job.command, RECS_DB, "mysanta_owner") for job in cron_jobs(settings)
+            job.name: (job.schedule, job.command, job.database or RECS_DB, "mysanta_owner")
+            for job in cron_jobs(settings)
         }
         with owner_connect() as owner:
             for job in cron_jobs(settings):
-                owner.execute(job.command)  # type: ignore[call-overload]
+                if job.database is None:
+                    owner.execute(job.command)  # type: ignore[call-overload]
             logged = owner.execute("SELECT job, error FROM recs.job_runs").fetchall()
         assert ("cleanup", None) in logged and ("refresh_popular_items", None) in logged
     finally:
         unschedule_cron_jobs(settings, names)
+
+
+def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    purge = next(
+        job for job in cron_jobs(settings, cron_history_retention_days=7) if job.name == "purge-cron-history"
+    )
+    assert purge.database == "postgres"
+    marker = f"test purge {uuid.uuid4()}"
+    rows = [("mysanta_owner", 30), ("mysanta_owner", 1), ("postgres", 30)]  # (role, days ago)
+    with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as su:
+        for role, days in rows:
+            su.execute(
+                "INSERT INTO cron.job_run_details"
+                " (jobid, database, username, command, status, start_time, end_time)"
+                " VALUES (0, 'x', %s, %s, 'succeeded', now() - make_interval(days => %s),"
+                " now() - make_interval(days => %s))",
+                (role, marker, days, days),
+            )
+        try:
+            owner_url = settings.recommendations_owner_database_url.replace(f"/{RECS_DB}", "/postgres")
+            with psycopg.connect(owner_url, autocommit=True) as owner:
+                owner.execute(purge.command)  # type: ignore[call-overload]
+            left = su.execute(
+                "SELECT username, (now() - end_time) > interval '7 days' FROM cron.job_run_details"
+                " WHERE command = %s ORDER BY 1, 2",
+                (marker,),
+            ).fetchall()
+            assert left == [("mysanta_owner", False), ("postgres", True)]
+        finally:
+            su.execute("DELETE FROM cron.job_run_details WHERE command = %s", (marker,))
