@@ -287,3 +287,28 @@ def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
             {"c": categories, "p": platforms, "g": geo_id, "x": left_out, "u": left_out_user},
         ).fetchone()
         assert fast == exact, (categories, platforms, geo_id, left_out_user)
+
+
+def test_report_views_agree_with_the_data(world: World) -> None:
+    presents = [world.present(category="books") for _ in range(12)]
+    unavailable = world.present(available=False)
+    fans = world.users(25, "f", "25-34")
+    for index, fan in enumerate(fans):
+        for present in presents[: 1 + index % 4]:  # presents[0] liked by all, [3] by a quarter
+            world.like(fan, present)
+    lonely = world.users(1, "m", "18-24")[0]
+    world.like(lonely, presents[11])
+    idle = world.users(2, "m", "18-24")  # demographics, no interactions
+    world.refresh()
+    top = world.recs.execute(
+        "SELECT rank, present_id, users FROM recs.report_top_presents"
+        " WHERE gender = 'f' AND age_group = '25-34' ORDER BY rank"
+    ).fetchall()
+    assert [row[1] for row in top[:4]] == presents[:4] and [row[2] for row in top[:4]] == [25, 18, 12, 6]
+    assert [row[0] for row in top] == list(range(1, len(top) + 1)) and len(top) <= 10
+    tiers = dict(world.recs.execute("SELECT tier, users FROM recs.report_user_tiers").fetchall())
+    # 25 fans: 1..4 likes -> 7 with 1, 6 with 2 (content), 12 with 3-4 (collaborative); lonely: 1.
+    assert tiers == {"content_based": 7 + 6 + 1, "collaborative": 12, "popular": len(idle)}
+    coverage = world.recs.execute("SELECT * FROM recs.report_catalogue_coverage").fetchone()
+    assert coverage == (12, 5, 5)  # 12 available (not the unavailable one); 4 + presents[11] liked
+    assert unavailable not in [row[1] for row in top]
