@@ -19,7 +19,7 @@ REDIS_PORT=${REDIS_PORT:-56379}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 VENV=${VENV:-$PROJECT_DIR/.venv}
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-15-cron redis-server python3-venv wrk)
+APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-15-cron redis-server python3-venv wrk ruby)
 
 if [ "$(id -u)" -eq 0 ]; then
     # PostgreSQL refuses to run as root: the cluster belongs to the postgres OS user and lives

@@ -3,12 +3,16 @@ of main and of recs per test (pytest-postgresql), and a private Redis server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -117,6 +121,41 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextlib.contextmanager
+def running_server(settings: Settings, workers: int = 1, debug: bool = False) -> Iterator[tuple[str, int]]:
+    """`python -m service serve` as make run starts it, on a free port; yields (base URL, pid)."""
+    port = _free_port()
+    env = os.environ | {
+        "MAIN_DATABASE_URL": settings.main_database_url,
+        "RECOMMENDATIONS_DATABASE_URL": settings.recommendations_database_url,
+        "RECOMMENDATIONS_OWNER_DATABASE_URL": settings.recommendations_owner_database_url,
+        "RECOMMENDATIONS_REDIS_URL": settings.recommendations_redis_url,
+        "BASIC_AUTH_USERNAME": AUTH[0],
+        "BASIC_AUTH_PASSWORD": AUTH[1],
+        "DEBUG": "true" if debug else "false",
+        "DB_POOL_MIN_SIZE": "1",
+    }
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.3)
+        yield base_url, server.pid
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
 
 
 class RedisServer:

@@ -1,0 +1,82 @@
+# frozen_string_literal: true
+
+# RecommendationClient: the MySanta Rails side of the recommendations service, with Ruby's
+# standard library only (Net::HTTP, JSON, HTTP Basic auth).
+#
+#   client = RecommendationClient.new(base_url: "http://127.0.0.1:8000",
+#                                     username: ENV.fetch("RECS_USER"), password: ENV.fetch("RECS_PASSWORD"))
+#   client.get_popular_items(user_params: { gender: "female", age: "25-34" }, filters: { price_to: 50 })
+#   client.get_personalized_recommendations(user_id: user.uuid, pagination: { page: 1, limit: 20 })
+#   client.sync_user_profile(user.uuid, gender: "female", birth_date: "1990-05-01", locale: "en", geo_id: 3)
+#
+# Every method returns the parsed JSON body (a Hash). A 4xx or 5xx raises
+# RecommendationClient::Error with the status, the problem+json detail and the request id; a 503
+# carries Retry-After in #retry_after. Timeouts are short: recommendations must never hold up a page.
+require "json"
+require "net/http"
+require "uri"
+
+class RecommendationClient
+  class Error < StandardError
+    attr_reader :status, :detail, :request_id, :retry_after
+
+    def initialize(status, detail, request_id, retry_after)
+      @status = status
+      @detail = detail
+      @request_id = request_id
+      @retry_after = retry_after
+      super("recommendations service answered #{status}: #{detail} (request #{request_id})")
+    end
+  end
+
+  def initialize(base_url:, username:, password:, open_timeout: 1, read_timeout: 2)
+    @uri = URI(base_url)
+    @username = username
+    @password = password
+    @open_timeout = open_timeout
+    @read_timeout = read_timeout
+  end
+
+  # POST /popular: popular presents for a demographic segment.
+  def get_popular_items(user_params: {}, filters: {}, pagination: {})
+    post("/popular", { user_params: user_params, filters: filters, pagination: pagination })
+  end
+
+  # POST /personalized: presents for one user (tiers by their interactions).
+  def get_personalized_recommendations(user_id:, geo_id: nil, filters: {}, pagination: {}, exclude: [])
+    body = { user_id: user_id, filters: filters, pagination: pagination, exclude: exclude }
+    body[:geo_id] = geo_id unless geo_id.nil?
+    post("/personalized", body)
+  end
+
+  # PUT /user-profile/{user_id}: store the user's demographics (call it when the profile changes).
+  def sync_user_profile(user_id, gender: nil, age_group: nil, birth_date: nil, locale: nil, geo_id: nil)
+    body = { gender: gender, age_group: age_group, birth_date: birth_date, locale: locale, geo_id: geo_id }
+    request(Net::HTTP::Put.new(path("/user-profile/#{URI.encode_www_form_component(user_id)}")), body.compact)
+  end
+
+  private
+
+  def post(route, body)
+    request(Net::HTTP::Post.new(path(route)), body)
+  end
+
+  def path(route)
+    "#{@uri.path.chomp('/')}#{route}"
+  end
+
+  def request(http_request, body)
+    http_request.basic_auth(@username, @password)
+    http_request["Content-Type"] = "application/json"
+    http_request["Accept"] = "application/json"
+    http_request.body = JSON.generate(body)
+    response = Net::HTTP.start(@uri.host, @uri.port, use_ssl: @uri.scheme == "https",
+                               open_timeout: @open_timeout, read_timeout: @read_timeout) do |http|
+      http.request(http_request)
+    end
+    parsed = response.body.to_s.empty? ? {} : JSON.parse(response.body)
+    return parsed if response.is_a?(Net::HTTPSuccess)
+
+    raise Error.new(response.code.to_i, parsed["detail"], parsed["request_id"], response["Retry-After"])
+  end
+end

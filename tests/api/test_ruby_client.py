@@ -1,0 +1,70 @@
+"""examples/ruby/recommendation_client.rb, the Rails side, against a live server (needs `ruby`,
+which `make test` installs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import AUTH, make_settings, running_server
+from tests.data import World
+
+CLIENT = Path(__file__).resolve().parents[2] / "examples" / "ruby" / "recommendation_client.rb"
+SCRIPT = """
+require ARGV[0]
+client = RecommendationClient.new(base_url: ARGV[1], username: ARGV[2], password: ARGV[3])
+out = {}
+out["profile"] = client.sync_user_profile(ARGV[4], gender: "female", age_group: "25-34", locale: "en")
+out["popular"] = client.get_popular_items(user_params: { gender: "female", age: "25-34" },
+                                          pagination: { page: 1, limit: 3 })
+out["personalized"] = client.get_personalized_recommendations(user_id: ARGV[5], pagination: { limit: 3 })
+begin
+  client.sync_user_profile(ARGV[4], gender: "robot")
+rescue RecommendationClient::Error => e
+  out["error"] = { "status" => e.status, "detail" => e.detail, "request_id" => e.request_id }
+end
+puts JSON.generate(out)
+"""
+
+
+def test_the_ruby_client_talks_to_the_live_service(
+    databases: tuple[psycopg.Connection, ...], redis_url: str
+) -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
+    main, recs = databases
+    world = World(main, recs)
+    presents = [world.present(price=10 + index) for index in range(6)]
+    fan = world.users(1, "f", "25-34")[0]
+    for person in [fan, *world.users(4, "f", "25-34")]:
+        for present in presents[:4]:
+            world.like(person, present)
+    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
+        world.refresh(job)
+    newcomer = uuid.uuid4()
+    with running_server(make_settings(redis_url)) as (base_url, _):
+        done = subprocess.run(
+            [ruby, "-e", SCRIPT, str(CLIENT), base_url, AUTH[0], AUTH[1], str(newcomer), str(fan)],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["profile"]["demographics"]["gender"] == "f" and out["profile"]["user_id"] == str(newcomer)
+    assert out["popular"]["items"] == [str(present) for present in presents[:3]]
+    assert out["popular"]["pagination"]["limit"] == 3 and out["popular"]["cache_hit"] is False
+    assert out["personalized"]["items"] and not set(out["personalized"]["items"]) & set(
+        map(str, presents[:4])
+    )
+    assert out["error"]["status"] == 422 and "gender" in out["error"]["detail"] and out["error"]["request_id"]
+    stored = recs.execute(
+        "SELECT d.gender, d.age_group FROM recs.user_demographics d JOIN recs.users u USING (user_key)"
+        " WHERE u.user_id = %s",
+        (newcomer,),
+    ).fetchone()
+    assert stored == ("f", "25-34")
