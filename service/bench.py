@@ -216,7 +216,7 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Samples:
-    """Users of each tier and the presents' price range, drawn once for every measurement."""
+    """Users served by each tier, drawn once for every measurement."""
 
     collaborative: list[uuid.UUID]
     content_based: list[uuid.UUID]
