@@ -60,19 +60,21 @@ class DataVersions:
         self.max_age_seconds = max_age_seconds
         self._versions: dict[str, int] = {}
         self._read_at: float | None = None
-        self._reading: asyncio.Task[dict[str, int]] | None = None
+        self._reading: asyncio.Task[None] | None = None
 
     async def get(self, pool: asyncpg.Pool, name: str) -> int:
         """The version of name (0 before its first refresh)."""
-        fresh = self._read_at is not None and time.monotonic() - self._read_at < self.max_age_seconds
-        if not fresh:
+        if self.max_age_seconds <= 0:  # reread for this request, never share an older read
+            await self._read(pool)
+        elif self._read_at is None or time.monotonic() - self._read_at >= self.max_age_seconds:
             if self._reading is None or self._reading.done():  # one read at a time per worker
                 self._reading = asyncio.ensure_future(self._read(pool))
-            self._versions = await asyncio.shield(self._reading)
+            await asyncio.shield(self._reading)
         return self._versions.get(name, 0)
 
-    async def _read(self, pool: asyncpg.Pool) -> dict[str, int]:
+    async def _read(self, pool: asyncpg.Pool) -> None:
         started = time.monotonic()
         rows = await call_api(pool, "data_versions")
+        # Versions first, then the time: no caller sees a fresh time with stale versions.
+        self._versions = {str(row["name"]): int(row["version"]) for row in rows}
         self._read_at = started
-        return {str(row["name"]): int(row["version"]) for row in rows}

@@ -37,8 +37,8 @@ def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[
         CronJob(
             "purge-cron-history",
             "47 */6 * * *",
-            "DELETE FROM cron.job_run_details"
-            f" WHERE end_time < now() - interval '{int(cron_history_retention_days)} days'",
+            "DELETE FROM cron.job_run_details WHERE coalesce(end_time, start_time)"
+            f" < now() - interval '{int(cron_history_retention_days)} days'",
             settings.cron_database_name,
         ),
     ]

@@ -81,6 +81,18 @@ async def test_a_new_like_changes_the_cache_key_at_once(
     assert after["interactions"] == 4
 
 
+async def test_a_settings_change_changes_the_cache_key_at_once(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, _ = shoppers
+    await refresh_everything(client)
+    body = {"user_id": str(user)}
+    await client.post("/personalized", json=body, auth=AUTH)
+    assert (await client.post("/personalized", json=body, auth=AUTH)).json()["cache_hit"] is True
+    world.setting("max_similar_users", "1")  # read per request: the cached page is stale now
+    assert (await client.post("/personalized", json=body, auth=AUTH)).json()["cache_hit"] is False
+
+
 async def test_an_unknown_user_is_served_popular(
     client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
 ) -> None:

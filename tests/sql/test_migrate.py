@@ -105,7 +105,8 @@ def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
     )
     assert purge.database == "postgres"
     marker = f"test purge {uuid.uuid4()}"
-    rows = [("mysanta_owner", 30), ("mysanta_owner", 1), ("postgres", 30)]  # (role, days ago)
+    # (role, days ago; None: a run that never finished, dated by its start)
+    rows = [("mysanta_owner", 30), ("mysanta_owner", None), ("mysanta_owner", 1), ("postgres", 30)]
     with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as su:
         for role, days in rows:
             su.execute(
@@ -113,7 +114,7 @@ def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
                 " (jobid, database, username, command, status, start_time, end_time)"
                 " VALUES (0, 'x', %s, %s, 'succeeded', now() - make_interval(days => %s),"
                 " now() - make_interval(days => %s))",
-                (role, marker, days, days),
+                (role, marker, days or 30, days),
             )
         try:
             owner_url = settings.recommendations_owner_database_url.replace(f"/{RECS_DB}", "/postgres")

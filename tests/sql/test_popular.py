@@ -244,10 +244,14 @@ def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) 
 
 
 def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
-    regions = (None, [1], [2, 3], [1, 3])
+    # No list (everywhere), lists, a duplicated region, an empty list (nowhere), a NULL entry.
+    regions = (None, [1], [2, 3], [1, 3], [3, 3], [], [1, None])
     presents = [
         world.present(
-            category=category, platform=platform, available=index % 7 != 0, geo_ids=regions[index % 4]
+            category=category,
+            platform=platform,
+            available=index % 7 != 0,
+            geo_ids=regions[(index // 2) % len(regions)],
         )
         for index, (category, platform) in enumerate(
             (category, platform)
@@ -279,7 +283,7 @@ def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
             SELECT count(*) FROM recs.items i
             WHERE i.available AND (%(c)s::text[] IS NULL OR i.category = ANY (%(c)s))
               AND (%(p)s::text[] IS NULL OR i.platform = ANY (%(p)s))
-              AND (%(g)s::int IS NULL OR i.geo_ids IS NULL OR %(g)s = ANY (i.geo_ids))
+              AND (%(g)s::int IS NULL OR i.geo_ids IS NULL OR coalesce(%(g)s = ANY (i.geo_ids), false))
               AND i.item_id <> ALL (coalesce(%(x)s, '{}'::int[]))
               AND NOT EXISTS (SELECT 1 FROM recs.interactions x
                               WHERE x.user_key = %(u)s AND x.item_id = i.item_id)
