@@ -1,0 +1,56 @@
+"""docker-compose.yml: valid for `docker compose config` (when the compose plugin is installed),
+passes every setting the service reads, and runs the Makefile's own migrate and serve commands."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.settings import _OPTIONAL
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+REQUIRED = {
+    "MAIN_DATABASE_URL",
+    "RECOMMENDATIONS_DATABASE_URL",
+    "RECOMMENDATIONS_OWNER_DATABASE_URL",
+    "RECOMMENDATIONS_REDIS_URL",
+}
+
+
+def test_docker_compose_config_validates_the_file() -> None:
+    docker = shutil.which("docker")
+    if docker is None:
+        pytest.skip("the docker client is not installed")
+    probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed (docker-compose-plugin)")
+    done = subprocess.run(
+        [docker, "compose", "-f", str(COMPOSE), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_compose_passes_every_setting_and_runs_the_makefile_commands() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    shared = compose["x-service-env"]
+    assert REQUIRED | set(_OPTIONAL) <= set(shared), sorted(REQUIRED | set(_OPTIONAL) - set(shared))
+    makefile = (ROOT / "Makefile").read_text()
+    # make db: bootstrap then migrate; make run: serve. The containers run the same commands.
+    for step in ("bootstrap", "migrate"):
+        assert re.search(rf"\$\(PY\) -m service {step}\b", makefile)
+        assert f"python -m service {step}" in " ".join(services["migrate"]["command"])
+    assert re.search(r"\$\(PY\) -m service serve\b", makefile)
+    assert services["api"]["command"][:4] == ["python", "-m", "service", "serve"]
+    assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    for name in ("db", "redis", "api"):
+        assert services[name]["healthcheck"]["test"], name
