@@ -30,9 +30,9 @@ from service.bootstrap import bootstrap
 from service.dsn import parse_pg_url
 from service.evaluate import eval_settings, git_commit
 from service.generate import PRESETS, DataSize, generate, main_is_empty, sync_demo_demographics
-from service.jobs import run_jobs
+from service.jobs import REFRESH_JOBS, run_jobs
 from service.migrate import PROJECT_DIR, migrate
-from service.settings import Settings
+from service.settings import Settings, settings_environ
 
 RESULTS_PATH = PROJECT_DIR / "bench" / "results" / "latest.json"
 CONCURRENCY = (1, 16, 64)
@@ -178,37 +178,41 @@ def remove_events(config: BenchConfig, ids: list[uuid.UUID]) -> None:
         main.execute("DELETE FROM handpicked_present_clicks WHERE id = ANY (%s)", (ids,))
 
 
+def _timed_jobs(target: Settings, stage: str) -> dict[str, float]:
+    """Run the three refresh jobs in order (as `python -m service refresh` does); seconds per job."""
+    seconds = {}
+    for job in REFRESH_JOBS:
+        progress(f"{stage}: {job} ...")
+        run = run_jobs(target, [job])[0]
+        seconds[job] = round(run.duration_ms / 1000, 1)
+        progress(f"{stage}: {job} {run.rows:,} rows in {seconds[job]} s")
+    return seconds
+
+
 def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
     """Every refresh job from an empty recs database, then again after NEW_EVENTS new events."""
-    refresh: dict[str, Any] = {}
     started = time.perf_counter()
-    for key, job in (
-        ("popular", "refresh_popular_items"),
-        ("profiles", "refresh_user_profiles"),
-        ("similarities_full", "refresh_user_similarities"),
-    ):
-        progress(f"refresh from empty: {job} ...")
-        run = run_jobs(target, [job])[0]
-        refresh[key] = round(run.duration_ms / 1000, 1)
-        progress(f"refresh from empty: {job} {run.rows:,} rows in {refresh[key]} s")
-    refresh["all"] = round(time.perf_counter() - started, 1)
+    full = _timed_jobs(target, "refresh from empty")
+    everything = round(time.perf_counter() - started, 1)
     progress(f"adding {NEW_EVENTS:,} new likes and clicks to main")
     ids = add_events(config, NEW_EVENTS)
     try:
-        incremental = {}
-        for key, job in (
-            ("popular", "refresh_popular_items"),
-            ("profiles", "refresh_user_profiles"),
-            ("similarities", "refresh_user_similarities"),
-        ):
-            run = run_jobs(target, [job])[0]
-            incremental[key] = round(run.duration_ms / 1000, 1)
-            progress(f"incremental: {job} {run.rows:,} rows in {incremental[key]} s")
+        again = _timed_jobs(target, "incremental")
     finally:
         remove_events(config, ids)
-    refresh["similarities_incremental"] = incremental["similarities"]
-    refresh["incremental"] = incremental
-    return refresh
+    popular, profiles, similarities = REFRESH_JOBS
+    return {
+        "popular": full[popular],
+        "profiles": full[profiles],
+        "similarities_full": full[similarities],
+        "all": everything,
+        "similarities_incremental": again[similarities],
+        "incremental": {
+            "popular": again[popular],
+            "profiles": again[profiles],
+            "similarities": again[similarities],
+        },
+    }
 
 
 # --- SQL latency --------------------------------------------------------------------------------
@@ -317,19 +321,15 @@ def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
-def _server_env(target: Settings, config: BenchConfig) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        MAIN_DATABASE_URL=target.main_database_url,
-        RECOMMENDATIONS_DATABASE_URL=target.recommendations_database_url,
-        RECOMMENDATIONS_OWNER_DATABASE_URL=target.recommendations_owner_database_url,
-        RECOMMENDATIONS_REDIS_URL=target.recommendations_redis_url,
-        BASIC_AUTH_USERNAME=BENCH_USER,
-        BASIC_AUTH_PASSWORD=BENCH_PASSWORD,
-        DEBUG="false",
-        LOG_LEVEL="INFO",
+def _server_env(target: Settings) -> dict[str, str]:
+    credentials = msgspec.structs.replace(
+        target,
+        basic_auth_username=BENCH_USER,
+        basic_auth_password=BENCH_PASSWORD,
+        debug=False,
+        log_level="INFO",
     )
-    return env
+    return os.environ | settings_environ(credentials)
 
 
 @contextmanager
@@ -423,7 +423,7 @@ def write_bodies(path: Path, bodies: Sequence[dict[str, Any]]) -> Path:
 def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[dict[str, Any], list[float]]:
     """wrk against the bare framework, cache hits and cache misses, at each concurrency."""
     rng = random.Random(RANDOM_SEED)  # noqa: S311 - benchmark sampling, not security
-    env = _server_env(target, config)
+    env = _server_env(target)
     python = sys.executable
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mysanta-bench-") as scratch:

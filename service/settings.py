@@ -131,6 +131,21 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
 }
 
 
+def settings_environ(settings: Settings) -> dict[str, str]:
+    """The environment variables that load_settings reads back as these settings (for child processes)."""
+    environ: dict[str, str] = {}
+    for name in msgspec.structs.fields(settings):
+        value = getattr(settings, name.name)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, tuple):
+            value = ",".join(value)
+        environ[name.name.upper()] = str(value)
+    return environ
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the environment once; raise SettingsError naming the bad variable."""
     env = os.environ if environ is None else environ

@@ -6,16 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
 import psycopg
 import pytest
 import redis
@@ -23,10 +22,11 @@ from litestar.testing import AsyncTestClient
 from pytest_postgresql import factories
 
 from service.app import create_app
+from service.bench import server
 from service.bootstrap import bootstrap_roles, prepare_cron, prepare_main_database, prepare_recs_database
 from service.dsn import parse_pg_url
 from service.migrate import migrate
-from service.settings import Settings
+from service.settings import Settings, settings_environ
 
 SUPERUSER_URL = os.environ.get("TEST_POSTGRES_SUPERUSER_URL", "")
 if not SUPERUSER_URL:
@@ -127,35 +127,12 @@ def _free_port() -> int:
 def running_server(settings: Settings, workers: int = 1, debug: bool = False) -> Iterator[tuple[str, int]]:
     """`python -m service serve` as make run starts it, on a free port; yields (base URL, pid)."""
     port = _free_port()
-    env = os.environ | {
-        "MAIN_DATABASE_URL": settings.main_database_url,
-        "RECOMMENDATIONS_DATABASE_URL": settings.recommendations_database_url,
-        "RECOMMENDATIONS_OWNER_DATABASE_URL": settings.recommendations_owner_database_url,
-        "RECOMMENDATIONS_REDIS_URL": settings.recommendations_redis_url,
-        "BASIC_AUTH_USERNAME": AUTH[0],
-        "BASIC_AUTH_PASSWORD": AUTH[1],
-        "DEBUG": "true" if debug else "false",
-        "DB_POOL_MIN_SIZE": "1",
-    }
+    env = os.environ | settings_environ(msgspec.structs.replace(settings, debug=debug))
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.3)
-        yield base_url, server.pid
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    with tempfile.TemporaryDirectory(prefix="mysanta-serve-") as scratch:
+        with server(command, env, f"{base_url}/health", Path(scratch) / "serve.log") as process:
+            yield base_url, process.pid
 
 
 class RedisServer:

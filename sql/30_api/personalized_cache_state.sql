@@ -1,7 +1,6 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
 -- changes the moment any of it does: the popular and personalized data versions and a
--- fingerprint of the user's events not yet synced (read live from main) and of the last change
--- to recs.settings (K and the weights are read per request).
+-- fingerprint of the user's events not yet synced (read live from main).
 -- Arguments: p_user_id. Result: one row (popular_version, personalized_version,
 --   fresh_fingerprint, fresh_checked); fresh_checked is false when main could not be read.
 -- Errors: none (a main-DB failure is reported, not raised).
@@ -20,8 +19,6 @@ BEGIN
         fresh_fingerprint := 'unchecked';
         fresh_checked := false;
     END;
-    fresh_fingerprint := fresh_fingerprint || '/'
-        || coalesce((SELECT max(s.updated_at) FROM recs.settings s)::text, '-');
     RETURN NEXT;
 END;
 $$;
