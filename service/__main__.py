@@ -11,23 +11,39 @@ from service.settings import SettingsError, load_settings
 
 
 def _serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    import shutil
+    import tempfile
 
     settings = load_settings()
     settings.auth_credentials  # noqa: B018 - refuse to start without credentials, before forking workers
+    # Every worker writes its Prometheus series into one directory that /metrics sums; it must be
+    # set before prometheus_client is first imported, here and in each worker.
+    own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if own_metrics_dir:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mysanta-metrics-")
+    import uvicorn
+
+    from service.telemetry import prepare_multiprocess_dir
+
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    prepare_multiprocess_dir(metrics_dir)
     # DEBUG auto-reloads on code changes, which uvicorn can do with one worker only: WORKERS > 1 wins.
     reload = settings.debug and args.workers == 1
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=None if reload else args.workers,
-        reload=reload,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
+    try:
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=None if reload else args.workers,
+            reload=reload,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+        )
+    finally:
+        if own_metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _migrate(args: argparse.Namespace) -> None:

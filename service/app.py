@@ -27,10 +27,12 @@ from service.routes.admin import (
     update_user_similarities,
 )
 from service.routes.health import health
+from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized
 from service.routes.popular import popular
 from service.routes.profiles import get_user_profile, put_user_profile
 from service.settings import Settings, load_settings
+from service.telemetry import Telemetry
 
 log = logging.getLogger("service.app")
 DOCS_PATH = "/docs"
@@ -43,17 +45,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     username, password = settings.auth_credentials
     configure_logging(settings.log_level)
+    telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
 
     @asynccontextmanager
     async def clients(app: Litestar) -> AsyncIterator[None]:
         app.state.pool = await create_pool(settings)
         redis_client = create_redis(settings)
-        app.state.cache = Cache(redis_client)
+        app.state.cache = Cache(redis_client, on_lookup=telemetry.observe_cache_lookup)
         app.state.versions = DataVersions(settings.data_version_max_age_ms / 1000)
+        app.state.telemetry = telemetry
+        telemetry.start(redis_client, app.state.pool, settings.db_pool_max_size)
         log.info("service.started", extra={"debug": settings.debug})
         try:
             yield
         finally:
+            await telemetry.stop()
             await redis_client.aclose()
             await app.state.pool.close()
 
@@ -86,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             health,
+            stats,
+            metrics,
             popular,
             personalized,
             put_user_profile,
@@ -98,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets"),
         ],
         lifespan=[clients],
-        middleware=[RequestLogMiddleware(), BasicAuthMiddleware(username, password)],
+        middleware=[RequestLogMiddleware(telemetry), BasicAuthMiddleware(username, password)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=cors,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -17,10 +18,14 @@ KEY_PREFIX = "v3:"
 
 
 class Cache:
-    """Versioned JSON cache; every method swallows Redis errors and reports availability."""
+    """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
-    def __init__(self, client: redis.Redis) -> None:
+    Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, hit), if given.
+    """
+
+    def __init__(self, client: redis.Redis, on_lookup: Callable[[str, bool], None] | None = None) -> None:
         self.client = client
+        self.on_lookup = on_lookup
         self._down_since: float | None = None
 
     def _failed(self, error: Exception) -> None:
@@ -50,8 +55,11 @@ class Cache:
             value = await self.client.get(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
             self._failed(error)
-            return None
-        self._succeeded()
+            value = None
+        else:
+            self._succeeded()
+        if self.on_lookup is not None:
+            self.on_lookup(key.split(":", 1)[0], value is not None)
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:

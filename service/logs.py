@@ -14,6 +14,8 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.telemetry import Telemetry
+
 log = logging.getLogger("service.http")
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 REQUEST_ID_HEADER = "x-request-id"
@@ -68,7 +70,11 @@ def request_id(scope: Scope) -> str:
 
 
 class RequestLogMiddleware(ASGIMiddleware):
-    """Assigns a request id (echoed in X-Request-ID) and logs route, status and duration."""
+    """Assigns a request id (echoed in X-Request-ID), logs route, status, duration and the algorithm
+    a recommendation handler put in the request state, and counts the request in telemetry."""
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self.telemetry = telemetry
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Time the request and log one `http.request` event when the response starts."""
@@ -89,13 +95,18 @@ class RequestLogMiddleware(ASGIMiddleware):
             status = exc.status_code
             raise
         finally:
+            seconds = time.perf_counter() - started
+            algorithm = scope["state"].get("algorithm")
+            method = str(scope.get("method") or scope["type"])
+            self.telemetry.observe_request(scope.get("path_template"), method, status, seconds, algorithm)
             log.info(
                 "http.request",
                 extra={
                     "request_id": the_request_id,
-                    "method": scope.get("method"),
+                    "method": method,
                     "route": scope.get("path_template") or scope["path"],
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
+                    "algorithm": algorithm,
                 },
             )

@@ -19,7 +19,8 @@ log = logging.getLogger("service.migrate")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 SQL_DIR = PROJECT_DIR / "sql"
-FDW_SERVER = "main_db"
+MAIN_SERVER = "main_db"
+CRON_SERVER = "cron_db"
 
 
 @dataclass
@@ -53,35 +54,48 @@ def apply_migrations(owner_url: str) -> list[str]:
         backend.connection.close()
 
 
-def configure_main_server(conn: psycopg.Connection, main_url: str) -> list[str]:
-    """Point the FDW server and the owner's user mapping at MAIN_DATABASE_URL; only what differs."""
-    main = parse_pg_url(main_url)
-    wanted_server = {"host": main.host, "port": str(main.port), "dbname": main.dbname}
-    wanted_mapping = {"user": main.user, "password": main.password or ""}
+def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[str]:
+    """Point both FDW servers and the owner's user mappings at their databases; only what differs.
+
+    main_db reads Rails' tables as MAIN_DATABASE_URL's read-only role; cron_db reads pg_cron's
+    job tables in CRON_DATABASE_NAME on the recs cluster as the owner role (who owns the jobs).
+    """
+    owner = parse_pg_url(settings.recommendations_owner_database_url)
+    cron_url = owner.with_dbname(settings.cron_database_name)
+    return configure_fdw_server(conn, MAIN_SERVER, settings.main_database_url) + configure_fdw_server(
+        conn, CRON_SERVER, cron_url
+    )
+
+
+def configure_fdw_server(conn: psycopg.Connection, server: str, url: str) -> list[str]:
+    """Set one server's host/port/dbname and the current user's mapping from a URL; return what changed."""
+    target = parse_pg_url(url)
+    wanted_server = {"host": target.host, "port": str(target.port), "dbname": target.dbname}
+    wanted_mapping = {"user": target.user, "password": target.password or ""}
     changed: list[str] = []
-    row = conn.execute(
-        "SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (FDW_SERVER,)
-    ).fetchone()
+    row = conn.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (server,)).fetchone()
     current_server = _options(row[0] if row else None)
     row = conn.execute(
-        "SELECT umoptions FROM pg_user_mappings WHERE srvname = %s AND usename = current_user", (FDW_SERVER,)
+        "SELECT umoptions FROM pg_user_mappings WHERE srvname = %s AND usename = current_user", (server,)
     ).fetchone()
     current_mapping = _options(row[0] if row else None)
     server_changes = _option_changes(current_server, wanted_server)
     if server_changes:
-        conn.execute(
-            sql.SQL("ALTER SERVER {} OPTIONS ({})").format(sql.Identifier(FDW_SERVER), server_changes)
-        )
-        changed += [f"server.{key}" for key in wanted_server if current_server.get(key) != wanted_server[key]]
+        conn.execute(sql.SQL("ALTER SERVER {} OPTIONS ({})").format(sql.Identifier(server), server_changes))
+        changed += [
+            f"{server}.{key}" for key in wanted_server if current_server.get(key) != wanted_server[key]
+        ]
     mapping_changes = _option_changes(current_mapping, wanted_mapping)
     if mapping_changes:
         conn.execute(
             sql.SQL("ALTER USER MAPPING FOR CURRENT_USER SERVER {} OPTIONS ({})").format(
-                sql.Identifier(FDW_SERVER), mapping_changes
+                sql.Identifier(server), mapping_changes
             )
         )
         changed += [
-            f"mapping.{key}" for key in wanted_mapping if current_mapping.get(key) != wanted_mapping[key]
+            f"{server}.mapping.{key}"
+            for key in wanted_mapping
+            if current_mapping.get(key) != wanted_mapping[key]
         ]
     return changed
 
@@ -182,7 +196,7 @@ def migrate(settings: Settings, schedule: bool = True) -> MigrationReport:
     owner_url = settings.recommendations_owner_database_url
     report = MigrationReport(migrations=apply_migrations(owner_url))
     with psycopg.connect(owner_url, autocommit=True) as conn:
-        report.fdw_options = configure_main_server(conn, settings.main_database_url)
+        report.fdw_options = configure_fdw_servers(conn, settings)
         report.sql_files = apply_sql_files(conn, force=bool(report.migrations))
         report.env_settings = apply_env_settings(conn, settings)
     if schedule:

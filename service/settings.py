@@ -41,6 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_max_size: int = 10
     db_statement_timeout_ms: int = 5000
     data_version_max_age_ms: int = 1000
+    stats_flush_ms: int = 1000
 
     @property
     def auth_credentials(self) -> tuple[str, str]:
@@ -128,6 +129,7 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "DB_POOL_MAX_SIZE": _int_in(1, 200),
     "DB_STATEMENT_TIMEOUT_MS": _int_in(100, 600_000),
     "DATA_VERSION_MAX_AGE_MS": _int_in(0, 60_000),
+    "STATS_FLUSH_MS": _int_in(10, 60_000),
 }
 
 

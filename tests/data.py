@@ -79,3 +79,19 @@ class World:
     def setting(self, key: str, value: str) -> None:
         """Change a knob in recs.settings, as a DBA would."""
         self.recs.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key))
+
+
+def fill_known_world(world: World) -> dict[str, int]:
+    """A known fixture: 3 public + 2 private presents, 4 users, likes and clicks; returns main's totals."""
+    books, games, music = (world.present(category=c) for c in ("books", "games", "music"))
+    private = [world.present(owner=uuid.uuid4()) for _ in range(2)]
+    alice, bob, carol = world.users(3, gender="f", age_group="25-34")
+    (dave,) = world.users(1)  # no demographics
+    for user in (alice, bob, carol):
+        world.like(user, books)
+        world.like(user, games)
+        world.click(user, music)
+    world.like(dave, music)
+    world.click(dave, private[0], times=2)  # events on private presents count in main's totals
+    world.like(dave, private[1])
+    return {"public_presents": 3, "private_presents": 2, "likes": 8, "clicks": 5}

@@ -25,7 +25,9 @@ class JobRun(msgspec.Struct, kw_only=True):
 
 
 class JobStatus(msgspec.Struct, kw_only=True):
-    """A job, its last run (null fields if it never ran) and the runs and failures the log keeps."""
+    """A job: its last logged run (null fields if it never ran), the runs and failures the log
+    keeps, its pg_cron schedule and next start, and pg_cron's own last outcome (null where pg_cron
+    does not run it here, or its database could not be read)."""
 
     job: str
     started_at: dt.datetime | None
@@ -35,11 +37,18 @@ class JobStatus(msgspec.Struct, kw_only=True):
     error: str | None
     runs: int
     failures: int
+    cron_jobname: str | None
+    schedule: str | None
+    scheduled: bool | None
+    next_run_at: dt.datetime | None
+    cron_last_status: str | None
+    cron_last_started_at: dt.datetime | None
+    cron_last_message: str | None
 
 
-@get("/admin/jobs", tags=["admin"], summary="Last run of every job", responses=problem_responses())
+@get("/admin/jobs", tags=["admin"], summary="Status of every job", responses=problem_responses())
 async def job_status(state: State) -> list[JobStatus]:
-    """The run log's last entry per job (start, duration, rows, error) and run/failure counts."""
+    """Per job: last run (start, duration, rows, error), run/failure counts, schedule, next start."""
     rows = await call_api(state.pool, "job_status")
     return [msgspec.convert(dict(row), JobStatus) for row in rows]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import post
+from litestar import Request, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
@@ -42,6 +42,7 @@ async def personalized(
         PersonalizedRequest, Body(examples=[Example(summary="A page for a user", value=EXAMPLE)])
     ],
     state: State,
+    request: Request[Any, Any, Any],
 ) -> PersonalizedResponse:
     """Validate, key the cache on data versions and the user's unsynced events, else call api.personalized."""
     started = time.perf_counter()
@@ -88,6 +89,7 @@ async def personalized(
     ranked, hit = await cached_page(
         state.cache, cache_key("personalized", version, params), settings.cache_ttl_personalized, rank
     )
+    request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(
         **response_fields(ranked, hit, page, limit, started),
         tiers_used=ranked.tiers_used,

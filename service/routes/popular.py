@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import post
+from litestar import Request, post
 from litestar.datastructures import State
 from litestar.openapi.spec import Example
 from litestar.params import Body
@@ -39,6 +39,7 @@ async def popular(
         PopularRequest, Body(examples=[Example(summary="A woman aged 25-34, books up to 80", value=EXAMPLE)])
     ],
     state: State,
+    request: Request[Any, Any, Any],
 ) -> PopularResponse:
     """Validate, look up the cache, else call api.popular; paginate."""
     started = time.perf_counter()
@@ -70,6 +71,7 @@ async def popular(
 
     key = cache_key("popular", str(await state.versions.get(state.pool, "popular")), params)
     ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
+    request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PopularResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used
     )

@@ -5,7 +5,8 @@
 --      changed): every user
 --      with at least min_interactions_for_similarity interactions; else incremental: only the
 --      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
---   3. writes the new rows in one transaction (readers keep seeing the old ones until commit).
+--   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
+--      and counts the users who have neighbours (sync_state details, read by api.stats).
 -- Arguments: none. Result: users whose neighbours were computed.
 -- Errors: main unreachable, bad settings (logged by recs.run_job; old neighbours stay).
 -- Caller: recs.run_job('refresh_user_similarities') from pg_cron (job "refresh-user-similarities",
@@ -25,6 +26,7 @@ DECLARE
     v_full boolean;
     v_users integer[];
     v_all_users bigint;
+    v_with_neighbors bigint;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -79,8 +81,18 @@ BEGIN
     INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
     SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
 
+    IF v_full THEN
+        ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
+    END IF;
+    -- Users with at least one neighbour, for GET /stats: one index probe per eligible user.
+    SELECT count(*) INTO v_with_neighbors
+    FROM recs.user_stats s
+    CROSS JOIN LATERAL (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = s.user_key LIMIT 1) has
+    WHERE s.interactions >= v_min;
+
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
-    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END, jsonb_build_object('pool', v_pool))
+    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
+            jsonb_build_object('pool', v_pool, 'users_with_neighbors', v_with_neighbors))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);

@@ -1,23 +1,21 @@
--- api.job_status: every job (each recs.job_<name> function) with its last run, if any.
--- Arguments: none. Result: job, started_at, finished_at, duration_ms, rows, error of the last
---   run (NULL when it never ran), runs and failures kept in the run log.
--- Errors: none. Caller: GET /admin/jobs.
+-- api.job_status: recs.job_status for the app role.
+-- Arguments: none. Result: job, the last run's started_at, finished_at, duration_ms, rows, error
+--   (NULL when it never ran), runs and failures kept in the run log, cron_jobname, schedule,
+--   scheduled (active in pg_cron), next_run_at, and pg_cron's last outcome (cron_last_status,
+--   cron_last_started_at, cron_last_message); the pg_cron columns are NULL for a job pg_cron
+--   does not run here or when its database cannot be read.
+-- Errors: none. Caller: GET /admin/jobs, GET /metrics.
 CREATE OR REPLACE FUNCTION api.job_status()
 RETURNS TABLE (job text, started_at timestamptz, finished_at timestamptz, duration_ms double precision,
-               rows bigint, error text, runs bigint, failures bigint)
+               rows bigint, error text, runs bigint, failures bigint, cron_jobname text, schedule text,
+               scheduled boolean, next_run_at timestamptz, cron_last_status text,
+               cron_last_started_at timestamptz, cron_last_message text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    WITH jobs AS (
-        SELECT substr(p.proname, 5) AS job
-        FROM pg_proc p
-        WHERE p.pronamespace = 'recs'::regnamespace AND p.proname LIKE 'job\_%' AND p.pronargs = 0
-    )
-    SELECT j.job, last.started_at, last.finished_at, last.duration_ms, last.rows, last.error,
-           coalesce(totals.runs, 0), coalesce(totals.failures, 0)
-    FROM jobs j
-    LEFT JOIN LATERAL (SELECT count(*) AS runs, count(*) FILTER (WHERE r.error IS NOT NULL) AS failures
-                       FROM recs.job_runs r WHERE r.job = j.job) totals ON true
-    LEFT JOIN LATERAL (SELECT r.* FROM recs.job_runs r WHERE r.job = j.job
-                       ORDER BY r.started_at DESC LIMIT 1) last ON true
-    ORDER BY j.job;
+    SELECT s.job, s.last_started_at, s.last_finished_at, s.last_duration_ms, s.last_rows, s.last_error,
+           s.runs, s.failures, s.cron_jobname, s.schedule, s.scheduled, s.next_run_at,
+           s.cron_last_status, s.cron_last_started_at, s.cron_last_message
+    FROM recs.job_status s
+    ORDER BY s.job;
 $$;
-COMMENT ON FUNCTION api.job_status() IS 'Every job with its last run and run/failure counts. Called by GET /admin/jobs.';
+COMMENT ON FUNCTION api.job_status() IS
+    'recs.job_status for the app: last run, counts, schedule, next start, pg_cron outcome. Called by GET /admin/jobs and /metrics.';

@@ -59,10 +59,14 @@ def test_migrate_points_the_fdw_at_main_database_url(
 ) -> None:
     _, recs = databases
     recs.execute("ALTER SERVER main_db OPTIONS (SET dbname 'elsewhere')")
+    recs.execute("ALTER SERVER cron_db OPTIONS (SET dbname 'elsewhere')")
     report = migrate(settings, schedule=False)
-    assert report.fdw_options == ["server.dbname"]
-    options = recs.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'main_db'").fetchone()
-    assert options is not None and "dbname=test_main" in options[0]
+    assert report.fdw_options == ["main_db.dbname", "cron_db.dbname"]
+    options = dict(
+        recs.execute("SELECT srvname, srvoptions FROM pg_foreign_server WHERE srvname LIKE '%_db'").fetchall()
+    )
+    assert "dbname=test_main" in options["main_db"]
+    assert f"dbname={settings.cron_database_name}" in options["cron_db"]
 
 
 def test_cron_jobs_registered_once_and_their_command_runs(

@@ -1,0 +1,325 @@
+"""Request and cache telemetry: Prometheus series (multi-process safe) and /stats counters shared in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+import os
+from collections import Counter as Tally
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import asyncpg
+import msgspec
+import redis.asyncio as redis
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
+
+log = logging.getLogger("service.telemetry")
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED_ROUTE = "unmatched"  # requests no route matched: one label value, whatever the path
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+HTTP_REQUESTS = Counter(
+    "mysanta_http_requests_total", "HTTP requests by route template, method and status.",
+    ["route", "method", "status"],
+)  # fmt: skip
+HTTP_REQUEST_SECONDS = Histogram(
+    "mysanta_http_request_duration_seconds", "HTTP request latency by route template and method.",
+    ["route", "method"], buckets=LATENCY_BUCKETS_S,
+)  # fmt: skip
+RECOMMENDATION_SECONDS = Histogram(
+    "mysanta_recommendation_duration_seconds",
+    "Latency of answered recommendation requests by route and the algorithm that served them.",
+    ["route", "algorithm"], buckets=LATENCY_BUCKETS_S,
+)  # fmt: skip
+CACHE_LOOKUPS = Counter(
+    "mysanta_cache_lookups_total",
+    "Redis cache lookups by kind (popular, personalized, user-profile) and result.",
+    ["kind", "result"],
+)  # fmt: skip
+DB_POOL_CONNECTIONS = Gauge(
+    "mysanta_db_pool_connections", "Connections of the recs DB pools (all workers) by state.",
+    ["state"], multiprocess_mode="livesum",
+)  # fmt: skip
+DB_POOL_MAX_CONNECTIONS = Gauge(
+    "mysanta_db_pool_max_connections", "Most connections the recs DB pools (all workers) may open.",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+
+
+def multiprocess_enabled() -> bool:
+    """True when the workers share their series through PROMETHEUS_MULTIPROC_DIR (python -m service serve)."""
+    return bool(os.environ.get(MULTIPROCESS_DIR_VARIABLE))
+
+
+def prepare_multiprocess_dir(path: str) -> None:
+    """Create the series directory and empty it: files left by an earlier server would be summed in."""
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.remove(os.path.join(path, name))
+
+
+class LatencySummary(msgspec.Struct, kw_only=True):
+    """Requests one route and algorithm answered, and the latency of the most recent ones."""
+
+    route: str
+    algorithm: str
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+    latency_samples: int
+
+
+class CacheSummary(msgspec.Struct, kw_only=True):
+    """Cache lookups of one kind (or of all kinds)."""
+
+    hits: int
+    misses: int
+    hit_rate: float | None
+
+
+class SharedSummary(msgspec.Struct, kw_only=True):
+    """The request and cache numbers of every worker, as Redis holds them."""
+
+    available: bool
+    counting_since: dt.datetime | None
+    cache: CacheSummary
+    cache_by_kind: dict[str, CacheSummary]
+    requests: list[LatencySummary]
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of already sorted values (None when there are none)."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _cache_summary(hits: int, misses: int) -> CacheSummary:
+    total = hits + misses
+    return CacheSummary(hits=hits, misses=misses, hit_rate=round(hits / total, 4) if total else None)
+
+
+class Telemetry:
+    """Counts requests and cache lookups per worker, in Prometheus at once and in Redis in batches.
+
+    Redis gets one pipelined write per flush (every flush_interval_s, and before /stats answers),
+    never one per request: request counts per (route, algorithm), the latencies of the last
+    latency_window requests of each, and cache hits and misses per kind. Every worker adds to the
+    same keys, so /stats is the same whichever worker answers (and across replicas on one Redis).
+    If Redis is down, counts wait in memory for the next flush; latency samples keep the newest.
+    """
+
+    KEY_PREFIX = "stats:v1:"
+
+    def __init__(self, flush_interval_s: float = 1.0, latency_window: int = 1000) -> None:
+        self.flush_interval_s = flush_interval_s
+        self.latency_window = latency_window
+        self._client: redis.Redis | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._pool_max = 0
+        self._requests: Tally[str] = Tally()
+        self._latencies: defaultdict[str, deque[float]] = defaultdict(lambda: deque(maxlen=latency_window))
+        self._cache: Tally[str] = Tally()
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_lock = asyncio.Lock()
+
+    def start(self, client: redis.Redis, pool: asyncpg.Pool, pool_max: int) -> None:
+        """Attach this worker's Redis client and pool, and start flushing in the background."""
+        self._client, self._pool, self._pool_max = client, pool, pool_max
+        DB_POOL_MAX_CONNECTIONS.set(pool_max)
+        self._flusher = asyncio.ensure_future(self._flush_forever())
+
+    async def stop(self) -> None:
+        """Flush what is left and stop; a multi-process worker's gauges leave with it."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+        if multiprocess_enabled():
+            prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+    def observe_request(
+        self, route: str | None, method: str, status: int, seconds: float, algorithm: str | None
+    ) -> None:
+        """Count one HTTP request; a recommendation (algorithm set, status 200) also per algorithm."""
+        route_label = route or UNMATCHED_ROUTE
+        HTTP_REQUESTS.labels(route_label, method, str(status)).inc()
+        HTTP_REQUEST_SECONDS.labels(route_label, method).observe(seconds)
+        if algorithm is not None and status == 200:
+            RECOMMENDATION_SECONDS.labels(route_label, algorithm).observe(seconds)
+            field = f"{route_label} {algorithm}"
+            self._requests[field] += 1
+            self._latencies[field].append(round(seconds * 1000, 3))
+
+    def observe_cache_lookup(self, kind: str, hit: bool) -> None:
+        """Count one cache lookup of a kind of cached value."""
+        result = "hit" if hit else "miss"
+        CACHE_LOOKUPS.labels(kind, result).inc()
+        self._cache[f"{kind} {result}"] += 1
+
+    def update_pool_gauges(self) -> None:
+        """This worker's pool: connections in use and idle."""
+        if self._pool is None:
+            return
+        size, idle = self._pool.get_size(), self._pool.get_idle_size()
+        DB_POOL_CONNECTIONS.labels("in_use").set(size - idle)
+        DB_POOL_CONNECTIONS.labels("idle").set(idle)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_interval_s)
+            self.update_pool_gauges()
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Add this worker's counts since the last flush to Redis; False (counts kept) if it failed."""
+        if self._client is None:
+            return False
+        async with self._flush_lock:
+            requests, cache = self._requests, self._cache
+            latencies = {field: list(samples) for field, samples in self._latencies.items() if samples}
+            if not requests and not cache:
+                return True
+            self._requests, self._cache = Tally(), Tally()
+            self._latencies.clear()
+            prefix = self.KEY_PREFIX
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    pipe.set(prefix + "since", dt.datetime.now(dt.UTC).isoformat(), nx=True)
+                    for field, count in requests.items():
+                        pipe.hincrby(prefix + "requests", field, count)
+                    for field, count in cache.items():
+                        pipe.hincrby(prefix + "cache", field, count)
+                    for field, samples in latencies.items():
+                        pipe.lpush(prefix + "latency:" + field, *samples)
+                        pipe.ltrim(prefix + "latency:" + field, 0, self.latency_window - 1)
+                    await pipe.execute()
+            except (RedisError, OSError) as error:
+                self._requests.update(requests)
+                self._cache.update(cache)
+                for field, samples in latencies.items():  # older samples first, the newest kept
+                    newer = list(self._latencies[field])
+                    self._latencies[field] = deque(samples + newer, maxlen=self.latency_window)
+                log.debug("telemetry.flush_failed", extra={"error": str(error)})
+                return False
+            return True
+
+    async def summary(self) -> SharedSummary:
+        """Every worker's numbers (this worker's flushed first); available=False when Redis is down."""
+        flushed = await self.flush()
+        empty = SharedSummary(
+            available=False, counting_since=None, cache=_cache_summary(0, 0), cache_by_kind={}, requests=[]
+        )
+        if not flushed or self._client is None:
+            return empty
+        prefix = self.KEY_PREFIX
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.get(prefix + "since")
+                pipe.hgetall(prefix + "requests")
+                pipe.hgetall(prefix + "cache")
+                since, requests, cache = await pipe.execute()
+            fields = sorted(_text(field) for field in requests)
+            async with self._client.pipeline(transaction=False) as pipe:
+                for field in fields:
+                    pipe.lrange(prefix + "latency:" + field, 0, -1)
+                samples = await pipe.execute()
+        except (RedisError, OSError):
+            return empty
+        counts = {_text(field): int(value) for field, value in requests.items()}
+        summaries = []
+        for field, raw in zip(fields, samples, strict=True):
+            route, algorithm = field.rsplit(" ", 1)
+            values = sorted(float(value) for value in raw)
+            summary = LatencySummary(
+                route=route, algorithm=algorithm, requests=counts[field], latency_samples=len(values),
+                p50_ms=percentile(values, 0.5), p95_ms=percentile(values, 0.95),
+            )  # fmt: skip
+            summaries.append(summary)
+        by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"hit": 0, "miss": 0})
+        for field, value in cache.items():
+            kind, result = _text(field).rsplit(" ", 1)
+            by_kind[kind][result] = int(value)
+        return SharedSummary(
+            available=True,
+            counting_since=dt.datetime.fromisoformat(_text(since)) if since else None,
+            cache=_cache_summary(
+                sum(kind["hit"] for kind in by_kind.values()), sum(kind["miss"] for kind in by_kind.values())
+            ),
+            cache_by_kind={kind: _cache_summary(n["hit"], n["miss"]) for kind, n in sorted(by_kind.items())},
+            requests=summaries,
+        )
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class JobCollector(Collector):
+    """Prometheus families of the jobs, from rows of api.job_status read for this scrape."""
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]] | None) -> None:
+        self.rows = list(rows) if rows is not None else None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One gauge family per job attribute, and whether the job status could be read."""
+        yield GaugeMetricFamily(
+            "mysanta_job_status_up", "1 when the job status could be read from the recs DB for this scrape.",
+            value=0 if self.rows is None else 1,
+        )  # fmt: skip
+        if self.rows is None:
+            return
+        families = {
+            "last_run_timestamp_seconds": "Start of the job's last logged run (Unix time).",
+            "last_duration_seconds": "Duration of the job's last logged run.",
+            "last_rows": "Rows the job's last logged run reported.",
+            "last_run_failed": "1 when the job's last logged run failed, else 0.",
+            "logged_runs": "Runs of the job the run log keeps (the cleanup job trims it).",
+            "logged_failures": "Failed runs of the job the run log keeps.",
+            "next_run_timestamp_seconds": "Next start pg_cron has scheduled for the job (Unix time).",
+        }
+        gauges = {
+            name: GaugeMetricFamily(f"mysanta_job_{name}", help_text, labels=["job"])
+            for name, help_text in families.items()
+        }
+        for row in self.rows:
+            job = [row["job"]]
+            duration_ms = row["duration_ms"]
+            values = {
+                "last_run_timestamp_seconds": row["started_at"].timestamp() if row["started_at"] else None,
+                "last_duration_seconds": duration_ms / 1000 if duration_ms is not None else None,
+                "last_rows": row["rows"],
+                "last_run_failed": None if row["started_at"] is None else float(row["error"] is not None),
+                "logged_runs": row["runs"],
+                "logged_failures": row["failures"],
+                "next_run_timestamp_seconds": row["next_run_at"].timestamp() if row["next_run_at"] else None,
+            }
+            for name, value in values.items():
+                if value is not None:
+                    gauges[name].add_metric(job, float(value))
+        yield from gauges.values()
+
+
+def exposition(job_rows: Iterable[Mapping[str, Any]] | None) -> bytes:
+    """The Prometheus text format: every worker's series (or this process's) and the job families."""
+    if multiprocess_enabled():
+        registry = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    jobs = CollectorRegistry(auto_describe=False)
+    jobs.register(JobCollector(job_rows))
+    return generate_latest(registry) + generate_latest(jobs)

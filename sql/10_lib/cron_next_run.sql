@@ -1,0 +1,110 @@
+-- recs.cron_field_values: the values one field of a cron schedule allows.
+-- Arguments: p_field ('*', '*/15', '1-5', '0,30', '8-18/2'), p_low and p_high (the field's range).
+-- Result: the allowed values in order; NULL when the field has a form this parser does not know
+--   (names such as 'mon', or values out of range).
+-- Errors: none. Caller: recs.cron_next_run.
+CREATE OR REPLACE FUNCTION recs.cron_field_values(p_field text, p_low integer, p_high integer)
+RETURNS integer[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_part text;
+    v_match text[];
+    v_from integer;
+    v_to integer;
+    v_step integer;
+    v_values integer[] := '{}';
+BEGIN
+    FOREACH v_part IN ARRAY string_to_array(p_field, ',') LOOP
+        v_match := regexp_match(v_part, '^(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$');
+        IF v_match IS NULL THEN
+            RETURN NULL;
+        END IF;
+        IF v_match[1] = '*' THEN
+            v_from := p_low;
+            v_to := p_high;
+        ELSE
+            v_from := v_match[2]::integer;
+            -- 'a/n' means a, a+n, ... up to the end of the range, as in cron.
+            v_to := coalesce(v_match[3]::integer, CASE WHEN v_match[4] IS NULL THEN v_from ELSE p_high END);
+        END IF;
+        v_step := coalesce(v_match[4]::integer, 1);
+        IF v_from < p_low OR v_to > p_high OR v_from > v_to OR v_step < 1 THEN
+            RETURN NULL;
+        END IF;
+        v_values := v_values || ARRAY(SELECT generate_series(v_from, v_to, v_step));
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT v FROM unnest(v_values) v ORDER BY v);
+END;
+$$;
+COMMENT ON FUNCTION recs.cron_field_values(text, integer, integer) IS
+    'Values one cron schedule field allows (*, lists, ranges, steps); NULL for forms it does not parse.';
+
+-- recs.cron_next_run: when pg_cron will next start a job with this schedule.
+-- Arguments: p_schedule (five fields, or @hourly/@daily/@weekly/@monthly/@yearly), p_after.
+-- Result: the first matching minute after p_after, in pg_cron's time zone (GMT unless
+--   cron.timezone says otherwise); NULL for schedules it does not parse ('30 seconds', names)
+--   or that never match within four years.
+-- Errors: none. Caller: recs.job_status.
+CREATE OR REPLACE FUNCTION recs.cron_next_run(p_schedule text, p_after timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_zone text := coalesce(nullif(current_setting('cron.timezone', true), ''), 'GMT');
+    v_fields text[];
+    v_minutes integer[];
+    v_hours integer[];
+    v_days integer[];
+    v_months integer[];
+    v_weekdays integer[];
+    v_start timestamp;
+    v_day date;
+    v_day_matches boolean;
+    v_candidate timestamp;
+BEGIN
+    v_fields := regexp_split_to_array(btrim(CASE lower(btrim(p_schedule))
+        WHEN '@hourly' THEN '0 * * * *'
+        WHEN '@daily' THEN '0 0 * * *'
+        WHEN '@midnight' THEN '0 0 * * *'
+        WHEN '@weekly' THEN '0 0 * * 0'
+        WHEN '@monthly' THEN '0 0 1 * *'
+        WHEN '@yearly' THEN '0 0 1 1 *'
+        WHEN '@annually' THEN '0 0 1 1 *'
+        ELSE p_schedule END), '\s+');
+    IF cardinality(v_fields) <> 5 THEN
+        RETURN NULL;
+    END IF;
+    v_minutes := recs.cron_field_values(v_fields[1], 0, 59);
+    v_hours := recs.cron_field_values(v_fields[2], 0, 23);
+    v_days := recs.cron_field_values(v_fields[3], 1, 31);
+    v_months := recs.cron_field_values(v_fields[4], 1, 12);
+    v_weekdays := ARRAY(SELECT DISTINCT d % 7 FROM unnest(recs.cron_field_values(v_fields[5], 0, 7)) d);
+    IF v_minutes IS NULL OR v_hours IS NULL OR v_days IS NULL OR v_months IS NULL
+       OR recs.cron_field_values(v_fields[5], 0, 7) IS NULL THEN
+        RETURN NULL;
+    END IF;
+
+    v_start := date_trunc('minute', p_after AT TIME ZONE v_zone) + interval '1 minute';
+    FOR v_offset IN 0..1461 LOOP
+        v_day := v_start::date + v_offset;
+        CONTINUE WHEN NOT extract(month FROM v_day)::integer = ANY (v_months);
+        -- As in cron: when both day fields are restricted, either may match.
+        IF v_fields[3] LIKE '*%' OR v_fields[5] LIKE '*%' THEN
+            v_day_matches := extract(day FROM v_day)::integer = ANY (v_days)
+                             AND extract(dow FROM v_day)::integer = ANY (v_weekdays);
+        ELSE
+            v_day_matches := extract(day FROM v_day)::integer = ANY (v_days)
+                             OR extract(dow FROM v_day)::integer = ANY (v_weekdays);
+        END IF;
+        CONTINUE WHEN NOT v_day_matches;
+        SELECT min(v_day + make_interval(hours => h, mins => m)) INTO v_candidate
+        FROM unnest(v_hours) h, unnest(v_minutes) m
+        WHERE v_day + make_interval(hours => h, mins => m) >= v_start;
+        IF v_candidate IS NOT NULL THEN
+            RETURN v_candidate AT TIME ZONE v_zone;
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+COMMENT ON FUNCTION recs.cron_next_run(text, timestamptz) IS
+    'Next start of a pg_cron schedule after a time (GMT unless cron.timezone is set); NULL if unparsed.';

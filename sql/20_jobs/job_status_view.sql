@@ -1,0 +1,46 @@
+-- recs.job_status: one row per job, for DBAs (psql) and operators (GET /admin/jobs, /stats,
+-- /metrics): the job's last run from the run log (start, duration, rows, error), run and failure
+-- counts the log keeps, its pg_cron schedule and next start, and pg_cron's own last outcome (a
+-- run that failed before reaching recs.run_job, e.g. "connection failed", shows only there).
+-- Jobs are every recs.job_<name> function plus any other pg_cron job of this database.
+-- Errors: none (pg_cron's columns are NULL when its database cannot be read).
+-- Caller: psql, api.job_status, api.stats.
+CREATE OR REPLACE VIEW recs.job_status AS
+WITH cron AS (
+    SELECT * FROM recs.cron_jobs()
+),
+jobs AS (
+    SELECT substr(p.proname, 5) AS job
+    FROM pg_proc p
+    WHERE p.pronamespace = 'recs'::regnamespace AND p.proname LIKE 'job\_%' AND p.pronargs = 0
+    UNION
+    SELECT c.job FROM cron c
+)
+SELECT j.job,
+       last.started_at AS last_started_at,
+       last.finished_at AS last_finished_at,
+       last.duration_ms AS last_duration_ms,
+       last.rows AS last_rows,
+       last.error AS last_error,
+       coalesce(totals.runs, 0) AS runs,
+       coalesce(totals.failures, 0) AS failures,
+       c.jobname AS cron_jobname,
+       c.schedule,
+       c.active AS scheduled,
+       CASE WHEN c.active THEN recs.cron_next_run(c.schedule, now()) END AS next_run_at,
+       c.last_status AS cron_last_status,
+       c.last_started_at AS cron_last_started_at,
+       c.last_message AS cron_last_message
+FROM jobs j
+LEFT JOIN cron c ON c.job = j.job
+LEFT JOIN LATERAL (
+    SELECT count(*) AS runs, count(*) FILTER (WHERE r.error IS NOT NULL) AS failures
+    FROM recs.job_runs r WHERE r.job = j.job
+) totals ON true
+LEFT JOIN LATERAL (
+    SELECT r.started_at, r.finished_at, r.duration_ms, r.rows, r.error
+    FROM recs.job_runs r WHERE r.job = j.job
+    ORDER BY r.started_at DESC LIMIT 1
+) last ON true;
+COMMENT ON VIEW recs.job_status IS
+    'Per job: last run (start, duration, rows, error), logged runs/failures, pg_cron schedule, next start and pg_cron''s last outcome.';
