@@ -149,6 +149,19 @@ def fresh_recs(config: BenchConfig, target: Settings) -> None:
     progress(f"{synced:,} users' demographics synced")
 
 
+def recs_is_refreshed(target: Settings) -> bool:
+    """True when the benchmark recs database exists and every refresh job has succeeded there."""
+    try:
+        with psycopg.connect(target.recommendations_owner_database_url, connect_timeout=5) as recs:
+            row = recs.execute(
+                "SELECT count(DISTINCT job) FROM recs.job_runs WHERE error IS NULL AND job = ANY(%s)",
+                (list(REFRESH_JOBS),),
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None and row[0] == len(REFRESH_JOBS)
+
+
 def add_events(config: BenchConfig, count: int) -> list[uuid.UUID]:
     """Add count likes and clicks (half each) by random users on random public presents; returns their ids."""
     ids = [uuid.uuid4() for _ in range(count)]
@@ -542,6 +555,9 @@ def run(
     target = bench_settings(settings, config)
     scale = prepare_main(config, target)
     refreshed_at = git_commit()
+    if serving_only and not recs_is_refreshed(target):
+        progress(f"serving only: {config.recs_db} holds no refreshed data yet; running everything")
+        serving_only = False
     if serving_only and path.exists():  # keep the last full run's refresh timings, say from when
         previous = json.loads(path.read_text())
         refresh, refreshed_at = previous["refresh_s"], previous.get("refresh_commit", previous.get("commit"))

@@ -62,15 +62,20 @@ def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[
     """
     owner = parse_pg_url(settings.recommendations_owner_database_url)
     cron_url = owner.with_dbname(settings.cron_database_name)
+    # pg_cron's tables are read rarely (/stats, /metrics, psql): no connection kept open per session.
     return configure_fdw_server(conn, MAIN_SERVER, settings.main_database_url) + configure_fdw_server(
-        conn, CRON_SERVER, cron_url
+        conn, CRON_SERVER, cron_url, {"keep_connections": "off"}
     )
 
 
-def configure_fdw_server(conn: psycopg.Connection, server: str, url: str) -> list[str]:
-    """Set one server's host/port/dbname and the current user's mapping from a URL; return what changed."""
+def configure_fdw_server(
+    conn: psycopg.Connection, server: str, url: str, extra_options: dict[str, str] | None = None
+) -> list[str]:
+    """Set one server's host/port/dbname (and extra options) and the current user's mapping from a
+    URL; return what changed."""
     target = parse_pg_url(url)
     wanted_server = {"host": target.host, "port": str(target.port), "dbname": target.dbname}
+    wanted_server.update(extra_options or {})
     wanted_mapping = {"user": target.user, "password": target.password or ""}
     changed: list[str] = []
     row = conn.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (server,)).fetchone()

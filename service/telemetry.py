@@ -181,8 +181,11 @@ class Telemetry:
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.flush_interval_s)
-            self.update_pool_gauges()
-            await self.flush()
+            try:
+                self.update_pool_gauges()
+                await self.flush()
+            except Exception:  # never let one bad flush stop the counting for good
+                log.exception("telemetry.flush_error")
 
     async def flush(self) -> bool:
         """Add this worker's counts since the last flush to Redis; False (counts kept) if it failed."""

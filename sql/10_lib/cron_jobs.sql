@@ -4,12 +4,13 @@
 --   cron job name), jobid, jobname, schedule, command, database, active, and the last run's
 --   status, start, end and message (NULL if pg_cron never ran it).
 -- Errors: none: when pg_cron's database cannot be read, a WARNING and no rows.
--- Caller: recs.job_status (psql, api.job_status, api.stats).
+-- Caller: recs.job_status (psql, api.job_status, api.stats). SECURITY DEFINER: pg_cron's tables
+--   are read with the owner's user mapping (the owner owns the jobs), whoever asks.
 CREATE OR REPLACE FUNCTION recs.cron_jobs()
 RETURNS TABLE (job text, jobid bigint, jobname text, schedule text, command text, database text,
                active boolean, last_status text, last_started_at timestamptz, last_finished_at timestamptz,
                last_message text)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_cron_database text := (SELECT o.option_value
                              FROM pg_foreign_server s, pg_options_to_table(s.srvoptions) o

@@ -110,6 +110,7 @@ def test_job_status_joins_the_run_log_with_pg_crons_schedule_and_outcome(
     with owner_connect() as owner:
         owner.execute("CALL recs.run_job('cleanup')")
         status = job_status(owner)
+    assert job_status(world.recs) == status  # a superuser in psql sees the same (the owner's mapping)
     cleanup = status["cleanup"]
     assert cleanup["cron_jobname"] == name
     assert cleanup["schedule"] == "0 0 29 2 *"
