@@ -167,3 +167,35 @@ def test_stats_before_any_refresh(databases: tuple[psycopg.Connection, ...]) -> 
     assert stats["main_totals"] == {} and stats["main_totals_counted_at"] is None
     assert stats["users"] == {"with_demographics": 0, "with_profile": 0, "with_neighbors": None}
     assert {job["job"] for job in stats["jobs"]} >= {"cleanup", "refresh_popular_items"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CALL recs.refresh_all()",
+        "CALL recs.run_job('refresh_popular_items')",
+        "CALL recs.run_job('refresh_user_profiles')",
+        "CALL recs.run_job('refresh_user_similarities')",
+        "CALL recs.run_job('cleanup')",
+        "SELECT * FROM recs.job_status",
+        "SELECT * FROM recs.job_runs",
+        "SELECT * FROM recs.report_top_presents",
+        "SELECT * FROM recs.report_user_tiers",
+        "SELECT * FROM recs.report_catalogue_coverage",
+        "SELECT * FROM recs.user_neighbors_readable",
+        "SELECT * FROM recs.cron_jobs()",
+        "SELECT api.stats()",
+        "SELECT * FROM api.job_status()",
+    ],
+)
+def test_every_psql_entry_point_works_as_the_dba_role(world: World, statement: str) -> None:
+    fill_known_world(world)
+    with owner_connect() as owner:
+        if not statement.startswith("CALL recs.refresh_all"):
+            owner.execute("CALL recs.refresh_all()")  # the views have data to show
+        cursor = owner.execute(statement)  # type: ignore[call-overload]
+        rows = cursor.fetchall() if statement.startswith("SELECT") else None
+    if rows is not None and "cron_jobs" not in statement:  # no pg_cron job points at a test database
+        assert rows, statement
+    failed = world.recs.execute("SELECT job, error FROM recs.job_runs WHERE error IS NOT NULL").fetchall()
+    assert failed == []
