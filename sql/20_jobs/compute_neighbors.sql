@@ -2,7 +2,7 @@
 -- user by cosine similarity, from the
 -- unit-length vectors in recs.user_vectors (a cosine is then a plain sum of products). Cost is
 -- bounded per user: candidates come only through the user's presents marked candidate (at most
--- similarity_item_degree_cap users; norms still use every present), and each user is ranked
+-- the job's degree cap of users; norms still use every present), and each user is ranked
 -- on its own (LATERAL ... LIMIT K), so nothing spills to disk.
 -- Arguments: p_users, the user keys to compute.
 -- Result: (user_key, neighbor_key, similarity) rows, at most neighbor_pool_size per user.
@@ -29,4 +29,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.compute_neighbors(integer[]) IS
-    'The neighbor_pool_size most similar users (cosine of unit interaction vectors, degree-capped candidates) of the given users. Used by the similarity job.';
+    'The neighbor_pool_size most similar users (cosine of unit interaction vectors, candidates through presents within the degree cap) of the given users. Used by the similarity job.';

@@ -1,8 +1,10 @@
 -- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool) current.
---   1. syncs from main; rebuilds recs.item_stats (IUF), recs.user_stats (norms) and the unit-length
---      vectors in recs.user_vectors (all of them on a full run, the changed users' otherwise);
---   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size
---      changed): every user
+--   1. syncs from main; rebuilds recs.item_stats (IUF), recs.user_stats (norms), the degree cap
+--      (the most users a present may have to enter the neighbour search, from
+--      similarity_candidate_budget and similarity_item_degree_cap) and the unit-length vectors in
+--      recs.user_vectors (all of them on a full run, the changed users' otherwise);
+--   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size,
+--      similarity_candidate_budget or similarity_item_degree_cap changed): every user
 --      with at least min_interactions_for_similarity interactions; else incremental: only the
 --      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
@@ -20,7 +22,9 @@ DECLARE
     v_click double precision := recs.setting('click_weight')::double precision;
     v_click_cap integer := recs.setting('similarity_click_cap')::integer;
     v_rebuild_hours integer := recs.setting('similarity_full_rebuild_hours')::integer;
-    v_cap integer := recs.setting('similarity_item_degree_cap')::integer;
+    v_fixed_cap integer := recs.setting('similarity_item_degree_cap')::integer;
+    v_budget bigint := recs.setting('similarity_candidate_budget')::bigint;
+    v_cap integer;
     v_state recs.sync_state;
     v_started timestamptz := now();
     v_full boolean;
@@ -47,11 +51,24 @@ BEGIN
     GROUP BY x.user_key;
     ANALYZE recs.item_stats, recs.user_stats;
 
+    -- The degree cap: presents enter the neighbour search from the least liked up while the
+    -- candidate rows they generate (each of a present's users meets every other one) stay within
+    -- the budget; a fixed cap, if set, limits it further. Presents of one degree enter together.
+    SELECT coalesce(max(d.users), 0) INTO v_cap
+    FROM (SELECT s.users, sum(s.users::bigint * (s.users - 1)) OVER (ORDER BY s.users) AS rows_so_far
+          FROM recs.item_stats s) d
+    WHERE d.rows_so_far <= v_budget;
+    IF v_fixed_cap > 0 THEN
+        v_cap := least(v_cap, v_fixed_cap);
+    END IF;
+
     SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
     v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
               OR NOT EXISTS (SELECT 1 FROM recs.user_vectors)  -- unlogged: empty after a crash
               OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
-              OR (v_state.details ->> 'pool')::integer IS DISTINCT FROM v_pool;
+              OR (v_state.details ->> 'pool')::integer IS DISTINCT FROM v_pool
+              OR (v_state.details ->> 'candidate_budget')::bigint IS DISTINCT FROM v_budget
+              OR (v_state.details ->> 'fixed_degree_cap')::integer IS DISTINCT FROM v_fixed_cap;
 
     -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
     -- the rest keeping theirs until the next full rebuild.
@@ -92,7 +109,8 @@ BEGIN
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
-            jsonb_build_object('pool', v_pool, 'users_with_neighbors', v_with_neighbors))
+            jsonb_build_object('pool', v_pool, 'candidate_budget', v_budget, 'fixed_degree_cap', v_fixed_cap,
+                               'degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);

@@ -301,3 +301,38 @@ def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
     refresh_all(world)  # no division by zero in profiles or similarities
     row = world.recs.execute("SELECT categories FROM recs.user_profiles").fetchone()
     assert row == ({},) or row == (None,)
+
+
+def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_search(world: World) -> None:
+    hot, pair = world.present(), world.present()
+    a, b, c, d = world.users(4)
+    for user in (a, b, c, d):  # hot: 4 users, 4 x 3 = 12 candidate rows
+        world.like(user, hot)
+        world.like(user, world.present())
+    for user in (a, b):  # pair: 2 users, 2 candidate rows; the one-user presents cost nothing
+        world.like(user, pair)
+    for user in (c, d):
+        world.like(user, world.present())
+
+    def degree_cap() -> int:
+        row = world.recs.execute(
+            "SELECT (details ->> 'degree_cap')::int FROM recs.sync_state WHERE source = 'user_similarities'"
+        ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    world.setting("similarity_candidate_budget", "2")
+    refresh_all(world)
+    assert degree_cap() == 2
+    assert [n for n, _ in neighbours(world, a)] == [b]  # only through pair
+    assert neighbours(world, c) == []  # c and d share only hot
+
+    world.setting("similarity_candidate_budget", "14")  # a changed budget rebuilds everyone
+    world.refresh("refresh_user_similarities")
+    assert degree_cap() == 4
+    assert {n for n, _ in neighbours(world, c)} == {a, b, d}
+
+    world.setting("similarity_item_degree_cap", "3")  # a fixed cap still limits the budget's
+    world.refresh("refresh_user_similarities")
+    assert degree_cap() == 3
+    assert neighbours(world, c) == []
