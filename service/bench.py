@@ -191,26 +191,33 @@ def remove_events(config: BenchConfig, ids: list[uuid.UUID]) -> None:
         main.execute("DELETE FROM handpicked_present_clicks WHERE id = ANY (%s)", (ids,))
 
 
-def _timed_jobs(target: Settings, stage: str) -> dict[str, float]:
-    """Run the three refresh jobs in order (as `python -m service refresh` does); seconds per job."""
+def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Run the three refresh jobs in order (as `python -m service refresh` does); seconds per job.
+
+    Each job's steps (recs.job_runs.details.steps_ms) go into steps, in seconds, largest first.
+    """
     seconds = {}
     for job in REFRESH_JOBS:
         progress(f"{stage}: {job} ...")
         run = run_jobs(target, [job])[0]
         seconds[job] = round(run.duration_ms / 1000, 1)
-        progress(f"{stage}: {job} {run.rows:,} rows in {seconds[job]} s")
+        by_step = sorted(run.steps_ms.items(), key=lambda item: -item[1])
+        steps[job] = {step: round(ms / 1000, 1) for step, ms in by_step}
+        largest = ", ".join(f"{step} {ms / 1000:.1f}" for step, ms in by_step[:3])
+        progress(f"{stage}: {job} {run.rows:,} rows in {seconds[job]} s (largest steps, s: {largest})")
     return seconds
 
 
 def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
     """Every refresh job from an empty recs database, then again after NEW_EVENTS new events."""
     started = time.perf_counter()
-    full = _timed_jobs(target, "refresh from empty")
+    steps: dict[str, dict[str, dict[str, float]]] = {"from_empty": {}, "incremental": {}}
+    full = _timed_jobs(target, "refresh from empty", steps["from_empty"])
     everything = round(time.perf_counter() - started, 1)
     progress(f"adding {NEW_EVENTS:,} new likes and clicks to main")
     ids = add_events(config, NEW_EVENTS)
     try:
-        again = _timed_jobs(target, "incremental")
+        again = _timed_jobs(target, "incremental", steps["incremental"])
     finally:
         remove_events(config, ids)
     popular, profiles, similarities = REFRESH_JOBS
@@ -225,6 +232,7 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
             "profiles": again[profiles],
             "similarities": again[similarities],
         },
+        "steps": steps,
     }
 
 
@@ -527,9 +535,8 @@ def machine() -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     """The report as fixed-width text tables."""
     lines = ["scale: " + ", ".join(f"{k} {v:,}" for k, v in report["scale"].items())]
-    lines.append(
-        "refresh (s): " + ", ".join(f"{k} {v}" for k, v in report["refresh_s"].items() if k != "incremental")
-    )
+    totals = {k: v for k, v in report["refresh_s"].items() if k not in ("incremental", "steps")}
+    lines.append("refresh (s): " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     lines.append(f"{'sql (ms)':<30}{'p50':>8}{'p95':>8}{'p99':>8}")
     for name, values in report["sql_ms"].items():
         lines.append(f"{name:<30}{values['p50']:>8}{values['p95']:>8}{values['p99']:>8}")

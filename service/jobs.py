@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -46,11 +46,12 @@ def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[
 
 @dataclass(frozen=True)
 class JobRun:
-    """A finished run as recs.job_runs logged it."""
+    """A finished run as recs.job_runs logged it, with the time of each step it marked."""
 
     job: str
     rows: int
     duration_ms: float
+    steps_ms: dict[str, float] = field(default_factory=dict)
 
 
 def run_jobs(settings: Settings, jobs: tuple[str, ...] | list[str]) -> list[JobRun]:
@@ -60,8 +61,10 @@ def run_jobs(settings: Settings, jobs: tuple[str, ...] | list[str]) -> list[JobR
         for job in jobs:
             conn.execute("CALL recs.run_job(%s)", (job,))
             row = conn.execute(
-                "SELECT rows, duration_ms FROM recs.job_runs WHERE job = %s ORDER BY id DESC LIMIT 1", (job,)
+                "SELECT rows, duration_ms, details -> 'steps_ms' FROM recs.job_runs WHERE job = %s"
+                " ORDER BY id DESC LIMIT 1",
+                (job,),
             ).fetchone()
             assert row is not None
-            runs.append(JobRun(job, row[0] or 0, row[1] or 0.0))
+            runs.append(JobRun(job, row[0] or 0, row[1] or 0.0, row[2] or {}))
     return runs

@@ -11,8 +11,10 @@ BEGIN
     ELSE
         EXECUTE format('REFRESH MATERIALIZED VIEW %s', p_view);
     END IF;
+    PERFORM recs.job_step(p_view::text);
     -- Fresh statistics: the planner sees the new contents, and GET /stats its row count.
     EXECUTE format('ANALYZE %s', p_view);
+    PERFORM recs.job_step('analyze');
 END;
 $$;
 COMMENT ON FUNCTION recs.refresh_materialized_view(regclass) IS

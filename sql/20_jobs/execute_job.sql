@@ -1,6 +1,7 @@
 -- recs.execute_job: runs one job function (recs.job_<name>) in a subtransaction and records the
 -- run in recs.job_runs whatever happens: on failure the job's work is rolled back (the last good
--- data stays) and the error is logged, not raised.
+-- data stays) and the error is logged, not raised. Steps the job marks with recs.job_step go into
+-- details.steps_ms; a failure's SQLSTATE into details.sqlstate.
 -- Arguments: p_job, the job name ('cleanup', ...). Result: the recs.job_runs row of this run.
 -- Errors: P0002 (no_data_found) for an unknown job.
 -- Caller: recs.run_job (pg_cron, psql) and api.run_job (admin API).
@@ -13,6 +14,7 @@ DECLARE
     v_error text;
     v_sqlstate text;
     v_run recs.job_runs;
+    v_steps jsonb;
 BEGIN
     IF p_job IS NULL OR p_job !~ '^[a-z_]+$' THEN
         RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';
@@ -21,15 +23,19 @@ BEGIN
     IF v_function IS NULL THEN
         RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM set_config('recs.job_steps', '{}', true);
+    PERFORM set_config('recs.job_step_at', v_started::text, true);
     BEGIN
         EXECUTE format('SELECT %s()', v_function::regproc::text) INTO v_rows;
+        v_steps := nullif(current_setting('recs.job_steps', true), '')::jsonb;
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS v_error = MESSAGE_TEXT, v_sqlstate = RETURNED_SQLSTATE;
     END;
     INSERT INTO recs.job_runs (job, started_at, finished_at, duration_ms, rows, error, details)
     VALUES (p_job, v_started, clock_timestamp(),
             1000 * date_part('epoch', clock_timestamp() - v_started), v_rows, v_error,
-            CASE WHEN v_sqlstate IS NOT NULL THEN jsonb_build_object('sqlstate', v_sqlstate) END)
+            CASE WHEN v_sqlstate IS NOT NULL THEN jsonb_build_object('sqlstate', v_sqlstate)
+                 WHEN v_steps IS NOT NULL AND v_steps <> '{}' THEN jsonb_build_object('steps_ms', v_steps) END)
     RETURNING * INTO v_run;
     RETURN v_run;
 END;

@@ -50,6 +50,7 @@ BEGIN
     FROM recs.interactions x JOIN recs.item_stats s ON s.item_id = x.item_id
     GROUP BY x.user_key;
     ANALYZE recs.item_stats, recs.user_stats;
+    PERFORM recs.job_step('similarity.item_and_user_stats');
 
     -- The degree cap: presents enter the neighbour search from the least liked up while the
     -- candidate rows they generate (each of a present's users meets every other one) stay within
@@ -93,19 +94,23 @@ BEGIN
     WHERE s.interactions >= v_min
       AND (v_full OR EXISTS (SELECT 1 FROM recs.dirty_users d WHERE d.user_key = s.user_key));
     ANALYZE recs.user_vectors;
+    PERFORM recs.job_step('similarity.vectors');
     DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
 
     INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
     SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
+    PERFORM recs.job_step('similarity.neighbors');
 
     IF v_full THEN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
+        PERFORM recs.job_step('similarity.analyze');
     END IF;
     -- Users with at least one neighbour, for GET /stats: one index probe per eligible user.
     SELECT count(*) INTO v_with_neighbors
     FROM recs.user_stats s
     CROSS JOIN LATERAL (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = s.user_key LIMIT 1) has
     WHERE s.interactions >= v_min;
+    PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,

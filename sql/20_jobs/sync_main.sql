@@ -40,6 +40,7 @@ BEGIN
     WHERE p.user_id IS NULL;
     CREATE UNIQUE INDEX ON sync_presents (id);
     ANALYZE sync_presents;
+    PERFORM recs.job_step('sync.presents_read');
 
     CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
     SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
@@ -64,6 +65,7 @@ BEGIN
                                 excluded.available);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_changed := v_changed + v_rows;
+    PERFORM recs.job_step('sync.presents_written');
 
     -- 2. Which events to read.
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
@@ -97,6 +99,7 @@ BEGIN
     IF NOT v_full THEN
         DELETE FROM sync_events e USING recs.recent_click_ids r WHERE NOT e.is_like AND r.id = e.id;
     END IF;
+    PERFORM recs.job_step('sync.events_read');
 
     -- 3. The decay epoch: set on a full sync, rebased when events drift too far from it.
     SELECT max(created_at) INTO v_newest FROM sync_events;
@@ -193,9 +196,11 @@ BEGIN
         GET DIAGNOSTICS v_rows = ROW_COUNT;
     END IF;
     v_changed := v_changed + v_rows;
+    PERFORM recs.job_step('sync.interactions_written');
     IF v_full THEN
         -- The planner must know the new table before the jobs join it millions of times.
         ANALYZE recs.items, recs.users, recs.interactions;
+        PERFORM recs.job_step('sync.analyze');
     END IF;
     INSERT INTO recs.dirty_users AS d (user_key, changed_at)
     SELECT DISTINCT user_key, now() FROM sync_changed_users
@@ -229,6 +234,7 @@ BEGIN
            ('likes', (SELECT count(*) FROM main.handpicked_likes), now()),
            ('clicks', (SELECT count(*) FROM main.handpicked_present_clicks), now())
     ON CONFLICT (name) DO UPDATE SET total = excluded.total, counted_at = excluded.counted_at;
+    PERFORM recs.job_step('sync.totals_counted');
     DROP TABLE sync_presents, sync_gone, sync_events, sync_pairs, sync_changed_users;
     RETURN v_changed;
 END;

@@ -199,3 +199,18 @@ def test_every_psql_entry_point_works_as_the_dba_role(world: World, statement: s
         assert rows, statement
     failed = world.recs.execute("SELECT job, error FROM recs.job_runs WHERE error IS NOT NULL").fetchall()
     assert failed == []
+
+
+def test_job_runs_record_where_the_time_went(world: World) -> None:
+    fill_known_world(world)
+    with owner_connect() as owner:
+        owner.execute("CALL recs.refresh_all()")
+    runs = world.recs.execute("SELECT job, details -> 'steps_ms', duration_ms FROM recs.job_runs").fetchall()
+    steps = {job: by_step for job, by_step, _ in runs}
+    popular_steps = {"sync.presents_read", "sync.events_read", "sync.interactions_written", "analyze"}
+    assert popular_steps | {"recs.popular_items"} <= set(steps["refresh_popular_items"])
+    assert "recs.user_profiles" in steps["refresh_user_profiles"]
+    assert {"similarity.vectors", "similarity.neighbors"} <= set(steps["refresh_user_similarities"])
+    for job, by_step, duration_ms in runs:
+        assert all(ms >= 0 for ms in by_step.values()), job
+        assert sum(by_step.values()) <= duration_ms + 1, job  # the steps never add up to more than the run
