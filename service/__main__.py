@@ -16,17 +16,19 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     settings.auth_credentials  # noqa: B018 - refuse to start without credentials, before forking workers
-    # Every worker writes its Prometheus series into one directory that /metrics sums; it must be
-    # set before prometheus_client is first imported, here and in each worker.
+    # Every worker writes its Prometheus series into one directory that /metrics sums. It is set
+    # and emptied (an earlier server's files would be summed in) before anything imports
+    # prometheus_client: with one worker, this very process serves.
     own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if own_metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mysanta-metrics-")
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):
+        if name.endswith(".db"):
+            os.remove(os.path.join(metrics_dir, name))
     import uvicorn
 
-    from service.telemetry import prepare_multiprocess_dir
-
-    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
-    prepare_multiprocess_dir(metrics_dir)
     # DEBUG auto-reloads on code changes, which uvicorn can do with one worker only: WORKERS > 1 wins.
     reload = settings.debug and args.workers == 1
     try:

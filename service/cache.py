@@ -20,10 +20,10 @@ KEY_PREFIX = "v3:"
 class Cache:
     """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
-    Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, hit), if given.
+    Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, "hit" | "miss" | "error").
     """
 
-    def __init__(self, client: redis.Redis, on_lookup: Callable[[str, bool], None] | None = None) -> None:
+    def __init__(self, client: redis.Redis, on_lookup: Callable[[str, str], None] | None = None) -> None:
         self.client = client
         self.on_lookup = on_lookup
         self._down_since: float | None = None
@@ -55,11 +55,12 @@ class Cache:
             value = await self.client.get(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
             self._failed(error)
-            value = None
+            value, result = None, "error"
         else:
             self._succeeded()
+            result = "miss" if value is None else "hit"
         if self.on_lookup is not None:
-            self.on_lookup(key.split(":", 1)[0], value is not None)
+            self.on_lookup(key.split(":", 1)[0], result)
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:

@@ -62,9 +62,10 @@ def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[
     """
     owner = parse_pg_url(settings.recommendations_owner_database_url)
     cron_url = owner.with_dbname(settings.cron_database_name)
-    # pg_cron's tables are read rarely (/stats, /metrics, psql): no connection kept open per session.
+    # pg_cron's tables are read rarely (/stats, /metrics, psql): no connection kept open per
+    # session, and an unreachable cron database costs at most a second (the readers go on without).
     return configure_fdw_server(conn, MAIN_SERVER, settings.main_database_url) + configure_fdw_server(
-        conn, CRON_SERVER, cron_url, {"keep_connections": "off"}
+        conn, CRON_SERVER, cron_url, {"keep_connections": "off", "connect_timeout": "1"}
     )
 
 

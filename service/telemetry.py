@@ -26,6 +26,7 @@ log = logging.getLogger("service.telemetry")
 
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED_ROUTE = "unmatched"  # requests no route matched: one label value, whatever the path
+CACHE_RESULTS = ("hit", "miss", "error")
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 HTTP_REQUESTS = Counter(
@@ -61,14 +62,6 @@ def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROCESS_DIR_VARIABLE))
 
 
-def prepare_multiprocess_dir(path: str) -> None:
-    """Create the series directory and empty it: files left by an earlier server would be summed in."""
-    os.makedirs(path, exist_ok=True)
-    for name in os.listdir(path):
-        if name.endswith(".db"):
-            os.remove(os.path.join(path, name))
-
-
 class LatencySummary(msgspec.Struct, kw_only=True):
     """Requests one route and algorithm answered, and the latency of the most recent ones."""
 
@@ -81,10 +74,11 @@ class LatencySummary(msgspec.Struct, kw_only=True):
 
 
 class CacheSummary(msgspec.Struct, kw_only=True):
-    """Cache lookups of one kind (or of all kinds)."""
+    """Cache lookups of one kind (or of all kinds); errors are lookups Redis did not answer."""
 
     hits: int
     misses: int
+    errors: int
     hit_rate: float | None
 
 
@@ -106,9 +100,12 @@ def percentile(sorted_values: list[float], fraction: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def _cache_summary(hits: int, misses: int) -> CacheSummary:
+def _cache_summary(hits: int, misses: int, errors: int) -> CacheSummary:
+    """The hit rate counts answered lookups only: an outage does not lower it."""
     total = hits + misses
-    return CacheSummary(hits=hits, misses=misses, hit_rate=round(hits / total, 4) if total else None)
+    return CacheSummary(
+        hits=hits, misses=misses, errors=errors, hit_rate=round(hits / total, 4) if total else None
+    )
 
 
 class Telemetry:
@@ -164,9 +161,8 @@ class Telemetry:
             self._requests[field] += 1
             self._latencies[field].append(round(seconds * 1000, 3))
 
-    def observe_cache_lookup(self, kind: str, hit: bool) -> None:
-        """Count one cache lookup of a kind of cached value."""
-        result = "hit" if hit else "miss"
+    def observe_cache_lookup(self, kind: str, result: str) -> None:
+        """Count one cache lookup of a kind of cached value: result is hit, miss or error."""
         CACHE_LOOKUPS.labels(kind, result).inc()
         self._cache[f"{kind} {result}"] += 1
 
@@ -199,8 +195,8 @@ class Telemetry:
             self._requests, self._cache = Tally(), Tally()
             self._latencies.clear()
             prefix = self.KEY_PREFIX
-            try:
-                async with self._client.pipeline(transaction=False) as pipe:
+            try:  # MULTI/EXEC: Redis applies all of a flush or none of it
+                async with self._client.pipeline(transaction=True) as pipe:
                     pipe.set(prefix + "since", dt.datetime.now(dt.UTC).isoformat(), nx=True)
                     for field, count in requests.items():
                         pipe.hincrby(prefix + "requests", field, count)
@@ -211,20 +207,27 @@ class Telemetry:
                         pipe.ltrim(prefix + "latency:" + field, 0, self.latency_window - 1)
                     await pipe.execute()
             except (RedisError, OSError) as error:
-                self._requests.update(requests)
-                self._cache.update(cache)
-                for field, samples in latencies.items():  # older samples first, the newest kept
-                    newer = list(self._latencies[field])
-                    self._latencies[field] = deque(samples + newer, maxlen=self.latency_window)
+                self._restore(requests, cache, latencies)
                 log.debug("telemetry.flush_failed", extra={"error": str(error)})
                 return False
+            except asyncio.CancelledError:  # stopping mid-flush: keep the batch for the last flush
+                self._restore(requests, cache, latencies)
+                raise
             return True
+
+    def _restore(self, requests: Tally[str], cache: Tally[str], latencies: dict[str, list[float]]) -> None:
+        """Put a batch that did not reach Redis back in front of what came since."""
+        self._requests.update(requests)
+        self._cache.update(cache)
+        for field, samples in latencies.items():  # older samples first, the newest kept
+            newer = list(self._latencies[field])
+            self._latencies[field] = deque(samples + newer, maxlen=self.latency_window)
 
     async def summary(self) -> SharedSummary:
         """Every worker's numbers (this worker's flushed first); available=False when Redis is down."""
         flushed = await self.flush()
         empty = SharedSummary(
-            available=False, counting_since=None, cache=_cache_summary(0, 0), cache_by_kind={}, requests=[]
+            available=False, counting_since=None, cache=_cache_summary(0, 0, 0), cache_by_kind={}, requests=[]
         )
         if not flushed or self._client is None:
             return empty
@@ -252,17 +255,17 @@ class Telemetry:
                 p50_ms=percentile(values, 0.5), p95_ms=percentile(values, 0.95),
             )  # fmt: skip
             summaries.append(summary)
-        by_kind: dict[str, dict[str, int]] = defaultdict(lambda: {"hit": 0, "miss": 0})
+        by_kind: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CACHE_RESULTS, 0))
         for field, value in cache.items():
             kind, result = _text(field).rsplit(" ", 1)
             by_kind[kind][result] = int(value)
         return SharedSummary(
             available=True,
             counting_since=dt.datetime.fromisoformat(_text(since)) if since else None,
-            cache=_cache_summary(
-                sum(kind["hit"] for kind in by_kind.values()), sum(kind["miss"] for kind in by_kind.values())
-            ),
-            cache_by_kind={kind: _cache_summary(n["hit"], n["miss"]) for kind, n in sorted(by_kind.items())},
+            cache=_cache_summary(*(sum(n[result] for n in by_kind.values()) for result in CACHE_RESULTS)),
+            cache_by_kind={
+                kind: _cache_summary(n["hit"], n["miss"], n["error"]) for kind, n in sorted(by_kind.items())
+            },
             requests=summaries,
         )
 

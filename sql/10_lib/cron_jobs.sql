@@ -1,8 +1,9 @@
 -- recs.cron_jobs: this database's pg_cron jobs (and the owner's jobs in the cron database, such
 -- as purge-cron-history) with pg_cron's last run of each, read through server cron_db.
 -- Arguments: none. Result: job (the recs job a `CALL recs.run_job('<job>')` command runs, else the
---   cron job name), jobid, jobname, schedule, command, database, active, and the last run's
---   status, start, end and message (NULL if pg_cron never ran it).
+--   cron job name, else 'cron-job-<jobid>'), jobid, jobname, schedule, command, database, active,
+--   and the last run's status, start, end and message (NULL if pg_cron never ran it). One row
+--   per job: of several pg_cron jobs running the same recs job, the active one with the lowest id.
 -- Errors: none: when pg_cron's database cannot be read, a WARNING and no rows.
 -- Caller: recs.job_status (psql, api.job_status, api.stats). SECURITY DEFINER: pg_cron's tables
 --   are read with the owner's user mapping (the owner owns the jobs), whoever asks.
@@ -17,7 +18,9 @@ DECLARE
                              WHERE s.srvname = 'cron_db' AND o.option_name = 'dbname');
 BEGIN
     RETURN QUERY
-    SELECT coalesce(substring(j.command FROM $re$recs\.run_job\('([a-z_]+)'\)$re$), j.jobname),
+    SELECT DISTINCT ON (1)
+           coalesce(substring(j.command FROM $re$recs\.run_job\('([a-z_]+)'\)$re$), j.jobname,
+                    'cron-job-' || j.jobid),
            j.jobid, j.jobname, j.schedule, j.command, j.database, j.active,
            d.status, d.start_time, d.end_time, d.return_message
     FROM cron_link.job j
@@ -28,7 +31,8 @@ BEGIN
         ORDER BY r.start_time DESC NULLS LAST
         LIMIT 1
     ) d ON true
-    WHERE j.database IN (current_database(), v_cron_database);
+    WHERE j.database IN (current_database(), v_cron_database)
+    ORDER BY 1, j.active DESC, j.jobid;
 EXCEPTION WHEN OTHERS THEN
     RAISE WARNING 'pg_cron''s jobs could not be read from database %: %', v_cron_database, SQLERRM;
     RETURN;

@@ -15,6 +15,7 @@ DECLARE
     v_values integer[] := '{}';
 BEGIN
     FOREACH v_part IN ARRAY string_to_array(p_field, ',') LOOP
+        -- '*', 'a', 'a-b', each optionally '/step' except a single value ('a/n' is not cron).
         v_match := regexp_match(v_part, '^(\*|(\d+)(?:-(\d+))?)(?:/(\d+))?$');
         IF v_match IS NULL THEN
             RETURN NULL;
@@ -23,9 +24,11 @@ BEGIN
             v_from := p_low;
             v_to := p_high;
         ELSE
+            IF v_match[3] IS NULL AND v_match[4] IS NOT NULL THEN
+                RETURN NULL;
+            END IF;
             v_from := v_match[2]::integer;
-            -- 'a/n' means a, a+n, ... up to the end of the range, as in cron.
-            v_to := coalesce(v_match[3]::integer, CASE WHEN v_match[4] IS NULL THEN v_from ELSE p_high END);
+            v_to := coalesce(v_match[3]::integer, v_from);
         END IF;
         v_step := coalesce(v_match[4]::integer, 1);
         IF v_from < p_low OR v_to > p_high OR v_from > v_to OR v_step < 1 THEN
@@ -42,8 +45,9 @@ COMMENT ON FUNCTION recs.cron_field_values(text, integer, integer) IS
 -- recs.cron_next_run: when pg_cron will next start a job with this schedule.
 -- Arguments: p_schedule (five fields, or @hourly/@daily/@weekly/@monthly/@yearly), p_after.
 -- Result: the first matching minute after p_after, in pg_cron's time zone (GMT unless
---   cron.timezone says otherwise); NULL for schedules it does not parse ('30 seconds', names)
---   or that never match within four years.
+--   cron.timezone says otherwise; in a zone with daylight saving, a time in the skipped or
+--   repeated hour is resolved as PostgreSQL resolves local times); NULL for schedules it does not
+--   parse ('30 seconds', names) or that never match within four years.
 -- Errors: none. Caller: recs.job_status.
 CREATE OR REPLACE FUNCTION recs.cron_next_run(p_schedule text, p_after timestamptz)
 RETURNS timestamptz

@@ -8,7 +8,8 @@
 --   setting changed, or when sync_state rows were deleted (DELETE FROM recs.sync_state forces one). The decay epoch is rebased (stored sums
 --   multiplied, no re-read) when new events drift more than 400 half-lives away from it.
 --   Users whose interactions changed are stamped in recs.dirty_users for the similarity job.
---   3. recs.source_totals: main's totals of public and private presents, likes and clicks.
+--   3. recs.source_totals: main's totals of public and private presents, likes and clicks
+--      (at a full sync, or when the last count is an hour old).
 -- Arguments: none. Result: rows changed (items + interaction rows written).
 -- Errors: FDW errors when main is unreachable (the caller's job run then fails and logs it).
 -- Caller: recs.job_refresh_popular_items (and later jobs); runs as the owner (its user mapping).
@@ -227,13 +228,16 @@ BEGIN
     END IF;
 
     -- 6. Main's totals for GET /stats: counted here (aggregates run on main's side) so that no
-    --    request ever counts over the FDW.
-    INSERT INTO recs.source_totals AS t (name, total, counted_at)
-    VALUES ('public_presents', (SELECT count(*) FROM sync_presents), now()),
-           ('private_presents', (SELECT count(*) FROM main.handpicked_presents WHERE user_id IS NOT NULL), now()),
-           ('likes', (SELECT count(*) FROM main.handpicked_likes), now()),
-           ('clicks', (SELECT count(*) FROM main.handpicked_present_clicks), now())
-    ON CONFLICT (name) DO UPDATE SET total = excluded.total, counted_at = excluded.counted_at;
+    --    request ever counts over the FDW; at a full sync or when an hour old, to spare main.
+    IF v_full OR coalesce((SELECT min(counted_at) FROM recs.source_totals), '-infinity') < now() - interval '1 hour'
+       OR (SELECT count(*) FROM recs.source_totals) < 4 THEN
+        INSERT INTO recs.source_totals AS t (name, total, counted_at)
+        VALUES ('public_presents', (SELECT count(*) FROM sync_presents), now()),
+               ('private_presents', (SELECT count(*) FROM main.handpicked_presents WHERE user_id IS NOT NULL), now()),
+               ('likes', (SELECT count(*) FROM main.handpicked_likes), now()),
+               ('clicks', (SELECT count(*) FROM main.handpicked_present_clicks), now())
+        ON CONFLICT (name) DO UPDATE SET total = excluded.total, counted_at = excluded.counted_at;
+    END IF;
     PERFORM recs.job_step('sync.totals_counted');
     DROP TABLE sync_presents, sync_gone, sync_events, sync_pairs, sync_changed_users;
     RETURN v_changed;

@@ -88,9 +88,9 @@ async def test_stats_agree_with_the_database_and_the_requests_made(
     assert {"schedule", "next_run_at", "cron_last_status"} <= set(jobs["cleanup"])
 
     assert stats["telemetry_available"] is True and stats["counting_since"] is not None
-    assert stats["cache_by_kind"]["popular"] == {"hits": 1, "misses": 1, "hit_rate": 0.5}
-    assert stats["cache_by_kind"]["personalized"] == {"hits": 0, "misses": 1, "hit_rate": 0.0}
-    assert (stats["cache"]["hits"], stats["cache"]["misses"]) == (1, 2)
+    assert stats["cache_by_kind"]["popular"] == {"hits": 1, "misses": 1, "errors": 0, "hit_rate": 0.5}
+    assert stats["cache_by_kind"]["personalized"] == {"hits": 0, "misses": 1, "errors": 0, "hit_rate": 0.0}
+    assert (stats["cache"]["hits"], stats["cache"]["misses"], stats["cache"]["errors"]) == (1, 2, 0)
     popular = request_entry(stats, "/popular", "popular")
     assert (popular["requests"], popular["latency_samples"]) == (2, 2)  # the 422 is not a recommendation
     assert 0 < popular["p50_ms"] <= popular["p95_ms"]
@@ -105,8 +105,16 @@ async def test_stats_needs_auth(client: AsyncTestClient) -> None:
 async def test_stats_while_redis_is_down(databases: tuple[psycopg.Connection, ...]) -> None:
     settings = make_settings()  # Redis on a closed port
     async with AsyncTestClient(app=create_app(settings)) as client:
+        before = (await client.get("/metrics", auth=AUTH)).text
         assert (await client.post("/popular", json=POPULAR_BODY, auth=AUTH)).status_code == 200
+        after = (await client.get("/metrics", auth=AUTH)).text
         response = await client.get("/stats", auth=AUTH)
+    lookups = {"kind": "popular", "result": "error"}  # an outage is neither a hit nor a miss
+    assert (
+        samples(after, "mysanta_cache_lookups_total", **lookups)
+        - samples(before, "mysanta_cache_lookups_total", **lookups)
+        == 1
+    )
     assert response.status_code == 200
     stats = response.json()
     assert stats["telemetry_available"] is False and stats["requests"] == []
@@ -171,6 +179,16 @@ def _each_on_a_new_connection(base_url: str, count: int) -> Iterable[int]:
     for _ in range(count):  # a new connection each time: the kernel spreads them over the workers
         with httpx.Client(base_url=base_url, auth=AUTH, timeout=5) as http:
             yield http.post("/popular", json=POPULAR_BODY).status_code
+
+
+def test_metrics_of_a_single_worker_server_keep_every_series(world: World, settings: Settings) -> None:
+    # One worker serves from the process that prepared the series directory.
+    with running_server(settings, workers=1) as (base_url, _):
+        assert set(_each_on_a_new_connection(base_url, 3)) == {200}
+        text = httpx.get(f"{base_url}/metrics", auth=AUTH, timeout=5).text
+    assert samples(text, "mysanta_db_pool_max_connections") == settings.db_pool_max_size
+    assert samples(text, "mysanta_db_pool_connections", state="idle") >= 1
+    assert samples(text, "mysanta_http_requests_total", route="/popular") == 3
 
 
 def test_stats_and_metrics_count_every_worker(world: World, settings: Settings) -> None:
