@@ -1,20 +1,15 @@
 -- api.stats: what GET /stats reports from the database, from cheap sources only: main's totals
 -- as the last sync counted them (recs.source_totals), rows of each derived table and view from
 -- the planner's statistics (pg_class.reltuples, refreshed by ANALYZE after each refresh), users
--- with demographics / a profile (counted, one row per user), users with neighbours (counted by
--- the last similarity run), and every job's status as api.job_status gives it.
+-- with demographics (counted, one row per user), users with a profile and with neighbours (as
+-- the last profile and similarity runs counted them), and every job's status as api.job_status
+-- gives it.
 -- Arguments: none. Result: one jsonb object {main_totals, main_totals_counted_at, derived_rows,
 --   users, jobs}; a total never counted is absent, a relation never analyzed has rows null.
 -- Errors: none. Caller: GET /stats. SECURITY DEFINER: the app role cannot read recs.
 CREATE OR REPLACE FUNCTION api.stats() RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_profiles bigint;
 BEGIN
-    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = 'recs.user_profiles'::regclass) THEN
-        -- A view never refreshed cannot be scanned at all; counted only once it has data.
-        EXECUTE 'SELECT count(*) FROM recs.user_profiles' INTO v_profiles;
-    END IF;
     RETURN jsonb_build_object(
         'main_totals', coalesce((SELECT jsonb_object_agg(t.name, t.total) FROM recs.source_totals t), '{}'),
         'main_totals_counted_at', (SELECT min(t.counted_at) FROM recs.source_totals t),
@@ -29,7 +24,10 @@ BEGIN
         ),
         'users', jsonb_build_object(
             'with_demographics', (SELECT count(*) FROM recs.user_demographics),
-            'with_profile', coalesce(v_profiles, 0),
+            -- The view changes only when the profile job refreshes it, and that run counted it.
+            'with_profile', coalesce((SELECT r.rows FROM recs.job_runs r
+                                      WHERE r.job = 'refresh_user_profiles' AND r.error IS NULL
+                                      ORDER BY r.started_at DESC LIMIT 1), 0),
             'with_neighbors', (SELECT (s.details ->> 'users_with_neighbors')::bigint
                                FROM recs.sync_state s WHERE s.source = 'user_similarities')
         ),
