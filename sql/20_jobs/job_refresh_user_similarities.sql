@@ -1,10 +1,11 @@
 -- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool) current.
---   1. syncs from main; rebuilds recs.item_stats (IUF), recs.user_stats (norms), the degree cap
+--   1. syncs from main; updates recs.item_stats (users, IUF) and recs.user_stats (norms): rebuilt on
+--      a full run, otherwise moved by the changed users' pairs only; derives the degree cap
 --      (the most users a present may have to enter the neighbour search, from
 --      similarity_candidate_budget and similarity_item_degree_cap) and the unit-length vectors in
 --      recs.user_vectors (all of them on a full run, the changed users' otherwise);
 --   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size,
---      similarity_candidate_budget or similarity_item_degree_cap changed): every user
+--      similarity_candidate_budget, similarity_item_degree_cap or similarity_iuf changed): every user
 --      with at least min_interactions_for_similarity interactions; else incremental: only the
 --      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
@@ -25,31 +26,81 @@ DECLARE
     v_fixed_cap integer := recs.setting('similarity_item_degree_cap')::integer;
     v_budget bigint := recs.setting('similarity_candidate_budget')::bigint;
     v_cap integer;
+    v_iuf boolean := recs.setting('similarity_iuf')::boolean;
     v_state recs.sync_state;
     v_started timestamptz := now();
     v_full boolean;
     v_users integer[];
     v_all_users bigint;
     v_with_neighbors bigint;
+    v_had_neighbors bigint := 0;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
 
-    SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
-    DELETE FROM recs.item_stats;
-    INSERT INTO recs.item_stats (item_id, users, iuf)
-    SELECT x.item_id, count(*),
-           CASE WHEN recs.setting('similarity_iuf')::boolean
-                THEN ln((1 + v_all_users)::double precision / (1 + count(*))) ELSE 1 END
-    FROM recs.interactions x GROUP BY x.item_id;
-    DELETE FROM recs.user_stats;
-    INSERT INTO recs.user_stats (user_key, interactions, norm)
-    SELECT x.user_key, count(*),
-           sqrt(sum((recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
-                     * s.iuf) ^ 2))
-    FROM recs.interactions x JOIN recs.item_stats s ON s.item_id = x.item_id
-    GROUP BY x.user_key;
-    ANALYZE recs.item_stats, recs.user_stats;
+    SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
+    v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
+              OR NOT EXISTS (SELECT 1 FROM recs.user_vectors)  -- unlogged: empty after a crash
+              OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
+              OR (v_state.details ->> 'pool')::integer IS DISTINCT FROM v_pool
+              OR (v_state.details ->> 'candidate_budget')::bigint IS DISTINCT FROM v_budget
+              OR (v_state.details ->> 'fixed_degree_cap')::integer IS DISTINCT FROM v_fixed_cap
+              OR (v_state.details ->> 'iuf')::boolean IS DISTINCT FROM v_iuf;
+
+    -- The users this run recomputes (all of them on a full run); a user changed again while it
+    -- runs stays marked for the next run.
+    CREATE TEMP TABLE sim_changed ON COMMIT DROP AS
+    SELECT d.user_key FROM recs.dirty_users d WHERE NOT v_full AND d.changed_at <= v_started;
+    ALTER TABLE sim_changed ADD PRIMARY KEY (user_key);
+    ANALYZE sim_changed;  -- a few thousand users: index probes, not scans of every interaction
+
+    IF v_full THEN
+        SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
+        DELETE FROM recs.item_stats;
+        INSERT INTO recs.item_stats (item_id, users, iuf)
+        SELECT x.item_id, count(*),
+               CASE WHEN v_iuf THEN ln((1 + v_all_users)::double precision / (1 + count(*))) ELSE 1 END
+        FROM recs.interactions x GROUP BY x.item_id;
+        DELETE FROM recs.user_stats;
+        INSERT INTO recs.user_stats (user_key, interactions, norm)
+        SELECT x.user_key, count(*),
+               sqrt(sum((recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
+                         * s.iuf) ^ 2))
+        FROM recs.interactions x JOIN recs.item_stats s ON s.item_id = x.item_id
+        GROUP BY x.user_key;
+        ANALYZE recs.item_stats, recs.user_stats;
+    ELSE
+        -- Only what the changed users moved: a present's user count changes by the pairs they
+        -- have now minus the pairs their vectors held (user_vectors is their previous state), and
+        -- only their own norms change. IUF uses the user count of the last run.
+        CREATE TEMP TABLE sim_degree_changes ON COMMIT DROP AS
+        SELECT c.item_id, sum(c.change)::integer AS change
+        FROM (SELECT x.item_id, 1 AS change
+              FROM sim_changed u JOIN recs.interactions x ON x.user_key = u.user_key
+              UNION ALL
+              SELECT v.item_id, -1
+              FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key) c
+        GROUP BY c.item_id
+        HAVING sum(c.change) <> 0;
+        ANALYZE sim_degree_changes;
+        SELECT count(*) INTO v_all_users FROM recs.user_stats;
+        INSERT INTO recs.item_stats AS s (item_id, users, iuf)
+        SELECT c.item_id, c.change, 1 FROM sim_degree_changes c
+        ON CONFLICT (item_id) DO UPDATE SET users = s.users + excluded.users;
+        DELETE FROM recs.item_stats s USING sim_degree_changes c WHERE s.item_id = c.item_id AND s.users <= 0;
+        UPDATE recs.item_stats s
+        SET iuf = CASE WHEN v_iuf THEN ln((1 + v_all_users)::double precision / (1 + s.users)) ELSE 1 END
+        FROM sim_degree_changes c WHERE s.item_id = c.item_id;
+        DELETE FROM recs.user_stats s USING sim_changed u WHERE s.user_key = u.user_key;
+        INSERT INTO recs.user_stats (user_key, interactions, norm)
+        SELECT x.user_key, count(*),
+               sqrt(sum((recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
+                         * s.iuf) ^ 2))
+        FROM sim_changed u
+        JOIN recs.interactions x ON x.user_key = u.user_key
+        JOIN recs.item_stats s ON s.item_id = x.item_id
+        GROUP BY x.user_key;
+    END IF;
     PERFORM recs.job_step('similarity.item_and_user_stats');
 
     -- The degree cap: presents enter the neighbour search from the least liked up while the
@@ -63,39 +114,54 @@ BEGIN
         v_cap := least(v_cap, v_fixed_cap);
     END IF;
 
-    SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
-    v_full := v_state IS NULL OR v_state.full_synced_at IS NULL
-              OR NOT EXISTS (SELECT 1 FROM recs.user_vectors)  -- unlogged: empty after a crash
-              OR v_state.full_synced_at < now() - make_interval(hours => v_rebuild_hours)
-              OR (v_state.details ->> 'pool')::integer IS DISTINCT FROM v_pool
-              OR (v_state.details ->> 'candidate_budget')::bigint IS DISTINCT FROM v_budget
-              OR (v_state.details ->> 'fixed_degree_cap')::integer IS DISTINCT FROM v_fixed_cap;
-
     -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
     -- the rest keeping theirs until the next full rebuild.
     IF v_full THEN
         TRUNCATE recs.user_vectors;
         DELETE FROM recs.user_neighbors;
     ELSE
-        DELETE FROM recs.user_vectors v USING recs.dirty_users d WHERE v.user_key = d.user_key;
-        DELETE FROM recs.user_neighbors n USING recs.dirty_users d WHERE n.user_key = d.user_key;
+        SELECT count(*) INTO v_had_neighbors FROM sim_changed c
+        WHERE EXISTS (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = c.user_key);
+        DELETE FROM recs.user_vectors v USING sim_changed u WHERE v.user_key = u.user_key;
+        DELETE FROM recs.user_neighbors n USING sim_changed u WHERE n.user_key = u.user_key;
     END IF;
-    INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
-    SELECT x.user_key, x.item_id,
-           recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap) * s.iuf / u.norm,
-           s.users <= v_cap
-    FROM recs.interactions x
-    JOIN recs.item_stats s ON s.item_id = x.item_id
-    JOIN recs.user_stats u ON u.user_key = x.user_key AND u.norm > 0
-    WHERE v_full OR EXISTS (SELECT 1 FROM recs.dirty_users d WHERE d.user_key = x.user_key)
-    ORDER BY x.user_key;
-    SELECT array_agg(s.user_key) INTO v_users
-    FROM recs.user_stats s
-    WHERE s.interactions >= v_min
-      AND (v_full OR EXISTS (SELECT 1 FROM recs.dirty_users d WHERE d.user_key = s.user_key));
-    ANALYZE recs.user_vectors;
+    -- Every (user, present) pair gets a row, a user whose weights are all 0 included (value 0):
+    -- the next incremental run reads a user's previous pairs from here.
+    IF v_full THEN
+        INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
+        SELECT x.user_key, x.item_id,
+               CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
+                                                                 v_click, v_click_cap) * s.iuf / u.norm
+                    ELSE 0 END,
+               s.users <= v_cap
+        FROM recs.interactions x
+        JOIN recs.item_stats s ON s.item_id = x.item_id
+        JOIN recs.user_stats u ON u.user_key = x.user_key
+        ORDER BY x.user_key;
+        SELECT array_agg(s.user_key) INTO v_users FROM recs.user_stats s WHERE s.interactions >= v_min;
+        ANALYZE recs.user_vectors;
+    ELSE
+        INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
+        SELECT x.user_key, x.item_id,
+               CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
+                                                                 v_click, v_click_cap) * s.iuf / u.norm
+                    ELSE 0 END,
+               s.users <= v_cap
+        FROM sim_changed c
+        JOIN recs.interactions x ON x.user_key = c.user_key
+        JOIN recs.item_stats s ON s.item_id = x.item_id
+        JOIN recs.user_stats u ON u.user_key = x.user_key
+        ORDER BY x.user_key;
+        SELECT array_agg(s.user_key) INTO v_users
+        FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
+        WHERE s.interactions >= v_min;
+    END IF;
     PERFORM recs.job_step('similarity.vectors');
-    DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
+    IF v_full THEN
+        DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
+    ELSE
+        DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
+    END IF;
 
     INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
     SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
@@ -105,23 +171,33 @@ BEGIN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
-    -- Users with at least one neighbour, for GET /stats: one index probe per eligible user.
-    SELECT count(*) INTO v_with_neighbors
-    FROM recs.user_stats s
-    CROSS JOIN LATERAL (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = s.user_key LIMIT 1) has
-    WHERE s.interactions >= v_min;
+    -- Users with at least one neighbour, for GET /stats: counted on a full run (one index probe
+    -- per user), moved by the changed users' before and after otherwise.
+    v_with_neighbors := (v_state.details ->> 'users_with_neighbors')::bigint;
+    IF v_full OR v_with_neighbors IS NULL THEN
+        SELECT count(*) INTO v_with_neighbors
+        FROM recs.user_stats s
+        CROSS JOIN LATERAL (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = s.user_key LIMIT 1) has
+        WHERE s.interactions >= v_min;
+    ELSE
+        v_with_neighbors := v_with_neighbors - v_had_neighbors
+            + (SELECT count(*) FROM sim_changed c
+               WHERE EXISTS (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = c.user_key));
+    END IF;
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
             jsonb_build_object('pool', v_pool, 'candidate_budget', v_budget, 'fixed_degree_cap', v_fixed_cap,
-                               'degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
+                               'iuf', v_iuf, 'degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
     IF coalesce(cardinality(v_users), 0) > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
+    DROP TABLE IF EXISTS sim_degree_changes;
+    DROP TABLE sim_changed;
     RETURN coalesce(cardinality(v_users), 0);
 END;
 $$;

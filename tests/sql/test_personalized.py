@@ -336,3 +336,59 @@ def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_sea
     world.refresh("refresh_user_similarities")
     assert degree_cap() == 3
     assert neighbours(world, c) == []
+
+
+def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_computes_them(world: World) -> None:
+    presents = [world.present() for _ in range(5)]
+    users = world.users(6)
+    for index, user in enumerate(users):
+        for present in presents[: 2 + index % 3]:
+            world.like(user, present)
+        world.click(user, presents[4], times=index)
+    world.setting("similarity_iuf", "true")
+    refresh_all(world)
+
+    # Changes: a new like, a new user, a new present, and a like that disappears from main.
+    world.like(users[0], presents[4])
+    newcomer = world.users(1)[0]
+    fresh = world.present()
+    for present in (presents[0], presents[3], fresh):
+        world.like(newcomer, present)
+    world.main.execute(
+        "DELETE FROM handpicked_likes WHERE user_id = %s AND handpicked_present_id = %s",
+        (users[1], presents[1]),
+    )
+    # A full sync (it sees deletions); the similarity run stays incremental.
+    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'")
+    world.refresh("refresh_user_similarities")
+    run = world.recs.execute(
+        "SELECT rows, details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
+        " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert run == (3, False)  # incremental: users[0], users[1] and the newcomer
+
+    expected_items = world.recs.execute(
+        "SELECT item_id, count(*) FROM recs.interactions GROUP BY item_id ORDER BY item_id"
+    ).fetchall()
+    assert world.recs.execute("SELECT item_id, users FROM recs.item_stats ORDER BY item_id").fetchall() == (
+        expected_items
+    )
+    vectors = world.recs.execute("SELECT user_key, item_id FROM recs.user_vectors ORDER BY 1, 2").fetchall()
+    pairs = world.recs.execute("SELECT user_key, item_id FROM recs.interactions ORDER BY 1, 2").fetchall()
+    assert vectors == pairs
+    changed = world.recs.execute(
+        "SELECT s.user_key, s.interactions, round(s.norm::numeric, 9) FROM recs.user_stats s"
+        " JOIN recs.users u USING (user_key) WHERE u.user_id = ANY(%s) ORDER BY 1",
+        ([users[0], users[1], newcomer],),
+    ).fetchall()
+    recomputed = world.recs.execute(
+        """
+        SELECT x.user_key, count(*), round(sqrt(sum((recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
+               1.0, 0.3, 5) * s.iuf) ^ 2))::numeric, 9)
+        FROM recs.interactions x JOIN recs.item_stats s USING (item_id) JOIN recs.users u USING (user_key)
+        WHERE u.user_id = ANY(%s) GROUP BY x.user_key ORDER BY 1
+        """,
+        ([users[0], users[1], newcomer],),
+    ).fetchall()
+    assert changed == recomputed and len(changed) == 3
+    assert {n for n, _ in neighbours(world, newcomer)} >= {users[0]}
