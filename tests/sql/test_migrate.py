@@ -132,3 +132,23 @@ def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
             assert left == [("mysanta_owner", False), ("postgres", True)]
         finally:
             su.execute("DELETE FROM cron.job_run_details WHERE command = %s", (marker,))
+
+
+def test_relations_that_serve_requests_are_vacuumed_soon_after_a_refresh(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    _, recs = databases
+    rows = recs.execute(
+        "SELECT oid::regclass::text, reloptions FROM pg_class WHERE oid = ANY(%s::regclass[]) ORDER BY 1",
+        (["recs.popular_items", "recs.interactions", "recs.user_neighbors", "recs.items"],),
+    ).fetchall()
+    assert len(rows) == 4
+    for relation, options in rows:
+        assert "autovacuum_vacuum_scale_factor=0.01" in (options or []), relation
+        assert "autovacuum_vacuum_insert_scale_factor=0.01" in (options or []), relation
+    # A refresh keeps them: REFRESH swaps the heap, not the relation.
+    recs.execute("REFRESH MATERIALIZED VIEW recs.popular_items")
+    options = recs.execute(
+        "SELECT reloptions FROM pg_class WHERE oid = 'recs.popular_items'::regclass"
+    ).fetchone()
+    assert options is not None and "autovacuum_vacuum_scale_factor=0.01" in options[0]
