@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from uuid import UUID
 
 import msgspec
@@ -27,8 +27,8 @@ class HealthReport(msgspec.Struct, kw_only=True):
 
 
 Gender = Literal["m", "f"]
-AGE_GROUPS = ("under-18", "18-24", "25-34", "35-44", "45-54", "55+")
 AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
+AGE_GROUPS: tuple[str, ...] = get_args(AgeGroup)
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
 # Category and platform names: words, spaces and a few joiners; quotes, semicolons, parentheses

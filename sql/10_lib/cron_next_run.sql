@@ -81,11 +81,11 @@ BEGIN
     v_hours := recs.cron_field_values(v_fields[2], 0, 23);
     v_days := recs.cron_field_values(v_fields[3], 1, 31);
     v_months := recs.cron_field_values(v_fields[4], 1, 12);
-    v_weekdays := ARRAY(SELECT DISTINCT d % 7 FROM unnest(recs.cron_field_values(v_fields[5], 0, 7)) d);
-    IF v_minutes IS NULL OR v_hours IS NULL OR v_days IS NULL OR v_months IS NULL
-       OR recs.cron_field_values(v_fields[5], 0, 7) IS NULL THEN
+    v_weekdays := recs.cron_field_values(v_fields[5], 0, 7);
+    IF v_minutes IS NULL OR v_hours IS NULL OR v_days IS NULL OR v_months IS NULL OR v_weekdays IS NULL THEN
         RETURN NULL;
     END IF;
+    v_weekdays := ARRAY(SELECT DISTINCT d % 7 FROM unnest(v_weekdays) d);  -- 7 is Sunday too
 
     v_start := date_trunc('minute', p_after AT TIME ZONE v_zone) + interval '1 minute';
     FOR v_offset IN 0..1461 LOOP

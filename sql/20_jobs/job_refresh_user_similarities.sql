@@ -47,12 +47,14 @@ BEGIN
               OR (v_state.details ->> 'fixed_degree_cap')::integer IS DISTINCT FROM v_fixed_cap
               OR (v_state.details ->> 'iuf')::boolean IS DISTINCT FROM v_iuf;
 
-    -- The users this run recomputes (all of them on a full run); a user changed again while it
-    -- runs stays marked for the next run.
+    -- The users this run recomputes: every user on a full run, else the changed ones; a user
+    -- changed again while it runs stays marked for the next run.
     CREATE TEMP TABLE sim_changed ON COMMIT DROP AS
+    SELECT u.user_key FROM recs.users u WHERE v_full
+    UNION ALL
     SELECT d.user_key FROM recs.dirty_users d WHERE NOT v_full AND d.changed_at <= v_started;
     ALTER TABLE sim_changed ADD PRIMARY KEY (user_key);
-    ANALYZE sim_changed;  -- a few thousand users: index probes, not scans of every interaction
+    ANALYZE sim_changed;  -- a few changed users: index probes, not scans of every interaction
 
     IF v_full THEN
         SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
@@ -127,41 +129,25 @@ BEGIN
     END IF;
     -- Every (user, present) pair gets a row, a user whose weights are all 0 included (value 0):
     -- the next incremental run reads a user's previous pairs from here.
+    INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
+    SELECT x.user_key, x.item_id,
+           CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
+                                                             v_click, v_click_cap) * s.iuf / u.norm
+                ELSE 0 END,
+           s.users <= v_cap
+    FROM sim_changed c
+    JOIN recs.interactions x ON x.user_key = c.user_key
+    JOIN recs.item_stats s ON s.item_id = x.item_id
+    JOIN recs.user_stats u ON u.user_key = x.user_key
+    ORDER BY x.user_key;
+    SELECT array_agg(s.user_key) INTO v_users
+    FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
+    WHERE s.interactions >= v_min;
     IF v_full THEN
-        INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
-        SELECT x.user_key, x.item_id,
-               CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
-                                                                 v_click, v_click_cap) * s.iuf / u.norm
-                    ELSE 0 END,
-               s.users <= v_cap
-        FROM recs.interactions x
-        JOIN recs.item_stats s ON s.item_id = x.item_id
-        JOIN recs.user_stats u ON u.user_key = x.user_key
-        ORDER BY x.user_key;
-        SELECT array_agg(s.user_key) INTO v_users FROM recs.user_stats s WHERE s.interactions >= v_min;
         ANALYZE recs.user_vectors;
-    ELSE
-        INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
-        SELECT x.user_key, x.item_id,
-               CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
-                                                                 v_click, v_click_cap) * s.iuf / u.norm
-                    ELSE 0 END,
-               s.users <= v_cap
-        FROM sim_changed c
-        JOIN recs.interactions x ON x.user_key = c.user_key
-        JOIN recs.item_stats s ON s.item_id = x.item_id
-        JOIN recs.user_stats u ON u.user_key = x.user_key
-        ORDER BY x.user_key;
-        SELECT array_agg(s.user_key) INTO v_users
-        FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
-        WHERE s.interactions >= v_min;
     END IF;
     PERFORM recs.job_step('similarity.vectors');
-    IF v_full THEN
-        DELETE FROM recs.dirty_users WHERE changed_at <= v_started;
-    ELSE
-        DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
-    END IF;
+    DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
 
     INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
     SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
