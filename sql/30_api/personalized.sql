@@ -1,9 +1,11 @@
 -- api.personalized: one page of presents for a user, from the tier their interaction count
 -- chooses, topped up by the next tiers when a tier cannot fill the page (no duplicates):
 --   collaborative (>= collaborative_min_interactions): user-kNN with a neighbourhood per present:
---     score = sum of the similarities of the max_similar_users (K) most similar users of the
---     user's neighbour pool (recs.user_neighbors) who liked the present among their
---     neighbor_history_limit most recent interactions;
+--     a like is a vote weighted by how recent it is in its neighbour's history (the n-th most
+--     recent of their neighbor_history_limit latest interactions: 2^(-(n - 1) / neighbor_history_half_life));
+--     score = sum of similarity x vote over the most similar users of the user's neighbour pool
+--     (recs.user_neighbors) who liked the present, taken in similarity order up to
+--     max_similar_users (K) votes;
 --   content_based (1 .. collaborative_min_interactions - 1, and the top-up of collaborative):
 --     presents in the categories of the user's presents, priced within content_price_band_factor
 --     of theirs, ranked by popularity in the user's demographic segment;
@@ -34,6 +36,11 @@ DECLARE
     v_history integer := recs.setting('neighbor_history_limit')::integer;
     v_band double precision := recs.setting('content_price_band_factor')::double precision;
     v_k integer := recs.setting('max_similar_users')::integer;
+    -- A neighbour's n-th most recent interaction counts 2^(-(n - 1) / half-life) (0: no decay).
+    v_recency_decay double precision := CASE recs.setting('neighbor_history_half_life')::double precision
+                                            WHEN 0 THEN 1
+                                            ELSE 0.5 ^ (1 / recs.setting('neighbor_history_half_life')::double precision)
+                                        END;
     v_offset integer;
     v_depth integer;
     v_user_key integer;
@@ -110,21 +117,24 @@ BEGIN
         WITH collaborative AS (
             SELECT c.item_id, row_number() OVER (ORDER BY c.score DESC, c.item_id) AS position
             FROM (
-                SELECT liked.item_id, sum(liked.similarity) AS score
+                SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
                 FROM (
-                    SELECT h.item_id, n.similarity,
-                           row_number() OVER (PARTITION BY h.item_id
-                                              ORDER BY n.similarity DESC, n.neighbor_key) AS neighbour_rank
+                    SELECT h.item_id, n.similarity, h.vote,
+                           sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
+                                             ROWS UNBOUNDED PRECEDING) AS votes_so_far
                     FROM recs.user_neighbors n
                     CROSS JOIN LATERAL (
-                        SELECT x.item_id, x.liked_at FROM recs.interactions x
+                        SELECT x.item_id, x.liked_at,
+                               v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
+                                   AS vote
+                        FROM recs.interactions x
                         WHERE x.user_key = n.neighbor_key
-                        ORDER BY x.last_at DESC
+                        ORDER BY x.last_at DESC, x.item_id DESC
                         LIMIT v_history
                     ) h
                     WHERE n.user_key = v_user_key AND v_tier = 'collaborative' AND h.liked_at IS NOT NULL
                 ) liked
-                WHERE liked.neighbour_rank <= v_k
+                WHERE liked.votes_so_far <= v_k
                 GROUP BY liked.item_id
             ) c
             -- One index probe per candidate (they are few): a hash join would read every present.

@@ -3,6 +3,7 @@ top-up, filters, incremental similarity runs, and never a private present."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 from typing import Any
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 
 from tests.conftest import app_connect
-from tests.data import World
+from tests.data import NOW, World
 
 
 @pytest.fixture
@@ -116,6 +117,28 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
     result = personalized(user)
     assert result["algorithm_used"] == "collaborative"
     assert result["items"][0] == {"close_pick": close_pick, "shared_pick": shared_pick}[expected_first]
+
+
+@pytest.mark.parametrize(("half_life", "expected_first"), [("0", "old_pick"), ("1", "recent_pick")])
+def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str, expected_first: str) -> None:
+    old_pick, recent_pick, x, y, z1, z2 = (world.present() for _ in range(6))
+    user, close, far = world.users(3)
+    for present in (x, y):
+        world.like(user, present)
+    # Histories, oldest first. close {old_pick, x, y, recent_pick}: cosine 2/(sqrt 2 * 2) = 0.707;
+    # far {old_pick, x, z1, z2}: 1/(sqrt 2 * 2) = 0.354. Full votes: old_pick 1.061 > recent_pick
+    # 0.707. A half-life of 1 interaction: old_pick is 4th most recent for both, a vote of 2^-3
+    # each (0.133 in all), below recent_pick (0.707, a full vote).
+    for person, presents in ((close, (old_pick, x, y, recent_pick)), (far, (old_pick, x, z1, z2))):
+        for days_ago, present in enumerate(reversed(presents)):
+            world.like(person, present, at=NOW - dt.timedelta(days=days_ago))
+    world.setting("min_interactions_for_similarity", "1")
+    world.setting("collaborative_min_interactions", "2")
+    world.setting("neighbor_history_half_life", half_life)
+    refresh_all(world)
+    result = personalized(user, limit=2)
+    assert result["tiers_used"] == ["collaborative"]
+    assert result["items"][0] == {"old_pick": old_pick, "recent_pick": recent_pick}[expected_first]
 
 
 def test_the_tier_follows_the_interaction_count(world: World) -> None:
