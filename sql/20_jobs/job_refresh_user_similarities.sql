@@ -2,12 +2,14 @@
 --   1. syncs from main; updates recs.item_stats (users, IUF) and recs.user_stats (norms): rebuilt on
 --      a full run, otherwise moved by the changed users' pairs only; derives the degree cap
 --      (the most users a present may have to enter the neighbour search, from
---      similarity_candidate_budget and similarity_item_degree_cap) and the unit-length vectors in
---      recs.user_vectors (all of them on a full run, the changed users' otherwise);
+--      similarity_candidate_budget and similarity_item_degree_cap);
+--      writes the unit-length vectors in recs.user_vectors (all of them on a full run, the changed
+--      users' otherwise) and, by present within the cap, in recs.item_vectors (all, or the
+--      presents the changed users had or have);
 --   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size,
 --      similarity_candidate_budget, similarity_item_degree_cap or similarity_iuf changed): every user
---      with at least min_interactions_for_similarity interactions; else incremental: only the
---      users recs.dirty_users marks as changed since the last run (about 2 ms per user);
+--      with at least min_interactions_for_similarity interactions, ranked by recs.neighbor_pool; else incremental: only the users
+--      recs.dirty_users marks as changed since the last run;
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
 --      and counts the users who have neighbours (sync_state details, read by api.stats).
 -- Arguments: none. Result: users whose neighbours were computed.
@@ -33,7 +35,6 @@ DECLARE
     v_users integer[];
     v_all_users bigint;
     v_with_neighbors bigint;
-    v_had_neighbors bigint := 0;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -108,6 +109,8 @@ BEGIN
     -- The degree cap: presents enter the neighbour search from the least liked up while the
     -- candidate rows they generate (each of a present's users meets every other one) stay within
     -- the budget; a fixed cap, if set, limits it further. Presents of one degree enter together.
+    -- An incremental run applies today's cap to the presents it touches; the others keep the
+    -- cap of the run that last wrote them, until the next full run.
     SELECT coalesce(max(d.users), 0) INTO v_cap
     FROM (SELECT s.users, sum(s.users::bigint * (s.users - 1)) OVER (ORDER BY s.users) AS rows_so_far
           FROM recs.item_stats s) d
@@ -117,24 +120,25 @@ BEGIN
     END IF;
 
     -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
-    -- the rest keeping theirs until the next full rebuild.
+    -- the rest keeping theirs until the next full rebuild. The presents whose users or values
+    -- change are then those of the changed users' previous vectors (here) and new ones (below).
+    CREATE TEMP TABLE sim_touched_items (item_id integer) ON COMMIT DROP;
     IF v_full THEN
-        TRUNCATE recs.user_vectors;
+        TRUNCATE recs.user_vectors, recs.item_vectors;
         DELETE FROM recs.user_neighbors;
     ELSE
-        SELECT count(*) INTO v_had_neighbors FROM sim_changed c
-        WHERE EXISTS (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = c.user_key);
+        INSERT INTO sim_touched_items
+        SELECT v.item_id FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key;
         DELETE FROM recs.user_vectors v USING sim_changed u WHERE v.user_key = u.user_key;
         DELETE FROM recs.user_neighbors n USING sim_changed u WHERE n.user_key = u.user_key;
     END IF;
     -- Every (user, present) pair gets a row, a user whose weights are all 0 included (value 0):
     -- the next incremental run reads a user's previous pairs from here.
-    INSERT INTO recs.user_vectors (user_key, item_id, value, candidate)
+    INSERT INTO recs.user_vectors (user_key, item_id, value)
     SELECT x.user_key, x.item_id,
            CASE WHEN u.norm > 0 THEN recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like,
                                                              v_click, v_click_cap) * s.iuf / u.norm
-                ELSE 0 END,
-           s.users <= v_cap
+                ELSE 0 END
     FROM sim_changed c
     JOIN recs.interactions x ON x.user_key = c.user_key
     JOIN recs.item_stats s ON s.item_id = x.item_id
@@ -143,33 +147,43 @@ BEGIN
     SELECT array_agg(s.user_key) INTO v_users
     FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
     WHERE s.interactions >= v_min;
+    -- Each present within the cap as one row of its users and values, for the neighbour search.
     IF v_full THEN
-        ANALYZE recs.user_vectors;
+        INSERT INTO recs.item_vectors (item_id, user_keys, vector_values)
+        SELECT v.item_id, array_agg(v.user_key), array_agg(v.value)  -- one pass: the arrays align
+        FROM recs.user_vectors v
+        JOIN recs.item_stats s ON s.item_id = v.item_id AND s.users <= v_cap
+        GROUP BY v.item_id;
+        ANALYZE recs.user_vectors, recs.item_vectors;
+    ELSE
+        INSERT INTO sim_touched_items
+        SELECT v.item_id FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key;
+        DELETE FROM recs.item_vectors i USING (SELECT DISTINCT t.item_id FROM sim_touched_items t) t
+        WHERE i.item_id = t.item_id;
+        INSERT INTO recs.item_vectors (item_id, user_keys, vector_values)
+        SELECT t.item_id, present.user_keys, present.vector_values
+        FROM (SELECT DISTINCT t.item_id FROM sim_touched_items t) t
+        JOIN recs.item_stats s ON s.item_id = t.item_id AND s.users <= v_cap
+        CROSS JOIN LATERAL (SELECT array_agg(v.user_key) AS user_keys, array_agg(v.value) AS vector_values
+                            FROM recs.user_vectors v WHERE v.item_id = t.item_id) present
+        WHERE present.user_keys IS NOT NULL;
     END IF;
     PERFORM recs.job_step('similarity.vectors');
     DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
 
-    INSERT INTO recs.user_neighbors (user_key, neighbor_key, similarity)
-    SELECT c.user_key, c.neighbor_key, c.similarity FROM recs.compute_neighbors(coalesce(v_users, '{}')) c;
+    INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
+    SELECT c.user_key, pool.neighbor_keys, pool.similarities
+    FROM unnest(coalesce(v_users, '{}')) AS c(user_key)
+    CROSS JOIN LATERAL recs.neighbor_pool(c.user_key, v_pool) pool
+    WHERE pool.neighbor_keys IS NOT NULL;
     PERFORM recs.job_step('similarity.neighbors');
 
     IF v_full THEN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
-    -- Users with at least one neighbour, for GET /stats: counted on a full run (one index probe
-    -- per user), moved by the changed users' before and after otherwise.
-    v_with_neighbors := (v_state.details ->> 'users_with_neighbors')::bigint;
-    IF v_full OR v_with_neighbors IS NULL THEN
-        SELECT count(*) INTO v_with_neighbors
-        FROM recs.user_stats s
-        CROSS JOIN LATERAL (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = s.user_key LIMIT 1) has
-        WHERE s.interactions >= v_min;
-    ELSE
-        v_with_neighbors := v_with_neighbors - v_had_neighbors
-            + (SELECT count(*) FROM sim_changed c
-               WHERE EXISTS (SELECT 1 FROM recs.user_neighbors n WHERE n.user_key = c.user_key));
-    END IF;
+    -- Users with at least one neighbour (one row each), for GET /stats.
+    SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
@@ -183,6 +197,7 @@ BEGIN
         PERFORM recs.bump_data_version('personalized');
     END IF;
     DROP TABLE IF EXISTS sim_degree_changes;
+    DROP TABLE sim_touched_items;
     DROP TABLE sim_changed;
     RETURN coalesce(cardinality(v_users), 0);
 END;

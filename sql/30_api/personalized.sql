@@ -122,7 +122,8 @@ BEGIN
                     SELECT h.item_id, n.similarity, h.vote,
                            sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
                                              ROWS UNBOUNDED PRECEDING) AS votes_so_far
-                    FROM recs.user_neighbors n
+                    FROM recs.user_neighbors pool
+                    CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
                     CROSS JOIN LATERAL (
                         SELECT x.item_id, x.liked_at,
                                v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
@@ -132,7 +133,7 @@ BEGIN
                         ORDER BY x.last_at DESC, x.item_id DESC
                         LIMIT v_history
                     ) h
-                    WHERE n.user_key = v_user_key AND v_tier = 'collaborative' AND h.liked_at IS NOT NULL
+                    WHERE pool.user_key = v_user_key AND v_tier = 'collaborative' AND h.liked_at IS NOT NULL
                 ) liked
                 WHERE liked.votes_so_far <= v_k
                 GROUP BY liked.item_id

@@ -26,7 +26,7 @@ BEGIN
            coalesce(p.interactions, 0), coalesce(p.likes, 0), coalesce(p.clicks, 0),
            p.price_p25, p.price_p75, coalesce(p.categories, '{}'::jsonb), coalesce(p.platforms, '{}'),
            p.last_activity_at,
-           (SELECT count(*)::integer FROM recs.user_neighbors n WHERE n.user_key = v_user_key),
+           coalesce((SELECT cardinality(n.neighbor_keys) FROM recs.user_neighbors n WHERE n.user_key = v_user_key), 0),
            CASE WHEN v_synced = 0 THEN 'popular'
                 WHEN v_synced < recs.setting('collaborative_min_interactions')::integer THEN 'content_based'
                 ELSE 'collaborative' END,

@@ -1,0 +1,27 @@
+-- recs.neighbor_pool: one user's neighbour pool, the p_pool most similar users by cosine of the
+-- unit-length vectors (a plain sum of products), as one row of arrays, most similar first.
+-- Candidates come only through the user's presents in recs.item_vectors (those within the
+-- job's degree cap; norms still use every present), each read as one row of all its users, so
+-- the cost is that of the candidate rows and nothing spills. A plain SQL function: inlined into
+-- the caller's query, so it is planned once, not once per user.
+-- Arguments: p_user_key, p_pool (most neighbours kept).
+-- Result: one row (neighbor_keys, similarities), both NULL when no user shares a present.
+-- Errors: none of its own. Caller: recs.job_refresh_user_similarities.
+CREATE OR REPLACE FUNCTION recs.neighbor_pool(p_user_key integer, p_pool integer)
+RETURNS TABLE (neighbor_keys integer[], similarities double precision[])
+LANGUAGE sql STABLE AS $$
+    SELECT array_agg(best.neighbor_key ORDER BY best.similarity DESC, best.neighbor_key),
+           array_agg(best.similarity ORDER BY best.similarity DESC, best.neighbor_key)
+    FROM (SELECT pair.neighbor_key, sum(pair.mine * pair.theirs) AS similarity
+          FROM (SELECT v.value AS mine, unnest(i.user_keys) AS neighbor_key, unnest(i.vector_values) AS theirs
+                FROM recs.user_vectors v
+                JOIN recs.item_vectors i ON i.item_id = v.item_id
+                WHERE v.user_key = p_user_key) pair
+          WHERE pair.neighbor_key <> p_user_key
+          GROUP BY pair.neighbor_key
+          HAVING sum(pair.mine * pair.theirs) > 0
+          ORDER BY 2 DESC, 1
+          LIMIT p_pool) best;
+$$;
+COMMENT ON FUNCTION recs.neighbor_pool(integer, integer) IS
+    'The p_pool most similar users of one user and their cosines, as arrays (candidates through recs.item_vectors). Used by the similarity job.';
