@@ -89,9 +89,7 @@ def test_the_neighbour_pool_size_is_respected(world: World) -> None:
     world.setting("min_interactions_for_similarity", "1")
     world.setting("neighbor_pool_size", "2")
     refresh_all(world)
-    counts = world.recs.execute(
-        "SELECT max(cardinality(neighbor_keys)) FROM recs.user_neighbors"
-    )
+    counts = world.recs.execute("SELECT max(cardinality(neighbor_keys)) FROM recs.user_neighbors")
     assert counts.fetchone() == (2,)
 
 
