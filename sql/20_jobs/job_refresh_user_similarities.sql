@@ -8,8 +8,9 @@
 --      presents the changed users had or have);
 --   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size,
 --      similarity_candidate_budget, similarity_item_degree_cap or similarity_iuf changed): every user
---      with at least min_interactions_for_similarity interactions, ranked by recs.neighbor_pool; else incremental: only the users
---      recs.dirty_users marks as changed since the last run;
+--      with at least min_interactions_for_similarity interactions, each ranked by
+--      recs.neighbor_pool; else incremental: only the users recs.dirty_users marks as changed
+--      since the last run;
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
 --      and counts the users who have neighbours (sync_state details, read by api.stats).
 -- Arguments: none. Result: users whose neighbours were computed.
