@@ -36,6 +36,7 @@ DECLARE
     v_users integer[];
     v_all_users bigint;
     v_with_neighbors bigint;
+    v_work_mem text;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -172,11 +173,17 @@ BEGIN
     PERFORM recs.job_step('similarity.vectors');
     DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
 
+    -- Each user's ranking is a small hash aggregate, run once per user: with the job's large
+    -- work_mem each one costs more to set up (5.7 s against 4.9 s for 14,700 users at the target
+    -- scale); a heavy user whose candidates outgrow 4MB spills that one aggregate to disk.
+    v_work_mem := current_setting('work_mem');
+    PERFORM set_config('work_mem', '4MB', true);
     INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
     SELECT c.user_key, pool.neighbor_keys, pool.similarities
     FROM unnest(coalesce(v_users, '{}')) AS c(user_key)
     CROSS JOIN LATERAL recs.neighbor_pool(c.user_key, v_pool) pool
     WHERE pool.neighbor_keys IS NOT NULL;
+    PERFORM set_config('work_mem', v_work_mem, true);
     PERFORM recs.job_step('similarity.neighbors');
 
     IF v_full THEN
