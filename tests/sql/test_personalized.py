@@ -414,8 +414,8 @@ def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_compute
     assert changed == recomputed and len(changed) == 3
     # The neighbour search's rows by present hold what user_vectors holds (no present is capped).
     by_present = (
-        "SELECT item_id, array_agg(user_key ORDER BY user_key), array_agg(round(value::numeric, 9) ORDER BY user_key)"
-        " FROM {} GROUP BY item_id ORDER BY item_id"
+        "SELECT item_id, array_agg(user_key ORDER BY user_key),"
+        " array_agg(round(value::numeric, 9) ORDER BY user_key) FROM {} GROUP BY item_id ORDER BY item_id"
     )
     regrouped = world.recs.execute(by_present.format("recs.user_vectors")).fetchall()
     stored = world.recs.execute(
