@@ -7,7 +7,9 @@
 --   2. A user's neighbour pool is one row of arrays (most similar first) instead of one row per
 --      neighbour: a full run deleted and wrote 29.5M rows and their index entries, now 295k; a
 --      request reads one row.
--- The pools are rebuilt by the next similarity run, which this migration makes a full one.
+-- The pools are rebuilt by the next similarity run (hourly, or POST /admin/update-user-similarities),
+-- which this migration makes a full one; until then collaborative users are served by the
+-- content-based and popular tiers.
 
 CREATE UNLOGGED TABLE recs.item_vectors (
     item_id        integer PRIMARY KEY,
