@@ -75,27 +75,28 @@ BEGIN
         GROUP BY x.user_key;
         ANALYZE recs.item_stats, recs.user_stats;
     ELSE
-        -- Only what the changed users moved: a present's user count changes by the pairs they
-        -- have now minus the pairs their vectors held (user_vectors is their previous state), and
-        -- only their own norms change. IUF uses the user count of the last run.
-        CREATE TEMP TABLE sim_degree_changes ON COMMIT DROP AS
+        -- Only what the changed users moved: the presents they have now or their vectors held
+        -- (user_vectors is their previous state) are the ones whose users or values change; a
+        -- present's user count changes by the difference, and only their own norms change. IUF
+        -- uses the user count of the last run.
+        CREATE TEMP TABLE sim_touched_items ON COMMIT DROP AS
         SELECT c.item_id, sum(c.change)::integer AS change
         FROM (SELECT x.item_id, 1 AS change
               FROM sim_changed u JOIN recs.interactions x ON x.user_key = u.user_key
               UNION ALL
               SELECT v.item_id, -1
               FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key) c
-        GROUP BY c.item_id
-        HAVING sum(c.change) <> 0;
-        ANALYZE sim_degree_changes;
+        GROUP BY c.item_id;
+        ANALYZE sim_touched_items;
         SELECT count(*) INTO v_all_users FROM recs.user_stats;
         INSERT INTO recs.item_stats AS s (item_id, users, iuf)
-        SELECT c.item_id, c.change, 1 FROM sim_degree_changes c
+        SELECT c.item_id, c.change, 1 FROM sim_touched_items c WHERE c.change <> 0
         ON CONFLICT (item_id) DO UPDATE SET users = s.users + excluded.users;
-        DELETE FROM recs.item_stats s USING sim_degree_changes c WHERE s.item_id = c.item_id AND s.users <= 0;
+        DELETE FROM recs.item_stats s USING sim_touched_items c
+        WHERE s.item_id = c.item_id AND c.change <> 0 AND s.users <= 0;
         UPDATE recs.item_stats s
         SET iuf = CASE WHEN v_iuf THEN ln((1 + v_all_users)::double precision / (1 + s.users)) ELSE 1 END
-        FROM sim_degree_changes c WHERE s.item_id = c.item_id;
+        FROM sim_touched_items c WHERE s.item_id = c.item_id AND c.change <> 0;
         DELETE FROM recs.user_stats s USING sim_changed u WHERE s.user_key = u.user_key;
         INSERT INTO recs.user_stats (user_key, interactions, norm)
         SELECT x.user_key, count(*),
@@ -122,15 +123,11 @@ BEGIN
     END IF;
 
     -- A full run rewrites every vector; otherwise only the changed users' (with today's IUF),
-    -- the rest keeping theirs until the next full rebuild. The presents whose users or values
-    -- change are then those of the changed users' previous vectors (here) and new ones (below).
-    CREATE TEMP TABLE sim_touched_items (item_id integer) ON COMMIT DROP;
+    -- the rest keeping theirs until the next full rebuild.
     IF v_full THEN
         TRUNCATE recs.user_vectors, recs.item_vectors;
         DELETE FROM recs.user_neighbors;
     ELSE
-        INSERT INTO sim_touched_items
-        SELECT v.item_id FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key;
         DELETE FROM recs.user_vectors v USING sim_changed u WHERE v.user_key = u.user_key;
         DELETE FROM recs.user_neighbors n USING sim_changed u WHERE n.user_key = u.user_key;
     END IF;
@@ -158,13 +155,10 @@ BEGIN
         GROUP BY v.item_id;
         ANALYZE recs.user_vectors, recs.item_vectors;
     ELSE
-        INSERT INTO sim_touched_items
-        SELECT v.item_id FROM sim_changed u JOIN recs.user_vectors v ON v.user_key = u.user_key;
-        DELETE FROM recs.item_vectors i USING (SELECT DISTINCT t.item_id FROM sim_touched_items t) t
-        WHERE i.item_id = t.item_id;
+        DELETE FROM recs.item_vectors i USING sim_touched_items t WHERE i.item_id = t.item_id;
         INSERT INTO recs.item_vectors (item_id, user_keys, vector_values)
         SELECT t.item_id, present.user_keys, present.vector_values
-        FROM (SELECT DISTINCT t.item_id FROM sim_touched_items t) t
+        FROM sim_touched_items t
         JOIN recs.item_stats s ON s.item_id = t.item_id AND s.users <= v_cap
         CROSS JOIN LATERAL (SELECT array_agg(v.user_key) AS user_keys, array_agg(v.value) AS vector_values
                             FROM recs.user_vectors v WHERE v.item_id = t.item_id) present
@@ -204,8 +198,7 @@ BEGIN
     IF coalesce(cardinality(v_users), 0) > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
-    DROP TABLE IF EXISTS sim_degree_changes;
-    DROP TABLE sim_touched_items;
+    DROP TABLE IF EXISTS sim_touched_items;
     DROP TABLE sim_changed;
     RETURN coalesce(cardinality(v_users), 0);
 END;

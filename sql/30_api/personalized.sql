@@ -37,10 +37,8 @@ DECLARE
     v_band double precision := recs.setting('content_price_band_factor')::double precision;
     v_k integer := recs.setting('max_similar_users')::integer;
     -- A neighbour's n-th most recent interaction counts 2^(-(n - 1) / half-life) (0: no decay).
-    v_recency_decay double precision := CASE recs.setting('neighbor_history_half_life')::double precision
-                                            WHEN 0 THEN 1
-                                            ELSE 0.5 ^ (1 / recs.setting('neighbor_history_half_life')::double precision)
-                                        END;
+    v_half_life double precision := recs.setting('neighbor_history_half_life')::double precision;
+    v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1 ELSE 0.5 ^ (1 / v_half_life) END;
     v_offset integer;
     v_depth integer;
     v_user_key integer;
