@@ -18,10 +18,18 @@ LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     v_min_users integer := recs.setting('min_segment_users')::integer;
+    v_level record;
+    v_items integer[] := '{}';     -- the ranking so far, in serving order
+    v_presents uuid[] := '{}';
+    v_levels text[] := '{}';
+    v_level_items integer[];
+    v_level_presents uuid[];
 BEGIN
-    RETURN QUERY
-    WITH levels AS (
-        SELECT l.rank, l.name, l.gender, l.age_group
+    -- Level by level, each only while the page is short, leaving out what the levels before it
+    -- placed: the same ranking as every level to the full depth with each present at its first
+    -- level, without scanning the later levels when the first one fills the page.
+    FOR v_level IN
+        SELECT l.name, l.gender, l.age_group
         FROM (VALUES (1, 'exact', p_gender, p_age_group),
                      (2, 'gender', p_gender, '*'),
                      (3, 'age_group', '*', p_age_group),
@@ -30,34 +38,31 @@ BEGIN
           AND (l.rank = 4 OR EXISTS (SELECT 1 FROM recs.popular_segments s
                                      WHERE s.gender = l.gender AND s.age_group = l.age_group
                                        AND s.users >= v_min_users))
-    ),
-    ranked AS (
-        SELECT l.rank, l.name, c.item_id, c.present_id, c.score
-        FROM levels l
-        CROSS JOIN LATERAL (
-            SELECT p.item_id, p.present_id, p.score
-            FROM recs.popular_items p
-            WHERE p.gender = l.gender AND p.age_group = l.age_group
-              AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
-                                       p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
-              AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
-              AND (p_exclude_user_key IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM recs.interactions x
-                      WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
-            ORDER BY p.score DESC, p.item_id
-            LIMIT p_depth
-        ) c
-    ),
-    first_seen AS (
-        SELECT DISTINCT ON (r.item_id) r.rank, r.name, r.item_id, r.present_id, r.score
-        FROM ranked r
-        ORDER BY r.item_id, r.rank
-    )
-    SELECT f.item_id, f.present_id, f.name,
-           row_number() OVER (ORDER BY f.rank, f.score DESC, f.item_id)
-    FROM first_seen f
-    ORDER BY f.rank, f.score DESC, f.item_id
-    LIMIT p_depth;
+        ORDER BY l.rank
+    LOOP
+        EXIT WHEN cardinality(v_items) >= p_depth;
+        SELECT coalesce(array_agg(c.item_id ORDER BY c.score DESC, c.item_id), '{}'),
+               coalesce(array_agg(c.present_id ORDER BY c.score DESC, c.item_id), '{}')
+        INTO v_level_items, v_level_presents
+        FROM (SELECT p.item_id, p.present_id, p.score
+              FROM recs.popular_items p
+              WHERE p.gender = v_level.gender AND p.age_group = v_level.age_group
+                AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                         p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
+                AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
+                AND p.item_id <> ALL (v_items)
+                AND (p_exclude_user_key IS NULL OR NOT EXISTS (
+                        SELECT 1 FROM recs.interactions x
+                        WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
+              ORDER BY p.score DESC, p.item_id
+              LIMIT p_depth - cardinality(v_items)) c;
+        v_items := v_items || v_level_items;
+        v_presents := v_presents || v_level_presents;
+        v_levels := v_levels || array_fill(v_level.name::text, ARRAY[cardinality(v_level_items)]);
+    END LOOP;
+    RETURN QUERY
+    SELECT r.item_id, r.present_id, r.level, r.position
+    FROM unnest(v_items, v_presents, v_levels) WITH ORDINALITY AS r(item_id, present_id, level, position);
 END;
 $$;
 COMMENT ON FUNCTION recs.rank_popular(text, text, text[], text[], integer, numeric, numeric, integer, integer, integer[]) IS

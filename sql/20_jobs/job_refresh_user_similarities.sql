@@ -9,8 +9,9 @@
 --   2. full run (first run, every similarity_full_rebuild_hours, or after neighbor_pool_size,
 --      similarity_candidate_budget, similarity_item_degree_cap or similarity_iuf changed): every user
 --      with at least min_interactions_for_similarity interactions, each ranked by
---      recs.neighbor_pool; else incremental: only the users recs.dirty_users marks as changed
---      since the last run;
+--      recs.neighbor_pool, shared among the job's backend and similarity_parallel_workers
+--      parallel workers; else incremental: only the users recs.dirty_users marks as changed
+--      since the last run, ranked by the job's backend;
 --   3. writes the new rows in one transaction (readers keep seeing the old ones until commit),
 --      and counts the users who have neighbours (sync_state details, read by api.stats).
 -- Arguments: none. Result: users whose neighbours were computed.
@@ -36,7 +37,10 @@ DECLARE
     v_users integer[];
     v_all_users bigint;
     v_with_neighbors bigint;
+    v_parallel_workers integer := recs.setting('similarity_parallel_workers')::integer;
     v_work_mem text;
+    v_planner text[];
+    v_index_definitions text[];
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -127,6 +131,8 @@ BEGIN
     IF v_full THEN
         TRUNCATE recs.user_vectors, recs.item_vectors;
         DELETE FROM recs.user_neighbors;
+        -- Millions of rows into an empty table: its indexes are built once, after the load.
+        v_index_definitions := recs.drop_secondary_indexes('recs.user_vectors');
     ELSE
         DELETE FROM recs.user_vectors v USING sim_changed u WHERE v.user_key = u.user_key;
         DELETE FROM recs.user_neighbors n USING sim_changed u WHERE n.user_key = u.user_key;
@@ -143,6 +149,7 @@ BEGIN
     JOIN recs.item_stats s ON s.item_id = x.item_id
     JOIN recs.user_stats u ON u.user_key = x.user_key
     ORDER BY x.user_key;
+    PERFORM recs.create_indexes(v_index_definitions);
     SELECT array_agg(s.user_key) INTO v_users
     FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
     WHERE s.interactions >= v_min;
@@ -171,12 +178,38 @@ BEGIN
     -- work_mem each one costs more to set up (5.7 s against 4.9 s for 14,700 users at the target
     -- scale); a heavy user whose candidates outgrow 4MB spills that one aggregate to disk.
     v_work_mem := current_setting('work_mem');
+    v_planner := ARRAY[current_setting('max_parallel_workers_per_gather'), current_setting('parallel_setup_cost'),
+                       current_setting('parallel_tuple_cost'), current_setting('min_parallel_table_scan_size')];
     PERFORM set_config('work_mem', '4MB', true);
-    INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
-    SELECT c.user_key, pool.neighbor_keys, pool.similarities
-    FROM unnest(coalesce(v_users, '{}')) AS c(user_key)
-    CROSS JOIN LATERAL recs.neighbor_pool(c.user_key, v_pool) pool
-    WHERE pool.neighbor_keys IS NOT NULL;
+    IF v_full AND v_parallel_workers > 0 THEN
+        -- Every user, ranked by a parallel scan of recs.user_stats: the job's backend and the
+        -- workers each take users as they go. A CREATE TABLE AS may run in parallel, an INSERT
+        -- may not. The planner costs a function scan as if run once, so parallelism is asked for
+        -- outright, for this statement only (recs.neighbor_pool plans its own query serially).
+        PERFORM set_config('max_parallel_workers_per_gather', v_parallel_workers::text, true),
+                set_config('parallel_setup_cost', '0', true),
+                set_config('parallel_tuple_cost', '0', true),
+                set_config('min_parallel_table_scan_size', '0', true);
+        CREATE TEMP TABLE sim_pools ON COMMIT DROP AS
+        SELECT s.user_key, pool.neighbor_keys, pool.similarities
+        FROM recs.user_stats s
+        CROSS JOIN LATERAL recs.neighbor_pool(s.user_key, v_pool) pool
+        WHERE s.interactions >= v_min AND pool.neighbor_keys IS NOT NULL;
+        PERFORM set_config('max_parallel_workers_per_gather', v_planner[1], true),
+                set_config('parallel_setup_cost', v_planner[2], true),
+                set_config('parallel_tuple_cost', v_planner[3], true),
+                set_config('min_parallel_table_scan_size', v_planner[4], true);
+        PERFORM recs.job_step('similarity.neighbors_ranked');
+        INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
+        SELECT p.user_key, p.neighbor_keys, p.similarities FROM sim_pools p ORDER BY p.user_key;
+        DROP TABLE sim_pools;
+    ELSE
+        INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
+        SELECT c.user_key, pool.neighbor_keys, pool.similarities
+        FROM unnest(coalesce(v_users, '{}')) AS c(user_key)
+        CROSS JOIN LATERAL recs.neighbor_pool(c.user_key, v_pool) pool
+        WHERE pool.neighbor_keys IS NOT NULL;
+    END IF;
     PERFORM set_config('work_mem', v_work_mem, true);
     PERFORM recs.job_step('similarity.neighbors');
 

