@@ -353,6 +353,43 @@ def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
     assert row == ({},) or row == (None,)
 
 
+def test_a_parallel_full_run_ranks_every_user_as_one_backend_does(world: World) -> None:
+    presents = [world.present() for _ in range(12)]
+    users = world.users(40)
+    for index, user in enumerate(users):
+        for offset in range(3 + index % 4):
+            world.like(user, presents[(index * 5 + offset * 7) % len(presents)])
+        world.click(user, presents[index % len(presents)], times=index % 3)
+
+    def full_run(workers: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+        world.setting("similarity_parallel_workers", workers)
+        world.recs.execute(
+            "DELETE FROM recs.sync_state WHERE source = 'user_similarities'"
+        )  # forces a full run
+        world.refresh("refresh_user_similarities")
+        pools = world.recs.execute(
+            "SELECT user_key, neighbor_keys, similarities FROM recs.user_neighbors ORDER BY user_key"
+        ).fetchall()
+        steps = world.recs.execute(
+            "SELECT details -> 'steps_ms' FROM recs.job_runs WHERE job = 'refresh_user_similarities'"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert steps is not None
+        # Every candidate fits in the pool: compared as sets, so equal similarities may come in
+        # either order (their last bits depend on the order of the sums).
+        return [
+            (key, sorted(zip(keys, [round(value, 9) for value in values], strict=True)))
+            for key, keys, values in pools
+        ], list(steps[0])
+
+    parallel, parallel_steps = full_run("1")
+    single, single_steps = full_run("0")
+    assert len(parallel) == 40 and parallel == single
+    assert (
+        "similarity.neighbors_ranked" in parallel_steps and "similarity.neighbors_ranked" not in single_steps
+    )
+
+
 def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_search(world: World) -> None:
     hot, pair = world.present(), world.present()
     a, b, c, d = world.users(4)
