@@ -6,7 +6,7 @@
 --   recs.create_indexes(p_definitions): runs each CREATE INDEX definition. Result: none.
 -- Errors: those of DROP INDEX / CREATE INDEX (the caller's transaction rolls back with them).
 -- Caller: recs.sync_main (first load of recs.interactions), recs.job_refresh_user_similarities
---   (recs.user_vectors on a full run), recs.refresh_materialized_view (recs.deferred_indexes).
+--   (recs.user_vectors on a full run).
 CREATE OR REPLACE FUNCTION recs.drop_secondary_indexes(p_table regclass) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -316,36 +316,3 @@ def test_report_views_agree_with_the_data(world: World) -> None:
     coverage = world.recs.execute("SELECT * FROM recs.report_catalogue_coverage").fetchone()
     assert coverage == (12, 5, 5)  # 12 available (not the unavailable one); 4 + presents[11] liked
     assert unavailable not in [row[1] for row in top]
-
-
-def test_a_new_installations_serving_indexes_are_built_after_the_first_load(world: World) -> None:
-    def indexes() -> list[str]:
-        rows = world.recs.execute(
-            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'recs.popular_items'::regclass"
-            " ORDER BY 1"
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    deferred = [
-        row[0] for row in world.recs.execute("SELECT index_name FROM recs.deferred_indexes ORDER BY 1")
-    ]
-    assert indexes() == ["recs.popular_items_segment_item_idx"]  # the one CONCURRENTLY needs
-    assert deferred == [
-        "recs.popular_items_category_ranking_idx",
-        "recs.popular_items_global_category_price_idx",
-        "recs.popular_items_global_price_idx",
-        "recs.popular_items_ranking_idx",
-    ]
-    present = world.present(price=15, category="toys")
-    world.like(world.users(1, "f", "25-34")[0], present)
-    world.refresh()
-    assert indexes() == sorted(["recs.popular_items_segment_item_idx", *deferred])
-    assert world.recs.execute("SELECT count(*) FROM recs.deferred_indexes").fetchone() == (0,)
-    steps = world.recs.execute(
-        "SELECT details -> 'steps_ms' ? 'recs.popular_items.deferred_indexes' FROM recs.job_runs"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    assert steps == (True,)
-    assert popular("f", "25-34", price_to=20)["items"] == [present]
-    world.refresh()  # a second refresh has nothing left to build
-    assert indexes() == sorted(["recs.popular_items_segment_item_idx", *deferred])
