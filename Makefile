@@ -14,6 +14,8 @@ WORKERS ?= 1
 DEBUG ?= true
 DATA_PRESET ?= demo
 FUZZ_EXAMPLES ?= 300
+# make eval: a MovieLens 100K directory, or any user,item,weight[,timestamp] file
+DATASET ?= ../shared/datasets/movielens-100k
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -60,17 +62,17 @@ fuzz: install
 
 ## lint: ruff and mypy
 lint: install
-	$(VENV)/bin/ruff check service tests
-	$(VENV)/bin/ruff format --check service tests
+	$(VENV)/bin/ruff check service tools tests
+	$(VENV)/bin/ruff format --check service tools tests
 	$(VENV)/bin/mypy
 
-## eval: offline quality through the real SQL on fresh databases (MovieLens 100K, or DATASET=file)
+## eval: offline quality through the real SQL on fresh databases (DATASET: MovieLens 100K, or a file)
 eval: infra
-	$(PY) -m service evaluate $(if $(DATASET),--dataset "$(DATASET)") $(EVAL_ARGS)
+	$(PY) -m tools evaluate --dataset "$(DATASET)" $(EVAL_ARGS)
 
 ## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
 bench: infra
-	$(PY) -m service bench $(BENCH_ARGS)
+	$(PY) -m tools bench $(BENCH_ARGS)
 
 install:
 	@$(INFRA) install
@@ -85,7 +87,7 @@ db: infra
 
 ## data: generated main-DB data (DATA_PRESET=tiny|demo|target) once, then a first refresh of every job
 data: db
-	@$(PY) -m service generate --preset $(DATA_PRESET)
+	@$(PY) -m tools generate --preset $(DATA_PRESET)
 	@$(PY) -m service refresh
 
 ## stop: stop what `make run` and `make test` started

@@ -22,11 +22,11 @@ from litestar.testing import AsyncTestClient
 from pytest_postgresql import factories
 
 from service.app import create_app
-from service.bench import server
 from service.bootstrap import bootstrap_roles, prepare_cron, prepare_main_database, prepare_recs_database
 from service.dsn import parse_pg_url
 from service.migrate import migrate
 from service.settings import Settings, settings_environ
+from tools.processes import running_process
 
 SUPERUSER_URL = os.environ.get("TEST_POSTGRES_SUPERUSER_URL", "")
 if not SUPERUSER_URL:
@@ -131,7 +131,7 @@ def running_server(settings: Settings, workers: int = 1, debug: bool = False) ->
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", str(workers)]
     base_url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="mysanta-serve-") as scratch:
-        with server(command, env, f"{base_url}/health", Path(scratch) / "serve.log") as process:
+        with running_process(command, env, f"{base_url}/health", Path(scratch) / "serve.log") as process:
             yield base_url, process.pid
 
 

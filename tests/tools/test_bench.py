@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.bench import parse_wrk, percentiles
+from tools.bench import parse_wrk, percentiles
 
 WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:8100
   2 threads and 16 connections

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from service.generate import PRESETS, generate
 from tests.conftest import MAIN_DB, SUPERUSER
+from tools.generate import PRESETS, generate
 
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 CONTENT_HASH = """

@@ -8,16 +8,13 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +25,13 @@ from psycopg import sql
 
 from service.bootstrap import bootstrap
 from service.dsn import parse_pg_url
-from service.evaluate import eval_settings, git_commit
-from service.generate import PRESETS, DataSize, generate, main_is_empty, sync_demo_demographics
 from service.jobs import REFRESH_JOBS, run_jobs
 from service.migrate import PROJECT_DIR, migrate
 from service.models import AGE_GROUPS
 from service.settings import Settings, settings_environ
+from tools.evaluate import eval_settings, git_commit
+from tools.generate import PRESETS, DataSize, generate, main_is_empty, sync_demo_demographics
+from tools.processes import running_process
 
 RESULTS_PATH = PROJECT_DIR / "bench" / "results" / "latest.json"
 CONCURRENCY = (1, 16, 64)
@@ -366,32 +364,6 @@ def _server_env(target: Settings) -> dict[str, str]:
     return os.environ | settings_environ(credentials)
 
 
-@contextmanager
-def server(
-    command: list[str], env: dict[str, str], ready_url: str, log_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a uvicorn server, wait until it answers, stop it (and its workers) on exit."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own server command
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(ready_url, timeout=2)  # noqa: S310 - our own loopback server
-                    break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
-                        raise RuntimeError(f"{ready_url} did not answer:\n{tail}") from None
-                    time.sleep(0.3)
-            yield process
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
-
-
 def worker_rss_mb(process: subprocess.Popen[bytes]) -> list[float]:
     """Resident memory (MB) of each uvicorn worker: the server's child processes."""
     children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
@@ -463,11 +435,11 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
     with tempfile.TemporaryDirectory(prefix="mysanta-bench-") as scratch:
         scripts = Path(scratch)
         baseline_cmd = [
-            python, "-m", "uvicorn", "service.bench_baseline:app", "--port", str(config.baseline_port),
+            python, "-m", "uvicorn", "tools.bench_baseline:app", "--port", str(config.baseline_port),
             "--workers", str(config.workers), "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
         url = f"http://127.0.0.1:{config.baseline_port}"
-        with server(baseline_cmd, env, f"{url}/ping", scripts / "baseline.log"):
+        with running_process(baseline_cmd, env, f"{url}/ping", scripts / "baseline.log"):
             results["baseline"] = {}
             for c in CONCURRENCY:
                 results["baseline"][f"c{c}"] = wrk(url, "/ping", "GET", None, c, config.load_seconds, scripts)
@@ -516,7 +488,7 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
             str(config.workers),
         ]
         url = f"http://127.0.0.1:{config.port}"
-        with server(service_cmd, env, f"{url}/health", scripts / "service.log") as process:
+        with running_process(service_cmd, env, f"{url}/health", scripts / "service.log") as process:
             for name, path, bodies, flush in (
                 ("popular_hit", "/popular", hit_popular, False),
                 ("personalized_hit", "/personalized", hit_personal, False),
@@ -568,7 +540,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run(
+def run_benchmark(
     settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH, serving_only: bool = False
 ) -> dict[str, Any]:
     """The whole `make bench` (or only its serving part on the last run's data); writes the JSON report."""

@@ -27,13 +27,13 @@ from service.bootstrap import bootstrap
 from service.dsn import parse_pg_url
 from service.jobs import REFRESH_JOBS, run_jobs
 from service.migrate import PROJECT_DIR, migrate
+from service.models import age_group_of_age
 from service.settings import Settings
 
-log = logging.getLogger("service.evaluate")
+log = logging.getLogger("tools.evaluate")
 
 K = 10
 TIERS = ("popular", "content_based", "collaborative")
-MOVIELENS_DIR = PROJECT_DIR.parent / "shared" / "datasets" / "movielens-100k"
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 # Every uuid the evaluator writes is derived from the dataset's own ids: two runs load the same rows.
 NAMESPACE = uuid.UUID("6f1c2a52-94a3-4f0e-9d55-3b8f3c1d7e21")
@@ -103,14 +103,6 @@ def round_half_up_tenths(tenths: int, count: int) -> int:
     return (2 * tenths * count + 10) // 20
 
 
-def age_group(age: int) -> str:
-    """The service's age groups (api.upsert_user_demographics accepts exactly these)."""
-    for upper, name in ((18, "under-18"), (25, "18-24"), (35, "25-34"), (45, "35-44"), (55, "45-54")):
-        if age < upper:
-            return name
-    return "55+"
-
-
 def load_movielens(directory: Path) -> Dataset:
     """MovieLens 100K: u.data ratings (like = rating >= 4), u.item first genre, u.user gender and age."""
     genres = [
@@ -133,12 +125,12 @@ def load_movielens(directory: Path) -> Dataset:
         user, item, rating, stamp = line.split("\t")
         at = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
         ratings.append(Rating(user, item, int(rating) >= LIKE_MIN_RATING, at))
-    demographics = {}
+    demographics: dict[str, tuple[str, str]] = {}
     for line in (directory / "u.user").read_text(encoding="latin-1").splitlines():
         if not line.strip():
             continue
         user, age, gender = line.split("|")[:3]
-        demographics[user] = (gender.lower(), age_group(int(age)))
+        demographics[user] = (gender.lower(), age_group_of_age(int(age)))
     return Dataset(directory.name, ratings, items, True, demographics)
 
 
@@ -391,7 +383,7 @@ def _popular(
     return items, score(items, relevant)
 
 
-def evaluate(settings: Settings, main_admin_url: str, dataset: Dataset) -> dict[str, Any]:
+def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) -> dict[str, Any]:
     """Split, load train into the (empty, migrated) databases of settings, refresh, and score every user."""
     data = split(dataset)
     with psycopg.connect(main_admin_url) as main:
@@ -499,7 +491,7 @@ def apply_overrides(settings: Settings, overrides: dict[str, str]) -> None:
                 raise ValueError(f"unknown setting {key}")
 
 
-def run(
+def run_evaluation(
     superuser_url: str,
     settings: Settings,
     dataset_path: Path,
@@ -516,7 +508,7 @@ def run(
         dataset = validation_dataset(dataset)
     target = recreate_databases(superuser_url, settings, main_db, recs_db)
     apply_overrides(target, overrides or {})
-    report = evaluate(target, parse_pg_url(superuser_url).with_dbname(main_db), dataset)
+    report = evaluate_dataset(target, parse_pg_url(superuser_url).with_dbname(main_db), dataset)
     report["settings_overridden"] = overrides or {}
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["commit"] = git_commit()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-log = logging.getLogger("service.generate")
+log = logging.getLogger("tools.generate")
 GENERATOR_FILE = Path(__file__).resolve().parent.parent / "sql" / "main" / "generate.sql"
 
 

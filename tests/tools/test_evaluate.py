@@ -8,9 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from service.evaluate import evaluate as run_evaluation
-from service.evaluate import load_interactions, round_half_up_tenths, score, split
 from tests.conftest import MAIN_DB, SUPERUSER, make_settings
+from tools.evaluate import evaluate_dataset, load_interactions, round_half_up_tenths, score, split
 
 # Presents a, c, k, q, s, z: their synthetic prices all lie in 53..131, so the content-based price band
 # of any user holds every present and only popularity orders that tier. u1 likes a, c, k, then q (its
@@ -80,7 +79,7 @@ def test_random_split_without_timestamps_is_seeded_and_takes_a_fifth(tmp_path: P
 
 
 def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...], tiny_file: Path) -> None:
-    report = run_evaluation(make_settings(), SUPERUSER.with_dbname(MAIN_DB), load_interactions(tiny_file))
+    report = evaluate_dataset(make_settings(), SUPERUSER.with_dbname(MAIN_DB), load_interactions(tiny_file))
     assert report["split"] | {"demographics_synced": 0} == {
         "users": 4,
         "test_likes": 4,

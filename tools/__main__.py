@@ -1,0 +1,135 @@
+"""Command line of the development tools: generate (main-DB data), evaluate (offline quality), bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from service.settings import SettingsError, load_settings
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from tools.generate import PRESETS, generate, main_is_empty, sync_demo_demographics
+
+    if not args.main_url:
+        raise SettingsError("MAIN_ADMIN_DATABASE_URL (or --main-url) is required: a role that may write main")
+    if not main_is_empty(args.main_url):
+        print("generate: the main database already has data; left as it is")
+        return
+    written = generate(args.main_url, PRESETS[args.preset])
+    print("generate: " + ", ".join(f"{name} {count:,}" for name, count in written.items()))
+    synced = sync_demo_demographics(args.main_url, load_settings().recommendations_database_url)
+    print(f"generate: demographics of {synced:,} users synced through api.upsert_user_demographics")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from tools.evaluate import format_table, run_evaluation
+
+    if not args.superuser_url:
+        raise SettingsError(
+            "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: evaluate recreates databases"
+        )
+    if not args.dataset:
+        raise SettingsError(
+            "--dataset (or DATASET) is required: a MovieLens 100K directory"
+            " or a user,item,weight[,timestamp] file"
+        )
+    dataset = Path(args.dataset)
+    if not dataset.exists():
+        print(f"evaluate: no dataset at {dataset}", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        overrides = dict(item.split("=", 1) for item in args.set)
+        report, path = run_evaluation(
+            args.superuser_url, load_settings(), dataset, args.main_db, args.recs_db,
+            overrides=overrides, validation=args.validation,
+        )  # fmt: skip
+    except ValueError as error:
+        print(f"evaluate: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(format_table(report))
+    print(f"evaluate: wrote {path}")
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from tools.bench import RESULTS_PATH, BenchConfig, format_report, run_benchmark
+    from tools.generate import PRESETS
+
+    if not args.superuser_url:
+        raise SettingsError(
+            "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: bench creates databases"
+        )
+    config = BenchConfig(
+        superuser_url=args.superuser_url, main_db=args.main_db, recs_db=args.recs_db, port=args.port,
+        baseline_port=args.port + 1, workers=args.workers, load_seconds=args.seconds,
+        size=PRESETS[args.preset],
+    )  # fmt: skip
+    path = RESULTS_PATH if args.preset == "target" else RESULTS_PATH.with_name(f"bench-{args.preset}.json")
+    report = run_benchmark(load_settings(), config, path, serving_only=args.serving_only)
+    print(format_report(report))
+    print(f"bench: wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and run one tool; configuration errors exit with status 2."""
+    parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="fill an empty main database with generated data")
+    generate.add_argument("--main-url", default=os.environ.get("MAIN_ADMIN_DATABASE_URL"))
+    generate.add_argument("--preset", choices=("tiny", "demo", "target"), default="demo")
+    generate.set_defaults(handler=_generate)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="offline quality: load a dataset's train split into fresh databases, score the api.* SQL",
+    )
+    evaluate.add_argument(
+        "--dataset", default=os.environ.get("DATASET") or None,
+        help="MovieLens 100K directory or user,item,weight[,timestamp] file (default: $DATASET)",
+    )  # fmt: skip
+    evaluate.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    evaluate.add_argument("--main-db", default=os.environ.get("EVAL_MAIN_DB") or "mysanta_eval_main")
+    evaluate.add_argument("--recs-db", default=os.environ.get("EVAL_RECS_DB") or "mysanta_eval_recs")
+    evaluate.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recs.settings knob"
+    )
+    evaluate.add_argument(
+        "--validation", action="store_true", help="evaluate on a split of the train data (for tuning)"
+    )
+    evaluate.set_defaults(handler=_evaluate)
+
+    bench = commands.add_parser(
+        "bench",
+        help="target-scale benchmark: refresh times, SQL latency, HTTP load (bench/results/latest.json)",
+    )
+    bench.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    bench.add_argument("--main-db", default=os.environ.get("BENCH_MAIN_DB") or "mysanta_bench_main")
+    bench.add_argument("--recs-db", default=os.environ.get("BENCH_RECS_DB") or "mysanta_bench_recs")
+    bench.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8100")))
+    bench.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", "2")))
+    bench.add_argument("--seconds", type=int, default=8, help="length of each load run")
+    bench.add_argument(
+        "--preset", choices=("tiny", "demo", "target"), default="target",
+        help="size of a newly generated bench main DB (smaller: a quick check, with another --main-db)",
+    )  # fmt: skip
+    bench.add_argument(
+        "--serving-only", action="store_true",
+        help="skip the refresh timings: measure SQL and HTTP on the last run's recs database",
+    )  # fmt: skip
+    bench.set_defaults(handler=_bench)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        args.handler(args)
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
