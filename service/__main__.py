@@ -68,10 +68,10 @@ def _bootstrap(args: argparse.Namespace) -> None:
 
 
 def _refresh(args: argparse.Namespace) -> None:
-    from service.jobs import REFRESH_JOBS, run_jobs
+    from service.jobs import run_jobs
 
-    for run in run_jobs(load_settings(), args.jobs or REFRESH_JOBS):
-        print(f"refresh: {run.job} {run.rows:,} rows in {run.duration_ms / 1000:.1f} s")
+    for logged in run_jobs(load_settings(), args.jobs):
+        print(f"refresh: {logged.job} {logged.rows:,} rows in {logged.duration_ms / 1000:.1f} s")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     bootstrap.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
     bootstrap.set_defaults(handler=_bootstrap)
 
-    refresh = commands.add_parser("refresh", help="run refresh jobs now, as pg_cron would (all by default)")
+    refresh = commands.add_parser(
+        "refresh", help="run jobs now, as pg_cron would (every refresh job by default)"
+    )
     refresh.add_argument("jobs", nargs="*", help="job names, e.g. refresh_popular_items")
     refresh.set_defaults(handler=_refresh)
 

@@ -1,15 +1,13 @@
-"""The pg_cron schedule of every job: name, cron expression and the command it runs."""
+"""The pg_cron schedule of every job, and running jobs now as pg_cron would (the owner role, logged)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import psycopg
 
 from service.settings import Settings
-
-# The refresh jobs in dependency order (`python -m service refresh` runs them all).
-REFRESH_JOBS = ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities")
 
 
 @dataclass(frozen=True)
@@ -22,17 +20,18 @@ class CronJob:
     database: str | None = None
 
 
+def _run_job_entry(job: str, schedule: str) -> CronJob:
+    """The pg_cron job of a recs job: kebab-case name, `CALL recs.run_job('<job>')`."""
+    return CronJob(job.replace("_", "-"), schedule, f"CALL recs.run_job('{job}')")
+
+
 def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[CronJob]:
     """The jobs migrate registers; names are kebab-case and stable (same name = update)."""
     return [
-        CronJob(
-            "refresh-popular-items",
-            f"*/{settings.popular_items_refresh_minutes} * * * *",
-            "CALL recs.run_job('refresh_popular_items')",
-        ),
-        CronJob("refresh-user-profiles", "*/30 * * * *", "CALL recs.run_job('refresh_user_profiles')"),
-        CronJob("refresh-user-similarities", "7 * * * *", "CALL recs.run_job('refresh_user_similarities')"),
-        CronJob("cleanup", "17 */6 * * *", "CALL recs.run_job('cleanup')"),
+        _run_job_entry("refresh_popular_items", f"*/{settings.popular_items_refresh_minutes} * * * *"),
+        _run_job_entry("refresh_user_profiles", "*/30 * * * *"),
+        _run_job_entry("refresh_user_similarities", "7 * * * *"),
+        _run_job_entry("cleanup", "17 */6 * * *"),
         # pg_cron's history lives in its own database; each role may delete only its own rows.
         CronJob(
             "purge-cron-history",
@@ -45,7 +44,7 @@ def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[
 
 
 @dataclass(frozen=True)
-class JobRun:
+class LoggedRun:
     """A finished run as recs.job_runs logged it, with the time of each step it marked."""
 
     job: str
@@ -54,11 +53,18 @@ class JobRun:
     steps_ms: dict[str, float] = field(default_factory=dict)
 
 
-def run_jobs(settings: Settings, jobs: tuple[str, ...] | list[str]) -> list[JobRun]:
-    """CALL recs.run_job for each job as the owner role (what pg_cron does); stops at a failure."""
-    runs: list[JobRun] = []
+def refresh_job_names(settings: Settings) -> list[str]:
+    """The refresh jobs in run order, as recs.refresh_jobs() lists them."""
+    with psycopg.connect(settings.recommendations_owner_database_url) as conn:
+        return [row[0] for row in conn.execute("SELECT job FROM recs.refresh_jobs() ORDER BY position")]
+
+
+def run_jobs(settings: Settings, jobs: Sequence[str] | None = None) -> list[LoggedRun]:
+    """CALL recs.run_job for each job (default: recs.refresh_jobs(), in order) as the owner role,
+    as pg_cron does; stops at the first failure (psycopg raises the job's error)."""
+    runs: list[LoggedRun] = []
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as conn:
-        for job in jobs:
+        for job in jobs or refresh_job_names(settings):
             conn.execute("CALL recs.run_job(%s)", (job,))
             row = conn.execute(
                 "SELECT rows, duration_ms, details -> 'steps_ms' FROM recs.job_runs WHERE job = %s"
@@ -66,5 +72,5 @@ def run_jobs(settings: Settings, jobs: tuple[str, ...] | list[str]) -> list[JobR
                 (job,),
             ).fetchone()
             assert row is not None
-            runs.append(JobRun(job, row[0] or 0, row[1] or 0.0, row[2] or {}))
+            runs.append(LoggedRun(job, row[0] or 0, row[1] or 0.0, row[2] or {}))
     return runs

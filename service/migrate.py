@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
+from yoyo.migrations import MigrationList
 
 from service.dsn import parse_pg_url
 from service.jobs import CronJob, cron_jobs
@@ -19,6 +20,7 @@ log = logging.getLogger("service.migrate")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 SQL_DIR = PROJECT_DIR / "sql"
+DOMAIN_STAGE = "00_domain"  # applied before the migrations after the first, which may use it
 MAIN_SERVER = "main_db"
 CRON_SERVER = "cron_db"
 
@@ -41,17 +43,75 @@ class MigrationReport:
         )
 
 
+class MigrationChanged(RuntimeError):
+    """An applied migration's file differs from what was applied: applied migrations are frozen."""
+
+
+def migration_checksums() -> dict[str, str]:
+    """The sha256 of every migration file, by file name, in apply order."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(MIGRATIONS_DIR.glob("*.sql"))
+        if not path.name.endswith(".rollback.sql")
+    }
+
+
+def check_applied_migrations_unchanged(conn: psycopg.Connection, on_disk: dict[str, str]) -> None:
+    """Raise MigrationChanged naming every applied migration whose file no longer has its recorded sum."""
+    if conn.execute("SELECT to_regclass('recs.applied_migrations')").fetchone() == (None,):
+        return
+    recorded: dict[str, str] = dict(
+        conn.execute("SELECT migration, sha256 FROM recs.applied_migrations").fetchall()
+    )
+    changed = sorted(name for name, checksum in recorded.items() if on_disk.get(name, checksum) != checksum)
+    if changed:
+        raise MigrationChanged(
+            f"applied migrations changed since they were applied: {', '.join(changed)}. Applied migrations "
+            "are frozen: restore them and put the change in a new migration."
+        )
+
+
+def record_applied_migrations(conn: psycopg.Connection, on_disk: dict[str, str], applied: list[str]) -> None:
+    """Remember the sum of each applied migration not yet recorded (the guard of later runs)."""
+    rows = [(name, on_disk[name]) for name in applied if name in on_disk]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO recs.applied_migrations (migration, sha256) VALUES (%s, %s) "
+            "ON CONFLICT (migration) DO NOTHING",
+            rows,
+        )
+
+
 def apply_migrations(owner_url: str) -> list[str]:
-    """Apply pending yoyo migrations; return their ids."""
+    """Apply pending yoyo migrations one by one; return their ids.
+
+    The domain stage (sql/00_domain) is applied once the schemas exist and before the next pending
+    migration, so migrations may use its functions. Refuses to run, applying nothing, when an
+    applied migration's file changed (MigrationChanged).
+    """
+    on_disk = migration_checksums()
     backend = get_backend(parse_pg_url(owner_url).for_yoyo())
     try:
         migrations = read_migrations(str(MIGRATIONS_DIR))
-        with backend.lock():
+        with backend.lock(), psycopg.connect(owner_url, autocommit=True) as conn:
+            check_applied_migrations_unchanged(conn, on_disk)
             pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
+            domain_applied = False
+            for migration in pending:
+                if not domain_applied and _schema_exists(conn, "recs"):
+                    apply_sql_files(conn, force=True, stages=(DOMAIN_STAGE,))
+                    domain_applied = True
+                backend.apply_migrations(MigrationList([migration]))
+            applied_hashes = backend.get_applied_migration_hashes()
+            applied = [Path(m.path).name for m in migrations if m.hash in applied_hashes]
+            record_applied_migrations(conn, on_disk, applied)
         return [migration.id for migration in pending]
     finally:
         backend.connection.close()
+
+
+def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
+    return conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone() == (True,)
 
 
 def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[str]:
@@ -135,31 +195,62 @@ def apply_env_settings(conn: psycopg.Connection, settings: Settings) -> list[str
     return changed
 
 
-def sql_files() -> list[Path]:
-    """The repeatable files in dependency order: numbered folders, then file names."""
-    return sorted(path for path in SQL_DIR.glob("[0-9][0-9]_*/*.sql"))
+def sql_files(stages: tuple[str, ...] | None = None) -> list[Path]:
+    """The repeatable files in dependency order: numbered stage folders, then file names."""
+    return sorted(
+        path for path in SQL_DIR.glob("[0-9][0-9]_*/*.sql") if stages is None or path.parent.name in stages
+    )
 
 
-def apply_sql_files(conn: psycopg.Connection, force: bool) -> list[str]:
-    """Apply each sql/ file whose checksum changed (all of them when force); one transaction each."""
-    rows = conn.execute("SELECT path, sha256 FROM recs.applied_sql_files").fetchall()
-    applied_sums: dict[str, str] = dict(rows)
-    applied: list[str] = []
-    for path in sql_files():
-        name = str(path.relative_to(SQL_DIR))
-        text = path.read_text()
-        checksum = hashlib.sha256(text.encode()).hexdigest()
-        if not force and applied_sums.get(name) == checksum:
-            continue
-        with conn.transaction():
-            conn.execute(text.encode())
-            conn.execute(
-                "INSERT INTO recs.applied_sql_files (path, sha256) VALUES (%s, %s) "
-                "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
-                (name, checksum),
-            )
-        applied.append(name)
-    return applied
+# A file whose object depends on one that a later file creates fails with these; it is retried
+# after the others, so the order inside a stage need not follow every dependency.
+_MISSING_DEPENDENCY = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedFunction)
+
+
+def apply_sql_files(
+    conn: psycopg.Connection, force: bool, stages: tuple[str, ...] | None = None
+) -> list[str]:
+    """Apply the sql/ files when any checksum changed (or force); one transaction each.
+
+    Every file is applied, not only the changed ones, so a file that drops and recreates a view
+    recreates the views that depend on it too. Returns the changed files (all of them when force).
+    The domain stage is applied without checking function bodies: before the later migrations it
+    may refer to tables they create (the full pass after the migrations checks them).
+    """
+    applied_sums: dict[str, str] = dict(
+        conn.execute("SELECT path, sha256 FROM recs.applied_sql_files").fetchall()
+    )
+    files = {str(path.relative_to(SQL_DIR)): path.read_text() for path in sql_files(stages)}
+    checksums = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()}
+    changed = [name for name in files if applied_sums.get(name) != checksums[name]]
+    if stages is None:
+        stale = [name for name in applied_sums if name not in files]
+        if stale:
+            conn.execute("DELETE FROM recs.applied_sql_files WHERE path = ANY(%s)", (stale,))
+    if not changed and not force:
+        return []
+    check_bodies = stages != (DOMAIN_STAGE,)
+    pending = list(files)
+    while pending:
+        failed: dict[str, Exception] = {}
+        for name in pending:
+            try:
+                with conn.transaction():
+                    if not check_bodies:
+                        conn.execute("SET LOCAL check_function_bodies = off")
+                    conn.execute(files[name].encode())
+                    conn.execute(
+                        "INSERT INTO recs.applied_sql_files (path, sha256) VALUES (%s, %s) "
+                        "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, applied_at = now()",
+                        (name, checksums[name]),
+                    )
+            except _MISSING_DEPENDENCY as error:
+                failed[name] = error
+        if len(failed) == len(pending):
+            first, cause = next(iter(failed.items()))
+            raise RuntimeError(f"sql/{first}: {cause}") from cause
+        pending = list(failed)
+    return list(files) if force else changed
 
 
 def schedule_cron_jobs(settings: Settings, jobs: list[CronJob] | None = None) -> list[str]:

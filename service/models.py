@@ -29,6 +29,7 @@ class HealthReport(msgspec.Struct, kw_only=True):
 Gender = Literal["m", "f"]
 AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
 AGE_GROUPS: tuple[str, ...] = get_args(AgeGroup)
+Tier = Literal["popular", "content_based", "collaborative"]
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
 # Category and platform names: words, spaces and a few joiners; quotes, semicolons, parentheses
@@ -235,7 +236,7 @@ class UserProfile(msgspec.Struct, kw_only=True):
     user_id: str
     demographics: Demographics | None
     preferences: Preferences
-    tier: Literal["popular", "content_based", "collaborative"]
+    tier: Tier
     profile_as_of: datetime.datetime | None
 
 

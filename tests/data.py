@@ -76,6 +76,11 @@ class World:
         with owner_connect() as owner:
             owner.execute("CALL recs.run_job(%s)", (job,))
 
+    def refresh_all(self) -> None:
+        """Every refresh job in order (CALL recs.refresh_all(), as a DBA runs them)."""
+        with owner_connect() as owner:
+            owner.execute("CALL recs.refresh_all()")
+
     def setting(self, key: str, value: str) -> None:
         """Change a knob in recs.settings, as a DBA would."""
         self.recs.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key))

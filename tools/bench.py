@@ -25,7 +25,7 @@ from psycopg import sql
 
 from service.bootstrap import bootstrap
 from service.dsn import parse_pg_url
-from service.jobs import REFRESH_JOBS, run_jobs
+from service.jobs import refresh_job_names, run_jobs
 from service.migrate import PROJECT_DIR, migrate
 from service.models import AGE_GROUPS
 from service.settings import Settings, settings_environ
@@ -152,12 +152,12 @@ def recs_is_refreshed(target: Settings) -> bool:
     try:
         with psycopg.connect(target.recommendations_owner_database_url, connect_timeout=5) as recs:
             row = recs.execute(
-                "SELECT count(DISTINCT job) FROM recs.job_runs WHERE error IS NULL AND job = ANY(%s)",
-                (list(REFRESH_JOBS),),
+                "SELECT count(*) FROM recs.refresh_jobs() j WHERE NOT EXISTS (SELECT 1 FROM recs.job_runs r"
+                " WHERE r.job = j.job AND r.error IS NULL)"
             ).fetchone()
     except psycopg.Error:
         return False
-    return row is not None and row[0] == len(REFRESH_JOBS)
+    return row == (0,)
 
 
 def add_events(config: BenchConfig, count: int) -> list[uuid.UUID]:
@@ -190,19 +190,19 @@ def remove_events(config: BenchConfig, ids: list[uuid.UUID]) -> None:
 
 
 def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Run the three refresh jobs in order (as `python -m service refresh` does); seconds per job.
+    """Run the refresh jobs in order (as `python -m service refresh` does); seconds per job.
 
     Each job's steps (recs.job_runs.details.steps_ms) go into steps, in seconds, largest first.
     """
     seconds = {}
-    for job in REFRESH_JOBS:
+    for job in refresh_job_names(target):
         progress(f"{stage}: {job} ...")
-        run = run_jobs(target, [job])[0]
-        seconds[job] = round(run.duration_ms / 1000, 1)
-        by_step = sorted(run.steps_ms.items(), key=lambda item: -item[1])
+        logged = run_jobs(target, [job])[0]
+        seconds[job] = round(logged.duration_ms / 1000, 1)
+        by_step = sorted(logged.steps_ms.items(), key=lambda item: -item[1])
         steps[job] = {step: round(ms / 1000, 1) for step, ms in by_step}
         largest = ", ".join(f"{step} {ms / 1000:.1f}" for step, ms in by_step[:3])
-        progress(f"{stage}: {job} {run.rows:,} rows in {seconds[job]} s (largest steps, s: {largest})")
+        progress(f"{stage}: {job} {logged.rows:,} rows in {seconds[job]} s (largest steps, s: {largest})")
     return seconds
 
 
@@ -218,7 +218,11 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
         again = _timed_jobs(target, "incremental", steps["incremental"])
     finally:
         remove_events(config, ids)
-    popular, profiles, similarities = REFRESH_JOBS
+    popular, profiles, similarities = (
+        "refresh_popular_items",
+        "refresh_user_profiles",
+        "refresh_user_similarities",
+    )
     return {
         "popular": full[popular],
         "profiles": full[profiles],

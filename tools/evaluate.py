@@ -25,7 +25,7 @@ from psycopg import sql
 
 from service.bootstrap import bootstrap
 from service.dsn import parse_pg_url
-from service.jobs import REFRESH_JOBS, run_jobs
+from service.jobs import run_jobs
 from service.migrate import PROJECT_DIR, migrate
 from service.models import age_group_of_age
 from service.settings import Settings
@@ -390,7 +390,7 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
         load_train(main, dataset, data.train)
     with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
         synced = sync_demographics(app, dataset)
-        runs = run_jobs(settings, REFRESH_JOBS)
+        runs = run_jobs(settings)
         result = score_users(app, dataset, data)
     counts = {
         "users": len(data.test),
@@ -400,7 +400,7 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
         "catalogue": len(dataset.items),
         "demographics_synced": synced,
     }
-    jobs = {run.job: round(run.duration_ms / 1000, 2) for run in runs}
+    jobs = {logged.job: round(logged.duration_ms / 1000, 2) for logged in runs}
     return {"dataset": dataset.name, "split": counts} | result | {"refresh_seconds": jobs}
 
 

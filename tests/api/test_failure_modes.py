@@ -48,8 +48,7 @@ def community(world: World) -> dict[str, Any]:
             world.click(user, present, times=3)
     content_user = world.users(1, "f", "25-34")[0]
     world.like(content_user, public[0])
-    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
-        world.refresh(job)
+    world.refresh_all()
     return {
         "public": public,
         "private": private,

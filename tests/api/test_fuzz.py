@@ -36,8 +36,7 @@ def fuzz_client(databases: tuple[psycopg.Connection, ...], settings: Settings) -
         for present in presents[index % 4 : index % 4 + 5]:
             world.like(user, present)
     world.present(owner=presents[0])  # a private present in the catalogue too
-    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
-        world.refresh(job)
+    world.refresh_all()
     with TestClient(app=create_app(settings)) as client:
         yield client
 

@@ -46,8 +46,7 @@ def test_the_ruby_client_talks_to_the_live_service(
     for person in [fan, *world.users(4, "f", "25-34")]:
         for present in presents[:4]:
             world.like(person, present)
-    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
-        world.refresh(job)
+    world.refresh_all()
     newcomer = uuid.uuid4()
     with running_server(make_settings(redis_url)) as (base_url, _):
         done = subprocess.run(

@@ -1,4 +1,5 @@
-"""The migrate step: a second run is a no-op; cron registration is idempotent and cleaned up."""
+"""The migrate step: a second run is a no-op, applied migrations are frozen, the sql/ stage recreates
+what migrations drop; cron registration is idempotent and cleaned up."""
 
 from __future__ import annotations
 
@@ -6,9 +7,17 @@ import uuid
 
 import msgspec
 import psycopg
+import pytest
 
 from service.jobs import cron_jobs
-from service.migrate import migrate, schedule_cron_jobs, unschedule_cron_jobs
+from service.migrate import (
+    MigrationChanged,
+    apply_sql_files,
+    migrate,
+    migration_checksums,
+    schedule_cron_jobs,
+    unschedule_cron_jobs,
+)
 from service.settings import Settings
 from tests.conftest import RECS_DB, SUPERUSER, owner_connect
 
@@ -48,10 +57,56 @@ def test_migrate_reapplies_a_changed_sql_file(
     databases: tuple[psycopg.Connection, ...], settings: Settings
 ) -> None:
     _, recs = databases
-    recs.execute("UPDATE recs.applied_sql_files SET sha256 = 'stale' WHERE path = '30_api/health.sql'")
+    recs.execute("UPDATE recs.applied_sql_files SET sha256 = 'stale' WHERE path = '30_api/api.health.sql'")
     report = migrate(settings, schedule=False)
-    assert report.sql_files == ["30_api/health.sql"]
+    assert report.sql_files == ["30_api/api.health.sql"]
     assert not migrate(settings, schedule=False).changed
+
+
+def test_every_applied_migration_is_recorded_with_its_checksum(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    _, recs = databases
+    recorded = dict(recs.execute("SELECT migration, sha256 FROM recs.applied_migrations").fetchall())
+    assert recorded == migration_checksums()
+
+
+def test_migrate_refuses_when_an_applied_migration_changed(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    # As if 0003 had been edited after it was applied: its file no longer matches the record.
+    recs.execute(
+        "UPDATE recs.applied_migrations SET sha256 = 'applied-before-the-edit'"
+        " WHERE migration = '0003.snapshots-demographics-popularity.sql'"
+    )
+    recs.execute("UPDATE recs.applied_sql_files SET sha256 = 'stale' WHERE path = '30_api/api.health.sql'")
+    with pytest.raises(
+        MigrationChanged, match=r"0003\.snapshots-demographics-popularity\.sql.*new migration"
+    ):
+        migrate(settings, schedule=False)
+    # Nothing was applied: the stale sql/ file is still stale.
+    row = recs.execute(
+        "SELECT sha256 FROM recs.applied_sql_files WHERE path = '30_api/api.health.sql'"
+    ).fetchone()
+    assert row == ("stale",)
+
+
+def test_views_a_migration_drops_come_back_whatever_their_file_order(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    _, recs = databases
+    # A migration may drop what sql/ defines; report_catalogue_coverage reads report_top_presents
+    # but sorts before it, so the first pass fails on it and the retry creates it.
+    recs.execute("DROP VIEW recs.report_top_presents CASCADE")
+    with owner_connect() as owner:
+        applied = apply_sql_files(owner, force=True)
+    assert {
+        "40_reports/recs.report_catalogue_coverage.sql",
+        "40_reports/recs.report_top_presents.sql",
+    } <= set(applied)
+    row = recs.execute("SELECT available_presents FROM recs.report_catalogue_coverage").fetchone()
+    assert row == (0,)
 
 
 def test_migrate_points_the_fdw_at_main_database_url(

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import app_connect
+from tests.conftest import RECS_DB, SUPERUSER, app_connect
 from tests.data import NOW, World
 
 
@@ -52,11 +52,6 @@ def add_crowd(world: World, size: int = 10) -> None:
         world.like(person, elsewhere)
 
 
-def refresh_all(world: World) -> None:
-    for job in ("refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"):
-        world.refresh(job)
-
-
 def neighbours(world: World, user: uuid.UUID) -> list[tuple[uuid.UUID, float]]:
     rows = world.recs.execute(
         "SELECT neighbor_id, similarity FROM recs.user_neighbors_readable WHERE user_id = %s ORDER BY rank",
@@ -72,7 +67,7 @@ def test_cosine_similarities_match_a_hand_computation(world: World) -> None:
         for present in presents:
             world.like(user, present)
     world.setting("min_interactions_for_similarity", "1")
-    refresh_all(world)
+    world.refresh_all()
     # IUF is the same for x, y, z (2 users each of 4) and cancels out: A.B = 2, |A| = sqrt 2, |B| = sqrt 3.
     assert neighbours(world, a) == [(b, round(2 / math.sqrt(6), 4))]
     assert neighbours(world, b) == [(a, round(2 / math.sqrt(6), 4)), (c, round(1 / math.sqrt(3), 4))]
@@ -88,7 +83,7 @@ def test_the_neighbour_pool_size_is_respected(world: World) -> None:
             world.like(user, present)
     world.setting("min_interactions_for_similarity", "1")
     world.setting("neighbor_pool_size", "2")
-    refresh_all(world)
+    world.refresh_all()
     counts = world.recs.execute("SELECT max(cardinality(neighbor_keys)) FROM recs.user_neighbors")
     assert counts.fetchone() == (2,)
 
@@ -111,7 +106,7 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
         for present in presents:
             world.like(person, present)
     world.setting("max_similar_users", str(k))
-    refresh_all(world)
+    world.refresh_all()
     result = personalized(user)
     assert result["algorithm_used"] == "collaborative"
     assert result["items"][0] == {"close_pick": close_pick, "shared_pick": shared_pick}[expected_first]
@@ -133,7 +128,7 @@ def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str,
     world.setting("min_interactions_for_similarity", "1")
     world.setting("collaborative_min_interactions", "2")
     world.setting("neighbor_history_half_life", half_life)
-    refresh_all(world)
+    world.refresh_all()
     result = personalized(user, limit=2)
     assert result["tiers_used"] == ["collaborative"]
     assert result["items"][0] == {"old_pick": old_pick, "recent_pick": recent_pick}[expected_first]
@@ -147,12 +142,12 @@ def test_the_tier_follows_the_interaction_count(world: World) -> None:
             world.like(other, present)
     user = world.users(1, "f", "25-34")[0]
     add_crowd(world)
-    refresh_all(world)
+    world.refresh_all()
     tiers = []
     for present in presents[:3]:
         tiers.append(personalized(user)["algorithm_used"])
         world.like(user, present)
-        refresh_all(world)
+        world.refresh_all()
     tiers.append(personalized(user)["algorithm_used"])
     assert tiers == ["popular", "content_based", "content_based", "collaborative"]
     assert personalized(user)["interactions"] == 3
@@ -171,7 +166,7 @@ def test_collaborative_recommends_what_neighbours_liked_and_never_what_the_user_
     world.like(twin2, hidden_gem)
     for person in crowd:
         world.like(person, popular_elsewhere)
-    refresh_all(world)
+    world.refresh_all()
     result = personalized(user)
     assert result["algorithm_used"] == "collaborative"
     assert result["items"][0] == hidden_gem
@@ -188,7 +183,7 @@ def test_an_interaction_newer_than_the_last_refresh_is_excluded_at_once(world: W
         for present in presents:
             world.like(fan, present)
     user = world.users(1)[0]
-    refresh_all(world)
+    world.refresh_all()
     first = personalized(user)
     assert first["interactions"] == 0 and first["fresh_checked"] is True
     world.like(user, first["items"][0])  # in main only: no refresh has run since
@@ -205,7 +200,7 @@ def test_excluded_ids_are_never_returned(world: World) -> None:
         for present in presents:
             world.like(fan, present)
     user = world.users(1)[0]
-    refresh_all(world)
+    world.refresh_all()
     result = personalized(user, exclude=[*presents[:2], uuid.uuid4()])
     assert set(result["items"]) == set(presents[2:]) and result["total_items"] == 4
 
@@ -222,7 +217,7 @@ def test_no_private_present_even_when_every_neighbour_liked_it(world: World) -> 
         world.like(person, private)
         world.click(person, private, times=5)
     extra = [world.present() for _ in range(4)]
-    refresh_all(world)
+    world.refresh_all()
     for page in (1, 2, 3):
         for limit in (1, 2, 5):
             assert private not in personalized(user, page=page, limit=limit)["items"]
@@ -239,7 +234,7 @@ def test_filters_and_pagination_apply_to_every_tier(world: World) -> None:
         world.like(person, cheap[1])
     for present in cheap[2:] + dear[1:]:
         world.like(twin, present)
-    refresh_all(world)
+    world.refresh_all()
     pages = [personalized(user, price_to=10, limit=2, page=page) for page in (1, 2, 3)]
     served = [item for page in pages for item in page["items"]]
     assert served and set(served) == set(cheap[2:])
@@ -263,7 +258,7 @@ def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: 
     for rank, present in enumerate(same_category + elsewhere):  # popularity decides within a tier
         for fan in world.users(len(same_category + elsewhere) - rank):
             world.like(fan, present)
-    refresh_all(world)
+    world.refresh_all()
     whole = personalized(user, limit=100)
     assert whole["tiers_used"] == ["collaborative", "content_based", "popular"]
     assert whole["items"][0] == from_neighbours[0] and set(whole["items"][:3]) == set(from_neighbours)
@@ -280,7 +275,7 @@ def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: 
 def test_an_unknown_user_gets_popular(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)
-    refresh_all(world)
+    world.refresh_all()
     result = personalized(uuid.uuid4())
     assert (
         result["algorithm_used"] == "popular" and result["items"] == [present] and result["interactions"] == 0
@@ -294,7 +289,7 @@ def test_incremental_similarity_runs_recompute_only_changed_users(world: World) 
         for present in presents[:3]:
             world.like(user, present)
     add_crowd(world)
-    refresh_all(world)
+    world.refresh_all()
     computed = world.recs.execute(
         "SELECT rows FROM recs.job_runs WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
     ).fetchone()
@@ -317,7 +312,7 @@ def test_main_down_degrades_but_still_serves(world: World) -> None:
     for fan in world.users(3):
         world.like(fan, presents[0])
     user = world.users(1)[0]
-    refresh_all(world)
+    world.refresh_all()
     world.recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")
     result = personalized(user)
     assert result["fresh_checked"] is False and result["items"][0] == presents[0]
@@ -348,9 +343,36 @@ def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
     clicked_only = world.users(1)[0]
     world.click(clicked_only, world.present())
     world.setting("click_weight", "0")
-    refresh_all(world)  # no division by zero in profiles or similarities
+    world.refresh_all()  # no division by zero in profiles or similarities
     row = world.recs.execute("SELECT categories FROM recs.user_profiles").fetchone()
     assert row == ({},) or row == (None,)
+
+
+def ranking_plan_and_pools(world: World, workers: str) -> tuple[str, list[tuple[Any, ...]]]:
+    """A full similarity run with this many parallel workers: the plan of its ranking statement
+    (auto_explain, sent to this client) and the pools it wrote."""
+    world.setting("similarity_parallel_workers", workers)
+    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'user_similarities'")  # forces a full run
+    plans: list[str] = []
+    with psycopg.connect(SUPERUSER.with_dbname(RECS_DB), autocommit=True) as job:
+        job.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+        job.execute("LOAD 'auto_explain'")
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
+                               ("log_analyze", "on"), ("log_level", "notice")):  # fmt: skip
+            job.execute(f"SET auto_explain.{setting} = {value}")  # type: ignore[arg-type]
+        job.execute("SET ROLE mysanta_owner")  # the job's role, whose user mapping reaches main
+        job.execute("CALL recs.run_job('refresh_user_similarities')")
+    ranking = [plan for plan in plans if "CREATE TEMP TABLE sim_pools" in plan]
+    assert len(ranking) == 1, plans
+    pools = world.recs.execute(
+        "SELECT user_key, neighbor_keys, similarities FROM recs.user_neighbors ORDER BY user_key"
+    ).fetchall()
+    # Every candidate fits in the pool: compared as sets, so equal similarities may come in either
+    # order (their last bits depend on the order of the sums).
+    return ranking[0], [
+        (key, sorted(zip(keys, [round(value, 9) for value in values], strict=True)))
+        for key, keys, values in pools
+    ]
 
 
 def test_a_parallel_full_run_ranks_every_user_as_one_backend_does(world: World) -> None:
@@ -361,33 +383,16 @@ def test_a_parallel_full_run_ranks_every_user_as_one_backend_does(world: World) 
             world.like(user, presents[(index * 5 + offset * 7) % len(presents)])
         world.click(user, presents[index % len(presents)], times=index % 3)
 
-    def full_run(workers: str) -> tuple[list[tuple[Any, ...]], list[str]]:
-        world.setting("similarity_parallel_workers", workers)
-        world.recs.execute(
-            "DELETE FROM recs.sync_state WHERE source = 'user_similarities'"
-        )  # forces a full run
-        world.refresh("refresh_user_similarities")
-        pools = world.recs.execute(
-            "SELECT user_key, neighbor_keys, similarities FROM recs.user_neighbors ORDER BY user_key"
-        ).fetchall()
-        steps = world.recs.execute(
-            "SELECT details -> 'steps_ms' FROM recs.job_runs WHERE job = 'refresh_user_similarities'"
-            " ORDER BY id DESC LIMIT 1"
-        ).fetchone()
-        assert steps is not None
-        # Every candidate fits in the pool: compared as sets, so equal similarities may come in
-        # either order (their last bits depend on the order of the sums).
-        return [
-            (key, sorted(zip(keys, [round(value, 9) for value in values], strict=True)))
-            for key, keys, values in pools
-        ], list(steps[0])
-
-    parallel, parallel_steps = full_run("1")
-    single, single_steps = full_run("0")
+    parallel_plan, parallel = ranking_plan_and_pools(world, "1")
+    single_plan, single = ranking_plan_and_pools(world, "0")
     assert len(parallel) == 40 and parallel == single
+    # One parallel worker beside the backend scans the users, each ranked by a function scan.
+    assert "Workers Launched: 1" in parallel_plan, parallel_plan
     assert (
-        "similarity.neighbors_ranked" in parallel_steps and "similarity.neighbors_ranked" not in single_steps
+        "Parallel Seq Scan on user_stats" in parallel_plan
+        and "Function Scan on neighbor_pool" in parallel_plan
     )
+    assert "Gather" not in single_plan and "Function Scan on neighbor_pool" in single_plan, single_plan
 
 
 def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_search(world: World) -> None:
@@ -409,7 +414,7 @@ def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_sea
         return int(row[0])
 
     world.setting("similarity_candidate_budget", "2")
-    refresh_all(world)
+    world.refresh_all()
     assert degree_cap() == 2
     assert [n for n, _ in neighbours(world, a)] == [b]  # only through pair
     assert neighbours(world, c) == []  # c and d share only hot
@@ -433,7 +438,7 @@ def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_compute
             world.like(user, present)
         world.click(user, presents[4], times=index)
     world.setting("similarity_iuf", "true")
-    refresh_all(world)
+    world.refresh_all()
 
     # Changes: a new like, a new user, a new present, and a like that disappears from main.
     world.like(users[0], presents[4])

@@ -1,7 +1,7 @@
 -- api.user_profile: what the service knows about a user: synced demographics, the preference
 -- profile from the last profile refresh, and the tier that would serve the user now.
 -- Arguments: p_user_id. Result: one row; demographics or profile columns are NULL when unknown.
---   tier: 'popular', 'content_based' or 'collaborative' from the synced interaction count.
+--   tier: recs.tier_of the synced interaction count.
 -- Errors: P0002 (no_data_found) when the user has neither demographics nor interactions.
 -- Caller: GET /user-profile/{user_id}, PUT /user-profile/{user_id} (its response).
 CREATE OR REPLACE FUNCTION api.user_profile(p_user_id uuid)
@@ -27,9 +27,7 @@ BEGIN
            p.price_p25, p.price_p75, coalesce(p.categories, '{}'::jsonb), coalesce(p.platforms, '{}'),
            p.last_activity_at,
            coalesce((SELECT cardinality(n.neighbor_keys) FROM recs.user_neighbors n WHERE n.user_key = v_user_key), 0),
-           CASE WHEN v_synced = 0 THEN 'popular'
-                WHEN v_synced < recs.setting('collaborative_min_interactions')::integer THEN 'content_based'
-                ELSE 'collaborative' END,
+           recs.tier_of(v_synced),
            v.version, v.as_of
     FROM (SELECT 1) one
     LEFT JOIN recs.user_demographics d ON d.user_key = v_user_key

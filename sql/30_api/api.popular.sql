@@ -7,7 +7,8 @@
 -- Filters (all optional) apply before the top-N: category (p_segment_category from user_params
 -- and p_category from filters; both given and different = nothing matches), price range,
 -- platform, geo availability (presents without a region list deliver everywhere).
--- Arguments: p_gender ('m'/'f'/NULL), p_age_group (NULL or a group), p_segment_category,
+-- Arguments: p_gender (m, f, male or female in any case, or NULL), p_age_group (NULL or a group of
+--   recs.age_groups), p_segment_category,
 --   p_geo_id, p_price_from, p_price_to, p_category, p_platform, p_page (>= 1), p_limit (1..1000).
 -- Result: one row: items (present ids, page order), total_items (matching the filters),
 --   fallback_level (level of the page's first item, else the first level tried), levels_used,
@@ -27,15 +28,12 @@ DECLARE
     v_categories text[];
     v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
     v_levels text[];
+    v_gender text;
+    v_age_group text;
 BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
-    IF p_gender IS NOT NULL AND p_gender NOT IN ('m', 'f') THEN
-        RAISE EXCEPTION 'gender must be m or f' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF p_age_group IS NOT NULL AND p_age_group NOT IN ('under-18', '18-24', '25-34', '35-44', '45-54', '55+') THEN
-        RAISE EXCEPTION 'age_group must be one of under-18, 18-24, 25-34, 35-44, 45-54, 55+'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    v_gender := recs.gender_of(p_gender, 'gender');
+    v_age_group := recs.check_age_group(p_age_group, 'age_group');
     v_offset := (p_page - 1) * p_limit;
     v_categories := CASE
         WHEN p_segment_category IS NOT NULL AND p_category IS NOT NULL AND p_segment_category <> p_category
@@ -50,7 +48,7 @@ BEGIN
         SELECT coalesce(array_agg(r.present_id ORDER BY r.position), '{}'),
                coalesce(array_agg(r.level ORDER BY r.position), '{}')
         INTO items, v_levels
-        FROM recs.rank_popular(p_gender, p_age_group, v_categories, v_platforms, p_geo_id, p_price_from,
+        FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, p_geo_id, p_price_from,
                                p_price_to, v_offset + p_limit, NULL, NULL) r
         WHERE r.position > v_offset;
     ELSE
@@ -60,7 +58,7 @@ BEGIN
     levels_used := recs.distinct_in_order(v_levels);
     -- An empty page still says which level would have served: the first one with any present.
     fallback_level := coalesce(v_levels[1], (
-        SELECT r.level FROM recs.rank_popular(p_gender, p_age_group, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL) r));
+        SELECT r.level FROM recs.rank_popular(v_gender, v_age_group, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL) r));
     RETURN NEXT;
 END;
 $$;

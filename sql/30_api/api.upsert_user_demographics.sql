@@ -1,6 +1,6 @@
 -- api.upsert_user_demographics: stores (replaces) a user's demographics; idempotent.
--- Arguments: p_user_id; p_gender 'm'/'f' (or male/female, any case) or NULL; p_age_group one of
---   under-18, 18-24, 25-34, 35-44, 45-54, 55+ or NULL; p_birth_date (gives the age group when
+-- Arguments: p_user_id; p_gender m, f, male or female in any case (recs.gender_of), or NULL;
+--   p_age_group one of recs.age_groups() or NULL; p_birth_date (gives the age group when
 --   p_age_group is NULL); p_locale; p_geo_id.
 -- Result: the stored row (user_id, gender, age_group, birth_date, locale, geo_id, updated_at).
 -- Errors: 22023 naming the bad argument (gender, age_group, birth_date, locale).
@@ -11,26 +11,22 @@ CREATE OR REPLACE FUNCTION api.upsert_user_demographics(
                  updated_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    v_gender text := CASE lower(p_gender) WHEN 'male' THEN 'm' WHEN 'female' THEN 'f' ELSE lower(p_gender) END;
-    v_age_group text := coalesce(p_age_group, recs.age_group_of(p_birth_date));
+    v_gender text;
+    v_age_group text;
     v_user_key integer;
 BEGIN
     IF p_user_id IS NULL THEN
         RAISE EXCEPTION 'user_id is required' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF v_gender IS NOT NULL AND v_gender NOT IN ('m', 'f') THEN
-        RAISE EXCEPTION 'gender must be m, f, male or female, got %', p_gender USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF v_age_group IS NOT NULL AND v_age_group NOT IN ('under-18', '18-24', '25-34', '35-44', '45-54', '55+') THEN
-        RAISE EXCEPTION 'age_group must be one of under-18, 18-24, 25-34, 35-44, 45-54, 55+, got %', p_age_group
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    v_gender := recs.gender_of(p_gender, 'gender');
+    v_age_group := coalesce(recs.check_age_group(p_age_group, 'age_group'), recs.age_group_of(p_birth_date));
     IF p_birth_date IS NOT NULL AND (p_birth_date > current_date OR p_birth_date < date '1900-01-01') THEN
         RAISE EXCEPTION 'birth_date must be between 1900-01-01 and today, got %', p_birth_date
-            USING ERRCODE = 'invalid_parameter_value';
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'birth_date';
     END IF;
     IF length(p_locale) > 35 THEN
-        RAISE EXCEPTION 'locale must be at most 35 characters' USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'locale must be at most 35 characters'
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'locale';
     END IF;
 
     INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)

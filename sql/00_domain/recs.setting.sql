@@ -1,7 +1,7 @@
 -- recs.setting: one value of recs.settings as text.
 -- Arguments: p_key. Result: the value.
 -- Errors: 22023 (invalid_parameter_value) when the key is unknown, naming it.
--- Caller: job and api functions (through the typed wrappers recs.setting_float / setting_int).
+-- Caller: job, ranking and api functions; migrations may use it (sql/00_domain).
 CREATE OR REPLACE FUNCTION recs.setting(p_key text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE

@@ -1,7 +1,8 @@
 -- recs.bump_data_version: a new version of a derived dataset; cache keys include it, so cached
 -- responses of the previous version are never served again.
 -- Arguments: p_name ('popular', ...). Result: the new version. Errors: none.
--- Caller: job functions, when their refresh changed something.
+-- Caller: job functions, when their refresh changed something; the settings trigger
+--   (recs.bump_personalized_version), which also fires in migrations.
 CREATE OR REPLACE FUNCTION recs.bump_data_version(p_name text) RETURNS bigint
 LANGUAGE sql AS $$
     INSERT INTO recs.data_versions AS v (name, version, as_of) VALUES (p_name, 1, now())

@@ -1,0 +1,71 @@
+-- recs.rank_collaborative: the collaborative ranking of one user, user-kNN with a neighbourhood
+-- per present: a neighbour's like is a vote weighted by how recent it is in that neighbour's
+-- history (the n-th most recent of their neighbor_history_limit latest interactions counts
+-- 2^(-(n - 1) / neighbor_history_half_life); 0: every one a full vote); a present's score is the
+-- sum of similarity x vote over the most similar users of the user's pool (recs.user_neighbors)
+-- who liked it, taken in similarity order up to max_similar_users (K) votes. Filters and
+-- exclusions apply before the top-N.
+-- Arguments: p_user_key; p_depth (positions wanted); p_categories, p_platforms (NULL = any),
+--   p_price_from, p_price_to, p_geo_id (as recs.matches_filters); p_exclude (item ids left out, on
+--   top of the user's own synced interactions).
+-- Result: item ids, best first, at most p_depth ('{}' for a user without a pool).
+-- Errors: none of its own. Caller: api.personalized (collaborative tier).
+CREATE OR REPLACE FUNCTION recs.rank_collaborative(
+    p_user_key integer, p_depth integer, p_categories text[], p_platforms text[], p_price_from numeric,
+    p_price_to numeric, p_geo_id integer, p_exclude integer[]
+) RETURNS integer[]
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    v_history integer := recs.setting('neighbor_history_limit')::integer;
+    v_k integer := recs.setting('max_similar_users')::integer;
+    v_half_life double precision := recs.setting('neighbor_history_half_life')::double precision;
+    v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1 ELSE 0.5 ^ (1 / v_half_life) END;
+    v_ranked integer[];
+BEGIN
+    SELECT coalesce(array_agg(top.item_id ORDER BY top.score DESC, top.item_id), '{}')
+    INTO v_ranked
+    FROM (
+        SELECT c.item_id, c.score
+        FROM (
+            SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
+            FROM (
+                SELECT h.item_id, n.similarity, h.vote,
+                       sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
+                                         ROWS UNBOUNDED PRECEDING) AS votes_so_far
+                FROM recs.user_neighbors pool
+                CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
+                CROSS JOIN LATERAL (
+                    SELECT x.item_id, x.liked_at,
+                           v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
+                               AS vote
+                    FROM recs.interactions x
+                    WHERE x.user_key = n.neighbor_key
+                    ORDER BY x.last_at DESC, x.item_id DESC
+                    LIMIT v_history
+                ) h
+                WHERE pool.user_key = p_user_key AND h.liked_at IS NOT NULL
+            ) liked
+            WHERE liked.votes_so_far <= v_k
+            GROUP BY liked.item_id
+            ORDER BY 2 DESC, 1
+            OFFSET 0
+        ) c
+        -- One index probe per candidate, best first (the order above), so the probes stop once
+        -- the page is full (a hash join would read every present): 676 probes down to 38 for a
+        -- user at the target scale, 7.6 -> 4.4 ms.
+        CROSS JOIN LATERAL (SELECT i.* FROM recs.items i WHERE i.item_id = c.item_id OFFSET 0) i
+        WHERE i.available
+          AND recs.matches_filters(i.category, i.platform, i.price, i.geo_ids,
+                                   p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
+          AND i.item_id <> ALL (p_exclude)
+          AND NOT EXISTS (SELECT 1 FROM recs.interactions y
+                          WHERE y.user_key = p_user_key AND y.item_id = c.item_id)
+        ORDER BY c.score DESC, c.item_id
+        LIMIT p_depth
+    ) top;
+    RETURN v_ranked;
+END;
+$$;
+COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[]) IS
+    'Collaborative ranking (user-kNN, a neighbourhood per present, recency-weighted votes) of one user, filtered, best first. Used by api.personalized.';

@@ -1,0 +1,96 @@
+-- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool)
+-- current, in named steps after the sync:
+--   a full run (recs.similarity_is_full: first run, every similarity_full_rebuild_hours, or a pool
+--   setting changed) recomputes every user: recs.similarity_rebuild_stats (presents' users and
+--   IUF, users' norms), recs.similarity_degree_cap, recs.similarity_rebuild_vectors, then
+--   recs.similarity_rank_all (the parallel ranking);
+--   an incremental run recomputes only the users recs.dirty_users marks as changed since the
+--   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
+--   recs.similarity_patch_vectors, then recs.similarity_rank_users.
+-- Everything is written in the job's one transaction (readers keep the old pools until commit);
+-- a user changed again while it runs stays marked for the next run. Counts the users who have
+-- neighbours (recs.sync_state details, read by api.stats) and bumps the 'personalized' data
+-- version when pools changed.
+-- Arguments: none. Result: users whose neighbours were computed.
+-- Errors: main unreachable, bad settings (logged by recs.run_job; old neighbours stay).
+-- Caller: recs.run_job('refresh_user_similarities') from pg_cron (job "refresh-user-similarities",
+--   hourly), psql, POST /admin/update-user-similarities.
+CREATE OR REPLACE FUNCTION recs.job_refresh_user_similarities() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_min integer := recs.setting('min_interactions_for_similarity')::integer;
+    v_pool integer := recs.setting('neighbor_pool_size')::integer;
+    -- The settings the pools depend on, as this run starts: a change during the run makes the next
+    -- run a full one (recs.similarity_is_full compares with them).
+    v_pool_settings jsonb := jsonb_build_object(
+        'pool', v_pool,
+        'candidate_budget', recs.setting('similarity_candidate_budget')::bigint,
+        'fixed_degree_cap', recs.setting('similarity_item_degree_cap')::integer,
+        'iuf', recs.setting('similarity_iuf')::boolean);
+    v_started timestamptz := now();
+    v_state recs.sync_state;
+    v_full boolean;
+    v_cap integer;
+    v_users integer[];
+    v_with_neighbors bigint;
+BEGIN
+    PERFORM recs.set_job_limits();
+    PERFORM recs.sync_main();
+
+    SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;
+    v_full := recs.similarity_is_full(v_state);
+    -- The users this run recomputes: everyone on a full run, else the changed ones.
+    CREATE TEMP TABLE sim_changed ON COMMIT DROP AS
+    SELECT u.user_key FROM recs.users u WHERE v_full
+    UNION ALL
+    SELECT d.user_key FROM recs.dirty_users d WHERE NOT v_full AND d.changed_at <= v_started;
+    ALTER TABLE sim_changed ADD PRIMARY KEY (user_key);
+    ANALYZE sim_changed;  -- a few changed users: index probes, not scans of every interaction
+
+    IF v_full THEN
+        PERFORM recs.similarity_rebuild_stats();
+    ELSE
+        PERFORM recs.similarity_patch_stats();
+    END IF;
+    PERFORM recs.job_step('similarity.item_and_user_stats');
+    v_cap := recs.similarity_degree_cap();
+    IF v_full THEN
+        PERFORM recs.similarity_rebuild_vectors(v_cap);
+    ELSE
+        PERFORM recs.similarity_patch_vectors(v_cap);
+    END IF;
+    PERFORM recs.job_step('similarity.vectors');
+    DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
+
+    SELECT array_agg(s.user_key) INTO v_users
+    FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
+    WHERE s.interactions >= v_min;
+    IF v_full THEN
+        PERFORM recs.similarity_rank_all(v_pool, v_min, recs.setting('similarity_parallel_workers')::integer);
+    ELSE
+        PERFORM recs.similarity_rank_users(v_users, v_pool);
+    END IF;
+    PERFORM recs.job_step('similarity.neighbors');
+    IF v_full THEN
+        ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
+        PERFORM recs.job_step('similarity.analyze');
+    END IF;
+    SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours
+    PERFORM recs.job_step('similarity.users_with_neighbors_counted');
+
+    INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
+    VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
+            v_pool_settings || jsonb_build_object('degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
+    ON CONFLICT (source) DO UPDATE
+        SET synced_at = excluded.synced_at, details = excluded.details,
+            full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
+    IF coalesce(cardinality(v_users), 0) > 0 OR v_full THEN
+        PERFORM recs.bump_data_version('personalized');
+    END IF;
+    DROP TABLE IF EXISTS sim_touched_items;
+    DROP TABLE sim_changed;
+    RETURN coalesce(cardinality(v_users), 0);
+END;
+$$;
+COMMENT ON FUNCTION recs.job_refresh_user_similarities() IS
+    'Sync, then recompute neighbour pools in named steps: every user (full run) or the changed ones. CALL recs.run_job(''refresh_user_similarities'');';

@@ -1,0 +1,26 @@
+-- recs.similarity_rebuild_vectors: step 2 of a full similarity run. Rewrites every vector:
+-- recs.user_vectors (millions of rows into an emptied table, its indexes built once after the
+-- load) and recs.item_vectors, each present within p_cap users as one row of its users and their
+-- values, which the neighbour search reads (one row per present rather than an index entry per
+-- user: the freshly written table has no visibility map, so each entry would cost a heap visit).
+-- Arguments: p_cap, the degree cap of this run. Result: none. Errors: bad settings (22P02).
+-- Caller: recs.job_refresh_user_similarities.
+CREATE OR REPLACE FUNCTION recs.similarity_rebuild_vectors(p_cap integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_index_definitions text[];
+BEGIN
+    TRUNCATE recs.user_vectors, recs.item_vectors;
+    v_index_definitions := recs.drop_secondary_indexes('recs.user_vectors');
+    PERFORM recs.similarity_write_user_vectors();
+    PERFORM recs.create_indexes(v_index_definitions);
+    INSERT INTO recs.item_vectors (item_id, user_keys, vector_values)
+    SELECT v.item_id, array_agg(v.user_key), array_agg(v.value)  -- one pass: the arrays align
+    FROM recs.user_vectors v
+    JOIN recs.item_stats s ON s.item_id = v.item_id AND s.users <= p_cap
+    GROUP BY v.item_id;
+    ANALYZE recs.user_vectors, recs.item_vectors;
+END;
+$$;
+COMMENT ON FUNCTION recs.similarity_rebuild_vectors(integer) IS
+    'Full similarity run, step 2: every user vector (indexes built after the load) and every present''s row of vectors within the cap.';

@@ -1,0 +1,38 @@
+-- recs.sync_decay_epoch: step 3 of recs.sync_main. The epoch of the decayed sums
+-- (recs.decay_weight): on a full resync the day of the newest event read; otherwise the stored
+-- one, unless the new events drift more than 400 half-lives from it, when it moves to their day
+-- and the stored click sums are rebased by multiplication (nothing re-read). Records the epoch,
+-- the half-life and the sync time in recs.sync_state row 'decay'.
+-- Arguments: p_full, p_half_life_days. Result: the epoch the new events are summed against.
+-- Errors: none. Caller: recs.sync_main, after recs.sync_read_events (reads sync_events).
+CREATE OR REPLACE FUNCTION recs.sync_decay_epoch(p_full boolean, p_half_life_days double precision)
+RETURNS timestamptz
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_stored timestamptz;
+    v_newest timestamptz;
+    v_epoch timestamptz;
+BEGIN
+    SELECT decay_epoch INTO v_stored FROM recs.sync_state WHERE source = 'decay';
+    SELECT max(created_at) INTO v_newest FROM sync_events;
+    IF p_full THEN
+        v_epoch := date_trunc('day', coalesce(v_newest, now()));
+    ELSE
+        v_epoch := v_stored;
+        IF v_newest IS NOT NULL
+           AND abs(date_part('epoch', v_newest - v_epoch)) / (p_half_life_days * 86400) > 400 THEN
+            v_epoch := date_trunc('day', v_newest);
+            UPDATE recs.interactions
+            SET click_decay = click_decay * recs.decay_weight(v_stored, v_epoch, p_half_life_days);
+        END IF;
+    END IF;
+    INSERT INTO recs.sync_state AS s (source, decay_epoch, half_life_days, synced_at, full_synced_at)
+    VALUES ('decay', v_epoch, p_half_life_days, now(), CASE WHEN p_full THEN now() END)
+    ON CONFLICT (source) DO UPDATE
+        SET decay_epoch = excluded.decay_epoch, half_life_days = excluded.half_life_days, synced_at = now(),
+            full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
+    RETURN v_epoch;
+END;
+$$;
+COMMENT ON FUNCTION recs.sync_decay_epoch(boolean, double precision) IS
+    'Sync step 3: the decay epoch (set on a full resync, rebased when events drift 400 half-lives away), recorded in recs.sync_state.';

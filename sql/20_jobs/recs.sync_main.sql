@@ -1,0 +1,65 @@
+-- recs.sync_main: brings the local snapshots up to date with the main database through the FDW,
+-- in named steps:
+--   1. recs.sync_presents: every public present into recs.items (a private one never enters);
+--   2. recs.sync_read_events: the likes and clicks to apply, all of them on a full resync
+--      (recs.sync_is_full), else those newer than the watermarks minus the overlap window;
+--   3. recs.sync_decay_epoch: the epoch of the decayed sums (set, kept, or rebased);
+--   4. recs.sync_pairs, then one writer of recs.interactions: recs.sync_load_interactions (first
+--      load), recs.sync_replace_interactions (full resync: unlikes and deleted events disappear)
+--      or recs.sync_add_interactions (incremental); users whose interactions changed are stamped
+--      in recs.dirty_users for the similarity job;
+--   5. recs.sync_watermarks; 6. recs.sync_source_totals (main's totals for GET /stats).
+-- Concurrent syncs (two jobs started together) run one after the other: each reads the state the
+-- previous one committed.
+-- Arguments: none. Result: rows changed (items + interaction rows written).
+-- Errors: 22023 for a non-positive popularity_half_life_days; FDW errors when main is unreachable
+--   (the caller's job run then fails and logs it).
+-- Caller: every refresh job, first; runs as the owner (its user mapping).
+CREATE OR REPLACE FUNCTION recs.sync_main() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_half_life_days double precision := recs.setting('popularity_half_life_days')::double precision;
+    v_full boolean;
+    v_epoch timestamptz;
+    v_changed bigint;
+BEGIN
+    IF v_half_life_days IS NULL OR v_half_life_days <= 0 THEN
+        RAISE EXCEPTION 'popularity_half_life_days must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM pg_advisory_xact_lock('recs.sync_main'::regproc::oid::bigint);
+
+    v_changed := recs.sync_presents();
+    v_full := recs.sync_is_full(v_half_life_days);
+    PERFORM recs.sync_read_events(v_full);
+    v_epoch := recs.sync_decay_epoch(v_full, v_half_life_days);
+
+    PERFORM recs.sync_pairs(v_epoch, v_half_life_days);
+    CREATE TEMP TABLE sync_changed_users (user_key integer) ON COMMIT DROP;
+    IF v_full AND NOT EXISTS (SELECT 1 FROM recs.interactions) THEN
+        v_changed := v_changed + recs.sync_load_interactions();
+    ELSIF v_full THEN
+        v_changed := v_changed + recs.sync_replace_interactions();
+    ELSE
+        v_changed := v_changed + recs.sync_add_interactions();
+    END IF;
+    PERFORM recs.job_step('sync.interactions_written');
+    IF v_full THEN
+        -- The planner must know the new table before the jobs join it millions of times.
+        ANALYZE recs.items, recs.users, recs.interactions;
+        PERFORM recs.job_step('sync.analyze');
+    END IF;
+    INSERT INTO recs.dirty_users AS d (user_key, changed_at)
+    SELECT DISTINCT user_key, now() FROM sync_changed_users
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+
+    PERFORM recs.sync_watermarks();
+    IF v_changed > 0 THEN
+        UPDATE recs.sync_state SET changed_at = now() WHERE source = 'decay';
+    END IF;
+    PERFORM recs.sync_source_totals(v_full);
+    DROP TABLE sync_presents, sync_events, sync_pairs, sync_changed_users;
+    RETURN v_changed;
+END;
+$$;
+COMMENT ON FUNCTION recs.sync_main() IS
+    'Sync public presents and their likes/clicks from main (FDW) into recs.items / recs.interactions, in named steps. Returns rows changed.';

@@ -1,0 +1,28 @@
+-- recs.sync_pairs: step 4a of recs.sync_main. Gives every new user of sync_events a key in
+-- recs.users and sums the events per (user, present) into the temp table sync_pairs, shaped as
+-- recs.interactions rows: first like time, clicks, decayed click sum (recs.decay_weight against
+-- p_epoch), first and last event time.
+-- Arguments: p_epoch, p_half_life_days. Result: none (the temp table).
+-- Errors: none. Caller: recs.sync_main, after recs.sync_decay_epoch.
+CREATE OR REPLACE FUNCTION recs.sync_pairs(p_epoch timestamptz, p_half_life_days double precision) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO recs.users (user_id)
+    SELECT DISTINCT e.user_id FROM sync_events e
+    WHERE NOT EXISTS (SELECT 1 FROM recs.users u WHERE u.user_id = e.user_id)
+    ON CONFLICT (user_id) DO NOTHING;
+
+    CREATE TEMP TABLE sync_pairs ON COMMIT DROP AS
+    SELECT u.user_key, e.item_id,
+           min(e.created_at) FILTER (WHERE e.is_like) AS liked_at,
+           (count(*) FILTER (WHERE NOT e.is_like))::integer AS clicks,
+           coalesce(sum(recs.decay_weight(e.created_at, p_epoch, p_half_life_days)) FILTER (WHERE NOT e.is_like),
+                    0) AS click_decay,
+           min(e.created_at) AS first_at, max(e.created_at) AS last_at
+    FROM sync_events e
+    JOIN recs.users u ON u.user_id = e.user_id
+    GROUP BY u.user_key, e.item_id;
+END;
+$$;
+COMMENT ON FUNCTION recs.sync_pairs(timestamptz, double precision) IS
+    'Sync step 4a: keys for new users, and the events summed per (user, present) into temp table sync_pairs.';

@@ -1,0 +1,49 @@
+-- recs.sync_presents: step 1 of recs.sync_main. Copies every public present (user_id IS NULL) of
+-- main into recs.items: new ones inserted, changed attributes updated; a present that became
+-- private or was deleted leaves, with its interactions (their users are marked in
+-- recs.dirty_users). Leaves main's public presents in the temp table sync_presents for the
+-- later steps (recs.sync_source_totals counts them).
+-- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
+-- Errors: FDW errors when main is unreachable. Caller: recs.sync_main.
+CREATE OR REPLACE FUNCTION recs.sync_presents() RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_removed bigint;
+    v_written bigint;
+BEGIN
+    CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
+    SELECT p.id, p.price, p.category, p.platform, p.geo_ids, p.available, p.created_at, p.updated_at
+    FROM main.handpicked_presents p
+    WHERE p.user_id IS NULL;
+    CREATE UNIQUE INDEX ON sync_presents (id);
+    ANALYZE sync_presents;
+    PERFORM recs.job_step('sync.presents_read');
+
+    CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
+    SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
+    WITH removed AS (
+        DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id RETURNING x.user_key
+    )
+    INSERT INTO recs.dirty_users (user_key, changed_at)
+    SELECT DISTINCT user_key, now() FROM removed
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    DELETE FROM recs.items i USING sync_gone g WHERE i.item_id = g.item_id;
+    GET DIAGNOSTICS v_removed = ROW_COUNT;
+    DROP TABLE sync_gone;
+
+    INSERT INTO recs.items AS i (present_id, price, category, platform, geo_ids, available, created_at, updated_at)
+    SELECT s.id, s.price, s.category, s.platform, s.geo_ids, s.available, s.created_at, s.updated_at
+    FROM sync_presents s
+    ON CONFLICT (present_id) DO UPDATE
+        SET price = excluded.price, category = excluded.category, platform = excluded.platform,
+            geo_ids = excluded.geo_ids, available = excluded.available, updated_at = excluded.updated_at
+        WHERE (i.price, i.category, i.platform, i.geo_ids, i.available)
+              IS DISTINCT FROM (excluded.price, excluded.category, excluded.platform, excluded.geo_ids,
+                                excluded.available);
+    GET DIAGNOSTICS v_written = ROW_COUNT;
+    PERFORM recs.job_step('sync.presents_written');
+    RETURN v_removed + v_written;
+END;
+$$;
+COMMENT ON FUNCTION recs.sync_presents() IS
+    'Sync step 1: main''s public presents into recs.items (upserted where changed; gone ones removed with their interactions).';

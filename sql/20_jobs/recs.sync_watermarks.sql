@@ -1,0 +1,28 @@
+-- recs.sync_watermarks: step 5 of recs.sync_main. Moves each main table's watermark to the newest
+-- event read (never back), and keeps the ids of clicks still inside the overlap window in
+-- recs.recent_click_ids (older ones dropped), so the next sync counts a re-read click once.
+-- Arguments: none. Result: none. Errors: none.
+-- Caller: recs.sync_main, after the events are written (reads sync_events).
+CREATE OR REPLACE FUNCTION recs.sync_watermarks() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_overlap interval := make_interval(mins => recs.setting('sync_overlap_minutes')::int);
+BEGIN
+    INSERT INTO recs.sync_state AS s (source, watermark, synced_at)
+    SELECT t.source, t.newest, now()
+    FROM (SELECT 'handpicked_likes' AS source, max(created_at) FILTER (WHERE is_like) AS newest FROM sync_events
+          UNION ALL
+          SELECT 'handpicked_present_clicks', max(created_at) FILTER (WHERE NOT is_like) FROM sync_events) t
+    ON CONFLICT (source) DO UPDATE
+        SET watermark = greatest(s.watermark, excluded.watermark), synced_at = now();
+    INSERT INTO recs.recent_click_ids (id, created_at)
+    SELECT e.id, e.created_at FROM sync_events e
+    WHERE NOT e.is_like
+      AND e.created_at > (SELECT watermark FROM recs.sync_state WHERE source = 'handpicked_present_clicks') - v_overlap
+    ON CONFLICT (id) DO NOTHING;
+    DELETE FROM recs.recent_click_ids
+    WHERE created_at <= (SELECT watermark FROM recs.sync_state WHERE source = 'handpicked_present_clicks') - v_overlap;
+END;
+$$;
+COMMENT ON FUNCTION recs.sync_watermarks() IS
+    'Sync step 5: watermarks to the newest events read; ids of clicks inside the overlap window kept for deduplication.';

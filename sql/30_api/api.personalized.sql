@@ -1,0 +1,128 @@
+-- api.personalized: one page of presents for a user, from the tier their interaction count
+-- chooses (recs.tier_of), topped up by the next tiers when a tier cannot fill the page (no
+-- duplicates):
+--   collaborative: recs.rank_collaborative (user-kNN, a neighbourhood per present);
+--   content_based (and the top-up of collaborative): presents in the categories of the user's
+--     presents, priced within content_price_band_factor of theirs (recs.content_profile), ranked
+--     by popularity in the user's demographic segment (recs.rank_popular);
+--   popular (and the last top-up): the demographic popular ranking (recs.rank_popular).
+-- A tier is computed only when the ones before it leave the page short, and leaves out what they
+-- placed: the same page as ranking every tier to the full depth and keeping each present's first
+-- tier.
+-- Never returns a present the user liked or clicked, synced or not yet synced (read live from
+-- main by recs.user_interactions; if main is unreachable only synced interactions are excluded
+-- and fresh_checked is false), nor one in p_exclude, nor an unavailable or private one
+-- (recs.items holds public ones). Filters apply before the top-N of every tier. An unknown user
+-- is a user with 0 interactions.
+-- Arguments: p_user_id; p_geo_id (NULL: the synced profile's); p_price_from, p_price_to,
+--   p_category, p_platform (filters, NULL = any); p_page >= 1; p_limit 1..1000; p_exclude
+--   (present ids, at most 1000).
+-- Result: one row: items (present ids in page order), total_items (available presents
+--   matching the filters, minus the user's and the excluded), algorithm_used (tier of the first
+--   item, else the user's tier), tiers_used, fallback_level (popular level of the first popular
+--   item), interactions, fresh_checked, data_as_of.
+-- Errors: 22023 naming the bad argument.
+-- Caller: POST /personalized; the offline evaluation.
+CREATE OR REPLACE FUNCTION api.personalized(
+    p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric, p_category text,
+    p_platform text, p_page integer, p_limit integer, p_exclude uuid[]
+) RETURNS TABLE (items uuid[], total_items bigint, algorithm_used text, tiers_used text[], fallback_level text,
+                 interactions integer, fresh_checked boolean, data_as_of timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    v_offset integer;
+    v_depth integer;
+    v_user_key integer;
+    v_gender text;
+    v_age_group text;
+    v_geo_id integer;
+    v_fresh integer[];
+    v_exclude integer[];
+    v_tier text;
+    v_categories text[] := CASE WHEN p_category IS NOT NULL THEN ARRAY[p_category] END;
+    v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
+    v_content record;             -- recs.content_profile: categories, price_from, price_to
+    v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
+    v_tiers text[] := '{}';       -- the tier of each
+    v_levels text[] := '{}';      -- the popular level of each (NULL outside the popular tier)
+BEGIN
+    PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
+    IF p_user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id is required' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'user_id';
+    END IF;
+    IF cardinality(p_exclude) > 1000 THEN
+        RAISE EXCEPTION 'exclude may hold at most 1000 ids' USING ERRCODE = 'invalid_parameter_value',
+            COLUMN = 'exclude';
+    END IF;
+    v_offset := (p_page - 1) * p_limit;
+    v_depth := v_offset + p_limit;
+
+    -- Who: the user's key, demographics and region, history and tier.
+    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
+    SELECT d.gender, d.age_group, d.geo_id INTO v_gender, v_age_group, v_geo_id
+    FROM recs.user_demographics d WHERE d.user_key = v_user_key;
+    v_geo_id := coalesce(p_geo_id, v_geo_id);
+    SELECT h.fresh, h.fresh_checked, h.interactions INTO v_fresh, fresh_checked, interactions
+    FROM recs.user_interactions(p_user_id, v_user_key) h;
+    v_exclude := v_fresh || coalesce((SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude)),
+                                     '{}');
+    v_tier := recs.tier_of(interactions);
+
+    total_items := recs.count_available(v_categories, v_platforms, v_geo_id, p_price_from, p_price_to,
+                                        v_user_key, v_exclude);
+    SELECT greatest(max(v.as_of) FILTER (WHERE v.name = 'popular'), max(v.as_of) FILTER (WHERE v.name = 'personalized'))
+    INTO data_as_of FROM recs.data_versions v;
+
+    -- The ranking down to the page's last position, tier by tier, each only while the page is short.
+    IF v_offset < total_items THEN
+        IF v_tier = 'collaborative' THEN
+            v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
+                                                p_price_to, v_geo_id, v_exclude);
+            v_tiers := array_fill('collaborative'::text, ARRAY[cardinality(v_ranked)]);
+            v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
+        END IF;
+        IF v_tier <> 'popular' AND cardinality(v_ranked) < v_depth THEN
+            SELECT * INTO v_content
+            FROM recs.content_profile(v_user_key, v_fresh, p_category, p_price_from, p_price_to);
+            IF coalesce(v_content.price_from <= v_content.price_to, true) THEN
+                SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
+                       v_tiers || coalesce(array_agg('content_based'::text ORDER BY r.position), '{}'),
+                       v_levels || coalesce(array_agg(NULL::text ORDER BY r.position), '{}')
+                INTO v_ranked, v_tiers, v_levels
+                FROM recs.rank_popular(v_gender, v_age_group, v_content.categories, v_platforms, v_geo_id,
+                                       v_content.price_from, v_content.price_to, v_depth - cardinality(v_ranked),
+                                       v_user_key, v_exclude || v_ranked) r;
+            END IF;
+        END IF;
+        IF cardinality(v_ranked) < v_depth THEN
+            SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
+                   v_tiers || coalesce(array_agg('popular'::text ORDER BY r.position), '{}'),
+                   v_levels || coalesce(array_agg(r.level ORDER BY r.position), '{}')
+            INTO v_ranked, v_tiers, v_levels
+            FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, v_geo_id, p_price_from,
+                                   p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
+        END IF;
+        -- The page itself.
+        SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}')
+        INTO items
+        FROM unnest(v_ranked) WITH ORDINALITY AS r(item_id, page_position)
+        JOIN recs.items i ON i.item_id = r.item_id
+        WHERE r.page_position > v_offset;
+        v_tiers := v_tiers[v_offset + 1:];
+        v_levels := array_remove(v_levels[v_offset + 1:], NULL);
+    ELSE
+        items := '{}';
+        v_tiers := '{}';
+        v_levels := '{}';
+    END IF;
+
+    algorithm_used := coalesce(v_tiers[1], v_tier);
+    tiers_used := recs.distinct_in_order(v_tiers);
+    fallback_level := v_levels[1];
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[]) IS
+    'A page for a user: collaborative -> content-based -> popular tiers by interaction count, topped up in that order, never what the user liked or clicked (even unsynced) or excluded. Called by POST /personalized.';
