@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
+from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import RequestLogMiddleware, configure_logging
@@ -48,20 +50,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
 
     @asynccontextmanager
-    async def clients(app: Litestar) -> AsyncIterator[None]:
-        app.state.pool = await create_pool(settings)
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings)
         redis_client = create_redis(settings)
-        app.state.cache = Cache(redis_client, on_lookup=telemetry.observe_cache_lookup)
-        app.state.versions = DataVersions(settings.data_version_max_age_ms / 1000)
-        app.state.telemetry = telemetry
-        telemetry.start(redis_client, app.state.pool, settings.db_pool_max_size)
+        app.state[STATE_KEY] = Clients(
+            settings=settings,
+            pool=pool,
+            cache=Cache(redis_client, on_lookup=telemetry.observe_cache_lookup),
+            versions=DataVersions(settings.data_version_max_age_ms / 1000),
+            telemetry=telemetry,
+        )
+        telemetry.start(redis_client, pool, settings.db_pool_max_size)
         log.info("service.started", extra={"debug": settings.debug})
         try:
             yield
         finally:
             await telemetry.stop()
             await redis_client.aclose()
-            await app.state.pool.close()
+            await pool.close()
 
     openapi = OpenAPIConfig(
         title="MySanta recommendations",
@@ -105,7 +111,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             update_user_similarities,
             create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets"),
         ],
-        lifespan=[clients],
+        lifespan=[lifespan],
+        dependencies={"clients": Provide(provide_clients, sync_to_thread=False)},
         middleware=[RequestLogMiddleware(telemetry), BasicAuthMiddleware(username, password)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
@@ -114,5 +121,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.state.settings = settings
     return app

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from service.settings import Settings
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v3:"
+KEY_PREFIX = "v4:"  # bumped whenever the format of a cached value changes
 
 
 class Cache:
@@ -31,13 +31,13 @@ class Cache:
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
             self._down_since = time.monotonic()
-            log.warning("cache.unavailable", extra={"event": "cache.unavailable", "error": str(error)})
+            log.warning("cache.unavailable", extra={"error": str(error)})
 
     def _succeeded(self) -> None:
         if self._down_since is not None:
             outage_s = round(time.monotonic() - self._down_since, 1)
             self._down_since = None
-            log.info("cache.recovered", extra={"event": "cache.recovered", "outage_s": outage_s})
+            log.info("cache.recovered", extra={"outage_s": outage_s})
 
     async def ping(self) -> bool:
         """True when Redis answers now."""

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+import msgspec
 
 from service.settings import Settings
 
 APPLICATION_NAME = "mysanta-recs-api"
+Row = TypeVar("Row")
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -19,6 +21,9 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
         await connection.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
+    # Ids travel as text: a uuid column is the string the JSON responses carry (no conversion per
+    # item), and a parameter may be a str or a UUID.
+    await connection.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
 
 
 async def create_pool(settings: Settings) -> asyncpg.Pool:
@@ -47,6 +52,18 @@ async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncp
     placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
     rows: list[asyncpg.Record] = await pool.fetch(f"SELECT * FROM api.{function}({placeholders})", *args)
     return rows
+
+
+async def fetch_rows(pool: asyncpg.Pool, into: type[Row], function: str, *args: Any) -> list[Row]:
+    """api.<function>(*args), each row converted into the struct `into` by column name (extra columns
+    are ignored): the one way rows become structs."""
+    return [msgspec.convert(dict(row), into) for row in await call_api(pool, function, *args)]
+
+
+async def fetch_row(pool: asyncpg.Pool, into: type[Row], function: str, *args: Any) -> Row:
+    """The single row of api.<function>(*args) as the struct `into`."""
+    rows = await fetch_rows(pool, into, function, *args)
+    return rows[0]
 
 
 class DataVersions:

@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 import asyncpg
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -14,6 +13,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from service.logs import REQUEST_ID_HEADER, request_id
+from service.models import Problem
 
 log = logging.getLogger("service.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -31,27 +31,6 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
     "53": (503, "Database overloaded"),  # insufficient resources
 }
-
-
-class FieldError(msgspec.Struct, kw_only=True):
-    """One invalid field of a request."""
-
-    field: str | None
-    message: str | None
-    # "in" is a keyword in Python: the attribute is renamed, the JSON key is not.
-    location: str | None = msgspec.field(default=None, name="in")
-
-
-class Problem(msgspec.Struct, kw_only=True):
-    """An RFC 9457 problem+json body, as every error response carries."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
 
 
 _PROBLEM_DESCRIPTIONS = {
@@ -161,13 +140,20 @@ def handle_postgres(request: Request[Any, Any, Any], exc: asyncpg.PostgresError)
         return handle_unexpected(request, exc)
     status, title = mapped
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-    detail = exc.args[0] if status < 500 and exc.args else "The recommendations database cannot answer now."
-    return problem_response(status, title, str(detail), headers=headers, request=request)
+    if status >= 500:
+        return problem_response(
+            status, title, "The recommendations database cannot answer now.", headers=headers, request=request
+        )
+    detail = str(exc.args[0]) if exc.args else title
+    # A function that checks an argument names it in the error's column field (USING COLUMN = ...).
+    field = getattr(exc, "column_name", None)
+    errors = [{"field": field, "message": detail}] if field else None
+    return problem_response(status, title, detail, errors=errors, headers=headers, request=request)
 
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The database cannot be reached: fail fast with 503 and a Retry-After."""
-    log.warning("database.unavailable", extra={"event": "database.unavailable", "error": repr(exc)})
+    log.warning("database.unavailable", extra={"error": repr(exc)})
     return problem_response(
         503,
         "Database unavailable",
@@ -179,7 +165,7 @@ def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Respo
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Anything else: 500 without internals; the detail goes to the log."""
-    log.exception("request.failed", extra={"event": "request.failed", "error": repr(exc)})
+    log.exception("request.failed", extra={"error": repr(exc)})
     return problem_response(
         HTTP_500_INTERNAL_SERVER_ERROR,
         "Internal server error",

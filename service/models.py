@@ -1,4 +1,4 @@
-"""msgspec request and response structs shared by the routes, with OpenAPI examples."""
+"""Every HTTP body as a msgspec struct (requests with their shape checks, responses, problem+json errors)."""
 
 from __future__ import annotations
 
@@ -256,3 +256,114 @@ class PersonalizedResponse(RecommendationResponse, kw_only=True):
     tiers_used: list[str] = msgspec.field(default_factory=list)
     interactions: int = 0
     degraded: bool = False
+
+
+# --- operations: /admin/jobs, /stats -------------------------------------------------------------
+
+
+class JobRun(msgspec.Struct, kw_only=True):
+    """One logged run of a job."""
+
+    job: str
+    started_at: datetime.datetime
+    duration_ms: float | None
+    rows: int | None
+    error: str | None
+
+
+class JobStatus(msgspec.Struct, kw_only=True):
+    """A job: its last logged run (null fields if it never ran), the runs and failures the log
+    keeps, its pg_cron schedule and next start, and pg_cron's own last outcome (null where pg_cron
+    does not run it here, or its database could not be read)."""
+
+    job: str
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    duration_ms: float | None
+    rows: int | None
+    error: str | None
+    runs: int
+    failures: int
+    cron_jobname: str | None
+    schedule: str | None
+    scheduled: bool | None
+    next_run_at: datetime.datetime | None
+    cron_last_status: str | None
+    cron_last_started_at: datetime.datetime | None
+    cron_last_message: str | None
+
+
+class LatencySummary(msgspec.Struct, kw_only=True):
+    """Requests one route and algorithm answered, and the latency of the most recent ones."""
+
+    route: str
+    algorithm: str
+    requests: int
+    p50_ms: float | None
+    p95_ms: float | None
+    latency_samples: int
+
+
+class CacheSummary(msgspec.Struct, kw_only=True):
+    """Cache lookups of one kind (or of all kinds); errors are lookups Redis did not answer."""
+
+    hits: int
+    misses: int
+    errors: int
+    hit_rate: float | None
+
+
+class MainTotals(msgspec.Struct, kw_only=True):
+    """The main database's totals as the last sync counted them (null before the first sync)."""
+
+    public_presents: int | None = None
+    private_presents: int | None = None
+    likes: int | None = None
+    clicks: int | None = None
+
+
+class UserCounts(msgspec.Struct, kw_only=True):
+    """Users with synced demographics, with a preference profile, and with neighbours."""
+
+    with_demographics: int
+    with_profile: int
+    with_neighbors: int | None
+
+
+class Stats(msgspec.Struct, kw_only=True):
+    """What the service holds, how fresh it is, and how it is used (every worker counted)."""
+
+    main_totals: MainTotals
+    main_totals_counted_at: datetime.datetime | None
+    derived_rows: dict[str, int | None]
+    users: UserCounts
+    jobs: list[JobStatus]
+    telemetry_available: bool
+    counting_since: datetime.datetime | None
+    cache: CacheSummary
+    cache_by_kind: dict[str, CacheSummary]
+    requests: list[LatencySummary]
+
+
+# --- errors: every 4xx/5xx body -----------------------------------------------------------------
+
+
+class FieldError(msgspec.Struct, kw_only=True):
+    """One invalid field of a request."""
+
+    field: str | None
+    message: str | None
+    # "in" is a keyword in Python: the attribute is renamed, the JSON key is not.
+    location: str | None = msgspec.field(default=None, name="in")
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem+json body, as every error response carries."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None

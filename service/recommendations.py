@@ -1,4 +1,5 @@
-"""The cached path every recommendation route shares: cache key, SQL call on a miss, pagination."""
+"""The cached path every recommendation route shares: one argument list gives both the api.* call and
+the cache key; a miss calls the function; the page becomes the response."""
 
 from __future__ import annotations
 
@@ -6,29 +7,30 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 from litestar.exceptions import ValidationException
 
-from service.cache import Cache
+from service.clients import Clients
+from service.db import fetch_row
 from service.models import PageRequest, Pagination
 from service.settings import Settings
 
 
 class RankedPage(msgspec.Struct, kw_only=True):
-    """What an api.* ranking function returned for one page (the cached value)."""
+    """One page as an api.* ranking function returned it (its result columns by name); the cached value."""
 
     items: list[str]
     total_items: int
-    algorithm_used: str
     fallback_level: str | None = None
-    levels_used: list[str] = msgspec.field(default_factory=list)
-    tiers_used: list[str] = msgspec.field(default_factory=list)
-    interactions: int = 0
-    degraded: bool = False
+    levels_used: list[str] = msgspec.field(default_factory=list)  # api.popular
+    data_version: int | None = None  # api.popular: the popularity version the page was ranked from
+    algorithm_used: str = "popular"  # api.personalized names the tier; api.popular ranks by popularity
+    tiers_used: list[str] = msgspec.field(default_factory=list)  # api.personalized
+    interactions: int = 0  # api.personalized
+    fresh_checked: bool = True  # api.personalized: false when main could not be read
     data_as_of: dt.datetime | None = None
 
 
@@ -58,10 +60,31 @@ def price(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def cache_key(kind: str, version: str, params: tuple[Any, ...]) -> str:
-    """`<kind>:<data version>:<digest of the normalised request>`; Cache adds the `v3:` prefix."""
-    digest = hashlib.sha256(_encoder.encode(params)).hexdigest()[:40]
+def cache_key(kind: str, version: str, values: tuple[Any, ...]) -> str:
+    """`<kind>:<data version>:<digest of the values>`; Cache adds its prefix."""
+    digest = hashlib.sha256(_encoder.encode(values)).hexdigest()[:40]
     return f"{kind}:{version}:{digest}"
+
+
+async def cached_page(
+    clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int,
+    key_context: tuple[Any, ...] = (),
+) -> tuple[RankedPage, bool]:  # fmt: skip
+    """The page of api.<function>(*args): from the cache (and True), else ranked now (and False).
+
+    The cache key is the function, the data version and the same args the call takes (plus
+    key_context: what else the page depends on). A page that says it was ranked from another data
+    version than the key's is stored under the key of its own version.
+    """
+    key = cache_key(function, version, args + key_context)
+    cached = await clients.cache.get(key)
+    if cached is not None:
+        return _decoder.decode(cached), True
+    page = await fetch_row(clients.pool, RankedPage, function, *args)
+    if page.data_version is not None and str(page.data_version) != version:
+        key = cache_key(function, str(page.data_version), args + key_context)
+    await clients.cache.set(key, _encoder.encode(page), ttl_seconds)
+    return page, False
 
 
 def pagination(page: int, limit: int, total_items: int) -> Pagination:
@@ -75,18 +98,6 @@ def pagination(page: int, limit: int, total_items: int) -> Pagination:
         has_next=page < total_pages,
         has_previous=page > 1,
     )
-
-
-async def cached_page(
-    cache: Cache, key: str, ttl_seconds: int, rank: Callable[[], Awaitable[RankedPage]]
-) -> tuple[RankedPage, bool]:
-    """The page cached under key (and True), else rank() stored under key (and False)."""
-    cached = await cache.get(key)
-    if cached is not None:
-        return _decoder.decode(cached), True
-    ranked = await rank()
-    await cache.set(key, _encoder.encode(ranked), ttl_seconds)
-    return ranked, False
 
 
 def response_fields(ranked: RankedPage, hit: bool, page: int, limit: int, started: float) -> dict[str, Any]:

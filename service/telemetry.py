@@ -10,8 +10,7 @@ import math
 import os
 from collections import Counter as Tally
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import asyncpg
 import msgspec
@@ -21,6 +20,8 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
+
+from service.models import CacheSummary, JobStatus, LatencySummary
 
 log = logging.getLogger("service.telemetry")
 
@@ -60,26 +61,6 @@ DB_POOL_MAX_CONNECTIONS = Gauge(
 def multiprocess_enabled() -> bool:
     """True when the workers share their series through PROMETHEUS_MULTIPROC_DIR (python -m service serve)."""
     return bool(os.environ.get(MULTIPROCESS_DIR_VARIABLE))
-
-
-class LatencySummary(msgspec.Struct, kw_only=True):
-    """Requests one route and algorithm answered, and the latency of the most recent ones."""
-
-    route: str
-    algorithm: str
-    requests: int
-    p50_ms: float | None
-    p95_ms: float | None
-    latency_samples: int
-
-
-class CacheSummary(msgspec.Struct, kw_only=True):
-    """Cache lookups of one kind (or of all kinds); errors are lookups Redis did not answer."""
-
-    hits: int
-    misses: int
-    errors: int
-    hit_rate: float | None
 
 
 class SharedSummary(msgspec.Struct, kw_only=True):
@@ -275,18 +256,18 @@ def _text(value: bytes | str) -> str:
 
 
 class JobCollector(Collector):
-    """Prometheus families of the jobs, from rows of api.job_status read for this scrape."""
+    """Prometheus families of the jobs, from api.job_status read for this scrape."""
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]] | None) -> None:
-        self.rows = list(rows) if rows is not None else None
+    def __init__(self, jobs: Iterable[JobStatus] | None) -> None:
+        self.jobs = list(jobs) if jobs is not None else None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """One gauge family per job attribute, and whether the job status could be read."""
         yield GaugeMetricFamily(
             "mysanta_job_status_up", "1 when the job status could be read from the recs DB for this scrape.",
-            value=0 if self.rows is None else 1,
+            value=0 if self.jobs is None else 1,
         )  # fmt: skip
-        if self.rows is None:
+        if self.jobs is None:
             return
         families = {
             "last_run_timestamp_seconds": "Start of the job's last logged run (Unix time).",
@@ -301,17 +282,17 @@ class JobCollector(Collector):
             name: GaugeMetricFamily(f"mysanta_job_{name}", help_text, labels=["job"])
             for name, help_text in families.items()
         }
-        for row in self.rows:
-            job = [row["job"]]
-            duration_ms = row["duration_ms"]
+        for status in self.jobs:
+            job = [status.job]
+            duration_ms = status.duration_ms
             values = {
-                "last_run_timestamp_seconds": row["started_at"].timestamp() if row["started_at"] else None,
+                "last_run_timestamp_seconds": status.started_at.timestamp() if status.started_at else None,
                 "last_duration_seconds": duration_ms / 1000 if duration_ms is not None else None,
-                "last_rows": row["rows"],
-                "last_run_failed": None if row["started_at"] is None else float(row["error"] is not None),
-                "logged_runs": row["runs"],
-                "logged_failures": row["failures"],
-                "next_run_timestamp_seconds": row["next_run_at"].timestamp() if row["next_run_at"] else None,
+                "last_rows": status.rows,
+                "last_run_failed": None if status.started_at is None else float(status.error is not None),
+                "logged_runs": status.runs,
+                "logged_failures": status.failures,
+                "next_run_timestamp_seconds": status.next_run_at.timestamp() if status.next_run_at else None,
             }
             for name, value in values.items():
                 if value is not None:
@@ -319,13 +300,13 @@ class JobCollector(Collector):
         yield from gauges.values()
 
 
-def exposition(job_rows: Iterable[Mapping[str, Any]] | None) -> bytes:
+def exposition(jobs: Iterable[JobStatus] | None) -> bytes:
     """The Prometheus text format: every worker's series (or this process's) and the job families."""
     if multiprocess_enabled():
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry = REGISTRY
-    jobs = CollectorRegistry(auto_describe=False)
-    jobs.register(JobCollector(job_rows))
-    return generate_latest(registry) + generate_latest(jobs)
+    job_registry = CollectorRegistry(auto_describe=False)
+    job_registry.register(JobCollector(jobs))
+    return generate_latest(registry) + generate_latest(job_registry)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.db import call_api
+from service.clients import Clients
+from service.db import fetch_row
 from service.errors import problem_responses
 from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
+from service.recommendations import cached_page, page_limit, price, response_fields
 
 EXAMPLE = {
     "user_id": "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11",
@@ -22,6 +24,15 @@ EXAMPLE = {
     "pagination": {"page": 1, "limit": 20},
     "exclude": [],
 }
+
+
+class CacheState(msgspec.Struct, kw_only=True):
+    """api.personalized_cache_state: what a user's cached page depends on besides the request."""
+
+    popular_version: int
+    personalized_version: int
+    fresh_fingerprint: str
+    fresh_checked: bool
 
 
 @post(
@@ -41,58 +52,32 @@ async def personalized(
     data: Annotated[
         PersonalizedRequest, Body(examples=[Example(summary="A page for a user", value=EXAMPLE)])
     ],
-    state: State,
+    clients: NamedDependency[Clients],
     request: Request[Any, Any, Any],
 ) -> PersonalizedResponse:
-    """Validate, key the cache on data versions and the user's unsynced events, else call api.personalized."""
+    """Validate, key the cache on the data versions and the user's unsynced events, then the page of
+    api.personalized from the cache or the database."""
     started = time.perf_counter()
-    settings = state.settings
-    user_id = parse_uuid(data.user_id, "user_id")
-    exclude = [parse_uuid(value, f"exclude[{position}]") for position, value in enumerate(data.exclude)]
-    limit = page_limit(data.pagination, settings)
+    user_id = str(parse_uuid(data.user_id, "user_id"))
+    exclude = sorted(
+        {str(parse_uuid(value, f"exclude[{index}]")) for index, value in enumerate(data.exclude)}
+    )
+    limit = page_limit(data.pagination, clients.settings)
     page = data.pagination.page
     filters = data.filters
-    state_row = (await call_api(state.pool, "personalized_cache_state", user_id))[0]
-
-    async def rank() -> RankedPage:
-        row = (
-            await call_api(
-                state.pool,
-                "personalized",
-                user_id,
-                data.geo_id,
-                price(filters.price_from),
-                price(filters.price_to),
-                filters.category,
-                filters.platform,
-                page,
-                limit,
-                exclude,
-            )
-        )[0]
-        return RankedPage(
-            items=[str(item) for item in row["items"]],
-            total_items=row["total_items"],
-            algorithm_used=row["algorithm_used"],
-            fallback_level=row["fallback_level"],
-            tiers_used=list(row["tiers_used"]),
-            interactions=row["interactions"],
-            degraded=not row["fresh_checked"],
-            data_as_of=row["data_as_of"],
-        )
-
-    params = (
-        str(user_id), data.geo_id, filters.price_from, filters.price_to, filters.category, filters.platform,
-        page, limit, sorted(str(item) for item in exclude), state_row["fresh_fingerprint"],
+    args = (
+        user_id, data.geo_id, price(filters.price_from), price(filters.price_to), filters.category,
+        filters.platform, page, limit, exclude,
     )  # fmt: skip
-    version = f"{state_row['popular_version']}.{state_row['personalized_version']}"
+    state = await fetch_row(clients.pool, CacheState, "personalized_cache_state", user_id)
     ranked, hit = await cached_page(
-        state.cache, cache_key("personalized", version, params), settings.cache_ttl_personalized, rank
-    )
+        clients, "personalized", args, f"{state.popular_version}.{state.personalized_version}",
+        clients.settings.cache_ttl_personalized, key_context=(state.fresh_fingerprint,),
+    )  # fmt: skip
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(
         **response_fields(ranked, hit, page, limit, started),
         tiers_used=ranked.tiers_used,
         interactions=ranked.interactions,
-        degraded=ranked.degraded or not state_row["fresh_checked"],
+        degraded=not (ranked.fresh_checked and state.fresh_checked),
     )

@@ -6,14 +6,14 @@ import time
 from typing import Annotated, Any
 
 from litestar import Request, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from service.db import call_api
+from service.clients import Clients
 from service.errors import problem_responses
 from service.models import PopularRequest, PopularResponse
-from service.recommendations import RankedPage, cache_key, cached_page, page_limit, price, response_fields
+from service.recommendations import cached_page, page_limit, price, response_fields
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
@@ -38,39 +38,20 @@ async def popular(
     data: Annotated[
         PopularRequest, Body(examples=[Example(summary="A woman aged 25-34, books up to 80", value=EXAMPLE)])
     ],
-    state: State,
+    clients: NamedDependency[Clients],
     request: Request[Any, Any, Any],
 ) -> PopularResponse:
-    """Validate, look up the cache, else call api.popular; paginate."""
+    """Validate, then the page of api.popular from the cache or the database."""
     started = time.perf_counter()
-    settings = state.settings
-    limit = page_limit(data.pagination, settings)
+    limit = page_limit(data.pagination, clients.settings)
     page = data.pagination.page
     user, filters = data.user_params, data.filters
-    params = (
+    args = (
         user.gender, user.age_group, user.category, user.geo_id,
-        filters.price_from, filters.price_to, filters.category, filters.platform, page, limit,
+        price(filters.price_from), price(filters.price_to), filters.category, filters.platform, page, limit,
     )  # fmt: skip
-
-    async def rank() -> RankedPage:
-        rows = await call_api(
-            state.pool, "popular",
-            user.gender, user.age_group, user.category, user.geo_id,
-            price(filters.price_from), price(filters.price_to), filters.category, filters.platform,
-            page, limit,
-        )  # fmt: skip
-        row = rows[0]
-        return RankedPage(
-            items=[str(item) for item in row["items"]],
-            total_items=row["total_items"],
-            algorithm_used="popular",
-            fallback_level=row["fallback_level"],
-            levels_used=list(row["levels_used"]),
-            data_as_of=row["data_as_of"],
-        )
-
-    key = cache_key("popular", str(await state.versions.get(state.pool, "popular")), params)
-    ranked, hit = await cached_page(state.cache, key, settings.cache_ttl_popular, rank)
+    version = str(await clients.versions.get(clients.pool, "popular"))
+    ranked, hit = await cached_page(clients, "popular", args, version, clients.settings.cache_ttl_popular)
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PopularResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
-from uuid import UUID
 
-import asyncpg
 import msgspec
 from litestar import get, put
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
-from service.db import call_api
+from service.clients import Clients
+from service.db import call_api, fetch_row
 from service.errors import problem_responses
 from service.models import (
     Demographics,
     DemographicsRequest,
     Preferences,
     PriceBand,
+    Tier,
     UserProfile,
     parse_uuid,
 )
@@ -34,6 +35,51 @@ UserIdParam = Annotated[
 ]
 
 
+class ProfileRow(msgspec.Struct, kw_only=True):
+    """api.user_profile's row: flat columns, nested into the response by to_profile."""
+
+    user_id: str
+    gender: str | None
+    age_group: str | None
+    birth_date: dt.date | None
+    locale: str | None
+    geo_id: int | None
+    demographics_updated_at: dt.datetime | None
+    interactions: int
+    likes: int
+    clicks: int
+    price_p25: float | None
+    price_p75: float | None
+    categories: dict[str, float]
+    platforms: list[str]
+    last_activity_at: dt.datetime | None
+    neighbors: int
+    tier: Tier
+    profile_version: int
+    profile_as_of: dt.datetime | None
+
+    def to_profile(self) -> UserProfile:
+        """The response body: demographics (when synced), preferences and tier."""
+        demographics = None
+        if self.demographics_updated_at is not None:
+            demographics = Demographics(
+                gender=self.gender, age_group=self.age_group, birth_date=self.birth_date, locale=self.locale,
+                geo_id=self.geo_id, updated_at=self.demographics_updated_at,
+            )  # fmt: skip
+        band = None
+        if self.price_p25 is not None and self.price_p75 is not None:
+            band = PriceBand(p25=round(self.price_p25, 2), p75=round(self.price_p75, 2))
+        preferences = Preferences(
+            interactions=self.interactions, likes=self.likes, clicks=self.clicks, categories=self.categories,
+            platforms=self.platforms, price_band=band, last_activity_at=self.last_activity_at,
+            neighbors=self.neighbors,
+        )  # fmt: skip
+        return UserProfile(
+            user_id=self.user_id, demographics=demographics, preferences=preferences, tier=self.tier,
+            profile_as_of=self.profile_as_of,
+        )  # fmt: skip
+
+
 class CachedProfile(msgspec.Struct):
     """The Redis copy: the profile and the profiles data version it was built from."""
 
@@ -44,40 +90,12 @@ class CachedProfile(msgspec.Struct):
 _decoder = msgspec.json.Decoder(CachedProfile)
 
 
-def _profile(row: asyncpg.Record) -> UserProfile:
-    demographics = None
-    if row["demographics_updated_at"] is not None:
-        demographics = Demographics(
-            gender=row["gender"], age_group=row["age_group"], birth_date=row["birth_date"],
-            locale=row["locale"], geo_id=row["geo_id"], updated_at=row["demographics_updated_at"],
-        )  # fmt: skip
-    band = None
-    if row["price_p25"] is not None:
-        band = PriceBand(p25=round(row["price_p25"], 2), p75=round(row["price_p75"], 2))
-    return UserProfile(
-        user_id=str(row["user_id"]),
-        demographics=demographics,
-        preferences=Preferences(
-            interactions=row["interactions"],
-            likes=row["likes"],
-            clicks=row["clicks"],
-            categories=row["categories"],
-            platforms=list(row["platforms"]),
-            price_band=band,
-            last_activity_at=row["last_activity_at"],
-            neighbors=row["neighbors"],
-        ),
-        tier=row["tier"],
-        profile_as_of=row["profile_as_of"],
-    )
-
-
-async def _load_and_remember(state: State, user_id: UUID) -> UserProfile:
-    row = (await call_api(state.pool, "user_profile", user_id))[0]
-    profile = _profile(row)
-    cached = CachedProfile(version=row["profile_version"], profile=profile)
-    await state.cache.set(
-        f"user-profile:{user_id}", msgspec.json.encode(cached), state.settings.cache_ttl_user_profile
+async def _load_and_remember(clients: NamedDependency[Clients], user_id: str) -> UserProfile:
+    row = await fetch_row(clients.pool, ProfileRow, "user_profile", user_id)
+    profile = row.to_profile()
+    cached = CachedProfile(version=row.profile_version, profile=profile)
+    await clients.cache.set(
+        f"user-profile:{user_id}", msgspec.json.encode(cached), clients.settings.cache_ttl_user_profile
     )
     return profile
 
@@ -89,27 +107,27 @@ async def _load_and_remember(state: State, user_id: UUID) -> UserProfile:
 async def put_user_profile(
     user_id: UserIdParam,
     data: Annotated[DemographicsRequest, Body(examples=[Example(summary="From Rails", value=EXAMPLE)])],
-    state: State,
+    clients: NamedDependency[Clients],
 ) -> UserProfile:
     """Upsert (replace) the demographics in the recs DB, then refresh the Redis copy of the profile."""
-    uid = parse_uuid(user_id, "user_id", "path")
+    uid = str(parse_uuid(user_id, "user_id", "path"))
     await call_api(
-        state.pool, "upsert_user_demographics",
+        clients.pool, "upsert_user_demographics",
         uid, data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
     )  # fmt: skip
-    return await _load_and_remember(state, uid)
+    return await _load_and_remember(clients, uid)
 
 
 @get(
     "/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile",
     responses=problem_responses(404),
 )  # fmt: skip
-async def get_user_profile(user_id: UserIdParam, state: State) -> UserProfile:
+async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> UserProfile:
     """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
-    uid = parse_uuid(user_id, "user_id", "path")
-    cached_bytes = await state.cache.get(f"user-profile:{uid}")
+    uid = str(parse_uuid(user_id, "user_id", "path"))
+    cached_bytes = await clients.cache.get(f"user-profile:{uid}")
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)
-        if cached.version == await state.versions.get(state.pool, "profiles"):
+        if cached.version == await clients.versions.get(clients.pool, "profiles"):
             return cached.profile
-    return await _load_and_remember(state, uid)
+    return await _load_and_remember(clients, uid)

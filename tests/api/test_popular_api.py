@@ -13,6 +13,7 @@ import pytest
 import redis
 from litestar.testing import AsyncTestClient
 
+from service.cache import KEY_PREFIX
 from service.settings import Settings
 from tests.conftest import AUTH, owner_connect
 from tests.data import World
@@ -124,7 +125,7 @@ async def test_cache_hit_then_a_refresh_shows_at_once(
     again = (await client.post("/popular", json=_body(), auth=AUTH)).json()
     assert first["cache_hit"] is False and again["cache_hit"] is True
     assert again["items"] == first["items"]
-    assert all(key.startswith(b"v3:") for key in redis.Redis.from_url(redis_url).keys("*"))
+    assert all(key.startswith(KEY_PREFIX.encode()) for key in redis.Redis.from_url(redis_url).keys("*"))
 
     newcomer = world.present(price=1)
     for fan in world.users(40):
@@ -149,7 +150,7 @@ async def test_data_versions_are_reread_only_after_their_max_age(
         world.refresh()
         within = (await client.post("/popular", json=_body(), auth=AUTH)).json()
         assert within["cache_hit"] is True and within["items"] == first["items"]  # no reread yet
-        client.app.state.versions.max_age_seconds = 0  # the window has passed
+        client.app.state["clients"].versions.max_age_seconds = 0  # the window has passed
         after = (await client.post("/popular", json=_body(), auth=AUTH)).json()
         assert after["cache_hit"] is False and after["items"][0] == str(newcomer)
 
@@ -200,7 +201,7 @@ async def test_user_profile_put_normalises_persists_and_caches(
         (user,),
     ).fetchone()
     assert row is not None and row[:3] == ("f", "de", 4)
-    assert redis.Redis.from_url(redis_url).exists(f"v3:user-profile:{user}")
+    assert redis.Redis.from_url(redis_url).exists(f"{KEY_PREFIX}user-profile:{user}")
 
     again = await client.put(f"/user-profile/{user}", json=body, auth=AUTH)
     assert again.json() == stored.json()  # idempotent: same row, same updated_at

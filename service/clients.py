@@ -1,0 +1,33 @@
+"""The clients request handlers use, made by the lifespan and injected into handlers by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from litestar.datastructures import State
+
+from service.cache import Cache
+from service.db import DataVersions
+from service.settings import Settings
+from service.telemetry import Telemetry
+
+
+@dataclass(frozen=True)
+class Clients:
+    """Settings, the recs DB pool, the Redis cache, the data versions and the telemetry of one worker."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    cache: Cache
+    versions: DataVersions
+    telemetry: Telemetry
+
+
+STATE_KEY = "clients"
+
+
+def provide_clients(state: State) -> Clients:
+    """The dependency every handler takes as `clients: Clients` (the lifespan put them in the state)."""
+    clients: Clients = state[STATE_KEY]
+    return clients
