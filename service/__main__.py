@@ -99,6 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     refresh.add_argument("jobs", nargs="*", help="job names, e.g. refresh_popular_items")
     refresh.set_defaults(handler=_refresh)
 
+    run_command(parser, argv)
+
+
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None) -> None:
+    """Parse argv and run the chosen command's handler; a configuration error exits with status 2."""
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

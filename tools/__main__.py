@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
+from service.__main__ import run_command
 from service.settings import SettingsError, load_settings
 
 
@@ -122,13 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     bench.set_defaults(handler=_bench)
 
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        args.handler(args)
-    except SettingsError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    run_command(parser, argv)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 -- from main through the FDW, so a present the user just liked is never recommended to them.
 -- Arguments: p_user_id. Result: (item_id, liked, created_at) per event.
 -- Errors: FDW errors when main is unreachable; callers catch them and degrade.
--- Caller: api.personalized, api.personalized_cache_state. Its plan is generic, even under a
+-- Caller: recs.user_interactions, api.personalized_cache_state. Its plan is generic, even under a
 --   caller's force_custom_plan: planned once per session, so no call pays the remote estimates
 --   (two EXPLAIN round trips to main; 0.5 ms of a cache-state check's 2.2 ms at the target scale).
 CREATE OR REPLACE FUNCTION recs.fresh_interactions(p_user_id uuid)

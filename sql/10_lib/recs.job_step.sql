@@ -3,7 +3,7 @@
 -- previous mark (or the job's start) is added to the step's total; kept in transaction-local
 -- settings that recs.execute_job starts and reads.
 -- Arguments: p_step, the step's name. Result: none. Errors: none.
--- Caller: job functions and recs.sync_main. Outside recs.execute_job it only measures from the
+-- Caller: job functions and their steps. Outside recs.execute_job it only measures from the
 --   first mark of the transaction.
 CREATE OR REPLACE FUNCTION recs.job_step(p_step text) RETURNS void
 LANGUAGE plpgsql AS $$

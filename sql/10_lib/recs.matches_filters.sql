@@ -3,7 +3,7 @@
 -- a region list deliver everywhere). A single SQL expression, so the planner inlines it.
 -- Arguments: the present's category, platform, price, geo_ids; then the filters.
 -- Result: true when it passes. Errors: none.
--- Caller: recs.rank_popular, recs.count_available, api.personalized.
+-- Caller: recs.rank_popular, recs.rank_collaborative, recs.count_available.
 CREATE OR REPLACE FUNCTION recs.matches_filters(
     p_category text, p_platform text, p_price numeric, p_geo_ids integer[],
     p_categories text[], p_platforms text[], p_price_from numeric, p_price_to numeric, p_geo_id integer

@@ -10,7 +10,7 @@
 -- it runs once per user, inside the job's parallel scan.
 -- Arguments: p_user_key, p_pool (most neighbours kept).
 -- Result: one row (neighbor_keys, similarities), both NULL when no user shares a present.
--- Errors: none of its own. Caller: recs.job_refresh_user_similarities.
+-- Errors: none of its own. Caller: recs.similarity_rank_all, recs.similarity_rank_users.
 CREATE OR REPLACE FUNCTION recs.neighbor_pool(p_user_key integer, p_pool integer)
 RETURNS TABLE (neighbor_keys integer[], similarities double precision[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1

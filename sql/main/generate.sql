@@ -5,7 +5,7 @@
 --   the newest events (events spread over p_days before it, denser near it).
 -- Result: one row per table with the number of rows written.
 -- Errors: 'main database is not empty' (P0001) when presents already exist.
--- Caller: `python -m service generate` (dev, tests, benchmarks); lives in pg_temp so nothing of
+-- Caller: `python -m tools generate` (dev, tests, benchmarks); lives in pg_temp so nothing of
 --   it stays in the main database. Same arguments give the same rows (one random() stream,
 --   no parallel workers).
 -- pg_temp.taste_rank: a popularity rank reordered inside its band of 128 neighbouring ranks by
