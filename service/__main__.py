@@ -49,9 +49,13 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from service.migrate import migrate
+    from service.migrate import MigrationChanged, migrate
 
-    report = migrate(load_settings(), schedule=not args.no_schedule)
+    try:
+        report = migrate(load_settings(), schedule=not args.no_schedule)
+    except MigrationChanged as error:
+        print(f"migrate: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     print(
         f"migrations: {len(report.migrations)} applied; sql files: {len(report.sql_files)} applied; "
         f"fdw options: {len(report.fdw_options)} changed; cron jobs: {len(report.cron_jobs)} changed"
