@@ -74,7 +74,7 @@ def _bootstrap(args: argparse.Namespace) -> None:
 def _refresh(args: argparse.Namespace) -> None:
     from service.jobs import run_jobs
 
-    for logged in run_jobs(load_settings(), args.jobs):
+    for logged in run_jobs(load_settings(), args.jobs or None):
         print(f"refresh: {logged.job} {logged.rows:,} rows in {logged.duration_ms / 1000:.1f} s")
 
 

@@ -60,11 +60,11 @@ def refresh_job_names(settings: Settings) -> list[str]:
 
 
 def run_jobs(settings: Settings, jobs: Sequence[str] | None = None) -> list[LoggedRun]:
-    """CALL recs.run_job for each job (default: recs.refresh_jobs(), in order) as the owner role,
-    as pg_cron does; stops at the first failure (psycopg raises the job's error)."""
+    """CALL recs.run_job for each job (None: recs.refresh_jobs(), in order) as the owner role, as
+    pg_cron does; stops at the first failure (psycopg raises the job's error)."""
     runs: list[LoggedRun] = []
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as conn:
-        for job in jobs or refresh_job_names(settings):
+        for job in refresh_job_names(settings) if jobs is None else jobs:
             conn.execute("CALL recs.run_job(%s)", (job,))
             row = conn.execute(
                 "SELECT rows, duration_ms, details -> 'steps_ms' FROM recs.job_runs WHERE job = %s"

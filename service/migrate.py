@@ -72,7 +72,10 @@ def check_applied_migrations_unchanged(conn: psycopg.Connection, on_disk: dict[s
 
 
 def record_applied_migrations(conn: psycopg.Connection, on_disk: dict[str, str], applied: list[str]) -> None:
-    """Remember the sum of each applied migration not yet recorded (the guard of later runs)."""
+    """Remember the sum of each applied migration not yet recorded (the guard of later runs); nothing
+    before the migration that creates the record table."""
+    if conn.execute("SELECT to_regclass('recs.applied_migrations')").fetchone() == (None,):
+        return
     rows = [(name, on_disk[name]) for name in applied if name in on_disk]
     with conn.cursor() as cursor:
         cursor.executemany(
@@ -102,6 +105,9 @@ def apply_migrations(owner_url: str) -> list[str]:
                     apply_sql_files(conn, force=True, stages=(DOMAIN_STAGE,))
                     domain_applied = True
                 backend.apply_migrations(MigrationList([migration]))
+                # Recorded as it is applied (once the table exists), so a later failure in this
+                # run cannot leave it to be recorded from a file edited in between.
+                record_applied_migrations(conn, on_disk, [Path(migration.path).name])
             applied_hashes = backend.get_applied_migration_hashes()
             applied = [Path(m.path).name for m in migrations if m.hash in applied_hashes]
             record_applied_migrations(conn, on_disk, applied)

@@ -2,7 +2,7 @@
 -- 2^((p_at - p_epoch) / half-life), the exponent clamped to +-1000 (float8 range): a sum of these
 -- ranks as decay measured from now does, and changes only where events are added.
 -- Arguments: p_at, p_epoch, p_half_life_days. Result: the weight. Errors: none.
--- Caller: recs.sync_interactions (decayed click sums), recs.sync_decay_epoch (rebasing).
+-- Caller: recs.sync_pairs (decayed click sums), recs.sync_decay_epoch (rebasing).
 CREATE OR REPLACE FUNCTION recs.decay_weight(
     p_at timestamptz, p_epoch timestamptz, p_half_life_days double precision
 ) RETURNS double precision

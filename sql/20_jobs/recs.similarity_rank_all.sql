@@ -6,7 +6,7 @@
 -- as if run once, so parallelism is asked for outright: zero parallel costs, and
 -- max_parallel_workers_per_gather raised to p_workers inside this function only (its SET clause
 -- restores every setting it lists on exit). Each user's ranking is a small hash aggregate: a
--- 4MB work_mem sets each one up faster than the job's 256MB (5.7 s against 4.9 s for 14,700
+-- 4MB work_mem sets each one up faster than the job's 256MB (4.9 s against 5.7 s for 14,700
 -- users at the target scale); a heavy user whose candidates outgrow it spills that one aggregate.
 -- Arguments: p_pool (neighbours kept), p_min (interactions needed), p_workers (0: the backend
 --   alone; bounded by the cluster's max_parallel_workers).

@@ -9,8 +9,9 @@
 --      or recs.sync_add_interactions (incremental); users whose interactions changed are stamped
 --      in recs.dirty_users for the similarity job;
 --   5. recs.sync_watermarks; 6. recs.sync_source_totals (main's totals for GET /stats).
--- Concurrent syncs (two jobs started together) run one after the other: each reads the state the
--- previous one committed.
+-- Syncs run one after the other: a sync holds a lock until its job commits (two jobs started
+-- together: the second waits for the whole first job, then reads the state it committed), and
+-- keeps recs.sync_state's 'decay' row locked, so a DBA's DELETE FROM recs.sync_state waits for it.
 -- Arguments: none. Result: rows changed (items + interaction rows written).
 -- Errors: 22023 for a non-positive popularity_half_life_days; FDW errors when main is unreachable
 --   (the caller's job run then fails and logs it).
@@ -18,15 +19,18 @@
 CREATE OR REPLACE FUNCTION recs.sync_main() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_half_life_days double precision := recs.setting('popularity_half_life_days')::double precision;
+    c_sync_lock constant bigint := 7306252103;  -- any fixed number: the advisory lock of the sync
+    v_half_life_days double precision;
     v_full boolean;
     v_epoch timestamptz;
     v_changed bigint;
 BEGIN
+    PERFORM pg_advisory_xact_lock(c_sync_lock);
+    PERFORM 1 FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
+    v_half_life_days := recs.setting('popularity_half_life_days')::double precision;
     IF v_half_life_days IS NULL OR v_half_life_days <= 0 THEN
         RAISE EXCEPTION 'popularity_half_life_days must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM pg_advisory_xact_lock('recs.sync_main'::regproc::oid::bigint);
 
     v_changed := recs.sync_presents();
     v_full := recs.sync_is_full(v_half_life_days);

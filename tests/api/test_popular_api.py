@@ -219,6 +219,9 @@ async def test_user_profile_put_normalises_persists_and_caches(
     from_db = (await client.get(f"/user-profile/{user}", auth=AUTH)).json()
     assert from_db["demographics"]["age_group"] == "55+"
 
+    ageless = await client.put(f"/user-profile/{user}", json={"gender": "f"}, auth=AUTH)
+    assert ageless.json()["demographics"]["age_group"] is None  # PUT replaces: no age, no group
+
 
 @pytest.mark.parametrize(
     ("path", "body", "field"),

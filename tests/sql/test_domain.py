@@ -23,6 +23,16 @@ def test_age_groups_and_their_bounds_match_sql(databases: tuple[psycopg.Connecti
     # A day short of a birthday is still the younger age.
     row = recs.execute("SELECT recs.age_group_of(%s, %s)", (dt.date(2008, 6, 16), today)).fetchone()
     assert row == ("under-18",)
+    assert recs.execute("SELECT recs.age_group_of(NULL)").fetchone() == (None,)
+
+
+def test_demographics_without_an_age_store_no_age_group(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    stored = recs.execute(
+        "SELECT gender, age_group"
+        " FROM api.upsert_user_demographics(gen_random_uuid(), 'Male', NULL, NULL, 'en', 3)"
+    ).fetchone()
+    assert stored == ("m", None)
 
 
 @pytest.mark.parametrize("value", ["m", "F", " male ", "FEMALE", "Female", None])

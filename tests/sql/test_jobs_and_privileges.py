@@ -1,4 +1,5 @@
-"""Job runs are logged (failures too); the app role can only execute api functions."""
+"""Job runs are logged (failures too), see their settings as they started and sync one at a time; the
+app role can only execute api functions."""
 
 from __future__ import annotations
 
@@ -70,3 +71,29 @@ def test_every_function_and_table_is_commented(databases: tuple[psycopg.Connecti
         """
     ).fetchall()
     assert uncommented == []
+
+
+def test_a_job_reads_the_settings_as_they_were_when_it_started(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    with owner_connect() as job, owner_connect() as dba:
+        job.autocommit = False
+        job.execute("SELECT recs.set_job_limits()")  # what every refresh job does first
+        dba.execute("UPDATE recs.settings SET value = '7' WHERE key = 'min_segment_users'")
+        assert job.execute("SELECT recs.setting('min_segment_users')").fetchone() == ("20",)
+        job.rollback()
+        assert job.execute("SELECT recs.setting('min_segment_users')").fetchone() == ("7",)  # the next run
+
+
+def test_a_sync_holds_off_a_forced_resync_until_its_job_ends(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    with owner_connect() as first, owner_connect() as job, owner_connect() as dba:
+        first.execute("SELECT recs.sync_main()")  # a sync state to delete
+        job.autocommit = False
+        job.execute("SELECT recs.sync_main()")
+        dba.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            dba.execute("DELETE FROM recs.sync_state")
+        job.commit()
+        dba.execute("DELETE FROM recs.sync_state")
