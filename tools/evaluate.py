@@ -481,14 +481,14 @@ def validation_dataset(dataset: Dataset) -> Dataset:
 
 
 def apply_overrides(settings: Settings, overrides: dict[str, str]) -> None:
-    """Set recs.settings knobs (as a DBA would) before the first refresh; unknown keys are an error."""
+    """Set recs.settings knobs through recs.set_setting (as a DBA would) before the first refresh; an
+    unknown key or a value out of its range is a ValueError naming it."""
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         for key, value in overrides.items():
-            if (
-                owner.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key)).rowcount
-                != 1
-            ):
-                raise ValueError(f"unknown setting {key}")
+            try:
+                owner.execute("SELECT FROM recs.set_setting(%s, %s)", (key, value))
+            except psycopg.errors.InvalidParameterValue as error:
+                raise ValueError(error.diag.message_primary) from None
 
 
 def run_evaluation(

@@ -20,7 +20,11 @@ DECLARE
     v_history integer := recs.setting('neighbor_history_limit')::integer;
     v_k integer := recs.setting('max_similar_users')::integer;
     v_half_life double precision := recs.setting('neighbor_history_half_life')::double precision;
-    v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1 ELSE 0.5 ^ (1 / v_half_life) END;
+    -- 2^(-1/half-life) per step back in a neighbour's history; a vote under 2^-1000 counts 0 (the
+    -- float8 power would underflow into an error with a tiny half-life and a long history).
+    v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1
+                                             WHEN 1 / v_half_life > 1000 THEN 0
+                                             ELSE 0.5 ^ (1 / v_half_life) END;
     v_ranked integer[];
 BEGIN
     SELECT coalesce(array_agg(top.item_id ORDER BY top.score DESC, top.item_id), '{}')
@@ -37,10 +41,11 @@ BEGIN
                 CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
                 CROSS JOIN LATERAL (
                     SELECT x.item_id, x.liked_at,
-                           v_recency_decay ^ (row_number() OVER (ORDER BY x.last_at DESC, x.item_id DESC) - 1)
-                               AS vote
+                           CASE WHEN v_half_life > 0 AND row_number() OVER recent - 1 > 1000 * v_half_life THEN 0
+                                ELSE v_recency_decay ^ (row_number() OVER recent - 1) END AS vote
                     FROM recs.interactions x
                     WHERE x.user_key = n.neighbor_key
+                    WINDOW recent AS (ORDER BY x.last_at DESC, x.item_id DESC)
                     ORDER BY x.last_at DESC, x.item_id DESC
                     LIMIT v_history
                 ) h

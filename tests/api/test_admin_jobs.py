@@ -6,6 +6,7 @@ import psycopg
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import AUTH
+from tests.data import break_job_setting
 
 
 async def test_run_a_job_then_see_it_in_the_status(client: AsyncTestClient) -> None:
@@ -21,7 +22,7 @@ async def test_a_failing_job_is_a_logged_500(
     databases: tuple[psycopg.Connection, ...], client: AsyncTestClient
 ) -> None:
     _, recs = databases
-    recs.execute("UPDATE recs.settings SET value = 'x' WHERE key = 'job_run_retention_days'")
+    break_job_setting(recs, "job_run_retention_days", "x")  # stored before values were checked
     response = await client.post("/admin/jobs/cleanup", auth=AUTH)
     assert response.status_code == 500
     assert "job cleanup failed" in response.json()["detail"]

@@ -158,7 +158,7 @@ async def test_metrics_expose_the_named_series_and_count_a_request(
 
 
 async def test_metrics_report_a_failed_job(world: World, client: AsyncTestClient) -> None:
-    world.setting("job_run_retention_days", "thirty")
+    world.stale_setting("job_run_retention_days", "thirty")
     with owner_connect() as owner, pytest.raises(psycopg.errors.InvalidTextRepresentation):
         owner.execute("CALL recs.run_job('cleanup')")
     text = (await client.get("/metrics", auth=AUTH)).text

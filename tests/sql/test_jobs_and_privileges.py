@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from tests.conftest import app_connect, owner_connect
+from tests.data import break_job_setting
 
 
 def test_run_job_logs_a_successful_run(databases: tuple[psycopg.Connection, ...]) -> None:
@@ -23,7 +24,7 @@ def test_run_job_logs_a_successful_run(databases: tuple[psycopg.Connection, ...]
 
 def test_run_job_logs_and_reraises_a_failure(databases: tuple[psycopg.Connection, ...]) -> None:
     _, recs = databases
-    recs.execute("UPDATE recs.settings SET value = 'thirty' WHERE key = 'job_run_retention_days'")
+    break_job_setting(recs, "job_run_retention_days", "thirty")  # stored before values were checked
     with (
         owner_connect() as owner,
         pytest.raises(psycopg.errors.InvalidTextRepresentation, match="job cleanup failed"),
