@@ -35,7 +35,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval bench fuzz install infra db data stop status main-admin-url
+.PHONY: run test lint eval bench fuzz install infra db data stop status main-admin-url recs-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -44,6 +44,8 @@ run: db data
 	@echo "  Health:     curl http://$(HOST):$(PORT)/health"
 	@if [ "$(DEBUG)" = "true" ] && [ -z "$$BASIC_AUTH_USERNAME" ]; then \
 		echo "  Dev login:  mysanta / mysanta-dev-password   (DEBUG=true development credentials)"; fi
+	@if [ "$(DEBUG)" = "true" ] && [ -z "$$ADMIN_BASIC_AUTH_USERNAME" ]; then \
+		echo "  Dev admin:  mysanta-admin / mysanta-admin-dev-password   (/admin, /stats, /metrics)"; fi
 	@echo "  Stop:       Ctrl-C, then make stop"
 	@echo
 	$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
@@ -82,7 +84,7 @@ infra: install
 
 ## db: roles, databases, extensions (superuser bootstrap), then migrations and schedules
 db: infra
-	@$(PY) -m service bootstrap
+	@$(PY) -m service bootstrap --dev-main
 	@$(PY) -m service migrate
 
 ## data: generated main-DB data (DATA_PRESET=tiny|demo|target) once, then a first refresh of every job
@@ -101,3 +103,7 @@ status:
 ## main-admin-url: the development main database's superuser URL (for psql)
 main-admin-url:
 	@echo "$(MAIN_ADMIN_DATABASE_URL)"
+
+## recs-url: the recs database as its owner role, the role jobs and DBA recipes run as (for psql)
+recs-url:
+	@echo "$(RECOMMENDATIONS_OWNER_DATABASE_URL)"

@@ -1,4 +1,4 @@
-"""Command line of the service: serve, migrate, bootstrap (superuser), refresh."""
+"""Command line of the service: serve, migrate, bootstrap (superuser), main-grants, refresh."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ def _serve(args: argparse.Namespace) -> None:
     import tempfile
 
     settings = load_settings()
-    settings.auth_credentials  # noqa: B018 - refuse to start without credentials, before forking workers
+    # Refuse to start without credentials, before forking workers.
+    settings.auth_credentials  # noqa: B018
+    settings.admin_credentials  # noqa: B018
     # Every worker writes its Prometheus series into one directory that /metrics sums. It is set
     # and emptied (an earlier server's files would be summed in) before anything imports
     # prometheus_client: with one worker, this very process serves.
@@ -67,8 +69,22 @@ def _bootstrap(args: argparse.Namespace) -> None:
 
     if not args.superuser_url:
         raise SettingsError("POSTGRES_SUPERUSER_URL (or --superuser-url) is required for bootstrap")
-    bootstrap(args.superuser_url, load_settings())
-    print("bootstrap: roles, databases, extensions and grants are in place")
+    bootstrap(args.superuser_url, load_settings(), dev_main=args.dev_main)
+    print("bootstrap: roles, database, extensions and grants of the recs cluster are in place")
+    if args.dev_main:
+        print("bootstrap: the development main database, its schema and the reader role are in place")
+
+
+def _main_grants(args: argparse.Namespace) -> None:
+    from service.bootstrap import main_grants
+
+    if args.apply and not args.main_admin_url:
+        raise SettingsError("MAIN_ADMIN_DATABASE_URL (or --main-admin-url) is required with --apply")
+    script = main_grants(load_settings(), args.main_admin_url if args.apply else None)
+    if args.apply:
+        print("main-grants: the reader role and its grants are in place; its password is MAIN_DATABASE_URL's")
+    else:
+        print(script)
 
 
 def _refresh(args: argparse.Namespace) -> None:
@@ -95,7 +111,19 @@ def main(argv: list[str] | None = None) -> None:
 
     bootstrap = commands.add_parser("bootstrap", help="create roles, databases and extensions (superuser)")
     bootstrap.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    bootstrap.add_argument(
+        "--dev-main", action="store_true",
+        help="development only: also create the main database on this cluster with the expected Rails schema",
+    )  # fmt: skip
     bootstrap.set_defaults(handler=_bootstrap)
+
+    grants = commands.add_parser(
+        "main-grants",
+        help="print the SQL giving MAIN_DATABASE_URL's role read access to what the service reads in main",
+    )
+    grants.add_argument("--apply", action="store_true", help="run it in main and set the role's password")
+    grants.add_argument("--main-admin-url", default=os.environ.get("MAIN_ADMIN_DATABASE_URL"))
+    grants.set_defaults(handler=_main_grants)
 
     refresh = commands.add_parser(
         "refresh", help="run jobs now, as pg_cron would (every refresh job by default)"

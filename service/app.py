@@ -45,7 +45,7 @@ REQUEST_BODY_LIMIT_BYTES = 64 * 1024
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application; settings default to the environment, read once here."""
     settings = settings or load_settings()
-    username, password = settings.auth_credentials
+    credentials, admin_credentials = settings.auth_credentials, settings.admin_credentials
     configure_logging(settings.log_level)
     telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
 
@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         version="1.0.0",
         description=(
             "Gift recommendations for MySanta. Every route except /health and these docs needs "
-            "HTTP Basic auth."
+            "HTTP Basic auth: the Rails pair for recommendations and profiles, the admin pair for "
+            "/admin, /stats and /metrics (the Rails pair gets 403 there)."
         ),
         path=DOCS_PATH,
         render_plugins=[
@@ -87,7 +88,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             )
         ],
         components=Components(
-            security_schemes={"basic": SecurityScheme(type="http", scheme="basic")},
+            security_schemes={
+                "basic": SecurityScheme(
+                    type="http", scheme="basic", description="The Rails pair (BASIC_AUTH_*)."
+                ),
+                "admin": SecurityScheme(
+                    type="http", scheme="basic", description="The admin pair (ADMIN_BASIC_AUTH_*)."
+                ),
+            },
         ),
         security=[{"basic": []}],
     )
@@ -113,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         dependencies={"clients": Provide(provide_clients, sync_to_thread=False)},
-        middleware=[RequestLogMiddleware(telemetry), BasicAuthMiddleware(username, password)],
+        middleware=[RequestLogMiddleware(telemetry), BasicAuthMiddleware(credentials, admin_credentials)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=cors,

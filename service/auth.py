@@ -1,16 +1,21 @@
-"""HTTP Basic auth on every route except the public ones (constant-time comparison)."""
+"""HTTP Basic auth: the Rails pair for recommendations and profiles, the admin pair for operations
+(constant-time comparison); failed logins logged once per source address a minute, never a secret."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+import logging
+import time
 
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+log = logging.getLogger("service.auth")
 PUBLIC_PATH_PREFIXES = ("/health", "/docs")
+ADMIN_PATH_PREFIXES = ("/admin", "/stats", "/metrics")  # the admin pair only
 REALM = 'Basic realm="mysanta-recommendations", charset="UTF-8"'
 
 
@@ -32,30 +37,69 @@ def credentials_match(header_value: str | None, username: str, password: str) ->
     return bool(separator) and user_ok and password_ok
 
 
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+
+
 def _is_public(scope: Scope) -> bool:
-    path: str = scope["path"]
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_PATH_PREFIXES)
+    return _under(scope["path"], PUBLIC_PATH_PREFIXES)
+
+
+class FailedLoginLog:
+    """One `auth.failed` warning per source address per interval, with how many failures it stands
+    for; the table of addresses is bounded (the oldest entries leave first)."""
+
+    def __init__(self, interval_s: float = 60.0, max_addresses: int = 10_000) -> None:
+        self.interval_s = interval_s
+        self.max_addresses = max_addresses
+        self._seen: dict[str, list[float]] = {}  # address -> [logged at, failures not yet logged]
+
+    def record(self, address: str, route: str, status: int) -> None:
+        """Count a failed login from address; log it if the address was not logged this interval."""
+        now = time.monotonic()
+        entry = self._seen.get(address)
+        if entry is not None and now - entry[0] < self.interval_s:
+            entry[1] += 1
+            return
+        failures = 1 + (int(entry[1]) if entry is not None else 0)
+        log.warning(
+            "auth.failed", extra={"client": address, "route": route, "status": status, "failures": failures}
+        )
+        self._seen.pop(address, None)
+        self._seen[address] = [now, 0]
+        while len(self._seen) > self.max_addresses:
+            self._seen.pop(next(iter(self._seen)))
 
 
 class BasicAuthMiddleware(ASGIMiddleware):
-    """Rejects a request without the configured credentials (401, problem+json by the app's handlers)."""
+    """Lets the admin pair through everywhere and the Rails pair everywhere but the admin routes,
+    /stats and /metrics (403 there); anything else is a 401 (problem+json by the app's handlers)."""
 
     should_bypass_for_scope = staticmethod(_is_public)
 
-    def __init__(self, username: str, password: str) -> None:
-        self.username = username
-        self.password = password
+    def __init__(self, credentials: tuple[str, str], admin_credentials: tuple[str, str]) -> None:
+        self.credentials = credentials
+        self.admin_credentials = admin_credentials
+        self.failures = FailedLoginLog()
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Pass authenticated requests on; answer the others here."""
+        """Pass authorised requests on; answer the others here."""
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
-        if credentials_match(header, self.username, self.password):
+        is_admin = credentials_match(header, *self.admin_credentials)
+        is_rails = credentials_match(header, *self.credentials)
+        if is_admin or (is_rails and not _under(scope["path"], ADMIN_PATH_PREFIXES)):
             await next_app(scope, receive, send)
             return
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        if is_rails:
+            self.failures.record(address, scope["path"], 403)
+            raise PermissionDeniedException("This route needs the admin credentials (ADMIN_BASIC_AUTH_*).")
+        self.failures.record(address, scope["path"], 401)
         raise NotAuthorizedException(
             "Send valid HTTP Basic credentials (Authorization: Basic base64(user:password)).",
             headers={"WWW-Authenticate": REALM},

@@ -1,4 +1,5 @@
-"""Cluster bootstrap a DBA runs once as superuser: roles, databases, extensions, grants."""
+"""Cluster bootstrap a DBA runs once as superuser on the recs cluster (roles, database, extensions,
+grants), and the main database's reader role, which the service never sets up on its own."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from service.settings import Settings
 
 log = logging.getLogger("service.bootstrap")
 API_GROUP_ROLE = "mysanta_api"
-MAIN_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "sql" / "main" / "schema.sql"
+MAIN_SQL_DIR = Path(__file__).resolve().parent.parent / "sql" / "main"
+DEV_MAIN_SCHEMA_FILE = MAIN_SQL_DIR / "schema.sql"  # development and tests only: Rails owns the real one
+READER_ROLE_FILE = MAIN_SQL_DIR / "reader_role.sql"
 
 
 def ensure_login_role(conn: psycopg.Connection, role: PgUrl) -> None:
@@ -41,19 +44,23 @@ def ensure_database(conn: psycopg.Connection, dbname: str, owner: str) -> None:
         )
 
 
-def prepare_main_database(conn: psycopg.Connection, reader: str) -> None:
-    """Create the expected Rails schema (if missing) and give the FDW role read-only access."""
-    conn.execute(MAIN_SCHEMA_FILE.read_bytes())
-    reader_id = sql.Identifier(reader)
-    dbname = conn.execute("SELECT current_database()").fetchone()
-    assert dbname is not None
-    conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(dbname[0]), reader_id))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(reader_id))
-    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(reader_id))
-    conn.execute(
-        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}").format(reader_id)
-    )
-    conn.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(reader_id))
+def reader_role_script(reader: str) -> str:
+    """sql/main/reader_role.sql for this role name, as psql would run it with -v reader=<name>."""
+    return READER_ROLE_FILE.read_text().replace(":'reader'", sql.Literal(reader).as_string(None))
+
+
+def apply_reader_role(conn: psycopg.Connection, reader: PgUrl) -> None:
+    """Run sql/main/reader_role.sql in main (a main-DB admin connection) and set the reader's password."""
+    conn.execute(reader_role_script(reader.user).encode())
+    password = sql.Literal(reader.password) if reader.password else sql.SQL("NULL")
+    conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(reader.user), password))
+
+
+def prepare_dev_main_database(conn: psycopg.Connection, reader: PgUrl) -> None:
+    """Development and tests only: the expected Rails schema (sql/main/schema.sql) in an empty
+    database, then the reader role exactly as production gets it."""
+    conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
+    apply_reader_role(conn, reader)
 
 
 def prepare_recs_database(conn: psycopg.Connection, owner: str, app: str) -> None:
@@ -87,39 +94,53 @@ def prepare_cron(conn: psycopg.Connection, owner: str) -> None:
 
 
 def bootstrap_roles(superuser_url: str, settings: Settings) -> None:
-    """Roles only: the FDW reader, the recs owner, the app role and the api group role."""
-    main, owner, app = _roles(settings)
+    """The recs roles: the owner, the app role and the api group role."""
+    owner, app = _recs_roles(settings)
     with psycopg.connect(superuser_url, autocommit=True) as conn:
-        for role in {role.user: role for role in (main, owner, app)}.values():
+        for role in {role.user: role for role in (owner, app)}.values():
             ensure_login_role(conn, role)
         ensure_group_role(conn, API_GROUP_ROLE, app.user)
         # Refresh jobs run as the owner; only a superuser may bound their temp files.
         conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = '4GB'").format(sql.Identifier(owner.user)))
 
 
-def bootstrap(superuser_url: str, settings: Settings) -> None:
-    """Everything a fresh cluster needs before `migrate`: idempotent, safe to rerun."""
-    main, owner, app = _roles(settings)
+def bootstrap(superuser_url: str, settings: Settings, dev_main: bool = False) -> None:
+    """Everything the recs cluster needs before `migrate`: idempotent, safe to rerun. It never
+    touches the main database, unless dev_main: then (development and tests, main on the same
+    cluster) it creates main with the expected Rails schema and the reader role."""
+    owner, _ = _recs_roles(settings)
     su = parse_pg_url(superuser_url)
     bootstrap_roles(superuser_url, settings)
     with psycopg.connect(superuser_url, autocommit=True) as conn:
-        ensure_database(conn, main.dbname, su.user)
         ensure_database(conn, owner.dbname, owner.user)
-    with psycopg.connect(su.with_dbname(main.dbname), autocommit=True) as conn:
-        prepare_main_database(conn, main.user)
     with psycopg.connect(su.with_dbname(owner.dbname), autocommit=True) as conn:
-        prepare_recs_database(conn, owner.user, app.user)
+        prepare_recs_database(conn, owner.user, _recs_roles(settings)[1].user)
     with psycopg.connect(su.with_dbname(settings.cron_database_name), autocommit=True) as conn:
         prepare_cron(conn, owner.user)
-    log.info("bootstrap.done", extra={"main_db": main.dbname, "recs_db": owner.dbname})
+    if dev_main:
+        main = parse_pg_url(settings.main_database_url)
+        with psycopg.connect(superuser_url, autocommit=True) as conn:
+            ensure_database(conn, main.dbname, su.user)
+        with psycopg.connect(su.with_dbname(main.dbname), autocommit=True) as conn:
+            prepare_dev_main_database(conn, main)
+    log.info("bootstrap.done", extra={"recs_db": owner.dbname, "dev_main": dev_main})
 
 
-def _roles(settings: Settings) -> tuple[PgUrl, PgUrl, PgUrl]:
-    main = parse_pg_url(settings.main_database_url)
+def main_grants(settings: Settings, main_admin_url: str | None = None) -> str:
+    """The reader-role script for MAIN_DATABASE_URL's role; with main_admin_url, run it there too
+    (and set the role's password from MAIN_DATABASE_URL)."""
+    reader = parse_pg_url(settings.main_database_url)
+    if main_admin_url:
+        with psycopg.connect(main_admin_url, autocommit=True) as conn:
+            apply_reader_role(conn, reader)
+    return reader_role_script(reader.user)
+
+
+def _recs_roles(settings: Settings) -> tuple[PgUrl, PgUrl]:
     owner = parse_pg_url(settings.recommendations_owner_database_url)
     app = parse_pg_url(settings.recommendations_database_url)
     if app.dbname != owner.dbname:
         raise ValueError(
             "RECOMMENDATIONS_DATABASE_URL and RECOMMENDATIONS_OWNER_DATABASE_URL name different databases"
         )
-    return main, owner, app
+    return owner, app

@@ -17,6 +17,9 @@ from service.models import Problem
 
 log = logging.getLogger("service.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+ADMIN_SECURITY: list[dict[str, list[str]]] = [
+    {"admin": []}
+]  # OpenAPI: the routes that take the admin pair (service.auth)
 RETRY_AFTER_SECONDS = "5"
 
 # SQLSTATE (exact code, or 2-character class) -> (HTTP status, title). Raised by api.* functions
@@ -36,6 +39,7 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
 _PROBLEM_DESCRIPTIONS = {
     400: "Malformed request (e.g. a body that is not JSON)",
     401: "Missing or wrong HTTP Basic credentials",
+    403: "The Rails credentials on a route that needs the admin pair",
     404: "Not found",
     413: "Request body over the size limit",
     422: "Invalid request: `errors` names each bad field",
@@ -105,9 +109,12 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's HTTP exceptions (401, 404, 405, 413 ...) as problem+json."""
-    title = {401: "Authentication required", 404: "Not found", 405: "Method not allowed"}.get(
-        exc.status_code, "Request failed"
-    )
+    title = {
+        401: "Authentication required",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+    }.get(exc.status_code, "Request failed")
     if "path_template" not in request.scope:  # no route matched: the request middleware never ran
         log.info(
             "http.request",

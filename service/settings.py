@@ -10,6 +10,9 @@ import msgspec
 
 DEV_USERNAME = "mysanta"
 DEV_PASSWORD = "mysanta-dev-password"  # noqa: S105 - documented development credentials (DEBUG=true only)
+DEV_ADMIN_USERNAME = "mysanta-admin"
+DEV_ADMIN_PASSWORD = "mysanta-admin-dev-password"  # noqa: S105 - the same, for the admin routes
+MIN_PASSWORD_LENGTH = 16  # outside DEBUG, for both Basic auth passwords
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -36,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     basic_auth_username: str | None = None
     basic_auth_password: str | None = None
+    admin_basic_auth_username: str | None = None
+    admin_basic_auth_password: str | None = None
     cors_allow_origins: tuple[str, ...] = ()
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
@@ -45,14 +50,35 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def auth_credentials(self) -> tuple[str, str]:
-        """The Basic auth pair the API accepts (dev credentials only when DEBUG=true)."""
-        if self.basic_auth_username and self.basic_auth_password:
-            return self.basic_auth_username, self.basic_auth_password
-        if self.debug:
-            return DEV_USERNAME, DEV_PASSWORD
-        raise SettingsError(
-            "BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set (or DEBUG=true for dev credentials)"
+        """The Basic auth pair of the Rails app: recommendations and profiles (dev pair with DEBUG=true)."""
+        return _pair(
+            "BASIC_AUTH",
+            self.basic_auth_username,
+            self.basic_auth_password,
+            self.debug,
+            DEV_USERNAME,
+            DEV_PASSWORD,
         )
+
+    @property
+    def admin_credentials(self) -> tuple[str, str]:
+        """The Basic auth pair of operators: admin routes, /stats, /metrics (and every other route)."""
+        return _pair(
+            "ADMIN_BASIC_AUTH", self.admin_basic_auth_username, self.admin_basic_auth_password, self.debug,
+            DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD,
+        )  # fmt: skip
+
+
+def _pair(
+    prefix: str, username: str | None, password: str | None, debug: bool, dev_username: str, dev_password: str
+) -> tuple[str, str]:
+    if username and password:
+        return username, password
+    if debug:
+        return dev_username, dev_password
+    raise SettingsError(
+        f"{prefix}_USERNAME and {prefix}_PASSWORD must be set (or DEBUG=true for the development pair)"
+    )
 
 
 def _postgres_url(name: str, value: str) -> str:
@@ -124,6 +150,8 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "LOG_LEVEL": _log_level,
     "BASIC_AUTH_USERNAME": _text,
     "BASIC_AUTH_PASSWORD": _text,
+    "ADMIN_BASIC_AUTH_USERNAME": _text,
+    "ADMIN_BASIC_AUTH_PASSWORD": _text,
     "CORS_ALLOW_ORIGINS": _origins,
     "DB_POOL_MIN_SIZE": _int_in(0, 100),
     "DB_POOL_MAX_SIZE": _int_in(1, 200),
@@ -179,6 +207,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     if settings.db_pool_min_size > settings.db_pool_max_size:
         raise SettingsError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
-    if bool(settings.basic_auth_username) != bool(settings.basic_auth_password):
-        raise SettingsError("BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set together")
+    _check_credentials(settings)
     return settings
+
+
+def _check_credentials(settings: Settings) -> None:
+    """Each pair set together; outside DEBUG, no development password and none shorter than 16
+    characters; the admin user differs from the Rails one."""
+    pairs = (
+        ("BASIC_AUTH", settings.basic_auth_username, settings.basic_auth_password),
+        ("ADMIN_BASIC_AUTH", settings.admin_basic_auth_username, settings.admin_basic_auth_password),
+    )
+    for prefix, username, password in pairs:
+        if bool(username) != bool(password):
+            raise SettingsError(f"{prefix}_USERNAME and {prefix}_PASSWORD must be set together")
+        if password is None or settings.debug:
+            continue
+        if password in (DEV_PASSWORD, DEV_ADMIN_PASSWORD):
+            raise SettingsError(f"{prefix}_PASSWORD is a published development password: set a secret one")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise SettingsError(f"{prefix}_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters")
+    if settings.basic_auth_username and settings.basic_auth_username == settings.admin_basic_auth_username:
+        raise SettingsError("ADMIN_BASIC_AUTH_USERNAME must differ from BASIC_AUTH_USERNAME")

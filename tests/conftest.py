@@ -22,7 +22,7 @@ from litestar.testing import AsyncTestClient
 from pytest_postgresql import factories
 
 from service.app import create_app
-from service.bootstrap import bootstrap_roles, prepare_cron, prepare_main_database, prepare_recs_database
+from service.bootstrap import bootstrap_roles, prepare_cron, prepare_dev_main_database, prepare_recs_database
 from service.dsn import parse_pg_url
 from service.migrate import migrate
 from service.settings import Settings, settings_environ
@@ -35,7 +35,8 @@ SUPERUSER = parse_pg_url(SUPERUSER_URL)
 PG_PORT = SUPERUSER.port
 MAIN_DB = "test_main"
 RECS_DB = "test_recs"
-AUTH = ("test-user", "test-password-123")
+AUTH = ("test-user", "test-password-123")  # the Rails pair
+ADMIN_AUTH = ("test-admin", "test-admin-password-456")  # the admin pair: /admin, /stats, /metrics
 READER_PASSWORD = "test-reader-password"
 OWNER_PASSWORD = "test-owner-password"
 APP_PASSWORD = "test-app-password"
@@ -52,6 +53,8 @@ def make_settings(redis_url: str = "redis://127.0.0.1:1/0", **overrides: object)
         "recommendations_redis_url": redis_url,
         "basic_auth_username": AUTH[0],
         "basic_auth_password": AUTH[1],
+        "admin_basic_auth_username": ADMIN_AUTH[0],
+        "admin_basic_auth_password": ADMIN_AUTH[1],
         "db_pool_min_size": 1,
         "db_pool_max_size": 4,
         "data_version_max_age_ms": 0,  # every request rereads the data versions: refreshes show at once
@@ -67,9 +70,8 @@ def _superuser_connect(dbname: str) -> psycopg.Connection:
 def load_main_template(dbname: str, **_: object) -> None:
     """The main template: the expected Rails schema and the read-only grants, no rows."""
     settings = make_settings()
-    bootstrap_roles(SUPERUSER_URL, settings)
     with _superuser_connect(dbname) as conn:
-        prepare_main_database(conn, "mysanta_main_reader")
+        prepare_dev_main_database(conn, parse_pg_url(settings.main_database_url))
 
 
 def load_recs_template(dbname: str, **_: object) -> None:

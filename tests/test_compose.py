@@ -54,3 +54,17 @@ def test_compose_passes_every_setting_and_runs_the_makefile_commands() -> None:
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     for name in ("db", "redis", "api"):
         assert services[name]["healthcheck"]["test"], name
+
+
+def test_compose_holds_no_secret_and_takes_every_url_and_password_from_the_environment() -> None:
+    text = COMPOSE.read_text()
+    assert not re.search(r"://[^/\s:@]+:[^/\s@]+@", text), "a URL with a password in docker-compose.yml"
+    compose = yaml.safe_load(text)
+    environments = [compose["x-service-env"]] + [
+        service.get("environment", {}) for service in compose["services"].values()
+    ]
+    for environment in environments:
+        for name, value in environment.items():
+            if "PASSWORD" in name or name.endswith("DATABASE_URL") or name == "POSTGRES_SUPERUSER_URL":
+                # From .env only: required (:?) or empty when unset (:-}), never a default secret.
+                assert re.fullmatch(rf"\$\{{{name}(:\?[^}}]*|:-)\}}", str(value)), (name, value)

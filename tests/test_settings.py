@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from service.settings import DEV_PASSWORD, DEV_USERNAME, SettingsError, load_settings
+from service.settings import (
+    DEV_ADMIN_PASSWORD,
+    DEV_ADMIN_USERNAME,
+    DEV_PASSWORD,
+    DEV_USERNAME,
+    SettingsError,
+    load_settings,
+)
 
 BASE = {
     "MAIN_DATABASE_URL": "postgresql://reader:pw@db:5432/main",
     "RECOMMENDATIONS_DATABASE_URL": "postgresql://app:pw@db:5432/recs",
     "RECOMMENDATIONS_REDIS_URL": "redis://cache:6379/0",
     "BASIC_AUTH_USERNAME": "rails",
-    "BASIC_AUTH_PASSWORD": "secret",
+    "BASIC_AUTH_PASSWORD": "a-secret-of-sixteen-plus",
+    "ADMIN_BASIC_AUTH_USERNAME": "ops",
+    "ADMIN_BASIC_AUTH_PASSWORD": "another-long-secret-1",
 }
 
 
@@ -28,7 +37,8 @@ def test_defaults_and_overrides() -> None:
     assert settings.max_similar_users == 20 and settings.cache_ttl_popular == 900
     assert settings.recommendations_owner_database_url == BASE["RECOMMENDATIONS_DATABASE_URL"]
     assert settings.cors_allow_origins == ("https://a.example", "https://b.example")
-    assert settings.auth_credentials == ("rails", "secret")
+    assert settings.auth_credentials == ("rails", "a-secret-of-sixteen-plus")
+    assert settings.admin_credentials == ("ops", "another-long-secret-1")
 
 
 @pytest.mark.parametrize(
@@ -49,6 +59,23 @@ def test_defaults_and_overrides() -> None:
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
         ("CORS_ALLOW_ORIGINS", "not an origin", "CORS_ALLOW_ORIGINS must be a comma-separated list"),
         ("BASIC_AUTH_PASSWORD", "", "BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set together"),
+        (
+            "ADMIN_BASIC_AUTH_USERNAME",
+            "",
+            "ADMIN_BASIC_AUTH_USERNAME and ADMIN_BASIC_AUTH_PASSWORD must be set",
+        ),
+        ("BASIC_AUTH_PASSWORD", DEV_PASSWORD, "BASIC_AUTH_PASSWORD is a published development password"),
+        (
+            "ADMIN_BASIC_AUTH_PASSWORD",
+            DEV_ADMIN_PASSWORD,
+            "ADMIN_BASIC_AUTH_PASSWORD is a published development",
+        ),
+        ("BASIC_AUTH_PASSWORD", "fifteen-chars-x", "BASIC_AUTH_PASSWORD must be at least 16 characters"),
+        (
+            "ADMIN_BASIC_AUTH_USERNAME",
+            "rails",
+            "ADMIN_BASIC_AUTH_USERNAME must differ from BASIC_AUTH_USERNAME",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str, message: str) -> None:
@@ -57,10 +84,25 @@ def test_bad_values_name_the_variable(name: str, value: str, message: str) -> No
 
 
 def test_no_credentials_refuses_outside_debug() -> None:
-    env = {key: value for key, value in BASE.items() if not key.startswith("BASIC_AUTH")}
+    env = {key: value for key, value in BASE.items() if "BASIC_AUTH" not in key}
     with pytest.raises(SettingsError, match="BASIC_AUTH_USERNAME and BASIC_AUTH_PASSWORD must be set"):
         load_settings(env).auth_credentials  # noqa: B018
-    assert load_settings({**env, "DEBUG": "true"}).auth_credentials == (DEV_USERNAME, DEV_PASSWORD)
+    with pytest.raises(
+        SettingsError, match="ADMIN_BASIC_AUTH_USERNAME and ADMIN_BASIC_AUTH_PASSWORD must be set"
+    ):
+        load_settings(env).admin_credentials  # noqa: B018
+    debug = load_settings({**env, "DEBUG": "true"})
+    assert debug.auth_credentials == (DEV_USERNAME, DEV_PASSWORD)
+    assert debug.admin_credentials == (DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD)
+
+
+def test_development_and_short_passwords_pass_only_in_debug() -> None:
+    debug = load_settings({**BASE, "DEBUG": "true", "BASIC_AUTH_PASSWORD": DEV_PASSWORD})
+    assert debug.auth_credentials == ("rails", DEV_PASSWORD)
+    assert (
+        load_settings({**BASE, "DEBUG": "true", "ADMIN_BASIC_AUTH_PASSWORD": "short"}).admin_credentials[1]
+        == "short"
+    )
 
 
 def test_serve_exits_with_the_message(

@@ -38,7 +38,8 @@ CONCURRENCY = (1, 16, 64)
 NEW_EVENTS = 20_000  # likes and clicks added between the full and the incremental refresh runs
 SQL_REQUESTS = 1_000
 SQL_WARMUP = 50
-BENCH_USER, BENCH_PASSWORD = "bench", "bench-password"
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-for-wrk"
+BENCH_ADMIN_USER, BENCH_ADMIN_PASSWORD = "bench-admin", "bench-admin-password-unused"
 RANDOM_SEED = 7
 GENDERS = ("m", "f")
 CATEGORIES = ("books", "electronics", "toys", "home", "beauty", "sports", "food", "fashion", "games")
@@ -117,7 +118,7 @@ def main_admin_url(config: BenchConfig) -> str:
 
 def prepare_main(config: BenchConfig, target: Settings) -> dict[str, int]:
     """Create and fill the benchmark main database once (about 4 minutes); later runs reuse it."""
-    bootstrap(config.superuser_url, target)
+    bootstrap(config.superuser_url, target, dev_main=True)
     admin = main_admin_url(config)
     if main_is_empty(admin):
         progress(f"generating the main database {config.main_db} (once; about 4 minutes)")
@@ -362,6 +363,8 @@ def _server_env(target: Settings) -> dict[str, str]:
         target,
         basic_auth_username=BENCH_USER,
         basic_auth_password=BENCH_PASSWORD,
+        admin_basic_auth_username=BENCH_ADMIN_USER,
+        admin_basic_auth_password=BENCH_ADMIN_PASSWORD,
         debug=False,
         log_level="INFO",
     )

@@ -428,7 +428,7 @@ def recreate_databases(superuser_url: str, settings: Settings, main_db: str, rec
         for dbname in (recs_db, main_db):
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
     target = eval_settings(settings, main_db, recs_db)
-    bootstrap(superuser_url, target)
+    bootstrap(superuser_url, target, dev_main=True)
     migrate(target, schedule=False)
     return target
 

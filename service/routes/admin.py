@@ -10,11 +10,17 @@ from litestar.params import Parameter
 
 from service.clients import Clients
 from service.db import fetch_row, fetch_rows
-from service.errors import problem_response, problem_responses
+from service.errors import ADMIN_SECURITY, problem_response, problem_responses
 from service.models import JobRun, JobStatus
 
 
-@get("/admin/jobs", tags=["admin"], summary="Status of every job", responses=problem_responses())
+@get(
+    "/admin/jobs",
+    tags=["admin"],
+    summary="Status of every job",
+    responses=problem_responses(403),
+    security=ADMIN_SECURITY,
+)
 async def job_status(clients: NamedDependency[Clients]) -> list[JobStatus]:
     """Per job: last run (start, duration, rows, error), run/failure counts, schedule, next start."""
     return await fetch_rows(clients.pool, JobStatus, "job_status")
@@ -29,7 +35,7 @@ async def _run_job_now(clients: NamedDependency[Clients], job: str) -> Response[
 
 @post(
     "/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200,
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404), security=ADMIN_SECURITY,
 )  # fmt: skip
 async def run_job(
     clients: NamedDependency[Clients],
@@ -41,7 +47,7 @@ async def run_job(
 
 @post(
     "/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200,
-    responses=problem_responses(),
+    responses=problem_responses(403), security=ADMIN_SECURITY,
 )  # fmt: skip
 async def refresh_popular_items(clients: NamedDependency[Clients]) -> Response[JobRun]:
     """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
@@ -50,7 +56,7 @@ async def refresh_popular_items(clients: NamedDependency[Clients]) -> Response[J
 
 @post(
     "/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200,
-    responses=problem_responses(),
+    responses=problem_responses(403), security=ADMIN_SECURITY,
 )  # fmt: skip
 async def update_user_profiles(clients: NamedDependency[Clients]) -> Response[JobRun]:
     """Sync from main and refresh the profile view (job refresh_user_profiles); rows and duration."""
@@ -62,7 +68,8 @@ async def update_user_profiles(clients: NamedDependency[Clients]) -> Response[Jo
     tags=["admin"],
     summary="Refresh user similarities now",
     status_code=200,
-    responses=problem_responses(),
+    responses=problem_responses(403),
+    security=ADMIN_SECURITY,
 )
 async def update_user_similarities(clients: NamedDependency[Clients]) -> Response[JobRun]:
     """Sync from main and recompute neighbours (job refresh_user_similarities); users and duration."""

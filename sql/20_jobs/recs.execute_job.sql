@@ -3,7 +3,8 @@
 -- data stays) and the error is logged, not raised. Steps the job marks with recs.job_step go into
 -- details.steps_ms; a failure's SQLSTATE into details.sqlstate.
 -- Arguments: p_job, the job name ('cleanup', ...). Result: the recs.job_runs row of this run.
--- Errors: P0002 (no_data_found) for an unknown job.
+-- Errors: P0002 (no_data_found) for an unknown job; 42501 (insufficient_privilege) when not run
+--   as the owner of schema recs (pg_cron and api.run_job are; a DBA does SET ROLE first).
 -- Caller: recs.run_job (pg_cron, psql) and api.run_job (admin API).
 CREATE OR REPLACE FUNCTION recs.execute_job(p_job text) RETURNS recs.job_runs
 LANGUAGE plpgsql AS $$
@@ -15,7 +16,14 @@ DECLARE
     v_sqlstate text;
     v_run recs.job_runs;
     v_steps jsonb;
+    v_owner text := (SELECT n.nspowner::regrole::text FROM pg_namespace n WHERE n.nspname = 'recs');
 BEGIN
+    -- A job reads main through the owner's user mapping and writes objects the owner owns: run as
+    -- anyone else (a DBA's own role, postgres), it could only fail. Said before anything is logged.
+    IF current_user::text <> v_owner THEN
+        RAISE EXCEPTION 'jobs run as the owner role %, not %: SET ROLE % first (or connect as it)',
+            v_owner, current_user, v_owner USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF p_job IS NULL OR p_job !~ '^[a-z_]+$' THEN
         RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';
     END IF;

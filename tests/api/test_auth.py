@@ -1,4 +1,5 @@
-"""HTTP Basic auth on every route but /health and the docs; problem+json 401s; no leaked secrets."""
+"""HTTP Basic auth on every route but /health and the docs: the Rails pair, and the admin pair for
+/admin, /stats and /metrics; problem+json 401s and 403s; failed logins logged, never a secret."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from service.auth import credentials_match
-from tests.conftest import AUTH
+from tests.conftest import ADMIN_AUTH, AUTH
 
 
 def _basic(user: str, password: str) -> dict[str, str]:
@@ -54,8 +55,20 @@ async def test_every_route_but_health_and_docs_needs_credentials(client: AsyncTe
     assert len(checked) >= 9  # popular, personalized, user-profile x2, admin x5
 
 
+async def test_the_rails_pair_is_forbidden_the_admin_routes(client: AsyncTestClient) -> None:
+    for method, path in (("GET", "/admin/jobs"), ("POST", "/admin/jobs/cleanup"), ("GET", "/stats"),
+                         ("GET", "/metrics"), ("POST", "/admin/refresh-popular-items")):  # fmt: skip
+        response = await client.request(method, path, headers=_basic(*AUTH))
+        assert response.status_code == 403, (method, path)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "admin credentials" in response.json()["detail"]
+    popular = await client.post("/popular", json={}, headers=_basic(*AUTH))
+    assert popular.status_code == 200
+    assert (await client.post("/popular", json={}, headers=_basic(*ADMIN_AUTH))).status_code == 200
+
+
 async def test_right_credentials_pass(client: AsyncTestClient) -> None:
-    response = await client.get("/admin/jobs", headers=_basic(*AUTH))
+    response = await client.get("/admin/jobs", headers=_basic(*ADMIN_AUTH))
     assert response.status_code == 200
     assert [job["job"] for job in response.json()] == [
         "cleanup", "refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities",
@@ -93,9 +106,22 @@ def test_credentials_match_only_the_exact_pair() -> None:
 
 async def test_no_credentials_in_logs(client: AsyncTestClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    await client.get("/admin/jobs", headers=_basic(*ADMIN_AUTH))
     await client.get("/admin/jobs", headers=_basic(*AUTH))
     await client.get("/admin/jobs", headers=_basic(AUTH[0], "wrong-password-456"))
     text = "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
-    assert "http.request" in text
-    for secret in (AUTH[1], "wrong-password-456", base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()):
+    assert "http.request" in text and "auth.failed" in text
+    secrets = (AUTH[1], ADMIN_AUTH[1], "wrong-password-456")
+    for secret in (*secrets, *(base64.b64encode(f"x:{s}".encode()).decode()[4:] for s in secrets)):
         assert secret not in text
+
+
+async def test_failed_logins_are_logged_once_a_minute_per_address(
+    client: AsyncTestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="service.auth")
+    for _ in range(5):
+        assert (await client.get("/admin/jobs", headers=_basic(AUTH[0], "wrong"))).status_code == 401
+    failed = [record for record in caplog.records if record.getMessage() == "auth.failed"]
+    assert len(failed) == 1
+    assert vars(failed[0])["client"] == "testclient" and vars(failed[0])["route"] == "/admin/jobs"

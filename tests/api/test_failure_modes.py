@@ -17,7 +17,7 @@ from psycopg import sql
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import AUTH, RedisServer, owner_connect
+from tests.conftest import ADMIN_AUTH, AUTH, RedisServer, owner_connect
 from tests.data import World
 
 SEGMENTS = [("f", "25-34"), ("m", "18-24"), ("f", "55+"), (None, None)]
@@ -157,7 +157,7 @@ async def test_main_down_keeps_serving_records_the_failed_refresh_and_recovers(
     port = _fdw_port(recs)
     recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")  # main unreachable from the recs DB
     try:
-        failed = await client.post("/admin/refresh-popular-items", auth=AUTH)
+        failed = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
         assert failed.status_code == 500 and "refresh_popular_items failed" in failed.json()["detail"]
         with owner_connect() as owner:
             row = owner.execute(
@@ -171,7 +171,7 @@ async def test_main_down_keeps_serving_records_the_failed_refresh_and_recovers(
         assert page.status_code == 200 and page.json()["degraded"] is True and page.json()["items"]
     finally:
         recs.execute(sql.SQL("ALTER SERVER main_db OPTIONS (SET port {})").format(sql.Literal(port)))
-    recovered = await client.post("/admin/refresh-popular-items", auth=AUTH)
+    recovered = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
     assert recovered.status_code == 200 and recovered.json()["error"] is None
     page = await client.post("/personalized", json={"user_id": user, "pagination": {"page": 2}}, auth=AUTH)
     assert page.status_code == 200 and page.json()["degraded"] is False
@@ -209,7 +209,7 @@ async def test_concurrent_profile_writes_reads_and_a_refresh(
     statuses = await asyncio.gather(
         *(write(user, gender) for user, gender in zip(writers, genders, strict=True)),
         *(read(index) for index in range(30)),
-        client.post("/admin/refresh-popular-items", auth=AUTH),
+        client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH),
     )
     refresh = statuses.pop()
     assert refresh.status_code == 200, refresh.text

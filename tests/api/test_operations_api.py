@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import AUTH, make_settings, owner_connect, running_server
+from tests.conftest import ADMIN_AUTH, AUTH, make_settings, owner_connect, running_server
 from tests.data import World, fill_known_world
 
 POPULAR_BODY = {"user_params": {"gender": "female", "age": "25-34"}, "pagination": {"page": 1, "limit": 5}}
@@ -71,7 +71,7 @@ async def test_stats_agree_with_the_database_and_the_requests_made(
     algorithm = response.json()["algorithm_used"]
     assert (await client.post("/popular", json={"pagination": {"limit": 1000}}, auth=AUTH)).status_code == 422
 
-    response = await client.get("/stats", auth=AUTH)
+    response = await client.get("/stats", auth=ADMIN_AUTH)
     assert response.status_code == 200, response.text
     stats = response.json()
     assert stats["main_totals"] == totals
@@ -105,10 +105,10 @@ async def test_stats_needs_auth(client: AsyncTestClient) -> None:
 async def test_stats_while_redis_is_down(databases: tuple[psycopg.Connection, ...]) -> None:
     settings = make_settings()  # Redis on a closed port
     async with AsyncTestClient(app=create_app(settings)) as client:
-        before = (await client.get("/metrics", auth=AUTH)).text
+        before = (await client.get("/metrics", auth=ADMIN_AUTH)).text
         assert (await client.post("/popular", json=POPULAR_BODY, auth=AUTH)).status_code == 200
-        after = (await client.get("/metrics", auth=AUTH)).text
-        response = await client.get("/stats", auth=AUTH)
+        after = (await client.get("/metrics", auth=ADMIN_AUTH)).text
+        response = await client.get("/stats", auth=ADMIN_AUTH)
     lookups = {"kind": "popular", "result": "error"}  # an outage is neither a hit nor a miss
     assert (
         samples(after, "mysanta_cache_lookups_total", **lookups)
@@ -126,9 +126,9 @@ async def test_metrics_expose_the_named_series_and_count_a_request(
 ) -> None:
     fill_known_world(world)
     refresh_all()
-    before = (await client.get("/metrics", auth=AUTH)).text
+    before = (await client.get("/metrics", auth=ADMIN_AUTH)).text
     assert (await client.post("/popular", json=POPULAR_BODY, auth=AUTH)).status_code == 200
-    response = await client.get("/metrics", auth=AUTH)
+    response = await client.get("/metrics", auth=ADMIN_AUTH)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     after = response.text
@@ -161,13 +161,13 @@ async def test_metrics_report_a_failed_job(world: World, client: AsyncTestClient
     world.stale_setting("job_run_retention_days", "thirty")
     with owner_connect() as owner, pytest.raises(psycopg.errors.InvalidTextRepresentation):
         owner.execute("CALL recs.run_job('cleanup')")
-    text = (await client.get("/metrics", auth=AUTH)).text
+    text = (await client.get("/metrics", auth=ADMIN_AUTH)).text
     assert samples(text, "mysanta_job_last_run_failed", job="cleanup") == 1
     assert samples(text, "mysanta_job_logged_failures", job="cleanup") == 1
 
 
 def _series_total(base_url: str, name: str, **labels: str) -> float:
-    text = httpx.get(f"{base_url}/metrics", auth=AUTH, timeout=5).text
+    text = httpx.get(f"{base_url}/metrics", auth=ADMIN_AUTH, timeout=5).text
     return samples(text, name, **labels)
 
 
@@ -185,7 +185,7 @@ def test_metrics_of_a_single_worker_server_keep_every_series(world: World, setti
     # One worker serves from the process that prepared the series directory.
     with running_server(settings, workers=1) as (base_url, _):
         assert set(_each_on_a_new_connection(base_url, 3)) == {200}
-        text = httpx.get(f"{base_url}/metrics", auth=AUTH, timeout=5).text
+        text = httpx.get(f"{base_url}/metrics", auth=ADMIN_AUTH, timeout=5).text
     assert samples(text, "mysanta_db_pool_max_connections") == settings.db_pool_max_size
     assert samples(text, "mysanta_db_pool_connections", state="idle") >= 1
     assert samples(text, "mysanta_http_requests_total", route="/popular") == 3
@@ -204,7 +204,7 @@ def test_stats_and_metrics_count_every_worker(world: World, settings: Settings) 
         # /stats: each worker adds its counts to Redis every STATS_FLUSH_MS.
         deadline = time.monotonic() + 10
         while True:
-            stats = httpx.get(f"{base_url}/stats", auth=AUTH, timeout=5).json()
+            stats = httpx.get(f"{base_url}/stats", auth=ADMIN_AUTH, timeout=5).json()
             if _popular_requests(stats) >= requests or time.monotonic() > deadline:
                 break
             time.sleep(0.1)

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import AUTH
+from tests.conftest import ADMIN_AUTH, AUTH
 from tests.data import World
 
 
@@ -41,7 +41,7 @@ async def refresh_everything(client: AsyncTestClient) -> None:
         "/admin/update-user-profiles",
         "/admin/update-user-similarities",
     ):
-        response = await client.post(route, auth=AUTH)
+        response = await client.post(route, auth=ADMIN_AUTH)
         assert response.status_code == 200, response.text
         assert response.json()["error"] is None and response.json()["duration_ms"] >= 0
 

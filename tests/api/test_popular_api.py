@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from service.cache import KEY_PREFIX
 from service.settings import Settings
-from tests.conftest import AUTH, owner_connect
+from tests.conftest import ADMIN_AUTH, AUTH, owner_connect
 from tests.data import World
 
 
@@ -130,7 +130,7 @@ async def test_cache_hit_then_a_refresh_shows_at_once(
     newcomer = world.present(price=1)
     for fan in world.users(40):
         world.like(fan, newcomer)
-    refreshed = await client.post("/admin/refresh-popular-items", auth=AUTH)
+    refreshed = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
     assert refreshed.status_code == 200 and refreshed.json()["rows"] > 0
     after = (await client.post("/popular", json=_body(), auth=AUTH)).json()
     assert after["cache_hit"] is False and after["items"][0] == str(newcomer)

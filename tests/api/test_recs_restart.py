@@ -3,13 +3,8 @@ down (fast, never a hang), then the pool reconnects by itself. Uses a cluster of
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -18,53 +13,39 @@ from service.app import create_app
 from service.bootstrap import bootstrap
 from service.migrate import migrate
 from service.settings import Settings
-from tests.conftest import APP_PASSWORD, AUTH, OWNER_PASSWORD, READER_PASSWORD, _free_port, make_settings
+from tests.clusters import Cluster
+from tests.conftest import APP_PASSWORD, AUTH, OWNER_PASSWORD, READER_PASSWORD, make_settings
 
-INFRA = Path(__file__).resolve().parents[2] / "scripts" / "infra.sh"
 
-
-class Cluster:
-    """A private PostgreSQL cluster started and stopped with the project's own scripts/infra.sh."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.state_dir = tempfile.mkdtemp(prefix="mysanta-restart-")
-        os.chmod(self.state_dir, 0o755)  # noqa: S103 - the postgres OS user must enter it
-        self.env = os.environ | {"PG_PORT": str(self.port), "STATE_DIR": self.state_dir, "PG_FAST": "1"}
-
-    def infra(self, command: str) -> str:
-        done = subprocess.run([str(INFRA), command], env=self.env, check=True, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    def settings(self, redis_url: str) -> Settings:
-        host = f"127.0.0.1:{self.port}"
-        return make_settings(
-            redis_url,
-            main_database_url=f"postgresql://mysanta_main_reader:{READER_PASSWORD}@{host}/restart_main",
-            recommendations_database_url=f"postgresql://mysanta_app:{APP_PASSWORD}@{host}/restart_recs",
-            recommendations_owner_database_url=f"postgresql://mysanta_owner:{OWNER_PASSWORD}@{host}/restart_recs",
-            db_statement_timeout_ms=2000,
-        )
+def restart_settings(cluster: Cluster, redis_url: str) -> Settings:
+    """The service's databases, main and recs, both on the cluster that restarts."""
+    host = f"127.0.0.1:{cluster.port}"
+    return make_settings(
+        redis_url,
+        main_database_url=f"postgresql://mysanta_main_reader:{READER_PASSWORD}@{host}/restart_main",
+        recommendations_database_url=f"postgresql://mysanta_app:{APP_PASSWORD}@{host}/restart_recs",
+        recommendations_owner_database_url=f"postgresql://mysanta_owner:{OWNER_PASSWORD}@{host}/restart_recs",
+        db_statement_timeout_ms=2000,
+    )
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    own = Cluster()
+    own = Cluster("mysanta-restart-")
     try:
         own.infra("start-postgres")
-        settings = own.settings("redis://127.0.0.1:1/0")
-        bootstrap(own.infra("superuser-url"), settings)
+        settings = restart_settings(own, "redis://127.0.0.1:1/0")
+        bootstrap(own.infra("superuser-url"), settings, dev_main=True)
         migrate(settings, schedule=False)
         yield own
     finally:
-        subprocess.run([str(INFRA), "stop-postgres"], env=own.env, check=False, capture_output=True)
-        shutil.rmtree(own.state_dir, ignore_errors=True)
+        own.remove()
 
 
 async def test_requests_fail_fast_with_503_while_recs_is_down_and_recover_after(
     cluster: Cluster, redis_url: str
 ) -> None:
-    async with AsyncTestClient(app=create_app(cluster.settings(redis_url))) as client:
+    async with AsyncTestClient(app=create_app(restart_settings(cluster, redis_url))) as client:
         body = {"user_params": {"gender": "f"}, "filters": {"price_to": 1}}  # an uncached key each time
         assert (await client.post("/popular", json=body, auth=AUTH)).status_code == 200
         cluster.infra("stop-postgres")

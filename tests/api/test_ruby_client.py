@@ -1,5 +1,5 @@
-"""examples/ruby/recommendation_client.rb, the Rails side, against a live server (needs `ruby`,
-which `make test` installs)."""
+"""examples/rails/: the Ruby client against a live service and a down one, and every Rails file
+parses (needs `ruby`, which `make test` installs)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import AUTH, make_settings, running_server
 from tests.data import World
 
-CLIENT = Path(__file__).resolve().parents[2] / "examples" / "ruby" / "recommendation_client.rb"
+RAILS = Path(__file__).resolve().parents[2] / "examples" / "rails"
+CLIENT = RAILS / "lib" / "recommendation_client.rb"
 SCRIPT = """
 require ARGV[0]
 client = RecommendationClient.new(base_url: ARGV[1], username: ARGV[2], password: ARGV[3])
@@ -67,3 +68,38 @@ def test_the_ruby_client_talks_to_the_live_service(
         (newcomer,),
     ).fetchone()
     assert stored == ("f", "25-34")
+
+
+DOWN_SCRIPT = """
+require ARGV[0]
+client = RecommendationClient.new(base_url: ARGV[1], username: "rails", password: "x" * 16, open_timeout: 1)
+begin
+  client.get_popular_items
+rescue RecommendationClient::Error => e
+  puts JSON.generate({ "class" => e.class.name, "status" => e.status, "message" => e.message })
+end
+"""
+
+
+def test_a_down_service_is_one_error_class_for_rails(free_tcp_port: int) -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
+    done = subprocess.run(
+        [ruby, "-e", DOWN_SCRIPT, str(CLIENT), f"http://127.0.0.1:{free_tcp_port}"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    out = json.loads(done.stdout)
+    assert out["class"] == "RecommendationClient::Unavailable" and out["status"] is None
+    assert "ECONNREFUSED" in out["message"] or "refused" in out["message"].lower()
+
+
+def test_every_rails_example_parses() -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
+    files = sorted(RAILS.rglob("*.rb"))
+    assert len(files) >= 6
+    for path in files:
+        done = subprocess.run([ruby, "-c", str(path)], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, (path, done.stderr)

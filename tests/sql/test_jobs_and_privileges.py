@@ -98,3 +98,18 @@ def test_a_sync_holds_off_a_forced_resync_until_its_job_ends(
             dba.execute("DELETE FROM recs.sync_state")
         job.commit()
         dba.execute("DELETE FROM recs.sync_state")
+
+
+def test_jobs_refuse_other_roles_up_front_and_run_after_set_role(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    _, recs = databases  # a superuser, as a DBA often connects
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="SET ROLE mysanta_owner first"):
+        recs.execute("CALL recs.run_job('cleanup')")
+    assert recs.execute("SELECT count(*) FROM recs.job_runs").fetchone() == (0,)  # nothing logged
+    recs.execute("SET ROLE mysanta_owner")
+    try:
+        recs.execute("CALL recs.run_job('cleanup')")
+    finally:
+        recs.execute("RESET ROLE")
+    assert recs.execute("SELECT job, error FROM recs.job_runs").fetchall() == [("cleanup", None)]

@@ -11,7 +11,9 @@
 #
 # Every method returns the parsed JSON body (a Hash). A 4xx or 5xx raises
 # RecommendationClient::Error with the status, the problem+json detail and the request id; a 503
-# carries Retry-After in #retry_after. Timeouts are short: recommendations must never hold up a page.
+# carries Retry-After in #retry_after. A service that cannot be reached in time (refused, reset,
+# timed out, unknown host) raises RecommendationClient::Unavailable, an Error with status nil.
+# Timeouts are short: recommendations must never hold up a page.
 require "json"
 require "net/http"
 require "uri"
@@ -25,9 +27,20 @@ class RecommendationClient
       @detail = detail
       @request_id = request_id
       @retry_after = retry_after
-      super("recommendations service answered #{status}: #{detail} (request #{request_id})")
+      super(status ? "recommendations service answered #{status}: #{detail} (request #{request_id})"
+                   : "recommendations service unavailable: #{detail}")
     end
   end
+
+  # The service could not be reached or did not answer in time.
+  class Unavailable < Error
+    def initialize(cause)
+      super(nil, "#{cause.class}: #{cause.message}", nil, nil)
+    end
+  end
+
+  NETWORK_ERRORS = [Net::OpenTimeout, Net::ReadTimeout, Errno::ECONNREFUSED, Errno::ECONNRESET,
+                    Errno::EHOSTUNREACH, Errno::ENETUNREACH, SocketError, EOFError, IOError].freeze
 
   def initialize(base_url:, username:, password:, open_timeout: 1, read_timeout: 2)
     @uri = URI(base_url)
@@ -70,9 +83,13 @@ class RecommendationClient
     http_request["Content-Type"] = "application/json"
     http_request["Accept"] = "application/json"
     http_request.body = JSON.generate(body)
-    response = Net::HTTP.start(@uri.host, @uri.port, use_ssl: @uri.scheme == "https",
-                               open_timeout: @open_timeout, read_timeout: @read_timeout) do |http|
-      http.request(http_request)
+    begin
+      response = Net::HTTP.start(@uri.host, @uri.port, use_ssl: @uri.scheme == "https",
+                                 open_timeout: @open_timeout, read_timeout: @read_timeout) do |http|
+        http.request(http_request)
+      end
+    rescue *NETWORK_ERRORS => e
+      raise Unavailable, e
     end
     parsed = response.body.to_s.empty? ? {} : JSON.parse(response.body)
     return parsed if response.is_a?(Net::HTTPSuccess)

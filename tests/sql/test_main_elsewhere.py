@@ -1,0 +1,161 @@
+"""Main on another PostgreSQL server, as in production: its DBA runs the reader-role script, the
+recs side is bootstrapped and migrated without touching main, and the reader sees only the columns
+the service needs. Main's schema dump is the same before and after the service's whole setup."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from service.bootstrap import DEV_MAIN_SCHEMA_FILE, bootstrap, main_grants
+from service.migrate import migrate
+from service.settings import Settings
+from tests.clusters import Cluster
+from tests.conftest import (
+    APP_PASSWORD,
+    OWNER_PASSWORD,
+    PG_PORT,
+    READER_PASSWORD,
+    SUPERUSER_URL,
+    make_settings,
+)
+
+RECS_DB = "elsewhere_recs"
+PG_DUMP = "/usr/lib/postgresql/15/bin/pg_dump"
+RAILS_EXTRA = """
+CREATE TABLE secrets (id serial PRIMARY KEY, user_id uuid, api_token text NOT NULL);
+COMMENT ON TABLE handpicked_presents IS 'Rails'' own comment, which the service must leave alone.';
+INSERT INTO users (id, gender, birth_date) VALUES ('00000000-0000-0000-0000-0000000000a1', 'f', '1990-01-01');
+INSERT INTO secrets (user_id, api_token) VALUES ('00000000-0000-0000-0000-0000000000a1', 'tok-123');
+INSERT INTO handpicked_presents (id, user_id, title, price, category, platform)
+SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid,
+       CASE WHEN n > 8 THEN '00000000-0000-0000-0000-0000000000a1'::uuid END,  -- 9 and 10 are private
+       'present ' || n, 10 * n, 'books', 'etsy'
+FROM generate_series(1, 10) n;
+INSERT INTO handpicked_likes (id, user_id, handpicked_present_id)
+SELECT gen_random_uuid(), ('00000000-0000-0000-0000-0000000001' || lpad(u::text, 2, '0'))::uuid,
+       ('00000000-0000-0000-0000-' || lpad(p::text, 12, '0'))::uuid
+FROM generate_series(1, 6) u, generate_series(1, 10) p
+WHERE (u + p) % 3 <> 0;
+"""
+
+
+@pytest.fixture(scope="module")
+def rails() -> Iterator[Cluster]:
+    """A second cluster holding the Rails database, its own tables and rows, as Rails left them."""
+    own = Cluster("mysanta-rails-")
+    try:
+        own.infra("start-postgres")
+        with psycopg.connect(own.superuser_url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE rails_main")
+        with psycopg.connect(own.superuser_url("rails_main"), autocommit=True) as conn:
+            conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())  # the schema Rails has
+            conn.execute(RAILS_EXTRA.encode())
+        yield own
+    finally:
+        own.remove()
+
+
+def elsewhere_settings(rails: Cluster) -> Settings:
+    return make_settings(
+        main_database_url=f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{rails.port}/rails_main",
+        recommendations_database_url=f"postgresql://mysanta_app:{APP_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}",
+        recommendations_owner_database_url=(
+            f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}"
+        ),
+    )
+
+
+def schema_dump(rails: Cluster) -> str:
+    done = subprocess.run(
+        [PG_DUMP, "--schema-only", "--restrict-key=compare", "--dbname", rails.superuser_url("rails_main")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return done.stdout
+
+
+@pytest.fixture
+def recs_elsewhere(databases: tuple[psycopg.Connection, ...]) -> Iterator[None]:
+    yield
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {RECS_DB} WITH (FORCE)")
+
+
+def test_the_service_runs_on_a_main_database_it_only_reads(rails: Cluster, recs_elsewhere: None) -> None:
+    settings = elsewhere_settings(rails)
+    main_grants(settings, rails.superuser_url("rails_main"))  # what the main DB's DBA runs
+    before = schema_dump(rails)
+
+    bootstrap(SUPERUSER_URL, settings)  # the recs cluster only
+    migrate(settings, schedule=False)
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+        owner.execute("CALL recs.refresh_all()")
+        columns = set(owner.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+        ).fetchall())  # fmt: skip
+    with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
+        popular = app.execute(
+            "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
+        )
+        items = {str(item) for item in popular.fetchone()[0]}  # type: ignore[index]
+        row = app.execute(
+            "SELECT items, algorithm_used"
+            " FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 3, NULL)",
+            ("00000000-0000-0000-0000-000000000101",),
+        ).fetchone()
+    assert len(items) == 8 and not any(
+        item.endswith(("0009", "0010")) for item in items
+    )  # never a private one
+    assert row is not None and row[1] == "collaborative" and len(row[0]) == 3
+
+    assert schema_dump(rails) == before  # nothing of main's schema changed, comments included
+
+    with psycopg.connect(rails.superuser_url("rails_main")) as admin:
+        granted = set(admin.execute(
+            "SELECT table_name, column_name FROM information_schema.column_privileges"
+            " WHERE grantee = 'mysanta_main_reader' AND privilege_type = 'SELECT'"
+        ).fetchall())  # fmt: skip
+        other = admin.execute(
+            "SELECT count(*) FROM information_schema.table_privileges WHERE grantee = 'mysanta_main_reader'"
+        ).fetchone()
+    assert granted == columns  # exactly the columns of the foreign tables
+    assert other == (0,)  # no table-wide privilege at all
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT count(birth_date) FROM users",
+        "SELECT api_token FROM secrets",
+        "SELECT title FROM handpicked_presents",
+        "SELECT * FROM handpicked_presents",
+        "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id) VALUES (gen_random_uuid(),"
+        " gen_random_uuid(), '00000000-0000-0000-0000-000000000001')",
+        "DELETE FROM handpicked_present_clicks",
+    ],
+)
+def test_the_reader_cannot_read_beyond_its_columns_nor_write(rails: Cluster, statement: str) -> None:
+    main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+    reader = f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{rails.port}/rails_main"
+    with psycopg.connect(reader, autocommit=True) as conn:
+        assert conn.execute("SELECT count(id), sum(price) FROM handpicked_presents").fetchone() == (10, 550)
+        conn.execute("SET default_transaction_read_only = off")  # a session may lift this; grants hold
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
+def test_the_reader_script_revokes_what_an_earlier_bootstrap_granted(rails: Cluster) -> None:
+    with psycopg.connect(rails.superuser_url("rails_main"), autocommit=True) as admin:
+        main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+        admin.execute(
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO mysanta_main_reader"
+        )  # the old, broad grant
+        main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+        row = admin.execute(
+            "SELECT has_table_privilege('mysanta_main_reader', 'users', 'SELECT'),"
+            " has_column_privilege('mysanta_main_reader', 'handpicked_presents', 'price', 'SELECT')"
+        ).fetchone()
+    assert row == (False, True)
