@@ -54,7 +54,7 @@ def _migrate(args: argparse.Namespace) -> None:
     from service.migrate import MigrationChanged, migrate
 
     try:
-        report = migrate(load_settings(), schedule=not args.no_schedule)
+        report = migrate(load_settings().owner_settings(), schedule=not args.no_schedule)
     except MigrationChanged as error:
         print(f"migrate: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -69,7 +69,7 @@ def _bootstrap(args: argparse.Namespace) -> None:
 
     if not args.superuser_url:
         raise SettingsError("POSTGRES_SUPERUSER_URL (or --superuser-url) is required for bootstrap")
-    bootstrap(args.superuser_url, load_settings(), dev_main=args.dev_main)
+    bootstrap(args.superuser_url, load_settings().owner_settings(), dev_main=args.dev_main)
     print("bootstrap: roles, database, extensions and grants of the recs cluster are in place")
     if args.dev_main:
         print("bootstrap: the development main database, its schema and the reader role are in place")

@@ -68,6 +68,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD,
         )  # fmt: skip
 
+    def owner_settings(self) -> Settings:
+        """These settings, checked for the commands that act as the owner (bootstrap, migrate): the
+        owner must be another role than the app's, which may only execute api.* functions."""
+        owner = urlsplit(self.recommendations_owner_database_url).username
+        if owner is None or owner == urlsplit(self.recommendations_database_url).username:
+            raise SettingsError(
+                "RECOMMENDATIONS_OWNER_DATABASE_URL must name the owner role, another role than "
+                "RECOMMENDATIONS_DATABASE_URL's (the app's role may only execute api.* functions)"
+            )
+        return self
+
 
 def _pair(
     prefix: str, username: str | None, password: str | None, debug: bool, dev_username: str, dev_password: str

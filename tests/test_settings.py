@@ -117,3 +117,25 @@ def test_serve_exits_with_the_message(
         main(["serve"])
     assert exited.value.code == 2
     assert "RECOMMENDATIONS_DATABASE_URL is required" in capsys.readouterr().err
+
+
+def test_migrate_and_bootstrap_refuse_the_app_role_as_owner(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.__main__ import main
+
+    assert load_settings(BASE).recommendations_owner_database_url == BASE["RECOMMENDATIONS_DATABASE_URL"]
+    with pytest.raises(SettingsError, match="RECOMMENDATIONS_OWNER_DATABASE_URL must name the owner role"):
+        load_settings(BASE).owner_settings()
+    owner = {**BASE, "RECOMMENDATIONS_OWNER_DATABASE_URL": "postgresql://owner:pw@db:5432/recs"}
+    assert (
+        load_settings(owner)
+        .owner_settings()
+        .recommendations_owner_database_url.startswith("postgresql://owner")
+    )
+    for key, value in BASE.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("RECOMMENDATIONS_OWNER_DATABASE_URL", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+    assert exited.value.code == 2 and "RECOMMENDATIONS_OWNER_DATABASE_URL" in capsys.readouterr().err
