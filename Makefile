@@ -1,7 +1,8 @@
 # The front door: `make run` (everything, then serve on :8000) and `make test`.
 # Every variable can be set in a `.env` file (see .env.example); the environment wins over it.
 ifneq (,$(wildcard .env))
-$(shell sed -E 's/^([A-Za-z_][A-Za-z0-9_]*)=/\1 ?= /' .env > .env.mk)
+# An empty value in .env (KEY=) leaves the default below in place.
+$(shell sed -E -e '/^[A-Za-z_][A-Za-z0-9_]*=[[:space:]]*$$/d' -e 's/^([A-Za-z_][A-Za-z0-9_]*)=/\1 ?= /' .env > .env.mk)
 include .env.mk
 endif
 

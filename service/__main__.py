@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from service.settings import SettingsError, load_settings
+from service.settings import SettingsError, load_settings, postgres_url
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -80,7 +80,13 @@ def _main_grants(args: argparse.Namespace) -> None:
 
     if args.apply and not args.main_admin_url:
         raise SettingsError("MAIN_ADMIN_DATABASE_URL (or --main-admin-url) is required with --apply")
-    script = main_grants(load_settings(), args.main_admin_url if args.apply else None)
+    # Only MAIN_DATABASE_URL: the main database's DBA need not hold the rest of the service's settings.
+    main_url = os.environ.get("MAIN_DATABASE_URL", "").strip()
+    if not main_url:
+        raise SettingsError("MAIN_DATABASE_URL is required: its role is the one the script sets up")
+    script = main_grants(
+        postgres_url("MAIN_DATABASE_URL", main_url), args.main_admin_url if args.apply else None
+    )
     if args.apply:
         print("main-grants: the reader role and its grants are in place; its password is MAIN_DATABASE_URL's")
     else:
@@ -90,7 +96,7 @@ def _main_grants(args: argparse.Namespace) -> None:
 def _refresh(args: argparse.Namespace) -> None:
     from service.jobs import run_jobs
 
-    for logged in run_jobs(load_settings(), args.jobs or None):
+    for logged in run_jobs(load_settings().owner_settings(), args.jobs or None):
         print(f"refresh: {logged.job} {logged.rows:,} rows in {logged.duration_ms / 1000:.1f} s")
 
 

@@ -19,13 +19,23 @@ DEV_MAIN_SCHEMA_FILE = MAIN_SQL_DIR / "schema.sql"  # development and tests only
 READER_ROLE_FILE = MAIN_SQL_DIR / "reader_role.sql"
 
 
+def hashed_password(conn: psycopg.Connection, role: PgUrl) -> sql.Composable:
+    """The role's password as a SCRAM-SHA-256 verifier, computed here: the plain password never
+    reaches the server, nor a statement log there."""
+    if not role.password:
+        return sql.SQL("NULL")
+    verifier = conn.pgconn.encrypt_password(role.password.encode(), role.user.encode(), b"scram-sha-256")
+    return sql.Literal(verifier.decode())
+
+
 def ensure_login_role(conn: psycopg.Connection, role: PgUrl) -> None:
     """Create the URL's role if missing and (re)set its password."""
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role.user,)).fetchone()
     verb = "ALTER" if exists else "CREATE"
-    password = sql.Literal(role.password) if role.password else sql.SQL("NULL")
     conn.execute(
-        sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(sql.SQL(verb), sql.Identifier(role.user), password)
+        sql.SQL("{} ROLE {} LOGIN PASSWORD {}").format(
+            sql.SQL(verb), sql.Identifier(role.user), hashed_password(conn, role)
+        )
     )
 
 
@@ -50,10 +60,15 @@ def reader_role_script(reader: str) -> str:
 
 
 def apply_reader_role(conn: psycopg.Connection, reader: PgUrl) -> None:
-    """Run sql/main/reader_role.sql in main (a main-DB admin connection) and set the reader's password."""
+    """Run sql/main/reader_role.sql in main (a main-DB admin connection) and set the reader's password
+    from its URL (hashed here); a URL without a password leaves the one a DBA set."""
     conn.execute(reader_role_script(reader.user).encode())
-    password = sql.Literal(reader.password) if reader.password else sql.SQL("NULL")
-    conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(reader.user), password))
+    if reader.password:
+        conn.execute(
+            sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                sql.Identifier(reader.user), hashed_password(conn, reader)
+            )
+        )
 
 
 def prepare_dev_main_database(conn: psycopg.Connection, reader: PgUrl) -> None:
@@ -126,10 +141,10 @@ def bootstrap(superuser_url: str, settings: Settings, dev_main: bool = False) ->
     log.info("bootstrap.done", extra={"recs_db": owner.dbname, "dev_main": dev_main})
 
 
-def main_grants(settings: Settings, main_admin_url: str | None = None) -> str:
+def main_grants(main_database_url: str, main_admin_url: str | None = None) -> str:
     """The reader-role script for MAIN_DATABASE_URL's role; with main_admin_url, run it there too
     (and set the role's password from MAIN_DATABASE_URL)."""
-    reader = parse_pg_url(settings.main_database_url)
+    reader = parse_pg_url(main_database_url)
     if main_admin_url:
         with psycopg.connect(main_admin_url, autocommit=True) as conn:
             apply_reader_role(conn, reader)

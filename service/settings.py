@@ -92,7 +92,8 @@ def _pair(
     )
 
 
-def _postgres_url(name: str, value: str) -> str:
+def postgres_url(name: str, value: str) -> str:
+    """value if it is a postgresql:// URL with a database name; else a SettingsError naming name."""
     parts = urlsplit(value)
     if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
         raise SettingsError(f"{name} must be a postgresql://user:password@host:port/dbname URL")
@@ -197,11 +198,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{name} is required")
         return parse(name, value)
 
-    recs_url = required("RECOMMENDATIONS_DATABASE_URL", _postgres_url)
+    recs_url = required("RECOMMENDATIONS_DATABASE_URL", postgres_url)
     values: dict[str, object] = {
-        "main_database_url": required("MAIN_DATABASE_URL", _postgres_url),
+        "main_database_url": required("MAIN_DATABASE_URL", postgres_url),
         "recommendations_database_url": recs_url,
-        "recommendations_owner_database_url": _postgres_url(
+        "recommendations_owner_database_url": postgres_url(
             "RECOMMENDATIONS_OWNER_DATABASE_URL", env.get("RECOMMENDATIONS_OWNER_DATABASE_URL") or recs_url
         ),
         "recommendations_redis_url": required("RECOMMENDATIONS_REDIS_URL", _redis_url),

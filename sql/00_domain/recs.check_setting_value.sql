@@ -13,6 +13,10 @@ DECLARE
         ELSE format('a number from %s to %s', NEW.min_value, NEW.max_value) END;
     v_valid boolean;
 BEGIN
+    IF NEW.value_type IS NULL OR (NEW.value_type <> 'boolean' AND (NEW.min_value IS NULL OR NEW.max_value IS NULL)) THEN
+        RAISE EXCEPTION 'setting % has no rule: give value_type (boolean, integer or number), min_value and max_value',
+            NEW.key USING ERRCODE = 'invalid_parameter_value', COLUMN = 'value_type';
+    END IF;
     v_valid := CASE NEW.value_type
         WHEN 'boolean' THEN NEW.value IN ('true', 'false')
         WHEN 'integer' THEN NEW.value ~ '^-?[0-9]{1,18}$'

@@ -5,8 +5,8 @@
 -- Result: the stored row (key, value, value_type, min_value, max_value).
 -- Errors: 22023 (invalid_parameter_value) for an unknown key (listing the known ones) or a value
 --   of the wrong type or out of range (naming the range).
--- Caller: DBAs (SELECT * FROM recs.set_setting('min_segment_users', '10');), migrate (the knobs
---   from the environment), the offline evaluation's --set.
+-- Caller: DBAs (SELECT * FROM recs.set_setting('min_segment_users', '10');), the offline
+--   evaluation's --set.
 CREATE OR REPLACE FUNCTION recs.set_setting(p_key text, p_value text)
 RETURNS TABLE (key text, value text, value_type text, min_value numeric, max_value numeric)
 LANGUAGE plpgsql AS $$

@@ -16,13 +16,14 @@ DECLARE
     v_sqlstate text;
     v_run recs.job_runs;
     v_steps jsonb;
-    v_owner text := (SELECT n.nspowner::regrole::text FROM pg_namespace n WHERE n.nspname = 'recs');
+    v_owner oid := (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'recs');
 BEGIN
     -- A job reads main through the owner's user mapping and writes objects the owner owns: run as
     -- anyone else (a DBA's own role, postgres), it could only fail. Said before anything is logged.
-    IF current_user::text <> v_owner THEN
+    IF (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user) IS DISTINCT FROM v_owner THEN
         RAISE EXCEPTION 'jobs run as the owner role %, not %: SET ROLE % first (or connect as it)',
-            v_owner, current_user, v_owner USING ERRCODE = 'insufficient_privilege';
+            quote_ident(pg_get_userbyid(v_owner)), quote_ident(current_user), quote_ident(pg_get_userbyid(v_owner))
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF p_job IS NULL OR p_job !~ '^[a-z_]+$' THEN
         RAISE EXCEPTION 'unknown job %', p_job USING ERRCODE = 'no_data_found';

@@ -22,8 +22,12 @@ BEGIN
         IF v_newest IS NOT NULL
            AND abs(date_part('epoch', v_newest - v_epoch)) / (p_half_life_days * 86400) > 400 THEN
             v_epoch := date_trunc('day', v_newest);
+            -- A sum that would shrink below e^-700 becomes 0: float8 raises on underflow.
             UPDATE recs.interactions
-            SET click_decay = click_decay * recs.decay_weight(v_stored, v_epoch, p_half_life_days);
+            SET click_decay = CASE WHEN click_decay = 0
+                                        OR ln(click_decay) + ln(recs.decay_weight(v_stored, v_epoch, p_half_life_days)) < -700
+                                   THEN 0
+                                   ELSE click_decay * recs.decay_weight(v_stored, v_epoch, p_half_life_days) END;
         END IF;
     END IF;
     INSERT INTO recs.sync_state AS s (source, decay_epoch, half_life_days, synced_at, full_synced_at)

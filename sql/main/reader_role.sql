@@ -1,35 +1,101 @@
 -- The role the recommendations service reads the Rails main database with, and nothing more.
--- Purpose: run ONCE by the main database's DBA (in production the service never runs DDL on
---   Rails' database), and again whenever the service's release notes say so. Idempotent.
--- What the role gets: CONNECT to this database, USAGE on schema public, and SELECT on exactly
---   the columns the service reads (the foreign tables of migrations/0002.main-foreign-tables.sql:
---   a test compares the two): no other table, no other column, no default privileges on future
---   tables. It can write nothing (no grant allows it); default_transaction_read_only is a second
---   layer. Broader grants an earlier version of this service gave are revoked first.
+-- Purpose: run by the main database's DBA, as a superuser or the owner of Rails' tables (in
+--   production the service never runs DDL on Rails' database), and again whenever the service's
+--   release notes say so. Idempotent.
+-- What the role gets: LOGIN, CONNECT to this database, USAGE on schema public, and SELECT on
+--   exactly the columns the service reads (the foreign tables of
+--   migrations/0002.main-foreign-tables.sql: a test compares the two); no other table or column,
+--   no default privileges on future tables; default_transaction_read_only as a second layer (no
+--   grant lets it write). Broader grants and default privileges an earlier version gave are
+--   revoked first, and the script ends by checking that nothing else is left.
+-- Refuses a role that is not a dedicated reader (a superuser, one that may create roles or
+--   databases, one that belongs to other roles or owns anything here): Rails' own role must never
+--   be turned into this one.
 -- How: psql -v reader=mysanta_main_reader -f sql/main/reader_role.sql "$MAIN_ADMIN_DATABASE_URL"
 --   then set its password with psql's \password mysanta_main_reader (sent hashed), the one in
 --   MAIN_DATABASE_URL; postgres_fdw needs pg_hba.conf to ask this role for a password (scram-sha-256).
 --   python -m service main-grants prints this script for your role name, and with --apply runs it
---   and sets the password from MAIN_DATABASE_URL.
+--   and sets the password from MAIN_DATABASE_URL (hashed before it is sent).
 -- Variables: reader (the role name).
-SELECT set_config('mysanta.reader', :'reader', false);
+SET mysanta.reader = :'reader';
 DO $$
 DECLARE
     v_reader text := current_setting('mysanta.reader');
+    -- The columns the service reads: the foreign tables of migrations/0002 (a test compares them).
+    v_columns constant jsonb := '{
+        "handpicked_presents": ["id", "user_id", "price", "category", "platform", "geo_ids", "available",
+                                "created_at", "updated_at"],
+        "handpicked_likes": ["id", "user_id", "handpicked_present_id", "created_at"],
+        "handpicked_present_clicks": ["id", "user_id", "handpicked_present_id", "created_at"]}';
+    v_role pg_roles;
+    v_oid oid;
+    v_table text;
+    v_default record;
+    v_extra text;
 BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = v_reader) THEN
+    SELECT * INTO v_role FROM pg_roles WHERE rolname = v_reader;
+    IF NOT FOUND THEN
         EXECUTE format('CREATE ROLE %I LOGIN', v_reader);
+    ELSIF v_role.rolsuper OR v_role.rolcreaterole OR v_role.rolcreatedb OR v_role.rolreplication
+          OR v_role.rolbypassrls
+          OR EXISTS (SELECT FROM pg_auth_members m WHERE m.member = v_role.oid)
+          OR EXISTS (SELECT FROM pg_class c WHERE c.relowner = v_role.oid)
+          OR EXISTS (SELECT FROM pg_namespace n WHERE n.nspowner = v_role.oid)
+          OR EXISTS (SELECT FROM pg_database d WHERE d.datdba = v_role.oid) THEN
+        RAISE EXCEPTION 'role % is not a dedicated reader (it has attributes, memberships or objects of its own): name another role in MAIN_DATABASE_URL', v_reader;
+    ELSE
+        EXECUTE format('ALTER ROLE %I LOGIN', v_reader);
     END IF;
+    v_oid := (SELECT oid FROM pg_roles WHERE rolname = v_reader);
+
+    -- Nothing beyond what follows, whatever an earlier version granted.
     EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', v_reader);
-    EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM %I', v_reader);
+    FOR v_default IN
+        SELECT pg_get_userbyid(d.defaclrole) AS owner, n.nspname AS schema_name
+        FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+        WHERE EXISTS (SELECT FROM aclexplode(d.defaclacl) a WHERE a.grantee = v_oid)
+    LOOP
+        EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I %s REVOKE ALL ON TABLES FROM %I', v_default.owner,
+                       CASE WHEN v_default.schema_name IS NOT NULL THEN format('IN SCHEMA %I', v_default.schema_name) END,
+                       v_reader);
+    END LOOP;
+
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), v_reader);
     EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', v_reader);
-    EXECUTE format('GRANT SELECT (id, user_id, price, category, platform, geo_ids, available, created_at, updated_at)'
-                   ' ON public.handpicked_presents TO %I', v_reader);
-    EXECUTE format('GRANT SELECT (id, user_id, handpicked_present_id, created_at)'
-                   ' ON public.handpicked_likes TO %I', v_reader);
-    EXECUTE format('GRANT SELECT (id, user_id, handpicked_present_id, created_at)'
-                   ' ON public.handpicked_present_clicks TO %I', v_reader);
+    FOR v_table IN SELECT jsonb_object_keys(v_columns) LOOP
+        EXECUTE format('GRANT SELECT (%s) ON public.%I TO %I',
+                       (SELECT string_agg(quote_ident(c), ', ') FROM jsonb_array_elements_text(v_columns -> v_table) c),
+                       v_table, v_reader);
+    END LOOP;
     EXECUTE format('ALTER ROLE %I SET default_transaction_read_only = on', v_reader);
+
+    -- What is left must be exactly that: a grant another grantor made survives a REVOKE.
+    SELECT string_agg(format('%s on %s', a.privilege_type, c.oid::regclass), ', ') INTO v_extra
+    FROM pg_class c, aclexplode(c.relacl) a
+    WHERE a.grantee = v_oid;
+    IF v_extra IS NULL THEN
+        SELECT string_agg(format('%s on %s.%I', x.privilege_type, c.oid::regclass, t.attname), ', ') INTO v_extra
+        FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid, aclexplode(t.attacl) x
+        WHERE x.grantee = v_oid
+          AND (x.privilege_type <> 'SELECT' OR c.relnamespace <> 'public'::regnamespace
+               OR NOT coalesce(v_columns -> c.relname::text ? t.attname::text, false));
+    END IF;
+    IF v_extra IS NOT NULL THEN
+        RAISE EXCEPTION 'role % still holds %: revoke it as its grantor, then run this again', v_reader, v_extra;
+    END IF;
+    IF EXISTS (SELECT FROM pg_default_acl d, aclexplode(d.defaclacl) a WHERE a.grantee = v_oid) THEN
+        RAISE EXCEPTION 'role % still has default privileges: revoke them as their owner, then run this again', v_reader;
+    END IF;
+    SELECT string_agg(format('%s', c.oid::regclass), ', ') INTO v_extra
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND has_table_privilege(v_reader, c.oid, 'SELECT');
+    IF v_extra IS NOT NULL THEN
+        RAISE WARNING 'every role (PUBLIC) may read % here, and so may %: revoke it from PUBLIC unless Rails relies on it',
+            v_extra, v_reader;
+    END IF;
+    IF has_schema_privilege(v_reader, 'public', 'CREATE') THEN
+        RAISE WARNING 'every role (PUBLIC) may create tables in schema public here (a database from before PostgreSQL 15): REVOKE CREATE ON SCHEMA public FROM PUBLIC, unless Rails relies on it';
+    END IF;
 END;
 $$;

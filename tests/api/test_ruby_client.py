@@ -3,9 +3,11 @@ parses (needs `ruby`, which `make test` installs)."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import shutil
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -92,6 +94,40 @@ def test_a_down_service_is_one_error_class_for_rails(free_tcp_port: int) -> None
     out = json.loads(done.stdout)
     assert out["class"] == "RecommendationClient::Unavailable" and out["status"] is None
     assert "ECONNREFUSED" in out["message"] or "refused" in out["message"].lower()
+
+
+class _ProxyErrorPage(http.server.BaseHTTPRequestHandler):
+    """What a proxy in front of a down service answers: an HTML 502."""
+
+    def do_POST(self) -> None:
+        body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_proxys_html_error_page_is_an_error_not_a_parse_failure() -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ProxyErrorPage)
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = subprocess.run(
+            [ruby, "-e", DOWN_SCRIPT, str(CLIENT), f"http://127.0.0.1:{proxy.server_address[1]}"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+    finally:
+        proxy.shutdown()
+    out = json.loads(done.stdout)
+    assert out["class"] == "RecommendationClient::Error" and out["status"] == 502
+    assert "502 Bad Gateway" in out["message"]
 
 
 def test_every_rails_example_parses() -> None:

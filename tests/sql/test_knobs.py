@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ import psycopg
 import pytest
 
 from tests.conftest import app_connect, owner_connect
-from tests.data import World
+from tests.data import NOW, World
 
 
 @pytest.fixture
@@ -128,3 +129,19 @@ def test_set_setting_returns_the_stored_row(databases: tuple[psycopg.Connection,
     with owner_connect() as owner:
         row = owner.execute("SELECT * FROM recs.set_setting('min_segment_users', '7')").fetchone()
     assert row == ("min_segment_users", "7", "integer", Decimal(0), Decimal(100000000))
+
+
+def test_the_shortest_half_life_survives_a_rebase_over_old_clicks(world: World) -> None:
+    set_setting("popularity_half_life_days", "0.01")  # 14.4 minutes
+    present, (user,) = world.present(), world.users(1, "f", "25-34")
+    world.click(user, present, at=NOW - dt.timedelta(days=14))  # 900 half-lives before the epoch
+    world.click(user, world.present(), at=NOW - dt.timedelta(days=5))  # the newest: the epoch's day
+    world.refresh()
+    world.click(user, present, at=NOW)  # 500 half-lives on: the stored sums are rebased
+    world.refresh()  # the old click's 2^-900 x 2^-500 would underflow: it counts 0
+    decays = world.recs.execute(
+        "SELECT x.clicks, x.click_decay > 0 FROM recs.interactions x JOIN recs.items i USING (item_id)"
+        " WHERE i.present_id = %s",
+        (present,),
+    ).fetchall()
+    assert decays == [(2, True)]  # the new click's weight, the old one's gone to 0

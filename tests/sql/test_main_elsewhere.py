@@ -86,7 +86,7 @@ def recs_elsewhere(databases: tuple[psycopg.Connection, ...]) -> Iterator[None]:
 
 def test_the_service_runs_on_a_main_database_it_only_reads(rails: Cluster, recs_elsewhere: None) -> None:
     settings = elsewhere_settings(rails)
-    main_grants(settings, rails.superuser_url("rails_main"))  # what the main DB's DBA runs
+    main_grants(settings.main_database_url, rails.superuser_url("rails_main"))  # what the main DB's DBA runs
     before = schema_dump(rails)
 
     bootstrap(SUPERUSER_URL, settings)  # the recs cluster only
@@ -138,7 +138,7 @@ def test_the_service_runs_on_a_main_database_it_only_reads(rails: Cluster, recs_
     ],
 )
 def test_the_reader_cannot_read_beyond_its_columns_nor_write(rails: Cluster, statement: str) -> None:
-    main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+    main_grants(elsewhere_settings(rails).main_database_url, rails.superuser_url("rails_main"))
     reader = f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{rails.port}/rails_main"
     with psycopg.connect(reader, autocommit=True) as conn:
         assert conn.execute("SELECT count(id), sum(price) FROM handpicked_presents").fetchone() == (10, 550)
@@ -149,13 +149,31 @@ def test_the_reader_cannot_read_beyond_its_columns_nor_write(rails: Cluster, sta
 
 def test_the_reader_script_revokes_what_an_earlier_bootstrap_granted(rails: Cluster) -> None:
     with psycopg.connect(rails.superuser_url("rails_main"), autocommit=True) as admin:
-        main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+        main_grants(elsewhere_settings(rails).main_database_url, rails.superuser_url("rails_main"))
         admin.execute(
             "GRANT SELECT ON ALL TABLES IN SCHEMA public TO mysanta_main_reader"
         )  # the old, broad grant
-        main_grants(elsewhere_settings(rails), rails.superuser_url("rails_main"))
+        main_grants(elsewhere_settings(rails).main_database_url, rails.superuser_url("rails_main"))
         row = admin.execute(
             "SELECT has_table_privilege('mysanta_main_reader', 'users', 'SELECT'),"
             " has_column_privilege('mysanta_main_reader', 'handpicked_presents', 'price', 'SELECT')"
         ).fetchone()
     assert row == (False, True)
+
+
+def test_the_reader_script_refuses_a_role_that_is_not_a_dedicated_reader(rails: Cluster) -> None:
+    with psycopg.connect(rails.superuser_url("rails_main"), autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS rails_app")
+        admin.execute("CREATE ROLE rails_app LOGIN")
+        admin.execute("CREATE TABLE rails_owned (id int)")
+        admin.execute("ALTER TABLE rails_owned OWNER TO rails_app")  # as Rails' own role would
+        try:
+            rails_url = f"postgresql://rails_app:whatever-it-is@127.0.0.1:{rails.port}/rails_main"
+            with pytest.raises(psycopg.errors.RaiseException, match="rails_app is not a dedicated reader"):
+                main_grants(rails_url, rails.superuser_url("rails_main"))
+            assert admin.execute(
+                "SELECT has_table_privilege('rails_app', 'rails_owned', 'INSERT')"
+            ).fetchone() == (True,)  # untouched
+        finally:
+            admin.execute("DROP TABLE rails_owned")
+            admin.execute("DROP ROLE rails_app")

@@ -16,6 +16,7 @@
 # Timeouts are short: recommendations must never hold up a page.
 require "json"
 require "net/http"
+require "openssl"
 require "uri"
 
 class RecommendationClient
@@ -32,15 +33,16 @@ class RecommendationClient
     end
   end
 
-  # The service could not be reached or did not answer in time.
+  # The service could not be reached or did not answer in time (or no client is configured).
   class Unavailable < Error
     def initialize(cause)
-      super(nil, "#{cause.class}: #{cause.message}", nil, nil)
+      super(nil, cause.is_a?(Exception) ? "#{cause.class}: #{cause.message}" : cause.to_s, nil, nil)
     end
   end
 
-  NETWORK_ERRORS = [Net::OpenTimeout, Net::ReadTimeout, Errno::ECONNREFUSED, Errno::ECONNRESET,
-                    Errno::EHOSTUNREACH, Errno::ENETUNREACH, SocketError, EOFError, IOError].freeze
+  NETWORK_ERRORS = [Net::OpenTimeout, Net::ReadTimeout, Net::WriteTimeout, Errno::ECONNREFUSED,
+                    Errno::ECONNRESET, Errno::EHOSTUNREACH, Errno::ENETUNREACH, Errno::ETIMEDOUT,
+                    Errno::EPIPE, SocketError, EOFError, IOError, OpenSSL::SSL::SSLError].freeze
 
   def initialize(base_url:, username:, password:, open_timeout: 1, read_timeout: 2)
     @uri = URI(base_url)
@@ -91,9 +93,21 @@ class RecommendationClient
     rescue *NETWORK_ERRORS => e
       raise Unavailable, e
     end
-    parsed = response.body.to_s.empty? ? {} : JSON.parse(response.body)
-    return parsed if response.is_a?(Net::HTTPSuccess)
+    parsed = parse(response.body)
+    return parsed if response.is_a?(Net::HTTPSuccess) && parsed
 
-    raise Error.new(response.code.to_i, parsed["detail"], parsed["request_id"], response["Retry-After"])
+    parsed ||= { "detail" => "a #{response.content_type || 'non-JSON'} body: #{response.body.to_s[0, 200]}" }
+    raise Error.new(response.code.to_i, parsed["detail"], parsed["request_id"] || response["X-Request-ID"],
+                    response["Retry-After"])
+  end
+
+  # The JSON body as a Hash; nil for anything else (a proxy's HTML error page, say).
+  def parse(body)
+    return {} if body.to_s.empty?
+
+    parsed = JSON.parse(body)
+    parsed.is_a?(Hash) ? parsed : nil
+  rescue JSON::ParserError
+    nil
   end
 end

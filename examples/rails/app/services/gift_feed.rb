@@ -16,6 +16,8 @@ class GiftFeed
   end
 
   def for(user, page:, per_page:, exclude:)
+    raise RecommendationClient::Unavailable, "no client configured" if client.nil?
+
     response = client.get_personalized_recommendations(
       user_id: user.id, pagination: { page: page, limit: per_page }, exclude: exclude
     )
@@ -24,7 +26,7 @@ class GiftFeed
                pagination: response.fetch("pagination"), degraded: response["degraded"] || false)
   rescue RecommendationClient::Error => e
     Rails.logger.warn("recommendations: feed of user #{user.id} served locally: #{e.message}")
-    Result.new(presents: fallback(per_page), algorithm: "fallback", pagination: {}, degraded: true)
+    Result.new(presents: fallback(page, per_page), algorithm: "fallback", pagination: {}, degraded: true)
   end
 
   private
@@ -36,8 +38,9 @@ class GiftFeed
   end
 
   # Only public presents (user_id IS NULL), like everything the service returns.
-  def fallback(limit)
-    HandpickedPresent.where(user_id: nil, available: true).order(created_at: :desc).limit(limit).to_a
+  def fallback(page, per_page)
+    HandpickedPresent.where(user_id: nil, available: true).order(created_at: :desc, id: :desc)
+                     .offset((page - 1) * per_page).limit(per_page).to_a
   end
 
   def client

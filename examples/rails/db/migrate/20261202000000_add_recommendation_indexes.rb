@@ -4,7 +4,8 @@
 # clicks newer than a watermark (created_at), and every personalised request reads one user's newest
 # likes and clicks (user_id, created_at). Built concurrently, so Rails' writes are never blocked;
 # concurrent builds cannot run in a transaction. Rails owns its schema: this migration is the
-# service's request, run by the Rails team with their other migrations.
+# service's request, run by the Rails team with their other migrations. A concurrent build that
+# fails leaves an INVALID index that if_not_exists would keep: drop it before running this again.
 class AddRecommendationIndexes < ActiveRecord::Migration[7.1]
   disable_ddl_transaction!
 
