@@ -293,6 +293,15 @@ class JobStatus(msgspec.Struct, kw_only=True):
     cron_last_message: str | None
 
 
+class SequenceUsage(msgspec.Struct, kw_only=True):
+    """How far one sequence of the recs schema has come towards its limit."""
+
+    sequence_name: str
+    last_value: int | None
+    max_value: int
+    used: float
+
+
 class LatencySummary(msgspec.Struct, kw_only=True):
     """Requests one route and algorithm answered, and the latency of the most recent ones."""
 

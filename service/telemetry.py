@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
-from service.models import CacheSummary, JobStatus, LatencySummary
+from service.models import CacheSummary, JobStatus, LatencySummary, SequenceUsage
 
 log = logging.getLogger("service.telemetry")
 
@@ -300,7 +300,25 @@ class JobCollector(Collector):
         yield from gauges.values()
 
 
-def exposition(jobs: Iterable[JobStatus] | None) -> bytes:
+class SequenceCollector(Collector):
+    """mysanta_sequence_used_ratio per recs sequence, from api.sequence_usage read for this scrape."""
+
+    def __init__(self, sequences: Iterable[SequenceUsage] | None) -> None:
+        self.sequences = list(sequences) if sequences is not None else []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One gauge: the share of each sequence's range used."""
+        gauge = GaugeMetricFamily(
+            "mysanta_sequence_used_ratio",
+            "Share of a recs sequence's range used (last value / max value); alert well before 1.",
+            labels=["sequence"],
+        )
+        for usage in self.sequences:
+            gauge.add_metric([usage.sequence_name], usage.used)
+        yield gauge
+
+
+def exposition(jobs: Iterable[JobStatus] | None, sequences: Iterable[SequenceUsage] | None = None) -> bytes:
     """The Prometheus text format: every worker's series (or this process's) and the job families."""
     if multiprocess_enabled():
         registry = CollectorRegistry()
@@ -309,4 +327,5 @@ def exposition(jobs: Iterable[JobStatus] | None) -> bytes:
         registry = REGISTRY
     job_registry = CollectorRegistry(auto_describe=False)
     job_registry.register(JobCollector(jobs))
+    job_registry.register(SequenceCollector(sequences))
     return generate_latest(registry) + generate_latest(job_registry)

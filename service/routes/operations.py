@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from service.clients import Clients
 from service.db import call_api, fetch_rows
 from service.errors import ADMIN_SECURITY, problem_responses
-from service.models import JobStatus, Stats
+from service.models import JobStatus, SequenceUsage, Stats
 from service.telemetry import exposition
 
 log = logging.getLogger("service.operations")
@@ -55,9 +55,16 @@ async def metrics(clients: NamedDependency[Clients]) -> Response[bytes]:
     and next start read from the recs DB at scrape time (`mysanta_job_status_up` 0 if it cannot be)."""
     clients.telemetry.update_pool_gauges()
     jobs: list[JobStatus] | None
+    sequences: list[SequenceUsage] | None
     try:
-        jobs = await asyncio.wait_for(fetch_rows(clients.pool, JobStatus, "job_status"), JOB_STATUS_TIMEOUT_S)
+        jobs, sequences = await asyncio.wait_for(
+            asyncio.gather(
+                fetch_rows(clients.pool, JobStatus, "job_status"),
+                fetch_rows(clients.pool, SequenceUsage, "sequence_usage"),
+            ),
+            JOB_STATUS_TIMEOUT_S,
+        )
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
         log.warning("metrics.job_status_unavailable", extra={"error": repr(error)})  # fmt: skip
-        jobs = None
-    return Response(exposition(jobs), media_type=CONTENT_TYPE_LATEST)
+        jobs, sequences = None, None
+    return Response(exposition(jobs, sequences), media_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_removed bigint;
     v_written bigint;
+    v_inserted bigint;
 BEGIN
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
     SELECT p.id, p.price, p.category, p.platform, p.geo_ids, p.available, p.created_at, p.updated_at
@@ -31,18 +32,23 @@ BEGIN
     GET DIAGNOSTICS v_removed = ROW_COUNT;
     DROP TABLE sync_gone;
 
-    INSERT INTO recs.items AS i (present_id, price, category, platform, geo_ids, available, created_at, updated_at)
+    -- Changed presents updated, new ones inserted, as two statements: an INSERT ... ON CONFLICT
+    -- would draw a value of item_id's sequence for every present on every sync, changed or not.
+    UPDATE recs.items i
+    SET price = s.price, category = s.category, platform = s.platform, geo_ids = s.geo_ids,
+        available = s.available, updated_at = s.updated_at
+    FROM sync_presents s
+    WHERE s.id = i.present_id
+      AND (i.price, i.category, i.platform, i.geo_ids, i.available)
+          IS DISTINCT FROM (s.price, s.category, s.platform, s.geo_ids, s.available);
+    GET DIAGNOSTICS v_written = ROW_COUNT;
+    INSERT INTO recs.items (present_id, price, category, platform, geo_ids, available, created_at, updated_at)
     SELECT s.id, s.price, s.category, s.platform, s.geo_ids, s.available, s.created_at, s.updated_at
     FROM sync_presents s
-    ON CONFLICT (present_id) DO UPDATE
-        SET price = excluded.price, category = excluded.category, platform = excluded.platform,
-            geo_ids = excluded.geo_ids, available = excluded.available, updated_at = excluded.updated_at
-        WHERE (i.price, i.category, i.platform, i.geo_ids, i.available)
-              IS DISTINCT FROM (excluded.price, excluded.category, excluded.platform, excluded.geo_ids,
-                                excluded.available);
-    GET DIAGNOSTICS v_written = ROW_COUNT;
+    WHERE NOT EXISTS (SELECT 1 FROM recs.items i WHERE i.present_id = s.id);
+    GET DIAGNOSTICS v_inserted = ROW_COUNT;
     PERFORM recs.job_step('sync.presents_written');
-    RETURN v_removed + v_written;
+    RETURN v_removed + v_written + v_inserted;
 END;
 $$;
 COMMENT ON FUNCTION recs.sync_presents() IS

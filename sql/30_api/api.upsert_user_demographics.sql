@@ -29,9 +29,17 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'locale';
     END IF;
 
-    INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
-    ON CONFLICT ON CONSTRAINT users_user_id_key DO UPDATE SET user_id = u.user_id
-    RETURNING u.user_key INTO v_user_key;
+    -- A key is drawn from the sequence only for a user not seen before (an upsert would draw one
+    -- on every PUT); a concurrent first PUT of the same user inserts nothing here and is read back.
+    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
+    IF v_user_key IS NULL THEN
+        INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
+        ON CONFLICT ON CONSTRAINT users_user_id_key DO NOTHING
+        RETURNING u.user_key INTO v_user_key;
+        IF v_user_key IS NULL THEN
+            SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
+        END IF;
+    END IF;
 
     INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id, updated_at)
     VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, now())

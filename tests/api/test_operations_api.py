@@ -155,6 +155,10 @@ async def test_metrics_expose_the_named_series_and_count_a_request(
     assert samples(after, "mysanta_job_last_run_failed", job="refresh_popular_items") == 0
     assert samples(after, "mysanta_job_logged_runs", job="refresh_user_similarities") == 1
     assert "mysanta_job_logged_failures" in after
+    items = world.recs.execute("SELECT max(item_id) FROM recs.items").fetchone()
+    assert items is not None
+    used = samples(after, "mysanta_sequence_used_ratio", sequence="recs.items_item_id_seq")
+    assert used == pytest.approx(items[0] / (2**31 - 1))  # one value per present, none burnt
 
 
 async def test_metrics_report_a_failed_job(world: World, client: AsyncTestClient) -> None:
