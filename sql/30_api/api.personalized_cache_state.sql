@@ -1,6 +1,7 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
 -- changes the moment any of it does: the popular and personalized data versions and a
--- fingerprint of the user's events not yet synced (read live from main).
+-- fingerprint of the user's events not yet synced (read live from main) and of their stored
+-- demographics (a PUT /user-profile moves them to another segment or region at once).
 -- Arguments: p_user_id. Result: one row (popular_version, personalized_version,
 --   fresh_fingerprint, fresh_checked); fresh_checked is false when main could not be read.
 -- Errors: none (a main-DB failure is reported, not raised).
@@ -19,8 +20,11 @@ BEGIN
         fresh_fingerprint := 'unchecked';
         fresh_checked := false;
     END;
+    fresh_fingerprint := fresh_fingerprint || '|' || coalesce(
+        (SELECT d.updated_at::text FROM recs.users u JOIN recs.user_demographics d USING (user_key)
+         WHERE u.user_id = p_user_id), '-');
     RETURN NEXT;
 END;
 $$;
 COMMENT ON FUNCTION api.personalized_cache_state(uuid) IS
-    'Data versions and a fingerprint of the user''s not-yet-synced events (cache key of POST /personalized).';
+    'Data versions and a fingerprint of the user''s not-yet-synced events and demographics (cache key of POST /personalized).';

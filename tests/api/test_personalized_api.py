@@ -93,6 +93,24 @@ async def test_a_settings_change_changes_the_cache_key_at_once(
     assert (await client.post("/personalized", json=body, auth=AUTH)).json()["cache_hit"] is False
 
 
+async def test_a_profile_change_changes_the_cache_key_at_once(client: AsyncTestClient, world: World) -> None:
+    for_her, for_him = world.present(), world.present()
+    for fan in world.users(25, "f", "25-34"):
+        world.like(fan, for_her)
+    for fan in world.users(25, "m", "55+"):
+        world.like(fan, for_him)
+    await refresh_everything(client)
+    user = str(uuid.uuid4())
+    put = await client.put(f"/user-profile/{user}", json={"gender": "f", "age_group": "25-34"}, auth=AUTH)
+    assert put.status_code == 200
+    body = {"user_id": user, "pagination": {"limit": 1}}
+    assert (await client.post("/personalized", json=body, auth=AUTH)).json()["items"] == [str(for_her)]
+    assert (await client.post("/personalized", json=body, auth=AUTH)).json()["cache_hit"] is True
+    await client.put(f"/user-profile/{user}", json={"gender": "m", "age_group": "55+"}, auth=AUTH)
+    moved = (await client.post("/personalized", json=body, auth=AUTH)).json()
+    assert moved["cache_hit"] is False and moved["items"] == [str(for_him)]
+
+
 async def test_an_unknown_user_is_served_popular(
     client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
 ) -> None:
