@@ -16,25 +16,38 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 log = logging.getLogger("service.auth")
 PUBLIC_PATH_PREFIXES = ("/health", "/docs")
 ADMIN_PATH_PREFIXES = ("/admin", "/stats", "/metrics")  # the admin pair only
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{"admin": []}]  # how OpenAPI names the rule on those routes
 REALM = 'Basic realm="mysanta-recommendations", charset="UTF-8"'
+
+
+def basic_credentials(header_value: str | None) -> tuple[bytes, bytes] | None:
+    """The (user, password) of an `Authorization: Basic ...` value, or None if it carries none."""
+    if not header_value:
+        return None
+    scheme, _, encoded = header_value.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    given_user, separator, given_password = decoded.partition(b":")
+    return (given_user, given_password) if separator else None
+
+
+def pair_matches(given: tuple[bytes, bytes] | None, username: str, password: str) -> bool:
+    """True when decoded credentials are exactly this pair (constant time)."""
+    if given is None:
+        return False
+    # Both comparisons always run, so timing does not tell which half was wrong.
+    user_ok = hmac.compare_digest(given[0], username.encode())
+    password_ok = hmac.compare_digest(given[1], password.encode())
+    return user_ok and password_ok
 
 
 def credentials_match(header_value: str | None, username: str, password: str) -> bool:
     """True when an `Authorization: Basic ...` value carries exactly these credentials."""
-    if not header_value:
-        return False
-    scheme, _, encoded = header_value.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return False
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    given_user, separator, given_password = decoded.partition(b":")
-    # Both comparisons always run, so timing does not tell which half was wrong.
-    user_ok = hmac.compare_digest(given_user, username.encode())
-    password_ok = hmac.compare_digest(given_password, password.encode())
-    return bool(separator) and user_ok and password_ok
+    return pair_matches(basic_credentials(header_value), username, password)
 
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:
@@ -89,8 +102,9 @@ class BasicAuthMiddleware(ASGIMiddleware):
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
-        is_admin = credentials_match(header, *self.admin_credentials)
-        is_rails = credentials_match(header, *self.credentials)
+        given = basic_credentials(header)
+        is_admin = pair_matches(given, *self.admin_credentials)
+        is_rails = pair_matches(given, *self.credentials)
         if is_admin or (is_rails and not _under(scope["path"], ADMIN_PATH_PREFIXES)):
             await next_app(scope, receive, send)
             return

@@ -123,13 +123,13 @@ def bootstrap(superuser_url: str, settings: Settings, dev_main: bool = False) ->
     """Everything the recs cluster needs before `migrate`: idempotent, safe to rerun. It never
     touches the main database, unless dev_main: then (development and tests, main on the same
     cluster) it creates main with the expected Rails schema and the reader role."""
-    owner, _ = _recs_roles(settings)
+    owner, app = _recs_roles(settings)
     su = parse_pg_url(superuser_url)
     bootstrap_roles(superuser_url, settings)
     with psycopg.connect(superuser_url, autocommit=True) as conn:
         ensure_database(conn, owner.dbname, owner.user)
     with psycopg.connect(su.with_dbname(owner.dbname), autocommit=True) as conn:
-        prepare_recs_database(conn, owner.user, _recs_roles(settings)[1].user)
+        prepare_recs_database(conn, owner.user, app.user)
     with psycopg.connect(su.with_dbname(settings.cron_database_name), autocommit=True) as conn:
         prepare_cron(conn, owner.user)
     if dev_main:

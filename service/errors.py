@@ -17,9 +17,6 @@ from service.models import Problem
 
 log = logging.getLogger("service.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-ADMIN_SECURITY: list[dict[str, list[str]]] = [
-    {"admin": []}
-]  # OpenAPI: the routes that take the admin pair (service.auth)
 RETRY_AFTER_SECONDS = "5"
 
 # SQLSTATE (exact code, or 2-character class) -> (HTTP status, title). Raised by api.* functions

@@ -56,7 +56,11 @@ class LoggedRun:
 def refresh_job_names(settings: Settings) -> list[str]:
     """The refresh jobs in run order, as recs.refresh_jobs() lists them."""
     with psycopg.connect(settings.recommendations_owner_database_url) as conn:
-        return [row[0] for row in conn.execute("SELECT job FROM recs.refresh_jobs() ORDER BY position")]
+        return _refresh_job_names(conn)
+
+
+def _refresh_job_names(conn: psycopg.Connection) -> list[str]:
+    return [row[0] for row in conn.execute("SELECT job FROM recs.refresh_jobs() ORDER BY position")]
 
 
 def run_jobs(settings: Settings, jobs: Sequence[str] | None = None) -> list[LoggedRun]:
@@ -64,7 +68,7 @@ def run_jobs(settings: Settings, jobs: Sequence[str] | None = None) -> list[Logg
     pg_cron does; stops at the first failure (psycopg raises the job's error)."""
     runs: list[LoggedRun] = []
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as conn:
-        for job in refresh_job_names(settings) if jobs is None else jobs:
+        for job in _refresh_job_names(conn) if jobs is None else jobs:
             conn.execute("CALL recs.run_job(%s)", (job,))
             row = conn.execute(
                 "SELECT rows, duration_ms, details -> 'steps_ms' FROM recs.job_runs WHERE job = %s"

@@ -58,7 +58,7 @@ def migration_checksums() -> dict[str, str]:
 
 def check_applied_migrations_unchanged(conn: psycopg.Connection, on_disk: dict[str, str]) -> None:
     """Raise MigrationChanged naming every applied migration whose file no longer has its recorded sum."""
-    if conn.execute("SELECT to_regclass('recs.applied_migrations')").fetchone() == (None,):
+    if not _exists(conn, "to_regclass", "recs.applied_migrations"):
         return
     recorded: dict[str, str] = dict(
         conn.execute("SELECT migration, sha256 FROM recs.applied_migrations").fetchall()
@@ -74,7 +74,7 @@ def check_applied_migrations_unchanged(conn: psycopg.Connection, on_disk: dict[s
 def record_applied_migrations(conn: psycopg.Connection, on_disk: dict[str, str], applied: list[str]) -> None:
     """Remember the sum of each applied migration not yet recorded (the guard of later runs); nothing
     before the migration that creates the record table."""
-    if conn.execute("SELECT to_regclass('recs.applied_migrations')").fetchone() == (None,):
+    if not _exists(conn, "to_regclass", "recs.applied_migrations"):
         return
     rows = [(name, on_disk[name]) for name in applied if name in on_disk]
     with conn.cursor() as cursor:
@@ -101,7 +101,7 @@ def apply_migrations(owner_url: str) -> list[str]:
             pending = backend.to_apply(migrations)
             domain_applied = False
             for migration in pending:
-                if not domain_applied and _schema_exists(conn, "recs"):
+                if not domain_applied and _exists(conn, "to_regnamespace", "recs"):
                     apply_sql_files(conn, force=True, stages=(DOMAIN_STAGE,))
                     domain_applied = True
                 backend.apply_migrations(MigrationList([migration]))
@@ -116,8 +116,10 @@ def apply_migrations(owner_url: str) -> list[str]:
         backend.connection.close()
 
 
-def _schema_exists(conn: psycopg.Connection, schema: str) -> bool:
-    return conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone() == (True,)
+def _exists(conn: psycopg.Connection, lookup: str, name: str) -> bool:
+    """Whether to_regclass / to_regnamespace finds name."""
+    query = sql.SQL("SELECT {}(%s) IS NOT NULL").format(sql.Identifier(lookup))
+    return conn.execute(query, (name,)).fetchone() == (True,)
 
 
 def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[str]:

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from service.dsn import parse_pg_url
+
 DEV_USERNAME = "mysanta"
 DEV_PASSWORD = "mysanta-dev-password"  # noqa: S105 - documented development credentials (DEBUG=true only)
 DEV_ADMIN_USERNAME = "mysanta-admin"
@@ -71,8 +73,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def owner_settings(self) -> Settings:
         """These settings, checked for the commands that act as the owner (bootstrap, migrate): the
         owner must be another role than the app's, which may only execute api.* functions."""
-        owner = urlsplit(self.recommendations_owner_database_url).username
-        if owner is None or owner == urlsplit(self.recommendations_database_url).username:
+        owner = parse_pg_url(self.recommendations_owner_database_url).user
+        if owner == parse_pg_url(self.recommendations_database_url).user:
             raise SettingsError(
                 "RECOMMENDATIONS_OWNER_DATABASE_URL must name the owner role, another role than "
                 "RECOMMENDATIONS_DATABASE_URL's (the app's role may only execute api.* functions)"

@@ -8,9 +8,10 @@ from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
+from service.auth import ADMIN_SECURITY
 from service.clients import Clients
 from service.db import fetch_row, fetch_rows
-from service.errors import ADMIN_SECURITY, problem_response, problem_responses
+from service.errors import problem_response, problem_responses
 from service.models import JobRun, JobStatus
 
 

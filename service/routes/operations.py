@@ -11,9 +11,10 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from service.auth import ADMIN_SECURITY
 from service.clients import Clients
 from service.db import call_api, fetch_rows
-from service.errors import ADMIN_SECURITY, problem_responses
+from service.errors import problem_responses
 from service.models import JobStatus, SequenceUsage, Stats
 from service.telemetry import exposition
 
