@@ -29,7 +29,9 @@ EVAL_RECS_DB ?= mysanta_eval_recs
 MAIN_DATABASE_URL ?= postgresql://mysanta_main_reader:reader-dev-password@127.0.0.1:$(PG_PORT)/$(MAIN_DB)
 RECOMMENDATIONS_DATABASE_URL ?= postgresql://mysanta_app:app-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
 RECOMMENDATIONS_OWNER_DATABASE_URL ?= postgresql://mysanta_owner:owner-dev-password@127.0.0.1:$(PG_PORT)/$(RECS_DB)
-RECOMMENDATIONS_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+# REDIS_PASSWORD (empty: none) is asked by the private Redis and carried in its URL.
+REDIS_PASSWORD ?=
+RECOMMENDATIONS_REDIS_URL ?= redis://$(if $(REDIS_PASSWORD),:$(REDIS_PASSWORD)@)127.0.0.1:$(REDIS_PORT)/0
 POSTGRES_SUPERUSER_URL ?= $(shell PG_PORT=$(PG_PORT) $(INFRA) superuser-url)
 MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_URL))
 

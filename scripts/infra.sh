@@ -6,16 +6,23 @@
 #   scripts/infra.sh start          start (initialising if needed) PostgreSQL and Redis
 #   scripts/infra.sh stop           stop both
 #   scripts/infra.sh start-postgres | stop-postgres   PostgreSQL only (the test cluster)
+#   scripts/infra.sh start-redis | stop-redis         Redis only
 #   scripts/infra.sh status         show what runs where
 #   scripts/infra.sh superuser-url  print the cluster's superuser URL (Unix socket, no password)
 #
 # Environment: PG_PORT (55432), REDIS_PORT (56379), STATE_DIR (where clusters live),
-# PG_FAST=1 (no fsync: for throw-away test clusters), VENV (.venv).
+# PG_FAST=1 (no fsync: for throw-away test clusters), VENV (.venv), REDIS_MAXMEMORY (256mb: the
+# cache's memory bound), REDIS_PASSWORD (empty: none; else Redis asks for it).
 set -euo pipefail
 
 PROJECT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
+REDIS_MAXMEMORY=${REDIS_MAXMEMORY:-256mb}
+REDIS_PASSWORD=${REDIS_PASSWORD:-}
+# Every cache key has a TTL; the /stats counters have none and must stay: evict the least recently
+# used of the keys with a TTL only (docs/operations.md, "Redis").
+REDIS_EVICTION_POLICY=volatile-lru
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 VENV=${VENV:-$PROJECT_DIR/.venv}
 PYTHON=${PYTHON:-python3}
@@ -141,15 +148,25 @@ pg_stop() {
     fi
 }
 
-redis_running() { redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; }
+# redis-cli with the password, if any, from the environment (never on a command line).
+redis_cli() { env ${REDIS_PASSWORD:+"REDISCLI_AUTH=$REDIS_PASSWORD"} redis-cli -p "$REDIS_PORT" "$@"; }
+
+redis_running() { redis_cli ping 2>/dev/null | grep -q PONG; }
 
 redis_start() {
-    redis_running && return 0
+    if redis_running; then
+        # One started before these settings existed gets the memory bound too.
+        redis_cli config set maxmemory "$REDIS_MAXMEMORY" maxmemory-policy "$REDIS_EVICTION_POLICY" >/dev/null
+        return 0
+    fi
     mkdir -p "$REDIS_DIR"
     log "starting Redis on port $REDIS_PORT"
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
-        --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
-        --save "" --appendonly no >/dev/null
+    # The password goes in through the configuration on stdin, never on the command line.
+    { [ -z "$REDIS_PASSWORD" ] || printf 'requirepass "%s"\n' "$REDIS_PASSWORD"; } |
+        redis-server - --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --dir "$REDIS_DIR" \
+            --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+            --save "" --appendonly no \
+            --maxmemory "$REDIS_MAXMEMORY" --maxmemory-policy "$REDIS_EVICTION_POLICY" >/dev/null
     for _ in $(seq 50); do redis_running && return 0; sleep 0.1; done
     log "Redis did not start; see $REDIS_DIR/redis.log"
     exit 1
@@ -158,7 +175,7 @@ redis_start() {
 redis_stop() {
     if redis_running; then
         log "stopping Redis on port $REDIS_PORT"
-        redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+        redis_cli shutdown nosave >/dev/null 2>&1 || true
     fi
 }
 
@@ -177,7 +194,9 @@ case "${1:-}" in
     stop) pg_stop; redis_stop ;;
     start-postgres) pg_start ;;
     stop-postgres) pg_stop ;;
+    start-redis) redis_start ;;
+    stop-redis) redis_stop ;;
     status) status ;;
     superuser-url) superuser_url ;;
-    *) echo "usage: $0 {install|start|stop|start-postgres|stop-postgres|status|superuser-url}" >&2; exit 2 ;;
+    *) echo "usage: $0 {install|start|stop|start-postgres|stop-postgres|start-redis|stop-redis|status|superuser-url}" >&2; exit 2 ;;
 esac

@@ -53,10 +53,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         redis_client = create_redis(settings)
+        cache = Cache(redis_client, on_lookup=telemetry.observe_cache_lookup)
+        await cache.warn_if_unbounded()
         app.state[STATE_KEY] = Clients(
             settings=settings,
             pool=pool,
-            cache=Cache(redis_client, on_lookup=telemetry.observe_cache_lookup),
+            cache=cache,
             versions=DataVersions(settings.data_version_max_age_ms / 1000),
             telemetry=telemetry,
         )

@@ -15,6 +15,10 @@ from service.settings import Settings
 
 log = logging.getLogger("service.cache")
 KEY_PREFIX = "v4:"  # bumped whenever the format of a cached value changes
+# The eviction policy the project's Redis runs with (scripts/infra.sh, docker-compose.yml, the tests):
+# every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
+# are evicted, the least recently used first.
+EVICTION_POLICY = "volatile-lru"
 
 
 class Cache:
@@ -48,6 +52,21 @@ class Cache:
             return False
         self._succeeded()
         return True
+
+    async def warn_if_unbounded(self) -> None:
+        """Log `cache.unbounded` when Redis has no memory limit or refuses writes once full.
+
+        Without maxmemory every distinct request adds a key until the machine runs out of memory; with
+        noeviction a full Redis fails every write. Silent when Redis is down or INFO is not allowed.
+        """
+        try:
+            memory = await self.client.info("memory")
+        except (RedisError, OSError):
+            return
+        maxmemory, policy = int(memory.get("maxmemory", 0)), str(memory.get("maxmemory_policy"))
+        if maxmemory == 0 or policy == "noeviction":
+            found = {"maxmemory": maxmemory, "maxmemory_policy": policy}
+            log.warning("cache.unbounded", extra=found | {"expected_policy": EVICTION_POLICY})
 
     async def get(self, key: str) -> bytes | None:
         """The cached bytes under the versioned key, or None on a miss or outage."""

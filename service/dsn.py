@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
 class PgUrl:
-    """The parts of a postgresql:// URL that roles, FDW options and yoyo need."""
+    """The parts of a postgresql:// URL that roles, FDW options and yoyo need (its repr shows no password)."""
 
-    url: str
+    url: str = field(repr=False)
     user: str
-    password: str | None
+    password: str | None = field(repr=False)
     host: str
     port: int
     dbname: str

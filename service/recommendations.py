@@ -1,5 +1,6 @@
 """The cached path every recommendation route shares: one argument list gives both the api.* call and
-the cache key; a miss calls the function; the page becomes the response."""
+the cache key; a miss calls the function and stores the page unless it lies past the end of the
+ranking; the page becomes the response."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import datetime as dt
 import hashlib
 import math
 import time
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import msgspec
@@ -55,36 +57,68 @@ def page_limit(pagination: PageRequest, settings: Settings) -> int:
     return limit
 
 
-def price(value: float | None) -> Decimal | None:
-    """A validated price as the exact decimal the SQL functions take."""
-    return None if value is None else Decimal(str(value))
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PriceBound:
+    """A price filter: the exact decimal the SQL functions take, and the whole cents it selects as.
+
+    Presents have prices in whole cents (numeric(12, 2) in the recs DB), so `price >= 10.001` selects
+    what `price >= 10.01` does and `price <= 10.009` what `price <= 10.00` does: the cache key holds
+    the cents (10, 10.0, 10.001 and 10.01 as a lower bound share one key), the call the exact value.
+    """
+
+    exact: Decimal
+    in_cents: Decimal
+
+
+def price_from(value: float | None) -> PriceBound | None:
+    """A validated lower price bound: its exact decimal, and rounded up to whole cents for the key."""
+    return None if value is None else _bound(value, ROUND_CEILING)
+
+
+def price_to(value: float | None) -> PriceBound | None:
+    """A validated upper price bound: its exact decimal, and rounded down to whole cents for the key."""
+    return None if value is None else _bound(value, ROUND_FLOOR)
+
+
+def _bound(value: float, rounding: str) -> PriceBound:
+    exact = Decimal(str(value))
+    return PriceBound(exact=exact, in_cents=exact.quantize(CENT, rounding=rounding))
 
 
 def cache_key(kind: str, version: str, values: tuple[Any, ...]) -> str:
-    """`<kind>:<data version>:<digest of the values>`; Cache adds its prefix."""
-    digest = hashlib.sha256(_encoder.encode(values)).hexdigest()[:40]
+    """`<kind>:<data version>:<digest of the values>` (a price bound by its cents); Cache adds its prefix."""
+    canonical = tuple(value.in_cents if isinstance(value, PriceBound) else value for value in values)
+    digest = hashlib.sha256(_encoder.encode(canonical)).hexdigest()[:40]
     return f"{kind}:{version}:{digest}"
 
 
 async def cached_page(
-    clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int,
-    key_context: tuple[Any, ...] = (),
+    clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
+    page: int, limit: int, key_context: tuple[Any, ...] = (),
 ) -> tuple[RankedPage, bool]:  # fmt: skip
     """The page of api.<function>(*args): from the cache (and True), else ranked now (and False).
 
     The cache key is the function, the data version and the same args the call takes (plus
     key_context: what else the page depends on). A page that says it was ranked from another data
-    version than the key's is stored under the key of its own version.
+    version than the key's is stored under the key of its own version. A page past the end of the
+    ranking (its first item would be at or beyond total_items: empty) is answered but not stored, so
+    requests for pages that hold nothing cannot fill Redis.
     """
     key = cache_key(function, version, args + key_context)
     cached = await clients.cache.get(key)
     if cached is not None:
         return _decoder.decode(cached), True
-    page = await fetch_row(clients.pool, RankedPage, function, *args)
-    if page.data_version is not None and str(page.data_version) != version:
-        key = cache_key(function, str(page.data_version), args + key_context)
-    await clients.cache.set(key, _encoder.encode(page), ttl_seconds)
-    return page, False
+    call_args = tuple(arg.exact if isinstance(arg, PriceBound) else arg for arg in args)
+    page_data = await fetch_row(clients.pool, RankedPage, function, *call_args)
+    if (page - 1) * limit >= page_data.total_items:
+        return page_data, False
+    if page_data.data_version is not None and str(page_data.data_version) != version:
+        key = cache_key(function, str(page_data.data_version), args + key_context)
+    await clients.cache.set(key, _encoder.encode(page_data), ttl_seconds)
+    return page_data, False
 
 
 def pagination(page: int, limit: int, total_items: int) -> Pagination:

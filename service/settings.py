@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
@@ -16,6 +17,7 @@ DEV_ADMIN_USERNAME = "mysanta-admin"
 DEV_ADMIN_PASSWORD = "mysanta-admin-dev-password"  # noqa: S105 - the same, for the admin routes
 MIN_PASSWORD_LENGTH = 16  # outside DEBUG, for both Basic auth passwords
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MASK = "***"  # what a password is shown as
 
 
 class SettingsError(ValueError):
@@ -70,6 +72,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD,
         )  # fmt: skip
 
+    def __repr__(self) -> str:
+        """Every setting, with passwords masked: in a URL's authority or query, and the Basic auth ones."""
+        shown = []
+        for name in (field.name for field in msgspec.structs.fields(self)):
+            value = getattr(self, name)
+            if name.endswith("_password") and value is not None:
+                value = MASK
+            elif name.endswith("_url"):
+                value = masked_url(value)
+            shown.append(f"{name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
     def owner_settings(self) -> Settings:
         """These settings, checked for the commands that act as the owner (bootstrap, migrate): the
         owner must be another role than the app's, which may only execute api.* functions."""
@@ -80,6 +94,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "RECOMMENDATIONS_DATABASE_URL's (the app's role may only execute api.* functions)"
             )
         return self
+
+
+def masked_url(url: str) -> str:
+    """url with its password, in the authority (`user:secret@`) or a `password=` option, as ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{host}"
+    query = re.sub(r"(^|&)(password=)[^&]*", rf"\1\2{MASK}", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _pair(

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import msgspec
 import psycopg
@@ -23,6 +24,7 @@ from pytest_postgresql import factories
 
 from service.app import create_app
 from service.bootstrap import bootstrap_roles, prepare_cron, prepare_dev_main_database, prepare_recs_database
+from service.cache import EVICTION_POLICY
 from service.dsn import parse_pg_url
 from service.migrate import migrate
 from service.settings import Settings, settings_environ
@@ -138,40 +140,38 @@ def running_server(settings: Settings, workers: int = 1, debug: bool = False) ->
 
 
 class RedisServer:
-    """A private redis-server process the test controls (start, stop, restart)."""
+    """A private redis-server process the test controls (start, stop, restart), bounded in memory and
+    evicting as production's (service.cache.EVICTION_POLICY); with a password when one is given."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, maxmemory: str = "64mb", policy: str = EVICTION_POLICY, password: str | None = None
+    ) -> None:
         self.port = _free_port()
         self.dir = tempfile.mkdtemp(prefix="mysanta-redis-")
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.maxmemory, self.policy, self.password = maxmemory, policy, password
+        userinfo = f":{quote(password, safe='')}@" if password else ""  # percent-encoded, as a URL needs
+        self.url = f"redis://{userinfo}127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        """A synchronous client of this server, authenticated when it asks for a password."""
+        return redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
 
     def start(self) -> None:
-        """Start and wait until it answers PING."""
+        """Start and wait until it answers PING; the password goes in on stdin, as scripts/infra.sh does."""
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed (make test installs it)"
         subprocess.run(
             [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--daemonize",
-                "yes",
-                "--dir",
-                self.dir,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--pidfile",
-                f"{self.dir}/redis.pid",
-                "--logfile",
-                f"{self.dir}/redis.log",
+                binary, "-", "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes",
+                "--dir", self.dir, "--save", "", "--appendonly", "no",
+                "--maxmemory", self.maxmemory, "--maxmemory-policy", self.policy,
+                "--pidfile", f"{self.dir}/redis.pid", "--logfile", f"{self.dir}/redis.log",
             ],
+            input=f'requirepass "{self.password}"\n' if self.password else "",
+            text=True,
             check=True,
-        )
-        client = redis.Redis(port=self.port)
+        )  # fmt: skip
+        client = self.client()
         for _ in range(100):
             try:
                 client.ping()
@@ -183,19 +183,19 @@ class RedisServer:
     def stop(self) -> None:
         """Shut it down and wait until the port is closed."""
         try:
-            redis.Redis(port=self.port).shutdown(nosave=True)
+            self.client().shutdown(nosave=True)
         except redis.ConnectionError:
             pass
         for _ in range(100):
             try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.1).ping()
+                self.client().ping()
                 time.sleep(0.05)
             except redis.ConnectionError:
                 return
 
     def flush(self) -> None:
         """Empty every database."""
-        redis.Redis(port=self.port).flushall()
+        self.client().flushall()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from service.cache import EVICTION_POLICY
 from service.settings import _OPTIONAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +73,18 @@ def test_compose_holds_no_secret_and_takes_every_url_and_password_from_the_envir
             if "PASSWORD" in name or name.endswith("DATABASE_URL") or name == "POSTGRES_SUPERUSER_URL":
                 # From .env only: required (:?) or empty when unset (:-}), never a default secret.
                 assert re.fullmatch(rf"\$\{{{name}(:\?[^}}]*|:-)\}}", str(value)), (name, value)
+
+
+def test_compose_redis_is_a_bounded_cache_that_may_ask_for_a_password() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    redis = compose["services"]["redis"]
+    command = " ".join(redis["command"])
+    assert f"--maxmemory-policy {EVICTION_POLICY}" in command
+    assert '--maxmemory "$$REDIS_MAXMEMORY"' in command and redis["environment"]["REDIS_MAXMEMORY"]
+    assert "--save ''" in command and "--appendonly no" in command  # a cache: nothing on disk
+    # The password from .env reaches redis-server in a file (never its command line), and the
+    # service's default URL carries it.
+    assert redis["environment"]["REDIS_PASSWORD"] == "${REDIS_PASSWORD:-}"
+    assert "requirepass" in command and "--requirepass" not in command
+    assert "${REDIS_PASSWORD:-}@redis:6379" in compose["x-service-env"]["RECOMMENDATIONS_REDIS_URL"]
+    assert "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])

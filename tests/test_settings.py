@@ -139,3 +139,25 @@ def test_migrate_and_bootstrap_refuse_the_app_role_as_owner(
     with pytest.raises(SystemExit) as exited:
         main(["migrate"])
     assert exited.value.code == 2 and "RECOMMENDATIONS_OWNER_DATABASE_URL" in capsys.readouterr().err
+
+
+def test_repr_shows_every_setting_but_no_password() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "RECOMMENDATIONS_REDIS_URL": "rediss://cache-user:redis-pw-5@cache:6380/1",
+            "RECOMMENDATIONS_OWNER_DATABASE_URL": "postgresql://owner@db/recs?password=owner-pw-6&sslmode=require",
+        }
+    )
+    shown = repr(settings)
+    for secret in (
+        "pw@",
+        "redis-pw-5",
+        "owner-pw-6",
+        BASE["BASIC_AUTH_PASSWORD"],
+        BASE["ADMIN_BASIC_AUTH_PASSWORD"],
+    ):
+        assert secret not in shown and secret not in str(settings)
+    assert "recommendations_redis_url='rediss://cache-user:***@cache:6380/1'" in shown
+    assert "'postgresql://owner@db/recs?password=***&sslmode=require'" in shown
+    assert "basic_auth_username='rails'" in shown and "max_page_size=100" in shown

@@ -15,7 +15,7 @@ from service.clients import Clients
 from service.db import fetch_row
 from service.errors import problem_responses
 from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
-from service.recommendations import cached_page, page_limit, price, response_fields
+from service.recommendations import cached_page, page_limit, price_from, price_to, response_fields
 
 EXAMPLE = {
     "user_id": "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11",
@@ -66,13 +66,14 @@ async def personalized(
     page = data.pagination.page
     filters = data.filters
     args = (
-        user_id, data.geo_id, price(filters.price_from), price(filters.price_to), filters.category,
+        user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to), filters.category,
         filters.platform, page, limit, exclude,
     )  # fmt: skip
     state = await fetch_row(clients.pool, CacheState, "personalized_cache_state", user_id)
     ranked, hit = await cached_page(
         clients, "personalized", args, f"{state.popular_version}.{state.personalized_version}",
-        clients.settings.cache_ttl_personalized, key_context=(state.fresh_fingerprint,),
+        clients.settings.cache_ttl_personalized, page=page, limit=limit,
+        key_context=(state.fresh_fingerprint,),
     )  # fmt: skip
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(

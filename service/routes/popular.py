@@ -13,7 +13,7 @@ from litestar.params import Body
 from service.clients import Clients
 from service.errors import problem_responses
 from service.models import PopularRequest, PopularResponse
-from service.recommendations import cached_page, page_limit, price, response_fields
+from service.recommendations import cached_page, page_limit, price_from, price_to, response_fields
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
@@ -47,11 +47,13 @@ async def popular(
     page = data.pagination.page
     user, filters = data.user_params, data.filters
     args = (
-        user.gender, user.age_group, user.category, user.geo_id,
-        price(filters.price_from), price(filters.price_to), filters.category, filters.platform, page, limit,
+        user.gender, user.age_group, user.category, user.geo_id, price_from(filters.price_from),
+        price_to(filters.price_to), filters.category, filters.platform, page, limit,
     )  # fmt: skip
     version = str(await clients.versions.get(clients.pool, "popular"))
-    ranked, hit = await cached_page(clients, "popular", args, version, clients.settings.cache_ttl_popular)
+    ranked, hit = await cached_page(
+        clients, "popular", args, version, clients.settings.cache_ttl_popular, page=page, limit=limit
+    )
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PopularResponse(
         **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Annotated
 
 import msgspec
@@ -81,7 +82,7 @@ class ProfileRow(msgspec.Struct, kw_only=True):
 
 
 class CachedProfile(msgspec.Struct):
-    """The Redis copy: the profile and the profiles data version it was built from."""
+    """The Redis copy: the profile (user_id left empty) and the profiles data version it was built from."""
 
     version: int
     profile: UserProfile
@@ -90,12 +91,17 @@ class CachedProfile(msgspec.Struct):
 _decoder = msgspec.json.Decoder(CachedProfile)
 
 
+def _cache_key(user_id: str) -> str:
+    """The Redis copy's key: a digest of the user id, so neither keys nor values in Redis name a user."""
+    return "user-profile:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+
+
 async def _load_and_remember(clients: NamedDependency[Clients], user_id: str) -> UserProfile:
     row = await fetch_row(clients.pool, ProfileRow, "user_profile", user_id)
     profile = row.to_profile()
-    cached = CachedProfile(version=row.profile_version, profile=profile)
+    cached = CachedProfile(version=row.profile_version, profile=msgspec.structs.replace(profile, user_id=""))
     await clients.cache.set(
-        f"user-profile:{user_id}", msgspec.json.encode(cached), clients.settings.cache_ttl_user_profile
+        _cache_key(user_id), msgspec.json.encode(cached), clients.settings.cache_ttl_user_profile
     )
     return profile
 
@@ -125,9 +131,9 @@ async def put_user_profile(
 async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> UserProfile:
     """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
-    cached_bytes = await clients.cache.get(f"user-profile:{uid}")
+    cached_bytes = await clients.cache.get(_cache_key(uid))
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)
         if cached.version == await clients.versions.get(clients.pool, "profiles"):
-            return cached.profile
+            return msgspec.structs.replace(cached.profile, user_id=uid)
     return await _load_and_remember(clients, uid)

@@ -201,7 +201,10 @@ async def test_user_profile_put_normalises_persists_and_caches(
         (user,),
     ).fetchone()
     assert row is not None and row[:3] == ("f", "de", 4)
-    assert redis.Redis.from_url(redis_url).exists(f"{KEY_PREFIX}user-profile:{user}")
+    cache = redis.Redis.from_url(redis_url)
+    copies = cache.keys(f"{KEY_PREFIX}user-profile:*")
+    assert len(copies) == 1  # the Redis copy, under a digest: no key or value in Redis names the user
+    assert all(str(user).encode() not in key + cache.get(key) for key in cache.keys(f"{KEY_PREFIX}*"))
 
     again = await client.put(f"/user-profile/{user}", json=body, auth=AUTH)
     assert again.json() == stored.json()  # idempotent: same row, same updated_at

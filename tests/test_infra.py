@@ -1,0 +1,42 @@
+"""scripts/infra.sh starts the development Redis bounded in memory, evicting as the service expects,
+and asking for REDIS_PASSWORD when one is set."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import redis
+
+from service.cache import EVICTION_POLICY
+from tests.conftest import PROJECT_DIR, _free_port
+
+INFRA = PROJECT_DIR / "scripts" / "infra.sh"
+
+
+@pytest.mark.parametrize("password", ["", "dev-redis-secret"], ids=["open", "password"])
+def test_infra_starts_redis_bounded_and_with_the_password(tmp_path: Path, password: str) -> None:
+    port = _free_port()
+    env = os.environ | {"STATE_DIR": str(tmp_path), "REDIS_PORT": str(port), "REDIS_MAXMEMORY": "48mb"}
+    env["REDIS_PASSWORD"] = password
+
+    def infra(command: str) -> None:
+        subprocess.run(["bash", str(INFRA), command], env=env, check=True, capture_output=True, timeout=60)
+
+    infra("start-redis")
+    try:
+        client = redis.Redis(port=port, password=password or None)
+        assert client.config_get("maxmemory")["maxmemory"] == str(48 * 1024 * 1024)
+        assert client.config_get("maxmemory-policy")["maxmemory-policy"] == EVICTION_POLICY
+        assert client.config_get("save")["save"] == ""  # a cache: nothing written to disk
+        if password:
+            with pytest.raises(redis.AuthenticationError):
+                redis.Redis(port=port).ping()
+            assert password not in Path(f"/proc/{client.info('server')['process_id']}/cmdline").read_text()
+        infra("start-redis")  # running already: nothing to do
+    finally:
+        infra("stop-redis")
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=port, password=password or None, socket_connect_timeout=1).ping()
