@@ -26,7 +26,8 @@ REDIS_EVICTION_POLICY=volatile-lru
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 VENV=${VENV:-$PROJECT_DIR/.venv}
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-15-cron redis-server python3-venv wrk ruby)
+# wrk: make bench; ruby: the Rails client's test; nginx: the test of docker/nginx.conf (it runs its own).
+APT_PACKAGES=(postgresql-15 postgresql-contrib postgresql-15-cron redis-server python3-venv wrk ruby nginx)
 
 if [ "$(id -u)" -eq 0 ]; then
     # PostgreSQL refuses to run as root: the cluster belongs to the postgres OS user and lives

@@ -31,6 +31,8 @@ def _serve(args: argparse.Namespace) -> None:
             os.remove(os.path.join(metrics_dir, name))
     import uvicorn
 
+    from service.server import GuardedHttpToolsProtocol
+
     # DEBUG auto-reloads on code changes, which uvicorn can do with one worker only: WORKERS > 1 wins.
     reload = settings.debug and args.workers == 1
     try:
@@ -44,6 +46,14 @@ def _serve(args: argparse.Namespace) -> None:
             log_config=None,
             access_log=False,
             proxy_headers=True,
+            # Limits (README "Configuration"): requests and connections each worker takes on at once
+            # (beyond: 503), idle time between requests, and, in the protocol, the time a request may
+            # take to arrive and the size of its head.
+            http=GuardedHttpToolsProtocol,
+            limit_concurrency=settings.http_limit_concurrency,
+            timeout_keep_alive=settings.http_keep_alive_timeout_s,
+            ws="none",  # no WebSocket routes: upgrade requests are not taken up
+            server_header=False,
         )
     finally:
         if own_metrics_dir:

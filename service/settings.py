@@ -51,6 +51,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_statement_timeout_ms: int = 5000
     data_version_max_age_ms: int = 1000
     stats_flush_ms: int = 1000
+    http_limit_concurrency: int = 1000
+    http_keep_alive_timeout_s: int = 5
+    http_request_timeout_s: int = 10
+    http_max_header_bytes: int = 16384
 
     @property
     def auth_credentials(self) -> tuple[str, str]:
@@ -197,6 +201,10 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "DB_STATEMENT_TIMEOUT_MS": _int_in(100, 600_000),
     "DATA_VERSION_MAX_AGE_MS": _int_in(0, 60_000),
     "STATS_FLUSH_MS": _int_in(10, 60_000),
+    "HTTP_LIMIT_CONCURRENCY": _int_in(1, 100_000),
+    "HTTP_KEEP_ALIVE_TIMEOUT_S": _int_in(1, 3600),
+    "HTTP_REQUEST_TIMEOUT_S": _int_in(1, 600),
+    "HTTP_MAX_HEADER_BYTES": _int_in(1024, 1024 * 1024),
 }
 
 

@@ -57,7 +57,7 @@ def test_compose_passes_every_setting_and_runs_the_makefile_commands() -> None:
     assert re.search(r"\$\(PY\) -m service serve\b", makefile)
     assert services["api"]["command"][:4] == ["python", "-m", "service", "serve"]
     assert services["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    for name in ("db", "redis", "api"):
+    for name in ("db", "redis", "api", "proxy"):
         assert services[name]["healthcheck"]["test"], name
 
 
@@ -88,3 +88,16 @@ def test_compose_redis_is_a_bounded_cache_that_may_ask_for_a_password() -> None:
     assert "requirepass" in command and "--requirepass" not in command
     assert "${REDIS_PASSWORD:-}@redis:6379" in compose["x-service-env"]["RECOMMENDATIONS_REDIS_URL"]
     assert "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])
+
+
+def test_compose_publishes_only_the_proxy_in_front_of_the_api() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}  # the api, redis and the database are reached from inside only
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["${PORT:-8000}:8080"]
+    assert "./docker/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["api"]["condition"] == "service_healthy"
+    nginx = (ROOT / "docker" / "nginx.conf").read_text()
+    assert "server api:8000;" in nginx and "listen 8080;" in nginx
+    assert services["api"]["command"][-2:] == ["--port", "8000"]

@@ -1,0 +1,166 @@
+"""The HTTP protocol uvicorn serves the app with: its httptools protocol plus a deadline per request
+and a bound on the request head, which uvicorn lacks (a slow or endless head would hold a connection)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http
+import logging
+from typing import Any
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from service.settings import load_settings
+
+log = logging.getLogger("service.http")
+
+
+class HeadTooLarge(Exception):
+    """The request line and headers passed HTTP_MAX_HEADER_BYTES."""
+
+
+@functools.cache
+def _limits() -> tuple[int, int]:
+    """HTTP_REQUEST_TIMEOUT_S and HTTP_MAX_HEADER_BYTES of this worker (the environment `serve` checked)."""
+    settings = load_settings()
+    return settings.http_request_timeout_s, settings.http_max_header_bytes
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, bounded in time and size where uvicorn 0.x is not.
+
+    - Idle: a new connection gets uvicorn's keep-alive timeout (HTTP_KEEP_ALIVE_TIMEOUT_S) before
+      its first byte too; uvicorn arms it only after a response.
+    - A request, from its first byte to its last (line, headers, body), must arrive within
+      HTTP_REQUEST_TIMEOUT_S: else 408 and close while nothing reached the app, or close (the app
+      sees the client go) while the app reads the body. A slow handler is not limited by it.
+    - The request line and headers may take HTTP_MAX_HEADER_BYTES: beyond, 431 and close, before
+      any application code runs; a head still arriving is counted as it comes.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.request_timeout_s, self.max_head_bytes = _limits()
+        self._deadline: asyncio.TimerHandle | None = None
+        self._receiving = False  # from a request's first byte to its last
+        self._head_bytes: int | None = None  # bytes of the request head so far; None: not in a head
+        self._head_too_large = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start as uvicorn does, and give the connection until the keep-alive timeout to start a request."""
+        super().connection_made(transport)
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the deadline, then as uvicorn does."""
+        self._stop_deadline()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Start the deadline at a request's first byte, parse, and bound a head still arriving."""
+        if self._deadline is None and not self._handling():
+            self._start_deadline()  # a request begins (or bytes that are none, which must stop too)
+        super().data_received(data)
+        if self._head_bytes is not None and not self.transport.is_closing():
+            # Counted per read: the read that began the head counts whole (only a pipelining client,
+            # whose previous request ended within that read, is overcounted).
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse_head()
+
+    def on_message_begin(self) -> None:
+        """A request's first byte was parsed: its head begins, under the deadline."""
+        super().on_message_begin()
+        self._receiving, self._head_bytes = True, 0
+        if self._deadline is None:
+            self._start_deadline()
+
+    def on_headers_complete(self) -> None:
+        """Refuse a head over the bound (it may have come in one read), else hand it to uvicorn."""
+        self._head_bytes = None
+        head_bytes = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if head_bytes > self.max_head_bytes:
+            self._head_too_large = True
+            raise HeadTooLarge  # the parser stops; uvicorn answers through send_400_response
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        """The whole request is in: no deadline while the app handles it."""
+        self._receiving = False
+        self._stop_deadline()
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request the parser stopped at: 431 when the head was too large."""
+        if self._head_too_large:
+            self._refuse_head()
+        else:
+            super().send_400_response(msg)
+
+    def _handling(self) -> bool:
+        """A request arrived whole and the app has not finished its response."""
+        return not self._receiving and self.cycle is not None and not self.cycle.response_complete
+
+    def _start_deadline(self) -> None:
+        self._deadline = self.loop.call_later(self.request_timeout_s, self._deadline_passed)
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        """The request did not arrive whole in time: 408 if the app has seen nothing of it, else close."""
+        self._deadline = None
+        if self.transport.is_closing() or self._handling():
+            return
+        head_pending = self._head_bytes is not None or not self._receiving
+        earlier_response_pending = (
+            self.cycle is not None and not self.cycle.response_complete
+            if head_pending
+            else bool(self.pipeline)
+        )
+        if earlier_response_pending:  # a pipelined request waits its turn (uvicorn stopped reading)
+            self._start_deadline()
+            return
+        log.warning(
+            "http.request_timeout",
+            extra={"client": self._client_text(), "stage": "head" if head_pending else "body"},
+        )
+        if head_pending:
+            self._answer_and_close(http.HTTPStatus.REQUEST_TIMEOUT, "The request did not arrive in time.")
+        else:
+            self.transport.close()  # the app is waiting for the body: it sees the client disconnect
+
+    def _refuse_head(self) -> None:
+        log.warning(
+            "http.head_too_large", extra={"client": self._client_text(), "limit": self.max_head_bytes}
+        )
+        self._answer_and_close(
+            http.HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
+            f"The request line and headers may take {self.max_head_bytes} bytes.",
+        )
+
+    def _answer_and_close(self, status: http.HTTPStatus, message: str) -> None:
+        """A plain-text answer written by the protocol itself (no application code runs), then close."""
+        body = message.encode()
+        head = (
+            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+
+    def _client_text(self) -> str | None:
+        return f"{self.client[0]}:{self.client[1]}" if self.client else None
