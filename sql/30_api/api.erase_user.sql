@@ -3,9 +3,10 @@
 -- for an unknown user and their cached personalised pages are never served again (their cache
 -- key includes the user's key, which is gone; api.personalized_cache_state); the similarity
 -- vectors, the profile view's row and the popularity shares follow at the next job runs.
--- Idempotent: an unknown or already erased user is no error. What main holds is not touched: if
--- the user is still in main, their likes and clicks come back at the next full resync (under a
--- new key), so the Rails app deletes the user in main as well.
+-- Idempotent: an unknown or already erased user is no error. What main holds is not touched:
+-- while main has the user's likes and clicks, the sync reads them back (those within
+-- sync_overlap_minutes of the newest synced event at the next sync, all at the next full resync,
+-- under a new key), so the Rails app deletes them in main first.
 -- Arguments: p_user_id.
 -- Result: one row (erased): true when the service held something of the user.
 -- Errors: 22023 (invalid_parameter_value) for a NULL user id.
