@@ -32,7 +32,7 @@ from service.routes.health import health
 from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized
 from service.routes.popular import popular
-from service.routes.profiles import get_user_profile, put_user_profile
+from service.routes.profiles import delete_user_profile, get_user_profile, put_user_profile
 from service.settings import Settings, load_settings
 from service.telemetry import Telemetry
 
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             personalized,
             put_user_profile,
             get_user_profile,
+            delete_user_profile,
             job_status,
             run_job,
             refresh_popular_items,

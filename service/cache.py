@@ -91,6 +91,16 @@ class Cache:
             return
         self._succeeded()
 
+    async def delete(self, key: str) -> bool:
+        """Remove the value under the versioned key; False when Redis could not be asked (an outage)."""
+        try:
+            await self.client.delete(KEY_PREFIX + key)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        return True
+
 
 def create_redis(settings: Settings) -> redis.Redis:
     """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds."""

@@ -111,6 +111,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         403: "Forbidden",
         404: "Not found",
         405: "Method not allowed",
+        503: "Service unavailable",
     }.get(exc.status_code, "Request failed")
     if "path_template" not in request.scope:  # no route matched: the request middleware never ran
         log.info(

@@ -32,6 +32,7 @@ def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[
         _run_job_entry("refresh_user_profiles", "*/30 * * * *"),
         _run_job_entry("refresh_user_similarities", "7 * * * *"),
         _run_job_entry("cleanup", "17 */6 * * *"),
+        _run_job_entry("erase_absent_users", "29 3 * * *"),
         # pg_cron's history lives in its own database; each role may delete only its own rows.
         CronJob(
             "purge-cron-history",

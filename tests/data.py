@@ -71,6 +71,11 @@ class World:
                     )
         return created
 
+    def in_main(self, *users: uuid.UUID) -> None:
+        """Rows for these users in main's users table, as Rails has for every user it knows."""
+        for user in users:
+            self.main.execute("INSERT INTO users (id) VALUES (%s)", (user,))
+
     def refresh(self, job: str = "refresh_popular_items") -> None:
         """Run a job as pg_cron does."""
         with owner_connect() as owner:

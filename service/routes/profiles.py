@@ -1,20 +1,22 @@
-"""PUT/GET /user-profile/{user_id}: demographics stored in the recs DB, profile cached in Redis."""
+"""PUT/GET/DELETE /user-profile/{user_id}: demographics stored in the recs DB, profile cached in Redis."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Annotated
 
 import msgspec
-from litestar import get, put
+from litestar import delete, get, put
 from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from service.clients import Clients
 from service.db import call_api, fetch_row
-from service.errors import problem_responses
+from service.errors import RETRY_AFTER_SECONDS, problem_responses
 from service.models import (
     Demographics,
     DemographicsRequest,
@@ -25,6 +27,7 @@ from service.models import (
     parse_uuid,
 )
 
+log = logging.getLogger("service.profiles")
 EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale": "en", "geo_id": 3}
 UserIdParam = Annotated[
     str,
@@ -137,3 +140,28 @@ async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Client
         if cached.version == await clients.versions.get(clients.pool, "profiles"):
             return msgspec.structs.replace(cached.profile, user_id=uid)
     return await _load_and_remember(clients, uid)
+
+
+@delete(
+    "/user-profile/{user_id:str}", tags=["profiles"], summary="Erase what the service holds of a user",
+    responses=problem_responses(),
+    description=(
+        "Erases the user's demographics, synced interactions, preference profile and neighbours in "
+        "the recs DB, and the cached copies: GET /user-profile then answers 404 and no cached "
+        "personalised page of the user is served again. Idempotent: 204 for an unknown or already "
+        "erased user too. Main is not touched: the Rails app deletes the user there as well, or "
+        "their likes and clicks come back at the next full resync. 503 when the cached profile "
+        "could not be removed: retry."
+    ),
+)  # fmt: skip
+async def delete_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> None:
+    """api.erase_user, then the Redis copy of the profile; 503 when Redis could not be asked (retry)."""
+    uid = str(parse_uuid(user_id, "user_id", "path"))
+    rows = await call_api(clients.pool, "erase_user", uid)
+    log.info("profile.erased", extra={"erased": bool(rows[0]["erased"])})
+    if not await clients.cache.delete(_cache_key(uid)):
+        raise ServiceUnavailableException(
+            "The user was erased from the database, but the cached copy of the profile could not be "
+            "removed: retry (the erasure is idempotent).",
+            headers={"Retry-After": RETRY_AFTER_SECONDS},
+        )

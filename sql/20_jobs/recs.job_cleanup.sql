@@ -1,16 +1,20 @@
--- recs.job_cleanup: purges recs.job_runs rows older than the job_run_retention_days setting.
+-- recs.job_cleanup: purges recs.job_runs and recs.user_erasures rows older than the
+-- job_run_retention_days setting.
 -- Arguments: none. Result: rows deleted. Errors: a bad setting value (22P02).
 -- Caller: recs.run_job('cleanup') from pg_cron (job "cleanup", every 6 hours), psql or admin API.
 CREATE OR REPLACE FUNCTION recs.job_cleanup() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_deleted bigint;
+    v_before timestamptz := now() - make_interval(days => recs.setting('job_run_retention_days')::int);
+    v_runs bigint;
+    v_erasures bigint;
 BEGIN
-    DELETE FROM recs.job_runs
-    WHERE started_at < now() - make_interval(days => recs.setting('job_run_retention_days')::int);
-    GET DIAGNOSTICS v_deleted = ROW_COUNT;
-    RETURN v_deleted;
+    DELETE FROM recs.job_runs WHERE started_at < v_before;
+    GET DIAGNOSTICS v_runs = ROW_COUNT;
+    DELETE FROM recs.user_erasures WHERE erased_at < v_before;
+    GET DIAGNOSTICS v_erasures = ROW_COUNT;
+    RETURN v_runs + v_erasures;
 END;
 $$;
 COMMENT ON FUNCTION recs.job_cleanup() IS
-    'Delete run-log rows past job_run_retention_days. Run it as CALL recs.run_job(''cleanup'').';
+    'Delete run-log and erasure-log rows past job_run_retention_days. Run it as CALL recs.run_job(''cleanup'').';

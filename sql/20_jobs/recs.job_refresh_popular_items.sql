@@ -1,7 +1,7 @@
 -- recs.job_refresh_popular_items: sync from main, then refresh the popularity views
 -- (recs.popular_items, recs.popular_segments, recs.popular_filter_counts, popular_region_counts)
 -- CONCURRENTLY; bumps the 'popular' data version when anything that feeds them changed
--- (events, presents, demographics, weights).
+-- (events, presents, demographics, erased users, weights).
 -- Arguments: none. Result: rows in recs.popular_items after the refresh.
 -- Errors: main unreachable, bad settings (the run is logged with the error; old data stays).
 -- Caller: recs.run_job('refresh_popular_items') from pg_cron (job "refresh-popular-items",
@@ -19,6 +19,7 @@ BEGIN
     IF v_version.as_of IS NULL
        OR (SELECT changed_at FROM recs.sync_state WHERE source = 'decay') > v_version.as_of
        OR EXISTS (SELECT 1 FROM recs.user_demographics WHERE updated_at >= v_version.as_of)
+       OR EXISTS (SELECT 1 FROM recs.user_erasures WHERE erased_at >= v_version.as_of)
        OR EXISTS (SELECT 1 FROM recs.settings WHERE updated_at >= v_version.as_of)
        OR NOT (SELECT relispopulated FROM pg_class WHERE oid = 'recs.popular_items'::regclass) THEN
         PERFORM recs.refresh_materialized_view('recs.popular_items');

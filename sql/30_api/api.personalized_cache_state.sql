@@ -1,7 +1,8 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
 -- changes the moment any of it does: the popular and personalized data versions and a
--- fingerprint of the user's events not yet synced (read live from main) and of their stored
--- demographics (a PUT /user-profile moves them to another segment or region at once).
+-- fingerprint of the user's events not yet synced (read live from main), of their key in
+-- recs.users (an erasure removes it: their cached pages are never served again) and of their
+-- stored demographics (a PUT /user-profile moves them to another segment or region at once).
 -- Arguments: p_user_id. Result: one row (popular_version, personalized_version,
 --   fresh_fingerprint, fresh_checked); fresh_checked is false when main could not be read.
 -- Errors: none (a main-DB failure is reported, not raised).
@@ -20,11 +21,14 @@ BEGIN
         fresh_fingerprint := 'unchecked';
         fresh_checked := false;
     END;
+    -- The key is never reused: once the user is erased (api.erase_user), no key of their old
+    -- pages can be built again, whatever else stays the same.
     fresh_fingerprint := fresh_fingerprint || '|' || coalesce(
-        (SELECT d.updated_at::text FROM recs.users u JOIN recs.user_demographics d USING (user_key)
+        (SELECT u.user_key || '@' || coalesce(d.updated_at::text, '-')
+         FROM recs.users u LEFT JOIN recs.user_demographics d ON d.user_key = u.user_key
          WHERE u.user_id = p_user_id), '-');
     RETURN NEXT;
 END;
 $$;
 COMMENT ON FUNCTION api.personalized_cache_state(uuid) IS
-    'Data versions and a fingerprint of the user''s not-yet-synced events and demographics (cache key of POST /personalized).';
+    'Data versions and a fingerprint of the user''s not-yet-synced events, key and demographics (cache key of POST /personalized).';

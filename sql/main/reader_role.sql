@@ -26,7 +26,8 @@ DECLARE
         "handpicked_presents": ["id", "user_id", "price", "category", "platform", "geo_ids", "available",
                                 "created_at", "updated_at"],
         "handpicked_likes": ["id", "user_id", "handpicked_present_id", "created_at"],
-        "handpicked_present_clicks": ["id", "user_id", "handpicked_present_id", "created_at"]}';
+        "handpicked_present_clicks": ["id", "user_id", "handpicked_present_id", "created_at"],
+        "users": ["id"]}';
     v_role pg_roles;
     v_oid oid;
     v_table text;

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS users (
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE users IS
-    'Rails users. Not read by the service (demographics arrive by PUT /user-profile); the demo loader syncs them from here.';
+    'Rails users. The service reads only id (which users still exist, for its retention job); demographics arrive by PUT /user-profile, and the demo loader syncs them from here.';
 
 CREATE TABLE IF NOT EXISTS handpicked_presents (
     id          uuid PRIMARY KEY,

@@ -32,6 +32,7 @@ begin
 rescue RecommendationClient::Error => e
   out["error"] = { "status" => e.status, "detail" => e.detail, "request_id" => e.request_id }
 end
+out["erased"] = client.erase_user_profile(ARGV[5])
 puts JSON.generate(out)
 """
 
@@ -70,6 +71,8 @@ def test_the_ruby_client_talks_to_the_live_service(
         (newcomer,),
     ).fetchone()
     assert stored == ("f", "25-34")
+    assert out["erased"] == {}  # 204, no body
+    assert recs.execute("SELECT count(*) FROM recs.users WHERE user_id = %s", (fan,)).fetchone() == (0,)
 
 
 DOWN_SCRIPT = """

@@ -109,7 +109,11 @@ def test_every_setting_at_each_bound_still_serves(world: World) -> None:
         ("popularity_half_life_days", "0", "must be a number from 0.01 to 1000000"),
         ("similarity_iuf", "yes", "setting similarity_iuf must be true or false, got 'yes'"),
         ("similarity_iuf", None, "got NULL"),
-        ("no_such_key", "1", "unknown setting no_such_key; the settings are: click_weight, "),
+        (
+            "no_such_key",
+            "1",
+            "unknown setting no_such_key; the settings are: absent_user_retention_days, click_weight, ",
+        ),
     ],
 )
 def test_a_bad_value_or_key_is_refused_naming_the_key_and_range(

@@ -8,8 +8,9 @@
 #   client.get_popular_items(user_params: { gender: "female", age: "25-34" }, filters: { price_to: 50 })
 #   client.get_personalized_recommendations(user_id: user.uuid, pagination: { page: 1, limit: 20 })
 #   client.sync_user_profile(user.uuid, gender: "female", birth_date: "1990-05-01", locale: "en", geo_id: 3)
+#   client.erase_user_profile(user.uuid)   # after the user is deleted in the Rails database
 #
-# Every method returns the parsed JSON body (a Hash). A 4xx or 5xx raises
+# Every method returns the parsed JSON body (a Hash; empty for erase_user_profile). A 4xx or 5xx raises
 # RecommendationClient::Error with the status, the problem+json detail and the request id; a 503
 # carries Retry-After in #retry_after. A service that cannot be reached in time (refused, reset,
 # timed out, unknown host) raises RecommendationClient::Unavailable, an Error with status nil.
@@ -70,6 +71,12 @@ class RecommendationClient
     request(Net::HTTP::Put.new(path("/user-profile/#{URI.encode_www_form_component(user_id)}")), body.compact)
   end
 
+  # DELETE /user-profile/{user_id}: erase what the service holds of the user (idempotent). Delete the
+  # user's likes and clicks in the Rails database first: the service reads them back from there.
+  def erase_user_profile(user_id)
+    request(Net::HTTP::Delete.new(path("/user-profile/#{URI.encode_www_form_component(user_id)}")), nil)
+  end
+
   private
 
   def post(route, body)
@@ -84,7 +91,7 @@ class RecommendationClient
     http_request.basic_auth(@username, @password)
     http_request["Content-Type"] = "application/json"
     http_request["Accept"] = "application/json"
-    http_request.body = JSON.generate(body)
+    http_request.body = JSON.generate(body) unless body.nil?
     begin
       response = Net::HTTP.start(@uri.host, @uri.port, use_ssl: @uri.scheme == "https",
                                  open_timeout: @open_timeout, read_timeout: @read_timeout) do |http|

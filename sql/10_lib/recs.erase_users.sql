@@ -1,0 +1,45 @@
+-- recs.erase_users: removes what this database holds of some users, in one transaction:
+--   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
+--   their neighbour pool (unless a similarity run is rewriting it: it then goes at the next run)
+--   and their row in recs.users, so no api.* function knows them any more;
+--   at the next run of each job: their vectors and norms (refresh_user_similarities, as they are
+--   marked in recs.dirty_users), their preference profile (refresh_user_profiles: a materialized
+--   view, its row no longer reachable by user id), their share of the popularity views
+--   (refresh_popular_items, which recomputes after any erasure); their place in other users'
+--   pools at the next full similarity run (daily; without their interactions they add nothing
+--   to anyone's scores meanwhile).
+-- The erasure is logged in recs.user_erasures (counts only, no ids). Their key in recs.users is
+-- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets
+-- a new one.
+-- Arguments: p_user_keys (keys in recs.users; unknown keys are ignored), p_source ('api' or
+--   'retention', for the log).
+-- Result: one row (users_erased, interactions_erased): users erased, interaction rows removed.
+-- Errors: none of its own; waits for a sync that is rewriting the same users' interactions.
+-- Caller: api.erase_user (DELETE /user-profile/{user_id}), recs.job_erase_absent_users.
+CREATE OR REPLACE FUNCTION recs.erase_users(p_user_keys integer[], p_source text)
+RETURNS TABLE (users_erased bigint, interactions_erased bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM recs.interactions x WHERE x.user_key = ANY (p_user_keys);
+    GET DIAGNOSTICS interactions_erased = ROW_COUNT;
+    -- The similarity job's next run removes their vectors and norms (it needs the vectors to
+    -- correct the presents' user counts) and their pools.
+    INSERT INTO recs.dirty_users AS d (user_key, changed_at)
+    SELECT u.user_key, now() FROM recs.users u WHERE u.user_key = ANY (p_user_keys)
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    -- A pool a running similarity job has locked is left to it; the mark above removes it next run.
+    DELETE FROM recs.user_neighbors n
+    WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l WHERE l.user_key = ANY (p_user_keys)
+                         FOR UPDATE SKIP LOCKED);
+    DELETE FROM recs.user_demographics d WHERE d.user_key = ANY (p_user_keys);
+    DELETE FROM recs.users u WHERE u.user_key = ANY (p_user_keys);
+    GET DIAGNOSTICS users_erased = ROW_COUNT;
+    IF users_erased > 0 THEN
+        INSERT INTO recs.user_erasures (source, users, interactions)
+        VALUES (p_source, users_erased, interactions_erased);
+    END IF;
+    RETURN NEXT;
+END;
+$$;
+COMMENT ON FUNCTION recs.erase_users(integer[], text) IS
+    'Erase users by key: demographics, interactions, pool and recs.users row now; vectors, profile and popularity shares at the next job runs. Logged in recs.user_erasures.';
