@@ -21,6 +21,7 @@ from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS
 from service.logs import RequestLogMiddleware, configure_logging
+from service.main_reads import MainBreaker
 from service.routes.admin import (
     job_status,
     refresh_popular_items,
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cache=cache,
             versions=DataVersions(settings.data_version_max_age_ms / 1000),
             telemetry=telemetry,
+            main_breaker=MainBreaker(settings.main_breaker_open_s),
         )
         telemetry.start(redis_client, pool, settings.db_pool_max_size)
         log.info("service.started", extra={"debug": settings.debug})

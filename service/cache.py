@@ -14,7 +14,20 @@ from redis.exceptions import RedisError
 from service.settings import Settings
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v4:"  # bumped whenever the format of a cached value changes
+KEY_PREFIX = "v5:"  # bumped whenever the format of a cached value changes
+# KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
+SET_UNLESS_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+    local ok, stored = pcall(cjson.decode, current)
+    local order = ok and type(stored) == 'table' and tonumber(stored['order'])
+    if order and order > tonumber(ARGV[2]) then
+        return 0
+    end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
 # The eviction policy the project's Redis runs with (scripts/infra.sh, docker-compose.yml, the tests):
 # every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
 # are evicted, the least recently used first.
@@ -31,6 +44,7 @@ class Cache:
         self.client = client
         self.on_lookup = on_lookup
         self._down_since: float | None = None
+        self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
 
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
@@ -86,6 +100,19 @@ class Cache:
         """Store bytes under the versioned key; an outage only skips the write."""
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return
+        self._succeeded()
+
+    async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
+        """Store a JSON object with an integer `order` field under the versioned key, unless the
+        value there already has a larger order (a writer that read older data lost a race with a
+        newer one); an outage only skips the write."""
+        try:
+            await self._set_unless_newer(
+                keys=[KEY_PREFIX + key], args=[value, order, ttl_seconds], client=self.client
+            )
         except (RedisError, OSError) as error:
             self._failed(error)
             return

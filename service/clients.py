@@ -9,19 +9,22 @@ from litestar.datastructures import State
 
 from service.cache import Cache
 from service.db import DataVersions
+from service.main_reads import MainBreaker
 from service.settings import Settings
 from service.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool, the Redis cache, the data versions and the telemetry of one worker."""
+    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker and
+    the telemetry of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
     cache: Cache
     versions: DataVersions
     telemetry: Telemetry
+    main_breaker: MainBreaker
 
 
 STATE_KEY = "clients"

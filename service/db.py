@@ -1,4 +1,4 @@
-"""asyncpg pool for the recommendations database and the one helper that calls an api.* function."""
+"""asyncpg pool for the recommendations database and the helpers that call an api.* function."""
 
 from __future__ import annotations
 
@@ -26,22 +26,45 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
 
 
+class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type hints
+    """asyncpg's pool, where waiting for a free connection is bounded too: past acquire_timeout_s
+    the caller gets TimeoutError (a 503), so one slow path that holds every connection cannot make
+    the others queue without end."""
+
+    def __init__(self, *args: Any, acquire_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout_s = acquire_timeout_s
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        """A connection within timeout (default: acquire_timeout_s)."""
+        return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """Open the app's pool (least-privilege role, bounded statement time)."""
-    pool = await asyncpg.create_pool(
-        dsn=settings.recommendations_database_url,
+    """Open the app's pool (least-privilege role, bounded statement time and acquire wait)."""
+    pool = BoundedPool(
+        settings.recommendations_database_url,
+        acquire_timeout_s=settings.db_pool_acquire_timeout_ms / 1000,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
         init=_init_connection,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
         timeout=5,
         command_timeout=settings.db_statement_timeout_ms / 1000 + 1,
         server_settings={
             "application_name": APPLICATION_NAME,
             "statement_timeout": str(settings.db_statement_timeout_ms),
             "idle_in_transaction_session_timeout": "60000",
+            # A backend whose client is gone (a call given up on, below) stops within a second,
+            # and its FDW query on main is cancelled with it.
+            "client_connection_check_interval": "1000",
         },
     )
-    assert pool is not None
+    await pool
     return pool
 
 
@@ -52,6 +75,53 @@ async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncp
     placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
     rows: list[asyncpg.Record] = await pool.fetch(f"SELECT * FROM api.{function}({placeholders})", *args)
     return rows
+
+
+class CallTimedOut(TimeoutError):
+    """An api.* call gave no answer within its own time limit (not a wait for a free connection)."""
+
+
+async def fetch_row_within(
+    pool: asyncpg.Pool, timeout_s: float, into: type[Row], function: str, *args: Any
+) -> Row:
+    """fetch_row, given up after timeout_s: CallTimedOut, and the connection is closed rather than
+    returned to the pool still busy (its backend notices and stops; the pool opens a fresh one)."""
+    if not function.isidentifier():
+        raise ValueError(f"not an api function name: {function!r}")
+    placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
+    async with pool.acquire() as connection:
+        try:
+            row = await connection.fetchrow(
+                f"SELECT * FROM api.{function}({placeholders})", *args, timeout=timeout_s
+            )
+        except TimeoutError:
+            connection.terminate()
+            raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+    return msgspec.convert(dict(row), into)
+
+
+async def fetch_row_on_own_connection(
+    settings: Settings, statement_timeout_s: int, into: type[Row], function: str, *args: Any
+) -> Row:
+    """The single row of api.<function>(*args) on a connection of its own whose statement_timeout
+    is statement_timeout_s, set before the call (for the long calls the pool's timeout would cut:
+    admin job runs), then closed; no pool connection is held meanwhile."""
+    if not function.isidentifier():
+        raise ValueError(f"not an api function name: {function!r}")
+    placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
+    connection = await asyncpg.connect(
+        settings.recommendations_database_url,
+        timeout=5,
+        server_settings={
+            "application_name": APPLICATION_NAME,
+            "statement_timeout": str(statement_timeout_s * 1000),
+        },
+    )
+    try:
+        row = await connection.fetchrow(f"SELECT * FROM api.{function}({placeholders})", *args)
+    finally:
+        await connection.close(timeout=5)
+    return msgspec.convert(dict(row), into)
 
 
 async def fetch_rows(pool: asyncpg.Pool, into: type[Row], function: str, *args: Any) -> list[Row]:

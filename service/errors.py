@@ -38,6 +38,7 @@ _PROBLEM_DESCRIPTIONS = {
     401: "Missing or wrong HTTP Basic credentials",
     403: "The Rails credentials on a route that needs the admin pair",
     404: "Not found",
+    409: "Another run of the job is in progress (this one was skipped)",
     413: "Request body over the size limit",
     422: "Invalid request: `errors` names each bad field",
     500: "Internal error (logged with the request id)",

@@ -22,6 +22,17 @@ MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 SQL_DIR = PROJECT_DIR / "sql"
 DOMAIN_STAGE = "00_domain"  # applied before the migrations after the first, which may use it
 MAIN_SERVER = "main_db"
+# libpq options of the link to main: an unreachable host fails a connect in 2 s (libpq's least,
+# under /health's 2.5 s budget); keepalives and a TCP user timeout find a peer that vanished
+# mid-query in about 20 s instead of the kernel's default of hours.
+MAIN_LINK_OPTIONS = {
+    "connect_timeout": "2",
+    "keepalives": "1",
+    "keepalives_idle": "5",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "20000",
+}
 CRON_SERVER = "cron_db"
 
 
@@ -131,10 +142,10 @@ def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[
     owner = parse_pg_url(settings.recommendations_owner_database_url)
     cron_url = owner.with_dbname(settings.cron_database_name)
     # pg_cron's tables are read rarely (/stats, /metrics, psql): no connection kept open per
-    # session, and an unreachable cron database costs at most a second (the readers go on without).
-    return configure_fdw_server(conn, MAIN_SERVER, settings.main_database_url) + configure_fdw_server(
-        conn, CRON_SERVER, cron_url, {"keep_connections": "off", "connect_timeout": "1"}
-    )
+    # session, and an unreachable cron database costs at most 2 s (the readers go on without).
+    return configure_fdw_server(
+        conn, MAIN_SERVER, settings.main_database_url, MAIN_LINK_OPTIONS
+    ) + configure_fdw_server(conn, CRON_SERVER, cron_url, {"keep_connections": "off", "connect_timeout": "2"})
 
 
 def configure_fdw_server(
@@ -200,7 +211,30 @@ def apply_env_settings(conn: psycopg.Connection, settings: Settings) -> list[str
         )
         if cursor.rowcount:
             changed.append(key)
+    if _set_job_statement_timeout(conn, settings.job_statement_timeout_s):
+        changed.append("job_statement_timeout_s")
     return changed
+
+
+def _set_job_statement_timeout(conn: psycopg.Connection, seconds: int) -> bool:
+    """Make JOB_STATEMENT_TIMEOUT_S the owner role's statement_timeout in the recs database, which
+    every session pg_cron opens for a job starts with (a timeout set inside a running statement
+    would not bound it); True when it changed. Migrations and DBA sessions as the owner get it too."""
+    wanted = f"statement_timeout={seconds}s"
+    row = conn.execute(
+        "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase"
+        " WHERE d.datname = current_database() AND s.setrole = current_user::regrole"
+    ).fetchone()
+    if row is not None and wanted in (row[0] or []):
+        return False
+    database = conn.execute("SELECT current_database()").fetchone()
+    assert database is not None
+    conn.execute(
+        sql.SQL("ALTER ROLE CURRENT_USER IN DATABASE {} SET statement_timeout = {}").format(
+            sql.Identifier(database[0]), sql.Literal(f"{seconds}s")
+        )
+    )
+    return True
 
 
 def sql_files(stages: tuple[str, ...] | None = None) -> list[Path]:

@@ -262,35 +262,39 @@ class PersonalizedResponse(RecommendationResponse, kw_only=True):
 
 
 class JobRun(msgspec.Struct, kw_only=True):
-    """One logged run of a job."""
+    """One logged run of a job: succeeded, failed (error_code: its SQLSTATE; the error's text stays
+    in recs.job_runs), or skipped because another run of the job was in progress."""
 
+    run_id: int
     job: str
+    status: Literal["succeeded", "failed", "skipped"]
     started_at: datetime.datetime
     duration_ms: float | None
     rows: int | None
-    error: str | None
+    error_code: str | None
 
 
 class JobStatus(msgspec.Struct, kw_only=True):
-    """A job: its last logged run (null fields if it never ran), the runs and failures the log
-    keeps, its pg_cron schedule and next start, and pg_cron's own last outcome (null where pg_cron
-    does not run it here, or its database could not be read)."""
+    """A job: its last logged run (null fields if it never ran; error_code is the SQLSTATE of a
+    failed one), the runs, failures and skipped runs the log keeps, its pg_cron schedule and next
+    start, and pg_cron's own last outcome (null where pg_cron does not run it here, or its database
+    could not be read)."""
 
     job: str
     started_at: datetime.datetime | None
     finished_at: datetime.datetime | None
     duration_ms: float | None
     rows: int | None
-    error: str | None
+    error_code: str | None
     runs: int
     failures: int
+    skipped: int
     cron_jobname: str | None
     schedule: str | None
     scheduled: bool | None
     next_run_at: datetime.datetime | None
     cron_last_status: str | None
     cron_last_started_at: datetime.datetime | None
-    cron_last_message: str | None
 
 
 class SequenceUsage(msgspec.Struct, kw_only=True):

@@ -49,6 +49,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min_size: int = 2
     db_pool_max_size: int = 10
     db_statement_timeout_ms: int = 5000
+    db_pool_acquire_timeout_ms: int = 1000
+    main_read_timeout_ms: int = 1000
+    main_breaker_open_s: int = 30
+    job_statement_timeout_s: int = 7200
     data_version_max_age_ms: int = 1000
     stats_flush_ms: int = 1000
     http_limit_concurrency: int = 1000
@@ -199,6 +203,10 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "DB_POOL_MIN_SIZE": _int_in(0, 100),
     "DB_POOL_MAX_SIZE": _int_in(1, 200),
     "DB_STATEMENT_TIMEOUT_MS": _int_in(100, 600_000),
+    "DB_POOL_ACQUIRE_TIMEOUT_MS": _int_in(10, 60_000),
+    "MAIN_READ_TIMEOUT_MS": _int_in(50, 60_000),
+    "MAIN_BREAKER_OPEN_S": _int_in(1, 3600),
+    "JOB_STATEMENT_TIMEOUT_S": _int_in(1, 86_400),
     "DATA_VERSION_MAX_AGE_MS": _int_in(0, 60_000),
     "STATS_FLUSH_MS": _int_in(10, 60_000),
     "HTTP_LIMIT_CONCURRENCY": _int_in(1, 100_000),

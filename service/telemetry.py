@@ -276,6 +276,7 @@ class JobCollector(Collector):
             "last_run_failed": "1 when the job's last logged run failed, else 0.",
             "logged_runs": "Runs of the job the run log keeps (the cleanup job trims it).",
             "logged_failures": "Failed runs of the job the run log keeps.",
+            "logged_skips": "Runs of the job skipped because another was in progress, in the run log.",
             "next_run_timestamp_seconds": "Next start pg_cron has scheduled for the job (Unix time).",
         }
         gauges = {
@@ -289,9 +290,12 @@ class JobCollector(Collector):
                 "last_run_timestamp_seconds": status.started_at.timestamp() if status.started_at else None,
                 "last_duration_seconds": duration_ms / 1000 if duration_ms is not None else None,
                 "last_rows": status.rows,
-                "last_run_failed": None if status.started_at is None else float(status.error is not None),
+                "last_run_failed": None
+                if status.started_at is None
+                else float(status.error_code is not None),
                 "logged_runs": status.runs,
                 "logged_failures": status.failures,
+                "logged_skips": status.skipped,
                 "next_run_timestamp_seconds": status.next_run_at.timestamp() if status.next_run_at else None,
             }
             for name, value in values.items():

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from service.auth import ADMIN_SECURITY
 from service.clients import Clients
-from service.db import fetch_row, fetch_rows
+from service.db import fetch_row_on_own_connection, fetch_rows
 from service.errors import problem_response, problem_responses
+from service.logs import request_id
 from service.models import JobRun, JobStatus
+
+log = logging.getLogger("service.admin")
 
 
 @get(
@@ -23,45 +27,66 @@ from service.models import JobRun, JobStatus
     security=ADMIN_SECURITY,
 )
 async def job_status(clients: NamedDependency[Clients]) -> list[JobStatus]:
-    """Per job: last run (start, duration, rows, error), run/failure counts, schedule, next start."""
+    """Per job: last run (start, duration, rows, error code), run/failure/skip counts, schedule and
+    next start."""
     return await fetch_rows(clients.pool, JobStatus, "job_status")
 
 
-async def _run_job_now(clients: NamedDependency[Clients], job: str) -> Response[Any]:
-    run = await fetch_row(clients.pool, JobRun, "run_job", job)
-    if run.error:
-        return problem_response(500, "Job failed", f"job {job} failed: {run.error}")
+async def _run_job_now(clients: Clients, request: Request[Any, Any, Any], job: str) -> Response[Any]:
+    """Run the job on a connection bounded by JOB_STATEMENT_TIMEOUT_S, not by the request pool's
+    statement timeout; 500 (failed) or 409 (another run in progress) without the database's text."""
+    run = await fetch_row_on_own_connection(
+        clients.settings, clients.settings.job_statement_timeout_s, JobRun, "run_job", job
+    )
+    if run.status == "skipped":
+        return problem_response(
+            409, "Job already running", f"another run of job {job} is in progress; this one was skipped",
+            request=request,
+        )  # fmt: skip
+    if run.status == "failed":
+        details = {"job": job, "run_id": run.run_id, "sqlstate": run.error_code}
+        log.error("job.failed", extra=details | {"request_id": request_id(request.scope)})
+        return problem_response(
+            500, "Job failed",
+            f"job {job} failed (run {run.run_id}, SQLSTATE {run.error_code}); its error is in recs.job_runs",
+            request=request,
+        )  # fmt: skip
     return Response(run)
 
 
 @post(
     "/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200,
-    responses=problem_responses(403, 404), security=ADMIN_SECURITY,
+    responses=problem_responses(403, 404, 409), security=ADMIN_SECURITY,
 )  # fmt: skip
 async def run_job(
     clients: NamedDependency[Clients],
+    request: Request[Any, Any, Any],
     job: Annotated[str, Parameter(description="Job name, e.g. `cleanup`.", pattern=r"^[a-z_]{1,64}$")],
 ) -> Response[JobRun]:
-    """Run the job's SQL function as pg_cron would; 500 with the job's error if it failed."""
-    return await _run_job_now(clients, job)
+    """Run the job's SQL function as pg_cron would; 500 if it failed, 409 if a run is in progress."""
+    return await _run_job_now(clients, request, job)
 
 
 @post(
     "/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200,
-    responses=problem_responses(403), security=ADMIN_SECURITY,
+    responses=problem_responses(403, 409), security=ADMIN_SECURITY,
 )  # fmt: skip
-async def refresh_popular_items(clients: NamedDependency[Clients]) -> Response[JobRun]:
+async def refresh_popular_items(
+    clients: NamedDependency[Clients], request: Request[Any, Any, Any]
+) -> Response[JobRun]:
     """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
-    return await _run_job_now(clients, "refresh_popular_items")
+    return await _run_job_now(clients, request, "refresh_popular_items")
 
 
 @post(
     "/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200,
-    responses=problem_responses(403), security=ADMIN_SECURITY,
+    responses=problem_responses(403, 409), security=ADMIN_SECURITY,
 )  # fmt: skip
-async def update_user_profiles(clients: NamedDependency[Clients]) -> Response[JobRun]:
+async def update_user_profiles(
+    clients: NamedDependency[Clients], request: Request[Any, Any, Any]
+) -> Response[JobRun]:
     """Sync from main and refresh the profile view (job refresh_user_profiles); rows and duration."""
-    return await _run_job_now(clients, "refresh_user_profiles")
+    return await _run_job_now(clients, request, "refresh_user_profiles")
 
 
 @post(
@@ -69,9 +94,11 @@ async def update_user_profiles(clients: NamedDependency[Clients]) -> Response[Jo
     tags=["admin"],
     summary="Refresh user similarities now",
     status_code=200,
-    responses=problem_responses(403),
+    responses=problem_responses(403, 409),
     security=ADMIN_SECURITY,
 )
-async def update_user_similarities(clients: NamedDependency[Clients]) -> Response[JobRun]:
+async def update_user_similarities(
+    clients: NamedDependency[Clients], request: Request[Any, Any, Any]
+) -> Response[JobRun]:
     """Sync from main and recompute neighbours (job refresh_user_similarities); users and duration."""
-    return await _run_job_now(clients, "refresh_user_similarities")
+    return await _run_job_now(clients, request, "refresh_user_similarities")

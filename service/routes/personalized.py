@@ -12,10 +12,10 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.clients import Clients
-from service.db import fetch_row
 from service.errors import problem_responses
+from service.main_reads import fetch_reading_main
 from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
-from service.recommendations import cached_page, page_limit, price_from, price_to, response_fields
+from service.recommendations import RankedPage, cached_page, page_limit, price_from, price_to, response_fields
 
 EXAMPLE = {
     "user_id": "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11",
@@ -31,6 +31,7 @@ class CacheState(msgspec.Struct, kw_only=True):
 
     popular_version: int
     personalized_version: int
+    synced_version: int
     fresh_fingerprint: str
     fresh_checked: bool
 
@@ -69,11 +70,24 @@ async def personalized(
         user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to), filters.category,
         filters.platform, page, limit, exclude,
     )  # fmt: skip
-    state = await fetch_row(clients.pool, CacheState, "personalized_cache_state", user_id)
+    # The user's unsynced events are read live from main, unless the breaker says main is failing.
+    state = await fetch_reading_main(
+        clients.pool, clients.main_breaker, clients.settings.main_read_timeout_ms / 1000, CacheState,
+        "personalized_cache_state", user_id,
+    )  # fmt: skip
+
+    def ranked_as_keyed(ranked: RankedPage) -> bool:
+        # Main failed between the two calls: the page must not be stored under a checked key.
+        if ranked.fresh_checked != state.fresh_checked:
+            clients.main_breaker.failed("error")
+            return False
+        return True
+
     ranked, hit = await cached_page(
-        clients, "personalized", args, f"{state.popular_version}.{state.personalized_version}",
-        clients.settings.cache_ttl_personalized, page=page, limit=limit,
-        key_context=(state.fresh_fingerprint,),
+        clients, "personalized", (*args, state.fresh_checked),
+        f"{state.popular_version}.{state.personalized_version}.{state.synced_version}",
+        clients.settings.cache_ttl_personalized,
+        page=page, limit=limit, key_context=(state.fresh_fingerprint,), cache_if=ranked_as_keyed,
     )  # fmt: skip
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(

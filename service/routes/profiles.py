@@ -61,6 +61,8 @@ class ProfileRow(msgspec.Struct, kw_only=True):
     tier: Tier
     profile_version: int
     profile_as_of: dt.datetime | None
+    personalized_version: int
+    synced_version: int
 
     def to_profile(self) -> UserProfile:
         """The response body: demographics (when synced), preferences and tier."""
@@ -84,10 +86,14 @@ class ProfileRow(msgspec.Struct, kw_only=True):
         )  # fmt: skip
 
 
-class CachedProfile(msgspec.Struct):
-    """The Redis copy: the profile (user_id left empty) and the profiles data version it was built from."""
+class CachedProfile(msgspec.Struct, kw_only=True):
+    """The Redis copy: the profile (user_id left empty), the data versions it was read from
+    (profiles, personalized, synced: the profile view, the neighbour pools, the interactions the
+    tier counts), and its order: the demographics' updated_at in microseconds (0 without), so a
+    copy read before a newer PUT never replaces that PUT's copy."""
 
-    version: int
+    versions: tuple[int, int, int]
+    order: int
     profile: UserProfile
 
 
@@ -99,12 +105,26 @@ def _cache_key(user_id: str) -> str:
     return "user-profile:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
 
 
+async def _current_versions(clients: Clients) -> tuple[int, int, int]:
+    names = ("profiles", "personalized", "synced")
+    profiles, personalized, synced = [await clients.versions.get(clients.pool, name) for name in names]
+    return profiles, personalized, synced
+
+
 async def _load_and_remember(clients: NamedDependency[Clients], user_id: str) -> UserProfile:
     row = await fetch_row(clients.pool, ProfileRow, "user_profile", user_id)
     profile = row.to_profile()
-    cached = CachedProfile(version=row.profile_version, profile=msgspec.structs.replace(profile, user_id=""))
-    await clients.cache.set(
-        _cache_key(user_id), msgspec.json.encode(cached), clients.settings.cache_ttl_user_profile
+    updated_at = row.demographics_updated_at
+    cached = CachedProfile(
+        versions=(row.profile_version, row.personalized_version, row.synced_version),
+        order=0 if updated_at is None else int(updated_at.timestamp() * 1_000_000),
+        profile=msgspec.structs.replace(profile, user_id=""),
+    )
+    await clients.cache.set_unless_newer(
+        _cache_key(user_id),
+        msgspec.json.encode(cached),
+        cached.order,
+        clients.settings.cache_ttl_user_profile,
     )
     return profile
 
@@ -132,12 +152,12 @@ async def put_user_profile(
     responses=problem_responses(404),
 )  # fmt: skip
 async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> UserProfile:
-    """The Redis copy while the profiles data has not been refreshed since, else from the recs DB."""
+    """The Redis copy while the data it was read from is current, else from the recs DB."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
     cached_bytes = await clients.cache.get(_cache_key(uid))
     if cached_bytes is not None:
         cached = _decoder.decode(cached_bytes)
-        if cached.version == await clients.versions.get(clients.pool, "profiles"):
+        if cached.versions == await _current_versions(clients):
             return msgspec.structs.replace(cached.profile, user_id=uid)
     return await _load_and_remember(clients, uid)
 

@@ -8,7 +8,8 @@
 --   (refresh_popular_items, which recomputes after any erasure); their place in other users'
 --   pools at the next full similarity run (daily; without their interactions they add nothing
 --   to anyone's scores meanwhile).
--- The erasure is logged in recs.user_erasures (counts only, no ids). Their key in recs.users is
+-- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
+-- version. Their key in recs.users is
 -- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets
 -- a new one.
 -- Arguments: p_user_keys (keys in recs.users; unknown keys are ignored), p_source ('api' or
@@ -37,6 +38,9 @@ BEGIN
     IF users_erased > 0 THEN
         INSERT INTO recs.user_erasures (source, users, interactions)
         VALUES (p_source, users_erased, interactions_erased);
+        -- Other users' pages read the erased interactions (their neighbours' histories), and a
+        -- profile copy a GET wrote while this ran must not be served: both are keyed on it.
+        PERFORM recs.bump_data_version('synced');
     END IF;
     RETURN NEXT;
 END;

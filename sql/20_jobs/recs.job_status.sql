@@ -1,7 +1,9 @@
 -- recs.job_status: one row per job, for DBAs (psql) and operators (GET /admin/jobs, /stats,
--- /metrics): the job's last run from the run log (start, duration, rows, error), run and failure
--- counts the log keeps, its pg_cron schedule and next start, and pg_cron's own last outcome (a
--- run that failed before reaching recs.run_job, e.g. "connection failed", shows only there).
+-- /metrics): the job's last run from the run log (start, duration, rows, error and its SQLSTATE), run and failure
+-- counts the log keeps (runs skipped because another run of the job was in progress are counted
+-- apart, in skipped, and are never the last run), its pg_cron schedule and next start, and
+-- pg_cron's own last outcome (a run that failed before reaching recs.run_job, e.g. "connection
+-- failed", shows only there).
 -- Jobs are every recs.job_<name> function plus any other pg_cron job of this database.
 -- Errors: none (pg_cron's columns are NULL when its database cannot be read).
 -- Caller: psql, api.job_status, api.stats.
@@ -30,16 +32,20 @@ SELECT j.job,
        CASE WHEN c.active THEN recs.cron_next_run(c.schedule, now()) END AS next_run_at,
        c.last_status AS cron_last_status,
        c.last_started_at AS cron_last_started_at,
-       c.last_message AS cron_last_message
+       c.last_message AS cron_last_message,
+       coalesce(totals.skipped, 0) AS skipped,
+       last.details ->> 'sqlstate' AS last_sqlstate
 FROM jobs j
 LEFT JOIN cron c ON c.job = j.job
 LEFT JOIN LATERAL (
-    SELECT count(*) AS runs, count(*) FILTER (WHERE r.error IS NOT NULL) AS failures
+    SELECT count(*) FILTER (WHERE NOT coalesce(r.details ? 'skipped_because', false)) AS runs,
+           count(*) FILTER (WHERE r.error IS NOT NULL) AS failures,
+           count(*) FILTER (WHERE r.details ? 'skipped_because') AS skipped
     FROM recs.job_runs r WHERE r.job = j.job
 ) totals ON true
 LEFT JOIN LATERAL (
-    SELECT r.started_at, r.finished_at, r.duration_ms, r.rows, r.error
-    FROM recs.job_runs r WHERE r.job = j.job
+    SELECT r.started_at, r.finished_at, r.duration_ms, r.rows, r.error, r.details
+    FROM recs.job_runs r WHERE r.job = j.job AND NOT coalesce(r.details ? 'skipped_because', false)
     ORDER BY r.started_at DESC LIMIT 1
 ) last ON true;
 COMMENT ON VIEW recs.job_status IS

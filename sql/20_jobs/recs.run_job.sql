@@ -1,6 +1,7 @@
 -- recs.run_job: the entry point of pg_cron and psql. Runs the job through recs.execute_job,
 -- commits its run-log row, then raises if the job failed, so pg_cron's job_run_details and psql
--- show the failure too.
+-- show the failure too. A run skipped because another run of the job is in progress only says so
+-- (NOTICE).
 -- Arguments: p_job, the job name ('cleanup', ...). Result: none (see recs.job_runs).
 -- Errors: P0002 for an unknown job; the job's own SQLSTATE and message after logging.
 -- Caller: pg_cron (CALL recs.run_job('<name>')), psql. Call it outside a transaction block.
@@ -11,7 +12,9 @@ DECLARE
 BEGIN
     v_run := recs.execute_job(p_job);
     COMMIT;
-    IF v_run.error IS NOT NULL THEN
+    IF v_run.details ? 'skipped_because' THEN
+        RAISE NOTICE 'job % skipped: %', p_job, v_run.details ->> 'skipped_because';
+    ELSIF v_run.error IS NOT NULL THEN
         RAISE EXCEPTION 'job % failed: %', p_job, v_run.error
             USING ERRCODE = coalesce(v_run.details ->> 'sqlstate', 'P0001');
     END IF;

@@ -9,6 +9,8 @@
 --      or recs.sync_add_interactions (incremental); users whose interactions changed are stamped
 --      in recs.dirty_users for the similarity job;
 --   5. recs.sync_watermarks; 6. recs.sync_source_totals (main's totals for GET /stats).
+-- When anything changed, the 'synced' data version is bumped (cache keys of /personalized and
+-- of the profile copies), visible with the data at the job's commit.
 -- Syncs run one after the other: a sync holds a lock until its job commits (two jobs started
 -- together: the second waits for the whole first job, then reads the state it committed), and
 -- keeps recs.sync_state's 'decay' row locked, so a DBA's DELETE FROM recs.sync_state waits for it.
@@ -59,6 +61,7 @@ BEGIN
     PERFORM recs.sync_watermarks();
     IF v_changed > 0 THEN
         UPDATE recs.sync_state SET changed_at = now() WHERE source = 'decay';
+        PERFORM recs.bump_data_version('synced');  -- pages and profiles read these tables directly
     END IF;
     PERFORM recs.sync_source_totals(v_full);
     DROP TABLE sync_presents, sync_events, sync_pairs, sync_changed_users;

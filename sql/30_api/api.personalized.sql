@@ -10,13 +10,14 @@
 -- placed: the same page as ranking every tier to the full depth and keeping each present's first
 -- tier.
 -- Never returns a present the user liked or clicked, synced or not yet synced (read live from
--- main by recs.user_interactions; if main is unreachable only synced interactions are excluded
--- and fresh_checked is false), nor one in p_exclude, nor an unavailable or private one
+-- main by recs.user_interactions; if main is unreachable, or p_read_main is false, only synced
+-- interactions are excluded and fresh_checked is false), nor one in p_exclude, nor an unavailable or private one
 -- (recs.items holds public ones). Filters apply before the top-N of every tier. An unknown user
 -- is a user with 0 interactions.
 -- Arguments: p_user_id; p_geo_id (NULL: the synced profile's); p_price_from, p_price_to,
 --   p_category, p_platform (filters, NULL = any); p_page >= 1; p_limit 1..1000; p_exclude
---   (present ids, at most 1000).
+--   (present ids, at most 1000); p_read_main (default true; false skips the live read of main,
+--   as the API does while its circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents
 --   matching the filters, minus the user's and the excluded), algorithm_used (tier of the first
 --   item, else the user's tier), tiers_used, fallback_level (popular level of the first popular
@@ -25,7 +26,7 @@
 -- Caller: POST /personalized; the offline evaluation.
 CREATE OR REPLACE FUNCTION api.personalized(
     p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric, p_category text,
-    p_platform text, p_page integer, p_limit integer, p_exclude uuid[]
+    p_platform text, p_page integer, p_limit integer, p_exclude uuid[], p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, algorithm_used text, tiers_used text[], fallback_level text,
                  interactions integer, fresh_checked boolean, data_as_of timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -65,7 +66,7 @@ BEGIN
     FROM recs.user_demographics d WHERE d.user_key = v_user_key;
     v_geo_id := coalesce(p_geo_id, v_geo_id);
     SELECT h.fresh, h.fresh_checked, h.interactions INTO v_fresh, fresh_checked, interactions
-    FROM recs.user_interactions(p_user_id, v_user_key) h;
+    FROM recs.user_interactions(p_user_id, v_user_key, coalesce(p_read_main, true)) h;
     v_exclude := v_fresh || coalesce((SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude)),
                                      '{}');
     v_tier := recs.tier_of(interactions);
@@ -124,5 +125,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[]) IS
+COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], boolean) IS
     'A page for a user: collaborative -> content-based -> popular tiers by interaction count, topped up in that order, never what the user liked or clicked (even unsynced) or excluded. Called by POST /personalized.';

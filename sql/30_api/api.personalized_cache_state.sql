@@ -1,26 +1,34 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
--- changes the moment any of it does: the popular and personalized data versions and a
+-- changes the moment any of it does: the popular, personalized and synced data versions and a
 -- fingerprint of the user's events not yet synced (read live from main), of their key in
 -- recs.users (an erasure removes it: their cached pages are never served again) and of their
 -- stored demographics (a PUT /user-profile moves them to another segment or region at once).
--- Arguments: p_user_id. Result: one row (popular_version, personalized_version,
---   fresh_fingerprint, fresh_checked); fresh_checked is false when main could not be read.
+-- Arguments: p_user_id; p_read_main (false: do not try main, as while the API's circuit breaker
+--   is open). Result: one row (popular_version, personalized_version, synced_version,
+--   fresh_fingerprint, fresh_checked); fresh_checked is false when main was not or could not be read, and the
+--   fingerprint then says 'unchecked' (a page ranked without main is cached apart).
 -- Errors: none (a main-DB failure is reported, not raised).
 -- Caller: POST /personalized, before looking in Redis.
-CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid)
-RETURNS TABLE (popular_version bigint, personalized_version bigint, fresh_fingerprint text, fresh_checked boolean)
+CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid, p_read_main boolean)
+RETURNS TABLE (popular_version bigint, personalized_version bigint, synced_version bigint, fresh_fingerprint text,
+               fresh_checked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     SELECT v.version INTO popular_version FROM recs.data_versions v WHERE v.name = 'popular';
     SELECT v.version INTO personalized_version FROM recs.data_versions v WHERE v.name = 'personalized';
-    BEGIN
-        SELECT count(*) || '/' || coalesce(max(f.created_at)::text, '-') INTO fresh_fingerprint
-        FROM recs.fresh_interactions(p_user_id) f;
-        fresh_checked := true;
-    EXCEPTION WHEN OTHERS THEN
-        fresh_fingerprint := 'unchecked';
-        fresh_checked := false;
-    END;
+    SELECT coalesce(max(v.version), 0) INTO synced_version FROM recs.data_versions v WHERE v.name = 'synced';
+    fresh_fingerprint := 'unchecked';
+    fresh_checked := false;
+    IF p_read_main THEN
+        BEGIN
+            SELECT count(*) || '/' || coalesce(max(f.created_at)::text, '-') INTO fresh_fingerprint
+            FROM recs.fresh_interactions(p_user_id) f;
+            fresh_checked := true;
+        EXCEPTION WHEN OTHERS THEN
+            fresh_fingerprint := 'unchecked';
+            fresh_checked := false;
+        END;
+    END IF;
     -- The key is never reused: once the user is erased (api.erase_user), no key of their old
     -- pages can be built again, whatever else stays the same.
     fresh_fingerprint := fresh_fingerprint || '|' || coalesce(
@@ -30,5 +38,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.personalized_cache_state(uuid) IS
+COMMENT ON FUNCTION api.personalized_cache_state(uuid, boolean) IS
     'Data versions and a fingerprint of the user''s not-yet-synced events, key and demographics (cache key of POST /personalized).';

@@ -3,6 +3,9 @@
 --   p_age_group one of recs.age_groups() or NULL; p_birth_date (gives the age group when
 --   p_age_group is NULL); p_locale; p_geo_id.
 -- Result: the stored row (user_id, gender, age_group, birth_date, locale, geo_id, updated_at).
+--   updated_at changes only when a value does, and is taken once the user's row is locked, so of
+--   two concurrent PUTs the one applied last has the later time (the order of the API's cached
+--   copies).
 -- Errors: 22023 naming the bad argument (gender, age_group, birth_date, locale).
 -- Caller: PUT /user-profile/{user_id}; the demo and evaluation loaders.
 CREATE OR REPLACE FUNCTION api.upsert_user_demographics(
@@ -42,14 +45,14 @@ BEGIN
     END IF;
 
     INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id, updated_at)
-    VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, now())
+    VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, clock_timestamp())
     ON CONFLICT (user_key) DO UPDATE
         SET gender = excluded.gender, age_group = excluded.age_group, birth_date = excluded.birth_date,
             locale = excluded.locale, geo_id = excluded.geo_id,
             updated_at = CASE WHEN (d.gender, d.age_group, d.birth_date, d.locale, d.geo_id)
                                    IS NOT DISTINCT FROM (excluded.gender, excluded.age_group, excluded.birth_date,
                                                          excluded.locale, excluded.geo_id)
-                              THEN d.updated_at ELSE now() END;
+                              THEN d.updated_at ELSE clock_timestamp() END;
 
     RETURN QUERY
     SELECT p_user_id, d.gender, d.age_group, d.birth_date, d.locale, d.geo_id, d.updated_at

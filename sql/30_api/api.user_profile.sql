@@ -1,7 +1,9 @@
 -- api.user_profile: what the service knows about a user: synced demographics, the preference
 -- profile from the last profile refresh, and the tier that would serve the user now.
 -- Arguments: p_user_id. Result: one row; demographics or profile columns are NULL when unknown.
---   tier: recs.tier_of the synced interaction count.
+--   tier: recs.tier_of the synced interaction count. profile_version, personalized_version and
+--   synced_version: the data versions the row was read from (the API's copy is valid while they
+--   are current).
 -- Errors: P0002 (no_data_found) when the user has neither demographics nor interactions.
 -- Caller: GET /user-profile/{user_id}, PUT /user-profile/{user_id} (its response).
 CREATE OR REPLACE FUNCTION api.user_profile(p_user_id uuid)
@@ -9,7 +11,7 @@ RETURNS TABLE (user_id uuid, gender text, age_group text, birth_date date, local
                demographics_updated_at timestamptz, interactions integer, likes integer, clicks integer,
                price_p25 double precision, price_p75 double precision, categories jsonb, platforms text[],
                last_activity_at timestamptz, neighbors integer, tier text, profile_version bigint,
-               profile_as_of timestamptz)
+               profile_as_of timestamptz, personalized_version bigint, synced_version bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_user_key integer;
@@ -28,7 +30,9 @@ BEGIN
            p.last_activity_at,
            coalesce((SELECT cardinality(n.neighbor_keys) FROM recs.user_neighbors n WHERE n.user_key = v_user_key), 0),
            recs.tier_of(v_synced),
-           v.version, v.as_of
+           v.version, v.as_of,
+           coalesce((SELECT n.version FROM recs.data_versions n WHERE n.name = 'personalized'), 0),
+           coalesce((SELECT n.version FROM recs.data_versions n WHERE n.name = 'synced'), 0)
     FROM (SELECT 1) one
     LEFT JOIN recs.user_demographics d ON d.user_key = v_user_key
     LEFT JOIN recs.user_profiles p ON p.user_key = v_user_key

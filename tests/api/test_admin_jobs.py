@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import msgspec
 import psycopg
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import ADMIN_AUTH
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import ADMIN_AUTH, owner_connect
 from tests.data import break_job_setting
 
 
@@ -13,7 +21,8 @@ async def test_run_a_job_then_see_it_in_the_status(client: AsyncTestClient) -> N
     response = await client.post("/admin/jobs/cleanup", auth=ADMIN_AUTH)
     assert response.status_code == 200, response.text
     run = response.json()
-    assert run["job"] == "cleanup" and run["rows"] == 0 and run["error"] is None and run["duration_ms"] >= 0
+    assert (run["job"], run["status"], run["rows"], run["error_code"]) == ("cleanup", "succeeded", 0, None)
+    assert run["duration_ms"] >= 0 and run["run_id"] > 0
     status = (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()
     assert ("cleanup", 1, 0) in [(job["job"], job["runs"], job["failures"]) for job in status]
 
@@ -25,11 +34,17 @@ async def test_a_failing_job_is_a_logged_500(
     break_job_setting(recs, "job_run_retention_days", "x")  # stored before values were checked
     response = await client.post("/admin/jobs/cleanup", auth=ADMIN_AUTH)
     assert response.status_code == 500
-    assert "job cleanup failed" in response.json()["detail"]
+    problem = response.json()
+    assert "job cleanup failed" in problem["detail"] and "22P02" in problem["detail"]
+    assert problem["request_id"] == response.headers["x-request-id"]
     status = [
         job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json() if job["job"] == "cleanup"
     ]
-    assert status[0]["failures"] == 1 and "invalid input syntax" in status[0]["error"]
+    assert (status[0]["failures"], status[0]["error_code"]) == (1, "22P02")
+    # The database's own words (which may name hosts and roles) stay in the run log.
+    assert "invalid input syntax" not in response.text + str(status)
+    logged = recs.execute("SELECT error FROM recs.job_runs WHERE job = 'cleanup'").fetchone()
+    assert logged is not None and "invalid input syntax" in logged[0]
 
 
 async def test_unknown_or_malformed_job_names(client: AsyncTestClient) -> None:
@@ -38,3 +53,93 @@ async def test_unknown_or_malformed_job_names(client: AsyncTestClient) -> None:
     malformed = await client.post("/admin/jobs/DROP%20TABLE", auth=ADMIN_AUTH)
     assert malformed.status_code == 422
     assert malformed.headers["content-type"].startswith("application/problem+json")
+
+
+SYNC_LOCK = 7306252103  # recs.sync_main's advisory lock: holding it keeps every refresh job waiting
+
+
+@contextlib.contextmanager
+def sync_held(recs: psycopg.Connection) -> Iterator[None]:
+    """Hold the sync's lock from another session: refresh jobs wait in their first step."""
+    recs.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK,))
+    try:
+        yield
+    finally:
+        recs.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK,))
+
+
+def run_as_cron(job: str) -> None:
+    with owner_connect() as owner:
+        owner.execute("CALL recs.run_job(%s)", (job,))
+
+
+def release_later(recs: psycopg.Connection, seconds: float) -> threading.Timer:
+    timer = threading.Timer(seconds, lambda: recs.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK,)))
+    timer.start()
+    return timer
+
+
+async def test_a_job_longer_than_the_request_timeout_runs_to_the_end(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    short = msgspec.structs.replace(settings, db_statement_timeout_ms=200)
+    async with AsyncTestClient(app=create_app(short)) as client:
+        recs.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK,))
+        timer = release_later(recs, 1.5)  # the job waits 1.5 s: far past the pool's 200 ms
+        response = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
+        timer.join()
+    assert response.status_code == 200, response.text
+    run = response.json()
+    assert run["status"] == "succeeded" and run["duration_ms"] >= 1000
+
+
+async def test_a_job_past_its_own_timeout_is_logged_and_answered_without_internals(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    bounded = msgspec.structs.replace(settings, job_statement_timeout_s=1)
+    async with AsyncTestClient(app=create_app(bounded)) as client:
+        with sync_held(recs):
+            response = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
+    assert response.status_code == 500
+    assert "57014" in response.json()["detail"] and "statement timeout" not in response.text
+    logged = recs.execute(
+        "SELECT error, details ->> 'sqlstate', finished_at IS NOT NULL FROM recs.job_runs"
+        " WHERE job = 'refresh_popular_items'"
+    ).fetchall()
+    assert logged == [("canceling statement due to statement timeout", "57014", True)]
+
+
+async def test_an_admin_run_during_a_cron_run_of_the_same_job_is_skipped(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient
+) -> None:
+    _, recs = databases
+    with sync_held(recs):
+        # pg_cron's run (CALL recs.run_job as the owner) starts first and waits for the sync.
+        cron_run = threading.Thread(target=run_as_cron, args=("refresh_popular_items",))
+        cron_run.start()
+        for _ in range(200):
+            waiting = recs.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            if waiting == (1,):
+                break
+            await asyncio.sleep(0.05)
+        second = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
+        assert second.status_code == 409, second.text
+        assert "in progress" in second.json()["detail"]
+    cron_run.join()
+    logged = recs.execute(
+        "SELECT details ? 'skipped_because', error IS NULL FROM recs.job_runs"
+        " WHERE job = 'refresh_popular_items' ORDER BY id"
+    ).fetchall()
+    assert logged == [(True, True), (False, True)]  # the skip is logged as it happens, then the run
+    status = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    popular = status["refresh_popular_items"]
+    assert (popular["runs"], popular["skipped"], popular["failures"], popular["error_code"]) == (
+        1,
+        1,
+        0,
+        None,
+    )

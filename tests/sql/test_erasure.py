@@ -80,7 +80,7 @@ def erase(user: uuid.UUID | None) -> bool:
 def fingerprint(user: uuid.UUID) -> str:
     with app_connect() as app:
         row = app.execute(
-            "SELECT fresh_fingerprint FROM api.personalized_cache_state(%s)", (user,)
+            "SELECT fresh_fingerprint FROM api.personalized_cache_state(%s, true)", (user,)
         ).fetchone()
     assert row is not None
     return str(row[0])

@@ -3,9 +3,12 @@ app role can only execute api functions."""
 
 from __future__ import annotations
 
+import msgspec
 import psycopg
 import pytest
 
+from service.migrate import apply_env_settings
+from service.settings import Settings
 from tests.conftest import app_connect, owner_connect
 from tests.data import break_job_setting
 
@@ -113,3 +116,46 @@ def test_jobs_refuse_other_roles_up_front_and_run_after_set_role(
     finally:
         recs.execute("RESET ROLE")
     assert recs.execute("SELECT job, error FROM recs.job_runs").fetchall() == [("cleanup", None)]
+
+
+def test_pg_cron_sessions_start_with_the_job_timeout_and_a_timed_out_run_is_logged(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    with owner_connect() as owner:
+        changed = apply_env_settings(owner, msgspec.structs.replace(settings, job_statement_timeout_s=1))
+        assert "job_statement_timeout_s" in changed
+        assert "job_statement_timeout_s" not in apply_env_settings(
+            owner, msgspec.structs.replace(settings, job_statement_timeout_s=1)
+        )  # already so: nothing changes
+    recs.execute("SELECT pg_advisory_lock(7306252103)")  # the sync's lock: the job waits on it
+    try:
+        with owner_connect() as cron_session:  # a new session, as pg_cron opens for each run
+            assert cron_session.execute("SHOW statement_timeout").fetchone() == ("1s",)
+            with pytest.raises(psycopg.errors.QueryCanceled, match="job refresh_popular_items failed"):
+                cron_session.execute("CALL recs.run_job('refresh_popular_items')")
+    finally:
+        recs.execute("SELECT pg_advisory_unlock(7306252103)")
+    logged = recs.execute(
+        "SELECT error, details ->> 'sqlstate' FROM recs.job_runs WHERE job = 'refresh_popular_items'"
+    ).fetchall()
+    assert logged == [("canceling statement due to statement timeout", "57014")]
+
+
+def test_a_second_run_of_a_job_in_progress_is_skipped_and_logged(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    _, recs = databases
+    with owner_connect() as first, owner_connect() as second:
+        first.execute("BEGIN")
+        first.execute("SELECT recs.execute_job('cleanup')")  # holds the job's lock until it commits
+        second.execute("CALL recs.run_job('cleanup')")  # neither waits nor fails
+        first.execute("COMMIT")
+    logged = recs.execute(
+        "SELECT recs.job_run_status(error, details) FROM recs.job_runs WHERE job = 'cleanup' ORDER BY id"
+    ).fetchall()
+    assert logged == [("succeeded",), ("skipped",)]  # the first run drew its id first, committed last
+    status = recs.execute(
+        "SELECT runs, skipped, failures FROM recs.job_status WHERE job = 'cleanup'"
+    ).fetchone()
+    assert status == (1, 1, 0)

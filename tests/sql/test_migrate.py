@@ -47,6 +47,10 @@ def test_second_migrate_run_changes_nothing(
     databases: tuple[psycopg.Connection, ...], settings: Settings
 ) -> None:
     _, recs = databases
+    # The clone of the migrated template lacks only the owner's per-database default (CREATE
+    # DATABASE ... TEMPLATE copies no role settings): the first run here sets just that.
+    first = migrate(settings, schedule=False)
+    assert first.env_settings == ["job_statement_timeout_s"] and not first.migrations + first.sql_files
     before = _fingerprint(recs)
     report = migrate(settings, schedule=False)
     assert not report.changed, report

@@ -185,7 +185,7 @@ def test_stats_agree_with_the_database_after_a_known_fixture(world: World) -> No
     assert stats["users"] == {"with_demographics": 3, "with_profile": 4, "with_neighbors": 3}
     jobs = {job["job"]: job for job in stats["jobs"]}
     assert jobs["refresh_user_similarities"]["rows"] == 3
-    assert jobs["refresh_user_similarities"]["error"] is None
+    assert jobs["refresh_user_similarities"]["error_code"] is None
 
 
 def test_stats_before_any_refresh(databases: tuple[psycopg.Connection, ...]) -> None:

@@ -1,0 +1,91 @@
+"""The live read of the main DB on the request path: bounded in time, and skipped for a while after
+it fails (a circuit breaker per worker), so a slow or unreachable main degrades answers instead of
+holding requests and connections."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol, TypeVar
+
+import asyncpg
+
+from service.db import CallTimedOut, fetch_row, fetch_row_within
+
+log = logging.getLogger("service.main_reads")
+
+
+class ChecksMain(Protocol):
+    """A row of an api.* function that may read main: whether it could."""
+
+    fresh_checked: bool
+
+
+Checked = TypeVar("Checked", bound=ChecksMain)
+
+
+class MainBreaker:
+    """Whether this worker tries the live read of main now.
+
+    Closed: every call tries. After a failure (main unreachable, an error, or no answer within the
+    time limit) it opens for open_s: calls skip main (their answers say degraded). Then one call
+    at a time probes: success closes it, failure opens it again.
+    """
+
+    def __init__(self, open_s: float) -> None:
+        self.open_s = open_s
+        self._open_until: float | None = None
+        self._probing = False
+
+    @property
+    def is_open(self) -> bool:
+        """True while calls skip main (the probe aside)."""
+        return self._open_until is not None
+
+    def try_main(self) -> bool:
+        """Whether this call may read main; a True while open makes it the one probe."""
+        if self._open_until is None:
+            return True
+        if self._probing or time.monotonic() < self._open_until:
+            return False
+        self._probing = True
+        return True
+
+    def succeeded(self) -> None:
+        """Main answered: close."""
+        if self._open_until is not None:
+            log.info("main_breaker.closed")
+        self._open_until, self._probing = None, False
+
+    def failed(self, reason: str) -> None:
+        """Main failed or did not answer in time: open (again) for open_s."""
+        if self._open_until is None:
+            log.warning("main_breaker.opened", extra={"reason": reason, "open_s": self.open_s})
+        self._open_until, self._probing = time.monotonic() + self.open_s, False
+
+    def released(self) -> None:
+        """A probe ended without an outcome (the request was cancelled): let another call probe."""
+        self._probing = False
+
+
+async def fetch_reading_main(
+    pool: asyncpg.Pool, breaker: MainBreaker, timeout_s: float, into: type[Checked], function: str, *args: Any
+) -> Checked:
+    """api.<function>(*args, read_main) as `into`: with read_main true when the breaker allows and
+    within timeout_s; when main fails or is slow, the breaker opens and the call is made again
+    with read_main false (the row's fresh_checked then says so)."""
+    if breaker.try_main():
+        try:
+            row = await fetch_row_within(pool, timeout_s, into, function, *args, True)
+        except CallTimedOut:
+            breaker.failed("timeout")
+        except BaseException:
+            breaker.released()
+            raise
+        else:
+            if row.fresh_checked:
+                breaker.succeeded()
+                return row
+            breaker.failed("error")
+            return row
+    return await fetch_row(pool, into, function, *args, False)

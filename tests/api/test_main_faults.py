@@ -1,0 +1,171 @@
+"""A sick main database degrades the service instead of taking it down: main hanging on a lock,
+stopped, or paused (its processes frozen). /popular keeps answering, /personalized answers
+degraded (the circuit breaker then skips main for a while), /health is 200 degraded with the recs
+DB up; when main is back, the next probe closes the breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.bootstrap import bootstrap, main_grants
+from service.migrate import migrate
+from service.settings import Settings
+from tests.clusters import Cluster
+from tests.conftest import AUTH, SUPERUSER_URL
+from tests.data import World
+from tests.sql.test_main_elsewhere import RAILS_EXTRA, RECS_DB, elsewhere_settings
+
+LIKER = "00000000-0000-0000-0000-000000000101"  # a user of RAILS_EXTRA with likes
+
+
+def fault_settings(settings: Settings) -> Settings:
+    """Short bounds, so each fault shows within a second or two."""
+    return msgspec.structs.replace(settings, main_read_timeout_ms=300, main_breaker_open_s=1)
+
+
+async def personalized(client: AsyncTestClient, user: str) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    response = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
+    assert response.status_code == 200, response.text
+    return response.json(), time.perf_counter() - started
+
+
+async def assert_popular_and_health_degraded(client: AsyncTestClient) -> None:
+    popular = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+    assert popular.status_code == 200 and popular.json()["items"]
+    health = await client.get("/health")
+    assert health.status_code == 200, health.text
+    report = health.json()
+    assert report["status"] == "degraded"
+    assert (report["checks"]["main_db"]["status"], report["checks"]["recommendations_db"]["status"]) == (
+        "down",
+        "up",
+    )
+
+
+async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_skips_it(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    main, recs = databases
+    world = World(main, recs)
+    presents = [world.present() for _ in range(6)]
+    user, *others = world.users(4)
+    for other in others:
+        for present in presents:
+            world.like(other, present)
+    world.like(user, presents[0])
+    world.refresh_all()
+    async with AsyncTestClient(app=create_app(fault_settings(settings))) as client:
+        healthy, _ = await personalized(client, str(user))
+        assert healthy["degraded"] is False
+        # A Rails migration holds its tables: every read of them through the FDW waits.
+        with psycopg.connect(main.info.dsn) as locker:
+            locker.execute(
+                "LOCK TABLE handpicked_likes, handpicked_present_clicks, handpicked_presents"
+                " IN ACCESS EXCLUSIVE MODE"
+            )
+            first, _ = await personalized(client, str(user))
+            assert first["degraded"] is True  # given up on after MAIN_READ_TIMEOUT_MS
+            second, _ = await personalized(client, str(user))
+            assert second["degraded"] is True  # the breaker is open: main is not even tried
+            await assert_popular_and_health_degraded(client)
+            # The requests given up on left nothing waiting on main (their backends stopped).
+            for _ in range(100):
+                waiting = main.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()"
+                ).fetchone()
+                if waiting == (0,):
+                    break
+                await asyncio.sleep(0.1)
+            assert waiting == (0,)
+        await asyncio.sleep(1.1)  # the breaker's open time: the next call probes main again
+        recovered, _ = await personalized(client, str(user))
+        assert recovered["degraded"] is False
+        assert str(presents[0]) not in recovered["items"]  # liked: excluded, read from main again
+
+
+@pytest.fixture
+def rails_elsewhere(databases: tuple[psycopg.Connection, ...]) -> Iterator[tuple[Cluster, Settings]]:
+    """Main on a cluster of its own (which the test may stop or freeze), the recs DB set up for it."""
+    rails = Cluster("mysanta-sick-rails-")
+    try:
+        rails.infra("start-postgres")
+        with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE rails_main")
+        with psycopg.connect(rails.superuser_url("rails_main"), autocommit=True) as conn:
+            conn.execute(Path("sql/main/schema.sql").read_bytes())
+            conn.execute(RAILS_EXTRA.encode())
+        settings = elsewhere_settings(rails)
+        main_grants(settings.main_database_url, rails.superuser_url("rails_main"))
+        bootstrap(SUPERUSER_URL, settings)
+        migrate(settings, schedule=False)
+        with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+            owner.execute("CALL recs.refresh_all()")
+        yield rails, settings
+    finally:
+        rails.remove()
+        with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {RECS_DB} WITH (FORCE)")
+
+
+def cluster_pids(rails: Cluster) -> list[int]:
+    """The postmaster of the cluster and every process it started."""
+    data_dir = Path(rails.state_dir) / f"pg-{rails.port}" / "data"
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *map(int, children)]
+
+
+@contextlib.contextmanager
+def frozen(rails: Cluster) -> Iterator[None]:
+    """Every process of the cluster stopped (SIGSTOP): connections open, nothing answers."""
+    pids = cluster_pids(rails)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+async def test_a_stopped_then_a_frozen_main_degrades_and_the_service_recovers_alone(
+    rails_elsewhere: tuple[Cluster, Settings], redis_url: str
+) -> None:
+    rails, settings = rails_elsewhere
+    settings = fault_settings(msgspec.structs.replace(settings, recommendations_redis_url=redis_url))
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await personalized(client, LIKER))[0]["degraded"] is False
+
+        rails.infra("stop-postgres")
+        page, _ = await personalized(client, LIKER)
+        assert page["degraded"] is True and page["items"]
+        await assert_popular_and_health_degraded(client)
+
+        rails.infra("start-postgres")
+        await asyncio.sleep(1.1)
+        assert (await personalized(client, LIKER))[0]["degraded"] is False
+
+        with frozen(rails):
+            page, seconds = await personalized(client, LIKER)
+            assert page["degraded"] is True and page["items"]
+            assert seconds < 3  # MAIN_READ_TIMEOUT_MS (0.3 s) and a call without main, not 5 s
+            page, _ = await personalized(client, LIKER)
+            assert page["degraded"] is True
+            await assert_popular_and_health_degraded(client)
+        await asyncio.sleep(1.1)
+        assert (await personalized(client, LIKER))[0]["degraded"] is False
