@@ -17,6 +17,7 @@ DECLARE
     v_gender text;
     v_age_group text;
     v_user_key integer;
+    v_attempt integer;
 BEGIN
     IF p_user_id IS NULL THEN
         RAISE EXCEPTION 'user_id is required' USING ERRCODE = 'invalid_parameter_value';
@@ -34,25 +35,38 @@ BEGIN
 
     -- A key is drawn from the sequence only for a user not seen before (an upsert would draw one
     -- on every PUT); a concurrent first PUT of the same user inserts nothing here and is read back.
-    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-    IF v_user_key IS NULL THEN
-        INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
-        ON CONFLICT ON CONSTRAINT users_user_id_key DO NOTHING
-        RETURNING u.user_key INTO v_user_key;
-        IF v_user_key IS NULL THEN
+    -- An erasure of the user committing meanwhile (api.erase_user) removes the key this PUT read:
+    -- the second attempt, on a new snapshot, stores the user anew.
+    FOR v_attempt IN 1..2 LOOP
+        BEGIN
             SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-        END IF;
-    END IF;
+            IF v_user_key IS NULL THEN
+                INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
+                ON CONFLICT ON CONSTRAINT users_user_id_key DO NOTHING
+                RETURNING u.user_key INTO v_user_key;
+                IF v_user_key IS NULL THEN
+                    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
+                END IF;
+            END IF;
 
-    INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id, updated_at)
-    VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, clock_timestamp())
-    ON CONFLICT (user_key) DO UPDATE
-        SET gender = excluded.gender, age_group = excluded.age_group, birth_date = excluded.birth_date,
-            locale = excluded.locale, geo_id = excluded.geo_id,
-            updated_at = CASE WHEN (d.gender, d.age_group, d.birth_date, d.locale, d.geo_id)
-                                   IS NOT DISTINCT FROM (excluded.gender, excluded.age_group, excluded.birth_date,
-                                                         excluded.locale, excluded.geo_id)
-                              THEN d.updated_at ELSE clock_timestamp() END;
+            INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id,
+                                                    updated_at)
+            VALUES (v_user_key, v_gender, v_age_group, p_birth_date, p_locale, p_geo_id, clock_timestamp())
+            ON CONFLICT (user_key) DO UPDATE
+                SET gender = excluded.gender, age_group = excluded.age_group, birth_date = excluded.birth_date,
+                    locale = excluded.locale, geo_id = excluded.geo_id,
+                    updated_at = CASE WHEN (d.gender, d.age_group, d.birth_date, d.locale, d.geo_id)
+                                           IS NOT DISTINCT FROM (excluded.gender, excluded.age_group,
+                                                                 excluded.birth_date, excluded.locale,
+                                                                 excluded.geo_id)
+                                      THEN d.updated_at ELSE clock_timestamp() END;
+            EXIT;
+        EXCEPTION WHEN foreign_key_violation THEN
+            IF v_attempt = 2 THEN
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
 
     RETURN QUERY
     SELECT p_user_id, d.gender, d.age_group, d.birth_date, d.locale, d.geo_id, d.updated_at

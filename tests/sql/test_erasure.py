@@ -5,6 +5,8 @@ absent from main longer than absent_user_retention_days."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 
 import psycopg
@@ -253,3 +255,72 @@ def test_cleanup_trims_the_erasure_log_with_the_run_log(world: World) -> None:
     )
     world.refresh("cleanup")
     assert world.recs.execute("SELECT users FROM recs.user_erasures").fetchall() == [(2,)]
+
+
+def _in_thread(statement: str, *args: object) -> tuple[threading.Thread, list[BaseException]]:
+    """Run statement as the app role in a thread (it may block on the test's open transaction)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with app_connect() as app:
+                app.execute(statement, args)
+        except BaseException as error:  # reported to the test
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def _wait_for_a_lock_wait(world: World) -> None:
+    for _ in range(200):
+        waiting = world.recs.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()
+        if waiting and waiting[0] > 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the concurrent statement never waited")
+
+
+def test_a_put_that_meets_an_erasure_of_the_same_user_stores_the_user_anew(world: World) -> None:
+    (user,) = world.users(1, "f", "25-34")
+    with app_connect() as eraser:
+        eraser.execute("BEGIN")
+        eraser.execute("SELECT api.erase_user(%s)", (user,))
+        put, errors = _in_thread(
+            "SELECT FROM api.upsert_user_demographics(%s, 'm', '55+', NULL, 'en', NULL)", user
+        )
+        _wait_for_a_lock_wait(world)
+        eraser.execute("COMMIT")
+        put.join()
+    assert errors == []
+    stored = world.recs.execute(
+        "SELECT d.gender, d.age_group FROM recs.users u JOIN recs.user_demographics d USING (user_key)"
+        " WHERE u.user_id = %s",
+        (user,),
+    ).fetchall()
+    assert stored == [("m", "55+")]
+
+
+def test_an_erasure_that_meets_a_put_of_the_same_user_erases_what_the_put_wrote(world: World) -> None:
+    user = uuid.uuid4()
+    world.like(user, world.present())
+    world.refresh()  # the user is known from their like, without demographics
+    with app_connect() as writer:
+        writer.execute("BEGIN")
+        writer.execute("SELECT FROM api.upsert_user_demographics(%s, 'f', NULL, NULL, 'en', NULL)", (user,))
+        erase, errors = _in_thread("SELECT api.erase_user(%s)", user)
+        _wait_for_a_lock_wait(world)  # the erasure waits to remove the key the PUT's row refers to
+        writer.execute("COMMIT")
+        erase.join()
+    assert errors == []
+    left = world.recs.execute(
+        "SELECT (SELECT count(*) FROM recs.users WHERE user_id = %(user)s),"
+        " (SELECT count(*) FROM recs.user_demographics d WHERE NOT EXISTS"
+        "   (SELECT 1 FROM recs.users u WHERE u.user_key = d.user_key))",
+        {"user": user},
+    ).fetchone()
+    assert left == (0, 0)
