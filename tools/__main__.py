@@ -82,7 +82,11 @@ def _soak(args: argparse.Namespace) -> None:
 
     signal.signal(signal.SIGTERM, interrupted)
     config = SoakConfig(seconds=args.seconds, rate=args.rate, workers=args.workers, preset=args.preset)
-    report = run_soak(config)
+    try:
+        report = run_soak(config)
+    except KeyboardInterrupt:
+        print("soak: interrupted; its server, clusters and Redis are stopped and removed", file=sys.stderr)
+        raise SystemExit(130) from None
     print(format_report(report))
     print(f"soak: wrote {RESULTS_PATH}")
     if not report["passed"]:
