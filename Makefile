@@ -38,7 +38,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval bench fuzz install infra db data stop status main-admin-url recs-url
+.PHONY: run test lint eval bench soak fuzz install infra db data stop status main-admin-url recs-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -78,6 +78,10 @@ eval: infra
 ## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
 bench: infra
 	$(PY) -m tools bench $(BENCH_ARGS)
+
+## soak: a bounded soak (SOAK_SECONDS, default 180) on private clusters and Redis; writes bench/results/soak.json
+soak: install
+	$(PY) -m tools soak $(SOAK_ARGS)
 
 install:
 	@$(INFRA) install

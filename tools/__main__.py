@@ -1,9 +1,10 @@
-"""Command line of the development tools: generate (main-DB data), evaluate (offline quality), bench."""
+"""Command line of the development tools: generate (main-DB data), evaluate (offline quality), bench, soak."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -73,6 +74,25 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"bench: wrote {path}")
 
 
+def _soak(args: argparse.Namespace) -> None:
+    from tools.soak import RESULTS_PATH, SoakConfig, format_report, run_soak
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # so the private clusters, Redis and server are stopped and removed
+
+    signal.signal(signal.SIGTERM, interrupted)
+    config = SoakConfig(seconds=args.seconds, rate=args.rate, workers=args.workers, preset=args.preset)
+    try:
+        report = run_soak(config)
+    except KeyboardInterrupt:
+        print("soak: interrupted; its server, clusters and Redis are stopped and removed", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(format_report(report))
+    print(f"soak: wrote {RESULTS_PATH}")
+    if not report["passed"]:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one tool; configuration errors exit with status 2."""
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
@@ -121,6 +141,20 @@ def main(argv: list[str] | None = None) -> None:
         help="skip the refresh timings: measure SQL and HTTP on the last run's recs database",
     )  # fmt: skip
     bench.set_defaults(handler=_bench)
+
+    soak = commands.add_parser(
+        "soak",
+        help="bounded soak: steady mixed traffic, every job several times, Redis and main restarted once"
+        " (bench/results/soak.json; exit 1 when a check fails)",
+    )
+    soak.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "180")))
+    soak.add_argument("--rate", type=float, default=float(os.environ.get("SOAK_RATE", "40")),
+                      help="Rails requests per second")  # fmt: skip
+    soak.add_argument("--workers", type=int, default=2)
+    soak.add_argument(
+        "--preset", choices=("tiny", "demo"), default="demo", help="size of the generated main DB"
+    )
+    soak.set_defaults(handler=_soak)
 
     run_command(parser, argv)
 

@@ -31,7 +31,7 @@ from service.models import AGE_GROUPS
 from service.settings import Settings, settings_environ
 from tools.evaluate import eval_settings, git_commit
 from tools.generate import PRESETS, DataSize, generate, main_is_empty, sync_demo_demographics
-from tools.processes import running_process
+from tools.processes import running_process, worker_rss_by_pid
 
 RESULTS_PATH = PROJECT_DIR / "bench" / "results" / "latest.json"
 CONCURRENCY = (1, 16, 64)
@@ -373,13 +373,7 @@ def _server_env(target: Settings) -> dict[str, str]:
 
 def worker_rss_mb(process: subprocess.Popen[bytes]) -> list[float]:
     """Resident memory (MB) of each uvicorn worker: the server's child processes."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    sizes = []
-    for child in children:
-        for line in Path(f"/proc/{child}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(round(int(line.split()[1]) / 1024, 1))
-    return sizes
+    return list(worker_rss_by_pid(process.pid).values())
 
 
 _LUA = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -39,3 +40,36 @@ def running_process(
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
+
+
+# The development defaults (PostgreSQL, the test cluster, Redis, make run): never handed out, so a
+# tool's private servers cannot take a port a developer's own may want next.
+RESERVED_PORTS = frozenset({55432, 55433, 56379, 8000})
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (the kernel's choice, never a reserved one)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in RESERVED_PORTS:
+            return port
+
+
+def worker_rss_by_pid(server_pid: int) -> dict[int, float]:
+    """Resident memory (MB) of each uvicorn worker, by pid: the server's child processes, less
+    multiprocessing's resource tracker."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    sizes = {}
+    for child in children:
+        try:
+            if b"resource_tracker" in Path(f"/proc/{child}/cmdline").read_bytes():
+                continue
+            status = Path(f"/proc/{child}/status").read_text()
+        except FileNotFoundError:  # the process exited between the reads
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes[int(child)] = round(int(line.split()[1]) / 1024, 1)
+    return sizes
