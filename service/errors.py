@@ -147,6 +147,7 @@ def handle_postgres(request: Request[Any, Any, Any], exc: asyncpg.PostgresError)
     status, title = mapped
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     if status >= 500:
+        log.warning("database.error", extra={"sqlstate": getattr(exc, "sqlstate", None), "error": str(exc)})
         return problem_response(
             status, title, "The recommendations database cannot answer now.", headers=headers, request=request
         )

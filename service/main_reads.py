@@ -15,6 +15,13 @@ from service.db import CallTimedOut, fetch_row, fetch_row_within
 log = logging.getLogger("service.main_reads")
 
 
+def main_link_failed(error: BaseException) -> bool:
+    """Whether the recs server reported its link to main broken (SQLSTATE class 08, from the FDW:
+    main unreachable, or its backend gone mid-read, which postgres_fdw raises when the statement
+    ends, past any handler in SQL). The recs DB itself answered: the request can go on without main."""
+    return isinstance(error, asyncpg.PostgresError) and str(getattr(error, "sqlstate", "")).startswith("08")
+
+
 class ChecksMain(Protocol):
     """A row of an api.* function that may read main: whether it could."""
 
@@ -72,13 +79,18 @@ async def fetch_reading_main(
     pool: asyncpg.Pool, breaker: MainBreaker, timeout_s: float, into: type[Checked], function: str, *args: Any
 ) -> Checked:
     """api.<function>(*args, read_main) as `into`: with read_main true when the breaker allows and
-    within timeout_s; when main fails or is slow, the breaker opens and the call is made again
-    with read_main false (the row's fresh_checked then says so)."""
+    within timeout_s; when main fails (in the row, or as a broken link) or is slow, the breaker
+    opens and the call is made again with read_main false (the row's fresh_checked then says so)."""
     if breaker.try_main():
         try:
             row = await fetch_row_within(pool, timeout_s, into, function, *args, True)
         except CallTimedOut:
             breaker.failed("timeout")
+        except asyncpg.PostgresError as error:
+            if not main_link_failed(error):
+                breaker.released()
+                raise
+            breaker.failed("error")
         except BaseException:
             breaker.released()
             raise

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -100,6 +100,7 @@ async def cached_page(
     clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
     page: int, limit: int, key_context: tuple[Any, ...] = (),
     cache_if: Callable[[RankedPage], bool] | None = None,
+    rank: Callable[[tuple[Any, ...]], Awaitable[RankedPage]] | None = None,
 ) -> tuple[RankedPage, bool]:  # fmt: skip
     """The page of api.<function>(*args): from the cache (and True), else ranked now (and False).
 
@@ -107,14 +108,18 @@ async def cached_page(
     key_context: what else the page depends on). A page that says it was ranked from another data
     version than the key's is stored under the key of its own version. A page past the end of the
     ranking (its first item would be at or beyond total_items: empty) is answered but not stored, so
-    requests for pages that hold nothing cannot fill Redis; so is one cache_if rejects.
+    requests for pages that hold nothing cannot fill Redis; so is one cache_if rejects. rank, when
+    given, makes the call (from the exact arguments) instead of a plain api.<function> call.
     """
     key = cache_key(function, version, args + key_context)
     cached = await clients.cache.get(key)
     if cached is not None:
         return _decoder.decode(cached), True
     call_args = tuple(arg.exact if isinstance(arg, PriceBound) else arg for arg in args)
-    page_data = await fetch_row(clients.pool, RankedPage, function, *call_args)
+    if rank is not None:
+        page_data = await rank(call_args)
+    else:
+        page_data = await fetch_row(clients.pool, RankedPage, function, *call_args)
     if (page - 1) * limit >= page_data.total_items or (cache_if is not None and not cache_if(page_data)):
         return page_data, False
     if page_data.data_version is not None and str(page_data.data_version) != version:

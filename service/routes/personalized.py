@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
+import asyncpg
 import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
@@ -12,8 +13,9 @@ from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.clients import Clients
+from service.db import fetch_row
 from service.errors import problem_responses
-from service.main_reads import fetch_reading_main
+from service.main_reads import fetch_reading_main, main_link_failed
 from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
 from service.recommendations import RankedPage, cached_page, page_limit, price_from, price_to, response_fields
 
@@ -76,6 +78,15 @@ async def personalized(
         "personalized_cache_state", user_id,
     )  # fmt: skip
 
+    async def rank(call_args: tuple[Any, ...]) -> RankedPage:
+        try:
+            return await fetch_row(clients.pool, RankedPage, "personalized", *call_args)
+        except asyncpg.PostgresError as error:
+            if not (state.fresh_checked and main_link_failed(error)):
+                raise
+            clients.main_breaker.failed("error")  # main broke since the state was read: go on without
+            return await fetch_row(clients.pool, RankedPage, "personalized", *call_args[:-1], False)
+
     def ranked_as_keyed(ranked: RankedPage) -> bool:
         # Main failed between the two calls: the page must not be stored under a checked key.
         if ranked.fresh_checked != state.fresh_checked:
@@ -87,7 +98,7 @@ async def personalized(
         clients, "personalized", (*args, state.fresh_checked),
         f"{state.popular_version}.{state.personalized_version}.{state.synced_version}",
         clients.settings.cache_ttl_personalized,
-        page=page, limit=limit, key_context=(state.fresh_fingerprint,), cache_if=ranked_as_keyed,
+        page=page, limit=limit, key_context=(state.fresh_fingerprint,), cache_if=ranked_as_keyed, rank=rank,
     )  # fmt: skip
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,45 @@ async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_sk
         recovered, _ = await personalized(client, str(user))
         assert recovered["degraded"] is False
         assert str(presents[0]) not in recovered["items"]  # liked: excluded, read from main again
+
+
+def terminate_the_reader_when_it_waits(main_dsn: str, done: threading.Event) -> None:
+    """On main: once the FDW's reader session waits on a lock, end it (main restarting, failing over)."""
+    with psycopg.connect(main_dsn, autocommit=True) as main:
+        while not done.is_set():
+            killed = main.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = 'mysanta_main_reader' AND wait_event_type = 'Lock'"
+            ).fetchall()
+            if killed:
+                return
+            time.sleep(0.02)
+
+
+async def test_a_main_session_that_dies_mid_read_degrades_the_answer_instead_of_failing_it(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    main, recs = databases
+    world = World(main, recs)
+    presents = [world.present() for _ in range(4)]
+    user, other = world.users(2)
+    for present in presents:
+        world.like(other, present)
+    world.like(user, presents[0])
+    world.refresh_all()
+    patient = msgspec.structs.replace(settings, main_read_timeout_ms=10_000)  # no timeout: the death shows
+    async with AsyncTestClient(app=create_app(patient)) as client:
+        with psycopg.connect(main.info.dsn) as locker:
+            locker.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
+            done = threading.Event()
+            killer = threading.Thread(target=terminate_the_reader_when_it_waits, args=(main.info.dsn, done))
+            killer.start()
+            try:
+                page, _ = await personalized(client, str(user))
+            finally:
+                done.set()
+                killer.join()
+        assert page["degraded"] is True and page["items"]
 
 
 @pytest.fixture
