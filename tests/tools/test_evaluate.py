@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import psycopg
 import pytest
+from psycopg import sql
 
-from tests.conftest import MAIN_DB, SUPERUSER, make_settings
+from service.settings import settings_environ
+from tests.conftest import MAIN_DB, SUPERUSER, SUPERUSER_URL, make_settings
+from tools.__main__ import main
 from tools.evaluate import (
     Dataset,
     Item,
@@ -30,6 +35,7 @@ from tools.references import (
     train_matrix,
     user_knn_lists,
 )
+from tools.suite import SUITE, run_suite, write_interactions
 
 # Presents a, c, k, q, s, z: their synthetic prices all lie in 53..131, so the content-based price band
 # of any user holds every present and only popularity orders that tier. u1 likes a, c, k, then q (its
@@ -216,3 +222,90 @@ def test_ease_is_left_out_above_its_catalogue_limit(monkeypatch: pytest.MonkeyPa
     references = reference_lists(dataset, data)
     assert "ease" not in references.lists
     assert references.skipped == {"ease": "catalogue of 2 items > 1"}
+
+
+def test_ratings_convert_to_weights_whose_sign_is_the_like_threshold(tmp_path: Path) -> None:
+    offsets = {entry.name: entry.like_offset for entry in SUITE}
+    filmtrust = tmp_path / "ratings.txt"
+    filmtrust.write_text("1 10 3.0\n1 11 2.5\n\n2 10 4\n")
+    converted = write_interactions(filmtrust, tmp_path / "filmtrust.csv", offsets["filmtrust"] or 0)
+    assert converted.read_text() == "user,item,weight\n1,10,0.25\n1,11,-0.25\n2,10,1.25\n"
+    dataset = load_interactions(converted)
+    assert (dataset.name, dataset.timestamps) == ("filmtrust", False)
+    assert {(r.user, r.item, r.liked) for r in dataset.ratings} == {
+        ("1", "10", True), ("1", "11", False), ("2", "10", True),
+    }  # fmt: skip
+    movielens = tmp_path / "u.data"
+    movielens.write_text("196\t242\t3\t881250949\n186\t302\t4\t891717742\n")
+    converted = write_interactions(
+        movielens, tmp_path / "generic.csv", offsets["movielens-100k-generic"] or 0
+    )
+    assert converted.read_text() == "user,item,weight\n196,242,-0.50\n186,302,0.50\n"  # no timestamp
+    assert not load_interactions(converted).timestamps
+    movielens.write_text("196\t242\n")
+    with pytest.raises(ValueError, match=r"u\.data:1: expected `user item rating`"):
+        write_interactions(movielens, tmp_path / "generic.csv", 3.5)
+
+
+EVAL_DBS = ("test_eval_main", "test_eval_recs")
+
+
+@pytest.fixture
+def eval_databases() -> Iterator[tuple[str, str]]:
+    """The names run_evaluation recreates; dropped afterwards."""
+    yield EVAL_DBS
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+        for dbname in reversed(EVAL_DBS):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def test_suite_skips_a_missing_dataset_and_runs_the_others(
+    tmp_path: Path, eval_databases: tuple[str, str]
+) -> None:
+    (tmp_path / "filmtrust").mkdir()
+    ratings = [
+        f"{user} {item} {0.5 + (user * 7 + item * 3) % 8 * 0.5}"
+        for user in range(1, 9)
+        for item in range(1, 9)
+    ]
+    (tmp_path / "filmtrust" / "ratings.txt").write_text("\n".join(ratings) + "\n")
+    shown: list[str] = []
+    results = tmp_path / "results"
+    results.mkdir()
+    suite = run_suite(SUPERUSER_URL, make_settings(), tmp_path, *eval_databases, results, echo=shown.append)
+    missing = f"no dataset at {tmp_path / 'movielens-100k'}"
+    assert suite.skipped == {
+        "movielens-100k": missing, "movielens-100k-generic": f"{missing}/u.data"
+    }  # fmt: skip
+    assert list(suite.reports) == ["filmtrust"]
+    report = suite.reports["filmtrust"]
+    assert {"split", "overall", "tiers", "cold_start", "seen_items_recommended", "refresh_seconds"} < set(
+        report
+    )
+    assert set(report["references"]) == {"popularity", "user_knn_20", "user_knn_50", "ease"}
+    assert set(report["tier_references"]) == set(report["tiers"])
+    assert json.loads((results / "quality-filmtrust.json").read_text())["references"] == report["references"]
+    assert suite.path == results / "quality-suite.json"
+    summary = json.loads(suite.path.read_text())
+    assert summary["skipped"] == suite.skipped
+    assert summary["datasets"]["filmtrust"]["product_ndcg10"] == report["overall"]["ndcg10"]
+    assert (
+        summary["datasets"]["filmtrust"]["references_ndcg10"]["ease"]
+        == report["references"]["ease"]["ndcg10"]
+    )
+    assert shown[0] == f"evaluate: movielens-100k skipped: {missing}"
+    assert shown[-1].splitlines()[1].startswith("filmtrust")
+
+
+def test_a_suite_with_no_dataset_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DATASET", raising=False)
+    for key, value in settings_environ(make_settings()).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["evaluate", "--superuser-url", SUPERUSER_URL, "--datasets-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    printed = capsys.readouterr()
+    assert "evaluate: filmtrust skipped: no dataset at" in printed.out
+    assert "no dataset of the suite could run" in printed.err
