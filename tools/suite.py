@@ -82,19 +82,20 @@ def summary_row(report: dict[str, Any], path: Path) -> dict[str, Any]:
 
 def format_summary(rows: dict[str, dict[str, Any]], skipped: dict[str, str]) -> str:
     """One line per dataset: the product's NDCG@10 beside each reference's, and product / EASE."""
+    width = max([24, *(len(name) + 2 for name in [*rows, *skipped])])
     lines = [
-        f"{'NDCG@10':<24}{'users':>7}{'product':>9}"
+        f"{'NDCG@10':<{width}}{'users':>7}{'product':>9}"
         + "".join(f"{LABELS[name]:>13}" for name in METHODS)
         + f"{'product/EASE':>14}"
     ]
     for name, row in rows.items():
         found = row["references_ndcg10"]
         lines.append(
-            f"{name:<24}{row['users']:>7}{number(row['product_ndcg10']):>9}"
+            f"{name:<{width}}{row['users']:>7}{number(row['product_ndcg10']):>9}"
             + "".join(f"{number(found.get(method)):>13}" for method in METHODS)
             + f"{number(row['product_to_ease_ndcg10']):>14}"
         )
-    lines += [f"{name:<24}skipped: {reason}" for name, reason in skipped.items()]
+    lines += [f"{name:<{width}}skipped: {reason}" for name, reason in skipped.items()]
     return "\n".join(lines)
 
 
