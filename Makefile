@@ -15,8 +15,10 @@ WORKERS ?= 1
 DEBUG ?= true
 DATA_PRESET ?= demo
 FUZZ_EXAMPLES ?= 300
-# make eval: a MovieLens 100K directory, or any user,item,weight[,timestamp] file
-DATASET ?= ../shared/datasets/movielens-100k
+# make eval: a MovieLens 100K directory, or any user,item,weight[,timestamp] file; empty: the suite
+# (MovieLens 100K temporal and generic, FilmTrust) read from DATASETS_DIR
+DATASET ?=
+DATASETS_DIR ?= ../shared/datasets
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -71,9 +73,10 @@ lint: install
 	$(VENV)/bin/ruff format --check service tools tests
 	$(VENV)/bin/mypy
 
-## eval: offline quality through the real SQL on fresh databases (DATASET: MovieLens 100K, or a file)
+## eval: offline quality through the real SQL on fresh databases, beside reference baselines on the same
+## split: the suite of datasets under DATASETS_DIR, or one DATASET (a MovieLens 100K directory, or a file)
 eval: infra
-	$(PY) -m tools evaluate --dataset "$(DATASET)" $(EVAL_ARGS)
+	$(PY) -m tools evaluate $(if $(DATASET),--dataset "$(DATASET)") $(EVAL_ARGS)
 
 ## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
 bench: infra

@@ -28,22 +28,32 @@ def _generate(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from tools.evaluate import format_table, run_evaluation
+    from tools.suite import DEFAULT_DATASETS_DIR, format_summary, run_suite, summary_row
 
     if not args.superuser_url:
         raise SettingsError(
             "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: evaluate recreates databases"
         )
-    if not args.dataset:
-        raise SettingsError(
-            "--dataset (or DATASET) is required: a MovieLens 100K directory"
-            " or a user,item,weight[,timestamp] file"
-        )
+    overrides = dict(item.split("=", 1) for item in args.set)
+    if args.dataset is None:
+        datasets_dir = Path(args.datasets_dir) if args.datasets_dir else DEFAULT_DATASETS_DIR
+        suite = run_suite(
+            args.superuser_url, load_settings(), datasets_dir, args.main_db, args.recs_db,
+            overrides=overrides, validation=args.validation,
+        )  # fmt: skip
+        if suite.path is None:
+            print(
+                f"evaluate: no dataset of the suite could run (datasets directory {datasets_dir})",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
+        print(f"evaluate: wrote {suite.path}")
+        return
     dataset = Path(args.dataset)
     if not dataset.exists():
         print(f"evaluate: no dataset at {dataset}", file=sys.stderr)
         raise SystemExit(2)
     try:
-        overrides = dict(item.split("=", 1) for item in args.set)
         report, path = run_evaluation(
             args.superuser_url, load_settings(), dataset, args.main_db, args.recs_db,
             overrides=overrides, validation=args.validation,
@@ -53,6 +63,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         raise SystemExit(2) from None
     print(format_table(report))
     print(f"evaluate: wrote {path}")
+    print(format_summary({report["dataset"]: summary_row(report, path)}, {}))
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -109,7 +120,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     evaluate.add_argument(
         "--dataset", default=os.environ.get("DATASET") or None,
-        help="MovieLens 100K directory or user,item,weight[,timestamp] file (default: $DATASET)",
+        help="MovieLens 100K directory or user,item,weight[,timestamp] file (default: $DATASET;"
+        " neither: the suite of MovieLens 100K temporal and generic, and FilmTrust)",
+    )  # fmt: skip
+    evaluate.add_argument(
+        "--datasets-dir", default=os.environ.get("DATASETS_DIR") or None,
+        help="where the suite finds movielens-100k/ and filmtrust/"
+        " (default: $DATASETS_DIR, else shared/datasets beside the project)",
     )  # fmt: skip
     evaluate.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
     evaluate.add_argument("--main-db", default=os.environ.get("EVAL_MAIN_DB") or "mysanta_eval_main")

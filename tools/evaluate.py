@@ -326,8 +326,11 @@ class Scored:
         self.scores.append(user_score)
 
 
-def score_users(app: psycopg.Connection, dataset: Dataset, data: Split) -> dict[str, Any]:
-    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison."""
+def score_users(
+    app: psycopg.Connection, dataset: Dataset, data: Split
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison;
+    also the users each tier served."""
     item_of = {present_uuid(item.item): item.item for item in dataset.items}
     seen: dict[str, set[str]] = defaultdict(set)
     for rating in data.train:
@@ -360,12 +363,13 @@ def score_users(app: psycopg.Connection, dataset: Dataset, data: Split) -> dict[
         summary = summarize(scored.scores, scored.lists, catalogue)
         return {key: summary[key] for key in ("users", "ndcg10", "hr10")}
 
-    return {
+    result = {
         "overall": summarize(overall.scores, overall.lists, catalogue),
         "tiers": {tier: summarize(s.scores, s.lists, catalogue) for tier, s in tiers.items()},
         "cold_start": {"demographic": cold(demographic), "global": cold(global_)},
         "seen_items_recommended": seen_recommended,
     }
+    return result, {tier: scored.users for tier, scored in tiers.items()}
 
 
 def _popular(
@@ -384,14 +388,26 @@ def _popular(
 
 
 def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) -> dict[str, Any]:
-    """Split, load train into the (empty, migrated) databases of settings, refresh, and score every user."""
+    """Split, load train into the (empty, migrated) databases of settings, refresh, score every user, and
+    score the reference baselines on the same split (overall and for the users of each tier)."""
+    from tools.references import reference_lists, summarize_references
+
     data = split(dataset)
     with psycopg.connect(main_admin_url) as main:
         load_train(main, dataset, data.train)
     with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
         synced = sync_demographics(app, dataset)
         runs = run_jobs(settings)
-        result = score_users(app, dataset, data)
+        result, served = score_users(app, dataset, data)
+    references = reference_lists(dataset, data)
+    catalogue = len(dataset.items)
+    result["references"] = summarize_references(references, data, sorted(data.test, key=id_key), catalogue)
+    result["tier_references"] = {
+        tier: summarize_references(references, data, users, catalogue) for tier, users in served.items()
+    }
+    result["references_skipped"] = references.skipped
+    result["references_seconds"] = references.seconds
+    result["product_to_ease_ndcg10"] = ease_ratio(result)
     counts = {
         "users": len(data.test),
         "test_likes": sum(len(items) for items in data.test.values()),
@@ -402,6 +418,13 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
     }
     jobs = {logged.job: round(logged.duration_ms / 1000, 2) for logged in runs}
     return {"dataset": dataset.name, "split": counts} | result | {"refresh_seconds": jobs}
+
+
+def ease_ratio(report: dict[str, Any]) -> float | None:
+    """The product's overall NDCG@10 over EASE's on the same split (None without EASE)."""
+    product = report["overall"]["ndcg10"]
+    ease = report["references"].get("ease", {}).get("ndcg10")
+    return round(product / ease, 3) if product is not None and ease else None
 
 
 def eval_settings(settings: Settings, main_db: str, recs_db: str) -> Settings:
@@ -448,19 +471,23 @@ def git_commit() -> str | None:
     return done.stdout.strip()
 
 
+def number(value: float | None) -> str:
+    """A metric with three decimals, or - when there is none."""
+    return "-" if value is None else f"{value:.3f}"
+
+
 def format_table(report: dict[str, Any]) -> str:
-    """The metrics as a fixed-width text table."""
-
-    def number(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
+    """The metrics as a fixed-width text table: the product, cold start, the references beside it, and per
+    tier the references' NDCG@10 / HR@10 on the users that tier served."""
     counts = report["split"]
     lines = [
         f"dataset {report['dataset']}: {counts['users']:,} users, {counts['test_likes']:,} test likes, "
         f"{counts['train_rows']:,} train rows, {counts['catalogue']:,} items",
         f"{'group':<24}{'users':>7}{'NDCG@10':>9}{'±95%':>7}{'P@10':>7}{'R@10':>7}{'HR@10':>7}{'Cov@10':>8}",
     ]
+    references = report.get("references", {})
     rows = [("overall", report["overall"])] + [(f"tier {t}", m) for t, m in report["tiers"].items()]
+    rows += [(f"reference {name}", m) for name, m in references.items()]
     for name, m in rows:
         lines.append(
             f"{name:<24}{m['users']:>7}{number(m['ndcg10']):>9}{number(m['ndcg10_ci95']):>7}"
@@ -471,6 +498,25 @@ def format_table(report: dict[str, Any]) -> str:
             f"{'cold start ' + name:<24}{m['users']:>7}{number(m['ndcg10']):>9}{'':>7}{'':>7}{'':>7}"
             f"{number(m['hr10']):>7}"
         )
+    for name, reason in report.get("references_skipped", {}).items():
+        lines.append(f"reference {name} skipped: {reason}")
+    if "product_to_ease_ndcg10" in report:
+        lines.append(f"product / EASE NDCG@10: {number(report['product_to_ease_ndcg10'])}")
+    served = {
+        tier: by_method
+        for tier, by_method in report.get("tier_references", {}).items()
+        if report["tiers"][tier]["users"]
+    }
+    if served:
+        lines.append("NDCG@10 / HR@10 on the users each tier served:")
+        header = f"{'tier':<16}{'users':>7}{'product':>15}"
+        lines.append(header + "".join(f"{name:>15}" for name in references))
+        for tier, by_method in served.items():
+            cells = [report["tiers"][tier]] + [by_method[name] for name in references]
+            lines.append(
+                f"{tier:<16}{report['tiers'][tier]['users']:>7}"
+                + "".join(f"{number(m['ndcg10']) + ' / ' + number(m['hr10']):>15}" for m in cells)
+            )
     lines.append(f"{report['seconds']:.1f} s; commit {report['commit']}")
     return "\n".join(lines)
 

@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import psycopg
 import pytest
+from psycopg import sql
 
-from tests.conftest import MAIN_DB, SUPERUSER, make_settings
-from tools.evaluate import evaluate_dataset, load_interactions, round_half_up_tenths, score, split
+from service.settings import settings_environ
+from tests.conftest import MAIN_DB, SUPERUSER, SUPERUSER_URL, make_settings
+from tools.__main__ import main
+from tools.evaluate import (
+    Dataset,
+    Item,
+    Rating,
+    Split,
+    evaluate_dataset,
+    load_interactions,
+    round_half_up_tenths,
+    score,
+    split,
+)
+from tools.references import (
+    EASE_LAMBDA,
+    ease_weights,
+    popularity_lists,
+    reference_lists,
+    train_matrix,
+    user_knn_lists,
+)
+from tools.suite import SUITE, run_suite, write_interactions
 
 # Presents a, c, k, q, s, z: their synthetic prices all lie in 53..131, so the content-based price band
 # of any user holds every present and only popularity orders that tier. u1 likes a, c, k, then q (its
@@ -120,3 +146,166 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
     global_ndcg = (1 / math.log2(5) + 3 / math.log2(7)) / 4
     assert cold["global"] == {"users": 4, "ndcg10": round(global_ndcg, 4), "hr10": 1.0}
     assert report["seen_items_recommended"] == 0
+    # The references on the same split. Popularity (train likes): a, c, k, then q; u1 gets q, u2..u4 have
+    # seen all four and get nothing (z and s have no train like). User-kNN: u1's neighbours vote q, u2's
+    # (u1, u3, u4) liked nothing u2 has not seen. EASE: q, co-liked with a, c, k, for u1; s and z, never
+    # co-liked with anything, score 0 for everyone.
+    references = report["references"]
+    assert list(references) == ["popularity", "user_knn_20", "user_knn_50", "ease"]
+    for name, measured in references.items():
+        assert (name, measured["users"], measured["ndcg10"], measured["hr10"]) == (name, 4, 0.25, 0.25)
+        assert report["tier_references"]["collaborative"][name]["ndcg10"] == 1.0
+        assert report["tier_references"]["content_based"][name]["ndcg10"] == 0.0
+        assert report["tier_references"]["popular"][name]["users"] == 0
+    assert report["references_skipped"] == {}
+    assert report["product_to_ease_ndcg10"] == round(overall["ndcg10"] / 0.25, 3)
+
+
+def handmade(train: dict[str, str], test: dict[str, str], catalogue: str) -> tuple[Dataset, Split]:
+    """A split written by hand: per user the letters of their train items, capitals liked, small letters
+    clicked only; per evaluated user the letters of their test likes; the catalogue in its order."""
+    at = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    ratings = [
+        Rating(user, item.lower(), item.isupper(), at) for user, items in train.items() for item in items
+    ]
+    items = [Item(item, item, None) for item in catalogue]
+    data = Split(ratings, {user: list(items) for user, items in test.items()})
+    return Dataset("handmade", ratings, items, timestamps=False), data
+
+
+def test_popularity_ranks_by_train_likes_ties_in_catalogue_order_and_never_a_seen_item() -> None:
+    # Likes: b 3, a 2, c 2, d none (a click only), e nothing: d and e are never recommended.
+    dataset, data = handmade(
+        {"u1": "B", "u2": "AB", "u3": "ABC", "u4": "Cd"}, {"u1": "a", "u4": "b"}, "abcde"
+    )
+    lists = reference_lists(dataset, data).lists["popularity"]
+    assert lists == {"u1": ["a", "c"], "u4": ["b", "a"]}
+    matrix = train_matrix(dataset, data)
+    assert popularity_lists(matrix, [matrix.users.index("u2")]) == {1: [2]}  # u2 has seen a, b: c
+
+
+def test_user_knn_sums_the_similarity_of_the_nearest_users_who_liked_an_item() -> None:
+    # Cosine on likes with u1 (a, b): u2 (a, b, c) and u5 (a, b, f) 2/sqrt(6), u3 (a, d) 1/2, u4 (e) 0.
+    dataset, data = handmade(
+        {"u1": "AB", "u2": "ABC", "u3": "AD", "u4": "E", "u5": "ABF"}, {"u1": "c"}, "abcdef"
+    )
+    matrix = train_matrix(dataset, data)
+    u1 = matrix.users.index("u1")
+
+    def top(neighbours: int) -> list[str]:
+        return [matrix.items[item] for item in user_knn_lists(matrix, [u1], neighbours)[u1]]
+
+    assert top(1) == ["c"]  # u2 and u5 tie: the lower user id is the nearest
+    assert top(2) == ["c", "f"]  # c and f tie at 2/sqrt(6): catalogue order
+    assert top(3) == ["c", "f", "d"]
+    assert top(50) == ["c", "f", "d"]  # u4 shares nothing: e is never voted for
+    lists = reference_lists(dataset, data).lists
+    assert lists["user_knn_20"] == lists["user_knn_50"] == {"u1": ["c", "f", "d"]}
+
+
+def test_ease_weights_match_a_hand_computation() -> None:
+    # X = [[1, 1], [1, 0]]: X'X + lambda I = [[2 + l, 1], [1, 1 + l]], P ~ [[1 + l, -1], [-1, 2 + l]],
+    # B[i, j] = -P[i, j] / P[j, j]: B[a, b] = 1 / (2 + l), B[b, a] = 1 / (1 + l).
+    dataset, data = handmade({"u1": "AB", "u2": "A"}, {"u2": "b", "u1": "a"}, "ab")
+    got = ease_weights(train_matrix(dataset, data))
+    assert got == pytest.approx(np.array([[0, 1 / (2 + EASE_LAMBDA)], [1 / (1 + EASE_LAMBDA), 0]]))
+    assert reference_lists(dataset, data).lists["ease"] == {"u1": [], "u2": ["b"]}
+    # A click without a like weighs 0.3: X = [[1, 0.3], [1, 0]], X'X = [[2, 0.3], [0.3, 0.09]].
+    dataset, data = handmade({"u1": "Ab", "u2": "A"}, {"u2": "b"}, "ab")
+    got = ease_weights(train_matrix(dataset, data))
+    assert got == pytest.approx(np.array([[0, 0.3 / (2 + EASE_LAMBDA)], [0.3 / (0.09 + EASE_LAMBDA), 0]]))
+
+
+def test_ease_is_left_out_above_its_catalogue_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tools.references.EASE_MAX_ITEMS", 1)
+    dataset, data = handmade({"u1": "AB", "u2": "A"}, {"u2": "b"}, "ab")
+    references = reference_lists(dataset, data)
+    assert "ease" not in references.lists
+    assert references.skipped == {"ease": "catalogue of 2 items > 1"}
+
+
+def test_ratings_convert_to_weights_whose_sign_is_the_like_threshold(tmp_path: Path) -> None:
+    offsets = {entry.name: entry.like_offset for entry in SUITE}
+    filmtrust = tmp_path / "ratings.txt"
+    filmtrust.write_text("1 10 3.0\n1 11 2.5\n\n2 10 4\n")
+    converted = write_interactions(filmtrust, tmp_path / "filmtrust.csv", offsets["filmtrust"] or 0)
+    assert converted.read_text() == "user,item,weight\n1,10,0.25\n1,11,-0.25\n2,10,1.25\n"
+    dataset = load_interactions(converted)
+    assert (dataset.name, dataset.timestamps) == ("filmtrust", False)
+    assert {(r.user, r.item, r.liked) for r in dataset.ratings} == {
+        ("1", "10", True), ("1", "11", False), ("2", "10", True),
+    }  # fmt: skip
+    movielens = tmp_path / "u.data"
+    movielens.write_text("196\t242\t3\t881250949\n186\t302\t4\t891717742\n")
+    converted = write_interactions(
+        movielens, tmp_path / "generic.csv", offsets["movielens-100k-generic"] or 0
+    )
+    assert converted.read_text() == "user,item,weight\n196,242,-0.50\n186,302,0.50\n"  # no timestamp
+    assert not load_interactions(converted).timestamps
+    movielens.write_text("196\t242\n")
+    with pytest.raises(ValueError, match=r"u\.data:1: expected `user item rating`"):
+        write_interactions(movielens, tmp_path / "generic.csv", 3.5)
+
+
+EVAL_DBS = ("test_eval_main", "test_eval_recs")
+
+
+@pytest.fixture
+def eval_databases() -> Iterator[tuple[str, str]]:
+    """The names run_evaluation recreates; dropped afterwards."""
+    yield EVAL_DBS
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+        for dbname in reversed(EVAL_DBS):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def test_suite_skips_a_missing_dataset_and_runs_the_others(
+    tmp_path: Path, eval_databases: tuple[str, str]
+) -> None:
+    (tmp_path / "filmtrust").mkdir()
+    ratings = [
+        f"{user} {item} {0.5 + (user * 7 + item * 3) % 8 * 0.5}"
+        for user in range(1, 9)
+        for item in range(1, 9)
+    ]
+    (tmp_path / "filmtrust" / "ratings.txt").write_text("\n".join(ratings) + "\n")
+    shown: list[str] = []
+    results = tmp_path / "results"
+    results.mkdir()
+    suite = run_suite(SUPERUSER_URL, make_settings(), tmp_path, *eval_databases, results, echo=shown.append)
+    missing = f"no dataset at {tmp_path / 'movielens-100k'}"
+    assert suite.skipped == {
+        "movielens-100k": missing, "movielens-100k-generic": f"{missing}/u.data"
+    }  # fmt: skip
+    assert list(suite.reports) == ["filmtrust"]
+    report = suite.reports["filmtrust"]
+    assert {"split", "overall", "tiers", "cold_start", "seen_items_recommended", "refresh_seconds"} < set(
+        report
+    )
+    assert set(report["references"]) == {"popularity", "user_knn_20", "user_knn_50", "ease"}
+    assert set(report["tier_references"]) == set(report["tiers"])
+    assert json.loads((results / "quality-filmtrust.json").read_text())["references"] == report["references"]
+    assert suite.path == results / "quality-suite.json"
+    summary = json.loads(suite.path.read_text())
+    assert summary["skipped"] == suite.skipped
+    assert summary["datasets"]["filmtrust"]["product_ndcg10"] == report["overall"]["ndcg10"]
+    assert (
+        summary["datasets"]["filmtrust"]["references_ndcg10"]["ease"]
+        == report["references"]["ease"]["ndcg10"]
+    )
+    assert shown[0] == f"evaluate: movielens-100k skipped: {missing}"
+    assert shown[-1].splitlines()[1].startswith("filmtrust")
+
+
+def test_a_suite_with_no_dataset_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DATASET", raising=False)
+    for key, value in settings_environ(make_settings()).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["evaluate", "--superuser-url", SUPERUSER_URL, "--datasets-dir", str(tmp_path)])
+    assert exited.value.code == 2
+    printed = capsys.readouterr()
+    assert "evaluate: filmtrust skipped: no dataset at" in printed.out
+    assert "no dataset of the suite could run" in printed.err
