@@ -37,7 +37,7 @@ TIERS = ("popular", "content_based", "collaborative")
 RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 # Every uuid the evaluator writes is derived from the dataset's own ids: two runs load the same rows.
 NAMESPACE = uuid.UUID("6f1c2a52-94a3-4f0e-9d55-3b8f3c1d7e21")
-# Generic files without timestamps: event i happens BASE_TIME + i seconds (i = row order).
+# Generic files without timestamps: every event happens at BASE_TIME (a file's row order is no time).
 BASE_TIME = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 SEED = 42
 TEST_SHARE_TENTHS = 2  # 20 % of each user's likes go to test
@@ -137,7 +137,8 @@ def load_movielens(directory: Path) -> Dataset:
 def load_interactions(path: Path) -> Dataset:
     """A generic `user,item,weight[,timestamp]` file (header row; tab or comma): weight > 0 is a like."""
     # Rows with weight <= 0 are clicks only (like a MovieLens rating below 4); a repeated (user, item)
-    # pair counts once, as its first row. Without a timestamp column, row i happens at BASE_TIME + i s.
+    # pair counts once, as its first row. Without a timestamp column, every row happens at BASE_TIME:
+    # the events are simultaneous, so no method reads an order into them.
     with path.open(newline="") as handle:
         header = handle.readline()
         delimiter = "\t" if "\t" in header else ","
@@ -154,11 +155,7 @@ def load_interactions(path: Path) -> Dataset:
                 continue
             try:
                 user, item, weight = row[0].strip(), row[1].strip(), float(row[2])
-                at = (
-                    dt.datetime.fromtimestamp(float(row[3]), dt.UTC)
-                    if timestamps
-                    else BASE_TIME + dt.timedelta(seconds=number)
-                )
+                at = dt.datetime.fromtimestamp(float(row[3]), dt.UTC) if timestamps else BASE_TIME
             except (IndexError, ValueError) as error:
                 raise ValueError(f"{path}:{number}: {error}") from None
             ratings.append(Rating(user, item, weight > 0, at))

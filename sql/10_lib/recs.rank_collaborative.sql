@@ -1,10 +1,12 @@
 -- recs.rank_collaborative: the collaborative ranking of one user, user-kNN with a neighbourhood
 -- per present: a neighbour's like is a vote weighted by how recent it is in that neighbour's
 -- history (the n-th most recent of their neighbor_history_limit latest interactions counts
--- 2^(-(n - 1) / neighbor_history_half_life); 0: every one a full vote); a present's score is the
--- sum of similarity x vote over the most similar users of the user's pool (recs.user_neighbors)
--- who liked it, taken in similarity order up to max_similar_users (K) votes. Filters and
--- exclusions apply before the top-N.
+-- 2^(-(n - 1) / neighbor_history_half_life); 0: every one a full vote; interactions at the same
+-- time share their place n and are kept or left out together, so events without an order of
+-- their own all count fully and none is cut by an order they do not have); a
+-- present's score is the sum of similarity x vote over the most similar users of the user's
+-- pool (recs.user_neighbors) who liked it, taken in similarity order up to max_similar_users (K)
+-- votes. Filters and exclusions apply before the top-N.
 -- Arguments: p_user_key; p_depth (positions wanted); p_categories, p_platforms (NULL = any),
 --   p_price_from, p_price_to, p_geo_id (as recs.matches_filters); p_exclude (item ids left out, on
 --   top of the user's own synced interactions).
@@ -41,13 +43,13 @@ BEGIN
                 CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
                 CROSS JOIN LATERAL (
                     SELECT x.item_id, x.liked_at,
-                           CASE WHEN v_half_life > 0 AND row_number() OVER recent - 1 > 1000 * v_half_life THEN 0
-                                ELSE v_recency_decay ^ (row_number() OVER recent - 1) END AS vote
+                           CASE WHEN v_half_life > 0 AND rank() OVER recent - 1 > 1000 * v_half_life THEN 0
+                                ELSE v_recency_decay ^ (rank() OVER recent - 1) END AS vote
                     FROM recs.interactions x
                     WHERE x.user_key = n.neighbor_key
-                    WINDOW recent AS (ORDER BY x.last_at DESC, x.item_id DESC)
-                    ORDER BY x.last_at DESC, x.item_id DESC
-                    LIMIT v_history
+                    WINDOW recent AS (ORDER BY x.last_at DESC)
+                    ORDER BY x.last_at DESC
+                    FETCH FIRST v_history ROWS WITH TIES
                 ) h
                 WHERE pool.user_key = p_user_key AND h.liked_at IS NOT NULL
             ) liked

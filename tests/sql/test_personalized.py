@@ -134,6 +134,30 @@ def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str,
     assert result["items"][0] == {"old_pick": old_pick, "recent_pick": recent_pick}[expected_first]
 
 
+def test_a_neighbours_simultaneous_likes_are_equal_votes_none_cut_by_id(world: World) -> None:
+    # A neighbour whose whole history happened at one time (a source without timestamps): every
+    # like is a full vote, and a history limit keeps or leaves out the tied likes together, never
+    # by present id. With a half-life of 1, ranking them by id would make the low-id pick's vote
+    # 2^-4 and the limit of 2 would drop it.
+    low_pick, x, y, high_pick = (world.present() for _ in range(4))
+    user, close, far = world.users(3)
+    for present in (x, y):
+        world.like(user, present, at=NOW)
+    for present in (low_pick, x, y, high_pick):
+        world.like(close, present, at=NOW - dt.timedelta(days=3))
+    world.like(far, low_pick, at=NOW - dt.timedelta(days=3))
+    world.like(far, x, at=NOW - dt.timedelta(days=3))
+    world.setting("min_interactions_for_similarity", "1")
+    world.setting("collaborative_min_interactions", "2")
+    world.setting("neighbor_history_half_life", "1")
+    world.setting("neighbor_history_limit", "2")
+    world.refresh_all()
+    result = personalized(user, limit=2)
+    assert result["tiers_used"] == ["collaborative"]
+    # close (cosine 0.707) votes fully for both picks; far (0.5) adds a full vote for low_pick.
+    assert result["items"] == [low_pick, high_pick]
+
+
 def test_the_tier_follows_the_interaction_count(world: World) -> None:
     presents = [world.present(category="books") for _ in range(6)]
     others = world.users(5, "f", "25-34")
