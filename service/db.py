@@ -68,12 +68,17 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     return pool
 
 
-async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncpg.Record]:
-    """Run `SELECT * FROM api.<function>($1, ...)`; the only way handlers reach the database."""
+def api_query(function: str, arg_count: int) -> str:
+    """`SELECT * FROM api.<function>($1, ...)`: the one statement handlers send (function checked)."""
     if not function.isidentifier():
         raise ValueError(f"not an api function name: {function!r}")
-    placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
-    rows: list[asyncpg.Record] = await pool.fetch(f"SELECT * FROM api.{function}({placeholders})", *args)
+    placeholders = ", ".join(f"${index}" for index in range(1, arg_count + 1))
+    return f"SELECT * FROM api.{function}({placeholders})"
+
+
+async def call_api(pool: asyncpg.Pool, function: str, *args: Any) -> list[asyncpg.Record]:
+    """Run api.<function>(*args) on a pool connection; the only way handlers reach the database."""
+    rows: list[asyncpg.Record] = await pool.fetch(api_query(function, len(args)), *args)
     return rows
 
 
@@ -86,14 +91,10 @@ async def fetch_row_within(
 ) -> Row:
     """fetch_row, given up after timeout_s: CallTimedOut, and the connection is closed rather than
     returned to the pool still busy (its backend notices and stops; the pool opens a fresh one)."""
-    if not function.isidentifier():
-        raise ValueError(f"not an api function name: {function!r}")
-    placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
+    query = api_query(function, len(args))
     async with pool.acquire() as connection:
         try:
-            row = await connection.fetchrow(
-                f"SELECT * FROM api.{function}({placeholders})", *args, timeout=timeout_s
-            )
+            row = await connection.fetchrow(query, *args, timeout=timeout_s)
         except TimeoutError:
             connection.terminate()
             raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
@@ -106,9 +107,7 @@ async def fetch_row_on_own_connection(
     """The single row of api.<function>(*args) on a connection of its own whose statement_timeout
     is statement_timeout_s, set before the call (for the long calls the pool's timeout would cut:
     admin job runs), then closed; no pool connection is held meanwhile."""
-    if not function.isidentifier():
-        raise ValueError(f"not an api function name: {function!r}")
-    placeholders = ", ".join(f"${index}" for index in range(1, len(args) + 1))
+    query = api_query(function, len(args))
     connection = await asyncpg.connect(
         settings.recommendations_database_url,
         timeout=5,
@@ -118,7 +117,7 @@ async def fetch_row_on_own_connection(
         },
     )
     try:
-        row = await connection.fetchrow(f"SELECT * FROM api.{function}({placeholders})", *args)
+        row = await connection.fetchrow(query, *args)
     finally:
         await connection.close(timeout=5)
     return msgspec.convert(dict(row), into)
