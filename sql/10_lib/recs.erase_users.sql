@@ -15,33 +15,50 @@
 -- Arguments: p_user_keys (keys in recs.users; unknown keys are ignored), p_source ('api' or
 --   'retention', for the log).
 -- Result: one row (users_erased, interactions_erased): users erased, interaction rows removed.
--- Errors: none of its own; waits for a sync that is rewriting the same users' interactions.
+-- Errors: none of its own; waits for a sync that is rewriting the same users' interactions, and
+--   tries once more when a concurrent write of theirs committed meanwhile.
 -- Caller: api.erase_user (DELETE /user-profile/{user_id}), recs.job_erase_absent_users.
 CREATE OR REPLACE FUNCTION recs.erase_users(p_user_keys integer[], p_source text)
 RETURNS TABLE (users_erased bigint, interactions_erased bigint)
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_attempt integer;
 BEGIN
-    DELETE FROM recs.interactions x WHERE x.user_key = ANY (p_user_keys);
-    GET DIAGNOSTICS interactions_erased = ROW_COUNT;
-    -- The similarity job's next run removes their vectors and norms (it needs the vectors to
-    -- correct the presents' user counts) and their pools.
-    INSERT INTO recs.dirty_users AS d (user_key, changed_at)
-    SELECT u.user_key, now() FROM recs.users u WHERE u.user_key = ANY (p_user_keys)
-    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
-    -- A pool a running similarity job has locked is left to it; the mark above removes it next run.
-    DELETE FROM recs.user_neighbors n
-    WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l WHERE l.user_key = ANY (p_user_keys)
-                         FOR UPDATE SKIP LOCKED);
-    DELETE FROM recs.user_demographics d WHERE d.user_key = ANY (p_user_keys);
-    DELETE FROM recs.users u WHERE u.user_key = ANY (p_user_keys);
-    GET DIAGNOSTICS users_erased = ROW_COUNT;
-    IF users_erased > 0 THEN
-        INSERT INTO recs.user_erasures (source, users, interactions)
-        VALUES (p_source, users_erased, interactions_erased);
-        -- Other users' pages read the erased interactions (their neighbours' histories), and a
-        -- profile copy a GET wrote while this ran must not be served: both are keyed on it.
-        PERFORM recs.bump_data_version('synced');
-    END IF;
+    -- A PUT or a sync that wrote a row of one of these users while this ran makes the removal of
+    -- their key fail (the new row still refers to it): the second attempt, on a new snapshot,
+    -- erases that row too.
+    FOR v_attempt IN 1..2 LOOP
+        BEGIN
+            DELETE FROM recs.interactions x WHERE x.user_key = ANY (p_user_keys);
+            GET DIAGNOSTICS interactions_erased = ROW_COUNT;
+            -- The similarity job's next run removes their vectors and norms (it needs the vectors
+            -- to correct the presents' user counts) and their pools.
+            INSERT INTO recs.dirty_users AS d (user_key, changed_at)
+            SELECT u.user_key, now() FROM recs.users u WHERE u.user_key = ANY (p_user_keys)
+            ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+            -- A pool a running similarity job has locked is left to it; the mark above removes it
+            -- next run.
+            DELETE FROM recs.user_neighbors n
+            WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l
+                                 WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);
+            DELETE FROM recs.user_demographics d WHERE d.user_key = ANY (p_user_keys);
+            DELETE FROM recs.users u WHERE u.user_key = ANY (p_user_keys);
+            GET DIAGNOSTICS users_erased = ROW_COUNT;
+            IF users_erased > 0 THEN
+                INSERT INTO recs.user_erasures (source, users, interactions)
+                VALUES (p_source, users_erased, interactions_erased);
+                -- Other users' pages read the erased interactions (their neighbours' histories),
+                -- and a profile copy a GET wrote while this ran must not be served: both are
+                -- keyed on it.
+                PERFORM recs.bump_data_version('synced');
+            END IF;
+            EXIT;
+        EXCEPTION WHEN foreign_key_violation THEN
+            IF v_attempt = 2 THEN
+                RAISE;
+            END IF;
+        END;
+    END LOOP;
     RETURN NEXT;
 END;
 $$;

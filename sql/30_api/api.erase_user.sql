@@ -16,25 +16,13 @@ RETURNS TABLE (erased boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_user_key integer;
-    v_attempt integer;
 BEGIN
     IF p_user_id IS NULL THEN
         RAISE EXCEPTION 'user_id is required' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'user_id';
     END IF;
-    -- A PUT (or a sync) that wrote a row of the user while this ran makes the key's removal fail
-    -- (the new row still refers to it): the second attempt, on a new snapshot, erases that too.
-    FOR v_attempt IN 1..2 LOOP
-        BEGIN
-            SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-            erased := v_user_key IS NOT NULL
-                      AND (SELECT e.users_erased FROM recs.erase_users(ARRAY[v_user_key], 'api') e) > 0;
-            EXIT;
-        EXCEPTION WHEN foreign_key_violation THEN
-            IF v_attempt = 2 THEN
-                RAISE;
-            END IF;
-        END;
-    END LOOP;
+    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
+    erased := v_user_key IS NOT NULL
+              AND (SELECT e.users_erased FROM recs.erase_users(ARRAY[v_user_key], 'api') e) > 0;
     RETURN NEXT;
 END;
 $$;
