@@ -99,8 +99,7 @@ def cache_key(kind: str, version: str, values: tuple[Any, ...]) -> str:
 async def cached_page(
     clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
     page: int, limit: int, key_context: tuple[Any, ...] = (),
-    cache_if: Callable[[RankedPage], bool] | None = None,
-    rank: Callable[[tuple[Any, ...]], Awaitable[RankedPage]] | None = None,
+    rank: Callable[[tuple[Any, ...]], Awaitable[tuple[RankedPage, bool]]] | None = None,
 ) -> tuple[RankedPage, bool]:  # fmt: skip
     """The page of api.<function>(*args): from the cache (and True), else ranked now (and False).
 
@@ -108,8 +107,9 @@ async def cached_page(
     key_context: what else the page depends on). A page that says it was ranked from another data
     version than the key's is stored under the key of its own version. A page past the end of the
     ranking (its first item would be at or beyond total_items: empty) is answered but not stored, so
-    requests for pages that hold nothing cannot fill Redis; so is one cache_if rejects. rank, when
-    given, makes the call (from the exact arguments) instead of a plain api.<function> call.
+    requests for pages that hold nothing cannot fill Redis. rank, when given, makes the call (from
+    the exact arguments) instead of a plain api.<function> call, and says whether its page may be
+    stored under the key.
     """
     key = cache_key(function, version, args + key_context)
     cached = await clients.cache.get(key)
@@ -117,10 +117,10 @@ async def cached_page(
         return _decoder.decode(cached), True
     call_args = tuple(arg.exact if isinstance(arg, PriceBound) else arg for arg in args)
     if rank is not None:
-        page_data = await rank(call_args)
+        page_data, storable = await rank(call_args)
     else:
-        page_data = await fetch_row(clients.pool, RankedPage, function, *call_args)
-    if (page - 1) * limit >= page_data.total_items or (cache_if is not None and not cache_if(page_data)):
+        page_data, storable = await fetch_row(clients.pool, RankedPage, function, *call_args), True
+    if not storable or (page - 1) * limit >= page_data.total_items:
         return page_data, False
     if page_data.data_version is not None and str(page_data.data_version) != version:
         key = cache_key(function, str(page_data.data_version), args + key_context)

@@ -78,27 +78,25 @@ async def personalized(
         "personalized_cache_state", user_id,
     )  # fmt: skip
 
-    async def rank(call_args: tuple[Any, ...]) -> RankedPage:
+    async def rank(call_args: tuple[Any, ...]) -> tuple[RankedPage, bool]:
+        """The page, and whether it was ranked as its key says (main read, or not, as the state)."""
         try:
-            return await fetch_row(clients.pool, RankedPage, "personalized", *call_args)
+            ranked = await fetch_row(clients.pool, RankedPage, "personalized", *call_args)
         except asyncpg.PostgresError as error:
             if not (state.fresh_checked and main_link_failed(error)):
                 raise
-            clients.main_breaker.failed("error")  # main broke since the state was read: go on without
-            return await fetch_row(clients.pool, RankedPage, "personalized", *call_args[:-1], False)
-
-    def ranked_as_keyed(ranked: RankedPage) -> bool:
-        # Main failed between the two calls: the page must not be stored under a checked key.
+            # Main broke since the state was read: go on without it.
+            ranked = await fetch_row(clients.pool, RankedPage, "personalized", *call_args[:-1], False)
         if ranked.fresh_checked != state.fresh_checked:
             clients.main_breaker.failed("error")
-            return False
-        return True
+            return ranked, False  # never stored under a key that says main was read
+        return ranked, True
 
     ranked, hit = await cached_page(
         clients, "personalized", (*args, state.fresh_checked),
         f"{state.popular_version}.{state.personalized_version}.{state.synced_version}",
         clients.settings.cache_ttl_personalized,
-        page=page, limit=limit, key_context=(state.fresh_fingerprint,), cache_if=ranked_as_keyed, rank=rank,
+        page=page, limit=limit, key_context=(state.fresh_fingerprint,), rank=rank,
     )  # fmt: skip
     request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
     return PersonalizedResponse(
