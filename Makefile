@@ -40,7 +40,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval bench soak fuzz install infra db data stop status main-admin-url recs-url
+.PHONY: run test lint eval tune bench soak fuzz install infra db data stop status main-admin-url recs-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -77,6 +77,10 @@ lint: install
 ## split: the suite of datasets under DATASETS_DIR, or one DATASET (a MovieLens 100K directory, or a file)
 eval: infra
 	$(PY) -m tools evaluate $(if $(DATASET),--dataset "$(DATASET)") $(EVAL_ARGS)
+
+## tune: setting search on the suite's validation splits, e.g. TUNE_ARGS="--grid collaborative_item_weight=0.3,0.5"
+tune: infra
+	$(PY) -m tools tune $(TUNE_ARGS)
 
 ## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
 bench: infra

@@ -66,6 +66,28 @@ def _evaluate(args: argparse.Namespace) -> None:
     print(format_summary({report["dataset"]: summary_row(report, path)}, {}))
 
 
+def _tune(args: argparse.Namespace) -> None:
+    from tools.suite import DEFAULT_DATASETS_DIR
+    from tools.tune import parse_grid, run_tuning
+
+    if not args.superuser_url:
+        raise SettingsError(
+            "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: tune recreates databases"
+        )
+    try:
+        grid = parse_grid(args.grid)
+    except ValueError as error:
+        print(f"tune: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    datasets_dir = Path(args.datasets_dir) if args.datasets_dir else DEFAULT_DATASETS_DIR
+    try:
+        path = run_tuning(args.superuser_url, load_settings(), datasets_dir, grid, args.main_db, args.recs_db)
+    except ValueError as error:
+        print(f"tune: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"tune: wrote {path}")
+
+
 def _bench(args: argparse.Namespace) -> None:
     from tools.bench import RESULTS_PATH, BenchConfig, format_report, run_benchmark
     from tools.generate import PRESETS
@@ -138,6 +160,20 @@ def main(argv: list[str] | None = None) -> None:
         "--validation", action="store_true", help="evaluate on a split of the train data (for tuning)"
     )
     evaluate.set_defaults(handler=_evaluate)
+
+    tune = commands.add_parser(
+        "tune",
+        help="setting search on the validation splits of the suite (never the test split): every combination",
+    )
+    tune.add_argument(
+        "--grid", action="extend", nargs="+", default=[], metavar="KEY=V1,V2",
+        help="recs.settings knobs and the values to try (all combinations run)",
+    )  # fmt: skip
+    tune.add_argument("--datasets-dir", default=os.environ.get("DATASETS_DIR") or None)
+    tune.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))
+    tune.add_argument("--main-db", default=os.environ.get("EVAL_MAIN_DB") or "mysanta_eval_main")
+    tune.add_argument("--recs-db", default=os.environ.get("EVAL_RECS_DB") or "mysanta_eval_recs")
+    tune.set_defaults(handler=_tune)
 
     bench = commands.add_parser(
         "bench",

@@ -2,11 +2,11 @@
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
 --   their neighbour pool (unless a similarity run is rewriting it: it then goes at the next run)
 --   and their row in recs.users, so no api.* function knows them any more;
---   at the next run of each job: their vectors and norms (refresh_user_similarities, as they are
---   marked in recs.dirty_users), their preference profile (refresh_user_profiles: a materialized
+--   at the next run of each job: their vectors, norms and recent history (refresh_user_similarities,
+--   as they are marked in recs.dirty_users), their preference profile (refresh_user_profiles: a materialized
 --   view, its row no longer reachable by user id), their share of the popularity views
 --   (refresh_popular_items, which recomputes after any erasure); their place in other users'
---   pools at the next full similarity run (daily; without their interactions they add nothing
+--   pools and in the presents' item neighbours at the next full similarity run (daily; without their interactions they add nothing
 --   to anyone's scores meanwhile).
 -- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
 -- version. Their key in recs.users is

@@ -6,15 +6,19 @@
 -- their own all count fully and none is cut by an order they do not have); a
 -- present's score is the sum of similarity x vote over the most similar users of the user's
 -- pool (recs.user_neighbors) who liked it, taken in similarity order up to max_similar_users (K)
--- votes. Filters and exclusions apply before the top-N.
+-- votes. That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
+-- took your presents also took"), each scaled to its best candidate, the item share being
+-- collaborative_item_weight (0: user neighbours only; 1: item neighbours only).
+-- Filters and exclusions apply before the top-N.
 -- Arguments: p_user_key; p_depth (positions wanted); p_categories, p_platforms (NULL = any),
 --   p_price_from, p_price_to, p_geo_id (as recs.matches_filters); p_exclude (item ids left out, on
---   top of the user's own synced interactions).
+--   top of the user's own synced interactions); p_fresh (item ids of the user's unsynced
+--   interactions: they feed the item neighbours' score).
 -- Result: item ids, best first, at most p_depth ('{}' for a user without a pool).
 -- Errors: none of its own. Caller: api.personalized (collaborative tier).
 CREATE OR REPLACE FUNCTION recs.rank_collaborative(
     p_user_key integer, p_depth integer, p_categories text[], p_platforms text[], p_price_from numeric,
-    p_price_to numeric, p_geo_id integer, p_exclude integer[]
+    p_price_to numeric, p_geo_id integer, p_exclude integer[], p_fresh integer[]
 ) RETURNS integer[]
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan AS $$
@@ -27,6 +31,7 @@ DECLARE
     v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1
                                              WHEN 1 / v_half_life > 1000 THEN 0
                                              ELSE 0.5 ^ (1 / v_half_life) END;
+    v_item_weight double precision := recs.setting('collaborative_item_weight')::double precision;
     v_ranked integer[];
 BEGIN
     SELECT coalesce(array_agg(top.item_id ORDER BY top.score DESC, top.item_id), '{}')
@@ -34,27 +39,36 @@ BEGIN
     FROM (
         SELECT c.item_id, c.score
         FROM (
-            SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
+            -- Each signal scaled to its best candidate, then blended.
+            SELECT coalesce(u.item_id, b.item_id) AS item_id,
+                   (1 - v_item_weight) * coalesce(u.score / nullif(max(u.score) OVER (), 0), 0)
+                   + v_item_weight * coalesce(b.score / nullif(max(b.score) OVER (), 0), 0) AS score
             FROM (
-                SELECT h.item_id, n.similarity, h.vote,
-                       sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
-                                         ROWS UNBOUNDED PRECEDING) AS votes_so_far
-                FROM recs.user_neighbors pool
-                CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
-                CROSS JOIN LATERAL (
-                    SELECT x.item_id, x.liked_at,
-                           CASE WHEN v_half_life > 0 AND rank() OVER recent - 1 > 1000 * v_half_life THEN 0
-                                ELSE v_recency_decay ^ (rank() OVER recent - 1) END AS vote
-                    FROM recs.interactions x
-                    WHERE x.user_key = n.neighbor_key
-                    WINDOW recent AS (ORDER BY x.last_at DESC)
-                    ORDER BY x.last_at DESC
-                    FETCH FIRST v_history ROWS WITH TIES
-                ) h
-                WHERE pool.user_key = p_user_key AND h.liked_at IS NOT NULL
-            ) liked
-            WHERE liked.votes_so_far <= v_k
-            GROUP BY liked.item_id
+                SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
+                FROM (
+                    SELECT h.item_id, n.similarity, h.vote,
+                           sum(h.vote) OVER (PARTITION BY h.item_id ORDER BY n.similarity DESC, n.neighbor_key
+                                             ROWS UNBOUNDED PRECEDING) AS votes_so_far
+                    FROM recs.user_neighbors pool
+                    CROSS JOIN LATERAL unnest(pool.neighbor_keys, pool.similarities) AS n(neighbor_key, similarity)
+                    CROSS JOIN LATERAL (
+                        SELECT x.item_id, x.liked_at,
+                               CASE WHEN v_half_life > 0 AND rank() OVER recent - 1 > 1000 * v_half_life THEN 0
+                                    ELSE v_recency_decay ^ (rank() OVER recent - 1) END AS vote
+                        FROM recs.interactions x
+                        WHERE x.user_key = n.neighbor_key
+                        WINDOW recent AS (ORDER BY x.last_at DESC)
+                        ORDER BY x.last_at DESC
+                        FETCH FIRST v_history ROWS WITH TIES
+                    ) h
+                    WHERE pool.user_key = p_user_key AND h.liked_at IS NOT NULL AND v_item_weight < 1
+                ) liked
+                WHERE liked.votes_so_far <= v_k
+                GROUP BY liked.item_id
+            ) u
+            FULL JOIN (SELECT s.item_id, s.score FROM recs.item_neighbor_scores(p_user_key, p_fresh, v_history,
+                                                  recs.setting('item_history_half_life')::double precision) s
+                       WHERE v_item_weight > 0) b ON b.item_id = u.item_id
             ORDER BY 2 DESC, 1
             OFFSET 0
         ) c
@@ -74,5 +88,5 @@ BEGIN
     RETURN v_ranked;
 END;
 $$;
-COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[]) IS
-    'Collaborative ranking (user-kNN, a neighbourhood per present, recency-weighted votes) of one user, filtered, best first. Used by api.personalized.';
+COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[], integer[]) IS
+    'Collaborative ranking of one user (user-kNN with recency-weighted votes, blended with item neighbours), filtered, best first. Used by api.personalized.';

@@ -1,5 +1,5 @@
 -- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool)
--- current, in named steps after the sync:
+-- and recs.item_neighbors (each present's) current, in named steps after the sync:
 --   a full run (recs.similarity_is_full: first run, every similarity_full_rebuild_hours, or a pool
 --   setting changed) recomputes every user: recs.similarity_rebuild_stats (presents' users and
 --   IUF, users' norms), recs.similarity_degree_cap, recs.similarity_rebuild_vectors, then
@@ -7,6 +7,8 @@
 --   an incremental run recomputes only the users recs.dirty_users marks as changed since the
 --   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
 --   recs.similarity_patch_vectors, then recs.similarity_rank_users.
+-- Both then keep the item neighbours (recs.item_neighbors) by recs.similarity_item_neighbors:
+-- every present on a full run, the presents whose users changed on an incremental one.
 -- Everything is written in the job's one transaction (readers keep the old pools until commit);
 -- a user changed again while it runs stays marked for the next run. Counts the users who have
 -- neighbours (recs.sync_state details, read by api.stats) and bumps the 'personalized' data
@@ -26,13 +28,15 @@ DECLARE
         'pool', v_pool,
         'candidate_budget', recs.setting('similarity_candidate_budget')::bigint,
         'fixed_degree_cap', recs.setting('similarity_item_degree_cap')::integer,
-        'iuf', recs.setting('similarity_iuf')::boolean);
+        'iuf', recs.setting('similarity_iuf')::boolean,
+        'item_neighbors', recs.item_neighbor_settings());
     v_started timestamptz := now();
     v_state recs.sync_state;
     v_full boolean;
     v_cap integer;
     v_users integer[];
     v_with_neighbors bigint;
+    v_item_lists bigint;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -75,6 +79,7 @@ BEGIN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
+    v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer);
     SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
@@ -84,7 +89,7 @@ BEGIN
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
-    IF coalesce(cardinality(v_users), 0) > 0 OR v_full THEN
+    IF coalesce(cardinality(v_users), 0) > 0 OR v_item_lists > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
     DROP TABLE IF EXISTS sim_touched_items;

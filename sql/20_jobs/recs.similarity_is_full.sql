@@ -2,7 +2,8 @@
 -- rather than the changed users': on the first run, when the working vectors are gone (an
 -- unlogged table is empty after a crash), every similarity_full_rebuild_hours, or when a setting
 -- the pools depend on changed since the last full run (neighbor_pool_size,
--- similarity_candidate_budget, similarity_item_degree_cap, similarity_iuf).
+-- similarity_candidate_budget, similarity_item_degree_cap, similarity_iuf, or those of
+-- recs.item_neighbor_settings).
 -- Arguments: p_state, the 'user_similarities' row of recs.sync_state (NULL before the first run).
 -- Result: true for a full run. Errors: none. Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.similarity_is_full(p_state recs.sync_state) RETURNS boolean
@@ -18,7 +19,8 @@ BEGIN
               IS DISTINCT FROM recs.setting('similarity_candidate_budget')::bigint
            OR (p_state.details ->> 'fixed_degree_cap')::integer
               IS DISTINCT FROM recs.setting('similarity_item_degree_cap')::integer
-           OR (p_state.details ->> 'iuf')::boolean IS DISTINCT FROM recs.setting('similarity_iuf')::boolean;
+           OR (p_state.details ->> 'iuf')::boolean IS DISTINCT FROM recs.setting('similarity_iuf')::boolean
+           OR (p_state.details -> 'item_neighbors') IS DISTINCT FROM recs.item_neighbor_settings();
 END;
 $$;
 COMMENT ON FUNCTION recs.similarity_is_full(recs.sync_state) IS

@@ -1,10 +1,12 @@
 -- api.personalized: one page of presents for a user, from the tier their interaction count
 -- chooses (recs.tier_of), topped up by the next tiers when a tier cannot fill the page (no
 -- duplicates):
---   collaborative: recs.rank_collaborative (user-kNN, a neighbourhood per present);
---   content_based (and the top-up of collaborative): presents in the categories of the user's
---     presents, priced within content_price_band_factor of theirs (recs.content_profile), ranked
---     by popularity in the user's demographic segment (recs.rank_popular);
+--   collaborative: recs.rank_collaborative (user-kNN, a neighbourhood per present, blended with
+--     the item neighbours of the user's presents);
+--   content_based: the item neighbours of the user's presents (recs.rank_item_based), then (and
+--     as the top-up of collaborative) presents in the categories of the user's presents, priced
+--     within content_price_band_factor of theirs (recs.content_profile), ranked by popularity in
+--     the user's demographic segment (recs.rank_popular);
 --   popular (and the last top-up): the demographic popular ranking (recs.rank_popular).
 -- A tier is computed only when the ones before it leave the page short, and leaves out what they
 -- placed: the same page as ranking every tier to the full depth and keeping each present's first
@@ -80,8 +82,14 @@ BEGIN
     IF v_offset < total_items THEN
         IF v_tier = 'collaborative' THEN
             v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
-                                                p_price_to, v_geo_id, v_exclude);
+                                                p_price_to, v_geo_id, v_exclude, v_fresh);
             v_tiers := array_fill('collaborative'::text, ARRAY[cardinality(v_ranked)]);
+            v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
+        END IF;
+        IF v_tier = 'content_based' THEN
+            v_ranked := recs.rank_item_based(v_user_key, v_fresh, v_depth, v_categories, v_platforms, p_price_from,
+                                             p_price_to, v_geo_id, v_exclude);
+            v_tiers := array_fill('content_based'::text, ARRAY[cardinality(v_ranked)]);
             v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
         END IF;
         IF v_tier <> 'popular' AND cardinality(v_ranked) < v_depth THEN

@@ -1,0 +1,40 @@
+-- recs.item_neighbor_scores: "people who took this also took": every present scored for a user
+-- by the item neighbours of their recent presents, sum over those presents of the user's
+-- interaction weight x the similarity (recs.item_neighbors). Presents not yet synced (p_fresh)
+-- count as likes. The user's own presents are scored too: the callers leave them out.
+-- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
+--   p_history (most recent synced presents read; events at the same time are sampled by a hash
+--   of the present, not by an order they do not have); p_half_life (a present's weight halves
+--   every p_half_life steps back in the user's history, unsynced ones being the most recent;
+--   events at the same time are one step; 0 = no fading).
+-- Result: (item_id, score), one row per present scored, unordered.
+-- Errors: bad settings (22P02). Caller: recs.rank_collaborative, recs.rank_item_based.
+CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
+    p_user_key integer, p_fresh integer[], p_history integer, p_half_life double precision
+)
+RETURNS TABLE (item_id integer, score double precision)
+LANGUAGE sql STABLE AS $$
+    SELECT n.item_id, sum(h.weight * n.similarity)
+    FROM (SELECT recent.item_id,
+                 recent.weight * CASE WHEN p_half_life = 0 THEN 1
+                                      WHEN (recent.steps_back / p_half_life) > 1000 THEN 0
+                                      ELSE 0.5 ^ (recent.steps_back / p_half_life) END AS weight
+          FROM (SELECT x.item_id,
+                       recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
+                                               recs.setting('like_weight')::double precision,
+                                               recs.setting('click_weight')::double precision,
+                                               recs.setting('similarity_click_cap')::integer) AS weight,
+                       rank() OVER (ORDER BY x.last_at DESC) - 1 AS steps_back
+                FROM recs.interactions x
+                WHERE x.user_key = p_user_key
+                ORDER BY x.last_at DESC, hashint4(x.item_id)
+                LIMIT p_history) recent
+          UNION ALL
+          SELECT f.item_id, recs.setting('like_weight')::double precision FROM unnest(p_fresh) AS f(item_id)) h
+    JOIN recs.item_neighbors pool ON pool.item_id = h.item_id
+    CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)
+    WHERE h.weight > 0
+    GROUP BY n.item_id;
+$$;
+COMMENT ON FUNCTION recs.item_neighbor_scores(integer, integer[], integer, double precision) IS
+    'Presents scored by the item neighbours of a user''s recent presents (weight x similarity, summed). Used by the collaborative and content-based tiers.';

@@ -1,0 +1,56 @@
+-- recs.item_neighbor_list: one present's neighbours, the p_pool presents most taken by the same
+-- users, as one row of arrays, most similar first. The similarity of the present i to j is
+-- dot(i, j) / (|i|^(2a) * |j|^(2(1 - a))) with a = p_asymmetry, over the interaction weights
+-- (each user's divided by the length of their weight vector) of a sample: i's p_user_sample most
+-- recent users (ties by a hash of the user, not by an order the events do not have), each
+-- through their recent history as recs.user_histories holds it. |i| is taken on the same sample
+-- as the dot product, so their ratio estimates the whole; |j|^2 comes from
+-- recs.item_history_norms (every user's history).
+-- PL/pgSQL, PARALLEL SAFE and run once per present, as recs.neighbor_pool (see there why).
+-- Arguments: p_item_id; p_pool (neighbours kept); p_user_sample (users read); p_asymmetry (a, 0..1);
+--   p_like, p_click, p_click_cap (recs.interaction_weight's settings, read once by the caller).
+-- Result: one row (neighbor_ids, similarities), both NULL when no user shares the present.
+-- Errors: none of its own. Caller: recs.similarity_item_neighbors.
+CREATE OR REPLACE FUNCTION recs.item_neighbor_list(
+    p_item_id integer, p_pool integer, p_user_sample integer, p_asymmetry double precision,
+    p_like double precision, p_click double precision, p_click_cap integer
+) RETURNS TABLE (neighbor_ids integer[], similarities double precision[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1
+SET max_parallel_workers_per_gather = 0 AS $$
+BEGIN
+    RETURN QUERY
+    WITH recent AS MATERIALIZED (
+        SELECT x.user_key, recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, p_like, p_click, p_click_cap) AS weight
+        FROM recs.interactions x
+        WHERE x.item_id = p_item_id
+        ORDER BY x.last_at DESC, hashint4(x.user_key)
+        LIMIT p_user_sample
+    ), sampled AS MATERIALIZED (
+        SELECT r.user_key, r.weight / h.norm AS weight, h.item_ids, h.weights
+        FROM recent r
+        JOIN recs.user_histories h ON h.user_key = r.user_key
+        WHERE r.weight > 0
+    ), taken AS MATERIALIZED (
+        SELECT t.item_id, t.weight, s.weight AS own_weight
+        FROM sampled s
+        CROSS JOIN LATERAL unnest(s.item_ids, s.weights) AS t(item_id, weight)
+    ), own_norm AS (
+        SELECT sum(s.weight ^ 2) AS squared FROM sampled s
+    )
+    SELECT array_agg(best.item_id ORDER BY best.similarity DESC, best.item_id),
+           array_agg(best.similarity ORDER BY best.similarity DESC, best.item_id)
+    FROM (SELECT pair.item_id,
+                 pair.dot / (n.squared ^ p_asymmetry * other.squared ^ (1 - p_asymmetry)) AS similarity
+          FROM (SELECT t.item_id, sum(t.own_weight * t.weight) AS dot
+                FROM taken t
+                WHERE t.item_id <> p_item_id
+                GROUP BY t.item_id) pair
+          CROSS JOIN own_norm n
+          JOIN recs.item_history_norms other ON other.item_id = pair.item_id
+          WHERE pair.dot > 0 AND n.squared > 0 AND other.squared > 0
+          ORDER BY 2 DESC, 1
+          LIMIT p_pool) best;
+END;
+$$;
+COMMENT ON FUNCTION recs.item_neighbor_list(integer, integer, integer, double precision, double precision, double precision, integer) IS
+    'The p_pool presents most taken by the users of one present, with asymmetric cosines, as arrays (a bounded sample of users and histories). Used by the similarity job.';

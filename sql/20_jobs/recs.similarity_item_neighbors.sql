@@ -1,0 +1,101 @@
+-- recs.similarity_item_neighbors: step 4 of a similarity run, the item neighbours.
+--   A full run rewrites recs.user_histories (every user's item_neighbor_history_limit most recent
+--   interactions; events at the same time ordered by a hash of the present, a sample rather than
+--   an order) and the presents' lengths over them (recs.item_history_norms) and ranks every present with users by recs.item_neighbor_list, in a parallel scan
+--   of recs.item_stats by the job's backend and p_workers parallel workers (as
+--   recs.similarity_rank_all), into the emptied recs.item_neighbors.
+--   An incremental run rewrites the histories of the changed users (temp table sim_changed), moves
+--   the lengths of their presents by the difference, and
+--   recomputes the presents whose users changed (temp table sim_touched_items, change <> 0): a
+--   present whose users took something new keeps its list until the next full run.
+-- Arguments: p_full (full run or not), p_workers (parallel workers of a full run).
+-- Result: presents whose neighbours were computed. Errors: bad settings (22P02).
+-- Caller: recs.job_refresh_user_similarities.
+CREATE OR REPLACE FUNCTION recs.similarity_item_neighbors(p_full boolean, p_workers integer) RETURNS bigint
+LANGUAGE plpgsql
+SET work_mem = '4MB'
+SET max_parallel_workers_per_gather = 0
+SET parallel_setup_cost = 0
+SET parallel_tuple_cost = 0
+SET min_parallel_table_scan_size = 0 AS $$
+DECLARE
+    v_pool integer := recs.setting('item_neighbor_pool_size')::integer;
+    v_sample integer := recs.setting('item_neighbor_user_sample')::integer;
+    v_history integer := recs.setting('item_neighbor_history_limit')::integer;
+    v_asymmetry double precision := recs.setting('item_similarity_asymmetry')::double precision;
+    v_like double precision := recs.setting('like_weight')::double precision;
+    v_click double precision := recs.setting('click_weight')::double precision;
+    v_click_cap integer := recs.setting('similarity_click_cap')::integer;
+    v_items bigint;
+BEGIN
+    IF p_full THEN
+        TRUNCATE recs.user_histories, recs.item_history_norms;
+    ELSE
+        -- The changed users' old weights leave the presents' lengths, their new ones enter below.
+        UPDATE recs.item_history_norms n SET squared = n.squared - old.squared
+        FROM (SELECT t.item_id, sum(t.weight ^ 2) AS squared
+              FROM sim_changed c
+              JOIN recs.user_histories h ON h.user_key = c.user_key
+              CROSS JOIN LATERAL unnest(h.item_ids, h.weights) AS t(item_id, weight)
+              GROUP BY t.item_id) old
+        WHERE n.item_id = old.item_id;
+        DELETE FROM recs.user_histories h USING sim_changed c WHERE h.user_key = c.user_key;
+    END IF;
+    INSERT INTO recs.user_histories (user_key, item_ids, weights, norm)
+    SELECT r.user_key, array_agg(r.item_id ORDER BY r.recent),
+           array_agg(r.weight / r.norm ORDER BY r.recent), min(r.norm)
+    FROM (SELECT w.*, sqrt(sum(w.weight ^ 2) OVER (PARTITION BY w.user_key)) AS norm
+          FROM (SELECT x.user_key, x.item_id,
+                       recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
+                           AS weight,
+                       row_number() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC, hashint4(x.item_id))
+                           AS recent
+                FROM recs.interactions x
+                WHERE p_full OR x.user_key IN (SELECT c.user_key FROM sim_changed c)) w
+          WHERE w.recent <= v_history) r
+    WHERE r.norm > 0
+    GROUP BY r.user_key;
+    INSERT INTO recs.item_history_norms AS n (item_id, squared)
+    SELECT t.item_id, sum(t.weight ^ 2)
+    FROM recs.user_histories h
+    CROSS JOIN LATERAL unnest(h.item_ids, h.weights) AS t(item_id, weight)
+    WHERE p_full OR h.user_key IN (SELECT c.user_key FROM sim_changed c)
+    GROUP BY t.item_id
+    ON CONFLICT (item_id) DO UPDATE SET squared = n.squared + excluded.squared;
+    IF p_full THEN
+        ANALYZE recs.user_histories, recs.item_history_norms;
+    END IF;
+    PERFORM recs.job_step('similarity.user_histories');
+
+    PERFORM set_config('max_parallel_workers_per_gather', greatest(p_workers, 0)::text, true);
+    CREATE TEMP TABLE sim_item_lists ON COMMIT DROP AS
+    SELECT s.item_id, list.neighbor_ids, list.similarities
+    FROM recs.item_stats s
+    CROSS JOIN LATERAL recs.item_neighbor_list(s.item_id, v_pool, v_sample, v_asymmetry, v_like, v_click,
+                                               v_click_cap) list
+    WHERE p_full AND list.neighbor_ids IS NOT NULL;
+    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
+    IF p_full THEN
+        DELETE FROM recs.item_neighbors;
+    ELSE
+        INSERT INTO sim_item_lists (item_id, neighbor_ids, similarities)
+        SELECT t.item_id, list.neighbor_ids, list.similarities
+        FROM sim_touched_items t
+        CROSS JOIN LATERAL recs.item_neighbor_list(t.item_id, v_pool, v_sample, v_asymmetry, v_like, v_click,
+                                                   v_click_cap) list
+        WHERE t.change <> 0 AND list.neighbor_ids IS NOT NULL;
+        DELETE FROM recs.item_neighbors n USING sim_touched_items t WHERE n.item_id = t.item_id AND t.change <> 0;
+    END IF;
+    INSERT INTO recs.item_neighbors (item_id, neighbor_ids, similarities)
+    SELECT l.item_id, l.neighbor_ids, l.similarities FROM sim_item_lists l ORDER BY l.item_id;
+    GET DIAGNOSTICS v_items = ROW_COUNT;
+    DROP TABLE sim_item_lists;
+    IF p_full THEN
+        ANALYZE recs.item_neighbors;
+    END IF;
+    PERFORM recs.job_step('similarity.item_neighbors');
+    RETURN v_items;
+END;
+$$;
+COMMENT ON FUNCTION recs.similarity_item_neighbors(boolean, integer) IS
+    'Similarity run, step 4: the users'' recent histories and the item neighbours of every present (full run) or of the presents whose users changed.';

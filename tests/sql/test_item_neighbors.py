@@ -1,0 +1,202 @@
+"""Item neighbours in SQL: similarities by hand, incremental runs as a full one computes them, the
+content-based tier served by them, the collaborative blend, and never a private present."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+
+import psycopg
+import pytest
+
+from tests.data import NOW, World
+from tests.sql.test_personalized import add_crowd, personalized
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+def item_neighbours(world: World, present: uuid.UUID) -> list[tuple[uuid.UUID, float]]:
+    """recs.item_neighbors of one present as (present id, similarity), most similar first."""
+    rows = world.recs.execute(
+        """SELECT other.present_id, n.similarity
+           FROM recs.items own
+           JOIN recs.item_neighbors pool ON pool.item_id = own.item_id
+           CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) WITH ORDINALITY
+               AS n(item_id, similarity, position)
+           JOIN recs.items other ON other.item_id = n.item_id
+           WHERE own.present_id = %s
+           ORDER BY n.position""",
+        (present,),
+    ).fetchall()
+    return [(row[0], round(row[1], 6)) for row in rows]
+
+
+def force_full_similarity_run(world: World) -> None:
+    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
+    world.refresh("refresh_user_similarities")
+
+
+def test_item_similarities_match_a_hand_computation(world: World) -> None:
+    x, y, z = (world.present() for _ in range(3))
+    pairs, single = world.users(3), world.users(1)[0]
+    for user in pairs:  # three users take x and y
+        world.like(user, x)
+        world.like(user, y)
+    world.like(single, x)  # one takes x and z, z clicked twice too
+    world.like(single, z)
+    world.click(single, z, times=2)
+    world.setting("item_similarity_asymmetry", "0.5")
+    world.refresh_all()
+
+    # Each user's weights divided by the length of their weight vector: the pairs' (1, 1) / sqrt(2);
+    # the single user's x 1 and z 1 + 2 x 0.3 = 1.6, over sqrt(1 + 1.6^2).
+    single_norm = math.sqrt(1 + 1.6**2)
+    own = [1 / math.sqrt(2)] * 3 + [1 / single_norm]
+    x_length = math.sqrt(sum(weight**2 for weight in own))
+    y_length = math.sqrt(3 * (1 / math.sqrt(2)) ** 2)
+    z_length = 1.6 / single_norm
+    to_y = 3 * (1 / math.sqrt(2)) ** 2 / (x_length * y_length)
+    to_z = (1 / single_norm) * (1.6 / single_norm) / (x_length * z_length)
+    assert item_neighbours(world, x) == [(y, round(to_y, 6)), (z, round(to_z, 6))]
+    assert [present for present, _ in item_neighbours(world, z)] == [x]  # y shares no user with z
+
+
+def test_the_item_neighbour_pool_size_and_user_sample_are_respected(world: World) -> None:
+    anchor = world.present()
+    others = [world.present() for _ in range(5)]
+    for index, user in enumerate(world.users(5)):  # user 0, the most recent, took only others[0]
+        at = NOW - dt.timedelta(hours=index)
+        world.like(user, anchor, at)
+        for other in others[: index + 1]:
+            world.like(user, other, at)
+    world.setting("item_neighbor_pool_size", "2")
+    world.refresh_all()
+    assert [present for present, _ in item_neighbours(world, anchor)][:1] == [others[0]]  # shared by all 5
+    assert len(item_neighbours(world, anchor)) == 2
+
+    world.setting("item_neighbor_user_sample", "1")  # a changed setting makes the next run a full one
+    world.refresh("refresh_user_similarities")
+    assert [present for present, _ in item_neighbours(world, anchor)] == [others[0]]
+
+
+def test_an_incremental_run_recomputes_the_presents_whose_users_changed_as_a_full_run_does(
+    world: World,
+) -> None:
+    presents = [world.present() for _ in range(6)]
+    users = world.users(8)
+    for index, user in enumerate(users):
+        for present in presents[index % 3 : index % 3 + 3]:
+            world.like(user, present)
+    world.refresh_all()
+
+    world.like(users[0], presents[5])  # users[0]'s presents and presents[5] change
+    world.click(users[1], presents[4], times=3)
+    world.refresh("refresh_user_similarities")
+    changed = {present: item_neighbours(world, present) for present in presents[4:]}
+    force_full_similarity_run(world)
+    assert changed == {present: item_neighbours(world, present) for present in presents[4:]}
+    assert all(changed.values())
+
+
+def test_a_short_history_is_served_by_item_neighbours_before_category_popularity(world: World) -> None:
+    taken, companion, bestseller = world.present(), world.present(), world.present()
+    for user in world.users(3):  # people who took `taken` also took `companion`
+        world.like(user, taken)
+        world.like(user, companion)
+    for user in world.users(8):  # far more popular, never with `taken`
+        world.like(user, bestseller)
+    user = world.users(1)[0]
+    world.like(user, taken)
+    world.refresh_all()
+    result = personalized(user)
+    assert result["algorithm_used"] == "content_based"
+    assert result["items"] == [companion, bestseller]
+
+
+def test_an_unsynced_like_is_served_its_neighbours_at_once(world: World) -> None:
+    taken, companion, other = world.present(), world.present(), world.present()
+    for user in world.users(3):
+        world.like(user, taken)
+        world.like(user, companion)
+    for user in world.users(6):
+        world.like(user, other)
+    user = world.users(1)[0]
+    world.like(user, other)
+    world.refresh_all()
+    assert personalized(user)["items"][0] != companion
+    world.like(user, taken)  # in main only: no job ran since
+    result = personalized(user)
+    assert result["items"][0] == companion and taken not in result["items"]
+
+
+def test_a_neighbour_that_turns_private_or_unavailable_is_never_served(world: World) -> None:
+    taken = world.present()
+    turns_private, turns_unavailable, stays = world.present(), world.present(), world.present()
+    for user in world.users(4):
+        for present in (taken, turns_private, turns_unavailable, stays):
+            world.like(user, present)
+    user = world.users(1)[0]
+    world.like(user, taken)
+    add_crowd(world)
+    world.refresh_all()
+    assert set(personalized(user)["items"]) >= {turns_private, turns_unavailable, stays}
+
+    world.main.execute(
+        "UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), turns_private)
+    )
+    world.main.execute("UPDATE handpicked_presents SET available = false WHERE id = %s", (turns_unavailable,))
+    world.refresh()  # the presents' sync only: the item neighbours still list both
+    listed = {present for present, _ in item_neighbours(world, taken)}
+    assert turns_unavailable in listed
+    for page, limit in ((1, 1), (2, 1), (1, 20)):
+        items = personalized(user, page=page, limit=limit)["items"]
+        assert turns_private not in items and turns_unavailable not in items
+    assert personalized(user)["items"][0] == stays
+
+
+@pytest.mark.parametrize(
+    ("item_weight", "expected_first"), [("0", "user_neighbours"), ("1", "item_neighbours")]
+)
+def test_the_collaborative_blend_follows_its_weight(
+    world: World, item_weight: str, expected_first: str
+) -> None:
+    shared = [world.present() for _ in range(3)]
+    twins_choice, co_taken = world.present(), world.present()
+    user, twin = world.users(2)
+    for person in (user, twin):
+        for present in shared:
+            world.like(person, present)
+    world.like(twin, twins_choice)  # the user's nearest neighbour took it
+    for other in world.users(4):  # less near (more other presents), but many, and all took co_taken
+        for present in [*shared, co_taken, world.present(), world.present()]:
+            world.like(other, present)
+    add_crowd(world)
+    world.setting("max_similar_users", "1")  # user neighbours: only the nearest voter counts
+    world.setting("collaborative_item_weight", item_weight)
+    world.refresh_all()
+    result = personalized(user)
+    assert result["algorithm_used"] == "collaborative"
+    first = {"user_neighbours": twins_choice, "item_neighbours": co_taken}[expected_first]
+    assert result["items"][0] == first
+
+
+def test_an_erased_users_history_goes_at_the_next_similarity_run(world: World) -> None:
+    presents = [world.present() for _ in range(3)]
+    leaving, staying = world.users(2)
+    for user in (leaving, staying):
+        for present in presents:
+            world.like(user, present)
+    world.refresh_all()
+    assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (2,)
+    world.recs.execute(
+        "SELECT recs.erase_users(ARRAY(SELECT user_key FROM recs.users WHERE user_id = %s), 'api')",
+        (leaving,),
+    )
+    world.main.execute("DELETE FROM handpicked_likes WHERE user_id = %s", (leaving,))
+    world.refresh("refresh_user_similarities")
+    assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (1,)

@@ -1,0 +1,96 @@
+"""The setting search: grid parsing, every combination scored on a validation split, bad knobs refused."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from service.dsn import parse_pg_url
+from tests.conftest import SUPERUSER_URL, make_settings
+from tools.tune import combinations, parse_grid, run_tuning
+
+TUNE_DBS = ("test_tune_main", "test_tune_recs")
+
+
+@pytest.fixture
+def tune_databases() -> Iterator[tuple[str, str]]:
+    """The names run_tuning recreates; dropped afterwards."""
+    yield TUNE_DBS
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
+        for dbname in reversed(TUNE_DBS):
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+
+
+def test_a_grid_is_every_combination_of_its_values() -> None:
+    grid = parse_grid(["collaborative_item_weight=0, 0.5", "item_similarity_asymmetry=0.7"])
+    assert grid == {"collaborative_item_weight": ["0", "0.5"], "item_similarity_asymmetry": ["0.7"]}
+    assert combinations(grid) == [
+        {"collaborative_item_weight": "0", "item_similarity_asymmetry": "0.7"},
+        {"collaborative_item_weight": "0.5", "item_similarity_asymmetry": "0.7"},
+    ]
+    assert combinations({}) == [{}]
+
+
+@pytest.mark.parametrize("entry", ["collaborative_item_weight", "=0.5", "collaborative_item_weight=", "k=,"])
+def test_a_malformed_grid_entry_is_named(entry: str) -> None:
+    with pytest.raises(ValueError, match="expected KEY=VALUE"):
+        parse_grid([entry])
+
+
+def filmtrust_dir(root: Path) -> Path:
+    """A small FilmTrust-shaped dataset: 12 users x 10 films, ratings from a fixed pattern."""
+    (root / "filmtrust").mkdir(parents=True)
+    ratings = [
+        f"{user} {item} {0.5 + (user * 7 + item * 3) % 8 * 0.5}"
+        for user in range(1, 13)
+        for item in range(1, 11)
+    ]
+    (root / "filmtrust" / "ratings.txt").write_text("\n".join(ratings) + "\n")
+    return root
+
+
+def test_each_combination_is_scored_on_the_validation_split(
+    tmp_path: Path, tune_databases: tuple[str, str]
+) -> None:
+    shown: list[str] = []
+    results = tmp_path / "results"
+    grid = {"collaborative_item_weight": ["0", "1"]}
+    path = run_tuning(
+        SUPERUSER_URL,
+        make_settings(),
+        filmtrust_dir(tmp_path),
+        grid,
+        *tune_databases,
+        results,
+        echo=shown.append,
+    )
+    report = json.loads(path.read_text())
+    assert path == results / "tuning.json" and report["grid"] == grid
+    assert [(row["dataset"], row["settings"]) for row in report["rows"]] == [
+        ("filmtrust-validation", {"collaborative_item_weight": "0"}),
+        ("filmtrust-validation", {"collaborative_item_weight": "1"}),
+    ]
+    for row in report["rows"]:
+        assert 0 <= row["ndcg10"] <= row["hr10"] <= 1 and row["tiers"]
+    assert shown[0].startswith("tune: movielens-100k skipped")
+    assert "filmtrust-validation" in shown[-1] and "collaborative_item_weight=1" in shown[-1]
+    # The recs database holds the last combination's settings, set as a DBA would.
+    with psycopg.connect(parse_pg_url(SUPERUSER_URL).with_dbname(tune_databases[1])) as recs:
+        assert recs.execute(
+            "SELECT value FROM recs.settings WHERE key = 'collaborative_item_weight'"
+        ).fetchone() == ("1",)
+
+
+def test_an_unknown_or_out_of_range_setting_is_refused(
+    tmp_path: Path, tune_databases: tuple[str, str]
+) -> None:
+    for knob, value in (("no_such_knob", "1"), ("collaborative_item_weight", "2")):
+        with pytest.raises(ValueError, match=knob):
+            run_tuning(SUPERUSER_URL, make_settings(), filmtrust_dir(tmp_path / knob), {knob: [value]},
+                       *tune_databases, tmp_path / "results")  # fmt: skip
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,139 @@
+"""Setting search on validation splits only: each suite dataset loaded once, every combination scored."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from service.dsn import parse_pg_url
+from service.jobs import run_jobs
+from service.settings import Settings
+from tools.evaluate import (
+    RESULTS_DIR,
+    apply_overrides,
+    git_commit,
+    load_dataset,
+    load_train,
+    number,
+    recreate_databases,
+    score_users,
+    split,
+    sync_demographics,
+    validation_dataset,
+)
+from tools.suite import SUITE, locate, write_interactions
+
+
+def parse_grid(entries: Sequence[str]) -> dict[str, list[str]]:
+    """`key=v1,v2` entries as {key: [v1, v2]}; a malformed entry is a ValueError naming it."""
+    grid: dict[str, list[str]] = {}
+    for entry in entries:
+        key, separator, values = entry.partition("=")
+        choices = [value.strip() for value in values.split(",") if value.strip()]
+        if not separator or not key.strip() or not choices:
+            raise ValueError(f"--grid {entry!r}: expected KEY=VALUE[,VALUE...]")
+        grid[key.strip()] = choices
+    return grid
+
+
+def combinations(grid: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Every combination of the grid's values (one empty combination for an empty grid)."""
+    keys = list(grid)
+    return [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*(grid[key] for key in keys))
+    ]
+
+
+def scores_of(result: dict[str, Any]) -> dict[str, Any]:
+    """The numbers a tuning table shows: overall NDCG and HR, each tier's, and cold start."""
+    tiers = {tier: summary["ndcg10"] for tier, summary in result["tiers"].items()}
+    cold = result["cold_start"]
+    return {
+        "ndcg10": result["overall"]["ndcg10"],
+        "hr10": result["overall"]["hr10"],
+        "tiers": tiers,
+        "cold_demographic": [cold["demographic"]["ndcg10"], cold["demographic"]["hr10"]],
+        "cold_global": [cold["global"]["ndcg10"], cold["global"]["hr10"]],
+    }
+
+
+def tune_dataset(
+    superuser_url: str,
+    settings: Settings,
+    path: Path,
+    grid: dict[str, list[str]],
+    main_db: str,
+    recs_db: str,
+    echo: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """The validation split of one dataset loaded once; each combination set, refreshed and scored."""
+    dataset = validation_dataset(load_dataset(path))
+    data = split(dataset)
+    target = recreate_databases(superuser_url, settings, main_db, recs_db)
+    with psycopg.connect(parse_pg_url(superuser_url).with_dbname(main_db)) as main:
+        load_train(main, dataset, data.train)
+    rows = []
+    with psycopg.connect(target.recommendations_database_url, autocommit=True) as app:
+        sync_demographics(app, dataset)
+        for combination in combinations(grid):
+            apply_overrides(target, combination)
+            run_jobs(target)
+            result, _ = score_users(app, dataset, data)
+            row = {"dataset": dataset.name, "settings": combination} | scores_of(result)
+            rows.append(row)
+            echo(format_row(row))
+    return rows
+
+
+def format_row(row: dict[str, Any]) -> str:
+    """One line: dataset, settings, overall NDCG/HR, per tier, cold start."""
+    tiers = " ".join(f"{tier}={number(value)}" for tier, value in sorted(row["tiers"].items()))
+    demographic, global_ = row["cold_demographic"], row["cold_global"]
+    settings = " ".join(f"{key}={value}" for key, value in row["settings"].items()) or "(defaults)"
+    return (
+        f"{row['dataset']:<34} {settings:<60} NDCG {number(row['ndcg10'])} HR {number(row['hr10'])}  {tiers}"
+        f"  cold demo {number(demographic[0])}/{number(demographic[1])}"
+        f" global {number(global_[0])}/{number(global_[1])}"
+    )
+
+
+def run_tuning(
+    superuser_url: str,
+    settings: Settings,
+    datasets_dir: Path,
+    grid: dict[str, list[str]],
+    main_db: str = "mysanta_eval_main",
+    recs_db: str = "mysanta_eval_recs",
+    results_dir: Path = RESULTS_DIR,
+    echo: Callable[[str], None] = print,
+) -> Path:
+    """Every suite dataset's validation split through every combination; writes tuning.json."""
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="mysanta-tune-") as scratch:
+        for entry in SUITE:
+            source = locate(entry, datasets_dir)
+            if source is None:
+                echo(f"tune: {entry.name} skipped: no dataset at {datasets_dir / entry.source}")
+                continue
+            path = source
+            if entry.like_offset is not None:
+                path = write_interactions(source, Path(scratch) / f"{entry.name}.csv", entry.like_offset)
+            rows += tune_dataset(superuser_url, settings, path, grid, main_db, recs_db, echo)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / "tuning.json"
+    report = {
+        "grid": grid,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - started, 1),
+        "commit": git_commit(),
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path
