@@ -2,8 +2,8 @@
 -- users, as one row of arrays, most similar first. The similarity of the present i to j is
 -- dot(i, j) / (|i|^(2a) * |j|^(2(1 - a))) with a = p_asymmetry, over the interaction weights
 -- (each user's divided by the length of their weight vector) of a sample: i's p_user_sample most
--- recent users (ties by a hash of the user, not by an order the events do not have), each
--- through their recent history as recs.user_histories holds it. |i| is taken on the same sample
+-- recent users (ties by a hash of the user, not by an order the events do not have) whose recent
+-- history (recs.user_histories) still holds it, each through that history. |i| is taken on the same sample
 -- as the dot product, so their ratio estimates the whole; |j|^2 comes from
 -- recs.item_history_norms (every user's history).
 -- PL/pgSQL, PARALLEL SAFE and run once per present, as recs.neighbor_pool (see there why).
@@ -29,7 +29,7 @@ BEGIN
         SELECT r.user_key, r.weight / h.norm AS weight, h.item_ids, h.weights
         FROM recent r
         JOIN recs.user_histories h ON h.user_key = r.user_key
-        WHERE r.weight > 0
+        WHERE r.weight > 0 AND p_item_id = ANY (h.item_ids)  -- the pairs within their recent history
     ), taken AS MATERIALIZED (
         SELECT t.item_id, t.weight, s.weight AS own_weight
         FROM sampled s

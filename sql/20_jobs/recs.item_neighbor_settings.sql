@@ -1,6 +1,6 @@
 -- recs.item_neighbor_settings: the settings the item neighbours depend on, as one jsonb value.
 -- The similarity job records it with each run; a run that finds it changed is a full one.
--- Arguments: none. Result: jsonb {pool, user_sample, history_limit, asymmetry}.
+-- Arguments: none. Result: jsonb {pool, user_sample, history_limit, pair_budget, asymmetry}.
 -- Errors: bad settings (22P02). Caller: recs.job_refresh_user_similarities, recs.similarity_is_full.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_settings() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -8,6 +8,7 @@ LANGUAGE sql STABLE AS $$
         'pool', recs.setting('item_neighbor_pool_size')::integer,
         'user_sample', recs.setting('item_neighbor_user_sample')::integer,
         'history_limit', recs.setting('item_neighbor_history_limit')::integer,
+        'pair_budget', recs.setting('item_neighbor_pair_budget')::bigint,
         'asymmetry', recs.setting('item_similarity_asymmetry')::double precision);
 $$;
 COMMENT ON FUNCTION recs.item_neighbor_settings() IS

@@ -37,6 +37,7 @@ DECLARE
     v_users integer[];
     v_with_neighbors bigint;
     v_item_lists bigint;
+    v_history_cap integer;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -79,13 +80,16 @@ BEGIN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
-    v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer);
+    v_history_cap := recs.item_history_cap();
+    v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer,
+                                                   v_history_cap);
     SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
-            v_pool_settings || jsonb_build_object('degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
+            v_pool_settings || jsonb_build_object('degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors,
+                                                 'item_history_cap', v_history_cap))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);

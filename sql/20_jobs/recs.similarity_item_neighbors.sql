@@ -1,5 +1,5 @@
 -- recs.similarity_item_neighbors: step 4 of a similarity run, the item neighbours.
---   A full run rewrites recs.user_histories (every user's item_neighbor_history_limit most recent
+--   A full run rewrites recs.user_histories (every user's p_history most recent
 --   interactions; events at the same time ordered by a hash of the present, a sample rather than
 --   an order) and the presents' lengths over them (recs.item_history_norms) and ranks every present with users by recs.item_neighbor_list, in a parallel scan
 --   of recs.item_stats by the job's backend and p_workers parallel workers (as
@@ -8,10 +8,12 @@
 --   the lengths of their presents by the difference, and
 --   recomputes the presents whose users changed (temp table sim_touched_items, change <> 0): a
 --   present whose users took something new keeps its list until the next full run.
--- Arguments: p_full (full run or not), p_workers (parallel workers of a full run).
+-- Arguments: p_full (full run or not), p_workers (parallel workers of a full run), p_history
+--   (interactions read per user, recs.item_history_cap).
 -- Result: presents whose neighbours were computed. Errors: bad settings (22P02).
 -- Caller: recs.job_refresh_user_similarities.
-CREATE OR REPLACE FUNCTION recs.similarity_item_neighbors(p_full boolean, p_workers integer) RETURNS bigint
+CREATE OR REPLACE FUNCTION recs.similarity_item_neighbors(p_full boolean, p_workers integer, p_history integer)
+RETURNS bigint
 LANGUAGE plpgsql
 SET work_mem = '4MB'
 SET max_parallel_workers_per_gather = 0
@@ -21,7 +23,6 @@ SET min_parallel_table_scan_size = 0 AS $$
 DECLARE
     v_pool integer := recs.setting('item_neighbor_pool_size')::integer;
     v_sample integer := recs.setting('item_neighbor_user_sample')::integer;
-    v_history integer := recs.setting('item_neighbor_history_limit')::integer;
     v_asymmetry double precision := recs.setting('item_similarity_asymmetry')::double precision;
     v_like double precision := recs.setting('like_weight')::double precision;
     v_click double precision := recs.setting('click_weight')::double precision;
@@ -52,7 +53,7 @@ BEGIN
                            AS recent
                 FROM recs.interactions x
                 WHERE p_full OR x.user_key IN (SELECT c.user_key FROM sim_changed c)) w
-          WHERE w.recent <= v_history) r
+          WHERE w.recent <= p_history) r
     WHERE r.norm > 0
     GROUP BY r.user_key;
     INSERT INTO recs.item_history_norms AS n (item_id, squared)
@@ -97,5 +98,5 @@ BEGIN
     RETURN v_items;
 END;
 $$;
-COMMENT ON FUNCTION recs.similarity_item_neighbors(boolean, integer) IS
+COMMENT ON FUNCTION recs.similarity_item_neighbors(boolean, integer, integer) IS
     'Similarity run, step 4: the users'' recent histories and the item neighbours of every present (full run) or of the presents whose users changed.';
