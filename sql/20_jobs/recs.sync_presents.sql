@@ -13,6 +13,7 @@ DECLARE
     v_removed bigint;
     v_written bigint;
     v_inserted bigint;
+    v_profile_items integer[];
 BEGIN
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
     SELECT p.id, p.price, p.category, p.platform, p.geo_ids, p.available, p.created_at, p.updated_at
@@ -45,13 +46,17 @@ BEGIN
 
     -- The profiles of the users of a present whose price, category or platform changes are
     -- recomputed (recs.job_refresh_user_profiles).
-    INSERT INTO recs.dirty_profiles (user_key, changed_at)
-    SELECT DISTINCT x.user_key, now()
+    SELECT array_agg(i.item_id) INTO v_profile_items
     FROM recs.items i
     JOIN sync_presents s ON s.id = i.present_id
-    JOIN recs.interactions x ON x.item_id = i.item_id
-    WHERE (i.price, i.category, i.platform) IS DISTINCT FROM (s.price, s.category, s.platform)
-    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    WHERE (i.price, i.category, i.platform) IS DISTINCT FROM (s.price, s.category, s.platform);
+    IF v_profile_items IS NOT NULL THEN  -- by index, from the few changed presents
+        INSERT INTO recs.dirty_profiles (user_key, changed_at)
+        SELECT DISTINCT x.user_key, now()
+        FROM recs.interactions x
+        WHERE x.item_id = ANY (v_profile_items)
+        ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    END IF;
 
     -- Changed presents updated, new ones inserted, as two statements: an INSERT ... ON CONFLICT
     -- would draw a value of item_id's sequence for every present on every sync, changed or not.
