@@ -46,8 +46,10 @@ BEGIN
             logged AS (
                 INSERT INTO recs.popular_changes (gender, age_group, item_id, score, users)
                 SELECT s.gender, s.age_group, r.item_id,
-                       -sum(recs.popularity_score(r.liked_at, r.click_decay, v_decay.decay_epoch,
-                                                  v_decay.half_life_days, v_like_weight, v_click_weight)),
+                       -- 0 without a decay epoch (its state deleted): popularity is then rebuilt whole
+                       coalesce(-sum(recs.popularity_score(r.liked_at, r.click_decay, v_decay.decay_epoch,
+                                                           v_decay.half_life_days, v_like_weight,
+                                                           v_click_weight)), 0),
                        -count(*)
                 FROM removed r
                 JOIN recs.popular_user_segments s ON s.user_key = r.user_key
