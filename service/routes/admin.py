@@ -74,7 +74,7 @@ async def run_job(
 async def refresh_popular_items(
     clients: NamedDependency[Clients], request: Request[Any, Any, Any]
 ) -> Response[JobRun]:
-    """Sync from main and refresh the popularity views (job refresh_popular_items); rows and duration."""
+    """Sync from main and update the popularity tables (job refresh_popular_items); rows and duration."""
     return await _run_job_now(clients, request, "refresh_popular_items")
 
 
@@ -85,7 +85,7 @@ async def refresh_popular_items(
 async def update_user_profiles(
     clients: NamedDependency[Clients], request: Request[Any, Any, Any]
 ) -> Response[JobRun]:
-    """Sync from main and refresh the profile view (job refresh_user_profiles); rows and duration."""
+    """Sync from main and update the changed profiles (job refresh_user_profiles); rows and duration."""
     return await _run_job_now(clients, request, "refresh_user_profiles")
 
 

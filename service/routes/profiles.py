@@ -88,7 +88,7 @@ class ProfileRow(msgspec.Struct, kw_only=True):
 
 class CachedProfile(msgspec.Struct, kw_only=True):
     """The Redis copy: the profile (user_id left empty), the data versions it was read from
-    (profiles, personalized, synced: the profile view, the neighbour pools, the interactions the
+    (profiles, personalized, synced: the profiles, the neighbour pools, the interactions the
     tier counts), and its order: the demographics' updated_at in microseconds (0 without), so a
     copy read before a newer PUT never replaces that PUT's copy."""
 

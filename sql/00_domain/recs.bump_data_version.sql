@@ -1,6 +1,6 @@
 -- recs.bump_data_version: a new version of a derived dataset; cache keys include it, so cached
 -- responses of the previous version are never served again.
--- Arguments: p_name: 'popular' (popularity views), 'profiles' (profile view), 'personalized'
+-- Arguments: p_name: 'popular' (popularity tables), 'profiles' (profile table), 'personalized'
 --   (neighbour pools), 'synced' (recs.items or recs.interactions). Result: the new version.
 -- Errors: none.
 -- Caller: job functions and recs.sync_main, when they changed something; the settings trigger

@@ -1,13 +1,14 @@
 -- recs.erase_users: removes what this database holds of some users, in one transaction:
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
---   their neighbour pool (unless a similarity run is rewriting it: it then goes at the next run)
---   and their row in recs.users, so no api.* function knows them any more;
---   at the next run of each job: their vectors, norms and recent history (refresh_user_similarities,
---   as they are marked in recs.dirty_users), their preference profile (refresh_user_profiles: a materialized
---   view, its row no longer reachable by user id), their share of the popularity views
---   (refresh_popular_items, which recomputes after any erasure); their place in other users'
---   pools and in the presents' item neighbours at the next full similarity run (daily; without their interactions they add nothing
---   to anyone's scores meanwhile).
+--   their preference profile, their popularity segment, their neighbour pool (unless a
+--   similarity run is rewriting it: it then goes at the next run) and their row in recs.users,
+--   so no api.* function knows them any more;
+--   at the next run of each job: their share of the popularity rows (refresh_popular_items
+--   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
+--   vectors, norms and recent history (refresh_user_similarities, as they are marked in
+--   recs.dirty_users); their place in other users' pools and in the presents' item neighbours at
+--   the next full similarity run (daily; without their interactions they add nothing to anyone's
+--   scores meanwhile).
 -- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
 -- version. Their key in recs.users is
 -- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets
@@ -15,22 +16,50 @@
 -- Arguments: p_user_keys (keys in recs.users; unknown keys are ignored), p_source ('api' or
 --   'retention', for the log).
 -- Result: one row (users_erased, interactions_erased): users erased, interaction rows removed.
--- Errors: none of its own; waits for a sync that is rewriting the same users' interactions, and
---   tries once more when a concurrent write of theirs committed meanwhile.
+-- Errors: none of its own; waits for a running popularity or profile job, and for a sync that is
+--   rewriting the same users' interactions, and tries once more when a concurrent write of theirs
+--   committed meanwhile.
 -- Caller: api.erase_user (DELETE /user-profile/{user_id}), recs.job_erase_absent_users.
 CREATE OR REPLACE FUNCTION recs.erase_users(p_user_keys integer[], p_source text)
 RETURNS TABLE (users_erased bigint, interactions_erased bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_attempt integer;
+    v_decay recs.sync_state;
+    v_like_weight double precision := recs.setting('like_weight')::double precision;
+    v_click_weight double precision := recs.setting('click_weight')::double precision;
 BEGIN
+    -- The popularity and profile jobs rewrite the rows removed here: an erasure waits for a
+    -- running one (and they for it), so none writes back what it read before the erasure.
+    PERFORM pg_advisory_xact_lock_shared(recs.job_lock_key('derived_rows'));
+    SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';
     -- A PUT or a sync that wrote a row of one of these users while this ran makes the removal of
     -- their key fail (the new row still refers to it): the second attempt, on a new snapshot,
     -- erases that row too.
     FOR v_attempt IN 1..2 LOOP
         BEGIN
-            DELETE FROM recs.interactions x WHERE x.user_key = ANY (p_user_keys);
-            GET DIAGNOSTICS interactions_erased = ROW_COUNT;
+            -- What their interactions added to popularity is logged as taken away, under the
+            -- segment they were counted in, in the statement that deletes them.
+            WITH removed AS (
+                DELETE FROM recs.interactions x WHERE x.user_key = ANY (p_user_keys)
+                RETURNING x.user_key, x.item_id, x.liked_at, x.click_decay
+            ),
+            logged AS (
+                INSERT INTO recs.popular_changes (gender, age_group, item_id, score, users)
+                SELECT s.gender, s.age_group, r.item_id,
+                       -- 0 without a decay epoch (its state deleted): popularity is then rebuilt whole
+                       coalesce(-sum(recs.popularity_score(r.liked_at, r.click_decay, v_decay.decay_epoch,
+                                                           v_decay.half_life_days, v_like_weight,
+                                                           v_click_weight)), 0),
+                       -count(*)
+                FROM removed r
+                JOIN recs.popular_user_segments s ON s.user_key = r.user_key
+                GROUP BY s.gender, s.age_group, r.item_id
+            )
+            SELECT count(*) INTO interactions_erased FROM removed;
+            DELETE FROM recs.popular_user_segments s WHERE s.user_key = ANY (p_user_keys);
+            DELETE FROM recs.user_profiles p WHERE p.user_key = ANY (p_user_keys);
+            DELETE FROM recs.dirty_profiles p WHERE p.user_key = ANY (p_user_keys);
             -- The similarity job's next run removes their vectors and norms (it needs the vectors
             -- to correct the presents' user counts) and their pools.
             INSERT INTO recs.dirty_users AS d (user_key, changed_at)
@@ -63,4 +92,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.erase_users(integer[], text) IS
-    'Erase users by key: demographics, interactions, pool and recs.users row now; vectors, profile and popularity shares at the next job runs. Logged in recs.user_erasures.';
+    'Erase users by key: demographics, interactions, profile, pool and recs.users row now; vectors and popularity shares at the next job runs. Logged in recs.user_erasures.';

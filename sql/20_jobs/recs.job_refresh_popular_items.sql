@@ -1,7 +1,11 @@
--- recs.job_refresh_popular_items: sync from main, then refresh the popularity views
--- (recs.popular_items, recs.popular_segments, recs.popular_filter_counts, popular_region_counts)
--- CONCURRENTLY; bumps the 'popular' data version when anything that feeds them changed
--- (events, presents, demographics, erased users, weights).
+-- recs.job_refresh_popular_items: sync from main, then bring the popularity tables
+-- (recs.popular_items, recs.popular_segments, recs.popular_filter_counts,
+-- recs.popular_region_counts) up to date: incrementally from what changed since the last run
+-- (recs.popular_apply_changes), or whole (recs.popular_rebuild) on the first run, after a full
+-- resync of the interactions (daily, full_resync_hours) and when the decay epoch, the half-life,
+-- like_weight or click_weight differ from those the tables were computed with (recorded in
+-- recs.sync_state row 'popular_items'; deleting it forces a rebuild). Bumps the 'popular' data
+-- version when a row changed. One transaction: a failed run leaves the previous rows.
 -- Arguments: none. Result: rows in recs.popular_items after the refresh.
 -- Errors: main unreachable, bad settings (the run is logged with the error; old data stays).
 -- Caller: recs.run_job('refresh_popular_items') from pg_cron (job "refresh-popular-items",
@@ -9,23 +13,41 @@
 CREATE OR REPLACE FUNCTION recs.job_refresh_popular_items() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_version recs.data_versions;
+    v_decay recs.sync_state;
+    v_state recs.sync_state;
+    v_params jsonb;
+    v_like_weight double precision;
+    v_click_weight double precision;
+    v_full boolean;
+    v_written bigint;
     v_rows bigint;
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
-    SELECT * INTO v_version FROM recs.data_versions WHERE name = 'popular';
-    -- Any job's sync may have brought the new data: compare with when the views were computed.
-    IF v_version.as_of IS NULL
-       OR (SELECT changed_at FROM recs.sync_state WHERE source = 'decay') > v_version.as_of
-       OR EXISTS (SELECT 1 FROM recs.user_demographics WHERE updated_at >= v_version.as_of)
-       OR EXISTS (SELECT 1 FROM recs.user_erasures WHERE erased_at >= v_version.as_of)
-       OR EXISTS (SELECT 1 FROM recs.settings WHERE updated_at >= v_version.as_of)
-       OR NOT (SELECT relispopulated FROM pg_class WHERE oid = 'recs.popular_items'::regclass) THEN
-        PERFORM recs.refresh_materialized_view('recs.popular_items');
-        PERFORM recs.refresh_materialized_view('recs.popular_segments');
-        PERFORM recs.refresh_materialized_view('recs.popular_filter_counts');
-        PERFORM recs.refresh_materialized_view('recs.popular_region_counts');
+    -- Erasures write the same tables: they wait for this run, and it for them (recs.erase_users).
+    PERFORM pg_advisory_xact_lock(recs.job_lock_key('derived_rows'));
+    v_like_weight := recs.setting('like_weight')::double precision;
+    v_click_weight := recs.setting('click_weight')::double precision;
+    SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';
+    v_params := jsonb_build_object('decay_epoch', date_part('epoch', v_decay.decay_epoch),
+                                   'half_life_days', v_decay.half_life_days,
+                                   'like_weight', v_like_weight, 'click_weight', v_click_weight);
+    SELECT * INTO v_state FROM recs.sync_state WHERE source = 'popular_items';
+    v_full := NOT FOUND OR v_state.full_synced_at IS NULL OR v_state.details -> 'computed_with' IS DISTINCT FROM v_params
+              OR v_decay.full_synced_at > v_state.full_synced_at;
+    IF v_full THEN
+        v_written := recs.popular_rebuild(v_decay.decay_epoch, v_decay.half_life_days, v_like_weight, v_click_weight);
+    ELSE
+        v_written := recs.popular_apply_changes(v_decay.decay_epoch, v_decay.half_life_days, v_like_weight,
+                                                v_click_weight);
+    END IF;
+    INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
+    VALUES ('popular_items', now(), CASE WHEN v_full THEN now() END,
+            jsonb_build_object('computed_with', v_params, 'full', v_full, 'rows_written', v_written))
+    ON CONFLICT (source) DO UPDATE
+        SET synced_at = excluded.synced_at, full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at),
+            details = excluded.details;
+    IF v_written > 0 THEN
         PERFORM recs.bump_data_version('popular');
     END IF;
     SELECT count(*) INTO v_rows FROM recs.popular_items;
@@ -33,4 +55,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.job_refresh_popular_items() IS
-    'Sync from main and refresh recs.popular_items/popular_segments CONCURRENTLY. CALL recs.run_job(''refresh_popular_items'');';
+    'Sync from main, then update recs.popular_items and its companions from what changed (whole after a full resync). CALL recs.run_job(''refresh_popular_items'');';

@@ -6,8 +6,9 @@
 --   3. recs.sync_decay_epoch: the epoch of the decayed sums (set, kept, or rebased);
 --   4. recs.sync_pairs, then one writer of recs.interactions: recs.sync_load_interactions (first
 --      load), recs.sync_replace_interactions (full resync: unlikes and deleted events disappear)
---      or recs.sync_add_interactions (incremental); users whose interactions changed are stamped
---      in recs.dirty_users for the similarity job;
+--      or recs.sync_add_interactions (incremental, which also logs what the new events add to
+--      popularity in recs.popular_changes); users whose interactions changed are stamped in
+--      recs.dirty_users for the similarity job and in recs.dirty_profiles for the profile job;
 --   5. recs.sync_watermarks; 6. recs.sync_source_totals (main's totals for GET /stats).
 -- When anything changed, the 'synced' data version is bumped (cache keys of /personalized and
 -- of the profile copies), visible with the data at the job's commit.
@@ -55,6 +56,9 @@ BEGIN
         PERFORM recs.job_step('sync.analyze');
     END IF;
     INSERT INTO recs.dirty_users AS d (user_key, changed_at)
+    SELECT DISTINCT user_key, now() FROM sync_changed_users
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    INSERT INTO recs.dirty_profiles AS d (user_key, changed_at)
     SELECT DISTINCT user_key, now() FROM sync_changed_users
     ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
 

@@ -1,7 +1,9 @@
 -- recs.sync_presents: step 1 of recs.sync_main. Copies every public present (user_id IS NULL) of
 -- main into recs.items: new ones inserted, changed attributes updated; a present that became
 -- private or was deleted leaves, with its interactions (their users are marked in
--- recs.dirty_users). Leaves main's public presents in the temp table sync_presents for the
+-- recs.dirty_users and recs.dirty_profiles, and leave recs.popular_user_segments when they have no
+-- interaction left); the users of a present whose price, category or platform changed are marked
+-- in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
 -- later steps (recs.sync_source_totals counts them).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
 -- Errors: FDW errors when main is unreachable. Caller: recs.sync_main.
@@ -11,6 +13,7 @@ DECLARE
     v_removed bigint;
     v_written bigint;
     v_inserted bigint;
+    v_profile_items integer[];
 BEGIN
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
     SELECT p.id, p.price, p.category, p.platform, p.geo_ids, p.available, p.created_at, p.updated_at
@@ -22,15 +25,38 @@ BEGIN
 
     CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
     SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
+    CREATE TEMP TABLE sync_gone_users ON COMMIT DROP AS
     WITH removed AS (
         DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id RETURNING x.user_key
     )
+    SELECT DISTINCT user_key FROM removed;
     INSERT INTO recs.dirty_users (user_key, changed_at)
-    SELECT DISTINCT user_key, now() FROM removed
+    SELECT user_key, now() FROM sync_gone_users
     ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    INSERT INTO recs.dirty_profiles (user_key, changed_at)
+    SELECT user_key, now() FROM sync_gone_users
+    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    -- A user left without interactions no longer counts in any popularity segment (the rows of
+    -- the gone presents themselves go at the next popularity run: recs.popular_prior_items).
+    DELETE FROM recs.popular_user_segments s USING sync_gone_users g
+    WHERE s.user_key = g.user_key AND NOT EXISTS (SELECT 1 FROM recs.interactions x WHERE x.user_key = s.user_key);
     DELETE FROM recs.items i USING sync_gone g WHERE i.item_id = g.item_id;
     GET DIAGNOSTICS v_removed = ROW_COUNT;
-    DROP TABLE sync_gone;
+    DROP TABLE sync_gone, sync_gone_users;
+
+    -- The profiles of the users of a present whose price, category or platform changes are
+    -- recomputed (recs.job_refresh_user_profiles).
+    SELECT array_agg(i.item_id) INTO v_profile_items
+    FROM recs.items i
+    JOIN sync_presents s ON s.id = i.present_id
+    WHERE (i.price, i.category, i.platform) IS DISTINCT FROM (s.price, s.category, s.platform);
+    IF v_profile_items IS NOT NULL THEN  -- by index, from the few changed presents
+        INSERT INTO recs.dirty_profiles (user_key, changed_at)
+        SELECT DISTINCT x.user_key, now()
+        FROM recs.interactions x
+        WHERE x.item_id = ANY (v_profile_items)
+        ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
+    END IF;
 
     -- Changed presents updated, new ones inserted, as two statements: an INSERT ... ON CONFLICT
     -- would draw a value of item_id's sequence for every present on every sync, changed or not.

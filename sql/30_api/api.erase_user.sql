@@ -1,8 +1,9 @@
 -- api.erase_user: erases what this service holds of a user (recs.erase_users): at once their
--- demographics, synced interactions, neighbour pool and key, so that GET /user-profile answers as
--- for an unknown user and their cached personalised pages are never served again (their cache
--- key includes the user's key, which is gone; api.personalized_cache_state); the similarity
--- vectors, the profile view's row and the popularity shares follow at the next job runs.
+-- demographics, synced interactions, preference profile, neighbour pool and key, so that GET
+-- /user-profile answers as for an unknown user and their cached personalised pages are never
+-- served again (their cache key includes the user's key, which is gone;
+-- api.personalized_cache_state); the similarity vectors and the popularity shares follow at the
+-- next job runs.
 -- Idempotent: an unknown or already erased user is no error. What main holds is not touched:
 -- while main has the user's likes and clicks, the sync reads them back (those within
 -- sync_overlap_minutes of the newest synced event at the next sync, all at the next full resync,

@@ -1,6 +1,6 @@
 -- api.stats: what GET /stats reports from the database, from cheap sources only: main's totals
--- as the last sync counted them (recs.source_totals), rows of each derived table and view from
--- the planner's statistics (pg_class.reltuples, refreshed by ANALYZE after each refresh), users
+-- as the last sync counted them (recs.source_totals), rows of each derived table from
+-- the planner's statistics (pg_class.reltuples, refreshed by ANALYZE after each full rebuild, and by autovacuum), users
 -- with demographics (counted, one row per user), users with a profile and with neighbours (as
 -- the last profile and similarity runs counted them), and every job's status as api.job_status
 -- gives it.
@@ -24,7 +24,7 @@ BEGIN
         ),
         'users', jsonb_build_object(
             'with_demographics', (SELECT count(*) FROM recs.user_demographics),
-            -- The view changes only when the profile job refreshes it, and that run counted it.
+            -- The table changes only when the profile job writes it, and that run counted it.
             'with_profile', coalesce((SELECT r.rows FROM recs.job_runs r
                                       WHERE r.job = 'refresh_user_profiles' AND r.error IS NULL
                                       ORDER BY r.started_at DESC LIMIT 1), 0),

@@ -205,8 +205,9 @@ def test_relations_that_serve_requests_are_vacuumed_soon_after_a_refresh(
     for relation, options in rows:
         assert "autovacuum_vacuum_scale_factor=0.01" in (options or []), relation
         assert "autovacuum_vacuum_insert_scale_factor=0.01" in (options or []), relation
-    # A refresh keeps them: REFRESH swaps the heap, not the relation.
-    recs.execute("REFRESH MATERIALIZED VIEW recs.popular_items")
+    # A refresh keeps them: the job writes rows, it never swaps the relation.
+    with owner_connect() as owner:
+        owner.execute("CALL recs.run_job('refresh_popular_items')")
     options = recs.execute(
         "SELECT reloptions FROM pg_class WHERE oid = 'recs.popular_items'::regclass"
     ).fetchone()

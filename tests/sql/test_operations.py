@@ -235,9 +235,9 @@ def test_job_runs_record_where_the_time_went(world: World) -> None:
         owner.execute("CALL recs.refresh_all()")
     runs = world.recs.execute("SELECT job, details -> 'steps_ms', duration_ms FROM recs.job_runs").fetchall()
     steps = {job: by_step for job, by_step, _ in runs}
-    popular_steps = {"sync.presents_read", "sync.events_read", "sync.interactions_written", "analyze"}
-    assert popular_steps | {"recs.popular_items"} <= set(steps["refresh_popular_items"])
-    assert "recs.user_profiles" in steps["refresh_user_profiles"]
+    popular_steps = {"sync.presents_read", "sync.events_read", "sync.interactions_written"}
+    assert popular_steps | {"popular.computed", "popular.written"} <= set(steps["refresh_popular_items"])
+    assert {"profiles.computed", "profiles.written"} <= set(steps["refresh_user_profiles"])
     assert {"similarity.vectors", "similarity.neighbors"} <= set(steps["refresh_user_similarities"])
     for job, by_step, duration_ms in runs:
         assert all(ms >= 0 for ms in by_step.values()), job

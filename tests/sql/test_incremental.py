@@ -1,0 +1,205 @@
+"""Incremental popularity and profile runs end where a full rebuild of the same data ends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests.conftest import app_connect, owner_connect
+from tests.data import NOW, World
+
+POPULAR = (
+    "SELECT gender, age_group, item_id, present_id, score, users, price, category, platform, geo_ids"
+    " FROM recs.popular_items ORDER BY gender, age_group, item_id"
+)
+RANKS = (
+    "SELECT gender, age_group, array_agg(item_id ORDER BY score DESC, item_id)"
+    " FROM recs.popular_items GROUP BY gender, age_group ORDER BY gender, age_group"
+)
+TABLES = {
+    "segments": "SELECT * FROM recs.popular_segments ORDER BY 1, 2",
+    "filter_counts": "SELECT * FROM recs.popular_filter_counts ORDER BY 1, 2",
+    "region_counts": "SELECT * FROM recs.popular_region_counts ORDER BY 1, 2, 3",
+    "profiles": "SELECT * FROM recs.user_profiles ORDER BY user_key",
+}
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+class Clock:
+    """Event times one minute apart and always later, so every sync reads the new ones."""
+
+    def __init__(self) -> None:
+        self.at = NOW - dt.timedelta(days=1)
+
+    def __call__(self) -> dt.datetime:
+        self.at += dt.timedelta(minutes=1)
+        return self.at
+
+
+def state(recs: psycopg.Connection) -> dict[str, Any]:
+    """What the two jobs wrote, scores apart (compared with a tolerance)."""
+    rows = recs.execute(POPULAR).fetchall()
+    taken: dict[str, Any] = {name: recs.execute(query).fetchall() for name, query in TABLES.items()}  # type: ignore[call-overload]
+    taken["popular"] = [row[:4] + row[5:] for row in rows]
+    taken["scores"] = [row[4] for row in rows]
+    taken["ranks"] = recs.execute(RANKS).fetchall()
+    return taken
+
+
+def rebuilt() -> dict[str, Any]:
+    """The same tables rebuilt whole from the same data, in a transaction rolled back."""
+    with owner_connect() as owner:
+        with owner.transaction(force_rollback=True):
+            owner.execute("DELETE FROM recs.sync_state WHERE source IN ('popular_items', 'user_profiles')")
+            owner.execute("SELECT recs.job_refresh_popular_items(), recs.job_refresh_user_profiles()")
+            assert owner.execute(
+                "SELECT bool_and((details ->> 'full')::boolean) FROM recs.sync_state"
+                " WHERE source IN ('popular_items', 'user_profiles')"
+            ).fetchone() == (True,)
+            return state(owner)
+
+
+def run_both(world: World, *, full: bool = False) -> None:
+    world.refresh("refresh_popular_items")
+    world.refresh("refresh_user_profiles")
+    ran = world.recs.execute(
+        "SELECT source, (details ->> 'full')::boolean FROM recs.sync_state"
+        " WHERE source IN ('popular_items', 'user_profiles') ORDER BY 1"
+    ).fetchall()
+    assert ran == [("popular_items", full), ("user_profiles", full)]
+    errors = world.recs.execute("SELECT job, error FROM recs.job_runs WHERE error IS NOT NULL").fetchall()
+    assert errors == []
+
+
+def assert_as_rebuilt(world: World) -> None:
+    incremental, full = state(world.recs), rebuilt()
+    assert incremental["popular"] == full["popular"]
+    assert incremental["scores"] == pytest.approx(full["scores"], rel=1e-9, abs=1e-12)
+    assert incremental["ranks"] == full["ranks"]
+    for name in TABLES:
+        assert incremental[name] == full[name], name
+
+
+def demographics(user: uuid.UUID, gender: str | None, age_group: str | None) -> None:
+    with app_connect() as app:
+        app.execute(
+            "SELECT FROM api.upsert_user_demographics(%s, %s, %s, NULL, 'en', NULL)",
+            (user, gender, age_group),
+        )
+
+
+def key_of(world: World, user: uuid.UUID) -> int:
+    row = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_incremental_runs_end_as_a_full_rebuild_after_every_kind_of_change(world: World) -> None:
+    at = Clock()
+    presents = [
+        world.present(
+            price=10 + 5 * index,
+            category=("books", "toys", "games")[index % 3],
+            platform=("etsy", "amazon")[index % 2],
+            geo_ids=[1, 2] if index % 4 == 0 else None,
+        )
+        for index in range(8)
+    ]
+    women = world.users(3, "f", "25-34")
+    men = world.users(2, "m", "18-24")
+    (gendered,) = world.users(1, "m")
+    (anonymous,) = world.users(1)
+    for offset, user in enumerate([*women, *men, gendered, anonymous]):
+        for present in presents[offset % 3 : offset % 3 + 4]:
+            world.like(user, present, at=at())
+        world.click(user, presents[(offset + 5) % 8], at=at(), times=1 + offset % 3)
+    run_both(world, full=True)
+    assert_as_rebuilt(world)
+
+    # New events: clicks on liked pairs, a like on a clicked pair, new pairs, a new user without
+    # demographics, a new present.
+    (newcomer,) = world.users(1)
+    fresh = world.present(price=99, category="toys")
+    world.click(women[0], presents[0], at=at(), times=2)
+    world.like(women[0], presents[5], at=at())
+    world.like(newcomer, fresh, at=at())
+    world.like(men[0], fresh, at=at())
+    world.click(anonymous, presents[7], at=at())
+    run_both(world)
+    assert_as_rebuilt(world)
+
+    # Presents that become private, unavailable, or change category and price; events synced by
+    # another job's run in between reach popularity too.
+    world.main.execute(
+        "UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), presents[1])
+    )
+    world.main.execute("UPDATE handpicked_presents SET available = false WHERE id = %s", (presents[2],))
+    world.main.execute(
+        "UPDATE handpicked_presents SET category = 'games', price = 7 WHERE id = %s", (presents[3],)
+    )
+    world.like(women[1], presents[6], at=at())
+    world.refresh("refresh_user_similarities")
+    world.click(men[1], presents[6], at=at())
+    run_both(world)
+    assert_as_rebuilt(world)
+    assert world.recs.execute("SELECT count(*) FROM recs.popular_changes").fetchone() == (0,)
+
+    # Demographics that change, appear for a user who had none, and lose an attribute.
+    demographics(women[2], "m", "35-44")
+    demographics(anonymous, "f", "18-24")
+    demographics(men[1], None, "18-24")
+    run_both(world)
+    assert_as_rebuilt(world)
+
+    # An erasure: the user's rows go at once, their share of popularity at the next run.
+    erased = key_of(world, women[0])
+    with app_connect() as app:
+        assert app.execute("SELECT erased FROM api.erase_user(%s)", (women[0],)).fetchone() == (True,)
+    for table in ("popular_user_segments", "user_profiles", "dirty_profiles"):
+        held = world.recs.execute(
+            f"SELECT count(*) FROM recs.{table} WHERE user_key = %s", (erased,)
+        ).fetchone()  # type: ignore[call-overload]
+        assert held == (0,), table
+    run_both(world)
+    assert_as_rebuilt(world)
+
+    # A present available again, and more events on it.
+    world.main.execute("UPDATE handpicked_presents SET available = true WHERE id = %s", (presents[2],))
+    world.like(newcomer, presents[2], at=at())
+    run_both(world)
+    assert_as_rebuilt(world)
+    assert world.recs.execute(
+        "SELECT count(*) FROM recs.popular_items WHERE gender = '*' AND age_group = '*'"
+    ).fetchone() == (len(presents) + 1 - 1,)  # every available public present: one went private
+
+
+def test_a_full_resync_rebuilds_both_and_a_weight_change_rebuilds_popularity(world: World) -> None:
+    at = Clock()
+    presents = [world.present(price=10 + index) for index in range(3)]
+    (fan,) = world.users(1, "f", "25-34")
+    for present in presents:
+        world.like(fan, present, at=at())
+    run_both(world, full=True)
+    world.main.execute("DELETE FROM handpicked_likes WHERE handpicked_present_id = %s", (presents[0],))
+    world.recs.execute(
+        "UPDATE recs.sync_state SET full_synced_at = now() - interval '2 days' WHERE source = 'decay'"
+    )
+    run_both(world, full=True)
+    assert_as_rebuilt(world)
+    assert world.recs.execute("SELECT interactions FROM recs.user_profiles").fetchone() == (2,)
+    with owner_connect() as owner:
+        owner.execute("UPDATE recs.settings SET value = '2.0' WHERE key = 'like_weight'")
+    world.refresh("refresh_popular_items")
+    assert world.recs.execute(
+        "SELECT (details ->> 'full')::boolean FROM recs.sync_state WHERE source = 'popular_items'"
+    ).fetchone() == (True,)
+    assert_as_rebuilt(world)
