@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -14,7 +17,32 @@ from redis.exceptions import RedisError
 from service.settings import Settings
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v5:"  # bumped whenever the format of a cached value changes
+KEY_PREFIX = "v6:"  # bumped whenever the format of a cached value changes
+# What a user's personalised state key holds for a while after a write to the user (PUT or DELETE
+# /user-profile): no state read before the write can be stored over it.
+TOMBSTONE = b"tombstone"
+TOMBSTONE_MS = 10_000
+# KEYS[1] the user's state key; ARGV[1], ARGV[2]: the page key before and after the state token.
+# Returns nil when no state is stored, {tombstone} after a write, else {token, page or nil}.
+PERSONALIZED_LOOKUP = """
+local token = redis.call('GET', KEYS[1])
+if not token then
+    return nil
+end
+if token == ARGV[3] then
+    return {token}
+end
+return {token, redis.call('GET', ARGV[1] .. token .. ARGV[2])}
+"""
+# KEYS[1] the user's state key, KEYS[2] the page key; ARGV the state token (empty: do not store it),
+# its lifetime in ms, the tombstone. Stores the token unless a write tombstoned the user since;
+# returns the page under KEYS[2] (or nil).
+PERSONALIZED_STORE_STATE = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[3] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+end
+return redis.call('GET', KEYS[2])
+"""
 # KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
 SET_UNLESS_NEWER = """
 local current = redis.call('GET', KEYS[1])
@@ -34,17 +62,81 @@ return 1
 EVICTION_POLICY = "volatile-lru"
 
 
+def personalized_state_key(user_id: str) -> str:
+    """The key of a user's personalised state token: a digest of the id, so no key names a user."""
+    return "personalized-state:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+
+
+class LocalCache:
+    """A worker's least recently used copies of cached values, all of one data version.
+
+    A lookup names the data version its key belongs to: when that version differs from the one the
+    entries were stored under, they are all dropped (a refresh empties it in every worker within
+    DATA_VERSION_MAX_AGE_MS). An entry also expires with its Redis copy's TTL. At most `entries`
+    values are kept (0: none).
+    """
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._version: str | None = None
+        self._values: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, version: str, key: str) -> bytes | None:
+        """The value under key stored for this data version, or None."""
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+            return None
+        found = self._values.get(key)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._values[key]
+            return None
+        self._values.move_to_end(key)
+        return found[1]
+
+    def put(self, version: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Keep value under key for this data version, evicting the least recently used beyond the bound."""
+        if self.entries <= 0:
+            return
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+        self._values[key] = (time.monotonic() + ttl_seconds, value)
+        self._values.move_to_end(key)
+        while len(self._values) > self.entries:
+            self._values.popitem(last=False)
+
+
+class PersonalizedLookup(NamedTuple):
+    """What one round trip found for a user's personalised page: the stored state token (None when
+    none is stored or a write tombstoned it) and the page under that token (None on a miss)."""
+
+    token: str | None
+    page: bytes | None
+
+
 class Cache:
     """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
     Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, "hit" | "miss" | "error").
+    With local_entries, values looked up with a data version are also kept in a LocalCache.
     """
 
-    def __init__(self, client: redis.Redis, on_lookup: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self, client: redis.Redis, on_lookup: Callable[[str, str], None] | None = None, local_entries: int = 0
+    ) -> None:
         self.client = client
         self.on_lookup = on_lookup
+        self.local = LocalCache(local_entries)
         self._down_since: float | None = None
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
+        self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
+        self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
 
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
@@ -82,28 +174,96 @@ class Cache:
             found = {"maxmemory": maxmemory, "maxmemory_policy": policy}
             log.warning("cache.unbounded", extra=found | {"expected_policy": EVICTION_POLICY})
 
-    async def get(self, key: str) -> bytes | None:
-        """The cached bytes under the versioned key, or None on a miss or outage."""
+    def _looked_up(self, key: str, result: str) -> None:
+        if self.on_lookup is not None:
+            self.on_lookup(key.split(":", 1)[0], result)
+
+    async def get(self, key: str, *, version: str | None = None, ttl_seconds: int = 0) -> bytes | None:
+        """The cached bytes under the versioned key, or None on a miss or outage.
+
+        With version (the data version the key belongs to), the worker's LocalCache is asked first
+        and keeps what Redis answers for ttl_seconds.
+        """
+        if version is not None and self.local.entries > 0:
+            local = self.local.get(version, key)
+            if local is not None:
+                self._looked_up(key, "hit")
+                return local
+        value: bytes | None
         try:
-            value = await self.client.get(KEY_PREFIX + key)
+            raw = await self.client.get(KEY_PREFIX + key)
+            value = raw.encode() if isinstance(raw, str) else raw
         except (RedisError, OSError) as error:
             self._failed(error)
             value, result = None, "error"
         else:
             self._succeeded()
             result = "miss" if value is None else "hit"
-        if self.on_lookup is not None:
-            self.on_lookup(key.split(":", 1)[0], result)
-        return value.encode() if isinstance(value, str) else value
+        self._looked_up(key, result)
+        if value is not None and version is not None:
+            self.local.put(version, key, value, ttl_seconds)
+        return value
 
-    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        """Store bytes under the versioned key; an outage only skips the write."""
+    async def set(self, key: str, value: bytes, ttl_seconds: int, *, version: str | None = None) -> None:
+        """Store bytes under the versioned key (and, with its data version, in the LocalCache); an
+        outage only skips the Redis write."""
+        if version is not None:
+            self.local.put(version, key, value, ttl_seconds)
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as error:
             self._failed(error)
             return
         self._succeeded()
+
+    async def personalized_lookup(
+        self, state_key: str, page_kind: str, page_suffix: str
+    ) -> PersonalizedLookup:
+        """In one round trip: the user's stored state token and the page under
+        `<page_kind>:<token><page_suffix>`; nothing found on an outage."""
+        try:
+            found = await self._personalized_lookup(
+                keys=[KEY_PREFIX + state_key], args=[f"{KEY_PREFIX}{page_kind}:", page_suffix, TOMBSTONE],
+                client=self.client,
+            )  # fmt: skip
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            self._looked_up(page_kind, "error")
+            return PersonalizedLookup(None, None)
+        self._succeeded()
+        if found is None or found[0] == TOMBSTONE:
+            return PersonalizedLookup(None, None)
+        token, page = found[0].decode(), found[1] if len(found) > 1 else None
+        self._looked_up(page_kind, "miss" if page is None else "hit")
+        return PersonalizedLookup(token, page)
+
+    async def store_state_and_get(
+        self, state_key: str, token: str | None, ttl_ms: int, page_key: str
+    ) -> bytes | None:
+        """In one round trip: store a user's state token for ttl_ms (unless token is None or a write
+        tombstoned the user meanwhile) and look up the page under page_key; None on a miss or outage."""
+        try:
+            page = await self._personalized_store_state(
+                keys=[KEY_PREFIX + state_key, KEY_PREFIX + page_key],
+                args=[token or "", max(ttl_ms, 1), TOMBSTONE], client=self.client,
+            )  # fmt: skip
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            self._looked_up(page_key, "error")
+            return None
+        self._succeeded()
+        self._looked_up(page_key, "miss" if page is None else "hit")
+        return page  # type: ignore[no-any-return]
+
+    async def tombstone(self, state_key: str) -> bool:
+        """Replace a user's state with a tombstone for TOMBSTONE_MS; False on an outage."""
+        try:
+            await self.client.set(KEY_PREFIX + state_key, TOMBSTONE, px=TOMBSTONE_MS)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        return True
 
     async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
         """Store a JSON object with an integer `order` field under the versioned key, unless the

@@ -11,6 +11,7 @@ import os
 from collections import Counter as Tally
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -89,6 +90,23 @@ def _cache_summary(hits: int, misses: int, errors: int) -> CacheSummary:
     )
 
 
+MAX_CACHED_SERIES = 1000  # request shapes whose series are kept looked up (methods are the client's)
+
+
+class _RequestSeries:
+    """The Prometheus series one request shape (route, method, status, algorithm) counts in."""
+
+    def __init__(self, route: str | None, method: str, status: int, algorithm: str | None) -> None:
+        route_label = route or UNMATCHED_ROUTE
+        self.requests = HTTP_REQUESTS.labels(route_label, method, str(status))
+        self.seconds = HTTP_REQUEST_SECONDS.labels(route_label, method)
+        recommendation = algorithm is not None and status == 200
+        self.recommendation_seconds = (
+            RECOMMENDATION_SECONDS.labels(route_label, algorithm) if recommendation else None
+        )
+        self.field = f"{route_label} {algorithm}" if recommendation else None
+
+
 class Telemetry:
     """Counts requests and cache lookups per worker, in Prometheus at once and in Redis in batches.
 
@@ -112,6 +130,9 @@ class Telemetry:
         self._cache: Tally[str] = Tally()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        # The labelled series of each request shape and cache lookup, looked up once, not per request.
+        self._request_series: dict[tuple[str | None, str, int, str | None], _RequestSeries] = {}
+        self._lookup_series: dict[tuple[str, str], tuple[Any, str]] = {}
 
     def start(self, client: redis.Redis, pool: asyncpg.Pool, pool_max: int) -> None:
         """Attach this worker's Redis client and pool, and start flushing in the background."""
@@ -133,19 +154,28 @@ class Telemetry:
         self, route: str | None, method: str, status: int, seconds: float, algorithm: str | None
     ) -> None:
         """Count one HTTP request; a recommendation (algorithm set, status 200) also per algorithm."""
-        route_label = route or UNMATCHED_ROUTE
-        HTTP_REQUESTS.labels(route_label, method, str(status)).inc()
-        HTTP_REQUEST_SECONDS.labels(route_label, method).observe(seconds)
-        if algorithm is not None and status == 200:
-            RECOMMENDATION_SECONDS.labels(route_label, algorithm).observe(seconds)
-            field = f"{route_label} {algorithm}"
-            self._requests[field] += 1
-            self._latencies[field].append(round(seconds * 1000, 3))
+        shape = (route, method, status, algorithm)
+        series = self._request_series.get(shape)
+        if series is None:
+            series = _RequestSeries(route, method, status, algorithm)
+            if len(self._request_series) < MAX_CACHED_SERIES:
+                self._request_series[shape] = series
+        series.requests.inc()
+        series.seconds.observe(seconds)
+        if series.field is not None and series.recommendation_seconds is not None:
+            series.recommendation_seconds.observe(seconds)
+            self._requests[series.field] += 1
+            self._latencies[series.field].append(round(seconds * 1000, 3))
 
     def observe_cache_lookup(self, kind: str, result: str) -> None:
         """Count one cache lookup of a kind of cached value: result is hit, miss or error."""
-        CACHE_LOOKUPS.labels(kind, result).inc()
-        self._cache[f"{kind} {result}"] += 1
+        found = self._lookup_series.get((kind, result))
+        if found is None:
+            found = (CACHE_LOOKUPS.labels(kind, result), f"{kind} {result}")
+            if len(self._lookup_series) < MAX_CACHED_SERIES:
+                self._lookup_series[(kind, result)] = found
+        found[0].inc()
+        self._cache[found[1]] += 1
 
     def update_pool_gauges(self) -> None:
         """This worker's pool: connections in use and idle."""

@@ -1,0 +1,274 @@
+"""The cache-hit path with its defaults: personalised states kept in Redis for a short, bounded time and
+tombstoned by writes, stored response bytes, the per-worker cache and the request log summary."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.cache import (
+    KEY_PREFIX,
+    PERSONALIZED_STORE_STATE,
+    TOMBSTONE,
+    LocalCache,
+    personalized_state_key,
+)
+from service.clients import STATE_KEY, Clients
+from service.logs import RequestSummary
+from service.models import PersonalizedResponse, PopularResponse
+from service.settings import Settings
+from tests.conftest import AUTH, RedisServer, app_connect
+from tests.data import World
+
+STATE_MAX_AGE_MS = 400  # short, so the test waits little past it
+POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+@pytest.fixture
+def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A user with 3 likes, five like-minded users who liked 6 more presents, all refreshed."""
+    presents = [world.present(price=10 + index) for index in range(9)]
+    user = world.users(1, "f", "25-34")[0]
+    for present in presents[:3]:
+        world.like(user, present)
+    for twin in world.users(5, "f", "25-34"):
+        for present in presents:
+            world.like(twin, present)
+    world.refresh_all()
+    return user, presents
+
+
+def serving_settings(settings: Settings, **overrides: Any) -> Settings:
+    """The test settings with the serving path's defaults back (conftest turns them off)."""
+    values = {"personalized_state_max_age_ms": STATE_MAX_AGE_MS, "local_cache_entries": 500} | overrides
+    return msgspec.structs.replace(settings, **values)
+
+
+@pytest.fixture
+async def serving(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """A client on an app with a personalised state lifetime and a per-worker cache."""
+    async with AsyncTestClient(app=create_app(serving_settings(settings))) as client:
+        yield client
+
+
+def clients_of(client: AsyncTestClient) -> Clients:
+    found: Clients = client.app.state[STATE_KEY]
+    return found
+
+
+def stored_part(body: bytes) -> bytes:
+    """A response without the two fields each request appends."""
+    return body.split(b',"computation_time_ms":', 1)[0]
+
+
+def database_page(user: uuid.UUID, limit: int = 5) -> list[str]:
+    with app_connect() as app:
+        row = app.execute(
+            "SELECT items FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, %s, '{}', true)",
+            (user, limit),
+        ).fetchone()
+    assert row is not None
+    return [str(item) for item in row[0]]
+
+
+async def test_a_popular_hit_answers_with_the_bytes_of_the_miss(
+    serving: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    miss = await serving.post("/popular", json=POPULAR, auth=AUTH)
+    hit = await serving.post("/popular", json=POPULAR, auth=AUTH)
+    assert miss.status_code == hit.status_code == 200
+    assert miss.headers["content-type"] == "application/json"
+    assert miss.json()["cache_hit"] is False and hit.json()["cache_hit"] is True
+    assert stored_part(hit.content) == stored_part(miss.content)
+    for response in (miss, hit):  # every field of the documented response, and only those
+        decoded = msgspec.json.decode(response.content, type=PopularResponse, strict=True)
+        assert msgspec.json.decode(msgspec.json.encode(decoded)) == response.json()
+    assert miss.json()["items"] and miss.json()["pagination"]["limit"] == 5
+
+
+async def test_a_personalized_hit_answers_with_the_bytes_of_the_miss(
+    serving: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 4}}
+    miss = await serving.post("/personalized", json=body, auth=AUTH)
+    hit = await serving.post("/personalized", json=body, auth=AUTH)
+    assert miss.json()["cache_hit"] is False and hit.json()["cache_hit"] is True
+    assert stored_part(hit.content) == stored_part(miss.content)
+    decoded = msgspec.json.decode(hit.content, type=PersonalizedResponse, strict=True)
+    assert decoded.algorithm_used == "collaborative" and decoded.degraded is False
+    assert decoded.items == database_page(user, 4)
+
+
+async def test_a_fresh_like_is_hidden_once_the_state_is_older_than_its_max_age(
+    serving: AsyncTestClient, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    user, presents = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 6}}
+    first = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    liked = first["items"][0]
+    assert liked in {str(present) for present in presents[3:]}
+    world.like(user, uuid.UUID(liked))  # in main only: no sync ran
+    started = time.monotonic()
+    within = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    if time.monotonic() - started < STATE_MAX_AGE_MS / 1000 / 2:
+        # The stored state is still trusted: the cached page, no read of main.
+        assert within["cache_hit"] is True and within["items"] == first["items"]
+    await asyncio.sleep(STATE_MAX_AGE_MS / 1000 + 0.05)
+    after = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    assert liked not in after["items"] and after["cache_hit"] is False
+    assert after["items"] == database_page(user, 6) and after["interactions"] == 4
+    again = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    assert again["cache_hit"] is True and again["items"] == after["items"]
+
+
+async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
+    settings: Settings, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+) -> None:
+    world.recs.execute("SELECT recs.set_setting('min_segment_users', '0')")  # small segments count
+    for_men = world.present(price=50)
+    for fan in world.users(8, "m", "55+"):
+        world.like(fan, for_men)
+    world.refresh()
+    newcomer = world.users(1, "m", "55+")[0]  # no interactions: the demographic popular tier
+    body = {"user_id": str(newcomer), "pagination": {"limit": 5}}
+    long_lived = serving_settings(settings, personalized_state_max_age_ms=60_000)
+    async with AsyncTestClient(app=create_app(long_lived)) as client:
+        await client.post("/personalized", json=body, auth=AUTH)
+        before = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert before["cache_hit"] is True and before["algorithm_used"] == "popular"
+        assert before["items"] == database_page(newcomer) and before["items"][0] == str(for_men)
+
+        demographics = {"gender": "f", "age_group": "25-34"}
+        put = await client.put(f"/user-profile/{newcomer}", json=demographics, auth=AUTH)
+        assert put.status_code == 200
+        state_key = KEY_PREFIX + personalized_state_key(str(newcomer))
+        assert redis_server.client().get(state_key) == TOMBSTONE
+        after = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert after["cache_hit"] is False and after["items"] == database_page(newcomer)
+        assert after["items"][0] != str(for_men)  # the young women's favourites now
+
+        # A state read before the write, stored after it, is refused while the tombstone lives.
+        stored = redis_server.client().eval(
+            PERSONALIZED_STORE_STATE, 2, state_key, f"{KEY_PREFIX}x", "old-token", 60_000, TOMBSTONE
+        )
+        assert stored is None and redis_server.client().get(state_key) == TOMBSTONE
+        # Neither the user id nor their state names them in Redis.
+        for key in redis_server.client().keys(f"{KEY_PREFIX}*"):
+            assert str(newcomer).encode() not in key + (redis_server.client().get(key) or b"")
+
+
+async def test_an_erased_users_cached_pages_are_never_served_again(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 4}}
+    long_lived = serving_settings(settings, personalized_state_max_age_ms=60_000)
+    async with AsyncTestClient(app=create_app(long_lived)) as client:
+        await client.post("/personalized", json=body, auth=AUTH)
+        cached = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert cached["cache_hit"] is True and cached["interactions"] == 3
+        assert (await client.delete(f"/user-profile/{user}", auth=AUTH)).status_code == 204
+        after = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert after["cache_hit"] is False and after["items"] == database_page(user, 4)
+
+
+async def test_the_worker_cache_answers_without_redis_until_the_data_version_changes(
+    serving: AsyncTestClient,
+    world: World,
+    shoppers: tuple[uuid.UUID, list[uuid.UUID]],
+    redis_server: RedisServer,
+) -> None:
+    _, presents = shoppers
+    first = await serving.post("/popular", json=POPULAR, auth=AUTH)
+    assert first.json()["cache_hit"] is False
+    redis_server.flush()  # the worker still holds the page
+    held = await serving.post("/popular", json=POPULAR, auth=AUTH)
+    assert held.json()["cache_hit"] is True and stored_part(held.content) == stored_part(first.content)
+    assert len(clients_of(serving).cache.local) == 1
+
+    # New likes make another present the most popular; the refresh bumps the popular data version.
+    for fan in world.users(8, "f", "25-34"):
+        world.like(fan, presents[8])
+    world.refresh()
+    fresh = (await serving.post("/popular", json=POPULAR, auth=AUTH)).json()
+    assert fresh["cache_hit"] is False and fresh["items"][0] == str(presents[8])
+    assert len(clients_of(serving).cache.local) == 1  # the old version's page was dropped
+    assert (await serving.post("/popular", json=POPULAR, auth=AUTH)).json()["cache_hit"] is True
+
+
+async def test_the_worker_cache_is_bounded(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    async with AsyncTestClient(app=create_app(serving_settings(settings, local_cache_entries=3))) as client:
+        for page in range(1, 7):
+            body = {"user_params": {"gender": "f"}, "pagination": {"page": page, "limit": 1}}
+            assert (await client.post("/popular", json=body, auth=AUTH)).status_code == 200
+        assert len(clients_of(client).cache.local) == 3
+
+
+def test_local_cache_keeps_the_most_recently_used_of_one_version_until_they_expire() -> None:
+    local = LocalCache(2)
+    local.put("7", "a", b"A", 60)
+    local.put("7", "b", b"B", 60)
+    assert local.get("7", "a") == b"A"  # now b is the least recently used
+    local.put("7", "c", b"C", 60)
+    assert local.get("7", "b") is None and local.get("7", "a") == b"A" and local.get("7", "c") == b"C"
+    local.put("7", "gone", b"G", 0)
+    assert local.get("7", "gone") is None
+    assert local.get("8", "a") is None and len(local) == 0  # another version: all dropped
+    off = LocalCache(0)
+    off.put("7", "a", b"A", 60)
+    assert off.get("7", "a") is None and len(off) == 0
+
+
+async def test_requests_are_logged_as_one_summary_line_per_interval(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(serving_settings(settings, request_log_interval_ms=200))
+    logging.getLogger().addHandler(caplog.handler)  # create_app replaced the root handlers
+    try:
+        async with AsyncTestClient(app=app) as client:
+            with caplog.at_level(logging.INFO):
+                for _ in range(5):
+                    assert (await client.post("/popular", json=POPULAR, auth=AUTH)).status_code == 200
+                invalid = await client.post("/popular", json={"pagination": {"page": 0}}, auth=AUTH)
+                assert invalid.status_code == 422
+                await asyncio.sleep(0.4)
+    finally:
+        logging.getLogger().removeHandler(caplog.handler)
+    events = [record for record in caplog.records if record.name == "service.http"]
+    assert [record.getMessage() for record in events] == ["http.requests"]
+    line = vars(events[0])
+    assert line["requests"] == 6 and line["routes"] == {"POST /popular": 6}
+    assert line["statuses"] == {"200": 5, "422": 1}
+    assert 0 < line["p50_ms"] <= line["p99_ms"] <= line["max_ms"]
+    json.dumps(line, default=str)  # one JSON line, as the formatter writes it
+
+
+def test_a_summary_without_requests_writes_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    summary = RequestSummary(1.0)
+    with caplog.at_level(logging.INFO):
+        summary.emit()
+        summary.add("GET /health", 200, 0.002)
+        summary.emit()
+        summary.emit()
+    lines = [record for record in caplog.records if record.getMessage() == "http.requests"]
+    assert len(lines) == 1 and vars(lines[0])["requests"] == 1
