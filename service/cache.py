@@ -22,8 +22,9 @@ KEY_PREFIX = "v6:"  # bumped whenever the format of a cached value changes
 # /user-profile): no state read before the write can be stored over it.
 TOMBSTONE = b"tombstone"
 TOMBSTONE_MS = 10_000
-# KEYS[1] the user's state key; ARGV[1], ARGV[2]: the page key before and after the state token.
-# Returns nil when no state is stored, {tombstone} after a write, else {token, page or nil}.
+# KEYS[1] the user's state key; ARGV[1], ARGV[2]: the page key before and after the state token;
+# ARGV[3] the tombstone. Returns nil when no state is stored, {tombstone} after a write, else
+# {token, page or nil, the state's remaining lifetime in ms}.
 PERSONALIZED_LOOKUP = """
 local token = redis.call('GET', KEYS[1])
 if not token then
@@ -32,16 +33,16 @@ end
 if token == ARGV[3] then
     return {token}
 end
-return {token, redis.call('GET', ARGV[1] .. token .. ARGV[2])}
+return {token, redis.call('GET', ARGV[1] .. token .. ARGV[2]), redis.call('PTTL', KEYS[1])}
 """
-# KEYS[1] the user's state key, KEYS[2] the page key; ARGV the state token (empty: do not store it),
-# its lifetime in ms, the tombstone. Stores the token unless a write tombstoned the user since;
-# returns the page under KEYS[2] (or nil).
+# KEYS[1] the user's state key; ARGV the state token, its lifetime in ms, the tombstone. Stores the
+# token unless a write tombstoned the user since: 1 if stored, else 0.
 PERSONALIZED_STORE_STATE = """
-if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[3] then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if redis.call('GET', KEYS[1]) == ARGV[3] then
+    return 0
 end
-return redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 """
 # KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
 SET_UNLESS_NEWER = """
@@ -114,10 +115,12 @@ class LocalCache:
 
 class PersonalizedLookup(NamedTuple):
     """What one round trip found for a user's personalised page: the stored state token (None when
-    none is stored or a write tombstoned it) and the page under that token (None on a miss)."""
+    none is stored or a write tombstoned it), the page under that token (None on a miss) and the
+    state's remaining lifetime in ms."""
 
     token: str | None
     page: bytes | None
+    ttl_ms: int = 0
 
 
 class Cache:
@@ -233,27 +236,22 @@ class Cache:
         self._succeeded()
         if found is None or found[0] == TOMBSTONE:
             return PersonalizedLookup(None, None)
-        token, page = found[0].decode(), found[1] if len(found) > 1 else None
+        token, page, ttl_ms = found[0].decode(), found[1], int(found[2])
         self._looked_up(page_kind, "miss" if page is None else "hit")
-        return PersonalizedLookup(token, page)
+        return PersonalizedLookup(token, page, ttl_ms)
 
-    async def store_state_and_get(
-        self, state_key: str, token: str | None, ttl_ms: int, page_key: str
-    ) -> bytes | None:
-        """In one round trip: store a user's state token for ttl_ms (unless token is None or a write
-        tombstoned the user meanwhile) and look up the page under page_key; None on a miss or outage."""
+    async def store_state(self, state_key: str, token: str, ttl_ms: int) -> bool:
+        """Store a user's state token for ttl_ms, unless a write tombstoned the user meanwhile; False
+        when refused or on an outage."""
         try:
-            page = await self._personalized_store_state(
-                keys=[KEY_PREFIX + state_key, KEY_PREFIX + page_key],
-                args=[token or "", max(ttl_ms, 1), TOMBSTONE], client=self.client,
-            )  # fmt: skip
+            stored = await self._personalized_store_state(
+                keys=[KEY_PREFIX + state_key], args=[token, ttl_ms, TOMBSTONE], client=self.client
+            )
         except (RedisError, OSError) as error:
             self._failed(error)
-            self._looked_up(page_key, "error")
-            return None
+            return False
         self._succeeded()
-        self._looked_up(page_key, "miss" if page is None else "hit")
-        return page  # type: ignore[no-any-return]
+        return bool(stored)
 
     async def tombstone(self, state_key: str) -> bool:
         """Replace a user's state with a tombstone for TOMBSTONE_MS; False on an outage."""

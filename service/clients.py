@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 from litestar.datastructures import State
 
 from service.cache import Cache
 from service.db import DataVersions
-from service.main_reads import MainBreaker
+from service.main_reads import MainBreaker, SingleFlight
 from service.settings import Settings
 from service.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker and
-    the telemetry of one worker."""
+    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
+    the telemetry and the personalised state reads in flight of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -25,6 +26,7 @@ class Clients:
     versions: DataVersions
     telemetry: Telemetry
     main_breaker: MainBreaker
+    state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
 
 
 STATE_KEY = "clients"

@@ -99,31 +99,46 @@ async def personalized(
     )  # fmt: skip
     cache, max_age_ms = clients.cache, clients.settings.personalized_state_max_age_ms
     suffix = ":" + args_digest(args)
-    if max_age_ms > 0:  # one round trip: the stored state and the page under it
+    if max_age_ms <= 0:  # the state read for this request, from main
+        state = await _read_state(clients, user_id)
+    else:  # one round trip: the stored state and the page under it
         found = await cache.personalized_lookup(personalized_state_key(user_id), "personalized", suffix)
+        usable = found.token is not None and not clients.main_breaker.is_open  # stored states read main
+        if usable and found.ttl_ms * 2 < max_age_ms:
+            # Past half its life: read it again in the background, so a user who keeps asking
+            # never waits for main; requests meanwhile use the stored one, trusted until it expires.
+            clients.state_reads.start(user_id, lambda: _read_and_store_state(clients, user_id))
         if found.page is not None:
             return respond(found.page, True, started, request)
-        if found.token is not None and not clients.main_breaker.is_open:  # stored states read main
+        if usable and found.token is not None:
             page_key = "personalized:" + found.token + suffix
             return await _rank(clients, args, page_key, True, page, limit, started, request)
-    # The user's unsynced events are read live from main, unless the breaker says main is failing.
-    read_at = time.monotonic()
-    state = await fetch_reading_main(
-        clients.pool, clients.main_breaker, clients.settings.main_read_timeout_ms / 1000, CacheState,
-        "personalized_cache_state", user_id,
-    )  # fmt: skip
+        # One read per user at a time in this worker; requests for the user meanwhile share it.
+        state = await clients.state_reads.run(user_id, lambda: _read_and_store_state(clients, user_id))
     page_key = "personalized:" + state.token + suffix
-    if max_age_ms > 0:
-        # Trusted for max_age_ms from when it was read; a state without main is never stored.
-        keep_ms = max_age_ms - int((time.monotonic() - read_at) * 1000)
-        keep = state.fresh_checked and keep_ms > 0
-        token = state.token if keep else None
-        cached = await cache.store_state_and_get(personalized_state_key(user_id), token, keep_ms, page_key)
-    else:
-        cached = await cache.get(page_key)
+    cached = await cache.get(page_key)
     if cached is not None:
         return respond(cached, True, started, request)
     return await _rank(clients, args, page_key, state.fresh_checked, page, limit, started, request)
+
+
+async def _read_state(clients: Clients, user_id: str) -> CacheState:
+    """The user's state from the database, reading main unless the breaker says main is failing."""
+    return await fetch_reading_main(
+        clients.pool, clients.main_breaker, clients.settings.main_read_timeout_ms / 1000, CacheState,
+        "personalized_cache_state", user_id,
+    )  # fmt: skip
+
+
+async def _read_and_store_state(clients: Clients, user_id: str) -> CacheState:
+    """The user's state from the database, stored in Redis to be trusted until
+    PERSONALIZED_STATE_MAX_AGE_MS after the read began (never a state read without main)."""
+    read_at = time.monotonic()
+    state = await _read_state(clients, user_id)
+    keep_ms = clients.settings.personalized_state_max_age_ms - int((time.monotonic() - read_at) * 1000)
+    if state.fresh_checked and keep_ms > 0:
+        await clients.cache.store_state(personalized_state_key(user_id), state.token, keep_ms)
+    return state
 
 
 async def _rank(

@@ -1,5 +1,6 @@
-"""The cache-hit path with its defaults: personalised states kept in Redis for a short, bounded time and
-tombstoned by writes, stored response bytes, the per-worker cache and the request log summary."""
+"""The cache-hit path with its defaults: personalised states kept in Redis for a short, bounded time,
+read again ahead of expiry and tombstoned by writes, stored response bytes, the per-worker cache,
+batched telemetry and the request log summary."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import msgspec
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from service.app import create_app
 from service.cache import (
@@ -26,8 +28,10 @@ from service.cache import (
 )
 from service.clients import STATE_KEY, Clients
 from service.logs import RequestSummary
+from service.main_reads import SingleFlight
 from service.models import PersonalizedResponse, PopularResponse
 from service.settings import Settings
+from service.telemetry import LATENCY_BUCKETS_S, Telemetry
 from tests.conftest import AUTH, RedisServer, app_connect
 from tests.data import World
 
@@ -139,6 +143,48 @@ async def test_a_fresh_like_is_hidden_once_the_state_is_older_than_its_max_age(
     assert again["cache_hit"] is True and again["items"] == after["items"]
 
 
+async def test_a_state_past_half_its_life_is_read_again_in_the_background(
+    settings: Settings, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+) -> None:
+    user, presents = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 6}}
+    state_key = KEY_PREFIX + personalized_state_key(str(user))
+    three_seconds = serving_settings(settings, personalized_state_max_age_ms=3000)
+    async with AsyncTestClient(app=create_app(three_seconds)) as client:
+        first = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        token = redis_server.client().get(state_key)
+        world.like(user, uuid.UUID(first["items"][0]))
+        await asyncio.sleep(1.6)  # past half the state's life, which has 1.4 s left
+        hit = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert hit["cache_hit"] is True and hit["items"] == first["items"]  # the stored state still holds
+        for _ in range(60):  # up to 1.2 s, before the old state expires
+            if redis_server.client().get(state_key) != token:
+                break
+            await asyncio.sleep(0.02)
+        assert redis_server.client().get(state_key) != token  # read anew before the old one expired
+        assert redis_server.client().pttl(state_key) > 1500
+        after = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert first["items"][0] not in after["items"] and after["items"] == database_page(user, 6)
+    assert str(presents[0]) not in after["items"]
+
+
+async def test_one_state_read_per_user_at_a_time() -> None:
+    flights: SingleFlight[int] = SingleFlight()
+    calls = 0
+
+    async def read() -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.05)
+        return calls
+
+    assert await asyncio.gather(*(flights.run("u", read) for _ in range(5))) == [1] * 5
+    flights.start("u", read)
+    flights.start("u", read)
+    assert len(flights) == 1 and await flights.run("u", read) == 2 and len(flights) == 0
+    assert await flights.run("v", read) == 3
+
+
 async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
     settings: Settings, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
 ) -> None:
@@ -166,10 +212,9 @@ async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
         assert after["items"][0] != str(for_men)  # the young women's favourites now
 
         # A state read before the write, stored after it, is refused while the tombstone lives.
-        stored = redis_server.client().eval(
-            PERSONALIZED_STORE_STATE, 2, state_key, f"{KEY_PREFIX}x", "old-token", 60_000, TOMBSTONE
-        )
-        assert stored is None and redis_server.client().get(state_key) == TOMBSTONE
+        store = redis_server.client().register_script(PERSONALIZED_STORE_STATE)
+        stored = store(keys=[state_key], args=["old-token", 60_000, TOMBSTONE])
+        assert stored == 0 and redis_server.client().get(state_key) == TOMBSTONE
         # Neither the user id nor their state names them in Redis.
         for key in redis_server.client().keys(f"{KEY_PREFIX}*"):
             assert str(newcomer).encode() not in key + (redis_server.client().get(key) or b"")
@@ -272,3 +317,30 @@ def test_a_summary_without_requests_writes_nothing(caplog: pytest.LogCaptureFixt
         summary.emit()
     lines = [record for record in caplog.records if record.getMessage() == "http.requests"]
     assert len(lines) == 1 and vars(lines[0])["requests"] == 1
+
+
+def test_telemetry_writes_its_batched_counts_as_one_observation_at_a_time_would() -> None:
+    telemetry = Telemetry()
+    durations = [0.0004, 0.001, 0.003, 0.003, 0.07, 9.0]
+    for seconds in durations:
+        telemetry.observe_request("/batched", "POST", 200, seconds, "popular")
+        telemetry.observe_cache_lookup("batched", "hit")
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    assert sample("mysanta_http_requests_total", route="/batched", method="POST", status="200") == 0
+    telemetry.write_series()
+    telemetry.write_series()  # nothing pending: nothing added twice
+    assert sample("mysanta_http_requests_total", route="/batched", method="POST", status="200") == 6
+    assert sample("mysanta_cache_lookups_total", kind="batched", result="hit") == 6
+    for name, labels in (
+        ("mysanta_http_request_duration_seconds", {"route": "/batched", "method": "POST"}),
+        ("mysanta_recommendation_duration_seconds", {"route": "/batched", "algorithm": "popular"}),
+    ):
+        assert sample(f"{name}_count", **labels) == 6
+        assert sample(f"{name}_sum", **labels) == pytest.approx(sum(durations))
+        for bound in (*LATENCY_BUCKETS_S, float("inf")):
+            le = "+Inf" if bound == float("inf") else str(bound)
+            expected = sum(1 for seconds in durations if seconds <= bound)
+            assert sample(f"{name}_bucket", **labels, le=le) == expected, (name, le)
