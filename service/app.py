@@ -55,8 +55,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         redis_client = create_redis(settings)
+        state_local_ms = settings.personalized_state_local_ms if settings.personalized_state_max_age_ms else 0
         cache = Cache(
-            redis_client, on_lookup=telemetry.observe_cache_lookup, local_entries=settings.local_cache_entries
+            redis_client,
+            on_lookup=telemetry.observe_cache_lookup,
+            local_entries=settings.local_cache_entries,
+            state_local_ms=state_local_ms,
         )
         await cache.warn_if_unbounded()
         app.state[STATE_KEY] = Clients(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -100,6 +101,10 @@ class LocalCache:
         self._values.move_to_end(key)
         return found[1]
 
+    def discard(self, key: str) -> None:
+        """Forget the value under key, if any."""
+        self._values.pop(key, None)
+
     def put(self, version: str, key: str, value: bytes, ttl_seconds: float) -> None:
         """Keep value under key for this data version, evicting the least recently used beyond the bound."""
         if self.entries <= 0:
@@ -114,9 +119,9 @@ class LocalCache:
 
 
 class PersonalizedLookup(NamedTuple):
-    """What one round trip found for a user's personalised page: the stored state token (None when
-    none is stored or a write tombstoned it), the page under that token (None on a miss) and the
-    state's remaining lifetime in ms."""
+    """What was found for a user's personalised page: the stored state token (None when none is
+    stored or a write tombstoned it), the page under that token (None on a miss) and the state's
+    remaining lifetime in Redis in ms (-1: not asked, the worker's own copy answered)."""
 
     token: str | None
     page: bytes | None
@@ -127,15 +132,24 @@ class Cache:
     """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
     Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, "hit" | "miss" | "error").
-    With local_entries, values looked up with a data version are also kept in a LocalCache.
+    With local_entries, values looked up with a data version are also kept in a LocalCache; with
+    state_local_ms too, personalised state tokens are kept for that long (the pages under them as
+    long as their TTL).
     """
 
     def __init__(
-        self, client: redis.Redis, on_lookup: Callable[[str, str], None] | None = None, local_entries: int = 0
+        self,
+        client: redis.Redis,
+        on_lookup: Callable[[str, str], None] | None = None,
+        local_entries: int = 0,
+        state_local_ms: int = 0,
     ) -> None:
         self.client = client
         self.on_lookup = on_lookup
         self.local = LocalCache(local_entries)
+        self.state_local_ms = state_local_ms if local_entries > 0 else 0
+        self.local_states = LocalCache(local_entries if self.state_local_ms > 0 else 0)
+        self.local_pages = LocalCache(local_entries if self.state_local_ms > 0 else 0)
         self._down_since: float | None = None
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
@@ -220,10 +234,20 @@ class Cache:
         self._succeeded()
 
     async def personalized_lookup(
-        self, state_key: str, page_kind: str, page_suffix: str
+        self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int
     ) -> PersonalizedLookup:
-        """In one round trip: the user's stored state token and the page under
-        `<page_kind>:<token><page_suffix>`; nothing found on an outage."""
+        """The user's stored state token and the page under `<page_kind>:<token><page_suffix>`: from
+        this worker's copies when it holds both, else in one round trip to Redis (then kept here:
+        the token for state_local_ms at most, counted from before the round trip and never past its
+        life in Redis; the page for page_ttl_seconds). Nothing found on an outage."""
+        if self.state_local_ms > 0:
+            token = self.local_states.get("state", state_key)
+            if token is not None:
+                page = self.local_pages.get("page", f"{page_kind}:{token.decode()}{page_suffix}")
+                if page is not None:
+                    self._looked_up(page_kind, "hit")
+                    return PersonalizedLookup(token.decode(), page, -1)
+        asked_at = time.monotonic()
         try:
             found = await self._personalized_lookup(
                 keys=[KEY_PREFIX + state_key], args=[f"{KEY_PREFIX}{page_kind}:", page_suffix, TOMBSTONE],
@@ -238,7 +262,19 @@ class Cache:
             return PersonalizedLookup(None, None)
         token, page, ttl_ms = found[0].decode(), found[1], int(found[2])
         self._looked_up(page_kind, "miss" if page is None else "hit")
+        if self.state_local_ms > 0:
+            # Redis read the token after asked_at: a copy kept until asked_at + state_local_ms ends
+            # by then, whatever the worker's delays (see forget_state).
+            keep_s = min(self.state_local_ms, ttl_ms) / 1000 - (time.monotonic() - asked_at)
+            if keep_s > 0:
+                self.local_states.put("state", state_key, found[0], keep_s)
+            if page is not None:
+                self.local_pages.put("page", f"{page_kind}:{token}{page_suffix}", page, page_ttl_seconds)
         return PersonalizedLookup(token, page, ttl_ms)
+
+    def keep_page(self, page_key: str, page: bytes, ttl_seconds: int) -> None:
+        """Keep a personalised page just stored in Redis in this worker too."""
+        self.local_pages.put("page", page_key, page, ttl_seconds)
 
     async def store_state(self, state_key: str, token: str, ttl_ms: int) -> bool:
         """Store a user's state token for ttl_ms, unless a write tombstoned the user meanwhile; False
@@ -253,14 +289,20 @@ class Cache:
         self._succeeded()
         return bool(stored)
 
-    async def tombstone(self, state_key: str) -> bool:
-        """Replace a user's state with a tombstone for TOMBSTONE_MS; False on an outage."""
+    async def forget_state(self, state_key: str) -> bool:
+        """Replace a user's state with a tombstone for TOMBSTONE_MS, then wait state_local_ms: every
+        worker's copy of the old token (each read from Redis before the tombstone, and kept for at
+        most state_local_ms from before that read) has then expired, so the caller's answer comes
+        after the last request that could use it. False on an outage."""
+        self.local_states.discard(state_key)
         try:
             await self.client.set(KEY_PREFIX + state_key, TOMBSTONE, px=TOMBSTONE_MS)
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
         self._succeeded()
+        if self.state_local_ms > 0:
+            await asyncio.sleep(self.state_local_ms / 1000)
         return True
 
     async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:

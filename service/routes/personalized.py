@@ -102,9 +102,11 @@ async def personalized(
     if max_age_ms <= 0:  # the state read for this request, from main
         state = await _read_state(clients, user_id)
     else:  # one round trip: the stored state and the page under it
-        found = await cache.personalized_lookup(personalized_state_key(user_id), "personalized", suffix)
+        found = await cache.personalized_lookup(
+            personalized_state_key(user_id), "personalized", suffix, clients.settings.cache_ttl_personalized
+        )
         usable = found.token is not None and not clients.main_breaker.is_open  # stored states read main
-        if usable and found.ttl_ms * 2 < max_age_ms:
+        if usable and 0 <= found.ttl_ms < max_age_ms / 2:
             # Past half its life: read it again in the background, so a user who keeps asking
             # never waits for main; requests meanwhile use the stored one, trusted until it expires.
             clients.state_reads.start(user_id, lambda: _read_and_store_state(clients, user_id))
@@ -165,4 +167,5 @@ async def _rank(
         clients.main_breaker.failed("error")  # never stored under a key that says main was read
     elif in_range(ranked, page, limit):
         await clients.cache.set(page_key, body, clients.settings.cache_ttl_personalized)
+        clients.cache.keep_page(page_key, body, clients.settings.cache_ttl_personalized)
     return respond(body, False, started, request)

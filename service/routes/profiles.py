@@ -148,7 +148,7 @@ async def put_user_profile(
     )  # fmt: skip
     # If Redis cannot take it, it cannot serve the old state either; a stored one expires within
     # PERSONALIZED_STATE_MAX_AGE_MS.
-    await clients.cache.tombstone(personalized_state_key(uid))
+    await clients.cache.forget_state(personalized_state_key(uid))
     return await _load_and_remember(clients, uid)
 
 
@@ -186,7 +186,7 @@ async def delete_user_profile(user_id: UserIdParam, clients: NamedDependency[Cli
     rows = await call_api(clients.pool, "erase_user", uid)
     log.info("profile.erased", extra={"erased": bool(rows[0]["erased"])})
     cache = clients.cache
-    if not (await cache.tombstone(personalized_state_key(uid)) and await cache.delete(_cache_key(uid))):
+    if not (await cache.forget_state(personalized_state_key(uid)) and await cache.delete(_cache_key(uid))):
         raise ServiceUnavailableException(
             "The user was erased from the database, but the cached copy of the profile could not be "
             "removed: retry (the erasure is idempotent).",

@@ -163,9 +163,32 @@ async def test_a_state_past_half_its_life_is_read_again_in_the_background(
             await asyncio.sleep(0.02)
         assert redis_server.client().get(state_key) != token  # read anew before the old one expired
         assert redis_server.client().pttl(state_key) > 1500
+        await asyncio.sleep(0.1)  # the worker's own copy of the old token (50 ms at most) is gone
         after = (await client.post("/personalized", json=body, auth=AUTH)).json()
         assert first["items"][0] not in after["items"] and after["items"] == database_page(user, 6)
     assert str(presents[0]) not in after["items"]
+
+
+async def test_a_worker_uses_its_copy_of_a_state_briefly_and_a_write_outwaits_it(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 4}}
+    copies = serving_settings(
+        settings, personalized_state_max_age_ms=60_000, personalized_state_local_ms=1000
+    )
+    async with AsyncTestClient(app=create_app(copies)) as client:
+        first = (await client.post("/personalized", json=body, auth=AUTH)).json()  # read, stored in Redis
+        await client.post("/personalized", json=body, auth=AUTH)  # found in Redis: copied here
+        redis_server.flush()
+        copied = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert copied["cache_hit"] is True and copied["items"] == first["items"]  # no Redis asked
+
+        started = time.monotonic()
+        put = await client.put(f"/user-profile/{user}", json={"gender": "m"}, auth=AUTH)
+        assert put.status_code == 200 and time.monotonic() - started >= 1.0  # every copy expired first
+        after = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert after["cache_hit"] is False and after["items"] == database_page(user, 4)
 
 
 async def test_one_state_read_per_user_at_a_time() -> None:
