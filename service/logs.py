@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -11,7 +12,6 @@ import time
 from collections import Counter
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +21,7 @@ from service.telemetry import Telemetry
 log = logging.getLogger("service.http")
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 REQUEST_ID_HEADER = "x-request-id"
+REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,11 +58,17 @@ def configure_logging(level: str) -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+# New request ids: 32 hex digits, a random prefix per process and a counter, unique without a call
+# to the system's random source per request.
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
 def request_id(scope: Scope) -> str:
     """This request's id: kept in the scope; the caller's X-Request-ID if sane, else a new one."""
     state = scope.setdefault("state", {})
     if "request_id" not in state:
-        state["request_id"] = os.urandom(16).hex()  # as random as a uuid4, without building one
+        state["request_id"] = f"{_ID_PREFIX}{next(_ID_COUNTER) & 0xFFFFFFFFFFFFFFFF:016x}"
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
@@ -142,7 +149,9 @@ class RequestLogMiddleware(ASGIMiddleware):
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = the_request_id
+                headers = [pair for pair in message.get("headers", ()) if pair[0].lower() != REQUEST_ID_BYTES]
+                headers.append((REQUEST_ID_BYTES, the_request_id.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:
