@@ -88,6 +88,11 @@ class LocalCache:
 
     def get(self, version: str, key: str) -> bytes | None:
         """The value under key stored for this data version, or None."""
+        found = self.get_entry(version, key)
+        return None if found is None else found[1]
+
+    def get_entry(self, version: str, key: str) -> tuple[float, bytes] | None:
+        """(when it expires, on the monotonic clock; the value) under key for this data version, or None."""
         if version != self._version:
             self._values.clear()
             self._version = version
@@ -99,7 +104,7 @@ class LocalCache:
             del self._values[key]
             return None
         self._values.move_to_end(key)
-        return found[1]
+        return found
 
     def discard(self, key: str) -> None:
         """Forget the value under key, if any."""
@@ -121,7 +126,7 @@ class LocalCache:
 class PersonalizedLookup(NamedTuple):
     """What was found for a user's personalised page: the stored state token (None when none is
     stored or a write tombstoned it), the page under that token (None on a miss) and the state's
-    remaining lifetime in Redis in ms (-1: not asked, the worker's own copy answered)."""
+    remaining lifetime in Redis in ms (as of the last round trip, when a worker's copy answered)."""
 
     token: str | None
     page: bytes | None
@@ -150,6 +155,7 @@ class Cache:
         self.state_local_ms = state_local_ms if local_entries > 0 else 0
         self.local_states = LocalCache(local_entries if self.state_local_ms > 0 else 0)
         self.local_pages = LocalCache(local_entries if self.state_local_ms > 0 else 0)
+        self._renewing: dict[str, asyncio.Future[PersonalizedLookup]] = {}
         self._down_since: float | None = None
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
@@ -239,14 +245,39 @@ class Cache:
         """The user's stored state token and the page under `<page_kind>:<token><page_suffix>`: from
         this worker's copies when it holds both, else in one round trip to Redis (then kept here:
         the token for state_local_ms at most, counted from before the round trip and never past its
-        life in Redis; the page for page_ttl_seconds). Nothing found on an outage."""
+        life in Redis; the page for page_ttl_seconds). Once a copy of a token is past half its time,
+        the next lookup asks Redis again in the background, so a user's requests rarely wait for
+        Redis. Nothing found on an outage."""
         if self.state_local_ms > 0:
-            token = self.local_states.get("state", state_key)
-            if token is not None:
-                page = self.local_pages.get("page", f"{page_kind}:{token.decode()}{page_suffix}")
+            copy = self.local_states.get_entry("state", state_key)
+            if copy is not None:
+                expires_at, kept = copy
+                token_bytes, _, redis_expires_at = kept.partition(b" ")
+                token = token_bytes.decode()
+                page = self.local_pages.get("page", f"{page_kind}:{token}{page_suffix}")
                 if page is not None:
+                    now = time.monotonic()
+                    if (expires_at - now) * 2000 < self.state_local_ms:
+                        self._renew_copy(state_key, page_kind, page_suffix, page_ttl_seconds)
                     self._looked_up(page_kind, "hit")
-                    return PersonalizedLookup(token.decode(), page, -1)
+                    return PersonalizedLookup(token, page, int((float(redis_expires_at) - now) * 1000))
+        return await self._ask_redis(state_key, page_kind, page_suffix, page_ttl_seconds)
+
+    def _renew_copy(self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int) -> None:
+        """Ask Redis for the user's state in the background (one such call per user at a time)."""
+        if state_key in self._renewing:
+            return
+        renewal = asyncio.ensure_future(
+            self._ask_redis(state_key, page_kind, page_suffix, page_ttl_seconds, counted=False)
+        )
+        self._renewing[state_key] = renewal
+        renewal.add_done_callback(lambda _: self._renewing.pop(state_key, None))
+
+    async def _ask_redis(
+        self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int, counted: bool = True
+    ) -> PersonalizedLookup:
+        """The state token and page from Redis in one round trip, kept in this worker (see
+        personalized_lookup); counted as a cache lookup unless it renews a copy."""
         asked_at = time.monotonic()
         try:
             found = await self._personalized_lookup(
@@ -255,19 +286,23 @@ class Cache:
             )  # fmt: skip
         except (RedisError, OSError) as error:
             self._failed(error)
-            self._looked_up(page_kind, "error")
+            if counted:
+                self._looked_up(page_kind, "error")
             return PersonalizedLookup(None, None)
         self._succeeded()
         if found is None or found[0] == TOMBSTONE:
+            self.local_states.discard(state_key)
             return PersonalizedLookup(None, None)
         token, page, ttl_ms = found[0].decode(), found[1], int(found[2])
-        self._looked_up(page_kind, "miss" if page is None else "hit")
+        if counted:
+            self._looked_up(page_kind, "miss" if page is None else "hit")
         if self.state_local_ms > 0:
             # Redis read the token after asked_at: a copy kept until asked_at + state_local_ms ends
             # by then, whatever the worker's delays (see forget_state).
             keep_s = min(self.state_local_ms, ttl_ms) / 1000 - (time.monotonic() - asked_at)
             if keep_s > 0:
-                self.local_states.put("state", state_key, found[0], keep_s)
+                kept = found[0] + b" " + repr(asked_at + ttl_ms / 1000).encode()
+                self.local_states.put("state", state_key, kept, keep_s)
             if page is not None:
                 self.local_pages.put("page", f"{page_kind}:{token}{page_suffix}", page, page_ttl_seconds)
         return PersonalizedLookup(token, page, ttl_ms)

@@ -191,6 +191,26 @@ async def test_a_worker_uses_its_copy_of_a_state_briefly_and_a_write_outwaits_it
         assert after["cache_hit"] is False and after["items"] == database_page(user, 4)
 
 
+async def test_a_workers_copy_past_half_its_time_is_renewed_in_the_background(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 4}}
+    copies = serving_settings(
+        settings, personalized_state_max_age_ms=60_000, personalized_state_local_ms=1000
+    )
+    async with AsyncTestClient(app=create_app(copies)) as client:
+        await client.post("/personalized", json=body, auth=AUTH)  # read, stored in Redis
+        await client.post("/personalized", json=body, auth=AUTH)  # found in Redis: copied for 1 s
+        copied_at = time.monotonic()
+        await asyncio.sleep(0.6)
+        assert (await client.post("/personalized", json=body, auth=AUTH)).json()["cache_hit"] is True
+        await asyncio.sleep(max(0.0, copied_at + 1.15 - time.monotonic()))  # the first copy has expired
+        redis_server.flush()
+        renewed = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        assert renewed["cache_hit"] is True  # the copy renewed at 0.6 s answers, not Redis
+
+
 async def test_one_state_read_per_user_at_a_time() -> None:
     flights: SingleFlight[int] = SingleFlight()
     calls = 0
