@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from litestar.datastructures import State
+from litestar import Request
 
 from service.cache import Cache
 from service.db import DataVersions
@@ -32,7 +32,8 @@ class Clients:
 STATE_KEY = "clients"
 
 
-def provide_clients(state: State) -> Clients:
-    """The dependency every handler takes as `clients: Clients` (the lifespan put them in the state)."""
-    clients: Clients = state[STATE_KEY]
+def provide_clients(request: Request[Any, Any, Any]) -> Clients:
+    """The dependency every handler takes as `clients: Clients` (the lifespan put them in the app's
+    state; read there, not through the copy of it Litestar builds for a `state` parameter)."""
+    clients: Clients = request.app.state[STATE_KEY]
     return clients
