@@ -20,7 +20,7 @@ from service.cache import Cache, create_redis
 from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS
-from service.logs import RequestLogMiddleware, configure_logging
+from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
 from service.routes.admin import (
     job_status,
@@ -49,12 +49,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
     credentials, admin_credentials = settings.auth_credentials, settings.admin_credentials
     configure_logging(settings.log_level)
     telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
+    request_summary = RequestSummary(settings.request_log_interval_ms / 1000)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         redis_client = create_redis(settings)
-        cache = Cache(redis_client, on_lookup=telemetry.observe_cache_lookup)
+        state_local_ms = settings.personalized_state_local_ms if settings.personalized_state_max_age_ms else 0
+        cache = Cache(
+            redis_client,
+            on_lookup=telemetry.observe_cache_lookup,
+            local_entries=settings.local_cache_entries,
+            state_local_ms=state_local_ms,
+        )
         await cache.warn_if_unbounded()
         app.state[STATE_KEY] = Clients(
             settings=settings,
@@ -69,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            request_summary.emit()
             await telemetry.stop()
             await redis_client.aclose()
             await pool.close()
@@ -126,7 +134,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         dependencies={"clients": Provide(provide_clients, sync_to_thread=False)},
-        middleware=[RequestLogMiddleware(telemetry), BasicAuthMiddleware(credentials, admin_credentials)],
+        middleware=[
+            RequestLogMiddleware(telemetry, request_summary),
+            BasicAuthMiddleware(credentials, admin_credentials),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         cors_config=cors,

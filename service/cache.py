@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -14,7 +18,33 @@ from redis.exceptions import RedisError
 from service.settings import Settings
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v5:"  # bumped whenever the format of a cached value changes
+KEY_PREFIX = "v6:"  # bumped whenever the format of a cached value changes
+# What a user's personalised state key holds for a while after a write to the user (PUT or DELETE
+# /user-profile): no state read before the write can be stored over it.
+TOMBSTONE = b"tombstone"
+TOMBSTONE_MS = 10_000
+# KEYS[1] the user's state key; ARGV[1], ARGV[2]: the page key before and after the state token;
+# ARGV[3] the tombstone. Returns nil when no state is stored, {tombstone} after a write, else
+# {token, page or nil, the state's remaining lifetime in ms}.
+PERSONALIZED_LOOKUP = """
+local token = redis.call('GET', KEYS[1])
+if not token then
+    return nil
+end
+if token == ARGV[3] then
+    return {token}
+end
+return {token, redis.call('GET', ARGV[1] .. token .. ARGV[2]), redis.call('PTTL', KEYS[1])}
+"""
+# KEYS[1] the user's state key; ARGV the state token, its lifetime in ms, the tombstone. Stores the
+# token unless a write tombstoned the user since: 1 if stored, else 0.
+PERSONALIZED_STORE_STATE = """
+if redis.call('GET', KEYS[1]) == ARGV[3] then
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 # KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
 SET_UNLESS_NEWER = """
 local current = redis.call('GET', KEYS[1])
@@ -34,17 +64,102 @@ return 1
 EVICTION_POLICY = "volatile-lru"
 
 
+def personalized_state_key(user_id: str) -> str:
+    """The key of a user's personalised state token: a digest of the id, so no key names a user."""
+    return "personalized-state:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+
+
+class LocalCache:
+    """A worker's least recently used copies of cached values, all of one data version.
+
+    A lookup names the data version its key belongs to: when that version differs from the one the
+    entries were stored under, they are all dropped (a refresh empties it in every worker within
+    DATA_VERSION_MAX_AGE_MS). An entry also expires with its Redis copy's TTL. At most `entries`
+    values are kept (0: none).
+    """
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._version: str | None = None
+        self._values: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, version: str, key: str) -> bytes | None:
+        """The value under key stored for this data version, or None."""
+        found = self.get_entry(version, key)
+        return None if found is None else found[1]
+
+    def get_entry(self, version: str, key: str) -> tuple[float, bytes] | None:
+        """(when it expires, on the monotonic clock; the value) under key for this data version, or None."""
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+            return None
+        found = self._values.get(key)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._values[key]
+            return None
+        self._values.move_to_end(key)
+        return found
+
+    def discard(self, key: str) -> None:
+        """Forget the value under key, if any."""
+        self._values.pop(key, None)
+
+    def put(self, version: str, key: str, value: bytes, ttl_seconds: float) -> None:
+        """Keep value under key for this data version, evicting the least recently used beyond the bound."""
+        if self.entries <= 0:
+            return
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+        self._values[key] = (time.monotonic() + ttl_seconds, value)
+        self._values.move_to_end(key)
+        while len(self._values) > self.entries:
+            self._values.popitem(last=False)
+
+
+class PersonalizedLookup(NamedTuple):
+    """What was found for a user's personalised page: the stored state token (None when none is
+    stored or a write tombstoned it), the page under that token (None on a miss) and the state's
+    remaining lifetime in Redis in ms (as of the last round trip, when a worker's copy answered)."""
+
+    token: str | None
+    page: bytes | None
+    ttl_ms: int = 0
+
+
 class Cache:
     """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
     Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, "hit" | "miss" | "error").
+    With local_entries, values looked up with a data version are also kept in a LocalCache; with
+    state_local_ms too, personalised state tokens are kept for that long (the pages under them as
+    long as their TTL).
     """
 
-    def __init__(self, client: redis.Redis, on_lookup: Callable[[str, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        on_lookup: Callable[[str, str], None] | None = None,
+        local_entries: int = 0,
+        state_local_ms: int = 0,
+    ) -> None:
         self.client = client
         self.on_lookup = on_lookup
+        self.local = LocalCache(local_entries)
+        self.state_local_ms = state_local_ms if local_entries > 0 else 0
+        self.local_states = LocalCache(local_entries if self.state_local_ms > 0 else 0)
+        self.local_pages = LocalCache(local_entries if self.state_local_ms > 0 else 0)
+        self._renewing: dict[str, asyncio.Future[PersonalizedLookup]] = {}
         self._down_since: float | None = None
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
+        self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
+        self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
 
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
@@ -82,28 +197,148 @@ class Cache:
             found = {"maxmemory": maxmemory, "maxmemory_policy": policy}
             log.warning("cache.unbounded", extra=found | {"expected_policy": EVICTION_POLICY})
 
-    async def get(self, key: str) -> bytes | None:
-        """The cached bytes under the versioned key, or None on a miss or outage."""
+    def _looked_up(self, key: str, result: str) -> None:
+        if self.on_lookup is not None:
+            self.on_lookup(key.split(":", 1)[0], result)
+
+    async def get(self, key: str, *, version: str | None = None, ttl_seconds: int = 0) -> bytes | None:
+        """The cached bytes under the versioned key, or None on a miss or outage.
+
+        With version (the data version the key belongs to), the worker's LocalCache is asked first
+        and keeps what Redis answers for ttl_seconds.
+        """
+        if version is not None and self.local.entries > 0:
+            local = self.local.get(version, key)
+            if local is not None:
+                self._looked_up(key, "hit")
+                return local
+        value: bytes | None
         try:
-            value = await self.client.get(KEY_PREFIX + key)
+            raw = await self.client.get(KEY_PREFIX + key)
+            value = raw.encode() if isinstance(raw, str) else raw
         except (RedisError, OSError) as error:
             self._failed(error)
             value, result = None, "error"
         else:
             self._succeeded()
             result = "miss" if value is None else "hit"
-        if self.on_lookup is not None:
-            self.on_lookup(key.split(":", 1)[0], result)
-        return value.encode() if isinstance(value, str) else value
+        self._looked_up(key, result)
+        if value is not None and version is not None:
+            self.local.put(version, key, value, ttl_seconds)
+        return value
 
-    async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
-        """Store bytes under the versioned key; an outage only skips the write."""
+    async def set(self, key: str, value: bytes, ttl_seconds: int, *, version: str | None = None) -> None:
+        """Store bytes under the versioned key (and, with its data version, in the LocalCache); an
+        outage only skips the Redis write."""
+        if version is not None:
+            self.local.put(version, key, value, ttl_seconds)
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as error:
             self._failed(error)
             return
         self._succeeded()
+
+    async def personalized_lookup(
+        self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int
+    ) -> PersonalizedLookup:
+        """The user's stored state token and the page under `<page_kind>:<token><page_suffix>`: from
+        this worker's copies when it holds both, else in one round trip to Redis (then kept here:
+        the token for state_local_ms at most, counted from before the round trip and never past its
+        life in Redis; the page for page_ttl_seconds). Once a copy of a token is past half its time,
+        the next lookup asks Redis again in the background, so a user's requests rarely wait for
+        Redis. Nothing found on an outage."""
+        if self.state_local_ms > 0:
+            copy = self.local_states.get_entry("state", state_key)
+            if copy is not None:
+                expires_at, kept = copy
+                token_bytes, _, redis_expires_at = kept.partition(b" ")
+                token = token_bytes.decode()
+                page = self.local_pages.get("page", f"{page_kind}:{token}{page_suffix}")
+                if page is not None:
+                    now = time.monotonic()
+                    if (expires_at - now) * 2000 < self.state_local_ms:
+                        self._renew_copy(state_key, page_kind, page_suffix, page_ttl_seconds)
+                    self._looked_up(page_kind, "hit")
+                    return PersonalizedLookup(token, page, int((float(redis_expires_at) - now) * 1000))
+        return await self._ask_redis(state_key, page_kind, page_suffix, page_ttl_seconds)
+
+    def _renew_copy(self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int) -> None:
+        """Ask Redis for the user's state in the background (one such call per user at a time)."""
+        if state_key in self._renewing:
+            return
+        renewal = asyncio.ensure_future(
+            self._ask_redis(state_key, page_kind, page_suffix, page_ttl_seconds, counted=False)
+        )
+        self._renewing[state_key] = renewal
+        renewal.add_done_callback(lambda _: self._renewing.pop(state_key, None))
+
+    async def _ask_redis(
+        self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int, counted: bool = True
+    ) -> PersonalizedLookup:
+        """The state token and page from Redis in one round trip, kept in this worker (see
+        personalized_lookup); counted as a cache lookup unless it renews a copy."""
+        asked_at = time.monotonic()
+        try:
+            found = await self._personalized_lookup(
+                keys=[KEY_PREFIX + state_key], args=[f"{KEY_PREFIX}{page_kind}:", page_suffix, TOMBSTONE],
+                client=self.client,
+            )  # fmt: skip
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            if counted:
+                self._looked_up(page_kind, "error")
+            return PersonalizedLookup(None, None)
+        self._succeeded()
+        if found is None or found[0] == TOMBSTONE:
+            self.local_states.discard(state_key)
+            return PersonalizedLookup(None, None)
+        token, page, ttl_ms = found[0].decode(), found[1], int(found[2])
+        if counted:
+            self._looked_up(page_kind, "miss" if page is None else "hit")
+        if self.state_local_ms > 0:
+            # Redis read the token after asked_at: a copy kept until asked_at + state_local_ms ends
+            # by then, whatever the worker's delays (see forget_state).
+            keep_s = min(self.state_local_ms, ttl_ms) / 1000 - (time.monotonic() - asked_at)
+            if keep_s > 0:
+                kept = found[0] + b" " + repr(asked_at + ttl_ms / 1000).encode()
+                self.local_states.put("state", state_key, kept, keep_s)
+            if page is not None:
+                self.local_pages.put("page", f"{page_kind}:{token}{page_suffix}", page, page_ttl_seconds)
+        return PersonalizedLookup(token, page, ttl_ms)
+
+    def keep_page(self, page_key: str, page: bytes, ttl_seconds: int) -> None:
+        """Keep a personalised page just stored in Redis in this worker too."""
+        self.local_pages.put("page", page_key, page, ttl_seconds)
+
+    async def store_state(self, state_key: str, token: str, ttl_ms: int) -> bool:
+        """Store a user's state token for ttl_ms, unless a write tombstoned the user meanwhile; False
+        when refused or on an outage."""
+        try:
+            stored = await self._personalized_store_state(
+                keys=[KEY_PREFIX + state_key], args=[token, ttl_ms, TOMBSTONE], client=self.client
+            )
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        return bool(stored)
+
+    async def forget_state(self, state_key: str) -> bool:
+        """Replace a user's state with a tombstone for TOMBSTONE_MS, then wait state_local_ms: every
+        worker's copy of the old token (each read from Redis before the tombstone, and kept for at
+        most state_local_ms from before that read) has then expired, so the caller's answer comes
+        after the last request that could use it. False on an outage."""
+        self.local_states.discard(state_key)
+        try:
+            await self.client.set(KEY_PREFIX + state_key, TOMBSTONE, px=TOMBSTONE_MS)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        if self.state_local_ms > 0:
+            await asyncio.sleep(self.state_local_ms / 1000)
+        return True
 
     async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
         """Store a JSON object with an integer `order` field under the versioned key, unless the

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
-from litestar.datastructures import State
+from litestar import Request
 
 from service.cache import Cache
 from service.db import DataVersions
-from service.main_reads import MainBreaker
+from service.main_reads import MainBreaker, SingleFlight
 from service.settings import Settings
 from service.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker and
-    the telemetry of one worker."""
+    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
+    the telemetry and the personalised state reads in flight of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -25,12 +26,14 @@ class Clients:
     versions: DataVersions
     telemetry: Telemetry
     main_breaker: MainBreaker
+    state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
 
 
 STATE_KEY = "clients"
 
 
-def provide_clients(state: State) -> Clients:
-    """The dependency every handler takes as `clients: Clients` (the lifespan put them in the state)."""
-    clients: Clients = state[STATE_KEY]
+def provide_clients(request: Request[Any, Any, Any]) -> Clients:
+    """The dependency every handler takes as `clients: Clients` (the lifespan put them in the app's
+    state; read there, not through the copy of it Litestar builds for a `state` parameter)."""
+    clients: Clients = request.app.state[STATE_KEY]
     return clients

@@ -139,7 +139,10 @@ class DataVersions:
     """The current version of each derived dataset ('popular', 'profiles', ...), part of cache keys.
 
     Read from the database at most once per max_age_seconds per worker (0: on every call), so a
-    cache hit costs no database round trip; a refresh shows within that window.
+    cache hit costs no database round trip; a refresh shows within that window. Past half that
+    age, the next call starts a reread in the background and goes on with the versions it has, so
+    a busy worker's requests never wait for it; only versions older than max_age_seconds are
+    waited for.
     """
 
     def __init__(self, max_age_seconds: float) -> None:
@@ -152,11 +155,20 @@ class DataVersions:
         """The version of name (0 before its first refresh)."""
         if self.max_age_seconds <= 0:  # reread for this request, never share an older read
             await self._read(pool)
-        elif self._read_at is None or time.monotonic() - self._read_at >= self.max_age_seconds:
-            if self._reading is None or self._reading.done():  # one read at a time per worker
-                self._reading = asyncio.ensure_future(self._read(pool))
-            await asyncio.shield(self._reading)
+            return self._versions.get(name, 0)
+        age = None if self._read_at is None else time.monotonic() - self._read_at
+        if age is None or age >= self.max_age_seconds:
+            await asyncio.shield(self._start_reading(pool))
+        elif age >= self.max_age_seconds / 2:
+            self._start_reading(pool)
         return self._versions.get(name, 0)
+
+    def _start_reading(self, pool: asyncpg.Pool) -> asyncio.Task[None]:
+        """The reread in progress, or a new one: one at a time per worker."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.ensure_future(self._read(pool))
+            self._reading.add_done_callback(_retrieved)
+        return self._reading
 
     async def _read(self, pool: asyncpg.Pool) -> None:
         started = time.monotonic()
@@ -164,3 +176,10 @@ class DataVersions:
         # Versions first, then the time: no caller sees a fresh time with stale versions.
         self._versions = {str(row["name"]): int(row["version"]) for row in rows}
         self._read_at = started
+
+
+def _retrieved(task: asyncio.Task[None]) -> None:
+    """A background reread that failed is not an error of its own: the next call that needs the
+    versions rereads them and gets the error."""
+    if not task.cancelled():
+        task.exception()

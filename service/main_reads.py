@@ -4,9 +4,11 @@ holding requests and connections."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
@@ -29,6 +31,41 @@ class ChecksMain(Protocol):
 
 
 Checked = TypeVar("Checked", bound=ChecksMain)
+Result = TypeVar("Result")
+
+
+class SingleFlight(Generic[Result]):
+    """At most one call per key at a time in this worker: a caller that asks while one runs awaits
+    its result instead of making another (so a popular user's expiring state costs one read of
+    main per worker, not one per request in flight); start() runs one in the background."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Future[Result]] = {}
+
+    def _launch(self, key: str, call: Callable[[], Awaitable[Result]]) -> asyncio.Future[Result]:
+        running = self._running.get(key)
+        if running is None:
+            running = asyncio.ensure_future(call())
+            self._running[key] = running
+            running.add_done_callback(lambda done: self._finished(key, done))
+        return running
+
+    def _finished(self, key: str, done: asyncio.Future[Result]) -> None:
+        if self._running.get(key) is done:
+            del self._running[key]
+        if not done.cancelled() and done.exception() is not None:  # retrieved: awaited or not
+            log.debug("single_flight.failed", extra={"error": repr(done.exception())})
+
+    async def run(self, key: str, call: Callable[[], Awaitable[Result]]) -> Result:
+        """call()'s result, or that of the call for key already running."""
+        return await asyncio.shield(self._launch(key, call))
+
+    def start(self, key: str, call: Callable[[], Awaitable[Result]]) -> None:
+        """Run call() in the background unless one for key is running."""
+        self._launch(key, call)
+
+    def __len__(self) -> int:
+        return len(self._running)
 
 
 class MainBreaker:

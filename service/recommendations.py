@@ -1,6 +1,6 @@
 """The cached path every recommendation route shares: one argument list gives both the api.* call and
-the cache key; a miss calls the function and stores the page unless it lies past the end of the
-ranking; the page becomes the response."""
+the cache key; a miss calls the function and stores the response body unless the page lies past the
+end of the ranking; a hit answers with the stored bytes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import datetime as dt
 import hashlib
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 import msgspec
+from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import ValidationException
 
 from service.clients import Clients
@@ -23,7 +25,7 @@ from service.settings import Settings
 
 
 class RankedPage(msgspec.Struct, kw_only=True):
-    """One page as an api.* ranking function returned it (its result columns by name); the cached value."""
+    """One page as an api.* ranking function returned it (its result columns by name)."""
 
     items: list[str]
     total_items: int
@@ -38,7 +40,6 @@ class RankedPage(msgspec.Struct, kw_only=True):
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(RankedPage)
 
 
 def page_limit(pagination: PageRequest, settings: Settings) -> int:
@@ -89,43 +90,80 @@ def _bound(value: float, rounding: str) -> PriceBound:
     return PriceBound(exact=exact, in_cents=exact.quantize(CENT, rounding=rounding))
 
 
-def cache_key(kind: str, version: str, values: tuple[Any, ...]) -> str:
-    """`<kind>:<data version>:<digest of the values>` (a price bound by its cents); Cache adds its prefix."""
+def args_digest(values: tuple[Any, ...]) -> str:
+    """A digest of the arguments a page depends on (a price bound by its cents)."""
     canonical = tuple(value.in_cents if isinstance(value, PriceBound) else value for value in values)
-    digest = hashlib.sha256(_encoder.encode(canonical)).hexdigest()[:40]
-    return f"{kind}:{version}:{digest}"
+    return hashlib.sha256(_encoder.encode(canonical)).hexdigest()[:40]
+
+
+def cache_key(kind: str, version: str, values: tuple[Any, ...]) -> str:
+    """`<kind>:<data version>:<digest of the values>`; Cache adds its prefix."""
+    return f"{kind}:{version}:{args_digest(values)}"
+
+
+def call_arguments(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arguments as the api.* function takes them: price bounds exact."""
+    return tuple(arg.exact if isinstance(arg, PriceBound) else arg for arg in args)
+
+
+def page_body(ranked: RankedPage, page: int, limit: int, extra: dict[str, Any]) -> bytes:
+    """What is cached of a response, and what answers it: the algorithm that served the page, a
+    newline, then the response's JSON without the two fields that differ per request
+    (computation_time_ms and cache_hit, which respond() appends)."""
+    fields = {
+        "items": ranked.items,
+        "pagination": pagination(page, limit, ranked.total_items),
+        "algorithm_used": ranked.algorithm_used,
+        "fallback_level": ranked.fallback_level,
+        "data_as_of": ranked.data_as_of,
+        **extra,
+    }
+    return ranked.algorithm_used.encode() + b"\n" + _encoder.encode(fields)
+
+
+def in_range(ranked: RankedPage, page: int, limit: int) -> bool:
+    """Whether the page holds something: a page past the end of its ranking is never stored, so
+    requests for pages that hold nothing cannot fill Redis."""
+    return (page - 1) * limit < ranked.total_items
+
+
+_JSON_BOOL = {True: b"true", False: b"false"}
+
+
+def respond(stored: bytes, hit: bool, started: float, request: Request[Any, Any, Any]) -> Response[bytes]:
+    """The response of a page_body, cached or new, with its computation time and cache_hit appended
+    to the stored bytes (never decoded); the algorithm goes to the request log and telemetry."""
+    algorithm, _, body = stored.partition(b"\n")
+    request.state.algorithm = algorithm.decode()
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    tail = b',"computation_time_ms":%s,"cache_hit":%s}' % (str(elapsed_ms).encode(), _JSON_BOOL[hit])
+    return Response(body[:-1] + tail, media_type=MediaType.JSON)
 
 
 async def cached_page(
     clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
-    page: int, limit: int, key_context: tuple[Any, ...] = (),
-    rank: Callable[[tuple[Any, ...]], Awaitable[tuple[RankedPage, bool]]] | None = None,
-) -> tuple[RankedPage, bool]:  # fmt: skip
-    """The page of api.<function>(*args): from the cache (and True), else ranked now (and False).
+    page: int, limit: int, extra: Callable[[RankedPage], dict[str, Any]],
+) -> tuple[bytes, bool]:  # fmt: skip
+    """The page_body of api.<function>(*args): from the cache (and True), else ranked now (and False).
 
-    The cache key is the function, the data version and the same args the call takes (plus
-    key_context: what else the page depends on). A page that says it was ranked from another data
-    version than the key's is stored under the key of its own version. A page past the end of the
-    ranking (its first item would be at or beyond total_items: empty) is answered but not stored, so
-    requests for pages that hold nothing cannot fill Redis. rank, when given, makes the call (from
-    the exact arguments) instead of a plain api.<function> call, and says whether its page may be
-    stored under the key.
+    The cache key is the function, the data version and the same args the call takes; the worker's
+    LocalCache answers before Redis. A page that says it was ranked from another data version than
+    the key's is stored under the key of its own version (in Redis only). A page past the end of the
+    ranking is answered but not stored.
     """
-    key = cache_key(function, version, args + key_context)
-    cached = await clients.cache.get(key)
+    key = cache_key(function, version, args)
+    cached = await clients.cache.get(key, version=version, ttl_seconds=ttl_seconds)
     if cached is not None:
-        return _decoder.decode(cached), True
-    call_args = tuple(arg.exact if isinstance(arg, PriceBound) else arg for arg in args)
-    if rank is not None:
-        page_data, storable = await rank(call_args)
-    else:
-        page_data, storable = await fetch_row(clients.pool, RankedPage, function, *call_args), True
-    if not storable or (page - 1) * limit >= page_data.total_items:
-        return page_data, False
-    if page_data.data_version is not None and str(page_data.data_version) != version:
-        key = cache_key(function, str(page_data.data_version), args + key_context)
-    await clients.cache.set(key, _encoder.encode(page_data), ttl_seconds)
-    return page_data, False
+        return cached, True
+    ranked = await fetch_row(clients.pool, RankedPage, function, *call_arguments(args))
+    body = page_body(ranked, page, limit, extra(ranked))
+    if in_range(ranked, page, limit):
+        stored_version = version if ranked.data_version is None else str(ranked.data_version)
+        if stored_version == version:
+            await clients.cache.set(key, body, ttl_seconds, version=version)
+        else:
+            await clients.cache.set(cache_key(function, stored_version, args), body, ttl_seconds)
+    return body, False
 
 
 def pagination(page: int, limit: int, total_items: int) -> Pagination:
@@ -139,16 +177,3 @@ def pagination(page: int, limit: int, total_items: int) -> Pagination:
         has_next=page < total_pages,
         has_previous=page > 1,
     )
-
-
-def response_fields(ranked: RankedPage, hit: bool, page: int, limit: int, started: float) -> dict[str, Any]:
-    """The fields every recommendation response shares, from a ranked page."""
-    return {
-        "items": ranked.items,
-        "pagination": pagination(page, limit, ranked.total_items),
-        "computation_time_ms": round((time.perf_counter() - started) * 1000, 2),
-        "algorithm_used": ranked.algorithm_used,
-        "cache_hit": hit,
-        "fallback_level": ranked.fallback_level,
-        "data_as_of": ranked.data_as_of,
-    }

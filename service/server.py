@@ -1,5 +1,6 @@
 """The HTTP protocol uvicorn serves the app with: its httptools protocol plus a deadline per request
-and a bound on the request head, which uvicorn lacks (a slow or endless head would hold a connection)."""
+and a bound on the request head, which uvicorn lacks (a slow or endless head would hold a connection),
+over a transport that sends a response's head and body in one write."""
 
 from __future__ import annotations
 
@@ -29,6 +30,38 @@ def _limits() -> tuple[int, int]:
     return settings.http_request_timeout_s, settings.http_max_header_bytes
 
 
+class CoalescingTransport:
+    """A connection's transport whose writes within one event-loop step leave as one: a response's
+    head and body (two ASGI messages, written as they come) take one send call, not two. Everything
+    else is the transport's own; closing sends what is pending first."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        """Queue data; the first write of a step schedules the send at the step's end."""
+        if not self._pending:
+            self._loop.call_soon(self._send)
+        self._pending.append(bytes(data))
+
+    def _send(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
+            self._pending = []
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        """Send what is pending, then close."""
+        self._send()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, bounded in time and size where uvicorn 0.x is not.
 
@@ -56,8 +89,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._head_too_large = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start as uvicorn does, and give the connection until the keep-alive timeout to start a request."""
-        super().connection_made(transport)
+        """Start as uvicorn does (over a CoalescingTransport), and give the connection until the
+        keep-alive timeout to start a request."""
+        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
         )

@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_statement_timeout_s: int = 7200
     data_version_max_age_ms: int = 1000
     stats_flush_ms: int = 1000
+    personalized_state_max_age_ms: int = 2000
+    personalized_state_local_ms: int = 50
+    local_cache_entries: int = 500
+    request_log_interval_ms: int = 1000
     http_limit_concurrency: int = 1000
     http_keep_alive_timeout_s: int = 5
     http_request_timeout_s: int = 10
@@ -209,6 +213,10 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "JOB_STATEMENT_TIMEOUT_S": _int_in(1, 86_400),
     "DATA_VERSION_MAX_AGE_MS": _int_in(0, 60_000),
     "STATS_FLUSH_MS": _int_in(10, 60_000),
+    "PERSONALIZED_STATE_MAX_AGE_MS": _int_in(0, 60_000),
+    "PERSONALIZED_STATE_LOCAL_MS": _int_in(0, 1000),
+    "LOCAL_CACHE_ENTRIES": _int_in(0, 100_000),
+    "REQUEST_LOG_INTERVAL_MS": _int_in(0, 3_600_000),
     "HTTP_LIMIT_CONCURRENCY": _int_in(1, 100_000),
     "HTTP_KEEP_ALIVE_TIMEOUT_S": _int_in(1, 3600),
     "HTTP_REQUEST_TIMEOUT_S": _int_in(1, 600),

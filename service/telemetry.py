@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import datetime as dt
 import logging
@@ -89,11 +90,79 @@ def _cache_summary(hits: int, misses: int, errors: int) -> CacheSummary:
     )
 
 
-class Telemetry:
-    """Counts requests and cache lookups per worker, in Prometheus at once and in Redis in batches.
+MAX_CACHED_SERIES = 1000  # request shapes whose series are kept looked up (methods are the client's)
 
-    Redis gets one pipelined write per flush (every flush_interval_s, and before /stats answers),
-    never one per request: request counts per (route, algorithm), the latencies of the last
+
+class _PendingHistogram:
+    """Observations of one histogram series not yet added to it: counts per bucket and their sum."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self.histogram = histogram
+        self.counts = [0] * len(LATENCY_BUCKETS_S)
+        self.overflow = 0  # beyond the last bound (+Inf)
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        index = bisect.bisect_left(LATENCY_BUCKETS_S, seconds)
+        if index < len(self.counts):
+            self.counts[index] += 1
+        else:
+            self.overflow += 1
+        self.total += seconds
+
+    def apply(self) -> None:
+        """Add what is pending to the series: one write per bucket touched, not one per observation
+        (prometheus_client keeps a non-cumulative value per bucket and a sum; it has no public call
+        that adds many observations at once)."""
+        counts = [*self.counts, self.overflow]
+        if not any(counts):
+            return
+        buckets, added = getattr(self.histogram, "_buckets", None), getattr(self.histogram, "_sum", None)
+        if buckets is None or added is None or len(buckets) != len(counts):
+            # Another layout: one by one, at each bucket's bound (the sum is then approximate).
+            for bound, count in zip((*LATENCY_BUCKETS_S, 2 * LATENCY_BUCKETS_S[-1]), counts, strict=True):
+                for _ in range(count):
+                    self.histogram.observe(bound)
+        else:
+            for value, count in zip(buckets, counts, strict=True):
+                if count:
+                    value.inc(count)
+            added.inc(self.total)
+        self.counts, self.overflow, self.total = [0] * len(LATENCY_BUCKETS_S), 0, 0.0
+
+
+class _RequestSeries:
+    """The Prometheus series one request shape (route, method, status, algorithm) counts in, and
+    what it counted since they were last written."""
+
+    def __init__(self, route: str | None, method: str, status: int, algorithm: str | None) -> None:
+        route_label = route or UNMATCHED_ROUTE
+        self.requests = HTTP_REQUESTS.labels(route_label, method, str(status))
+        self.pending_requests = 0
+        self.seconds = _PendingHistogram(HTTP_REQUEST_SECONDS.labels(route_label, method))
+        recommendation = algorithm is not None and status == 200
+        self.recommendation_seconds = None
+        if recommendation:
+            histogram = RECOMMENDATION_SECONDS.labels(route_label, algorithm)
+            self.recommendation_seconds = _PendingHistogram(histogram)
+        self.field = f"{route_label} {algorithm}" if recommendation else None
+
+    def apply(self) -> None:
+        if self.pending_requests:
+            self.requests.inc(self.pending_requests)
+            self.pending_requests = 0
+        self.seconds.apply()
+        if self.recommendation_seconds is not None:
+            self.recommendation_seconds.apply()
+
+
+class Telemetry:
+    """Counts requests and cache lookups per worker, in batches: to Prometheus and to Redis.
+
+    Each request only adds to counters in memory. Every flush_interval_s (and before /metrics
+    answers, for this worker) they are written to the Prometheus series, one write per series
+    touched. Redis gets one pipelined write per flush (also before /stats answers), never one per
+    request: request counts per (route, algorithm), the latencies of the last
     latency_window requests of each, and cache hits and misses per kind. Every worker adds to the
     same keys, so /stats is the same whichever worker answers (and across replicas on one Redis).
     If Redis is down, counts wait in memory for the next flush; latency samples keep the newest.
@@ -112,6 +181,11 @@ class Telemetry:
         self._cache: Tally[str] = Tally()
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        # The labelled series of each request shape, looked up once, and the counts not yet written
+        # to them and to the cache lookup series.
+        self._request_series: dict[tuple[str | None, str, int, str | None], _RequestSeries] = {}
+        self._unkept: list[_RequestSeries] = []
+        self._pending_lookups: Tally[str] = Tally()
 
     def start(self, client: redis.Redis, pool: asyncpg.Pool, pool_max: int) -> None:
         """Attach this worker's Redis client and pool, and start flushing in the background."""
@@ -125,6 +199,7 @@ class Telemetry:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
+        self.write_series()
         await self.flush()
         if multiprocess_enabled():
             prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
@@ -133,19 +208,37 @@ class Telemetry:
         self, route: str | None, method: str, status: int, seconds: float, algorithm: str | None
     ) -> None:
         """Count one HTTP request; a recommendation (algorithm set, status 200) also per algorithm."""
-        route_label = route or UNMATCHED_ROUTE
-        HTTP_REQUESTS.labels(route_label, method, str(status)).inc()
-        HTTP_REQUEST_SECONDS.labels(route_label, method).observe(seconds)
-        if algorithm is not None and status == 200:
-            RECOMMENDATION_SECONDS.labels(route_label, algorithm).observe(seconds)
-            field = f"{route_label} {algorithm}"
-            self._requests[field] += 1
-            self._latencies[field].append(round(seconds * 1000, 3))
+        shape = (route, method, status, algorithm)
+        series = self._request_series.get(shape)
+        if series is None:
+            series = _RequestSeries(route, method, status, algorithm)
+            if len(self._request_series) < MAX_CACHED_SERIES:
+                self._request_series[shape] = series
+            else:  # not kept: written at once
+                self._unkept.append(series)
+        series.pending_requests += 1
+        series.seconds.observe(seconds)
+        if series.field is not None and series.recommendation_seconds is not None:
+            series.recommendation_seconds.observe(seconds)
+            self._requests[series.field] += 1
+            self._latencies[series.field].append(round(seconds * 1000, 3))
 
     def observe_cache_lookup(self, kind: str, result: str) -> None:
         """Count one cache lookup of a kind of cached value: result is hit, miss or error."""
-        CACHE_LOOKUPS.labels(kind, result).inc()
-        self._cache[f"{kind} {result}"] += 1
+        field = f"{kind} {result}"
+        self._cache[field] += 1
+        self._pending_lookups[field] += 1
+
+    def write_series(self) -> None:
+        """Add the counts since the last call to this worker's Prometheus series: every
+        flush_interval_s and before /metrics answers, rather than a write per request."""
+        for series in (*self._request_series.values(), *self._unkept):
+            series.apply()
+        self._unkept.clear()
+        lookups, self._pending_lookups = self._pending_lookups, Tally()
+        for field, count in lookups.items():
+            kind, result = field.rsplit(" ", 1)
+            CACHE_LOOKUPS.labels(kind, result).inc(count)
 
     def update_pool_gauges(self) -> None:
         """This worker's pool: connections in use and idle."""
@@ -160,6 +253,7 @@ class Telemetry:
             await asyncio.sleep(self.flush_interval_s)
             try:
                 self.update_pool_gauges()
+                self.write_series()
                 await self.flush()
             except Exception:  # never let one bad flush stop the counting for good
                 log.exception("telemetry.flush_error")

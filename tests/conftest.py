@@ -60,6 +60,11 @@ def make_settings(redis_url: str = "redis://127.0.0.1:1/0", **overrides: object)
         "db_pool_min_size": 1,
         "db_pool_max_size": 4,
         "data_version_max_age_ms": 0,  # every request rereads the data versions: refreshes show at once
+        # Every /personalized request reads the user's state from the database, and no worker keeps
+        # pages of its own: what the database says shows at once (tests/api/test_serving_path.py
+        # covers both with their defaults).
+        "personalized_state_max_age_ms": 0,
+        "local_cache_entries": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

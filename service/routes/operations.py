@@ -55,6 +55,7 @@ async def metrics(clients: NamedDependency[Clients]) -> Response[bytes]:
     connections (summed over this server's workers) and each job's last run, duration, failures
     and next start read from the recs DB at scrape time (`mysanta_job_status_up` 0 if it cannot be)."""
     clients.telemetry.update_pool_gauges()
+    clients.telemetry.write_series()
     jobs: list[JobStatus] | None
     sequences: list[SequenceUsage] | None
     try:

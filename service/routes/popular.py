@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from litestar import Request, post
+from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.clients import Clients
 from service.errors import problem_responses
 from service.models import PopularRequest, PopularResponse
-from service.recommendations import cached_page, page_limit, price_from, price_to, response_fields
+from service.recommendations import RankedPage, cached_page, page_limit, price_from, price_to, respond
 
 EXAMPLE = {
     "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
@@ -27,7 +28,8 @@ EXAMPLE = {
     tags=["recommendations"],
     summary="Popular presents for a demographic segment",
     status_code=200,
-    responses=problem_responses(400, 413),
+    responses={200: ResponseSpec(PopularResponse, description="A page of popular presents")}
+    | problem_responses(400, 413),
     description=(
         "Time-decayed popularity with the fallback chain exact (gender + age group) -> gender -> "
         "age group -> global. Filters apply before ranking; an unknown category or platform gives "
@@ -40,8 +42,8 @@ async def popular(
     ],
     clients: NamedDependency[Clients],
     request: Request[Any, Any, Any],
-) -> PopularResponse:
-    """Validate, then the page of api.popular from the cache or the database."""
+) -> Response[bytes]:
+    """Validate, then the page of api.popular from the cache (its stored bytes) or the database."""
     started = time.perf_counter()
     limit = page_limit(data.pagination, clients.settings)
     page = data.pagination.page
@@ -51,10 +53,13 @@ async def popular(
         price_to(filters.price_to), filters.category, filters.platform, page, limit,
     )  # fmt: skip
     version = str(await clients.versions.get(clients.pool, "popular"))
-    ranked, hit = await cached_page(
-        clients, "popular", args, version, clients.settings.cache_ttl_popular, page=page, limit=limit
-    )
-    request.state.algorithm = ranked.algorithm_used  # the request log and telemetry count by it
-    return PopularResponse(
-        **response_fields(ranked, hit, page, limit, started), levels_used=ranked.levels_used
-    )
+    stored, hit = await cached_page(
+        clients, "popular", args, version, clients.settings.cache_ttl_popular,
+        page=page, limit=limit, extra=_extra,
+    )  # fmt: skip
+    return respond(stored, hit, started, request)
+
+
+def _extra(ranked: RankedPage) -> dict[str, Any]:
+    """The fields a popular response adds to the shared ones."""
+    return {"levels_used": ranked.levels_used}

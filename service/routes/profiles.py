@@ -14,6 +14,7 @@ from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
+from service.cache import personalized_state_key
 from service.clients import Clients
 from service.db import call_api, fetch_row
 from service.errors import RETRY_AFTER_SECONDS, problem_responses
@@ -138,12 +139,16 @@ async def put_user_profile(
     data: Annotated[DemographicsRequest, Body(examples=[Example(summary="From Rails", value=EXAMPLE)])],
     clients: NamedDependency[Clients],
 ) -> UserProfile:
-    """Upsert (replace) the demographics in the recs DB, then refresh the Redis copy of the profile."""
+    """Upsert (replace) the demographics in the recs DB, tombstone the user's personalised state (the
+    next /personalized reads it anew), then refresh the Redis copy of the profile."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
     await call_api(
         clients.pool, "upsert_user_demographics",
         uid, data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
     )  # fmt: skip
+    # If Redis cannot take it, it cannot serve the old state either; a stored one expires within
+    # PERSONALIZED_STATE_MAX_AGE_MS.
+    await clients.cache.forget_state(personalized_state_key(uid))
     return await _load_and_remember(clients, uid)
 
 
@@ -175,11 +180,13 @@ async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Client
     ),
 )  # fmt: skip
 async def delete_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> None:
-    """api.erase_user, then the Redis copy of the profile; 503 when Redis could not be asked (retry)."""
+    """api.erase_user, then the Redis copy of the profile and a tombstone over the user's personalised
+    state (no page cached under it is served again); 503 when Redis could not be asked (retry)."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
     rows = await call_api(clients.pool, "erase_user", uid)
     log.info("profile.erased", extra={"erased": bool(rows[0]["erased"])})
-    if not await clients.cache.delete(_cache_key(uid)):
+    cache = clients.cache
+    if not (await cache.forget_state(personalized_state_key(uid)) and await cache.delete(_cache_key(uid))):
         raise ServiceUnavailableException(
             "The user was erased from the database, but the cached copy of the profile could not be "
             "removed: retry (the erasure is idempotent).",

@@ -202,9 +202,15 @@ def test_stats_and_metrics_count_every_worker(world: World, settings: Settings) 
     shared = make_settings(settings.recommendations_redis_url, stats_flush_ms=100)
     with running_server(shared, workers=2) as (base_url, _):
         assert set(_each_on_a_new_connection(base_url, requests)) == {200}
-        # Prometheus series are written to the shared directory as they happen.
-        assert _series_total(base_url, "mysanta_http_requests_total", route="/popular") == requests
-        assert _series_total(base_url, "mysanta_cache_lookups_total", kind="popular") == requests
+        # Each worker writes its Prometheus series to the shared directory every STATS_FLUSH_MS.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            served = _series_total(base_url, "mysanta_http_requests_total", route="/popular")
+            looked_up = _series_total(base_url, "mysanta_cache_lookups_total", kind="popular")
+            if served >= requests and looked_up >= requests:
+                break
+            time.sleep(0.1)
+        assert (served, looked_up) == (requests, requests)
         # /stats: each worker adds its counts to Redis every STATS_FLUSH_MS.
         deadline = time.monotonic() + 10
         while True:
