@@ -17,8 +17,9 @@ from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, running_server
 from tests.data import World
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 RANDOM = os.environ.get("FUZZ_RANDOM") == "1"
+# make exports FUZZ_EXAMPLES (300) to every target: only make fuzz (FUZZ_RANDOM=1) takes it.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300")) if RANDOM else 60
 TIME_LIMIT_S = 900  # a bound on the run, not a budget to spend: --max-time would fuzz until it ran out
 
 
