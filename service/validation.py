@@ -80,6 +80,12 @@ class _Checker:
             if not trial.errors:
                 return checked
             first_errors = first_errors or trial.errors
+        others = [member for member in info.types if not isinstance(member, mi.NoneType)]
+        if len(others) > 1 and any(isinstance(member, mi.LiteralType) for member in candidates):
+            # A value of one kind that is not one of the names: say every form the field takes.
+            kinds = " or ".join(_describe_kind(member) for member in others)
+            self.fail(path, f"must be {kinds}; got {_shown(value)}")
+            return value
         self.errors.extend(first_errors or [])
         return value
 
@@ -170,12 +176,14 @@ def _describe_kind(info: mi.Type) -> str:
         return _describe_kind(info.type)
     if isinstance(info, mi.LiteralType):
         return "one of: " + ", ".join(_in_order(info.values))
+    if isinstance(info, mi.IntType | mi.FloatType) and info.ge is not None and info.le is not None:
+        return f"{_KINDS[type(info)]} between {info.ge} and {info.le}"
     return _KINDS.get(type(info), "a valid value")
 
 
 def _in_order(values: tuple[Any, ...]) -> list[str]:
     """Allowed values, lower-case spellings first (m, f, male, female before M, F, ...)."""
-    return sorted((str(value) for value in values), key=lambda text: (text != text.lower(), len(text), text))
+    return sorted((str(value) for value in values), key=lambda text: text != text.lower())
 
 
 def _json_kind(value: Any) -> str:

@@ -111,7 +111,10 @@ async def test_every_bad_field_is_named_with_its_path(
         "user_params.gender", "user_params.age", "user_params.colour", "filters.price_from",
         "filters.category", "pagination.limit",
     }  # fmt: skip
-    assert errors["user_params.gender"].startswith("must be one of: f, m, male, female")
+    assert errors["user_params.gender"].startswith("must be one of: f, female, m, male, F, FEMALE")
+    assert errors["user_params.age"] == (
+        "must be one of: 18-24, 25-34, 35-44, 45-54, 55+, under-18 or an integer between 0 and 130; got '30'"
+    )
     assert "unknown field" in errors["user_params.colour"]
     assert "^" not in " ".join(errors.values())  # words, not regular expressions
     assert all(error["in"] == "body" for error in response.json()["errors"])
