@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Response, Router
+from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -19,9 +21,10 @@ from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
 from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
-from service.errors import EXCEPTION_HANDLERS
+from service.errors import EXCEPTION_HANDLERS, problem_response
 from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
+from service.openapi import build_document
 from service.routes.admin import (
     job_status,
     refresh_popular_items,
@@ -33,7 +36,13 @@ from service.routes.health import health
 from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized
 from service.routes.popular import popular
-from service.routes.profiles import delete_user_profile, get_user_profile, put_user_profile
+from service.routes.profiles import (
+    delete_user_profile,
+    get_user_profile,
+    patch_user_profile,
+    put_user_profile,
+    user_profile_options,
+)
 from service.settings import Settings, load_settings
 from service.telemetry import Telemetry
 
@@ -83,13 +92,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     openapi = OpenAPIConfig(
         title="MySanta recommendations",
-        version="1.0.0",
+        version="1.1.0",
         description=(
             "Gift recommendations for MySanta. Every route except /health and these docs needs "
             "HTTP Basic auth: the Rails pair for recommendations and profiles, the admin pair for "
             "/admin, /stats and /metrics (the Rails pair gets 403 there)."
         ),
         path=DOCS_PATH,
+        openapi_router=Router(
+            DOCS_PATH, route_handlers=[], include_in_schema=False, after_request=_docs_problem
+        ),
         render_plugins=[
             SwaggerRenderPlugin(
                 path="/",
@@ -122,7 +134,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics,
             popular,
             personalized,
+            user_profile_options,
             put_user_profile,
+            patch_user_profile,
             get_user_profile,
             delete_user_profile,
             job_status,
@@ -145,4 +159,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # The served document is Litestar's, with the schemas the server validates with (service/openapi.py);
+    # built once here, it is what the plugin's /docs/openapi.json returns.
+    plugin = app.plugins.get(OpenAPIPlugin)
+    plugin._openapi_schema = build_document(plugin.provide_openapi_schema(), settings)
     return app
+
+
+async def _docs_problem(response: Response[Any]) -> Response[Any]:
+    """An unknown page under /docs as problem+json, as every other 404 (Litestar answers it in HTML)."""
+    if response.status_code != 404:
+        return response
+    return problem_response(
+        404, "Not found", "no such documentation page; the docs are /docs and /docs/openapi.json"
+    )

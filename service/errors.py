@@ -8,12 +8,10 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from service.logs import REQUEST_ID_HEADER, request_id
-from service.models import Problem
 
 log = logging.getLogger("service.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -31,33 +29,6 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
     "53": (503, "Database overloaded"),  # insufficient resources
 }
-
-
-_PROBLEM_DESCRIPTIONS = {
-    400: "Malformed request (e.g. a body that is not JSON)",
-    401: "Missing or wrong HTTP Basic credentials",
-    403: "The Rails credentials on a route that needs the admin pair",
-    404: "Not found",
-    409: "Another run of the job is in progress (this one was skipped)",
-    413: "Request body over the size limit",
-    422: "Invalid request: `errors` names each bad field",
-    500: "Internal error (logged with the request id)",
-    503: "A database cannot answer now; retry after `Retry-After` seconds",
-}
-
-
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem+json errors a route may answer with (401, 422, 500, 503 always)."""
-    wanted = sorted({401, 422, 500, 503, *statuses})
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            description=_PROBLEM_DESCRIPTIONS[status],
-            media_type=PROBLEM_MEDIA_TYPE,
-            generate_examples=False,
-        )
-        for status in wanted
-    }
 
 
 def problem_response(

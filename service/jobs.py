@@ -25,7 +25,7 @@ def _run_job_entry(job: str, schedule: str) -> CronJob:
     return CronJob(job.replace("_", "-"), schedule, f"CALL recs.run_job('{job}')")
 
 
-def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[CronJob]:
+def cron_jobs(settings: Settings) -> list[CronJob]:
     """The jobs migrate registers; names are kebab-case and stable (same name = update)."""
     return [
         _run_job_entry("refresh_popular_items", f"*/{settings.popular_items_refresh_minutes} * * * *"),
@@ -33,14 +33,7 @@ def cron_jobs(settings: Settings, cron_history_retention_days: int = 7) -> list[
         _run_job_entry("refresh_user_similarities", "7 * * * *"),
         _run_job_entry("cleanup", "17 */6 * * *"),
         _run_job_entry("erase_absent_users", "29 3 * * *"),
-        # pg_cron's history lives in its own database; each role may delete only its own rows.
-        CronJob(
-            "purge-cron-history",
-            "47 */6 * * *",
-            "DELETE FROM cron.job_run_details WHERE coalesce(end_time, start_time)"
-            f" < now() - interval '{int(cron_history_retention_days)} days'",
-            settings.cron_database_name,
-        ),
+        _run_job_entry("purge_cron_history", "47 */6 * * *"),
     ]
 
 

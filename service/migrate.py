@@ -301,9 +301,7 @@ def schedule_cron_jobs(settings: Settings, jobs: list[CronJob] | None = None) ->
     cron_url = owner.with_dbname(settings.cron_database_name)
     changed: list[str] = []
     if jobs is None:
-        with psycopg.connect(settings.recommendations_owner_database_url) as recs:
-            row = recs.execute("SELECT recs.setting('cron_history_retention_days')::int").fetchone()
-        jobs = cron_jobs(settings, cron_history_retention_days=row[0] if row else 7)
+        jobs = cron_jobs(settings)
     with psycopg.connect(cron_url, autocommit=True) as conn:
         for job in jobs:
             database = job.database or owner.dbname

@@ -12,11 +12,20 @@ from litestar.exceptions import ValidationException
 CheckStatus = Literal["up", "down"]
 
 
+def rounded(value: float | None, digits: int = 3) -> float | None:
+    """A measured number as JSON carries it: a few decimals, no float noise (58.187000000000005)."""
+    return None if value is None else round(value, digits)
+
+
 class Check(msgspec.Struct, kw_only=True):
     """The state of one dependency as /health saw it."""
 
     status: CheckStatus
     latency_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        """Round the latency."""
+        self.latency_ms = rounded(self.latency_ms, 2)
 
 
 class HealthReport(msgspec.Struct, kw_only=True):
@@ -30,17 +39,38 @@ Gender = Literal["m", "f"]
 AgeGroup = Literal["under-18", "18-24", "25-34", "35-44", "45-54", "55+"]
 AGE_GROUPS: tuple[str, ...] = get_args(AgeGroup)
 Tier = Literal["popular", "content_based", "collaborative"]
+# The popularity level that served an item (api.popular's fallback chain, recs.rank_popular).
+Level = Literal["exact", "gender", "age_group", "global"]
+# Every job POST /admin/jobs/{job} runs: the recs.job_<name> functions (a test keeps both lists equal).
+JobName = Literal[
+    "cleanup",
+    "erase_absent_users",
+    "purge_cron_history",
+    "refresh_popular_items",
+    "refresh_user_profiles",
+    "refresh_user_similarities",
+]
+JOB_NAMES: tuple[str, ...] = get_args(JobName)
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
-# Category and platform names: words, spaces and a few joiners; quotes, semicolons, parentheses
-# and other punctuation are refused with a 422 naming the field.
+# Category and platform names: letters of any alphabet, digits, spaces and a few joiners; quotes,
+# semicolons, parentheses, other ASCII punctuation and control characters are refused with a 422
+# naming the field. Spelled with character ranges, not \w, so that every regex engine (Python's,
+# ECMAScript's, a generated client's) reads the pattern the same way.
 ShortText = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
         max_length=100,
-        pattern=r"^[\w][\w &./,+-]*$",
-        description="A name: letters, digits, spaces and & . / , + - _",
+        pattern=(
+            r"^[^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]"
+            r"[^\x00-\x1F\x21-\x25\x27-\x2A\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]*$"
+        ),
+        description=(
+            "A name: letters (any alphabet), digits, spaces and & . / , + - _, starting with a letter, "
+            "a digit or _."
+        ),
+        examples=["books"],
     ),
 ]
 Locale = Annotated[
@@ -52,15 +82,18 @@ Locale = Annotated[
         description="A language tag, e.g. en or pt-BR.",
     ),
 ]
-GenderText = Annotated[
+# Accepted spellings of a gender; stored and answered as m or f.
+GenderText = Literal["m", "f", "male", "female", "M", "F", "Male", "Female", "MALE", "FEMALE"]
+Age = Annotated[int, msgspec.Meta(ge=0, le=130, description="Age in years.")]
+UuidText = Annotated[
     str,
     msgspec.Meta(
-        pattern=r"^\s*([mMfF]|[mM][aA][lL][eE]|[fF][eE][mM][aA][lL][eE])\s*$",
-        description="m, f, male or female, in any case.",
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="A uuid: 32 hex digits in groups of 8-4-4-4-12.",
+        extra_json_schema={"format": "uuid"},
+        examples=["8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11"],
     ),
 ]
-Age = Annotated[int, msgspec.Meta(ge=0, le=130, description="Age in years.")]
-UuidText = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]
 
 
 def parse_uuid(value: str, field: str, source: str = "body") -> UUID:
@@ -75,12 +108,12 @@ def parse_uuid(value: str, field: str, source: str = "body") -> UUID:
 
 
 def normalize_gender(value: str | None) -> Gender | None:
-    """m/f/male/female in any case to 'm'/'f'; anything else is a ValueError naming the values."""
+    """An accepted spelling (GenderText) to 'm'/'f'; anything else is a ValueError naming the values."""
     if value is None:
         return None
-    normalized = {"m": "m", "male": "m", "f": "f", "female": "f"}.get(value.strip().lower())
+    normalized = {"m": "m", "male": "m", "f": "f", "female": "f"}.get(value.lower())
     if normalized is None:
-        raise ValueError(f"gender must be m, f, male or female (any case), got {value!r}")
+        raise ValueError(f"gender must be m, f, male or female, got {value!r}")
     return normalized  # type: ignore[return-value]
 
 
@@ -115,26 +148,20 @@ class UserParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     geo_id: GeoId | None = None
 
     def __post_init__(self) -> None:
-        """Normalise gender (male -> m) and the age (a group name or years)."""
+        """Normalise gender (male -> m) and the age (a group name or years; age wins over age_group)."""
         self.gender = normalize_gender(self.gender)
-        if self.age is not None and self.age_group is not None:
-            raise ValueError("give either age or age_group, not both")
         self.age_group = normalize_age_group(self.age if self.age is not None else self.age_group)
         self.age = None
 
 
 class Filters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Restrictions applied before ranking; unknown category or platform simply match nothing."""
+    """Restrictions applied before ranking. An unknown category or platform, or a price_from above
+    price_to, simply match nothing (an empty page)."""
 
     price_from: Price | None = None
     price_to: Price | None = None
     category: ShortText | None = None
     platform: ShortText | None = None
-
-    def __post_init__(self) -> None:
-        """price_from must not exceed price_to."""
-        if self.price_from is not None and self.price_to is not None and self.price_from > self.price_to:
-            raise ValueError(f"price_from ({self.price_from}) must be <= price_to ({self.price_to})")
 
 
 class PageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -169,16 +196,16 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     items: list[str]
     pagination: Pagination
     computation_time_ms: float
-    algorithm_used: str
+    algorithm_used: Tier
     cache_hit: bool
-    fallback_level: str | None = None
+    fallback_level: Level | None = None
     data_as_of: datetime.datetime | None = None
 
 
 class PopularResponse(RecommendationResponse, kw_only=True):
     """A popular page, with every segment level that contributed to it."""
 
-    levels_used: list[str] = msgspec.field(default_factory=list)
+    levels_used: list[Level] = msgspec.field(default_factory=list)
 
 
 class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -191,12 +218,33 @@ class DemographicsRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     geo_id: GeoId | None = None
 
     def __post_init__(self) -> None:
-        """Normalise gender; check the age group and the birth date."""
+        """Normalise gender (male -> m)."""
         self.gender = normalize_gender(self.gender)
-        self.age_group = normalize_age_group(self.age_group)
-        earliest, today = datetime.date(1900, 1, 1), datetime.date.today()
-        if self.birth_date is not None and not earliest <= self.birth_date <= today:
-            raise ValueError("birth_date must be between 1900-01-01 and today")
+
+
+class DemographicsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """PATCH /user-profile/{user_id} body, a JSON merge patch (RFC 7396) of the demographics: a field
+    left out keeps its stored value, null clears it. A birth_date without an age_group sets the age
+    group from the birth date."""
+
+    gender: GenderText | msgspec.UnsetType | None = msgspec.UNSET
+    age_group: AgeGroup | msgspec.UnsetType | None = msgspec.UNSET
+    birth_date: datetime.date | msgspec.UnsetType | None = msgspec.UNSET
+    locale: Locale | msgspec.UnsetType | None = msgspec.UNSET
+    geo_id: GeoId | msgspec.UnsetType | None = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        """Normalise gender (male -> m)."""
+        if isinstance(self.gender, str):
+            self.gender = normalize_gender(self.gender)
+
+    def changes(self) -> dict[str, object]:
+        """The fields the patch sets (None: clear), as JSON values (a date as YYYY-MM-DD)."""
+        return {
+            name: value.isoformat() if isinstance(value, datetime.date) else value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
 
 
 class Demographics(msgspec.Struct, kw_only=True):
@@ -253,7 +301,7 @@ class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class PersonalizedResponse(RecommendationResponse, kw_only=True):
     """A personalised page: which tiers filled it and whether unsynced interactions were checked."""
 
-    tiers_used: list[str] = msgspec.field(default_factory=list)
+    tiers_used: list[Tier] = msgspec.field(default_factory=list)
     interactions: int = 0
     degraded: bool = False
 
@@ -272,6 +320,10 @@ class JobRun(msgspec.Struct, kw_only=True):
     duration_ms: float | None
     rows: int | None
     error_code: str | None
+
+    def __post_init__(self) -> None:
+        """Round the duration."""
+        self.duration_ms = rounded(self.duration_ms)
 
 
 class JobStatus(msgspec.Struct, kw_only=True):
@@ -296,6 +348,10 @@ class JobStatus(msgspec.Struct, kw_only=True):
     cron_last_status: str | None
     cron_last_started_at: datetime.datetime | None
 
+    def __post_init__(self) -> None:
+        """Round the duration."""
+        self.duration_ms = rounded(self.duration_ms)
+
 
 class SequenceUsage(msgspec.Struct, kw_only=True):
     """How far one sequence of the recs schema has come towards its limit."""
@@ -316,6 +372,10 @@ class LatencySummary(msgspec.Struct, kw_only=True):
     p95_ms: float | None
     latency_samples: int
 
+    def __post_init__(self) -> None:
+        """Round the latencies."""
+        self.p50_ms, self.p95_ms = rounded(self.p50_ms), rounded(self.p95_ms)
+
 
 class CacheSummary(msgspec.Struct, kw_only=True):
     """Cache lookups of one kind (or of all kinds); errors are lookups Redis did not answer."""
@@ -324,6 +384,10 @@ class CacheSummary(msgspec.Struct, kw_only=True):
     misses: int
     errors: int
     hit_rate: float | None
+
+    def __post_init__(self) -> None:
+        """Round the hit rate."""
+        self.hit_rate = rounded(self.hit_rate, 4)
 
 
 class MainTotals(msgspec.Struct, kw_only=True):

@@ -18,10 +18,11 @@ from litestar import Request, Response
 from litestar.enums import MediaType
 from litestar.exceptions import ValidationException
 
-from service.clients import Clients
+from service.clients import STATE_KEY, Clients
 from service.db import fetch_row
-from service.models import PageRequest, Pagination
+from service.models import Level, PageRequest, Pagination, Tier
 from service.settings import Settings
+from service.validation import Bounds
 
 
 class RankedPage(msgspec.Struct, kw_only=True):
@@ -29,11 +30,11 @@ class RankedPage(msgspec.Struct, kw_only=True):
 
     items: list[str]
     total_items: int
-    fallback_level: str | None = None
-    levels_used: list[str] = msgspec.field(default_factory=list)  # api.popular
+    fallback_level: Level | None = None
+    levels_used: list[Level] = msgspec.field(default_factory=list)  # api.popular
     data_version: int | None = None  # api.popular: the popularity version the page was ranked from
-    algorithm_used: str = "popular"  # api.personalized names the tier; api.popular ranks by popularity
-    tiers_used: list[str] = msgspec.field(default_factory=list)  # api.personalized
+    algorithm_used: Tier = "popular"  # api.personalized names the tier; api.popular ranks by popularity
+    tiers_used: list[Tier] = msgspec.field(default_factory=list)  # api.personalized
     interactions: int = 0  # api.personalized
     fresh_checked: bool = True  # api.personalized: false when main could not be read
     data_as_of: dt.datetime | None = None
@@ -57,6 +58,12 @@ def page_limit(pagination: PageRequest, settings: Settings) -> int:
             ],
         )
     return limit
+
+
+def page_bounds(request: Request[Any, Any, Any]) -> Bounds:
+    """The body check's bound known only at start: pagination.limit up to MAX_PAGE_SIZE."""
+    settings: Settings = request.app.state[STATE_KEY].settings
+    return {(PageRequest, "limit"): {"le": settings.max_page_size}}
 
 
 CENT = Decimal("0.01")

@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 
 from service.auth import ADMIN_SECURITY
 from service.clients import Clients
 from service.db import fetch_row_on_own_connection, fetch_rows
-from service.errors import problem_response, problem_responses
+from service.errors import problem_response
 from service.logs import request_id
-from service.models import JobRun, JobStatus
+from service.models import JOB_NAMES, JobRun, JobStatus
 
 log = logging.getLogger("service.admin")
 
@@ -23,7 +24,7 @@ log = logging.getLogger("service.admin")
     "/admin/jobs",
     tags=["admin"],
     summary="Status of every job",
-    responses=problem_responses(403),
+    operation_id="listJobs",
     security=ADMIN_SECURITY,
 )
 async def job_status(clients: NamedDependency[Clients]) -> list[JobStatus]:
@@ -56,20 +57,25 @@ async def _run_job_now(clients: Clients, request: Request[Any, Any, Any], job: s
 
 @post(
     "/admin/jobs/{job:str}", tags=["admin"], summary="Run a job now", status_code=200,
-    responses=problem_responses(403, 404, 409), security=ADMIN_SECURITY,
+    operation_id="runJob", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def run_job(
     clients: NamedDependency[Clients],
     request: Request[Any, Any, Any],
-    job: Annotated[str, Parameter(description="Job name, e.g. `cleanup`.", pattern=r"^[a-z_]{1,64}$")],
+    job: Annotated[str, Parameter(description="The job to run, as GET /admin/jobs names it.")],
 ) -> Response[JobRun]:
     """Run the job's SQL function as pg_cron would; 500 if it failed, 409 if a run is in progress."""
+    if job not in JOB_NAMES:
+        message = f"unknown job; the jobs are: {', '.join(JOB_NAMES)}; got {job[:64]!r}"
+        raise ValidationException(
+            f"job: {message}", extra=[{"key": "job", "message": message, "source": "path"}]
+        )
     return await _run_job_now(clients, request, job)
 
 
 @post(
     "/admin/refresh-popular-items", tags=["admin"], summary="Refresh popularity now", status_code=200,
-    responses=problem_responses(403, 409), security=ADMIN_SECURITY,
+    operation_id="refreshPopularItems", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def refresh_popular_items(
     clients: NamedDependency[Clients], request: Request[Any, Any, Any]
@@ -80,7 +86,7 @@ async def refresh_popular_items(
 
 @post(
     "/admin/update-user-profiles", tags=["admin"], summary="Refresh user profiles now", status_code=200,
-    responses=problem_responses(403, 409), security=ADMIN_SECURITY,
+    operation_id="updateUserProfiles", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def update_user_profiles(
     clients: NamedDependency[Clients], request: Request[Any, Any, Any]
@@ -94,7 +100,7 @@ async def update_user_profiles(
     tags=["admin"],
     summary="Refresh user similarities now",
     status_code=200,
-    responses=problem_responses(403, 409),
+    operation_id="updateUserSimilarities",
     security=ADMIN_SECURITY,
 )
 async def update_user_similarities(

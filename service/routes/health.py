@@ -69,7 +69,14 @@ async def _check_redis(cache: Cache) -> Check:
     return Check(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-@get("/health", tags=["operations"], summary="Service health (no auth)", cache=False, security=[{}])
+@get(
+    "/health",
+    tags=["operations"],
+    summary="Service health (no auth)",
+    cache=False,
+    security=[{}],
+    operation_id="getHealth",
+)
 async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
     """Report each dependency; 200 while recommendations can be served, 503 when they cannot."""
     recs, main, redis_check = await asyncio.gather(

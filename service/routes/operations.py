@@ -14,7 +14,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from service.auth import ADMIN_SECURITY
 from service.clients import Clients
 from service.db import call_api, fetch_rows
-from service.errors import problem_responses
 from service.models import JobStatus, SequenceUsage, Stats
 from service.telemetry import exposition
 
@@ -24,7 +23,7 @@ JOB_STATUS_TIMEOUT_S = 2.0
 
 @get(
     "/stats", tags=["operations"], summary="Totals, freshness, cache and latency (all workers)",
-    cache=False, responses=problem_responses(403), security=ADMIN_SECURITY,
+    cache=False, operation_id="getStats", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def stats(clients: NamedDependency[Clients]) -> Stats:
     """Main's totals (counted at each sync), derived rows (planner statistics), users with profiles
@@ -48,7 +47,7 @@ async def stats(clients: NamedDependency[Clients]) -> Stats:
 
 @get(
     "/metrics", tags=["operations"], summary="Prometheus metrics (all workers)", cache=False,
-    media_type=CONTENT_TYPE_LATEST, responses=problem_responses(403), security=ADMIN_SECURITY,
+    media_type=CONTENT_TYPE_LATEST, operation_id="getMetrics", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def metrics(clients: NamedDependency[Clients]) -> Response[bytes]:
     """Prometheus text format: requests and latency per route and per algorithm, cache lookups, pool

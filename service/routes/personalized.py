@@ -10,34 +10,34 @@ import asyncpg
 import msgspec
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.cache import personalized_state_key
 from service.clients import Clients
 from service.db import fetch_row
-from service.errors import problem_responses
 from service.main_reads import fetch_reading_main, main_link_failed
-from service.models import PersonalizedRequest, PersonalizedResponse, parse_uuid
+from service.models import PersonalizedRequest, parse_uuid
 from service.recommendations import (
     RankedPage,
     args_digest,
     call_arguments,
     in_range,
     page_body,
+    page_bounds,
     page_limit,
     price_from,
     price_to,
     respond,
 )
+from service.validation import body_check
 
 EXAMPLE = {
     "user_id": "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11",
     "geo_id": 3,
-    "filters": {"price_from": None, "price_to": 100, "category": None, "platform": None},
+    "filters": {"price_to": 100, "category": "books"},
     "pagination": {"page": 1, "limit": 20},
-    "exclude": [],
+    "exclude": ["0b5d6c1e-4f1a-4e0b-9a57-2a1f3c9d8e01"],
 }
 
 
@@ -65,8 +65,8 @@ class CacheState(msgspec.Struct, kw_only=True):
     tags=["recommendations"],
     summary="Personalised presents for a user",
     status_code=200,
-    responses={200: ResponseSpec(PersonalizedResponse, description="A page of presents for the user")}
-    | problem_responses(400, 413),
+    operation_id="getPersonalized",
+    before_request=body_check(PersonalizedRequest, page_bounds),
     description=(
         "The tier follows the user's interactions: 0 popular (demographic), 1-2 content-based, 3+ "
         "collaborative; a tier that cannot fill the page is topped up by the next. Never returns a "

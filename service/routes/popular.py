@@ -7,18 +7,25 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from service.clients import Clients
-from service.errors import problem_responses
-from service.models import PopularRequest, PopularResponse
-from service.recommendations import RankedPage, cached_page, page_limit, price_from, price_to, respond
+from service.models import PopularRequest
+from service.recommendations import (
+    RankedPage,
+    cached_page,
+    page_bounds,
+    page_limit,
+    price_from,
+    price_to,
+    respond,
+)
+from service.validation import body_check
 
 EXAMPLE = {
-    "user_params": {"gender": "female", "age": "25-34", "category": None, "geo_id": 3},
-    "filters": {"price_from": 10, "price_to": 80, "category": "books", "platform": None},
+    "user_params": {"gender": "female", "age": "25-34", "geo_id": 3},
+    "filters": {"price_from": 10, "price_to": 80, "category": "books"},
     "pagination": {"page": 1, "limit": 20},
 }
 
@@ -28,8 +35,8 @@ EXAMPLE = {
     tags=["recommendations"],
     summary="Popular presents for a demographic segment",
     status_code=200,
-    responses={200: ResponseSpec(PopularResponse, description="A page of popular presents")}
-    | problem_responses(400, 413),
+    operation_id="getPopular",
+    before_request=body_check(PopularRequest, page_bounds),
     description=(
         "Time-decayed popularity with the fallback chain exact (gender + age group) -> gender -> "
         "age group -> global. Filters apply before ranking; an unknown category or platform gives "

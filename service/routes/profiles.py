@@ -1,4 +1,4 @@
-"""PUT/GET/DELETE /user-profile/{user_id}: demographics stored in the recs DB, profile cached in Redis."""
+"""PUT/PATCH/GET/DELETE /user-profile/{user_id}: demographics kept in the recs DB, profile cached in Redis."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import hashlib
 import logging
 from typing import Annotated
 
+import asyncpg
 import msgspec
-from litestar import delete, get, put
+from litestar import Response, delete, get, patch, put, route
 from litestar.di import NamedDependency
 from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.spec import Example
@@ -17,9 +18,10 @@ from litestar.params import Body, Parameter
 from service.cache import personalized_state_key
 from service.clients import Clients
 from service.db import call_api, fetch_row
-from service.errors import RETRY_AFTER_SECONDS, problem_responses
+from service.errors import RETRY_AFTER_SECONDS
 from service.models import (
     Demographics,
+    DemographicsPatch,
     DemographicsRequest,
     Preferences,
     PriceBand,
@@ -27,9 +29,12 @@ from service.models import (
     UserProfile,
     parse_uuid,
 )
+from service.validation import body_check
 
 log = logging.getLogger("service.profiles")
-EXAMPLE = {"gender": "female", "age_group": "25-34", "birth_date": None, "locale": "en", "geo_id": 3}
+STORE_ATTEMPTS = 3
+EXAMPLE = {"gender": "female", "birth_date": "1994-06-01", "locale": "en", "geo_id": 3}
+PATCH_EXAMPLE = {"gender": "male", "locale": None}
 UserIdParam = Annotated[
     str,
     Parameter(
@@ -77,7 +82,8 @@ class ProfileRow(msgspec.Struct, kw_only=True):
         if self.price_p25 is not None and self.price_p75 is not None:
             band = PriceBand(p25=round(self.price_p25, 2), p75=round(self.price_p75, 2))
         preferences = Preferences(
-            interactions=self.interactions, likes=self.likes, clicks=self.clicks, categories=self.categories,
+            interactions=self.interactions, likes=self.likes, clicks=self.clicks,
+            categories={name: round(weight, 4) for name, weight in self.categories.items()},
             platforms=self.platforms, price_band=band, last_activity_at=self.last_activity_at,
             neighbors=self.neighbors,
         )  # fmt: skip
@@ -130,9 +136,32 @@ async def _load_and_remember(clients: NamedDependency[Clients], user_id: str) ->
     return profile
 
 
+async def _store_and_load(clients: Clients, user_id: str, function: str, *args: object) -> UserProfile:
+    """Store the demographics, tombstone the user's personalised state, then read the profile back;
+    an erasure of the user committed in between (the read finds nothing) is met by storing again,
+    so a write never answers 404."""
+    for attempt in range(STORE_ATTEMPTS):
+        await call_api(clients.pool, function, user_id, *args)
+        # The next /personalized reads the user's state anew. If Redis cannot take the tombstone,
+        # it cannot serve the old state either; a stored one expires within
+        # PERSONALIZED_STATE_MAX_AGE_MS.
+        await clients.cache.forget_state(personalized_state_key(user_id))
+        try:
+            return await _load_and_remember(clients, user_id)
+        except asyncpg.exceptions.NoDataFoundError:
+            if attempt == STORE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @put(
-    "/user-profile/{user_id:str}", tags=["profiles"], summary="Store a user's demographics", status_code=200,
-    responses=problem_responses(400, 413),
+    "/user-profile/{user_id:str}", tags=["profiles"], summary="Store (replace) a user's demographics",
+    status_code=200, operation_id="putUserProfile", before_request=body_check(DemographicsRequest),
+    description=(
+        "Replaces every stored field: a field left out is stored as null (PATCH changes some fields "
+        "only). `gender` is stored as m or f. The age group is `age_group`, else the one of "
+        "`birth_date` (a birth date in the future counts as age 0: under-18)."
+    ),
 )  # fmt: skip
 async def put_user_profile(
     user_id: UserIdParam,
@@ -142,19 +171,42 @@ async def put_user_profile(
     """Upsert (replace) the demographics in the recs DB, tombstone the user's personalised state (the
     next /personalized reads it anew), then refresh the Redis copy of the profile."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
-    await call_api(
-        clients.pool, "upsert_user_demographics",
-        uid, data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
+    return await _store_and_load(
+        clients, uid, "upsert_user_demographics",
+        data.gender, data.age_group, data.birth_date, data.locale, data.geo_id,
     )  # fmt: skip
-    # If Redis cannot take it, it cannot serve the old state either; a stored one expires within
-    # PERSONALIZED_STATE_MAX_AGE_MS.
-    await clients.cache.forget_state(personalized_state_key(uid))
-    return await _load_and_remember(clients, uid)
+
+
+@patch(
+    "/user-profile/{user_id:str}", tags=["profiles"], summary="Change some of a user's demographics",
+    status_code=200, operation_id="patchUserProfile", before_request=body_check(DemographicsPatch),
+    description=(
+        "A JSON merge patch (RFC 7396) of the demographics: a field left out keeps its stored value, "
+        "null clears it, `{}` changes nothing. A `birth_date` sent without `age_group` sets the age "
+        "group from the birth date. A user without stored demographics starts from all fields null. "
+        "Content type `application/merge-patch+json` or `application/json`."
+    ),
+)  # fmt: skip
+async def patch_user_profile(
+    user_id: UserIdParam,
+    data: Annotated[DemographicsPatch, Body(examples=[Example(summary="From Rails", value=PATCH_EXAMPLE)])],
+    clients: NamedDependency[Clients],
+) -> UserProfile:
+    """Merge the patch into the stored demographics in the recs DB, tombstone the user's personalised
+    state, then refresh the Redis copy of the profile."""
+    uid = str(parse_uuid(user_id, "user_id", "path"))
+    return await _store_and_load(clients, uid, "patch_user_demographics", data.changes())
+
+
+@route("/user-profile/{user_id:str}", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+def user_profile_options() -> Response[None]:
+    """The methods of the path: Litestar's own OPTIONS answer names only the first handler's method."""
+    return Response(None, status_code=204, headers={"Allow": "DELETE, GET, OPTIONS, PATCH, PUT"})
 
 
 @get(
     "/user-profile/{user_id:str}", tags=["profiles"], summary="A user's demographics and preference profile",
-    responses=problem_responses(404),
+    operation_id="getUserProfile",
 )  # fmt: skip
 async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> UserProfile:
     """The Redis copy while the data it was read from is current, else from the recs DB."""
@@ -169,7 +221,7 @@ async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Client
 
 @delete(
     "/user-profile/{user_id:str}", tags=["profiles"], summary="Erase what the service holds of a user",
-    responses=problem_responses(),
+    operation_id="deleteUserProfile",
     description=(
         "Erases the user's demographics, synced interactions, preference profile and neighbours in "
         "the recs DB, and the cached copies: GET /user-profile then answers 404 and no cached "

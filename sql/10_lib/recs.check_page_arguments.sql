@@ -1,5 +1,6 @@
 -- recs.check_page_arguments: the argument checks api.popular and api.personalized share.
--- Arguments: p_page, p_limit, p_price_from, p_price_to. Result: none.
+-- Arguments: p_page, p_limit, p_price_from, p_price_to (a price_from above price_to is allowed:
+--   the range matches nothing). Result: none.
 -- Errors: 22023 (invalid_parameter_value) naming the bad argument.
 -- Caller: api.popular, api.personalized.
 CREATE OR REPLACE FUNCTION recs.check_page_arguments(
@@ -16,10 +17,7 @@ BEGIN
     IF p_price_from < 0 OR p_price_to < 0 THEN
         RAISE EXCEPTION 'price_from and price_to must be >= 0' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF p_price_from > p_price_to THEN
-        RAISE EXCEPTION 'price_from must be <= price_to' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
 END;
 $$;
 COMMENT ON FUNCTION recs.check_page_arguments(integer, integer, numeric, numeric) IS
-    'Validate page, limit and price range (22023 naming the argument).';
+    'Validate page, limit and prices (22023 naming the argument).';

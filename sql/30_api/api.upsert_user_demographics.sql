@@ -1,13 +1,13 @@
 -- api.upsert_user_demographics: stores (replaces) a user's demographics; idempotent.
 -- Arguments: p_user_id; p_gender m, f, male or female in any case (recs.gender_of), or NULL;
 --   p_age_group one of recs.age_groups() or NULL; p_birth_date (gives the age group when
---   p_age_group is NULL); p_locale; p_geo_id.
+--   p_age_group is NULL; a date in the future counts as age 0, under-18); p_locale; p_geo_id.
 -- Result: the stored row (user_id, gender, age_group, birth_date, locale, geo_id, updated_at).
 --   updated_at changes only when a value does, and is taken once the user's row is locked, so of
 --   two concurrent PUTs the one applied last has the later time (the order of the API's cached
 --   copies).
--- Errors: 22023 naming the bad argument (gender, age_group, birth_date, locale).
--- Caller: PUT /user-profile/{user_id}; the demo and evaluation loaders.
+-- Errors: 22023 naming the bad argument (gender, age_group, locale).
+-- Caller: PUT /user-profile/{user_id}, api.patch_user_demographics; the demo and evaluation loaders.
 CREATE OR REPLACE FUNCTION api.upsert_user_demographics(
     p_user_id uuid, p_gender text, p_age_group text, p_birth_date date, p_locale text, p_geo_id integer
 ) RETURNS TABLE (user_id uuid, gender text, age_group text, birth_date date, locale text, geo_id integer,
@@ -24,10 +24,6 @@ BEGIN
     END IF;
     v_gender := recs.gender_of(p_gender, 'gender');
     v_age_group := coalesce(recs.check_age_group(p_age_group, 'age_group'), recs.age_group_of(p_birth_date));
-    IF p_birth_date IS NOT NULL AND (p_birth_date > current_date OR p_birth_date < date '1900-01-01') THEN
-        RAISE EXCEPTION 'birth_date must be between 1900-01-01 and today, got %', p_birth_date
-            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'birth_date';
-    END IF;
     IF length(p_locale) > 35 THEN
         RAISE EXCEPTION 'locale must be at most 35 characters'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'locale';

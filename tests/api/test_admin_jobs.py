@@ -49,7 +49,8 @@ async def test_a_failing_job_is_a_logged_500(
 
 async def test_unknown_or_malformed_job_names(client: AsyncTestClient) -> None:
     unknown = await client.post("/admin/jobs/nope", auth=ADMIN_AUTH)
-    assert unknown.status_code == 404 and "unknown job nope" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "job"
+    assert "unknown job; the jobs are: cleanup, " in unknown.json()["detail"]
     malformed = await client.post("/admin/jobs/DROP%20TABLE", auth=ADMIN_AUTH)
     assert malformed.status_code == 422
     assert malformed.headers["content-type"].startswith("application/problem+json")

@@ -127,7 +127,6 @@ async def test_an_unknown_user_is_served_popular(
         ({}, "user_id"),
         ({"user_id": str(uuid.uuid4()), "exclude": ["x"]}, "exclude[0]"),
         ({"user_id": str(uuid.uuid4()), "exclude": [str(uuid.uuid4())] * 1001}, "exclude"),
-        ({"user_id": str(uuid.uuid4()), "filters": {"price_from": 9, "price_to": 1}}, "filters"),
         ({"user_id": str(uuid.uuid4()), "pagination": {"limit": 1000}}, "pagination.limit"),
         ({"user_id": str(uuid.uuid4()), "user_params": {}}, "user_params"),
     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import socket
 import subprocess
 import threading
 import uuid
@@ -27,11 +28,27 @@ out["profile"] = client.sync_user_profile(ARGV[4], gender: "female", age_group: 
 out["popular"] = client.get_popular_items(user_params: { gender: "female", age: "25-34" },
                                           pagination: { page: 1, limit: 3 })
 out["personalized"] = client.get_personalized_recommendations(user_id: ARGV[5], pagination: { limit: 3 })
-begin
-  client.sync_user_profile(ARGV[4], gender: "robot")
-rescue RecommendationClient::Error => e
-  out["error"] = { "status" => e.status, "detail" => e.detail, "request_id" => e.request_id }
+out["patched"] = client.patch_user_profile(ARGV[4], locale: nil, geo_id: 7)
+out["fetched"] = client.get_user_profile(ARGV[4], request_id: "rails-req-1")
+port = lambda do |c|
+  kept = Thread.current[c.instance_variable_get(:@connection_key)]
+  kept.instance_variable_get(:@socket).io.local_address.ip_port
 end
+out["ports"] = [port.call(client)]
+begin
+  client.sync_user_profile(ARGV[4], gender: "robot", geo_id: -1, request_id: "rails-req-2")
+rescue RecommendationClient::Error => e
+  out["error"] = { "status" => e.status, "detail" => e.detail, "request_id" => e.request_id,
+                   "errors" => e.errors }
+end
+out["ports"] << port.call(client)
+begin
+  client.get_user_profile(ARGV[6])
+rescue RecommendationClient::Error => e
+  out["missing"] = { "class" => e.class.name, "status" => e.status }
+end
+threads = 4.times.map { Thread.new { client.get_popular_items(pagination: { limit: 1 })["items"] } }
+out["threads"] = threads.map(&:value)
 out["erased"] = client.erase_user_profile(ARGV[5])
 puts JSON.generate(out)
 """
@@ -54,7 +71,8 @@ def test_the_ruby_client_talks_to_the_live_service(
     newcomer = uuid.uuid4()
     with running_server(make_settings(redis_url)) as (base_url, _):
         done = subprocess.run(
-            [ruby, "-e", SCRIPT, str(CLIENT), base_url, AUTH[0], AUTH[1], str(newcomer), str(fan)],
+            [ruby, "-e", SCRIPT, str(CLIENT), base_url, AUTH[0], AUTH[1], str(newcomer), str(fan),
+             str(uuid.uuid4())],
             capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
     out = json.loads(done.stdout)
@@ -64,13 +82,26 @@ def test_the_ruby_client_talks_to_the_live_service(
     assert out["personalized"]["items"] and not set(out["personalized"]["items"]) & set(
         map(str, presents[:4])
     )
-    assert out["error"]["status"] == 422 and "gender" in out["error"]["detail"] and out["error"]["request_id"]
+    assert out["error"]["status"] == 422 and "gender" in out["error"]["detail"]
+    assert out["error"]["request_id"] == "rails-req-2"  # forwarded as X-Request-ID
+    assert {error["field"] for error in out["error"]["errors"]} == {"gender", "geo_id"}
+    patched = out["patched"]["demographics"]
+    assert (patched["gender"], patched["age_group"], patched["locale"], patched["geo_id"]) == (
+        "f",
+        "25-34",
+        None,
+        7,
+    )
+    assert out["fetched"] == out["patched"]
+    assert out["ports"][0] == out["ports"][1]  # one kept connection for every call of the thread
+    assert out["missing"] == {"class": "RecommendationClient::Error", "status": 404}
+    assert out["threads"] == [[str(presents[0])]] * 4
     stored = recs.execute(
         "SELECT d.gender, d.age_group FROM recs.user_demographics d JOIN recs.users u USING (user_key)"
         " WHERE u.user_id = %s",
         (newcomer,),
     ).fetchone()
-    assert stored == ("f", "25-34")
+    assert stored == ("f", "25-34")  # the PATCH kept what it did not name
     assert out["erased"] == {}  # 204, no body
     assert recs.execute("SELECT count(*) FROM recs.users WHERE user_id = %s", (fan,)).fetchone() == (0,)
 
@@ -97,6 +128,26 @@ def test_a_down_service_is_one_error_class_for_rails(free_tcp_port: int) -> None
     out = json.loads(done.stdout)
     assert out["class"] == "RecommendationClient::Unavailable" and out["status"] is None
     assert "ECONNREFUSED" in out["message"] or "refused" in out["message"].lower()
+
+
+def test_a_service_that_never_answers_is_unavailable_after_the_read_timeout() -> None:
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    script = DOWN_SCRIPT.replace("open_timeout: 1)", "open_timeout: 1, read_timeout: 0.5)")
+    try:
+        done = subprocess.run(
+            [ruby, "-e", script, str(CLIENT), f"http://127.0.0.1:{silent.getsockname()[1]}"],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+    finally:
+        silent.close()
+    out = json.loads(done.stdout)
+    assert out["class"] == "RecommendationClient::Unavailable" and out["status"] is None
+    assert "ReadTimeout" in out["message"]
 
 
 class _ProxyErrorPage(http.server.BaseHTTPRequestHandler):

@@ -163,10 +163,8 @@ def test_cron_jobs_registered_once_and_their_command_runs(
 def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
     databases: tuple[psycopg.Connection, ...], settings: Settings
 ) -> None:
-    purge = next(
-        job for job in cron_jobs(settings, cron_history_retention_days=7) if job.name == "purge-cron-history"
-    )
-    assert purge.database == "postgres"
+    purge = next(job for job in cron_jobs(settings) if job.name == "purge-cron-history")
+    assert purge.database is None and purge.command == "CALL recs.run_job('purge_cron_history')"
     marker = f"test purge {uuid.uuid4()}"
     # (role, days ago; None: a run that never finished, dated by its start)
     rows = [("mysanta_owner", 30), ("mysanta_owner", None), ("mysanta_owner", 1), ("postgres", 30)]
@@ -180,9 +178,12 @@ def test_purge_cron_history_deletes_only_the_owners_rows_past_retention(
                 (role, marker, days or 30, days),
             )
         try:
-            owner_url = settings.recommendations_owner_database_url.replace(f"/{RECS_DB}", "/postgres")
-            with psycopg.connect(owner_url, autocommit=True) as owner:
+            with owner_connect() as owner:
                 owner.execute(purge.command)  # type: ignore[call-overload]
+                logged = owner.execute(
+                    "SELECT rows, error FROM recs.job_runs WHERE job = 'purge_cron_history'"
+                ).fetchall()
+            assert len(logged) == 1 and logged[0][0] >= 2 and logged[0][1] is None
             left = su.execute(
                 "SELECT username, (now() - end_time) > interval '7 days' FROM cron.job_run_details"
                 " WHERE command = %s ORDER BY 1, 2",

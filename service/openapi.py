@@ -1,0 +1,314 @@
+"""The OpenAPI document: Litestar's paths, with the bodies, errors and examples the server uses."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from service.models import (
+    JOB_NAMES,
+    DemographicsPatch,
+    DemographicsRequest,
+    HealthReport,
+    JobRun,
+    JobStatus,
+    PersonalizedRequest,
+    PersonalizedResponse,
+    PopularRequest,
+    PopularResponse,
+    Problem,
+    Stats,
+    UserProfile,
+    UuidText,
+)
+from service.settings import Settings
+
+REF = "#/components/schemas/{name}"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+USER_ID = "8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11"
+ITEMS = [
+    "0b5d6c1e-4f1a-4e0b-9a57-2a1f3c9d8e01",
+    "5c7e2a90-1d3b-4c8e-8f6a-9b0d1e2f3a42",
+    "a91f0c3d-7e2b-4d5a-b6c8-1e9f2a3b4c55",
+]
+PAGE = {"page": 1, "limit": 3, "total_pages": 25, "total_items": 73, "has_next": True, "has_previous": False}
+PROFILE = {
+    "user_id": USER_ID,
+    "demographics": {
+        "gender": "f", "age_group": "25-34", "birth_date": "1994-06-01", "locale": "en", "geo_id": 3,
+        "updated_at": "2026-12-03T07:40:12.512Z",
+    },
+    "preferences": {
+        "interactions": 7, "likes": 3, "clicks": 4, "categories": {"books": 0.62, "toys": 0.38},
+        "platforms": ["web"], "price_band": {"p25": 12.5, "p75": 48.0},
+        "last_activity_at": "2026-12-02T19:03:44Z", "neighbors": 20,
+    },
+    "tier": "collaborative",
+    "profile_as_of": "2026-12-03T07:30:02Z",
+}  # fmt: skip
+JOB_RUN = {
+    "run_id": 4182, "job": "refresh_popular_items", "status": "succeeded",
+    "started_at": "2026-12-03T07:45:00Z",
+    "duration_ms": 2214.53, "rows": 16204, "error_code": None,
+}  # fmt: skip
+JOB_STATUS = {
+    "job": "refresh_popular_items", "started_at": "2026-12-03T07:45:00Z",
+    "finished_at": "2026-12-03T07:45:02.214Z",
+    "duration_ms": 2214.53, "rows": 16204, "error_code": None, "runs": 96, "failures": 0, "skipped": 1,
+    "cron_jobname": "refresh-popular-items", "schedule": "*/15 * * * *", "scheduled": True,
+    "next_run_at": "2026-12-03T08:00:00Z", "cron_last_status": "succeeded",
+    "cron_last_started_at": "2026-12-03T07:45:00Z",
+}  # fmt: skip
+STATS = {
+    "main_totals": {"public_presents": 16204, "private_presents": 436112, "likes": 208311, "clicks": 512904},
+    "main_totals_counted_at": "2026-12-03T07:45:01Z",
+    "derived_rows": {"popular_segments": 14880, "user_profiles": 48211, "user_neighbors": 964220},
+    "users": {"with_demographics": 51022, "with_profile": 48211, "with_neighbors": 48190},
+    "jobs": [JOB_STATUS],
+    "telemetry_available": True,
+    "counting_since": "2026-12-03T06:00:00Z",
+    "cache": {"hits": 9120, "misses": 2281, "errors": 0, "hit_rate": 0.7999},
+    "cache_by_kind": {"popular": {"hits": 8001, "misses": 1210, "errors": 0, "hit_rate": 0.8686}},
+    "requests": [
+        {"route": "/popular", "algorithm": "popular", "requests": 9211, "p50_ms": 1.2, "p95_ms": 3.9,
+         "latency_samples": 1000},
+    ],
+}  # fmt: skip
+HEALTH = {
+    "status": "ok",
+    "checks": {
+        "recommendations_db": {"status": "up", "latency_ms": 0.61},
+        "main_db": {"status": "up", "latency_ms": 2.4},
+        "redis": {"status": "up", "latency_ms": 0.22},
+    },
+}
+HEALTH_DOWN = {
+    "status": "down",
+    "checks": {
+        "recommendations_db": {"status": "down", "latency_ms": None},
+        "main_db": {"status": "down", "latency_ms": None},
+        "redis": {"status": "up", "latency_ms": 0.25},
+    },
+}
+METRICS = (
+    "# TYPE mysanta_requests_total counter\n"
+    'mysanta_requests_total{route="/popular",algorithm="popular",status="200"} 9211.0\n'
+)
+
+
+def _problem(
+    status: int, title: str, detail: str, path: str, errors: list[dict[str, Any]] | None = None
+) -> Any:
+    body: dict[str, Any] = {
+        "type": "about:blank", "title": title, "status": status, "detail": detail, "instance": path,
+        "request_id": "3b1f9c2e6a0d4f5b8c7e1a2d3f4b5c6d",
+    }  # fmt: skip
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+PROBLEMS: dict[int, tuple[str, Any]] = {
+    400: ("Malformed request: the body is not JSON",
+          _problem(400, "Request failed", "the request body is not valid JSON: malformed data", "/popular")),
+    401: ("Missing or wrong HTTP Basic credentials",
+          _problem(401, "Authentication required", "HTTP Basic credentials are required", "/popular")),
+    403: ("The Rails credentials on a route that needs the admin pair",
+          _problem(403, "Forbidden", "this route needs the admin credentials", "/admin/jobs")),
+    404: ("Not found",
+          _problem(404, "Not found", f"no profile for user {USER_ID}", f"/user-profile/{USER_ID}")),
+    409: ("Another run of the job is in progress (this one was skipped)",
+          _problem(409, "Job already running",
+                   "another run of job cleanup is in progress; this one was skipped", "/admin/jobs/cleanup")),
+    413: ("Request body over the size limit (64 KiB)",
+          _problem(413, "Request failed", "Request Entity Too Large", "/popular")),
+    422: ("Invalid request: `errors` names every bad field, by its path in the body or its parameter",
+          _problem(422, "Invalid request",
+                   "filters.price_from: must be between 0 and 10000000, got -1; pagination.limit: must be "
+                   "between 1 and 100, got 0", "/popular",
+                   [{"field": "filters.price_from", "message": "must be between 0 and 10000000, got -1",
+                     "in": "body"},
+                    {"field": "pagination.limit", "message": "must be between 1 and 100, got 0",
+                     "in": "body"}])),
+    500: ("Internal error (logged with the request id)",
+          _problem(500, "Internal server error",
+                   "The server failed to answer this request; it has been logged.", "/popular")),
+    503: ("A database cannot answer now; retry after `Retry-After` seconds",
+          _problem(503, "Database unavailable",
+                   "The recommendations database cannot be reached; retry shortly.", "/popular")),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one operation takes and answers: its body, its success and the errors it can answer."""
+
+    success: int
+    response: Any = None  # a struct, list[struct], or None (no body)
+    example: Any = None
+    errors: tuple[int, ...] = ()
+    body: type | None = None
+    body_media_types: tuple[str, ...] = ("application/json",)
+    media_type: str = "application/json"
+    extra_responses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+
+
+BODY_ERRORS = (400, 401, 413, 422, 500, 503)
+ADMIN_ERRORS = (401, 403, 500, 503)
+OPERATIONS: dict[str, Operation] = {
+    "getHealth": Operation(200, HealthReport, HEALTH, extra_responses={"503": ("HealthReport", HEALTH_DOWN)}),
+    "getStats": Operation(200, Stats, STATS, ADMIN_ERRORS),
+    "getMetrics": Operation(200, None, METRICS, ADMIN_ERRORS, media_type="text/plain; version=0.0.4"),
+    "getPopular": Operation(
+        200,
+        PopularResponse,
+        {
+            "items": ITEMS,
+            "pagination": PAGE,
+            "computation_time_ms": 1.84,
+            "algorithm_used": "popular",
+            "cache_hit": False,
+            "fallback_level": "exact",
+            "data_as_of": "2026-12-03T07:45:02Z",
+            "levels_used": ["exact", "gender"],
+        },
+        BODY_ERRORS,
+        PopularRequest,
+    ),
+    "getPersonalized": Operation(
+        200,
+        PersonalizedResponse,
+        {
+            "items": ITEMS,
+            "pagination": PAGE,
+            "computation_time_ms": 3.12,
+            "algorithm_used": "collaborative",
+            "cache_hit": False,
+            "fallback_level": None,
+            "data_as_of": "2026-12-03T07:07:40Z",
+            "tiers_used": ["collaborative", "content_based"],
+            "interactions": 7,
+            "degraded": False,
+        },
+        BODY_ERRORS,
+        PersonalizedRequest,
+    ),
+    "getUserProfile": Operation(200, UserProfile, PROFILE, (401, 404, 422, 500, 503)),
+    "putUserProfile": Operation(200, UserProfile, PROFILE, BODY_ERRORS, DemographicsRequest),
+    "patchUserProfile": Operation(
+        200,
+        UserProfile,
+        PROFILE,
+        BODY_ERRORS,
+        DemographicsPatch,
+        body_media_types=("application/merge-patch+json", "application/json"),
+    ),
+    "deleteUserProfile": Operation(204, None, None, (401, 422, 500, 503)),
+    "listJobs": Operation(200, list[JobStatus], [JOB_STATUS], ADMIN_ERRORS),
+    "runJob": Operation(200, JobRun, JOB_RUN, (401, 403, 409, 422, 500, 503)),
+    "refreshPopularItems": Operation(200, JobRun, JOB_RUN, (401, 403, 409, 500, 503)),
+    "updateUserProfiles": Operation(
+        200, JobRun, JOB_RUN | {"job": "refresh_user_profiles", "rows": 48211}, (401, 403, 409, 500, 503)
+    ),
+    "updateUserSimilarities": Operation(
+        200, JobRun, JOB_RUN | {"job": "refresh_user_similarities", "rows": 48190}, (401, 403, 409, 500, 503)
+    ),
+}
+RESPONSE_STRUCTS = (
+    HealthReport,
+    Stats,
+    PopularResponse,
+    PersonalizedResponse,
+    UserProfile,
+    JobStatus,
+    JobRun,
+)
+REQUEST_STRUCTS = (PopularRequest, PersonalizedRequest, DemographicsRequest, DemographicsPatch)
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "user_id": msgspec.json.schema(UuidText),
+    "job": {
+        "type": "string",
+        "enum": list(JOB_NAMES),
+        "description": "The job to run, as GET /admin/jobs names it.",
+    },
+}
+
+
+def _components(settings: Settings) -> dict[str, Any]:
+    """Schemas of every struct the API reads or writes, as msgspec checks them; responses list every
+    field as required (the server always sends each one, null when it has no value)."""
+    _, components = msgspec.json.schema_components(
+        (*REQUEST_STRUCTS, *RESPONSE_STRUCTS, Problem), ref_template=REF
+    )
+    nested = {"Pagination", "Demographics", "Preferences", "PriceBand", "Check", "MainTotals", "UserCounts",
+              "CacheSummary", "LatencySummary"}  # fmt: skip
+    response_names = nested | {struct.__name__ for struct in RESPONSE_STRUCTS}
+    for name in response_names & components.keys():
+        components[name]["required"] = list(components[name].get("properties", {}))
+    limit = components["PageRequest"]["properties"]["limit"]["anyOf"][0]
+    limit["maximum"] = settings.max_page_size
+    limit["description"] = f"Page size: {settings.default_page_size} when absent or null."
+    return components
+
+
+def _content(schema: dict[str, Any], example: Any, media_types: tuple[str, ...]) -> dict[str, Any]:
+    return {media_type: {"schema": schema, "example": example} for media_type in media_types}
+
+
+def _responses(operation: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if operation.response is None and operation.example is None:
+        responses[str(operation.success)] = {"description": "Done; no body."}
+    elif operation.response is None:
+        schema = {"type": "string"}
+        responses[str(operation.success)] = {
+            "description": "OK",
+            "content": _content(schema, operation.example, (operation.media_type,)),
+        }
+    else:
+        schema = msgspec.json.schema_components([operation.response], ref_template=REF)[0][0]
+        responses[str(operation.success)] = {
+            "description": "OK",
+            "content": _content(schema, operation.example, (operation.media_type,)),
+        }
+    for extra_status, (name, example) in operation.extra_responses.items():
+        responses[extra_status] = {
+            "description": "Recommendations cannot be served",
+            "content": _content({"$ref": REF.format(name=name)}, example, ("application/json",)),
+        }
+    for status in operation.errors:
+        description, example = PROBLEMS[status]
+        responses[str(status)] = {
+            "description": description,
+            "content": _content({"$ref": REF.format(name="Problem")}, example, (PROBLEM_MEDIA_TYPE,)),
+        }
+    return responses
+
+
+def build_document(generated: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The served document: Litestar's paths and metadata, with every body, parameter and response
+    schema replaced by the one the server validates and answers with."""
+    document = copy.deepcopy(generated)
+    document["components"]["schemas"] = _components(settings)
+    for item in document["paths"].values():
+        for operation in item.values():
+            spec = OPERATIONS[operation["operationId"]]
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    parameter["schema"] = PATH_PARAMETERS[parameter["name"]]
+            if spec.body is not None:
+                examples = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+                example = (examples.get("schema", {}).get("examples") or [None])[0]
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": _content(
+                        {"$ref": REF.format(name=spec.body.__name__)}, example, spec.body_media_types
+                    ),
+                }
+            else:
+                operation.pop("requestBody", None)
+            operation["responses"] = _responses(spec)
+    return document
