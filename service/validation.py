@@ -238,7 +238,33 @@ def body_check(
     """A before_request hook: the route's body checked whole (every bad field named) before the
     handler's own decoding, which then only sees valid bodies."""
 
+    decoder = msgspec.json.Decoder(type_)
+
     async def check(request: Request[Any, Any, Any]) -> None:
-        request.state.body = decode(type_, await request.body(), bounds(request) if bounds else None)
+        body = await request.body()
+        limits = bounds(request) if bounds else None
+        # Valid bodies, nearly all of them, take msgspec's own decoder (no per-field walk in Python);
+        # only a body it refuses, or one past a bound known at start, is walked to name every field.
+        try:
+            decoded = decoder.decode(body)
+        except msgspec.DecodeError:
+            decoded = None
+        if decoded is None or (limits and not _within(decoded, limits)):
+            decoded = decode(type_, body, limits)
+        request.state.body = decoded
 
     return check
+
+
+def _within(value: Any, bounds: Bounds) -> bool:
+    """Whether a decoded struct (and the structs in it) keeps the upper bounds known at start."""
+    if not isinstance(value, msgspec.Struct):
+        return True
+    for name in value.__struct_fields__:
+        item = getattr(value, name)
+        limit = bounds.get((type(value), name))
+        if limit is not None and isinstance(item, int | float) and item > limit["le"]:
+            return False
+        if isinstance(item, msgspec.Struct) and not _within(item, bounds):
+            return False
+    return True
