@@ -61,7 +61,7 @@ INSERT INTO recs.settings (key, value, description, value_type, min_value, max_v
     ('item_neighbor_history_limit', '1000',
      'Item neighbours: each sampled user contributes at most this many of their most recent interactions.',
      'integer', 1, 10000),
-    ('item_neighbor_pair_budget', '50000000',
+    ('item_neighbor_pair_budget', '25000000',
      'Item neighbours: most pairs of presents a full run reads, Σ over users of min(interactions, cap)^2; the cap on each user''s history falls below item_neighbor_history_limit until it fits (recs.item_history_cap).',
      'integer', 0, 2000000000),
     ('item_similarity_asymmetry', '0.7',

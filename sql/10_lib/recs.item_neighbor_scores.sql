@@ -6,7 +6,8 @@
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
 --   of the present, not by an order they do not have); p_half_life (a present's weight halves
 --   every p_half_life steps back in the user's history, unsynced ones being the most recent;
---   events at the same time are one step; 0 = no fading).
+--   events at the same time are one step; 0 = no fading; presents ten half-lives back, under
+--   1/1000, are not read).
 -- Result: (item_id, score), one row per present scored, unordered.
 -- Errors: bad settings (22P02). Caller: recs.rank_collaborative, recs.rank_item_based.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
@@ -15,20 +16,25 @@ CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
 RETURNS TABLE (item_id integer, score double precision)
 LANGUAGE sql STABLE AS $$
     SELECT n.item_id, sum(h.weight * n.similarity)
-    FROM (SELECT recent.item_id,
+    FROM ((SELECT recent.item_id,
                  recent.weight * CASE WHEN p_half_life = 0 THEN 1
                                       WHEN (recent.steps_back / p_half_life) > 1000 THEN 0
                                       ELSE 0.5 ^ (recent.steps_back / p_half_life) END AS weight
-          FROM (SELECT x.item_id,
-                       recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
-                                               recs.setting('like_weight')::double precision,
-                                               recs.setting('click_weight')::double precision,
-                                               recs.setting('similarity_click_cap')::integer) AS weight,
-                       rank() OVER (ORDER BY x.last_at DESC) - 1 AS steps_back
-                FROM recs.interactions x
-                WHERE x.user_key = p_user_key
-                ORDER BY x.last_at DESC, hashint4(x.item_id)
-                LIMIT p_history) recent
+          FROM (SELECT top.item_id, top.weight, top.tie_break,
+                       rank() OVER (ORDER BY top.last_at DESC) - 1 AS steps_back
+                -- Ten half-lives back a present counts under 1/1000: the rest is not read.
+                FROM (SELECT x.item_id, x.last_at, hashint4(x.item_id) AS tie_break,
+                             recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
+                                                     recs.setting('like_weight')::double precision,
+                                                     recs.setting('click_weight')::double precision,
+                                                     recs.setting('similarity_click_cap')::integer) AS weight
+                      FROM recs.interactions x
+                      WHERE x.user_key = p_user_key
+                      ORDER BY x.last_at DESC
+                      FETCH FIRST (CASE WHEN p_half_life > 0 THEN least(p_history, ceil(10 * p_half_life)::integer)
+                                        ELSE p_history END) ROWS WITH TIES) top) recent
+          ORDER BY recent.steps_back, recent.tie_break
+          LIMIT p_history)
           UNION ALL
           SELECT f.item_id, recs.setting('like_weight')::double precision FROM unnest(p_fresh) AS f(item_id)) h
     JOIN recs.item_neighbors pool ON pool.item_id = h.item_id

@@ -7,8 +7,9 @@
 --   an incremental run recomputes only the users recs.dirty_users marks as changed since the
 --   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
 --   recs.similarity_patch_vectors, then recs.similarity_rank_users.
--- Both then keep the item neighbours (recs.item_neighbors) by recs.similarity_item_neighbors:
--- every present on a full run, the presents whose users changed on an incremental one.
+-- A full run then recomputes the item neighbours (recs.item_neighbors) of every present, reading
+-- recs.item_history_cap interactions per user (recs.similarity_item_neighbors); an incremental
+-- one keeps them.
 -- Everything is written in the job's one transaction (readers keep the old pools until commit);
 -- a user changed again while it runs stays marked for the next run. Counts the users who have
 -- neighbours (recs.sync_state details, read by api.stats) and bumps the 'personalized' data

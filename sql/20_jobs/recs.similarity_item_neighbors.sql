@@ -1,16 +1,16 @@
 -- recs.similarity_item_neighbors: step 4 of a similarity run, the item neighbours.
---   A full run rewrites recs.user_histories (every user's p_history most recent
---   interactions; events at the same time ordered by a hash of the present, a sample rather than
---   an order) and the presents' lengths over them (recs.item_history_norms) and ranks every present with users by recs.item_neighbor_list, in a parallel scan
---   of recs.item_stats by the job's backend and p_workers parallel workers (as
---   recs.similarity_rank_all), into the emptied recs.item_neighbors.
---   An incremental run rewrites the histories of the changed users (temp table sim_changed), moves
---   the lengths of their presents by the difference, and
---   recomputes the presents whose users changed (temp table sim_touched_items, change <> 0): a
---   present whose users took something new keeps its list until the next full run.
+--   A full run rewrites recs.user_histories (every user's p_history most recent interactions;
+--   events at the same time ordered by a hash of the present, a sample rather than an order) and
+--   the presents' lengths over them (recs.item_history_norms), then ranks every present with
+--   users by recs.item_neighbor_list, in a parallel scan of recs.item_stats by the job's backend
+--   and p_workers parallel workers (as recs.similarity_rank_all), into the emptied
+--   recs.item_neighbors.
+--   An incremental run leaves the lists as they are (they move slowly, and recomputing every
+--   present a few new events touch costs as much as a third of a full run): it only removes the
+--   histories of erased users (changed users, temp table sim_changed, no longer in recs.users).
 -- Arguments: p_full (full run or not), p_workers (parallel workers of a full run), p_history
 --   (interactions read per user, recs.item_history_cap).
--- Result: presents whose neighbours were computed. Errors: bad settings (22P02).
+-- Result: presents whose neighbours were computed (0 on an incremental run). Errors: bad settings (22P02).
 -- Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.similarity_item_neighbors(p_full boolean, p_workers integer, p_history integer)
 RETURNS bigint
@@ -29,19 +29,14 @@ DECLARE
     v_click_cap integer := recs.setting('similarity_click_cap')::integer;
     v_items bigint;
 BEGIN
-    IF p_full THEN
-        TRUNCATE recs.user_histories, recs.item_history_norms;
-    ELSE
-        -- The changed users' old weights leave the presents' lengths, their new ones enter below.
-        UPDATE recs.item_history_norms n SET squared = n.squared - old.squared
-        FROM (SELECT t.item_id, sum(t.weight ^ 2) AS squared
-              FROM sim_changed c
-              JOIN recs.user_histories h ON h.user_key = c.user_key
-              CROSS JOIN LATERAL unnest(h.item_ids, h.weights) AS t(item_id, weight)
-              GROUP BY t.item_id) old
-        WHERE n.item_id = old.item_id;
-        DELETE FROM recs.user_histories h USING sim_changed c WHERE h.user_key = c.user_key;
+    IF NOT p_full THEN
+        -- Lists change slowly and are rebuilt daily; an erased user's history goes now.
+        DELETE FROM recs.user_histories h USING sim_changed c
+        WHERE h.user_key = c.user_key AND NOT EXISTS (SELECT FROM recs.users u WHERE u.user_key = c.user_key);
+        PERFORM recs.job_step('similarity.user_histories');
+        RETURN 0;
     END IF;
+    TRUNCATE recs.user_histories, recs.item_history_norms;
     INSERT INTO recs.user_histories (user_key, item_ids, weights, norm)
     SELECT r.user_key, array_agg(r.item_id ORDER BY r.recent),
            array_agg(r.weight / r.norm ORDER BY r.recent), min(r.norm)
@@ -52,20 +47,16 @@ BEGIN
                        row_number() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC, hashint4(x.item_id))
                            AS recent
                 FROM recs.interactions x
-                WHERE p_full OR x.user_key IN (SELECT c.user_key FROM sim_changed c)) w
+                ) w
           WHERE w.recent <= p_history) r
     WHERE r.norm > 0
     GROUP BY r.user_key;
-    INSERT INTO recs.item_history_norms AS n (item_id, squared)
+    INSERT INTO recs.item_history_norms (item_id, squared)
     SELECT t.item_id, sum(t.weight ^ 2)
     FROM recs.user_histories h
     CROSS JOIN LATERAL unnest(h.item_ids, h.weights) AS t(item_id, weight)
-    WHERE p_full OR h.user_key IN (SELECT c.user_key FROM sim_changed c)
-    GROUP BY t.item_id
-    ON CONFLICT (item_id) DO UPDATE SET squared = n.squared + excluded.squared;
-    IF p_full THEN
-        ANALYZE recs.user_histories, recs.item_history_norms;
-    END IF;
+    GROUP BY t.item_id;
+    ANALYZE recs.user_histories, recs.item_history_norms;
     PERFORM recs.job_step('similarity.user_histories');
 
     PERFORM set_config('max_parallel_workers_per_gather', greatest(p_workers, 0)::text, true);
@@ -74,26 +65,14 @@ BEGIN
     FROM recs.item_stats s
     CROSS JOIN LATERAL recs.item_neighbor_list(s.item_id, v_pool, v_sample, v_asymmetry, v_like, v_click,
                                                v_click_cap) list
-    WHERE p_full AND list.neighbor_ids IS NOT NULL;
+    WHERE list.neighbor_ids IS NOT NULL;
     PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    IF p_full THEN
-        DELETE FROM recs.item_neighbors;
-    ELSE
-        INSERT INTO sim_item_lists (item_id, neighbor_ids, similarities)
-        SELECT t.item_id, list.neighbor_ids, list.similarities
-        FROM sim_touched_items t
-        CROSS JOIN LATERAL recs.item_neighbor_list(t.item_id, v_pool, v_sample, v_asymmetry, v_like, v_click,
-                                                   v_click_cap) list
-        WHERE t.change <> 0 AND list.neighbor_ids IS NOT NULL;
-        DELETE FROM recs.item_neighbors n USING sim_touched_items t WHERE n.item_id = t.item_id AND t.change <> 0;
-    END IF;
+    DELETE FROM recs.item_neighbors;
     INSERT INTO recs.item_neighbors (item_id, neighbor_ids, similarities)
     SELECT l.item_id, l.neighbor_ids, l.similarities FROM sim_item_lists l ORDER BY l.item_id;
     GET DIAGNOSTICS v_items = ROW_COUNT;
     DROP TABLE sim_item_lists;
-    IF p_full THEN
-        ANALYZE recs.item_neighbors;
-    END IF;
+    ANALYZE recs.item_neighbors;
     PERFORM recs.job_step('similarity.item_neighbors');
     RETURN v_items;
 END;
