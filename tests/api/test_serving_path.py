@@ -228,8 +228,13 @@ async def test_one_state_read_per_user_at_a_time() -> None:
     assert await flights.run("v", read) == 3
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
 async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
-    settings: Settings, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_server: RedisServer
+    settings: Settings,
+    world: World,
+    shoppers: tuple[uuid.UUID, list[uuid.UUID]],
+    redis_server: RedisServer,
+    method: str,
 ) -> None:
     world.recs.execute("SELECT recs.set_setting('min_segment_users', '0')")  # small segments count
     for_men = world.present(price=50)
@@ -246,8 +251,8 @@ async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
         assert before["items"] == database_page(newcomer) and before["items"][0] == str(for_men)
 
         demographics = {"gender": "f", "age_group": "25-34"}
-        put = await client.put(f"/user-profile/{newcomer}", json=demographics, auth=AUTH)
-        assert put.status_code == 200
+        write = getattr(client, method)  # PUT replaces the demographics, PATCH changes these two
+        assert (await write(f"/user-profile/{newcomer}", json=demographics, auth=AUTH)).status_code == 200
         state_key = KEY_PREFIX + personalized_state_key(str(newcomer))
         assert redis_server.client().get(state_key) == TOMBSTONE
         after = (await client.post("/personalized", json=body, auth=AUTH)).json()
