@@ -81,7 +81,9 @@ BEGIN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
-    v_history_cap := recs.item_history_cap();
+    -- The cap the item neighbours were computed with: a full run chooses it, others keep it.
+    v_history_cap := CASE WHEN v_full THEN recs.item_history_cap()
+                          ELSE (v_state.details ->> 'item_history_cap')::integer END;
     v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer,
                                                    v_history_cap);
     SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours

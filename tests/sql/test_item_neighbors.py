@@ -206,3 +206,29 @@ def test_an_erased_users_history_goes_at_the_next_similarity_run(world: World) -
     world.main.execute("DELETE FROM handpicked_likes WHERE user_id = %s", (leaving,))
     world.refresh("refresh_user_similarities")
     assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (1,)
+
+
+def test_the_pair_budget_caps_each_users_history(world: World) -> None:
+    presents = [world.present() for _ in range(5)]
+    for user in world.users(3):
+        for present in presents:
+            world.like(user, present)
+
+    def cap_and_lengths() -> tuple[int, set[int]]:
+        row = world.recs.execute(
+            "SELECT (details ->> 'item_history_cap')::int FROM recs.sync_state"
+            " WHERE source = 'user_similarities'"
+        ).fetchone()
+        lengths = world.recs.execute("SELECT cardinality(item_ids) FROM recs.user_histories").fetchall()
+        assert row is not None
+        return row[0], {length for (length,) in lengths}
+
+    world.refresh_all()
+    assert cap_and_lengths() == (1000, {5})  # 3 x 5^2 = 75 pairs: whole histories fit the budget
+    # 3 x 5^2 = 75 and 3 x 2^2 = 12: a budget of 20 pairs caps each history at 2 (the ladder's next).
+    world.setting("item_neighbor_pair_budget", "20")  # a changed setting makes the next run a full one
+    world.refresh("refresh_user_similarities")
+    assert cap_and_lengths() == (2, {2})
+    world.like(world.users(1)[0], presents[0])
+    world.refresh("refresh_user_similarities")  # incremental: the cap of the last full run stays
+    assert cap_and_lengths() == (2, {2})
