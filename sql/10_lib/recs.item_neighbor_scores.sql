@@ -9,7 +9,7 @@
 --   events at the same time are one step; 0 = no fading; presents ten half-lives back, under
 --   1/1000, are not read).
 -- Result: (item_id, score), one row per present scored, unordered.
--- Errors: bad settings (22P02). Caller: recs.rank_collaborative, recs.rank_item_based.
+-- Errors: bad settings (22P02). Caller: recs.rank_collaborative.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
     p_user_key integer, p_fresh integer[], p_history integer, p_half_life double precision
 )

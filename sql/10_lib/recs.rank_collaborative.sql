@@ -8,17 +8,18 @@
 -- pool (recs.user_neighbors) who liked it, taken in similarity order up to max_similar_users (K)
 -- votes. That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
 -- took your presents also took"), each scaled to its best candidate, the item share being
--- collaborative_item_weight (0: user neighbours only; 1: item neighbours only).
+-- p_item_weight (0: user neighbours only; 1: item neighbours only, as the content-based tier ranks).
 -- Filters and exclusions apply before the top-N.
 -- Arguments: p_user_key; p_depth (positions wanted); p_categories, p_platforms (NULL = any),
 --   p_price_from, p_price_to, p_geo_id (as recs.matches_filters); p_exclude (item ids left out, on
 --   top of the user's own synced interactions); p_fresh (item ids of the user's unsynced
---   interactions: they feed the item neighbours' score).
+--   interactions: they feed the item neighbours' score); p_item_weight (0..1, the blend above).
 -- Result: item ids, best first, at most p_depth ('{}' for a user without a pool).
--- Errors: none of its own. Caller: api.personalized (collaborative tier).
+-- Errors: none of its own. Caller: api.personalized (collaborative tier with
+--   collaborative_item_weight; content-based tier with 1).
 CREATE OR REPLACE FUNCTION recs.rank_collaborative(
     p_user_key integer, p_depth integer, p_categories text[], p_platforms text[], p_price_from numeric,
-    p_price_to numeric, p_geo_id integer, p_exclude integer[], p_fresh integer[]
+    p_price_to numeric, p_geo_id integer, p_exclude integer[], p_fresh integer[], p_item_weight double precision
 ) RETURNS integer[]
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_custom_plan AS $$
@@ -31,7 +32,7 @@ DECLARE
     v_recency_decay double precision := CASE WHEN v_half_life = 0 THEN 1
                                              WHEN 1 / v_half_life > 1000 THEN 0
                                              ELSE 0.5 ^ (1 / v_half_life) END;
-    v_item_weight double precision := recs.setting('collaborative_item_weight')::double precision;
+    v_item_weight double precision := p_item_weight;
     v_ranked integer[];
 BEGIN
     SELECT coalesce(array_agg(top.item_id ORDER BY top.score DESC, top.item_id), '{}')
@@ -88,5 +89,5 @@ BEGIN
     RETURN v_ranked;
 END;
 $$;
-COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[], integer[]) IS
+COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[], integer[], double precision) IS
     'Collaborative ranking of one user (user-kNN with recency-weighted votes, blended with item neighbours), filtered, best first. Used by api.personalized.';

@@ -3,7 +3,7 @@
 -- duplicates):
 --   collaborative: recs.rank_collaborative (user-kNN, a neighbourhood per present, blended with
 --     the item neighbours of the user's presents);
---   content_based: the item neighbours of the user's presents (recs.rank_item_based), then (and
+--   content_based: the item neighbours of the user's presents (recs.rank_collaborative, item share 1), then (and
 --     as the top-up of collaborative) presents in the categories of the user's presents, priced
 --     within content_price_band_factor of theirs (recs.content_profile), ranked by popularity in
 --     the user's demographic segment (recs.rank_popular);
@@ -82,13 +82,14 @@ BEGIN
     IF v_offset < total_items THEN
         IF v_tier = 'collaborative' THEN
             v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
-                                                p_price_to, v_geo_id, v_exclude, v_fresh);
+                                                p_price_to, v_geo_id, v_exclude, v_fresh,
+                                                recs.setting('collaborative_item_weight')::double precision);
             v_tiers := array_fill('collaborative'::text, ARRAY[cardinality(v_ranked)]);
             v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
         END IF;
         IF v_tier = 'content_based' THEN
-            v_ranked := recs.rank_item_based(v_user_key, v_fresh, v_depth, v_categories, v_platforms, p_price_from,
-                                             p_price_to, v_geo_id, v_exclude);
+            v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
+                                                p_price_to, v_geo_id, v_exclude, v_fresh, 1);  -- items only
             v_tiers := array_fill('content_based'::text, ARRAY[cardinality(v_ranked)]);
             v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
         END IF;
