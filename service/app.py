@@ -43,6 +43,7 @@ from service.routes.profiles import (
     put_user_profile,
     user_profile_options,
 )
+from service.routes.similar import similar
 from service.settings import Settings, load_settings
 from service.telemetry import Telemetry
 
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics,
             popular,
             personalized,
+            similar,
             user_profile_options,
             put_user_profile,
             patch_user_profile,

@@ -137,7 +137,8 @@ class Cache:
     """Versioned JSON cache; every method swallows Redis errors and reports availability.
 
     Keys are `<kind>:...`; each lookup is reported to on_lookup(kind, "hit" | "miss" | "error").
-    With local_entries, values looked up with a data version are also kept in a LocalCache; with
+    With local_entries, values looked up with a data version are also kept in a LocalCache (one per
+    kind of key, each bounded to local_entries); with
     state_local_ms too, personalised state tokens are kept for that long (the pages under them as
     long as their TTL).
     """
@@ -151,7 +152,8 @@ class Cache:
     ) -> None:
         self.client = client
         self.on_lookup = on_lookup
-        self.local = LocalCache(local_entries)
+        self.local_entries = local_entries
+        self._locals: dict[str, LocalCache] = {}  # by the kind of key: each kind has its own version
         self.state_local_ms = state_local_ms if local_entries > 0 else 0
         self.local_states = LocalCache(local_entries if self.state_local_ms > 0 else 0)
         self.local_pages = LocalCache(local_entries if self.state_local_ms > 0 else 0)
@@ -197,6 +199,14 @@ class Cache:
             found = {"maxmemory": maxmemory, "maxmemory_policy": policy}
             log.warning("cache.unbounded", extra=found | {"expected_policy": EVICTION_POLICY})
 
+    def local_of(self, kind: str) -> LocalCache:
+        """The worker's LocalCache of one kind of key (popular, similar ...), each kept under the data
+        version its keys name, so that kinds with different versions do not empty each other's."""
+        local = self._locals.get(kind)
+        if local is None:
+            local = self._locals[kind] = LocalCache(self.local_entries)
+        return local
+
     def _looked_up(self, key: str, result: str) -> None:
         if self.on_lookup is not None:
             self.on_lookup(key.split(":", 1)[0], result)
@@ -207,8 +217,8 @@ class Cache:
         With version (the data version the key belongs to), the worker's LocalCache is asked first
         and keeps what Redis answers for ttl_seconds.
         """
-        if version is not None and self.local.entries > 0:
-            local = self.local.get(version, key)
+        if version is not None and self.local_entries > 0:
+            local = self.local_of(key.split(":", 1)[0]).get(version, key)
             if local is not None:
                 self._looked_up(key, "hit")
                 return local
@@ -224,14 +234,14 @@ class Cache:
             result = "miss" if value is None else "hit"
         self._looked_up(key, result)
         if value is not None and version is not None:
-            self.local.put(version, key, value, ttl_seconds)
+            self.local_of(key.split(":", 1)[0]).put(version, key, value, ttl_seconds)
         return value
 
     async def set(self, key: str, value: bytes, ttl_seconds: int, *, version: str | None = None) -> None:
         """Store bytes under the versioned key (and, with its data version, in the LocalCache); an
         outage only skips the Redis write."""
         if version is not None:
-            self.local.put(version, key, value, ttl_seconds)
+            self.local_of(key.split(":", 1)[0]).put(version, key, value, ttl_seconds)
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as error:

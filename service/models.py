@@ -41,6 +41,9 @@ AGE_GROUPS: tuple[str, ...] = get_args(AgeGroup)
 Tier = Literal["popular", "content_based", "collaborative"]
 # The popularity level that served an item (api.popular's fallback chain, recs.rank_popular).
 Level = Literal["exact", "gender", "age_group", "global"]
+# The level that served an item of a similar page (api.similar): the present's item neighbours,
+# then its category by popularity, then popularity.
+SimilarLevel = Literal["co_liked", "same_category", "popular"]
 # Every job POST /admin/jobs/{job} runs: the recs.job_<name> functions (a test keeps both lists equal).
 JobName = Literal[
     "cleanup",
@@ -296,6 +299,32 @@ class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Annotated[list[UuidText], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+
+
+class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /similar body: presents like one present; with user_id, none that user took."""
+
+    present_id: UuidText
+    user_id: UuidText | None = None
+    geo_id: GeoId | None = None
+    filters: Filters = msgspec.field(default_factory=Filters)
+    pagination: PageRequest = msgspec.field(default_factory=PageRequest)
+    exclude: Annotated[list[UuidText], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+
+
+class SimilarResponse(msgspec.Struct, kw_only=True):
+    """A page of presents like the asked one, and the levels that filled it (co_liked: its item
+    neighbours; same_category: its category by popularity; popular: popularity)."""
+
+    items: list[str]
+    pagination: Pagination
+    computation_time_ms: float
+    algorithm_used: Literal["similar"]
+    cache_hit: bool
+    fallback_level: SimilarLevel | None = None
+    data_as_of: datetime.datetime | None = None
+    levels_used: list[SimilarLevel] = msgspec.field(default_factory=list)
+    degraded: bool = False
 
 
 class PersonalizedResponse(RecommendationResponse, kw_only=True):

@@ -20,6 +20,8 @@ from service.models import (
     PopularRequest,
     PopularResponse,
     Problem,
+    SimilarRequest,
+    SimilarResponse,
     Stats,
     UserProfile,
     UuidText,
@@ -118,7 +120,7 @@ PROBLEMS: dict[int, tuple[str, Any]] = {
           _problem(401, "Authentication required", "HTTP Basic credentials are required", "/popular")),
     403: ("The Rails credentials on a route that needs the admin pair",
           _problem(403, "Forbidden", "this route needs the admin credentials", "/admin/jobs")),
-    404: ("Not found",
+    404: ("Not found: no profile for the user (/user-profile), no public present with that id (/similar)",
           _problem(404, "Not found", f"no profile for user {USER_ID}", f"/user-profile/{USER_ID}")),
     409: ("Another run of the job is in progress (this one was skipped)",
           _problem(409, "Job already running",
@@ -196,6 +198,23 @@ OPERATIONS: dict[str, Operation] = {
         BODY_ERRORS,
         PersonalizedRequest,
     ),
+    "getSimilar": Operation(
+        200,
+        SimilarResponse,
+        {
+            "items": ITEMS,
+            "pagination": PAGE,
+            "computation_time_ms": 2.41,
+            "algorithm_used": "similar",
+            "cache_hit": False,
+            "fallback_level": "co_liked",
+            "data_as_of": "2026-12-03T07:07:40Z",
+            "levels_used": ["co_liked", "same_category"],
+            "degraded": False,
+        },
+        tuple(sorted((*BODY_ERRORS, 404))),
+        SimilarRequest,
+    ),
     "getUserProfile": Operation(200, UserProfile, PROFILE, (401, 404, 422, 500, 503)),
     "putUserProfile": Operation(200, UserProfile, PROFILE, BODY_ERRORS, DemographicsRequest),
     "patchUserProfile": Operation(
@@ -222,11 +241,18 @@ RESPONSE_STRUCTS = (
     Stats,
     PopularResponse,
     PersonalizedResponse,
+    SimilarResponse,
     UserProfile,
     JobStatus,
     JobRun,
 )
-REQUEST_STRUCTS = (PopularRequest, PersonalizedRequest, DemographicsRequest, DemographicsPatch)
+REQUEST_STRUCTS = (
+    PopularRequest,
+    PersonalizedRequest,
+    SimilarRequest,
+    DemographicsRequest,
+    DemographicsPatch,
+)
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "user_id": msgspec.json.schema(UuidText),
     "job": {

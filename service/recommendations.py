@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request, Response
@@ -20,7 +20,7 @@ from litestar.exceptions import ValidationException
 
 from service.clients import STATE_KEY, Clients
 from service.db import fetch_row
-from service.models import Level, PageRequest, Pagination, Tier
+from service.models import Level, PageRequest, Pagination, SimilarLevel, Tier
 from service.settings import Settings
 from service.validation import Bounds
 
@@ -30,14 +30,20 @@ class RankedPage(msgspec.Struct, kw_only=True):
 
     items: list[str]
     total_items: int
-    fallback_level: Level | None = None
-    levels_used: list[Level] = msgspec.field(default_factory=list)  # api.popular
+    fallback_level: Level | SimilarLevel | None = None
+    levels_used: list[Level | SimilarLevel] = msgspec.field(default_factory=list)  # api.popular, api.similar
     data_version: int | None = None  # api.popular: the popularity version the page was ranked from
-    algorithm_used: Tier = "popular"  # api.personalized names the tier; api.popular ranks by popularity
+    algorithm_used: Tier | Literal["similar"] = "popular"  # api.personalized names the tier
     tiers_used: list[Tier] = msgspec.field(default_factory=list)  # api.personalized
     interactions: int = 0  # api.personalized
     fresh_checked: bool = True  # api.personalized: false when main could not be read
     data_as_of: dt.datetime | None = None
+
+
+class SimilarPage(RankedPage, kw_only=True):
+    """A page of api.similar, which ranks by item neighbours (the algorithm it names)."""
+
+    algorithm_used: Tier | Literal["similar"] = "similar"
 
 
 _encoder = msgspec.json.Encoder()
@@ -149,7 +155,7 @@ def respond(stored: bytes, hit: bool, started: float, request: Request[Any, Any,
 
 async def cached_page(
     clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
-    page: int, limit: int, extra: Callable[[RankedPage], dict[str, Any]],
+    page: int, limit: int, extra: Callable[[RankedPage], dict[str, Any]], into: type[RankedPage] = RankedPage,
 ) -> tuple[bytes, bool]:  # fmt: skip
     """The page_body of api.<function>(*args): from the cache (and True), else ranked now (and False).
 
@@ -162,7 +168,7 @@ async def cached_page(
     cached = await clients.cache.get(key, version=version, ttl_seconds=ttl_seconds)
     if cached is not None:
         return cached, True
-    ranked = await fetch_row(clients.pool, RankedPage, function, *call_arguments(args))
+    ranked = await fetch_row(clients.pool, into, function, *call_arguments(args))
     body = page_body(ranked, page, limit, extra(ranked))
     if in_range(ranked, page, limit):
         stored_version = version if ranked.data_version is None else str(ranked.data_version)

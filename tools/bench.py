@@ -249,6 +249,7 @@ class Samples:
     collaborative: list[uuid.UUID]
     content_based: list[uuid.UUID]
     popular: list[uuid.UUID]
+    presents: list[uuid.UUID]  # available public presents with item neighbours, for /similar
 
 
 def sample_users(target: Settings, count: int) -> Samples:
@@ -276,6 +277,10 @@ def sample_users(target: Settings, count: int) -> Samples:
                 " ORDER BY random() LIMIT %s"
             )
             or never_seen,
+            presents=users(
+                "SELECT i.present_id FROM recs.items i JOIN recs.item_neighbors n USING (item_id)"
+                " WHERE i.available ORDER BY random() LIMIT %s"
+            ),
         )
 
 
@@ -306,6 +311,14 @@ def one_user(rng: random.Random, users: Sequence[uuid.UUID]) -> tuple[uuid.UUID]
     return (rng.choice(users),)
 
 
+def similar_arguments(
+    rng: random.Random, samples: Samples, with_user: bool
+) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """api.similar's varying arguments: a random present with neighbours, and a random
+    collaborative-tier user or none."""
+    return (rng.choice(samples.presents), rng.choice(samples.collaborative) if with_user else None)
+
+
 SERVING_RELATIONS = ("recs.popular_items", "recs.interactions", "recs.user_neighbors", "recs.items")
 
 
@@ -324,6 +337,7 @@ def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
     rng = random.Random(RANDOM_SEED)  # noqa: S311 - benchmark sampling, not security
     popular_sql = "SELECT * FROM api.popular(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     personalized_sql = "SELECT * FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 20, NULL)"
+    similar_sql = "SELECT * FROM api.similar(%s, %s, NULL, NULL, NULL, NULL, NULL, 1, 20, NULL)"
     results: dict[str, Any] = {}
     popular_timings: list[float] = []
     with psycopg.connect(target.recommendations_database_url, autocommit=True) as app:
@@ -351,6 +365,9 @@ def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
             if not users:
                 continue
             measure(f"personalized_{tier}", personalized_sql, functools.partial(one_user, rng, users))
+        if samples.presents and samples.collaborative:
+            for name, with_user in (("similar_anonymous", False), ("similar_user", True)):
+                measure(name, similar_sql, functools.partial(similar_arguments, rng, samples, with_user))
     results["popular"] = percentiles(popular_timings)  # the three kinds together
     return results
 
@@ -468,6 +485,15 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
                 for low in (rng.randrange(1, 300) for _ in range(50_000))
             ],
         )
+        hit_similar = write_bodies(scripts / "similar-hit.jsonl", [{"present_id": str(samples.presents[0])}])
+        miss_similar = write_bodies(
+            scripts / "similar-miss.jsonl",
+            [
+                {"present_id": str(present), "pagination": {"page": page, "limit": 20}}
+                for present in samples.presents
+                for page in (1, 2, 3)
+            ],
+        )
         users = samples.collaborative + samples.content_based + samples.popular
         rng.shuffle(users)
         miss_personal = write_bodies(
@@ -495,6 +521,8 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
                 ("personalized_hit", "/personalized", hit_personal, False),
                 ("popular_miss", "/popular", miss_popular, True),
                 ("personalized_miss", "/personalized", miss_personal, True),
+                ("similar_hit", "/similar", hit_similar, False),
+                ("similar_miss", "/similar", miss_similar, True),
             ):
                 results[name] = {}
                 for c in CONCURRENCY:
@@ -562,7 +590,8 @@ def run_benchmark(
     samples = sample_users(target, 20_000)
     progress(
         f"sampled users: {len(samples.collaborative):,} collaborative,"
-        f" {len(samples.content_based):,} content-based, {len(samples.popular):,} popular"
+        f" {len(samples.content_based):,} content-based, {len(samples.popular):,} popular;"
+        f" {len(samples.presents):,} presents with neighbours"
     )
     vacuum_serving_relations(target)
     sql_ms = sql_latency(target, samples)

@@ -15,7 +15,7 @@
 --   the first level with any present), levels_used, fresh_checked, data_as_of.
 -- Errors: P0002 when p_present_id is not a public present this database knows (a private
 --   present gets the same answer as an unknown one); 22023 naming a bad argument.
--- Caller: none in the service yet (the POST /similar route is to call it); tests/sql/test_similar.py.
+-- Caller: POST /similar (service/routes/similar.py).
 CREATE OR REPLACE FUNCTION api.similar(
     p_present_id uuid, p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_category text, p_platform text, p_page integer, p_limit integer, p_exclude uuid[],
@@ -126,4 +126,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], boolean) IS
-    'A page of presents like a given one: its item neighbours -> its category by popularity -> popularity, filtered, never the present itself, what the user took or the excluded. P0002 for an unknown or private present. For the POST /similar route (not served yet).';
+    'A page of presents like a given one: its item neighbours -> its category by popularity -> popularity, filtered, never the present itself, what the user took or the excluded. P0002 for an unknown or private present. Called by POST /similar.';

@@ -18,6 +18,7 @@ OPERATION_IDS = {
     ("get", "/metrics"): "getMetrics",
     ("post", "/popular"): "getPopular",
     ("post", "/personalized"): "getPersonalized",
+    ("post", "/similar"): "getSimilar",
     ("get", "/user-profile/{user_id}"): "getUserProfile",
     ("put", "/user-profile/{user_id}"): "putUserProfile",
     ("patch", "/user-profile/{user_id}"): "patchUserProfile",
@@ -47,7 +48,7 @@ async def test_the_schema_states_the_rules_the_server_applies(client: AsyncTestC
     document = await _document(client)
     schemas = document["components"]["schemas"]
     for name in ("PopularRequest", "UserParams", "Filters", "PageRequest", "PersonalizedRequest",
-                 "DemographicsRequest", "DemographicsPatch"):  # fmt: skip
+                 "SimilarRequest", "DemographicsRequest", "DemographicsPatch"):  # fmt: skip
         assert schemas[name]["additionalProperties"] is False, name
     limit = schemas["PageRequest"]["properties"]["limit"]["anyOf"][0]
     assert (limit["minimum"], limit["maximum"]) == (1, 100)

@@ -1,6 +1,6 @@
 """A sick main database degrades the service instead of taking it down: main hanging on a lock,
-stopped, or paused (its processes frozen). /popular keeps answering, /personalized answers
-degraded (the circuit breaker then skips main for a while), /health is 200 degraded with the recs
+stopped, or paused (its processes frozen). /popular keeps answering, /personalized and /similar
+with a user answer degraded (the circuit breaker then skips main for a while), /health is 200 degraded with the recs
 DB up; when main is back, the next probe closes the breaker."""
 
 from __future__ import annotations
@@ -44,9 +44,21 @@ async def personalized(client: AsyncTestClient, user: str) -> tuple[dict[str, An
     return response.json(), time.perf_counter() - started
 
 
+async def similar_for_liker(client: AsyncTestClient) -> dict[str, Any]:
+    """/similar for LIKER, about the most popular present."""
+    popular = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+    body = {"present_id": popular.json()["items"][0], "user_id": LIKER}
+    response = await client.post("/similar", json=body, auth=AUTH)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
 async def assert_popular_and_health_degraded(client: AsyncTestClient) -> None:
     popular = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
     assert popular.status_code == 200 and popular.json()["items"]
+    similar = await similar_for_liker(client)
+    assert similar["degraded"] is True and similar["items"]
     health = await client.get("/health")
     assert health.status_code == 200, health.text
     report = health.json()
@@ -199,6 +211,7 @@ async def test_a_stopped_then_a_frozen_main_degrades_and_the_service_recovers_al
         rails.infra("start-postgres")
         await asyncio.sleep(1.1)
         assert (await personalized(client, LIKER))[0]["degraded"] is False
+        assert (await similar_for_liker(client))["degraded"] is False
 
         with frozen(rails):
             page, seconds = await personalized(client, LIKER)

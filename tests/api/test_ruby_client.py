@@ -28,6 +28,12 @@ out["profile"] = client.sync_user_profile(ARGV[4], gender: "female", age_group: 
 out["popular"] = client.get_popular_items(user_params: { gender: "female", age: "25-34" },
                                           pagination: { page: 1, limit: 3 })
 out["personalized"] = client.get_personalized_recommendations(user_id: ARGV[5], pagination: { limit: 3 })
+out["similar"] = client.get_similar_items(present_id: ARGV[7], user_id: ARGV[5], pagination: { limit: 2 })
+begin
+  client.get_similar_items(present_id: ARGV[6])
+rescue RecommendationClient::Error => e
+  out["no_such_present"] = e.status
+end
 out["patched"] = client.patch_user_profile(ARGV[4], locale: nil, geo_id: 7)
 out["fetched"] = client.get_user_profile(ARGV[4], request_id: "rails-req-1")
 port = lambda do |c|
@@ -72,7 +78,7 @@ def test_the_ruby_client_talks_to_the_live_service(
     with running_server(make_settings(redis_url)) as (base_url, _):
         done = subprocess.run(
             [ruby, "-e", SCRIPT, str(CLIENT), base_url, AUTH[0], AUTH[1], str(newcomer), str(fan),
-             str(uuid.uuid4())],
+             str(uuid.uuid4()), str(presents[0])],
             capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
     out = json.loads(done.stdout)
@@ -82,6 +88,9 @@ def test_the_ruby_client_talks_to_the_live_service(
     assert out["personalized"]["items"] and not set(out["personalized"]["items"]) & set(
         map(str, presents[:4])
     )
+    assert out["similar"]["algorithm_used"] == "similar" and len(out["similar"]["items"]) == 2
+    assert not set(out["similar"]["items"]) & set(map(str, presents[:4]))  # the fan took those
+    assert out["no_such_present"] == 404
     assert out["error"]["status"] == 422 and "gender" in out["error"]["detail"]
     assert out["error"]["request_id"] == "rails-req-2"  # forwarded as X-Request-ID
     assert {error["field"] for error in out["error"]["errors"]} == {"gender", "geo_id"}

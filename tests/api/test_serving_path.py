@@ -295,7 +295,7 @@ async def test_the_worker_cache_answers_without_redis_until_the_data_version_cha
     redis_server.flush()  # the worker still holds the page
     held = await serving.post("/popular", json=POPULAR, auth=AUTH)
     assert held.json()["cache_hit"] is True and stored_part(held.content) == stored_part(first.content)
-    assert len(clients_of(serving).cache.local) == 1
+    assert len(clients_of(serving).cache.local_of("popular")) == 1
 
     # New likes make another present the most popular; the refresh bumps the popular data version.
     for fan in world.users(8, "f", "25-34"):
@@ -303,7 +303,7 @@ async def test_the_worker_cache_answers_without_redis_until_the_data_version_cha
     world.refresh()
     fresh = (await serving.post("/popular", json=POPULAR, auth=AUTH)).json()
     assert fresh["cache_hit"] is False and fresh["items"][0] == str(presents[8])
-    assert len(clients_of(serving).cache.local) == 1  # the old version's page was dropped
+    assert len(clients_of(serving).cache.local_of("popular")) == 1  # the old version's page was dropped
     assert (await serving.post("/popular", json=POPULAR, auth=AUTH)).json()["cache_hit"] is True
 
 
@@ -314,7 +314,7 @@ async def test_the_worker_cache_is_bounded(
         for page in range(1, 7):
             body = {"user_params": {"gender": "f"}, "pagination": {"page": page, "limit": 1}}
             assert (await client.post("/popular", json=body, auth=AUTH)).status_code == 200
-        assert len(clients_of(client).cache.local) == 3
+        assert len(clients_of(client).cache.local_of("popular")) == 3
 
 
 def test_local_cache_keeps_the_most_recently_used_of_one_version_until_they_expire() -> None:

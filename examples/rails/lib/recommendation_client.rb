@@ -8,6 +8,7 @@
 #   client.get_popular_items(user_params: { gender: "female", age: "25-34" }, filters: { price_to: 50 })
 #   client.get_personalized_recommendations(user_id: user.uuid, pagination: { page: 1, limit: 20 },
 #                                           request_id: request.request_id)
+#   client.get_similar_items(present_id: present.uuid, user_id: user&.uuid, pagination: { limit: 8 })
 #   client.sync_user_profile(user.uuid, gender: "female", birth_date: "1990-05-01", locale: "en", geo_id: 3)
 #   client.patch_user_profile(user.uuid, gender: "male")      # only what changed; nil clears a field
 #   client.get_user_profile(user.uuid)
@@ -81,6 +82,16 @@ class RecommendationClient
     body = { user_id: user_id, filters: filters, pagination: pagination, exclude: exclude }
     body[:geo_id] = geo_id unless geo_id.nil?
     call(Net::HTTP::Post, "/personalized", body, request_id)
+  end
+
+  # POST /similar: presents like present_id ("people who took this also took"); with user_id, none
+  # that user took. An unknown or private present_id raises an Error with status 404.
+  def get_similar_items(present_id:, user_id: nil, geo_id: nil, filters: {}, pagination: {}, exclude: [],
+                        request_id: nil)
+    body = { present_id: present_id, filters: filters, pagination: pagination, exclude: exclude }
+    body[:user_id] = user_id unless user_id.nil?
+    body[:geo_id] = geo_id unless geo_id.nil?
+    call(Net::HTTP::Post, "/similar", body, request_id)
   end
 
   # GET /user-profile/{user_id}: demographics, preference profile and tier (404 for an unknown user).
