@@ -32,6 +32,8 @@ from service.routes.admin import (
     update_user_profiles,
     update_user_similarities,
 )
+from service.routes.facets import facets
+from service.routes.feedback import delete_feedback, feedback_options, post_feedback
 from service.routes.health import health
 from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized
@@ -136,6 +138,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             popular,
             personalized,
             similar,
+            facets,
+            feedback_options,
+            post_feedback,
+            delete_feedback,
             user_profile_options,
             put_user_profile,
             patch_user_profile,

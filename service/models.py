@@ -157,14 +157,31 @@ class UserParams(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
         self.age = None
 
 
+Names = Annotated[list[ShortText], msgspec.Meta(max_length=100)]
+
+
 class Filters(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """Restrictions applied before ranking. An unknown category or platform, or a price_from above
-    price_to, simply match nothing (an empty page)."""
+    """Restrictions applied before ranking. Categories and platform match the catalogue's names
+    case-insensitively; a present passes when its category is `category` or one of `categories`
+    (when either is given) and is none of `exclude_categories`. A name that matches no available
+    present matches nothing and is named in the response's `warnings`; a price_from above price_to
+    matches nothing."""
 
     price_from: Price | None = None
     price_to: Price | None = None
     category: ShortText | None = None
+    categories: Names | None = None
+    exclude_categories: Names | None = None
     platform: ShortText | None = None
+
+    def category_lists(self) -> tuple[list[str] | None, list[str] | None]:
+        """categories and exclude_categories as the SQL functions take them: sorted, without
+        repeats, None when empty (so equal requests share a cache key)."""
+        return _names(self.categories), _names(self.exclude_categories)
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    return sorted(set(values)) if values else None
 
 
 class PageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -174,12 +191,16 @@ class PageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     limit: Annotated[int, msgspec.Meta(ge=1)] | None = None
 
 
+Exclude = Annotated[list[UuidText], msgspec.Meta(max_length=1000, description="Present ids to leave out.")]
+
+
 class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """POST /popular body (the Rails client's shape)."""
+    """POST /popular body (the Rails client's shape, plus an optional exclude list)."""
 
     user_params: UserParams = msgspec.field(default_factory=UserParams)
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
+    exclude: Exclude = msgspec.field(default_factory=list)
 
 
 class Pagination(msgspec.Struct, kw_only=True):
@@ -193,6 +214,14 @@ class Pagination(msgspec.Struct, kw_only=True):
     has_previous: bool
 
 
+class FilterWarning(msgspec.Struct, kw_only=True):
+    """A filter value that matches no available present (the page is then empty of it)."""
+
+    field: str
+    value: str
+    message: str
+
+
 class RecommendationResponse(msgspec.Struct, kw_only=True):
     """A page of recommended present ids and how it was produced."""
 
@@ -203,6 +232,7 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     cache_hit: bool
     fallback_level: Level | None = None
     data_as_of: datetime.datetime | None = None
+    warnings: list[FilterWarning] = msgspec.field(default_factory=list)
 
 
 class PopularResponse(RecommendationResponse, kw_only=True):
@@ -298,7 +328,7 @@ class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     geo_id: GeoId | None = None
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
-    exclude: Annotated[list[UuidText], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    exclude: Exclude = msgspec.field(default_factory=list)
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -309,7 +339,7 @@ class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     geo_id: GeoId | None = None
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
-    exclude: Annotated[list[UuidText], msgspec.Meta(max_length=1000)] = msgspec.field(default_factory=list)
+    exclude: Exclude = msgspec.field(default_factory=list)
 
 
 class SimilarResponse(msgspec.Struct, kw_only=True):
@@ -323,8 +353,27 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     cache_hit: bool
     fallback_level: SimilarLevel | None = None
     data_as_of: datetime.datetime | None = None
+    warnings: list[FilterWarning] = msgspec.field(default_factory=list)
     levels_used: list[SimilarLevel] = msgspec.field(default_factory=list)
     degraded: bool = False
+
+
+class FeedbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """POST /feedback body: what a user said about a present (`dismiss`: not interested)."""
+
+    user_id: UuidText
+    present_id: UuidText
+    kind: Literal["dismiss"]
+
+
+class Feedback(msgspec.Struct, kw_only=True):
+    """A stored dismissal: from when, and until when (null: for ever, the dismissal_days setting 0)."""
+
+    user_id: str
+    present_id: str
+    kind: Literal["dismiss"] = "dismiss"
+    dismissed_at: datetime.datetime
+    expires_at: datetime.datetime | None
 
 
 class PersonalizedResponse(RecommendationResponse, kw_only=True):
@@ -333,6 +382,35 @@ class PersonalizedResponse(RecommendationResponse, kw_only=True):
     tiers_used: list[Tier] = msgspec.field(default_factory=list)
     interactions: int = 0
     degraded: bool = False
+
+
+class FacetValue(msgspec.Struct, kw_only=True):
+    """A category or platform, spelled as the catalogue has it, and its available public presents."""
+
+    name: str
+    presents: int
+
+
+class PriceQuantiles(msgspec.Struct, kw_only=True):
+    """Prices of the available public presents: lowest, quantiles, highest."""
+
+    min: float
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    max: float
+
+
+class Facets(msgspec.Struct, kw_only=True):
+    """GET /facets: what the filters can take, for a filter UI (as of the last popularity refresh)."""
+
+    categories: list[FacetValue]
+    platforms: list[FacetValue]
+    prices: PriceQuantiles | None
+    available_presents: int
+    data_as_of: datetime.datetime | None
 
 
 # --- operations: /admin/jobs, /stats -------------------------------------------------------------

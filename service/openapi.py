@@ -12,6 +12,9 @@ from service.models import (
     JOB_NAMES,
     DemographicsPatch,
     DemographicsRequest,
+    Facets,
+    Feedback,
+    FeedbackRequest,
     HealthReport,
     JobRun,
     JobStatus,
@@ -79,6 +82,17 @@ STATS = {
          "latency_samples": 1000},
     ],
 }  # fmt: skip
+FACETS = {
+    "categories": [{"name": "books", "presents": 1840}, {"name": "toys", "presents": 1210}],
+    "platforms": [{"name": "amazon", "presents": 2904}, {"name": "etsy", "presents": 1002}],
+    "prices": {"min": 1.5, "p10": 8.0, "p25": 14.99, "p50": 29.0, "p75": 59.9, "p90": 120.0, "max": 1999.0},
+    "available_presents": 4871,
+    "data_as_of": "2026-12-03T07:45:02Z",
+}
+FEEDBACK = {
+    "user_id": USER_ID, "present_id": ITEMS[0], "kind": "dismiss",
+    "dismissed_at": "2026-12-03T09:12:44.031Z", "expires_at": None,
+}  # fmt: skip
 HEALTH = {
     "status": "ok",
     "checks": {
@@ -120,7 +134,8 @@ PROBLEMS: dict[int, tuple[str, Any]] = {
           _problem(401, "Authentication required", "HTTP Basic credentials are required", "/popular")),
     403: ("The Rails credentials on a route that needs the admin pair",
           _problem(403, "Forbidden", "this route needs the admin credentials", "/admin/jobs")),
-    404: ("Not found: no profile for the user (/user-profile), no public present with that id (/similar)",
+    404: ("Not found: no profile for the user (/user-profile), no public present with that id "
+          "(/similar, /feedback)",
           _problem(404, "Not found", f"no profile for user {USER_ID}", f"/user-profile/{USER_ID}")),
     409: ("Another run of the job is in progress (this one was skipped)",
           _problem(409, "Job already running",
@@ -215,6 +230,15 @@ OPERATIONS: dict[str, Operation] = {
         tuple(sorted((*BODY_ERRORS, 404))),
         SimilarRequest,
     ),
+    "getFacets": Operation(200, Facets, FACETS, (401, 500, 503)),
+    "postFeedback": Operation(
+        200,
+        Feedback,
+        FEEDBACK,
+        tuple(sorted((*BODY_ERRORS, 404))),
+        FeedbackRequest,
+    ),
+    "deleteFeedback": Operation(204, None, None, (401, 422, 500, 503)),
     "getUserProfile": Operation(200, UserProfile, PROFILE, (401, 404, 422, 500, 503)),
     "putUserProfile": Operation(200, UserProfile, PROFILE, BODY_ERRORS, DemographicsRequest),
     "patchUserProfile": Operation(
@@ -242,6 +266,8 @@ RESPONSE_STRUCTS = (
     PopularResponse,
     PersonalizedResponse,
     SimilarResponse,
+    Facets,
+    Feedback,
     UserProfile,
     JobStatus,
     JobRun,
@@ -250,6 +276,7 @@ REQUEST_STRUCTS = (
     PopularRequest,
     PersonalizedRequest,
     SimilarRequest,
+    FeedbackRequest,
     DemographicsRequest,
     DemographicsPatch,
 )
@@ -270,7 +297,7 @@ def _components(settings: Settings) -> dict[str, Any]:
         (*REQUEST_STRUCTS, *RESPONSE_STRUCTS, Problem), ref_template=REF
     )
     nested = {"Pagination", "Demographics", "Preferences", "PriceBand", "Check", "MainTotals", "UserCounts",
-              "CacheSummary", "LatencySummary"}  # fmt: skip
+              "CacheSummary", "LatencySummary", "FilterWarning", "FacetValue", "PriceQuantiles"}  # fmt: skip
     response_names = nested | {struct.__name__ for struct in RESPONSE_STRUCTS}
     for name in response_names & components.keys():
         components[name]["required"] = list(components[name].get("properties", {}))

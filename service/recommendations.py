@@ -20,7 +20,7 @@ from litestar.exceptions import ValidationException
 
 from service.clients import STATE_KEY, Clients
 from service.db import fetch_row
-from service.models import Level, PageRequest, Pagination, SimilarLevel, Tier
+from service.models import FilterWarning, Level, PageRequest, Pagination, SimilarLevel, Tier, parse_uuid
 from service.settings import Settings
 from service.validation import Bounds
 
@@ -38,6 +38,7 @@ class RankedPage(msgspec.Struct, kw_only=True):
     interactions: int = 0  # api.personalized
     fresh_checked: bool = True  # api.personalized: false when main could not be read
     data_as_of: dt.datetime | None = None
+    warnings: list[FilterWarning] = msgspec.field(default_factory=list)  # filter values matching nothing
 
 
 class SimilarPage(RankedPage, kw_only=True):
@@ -70,6 +71,12 @@ def page_bounds(request: Request[Any, Any, Any]) -> Bounds:
     """The body check's bound known only at start: pagination.limit up to MAX_PAGE_SIZE."""
     settings: Settings = request.app.state[STATE_KEY].settings
     return {(PageRequest, "limit"): {"le": settings.max_page_size}}
+
+
+def exclude_ids(values: list[str]) -> list[str]:
+    """A request's exclude list as the SQL functions take it: canonical uuids, sorted, without
+    repeats (so equal requests share a cache key); a bad one is a 422 naming its index."""
+    return sorted({str(parse_uuid(value, f"exclude[{index}]")) for index, value in enumerate(values)})
 
 
 CENT = Decimal("0.01")
@@ -129,6 +136,7 @@ def page_body(ranked: RankedPage, page: int, limit: int, extra: dict[str, Any]) 
         "algorithm_used": ranked.algorithm_used,
         "fallback_level": ranked.fallback_level,
         "data_as_of": ranked.data_as_of,
+        "warnings": ranked.warnings,
         **extra,
     }
     return ranked.algorithm_used.encode() + b"\n" + _encoder.encode(fields)

@@ -15,6 +15,7 @@ from service.models import PopularRequest
 from service.recommendations import (
     RankedPage,
     cached_page,
+    exclude_ids,
     page_bounds,
     page_limit,
     price_from,
@@ -39,8 +40,10 @@ EXAMPLE = {
     before_request=body_check(PopularRequest, page_bounds),
     description=(
         "Time-decayed popularity with the fallback chain exact (gender + age group) -> gender -> "
-        "age group -> global. Filters apply before ranking; an unknown category or platform gives "
-        "an empty page. `age` takes an age group (`25-34`) or an age in years."
+        "age group -> global. Filters apply before ranking, category and platform names "
+        "case-insensitively; a name that matches no available present gives an empty page and a "
+        "`warnings` entry naming it. Never returns a present in `exclude`. `age` takes an age group "
+        "(`25-34`) or an age in years."
     ),
 )
 async def popular(
@@ -55,9 +58,11 @@ async def popular(
     limit = page_limit(data.pagination, clients.settings)
     page = data.pagination.page
     user, filters = data.user_params, data.filters
+    categories, exclude_categories = filters.category_lists()
     args = (
         user.gender, user.age_group, user.category, user.geo_id, price_from(filters.price_from),
         price_to(filters.price_to), filters.category, filters.platform, page, limit,
+        exclude_ids(data.exclude), categories, exclude_categories,
     )  # fmt: skip
     version = str(await clients.versions.get(clients.pool, "popular"))
     stored, hit = await cached_page(

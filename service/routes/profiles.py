@@ -223,7 +223,8 @@ async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Client
     "/user-profile/{user_id:str}", tags=["profiles"], summary="Erase what the service holds of a user",
     operation_id="deleteUserProfile",
     description=(
-        "Erases the user's demographics, synced interactions, preference profile and neighbours in "
+        "Erases the user's demographics, synced interactions, preference profile, neighbours and "
+        "dismissals in "
         "the recs DB, and the cached copies: GET /user-profile then answers 404 and no cached "
         "personalised page of the user is served again. Idempotent: 204 for an unknown or already "
         "erased user too. Main is not touched: the Rails app deletes the user there as well, or "

@@ -16,6 +16,7 @@ from service.recommendations import (
     RankedPage,
     SimilarPage,
     cached_page,
+    exclude_ids,
     page_bounds,
     page_limit,
     price_from,
@@ -65,15 +66,14 @@ async def similar(
     started = time.perf_counter()
     present_id = str(parse_uuid(data.present_id, "present_id"))
     user_id = None if data.user_id is None else str(parse_uuid(data.user_id, "user_id"))
-    exclude = sorted(
-        {str(parse_uuid(value, f"exclude[{index}]")) for index, value in enumerate(data.exclude)}
-    )
+    exclude = exclude_ids(data.exclude)
     limit = page_limit(data.pagination, clients.settings)
     page = data.pagination.page
     filters = data.filters
+    categories, exclude_categories = filters.category_lists()
     args = (
         present_id, user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to),
-        filters.category, filters.platform, page, limit, exclude,
+        filters.category, filters.platform, page, limit, exclude, categories, exclude_categories,
     )  # fmt: skip
     if user_id is not None:
         query = UserPageQuery(

@@ -2,13 +2,13 @@
 -- user's most recent presents (neighbor_history_limit synced ones, plus the unsynced ones), and
 -- a price span from the cheapest / content_price_band_factor to the dearest x the factor,
 -- narrowed by the request's own category and price filters.
--- Arguments: p_user_key; p_fresh (item ids of unsynced interactions); p_category, p_price_from,
---   p_price_to (the request's filters, NULL = any).
--- Result: categories ('{}' when the request's category is not among them), price_from, price_to
+-- Arguments: p_user_key; p_fresh (item ids of unsynced interactions); p_categories (the request's
+--   categories as recs.resolve_filters gives them), p_price_from, p_price_to (NULL = any).
+-- Result: categories (those of the request among them; '{}' when none is), price_from, price_to
 --   (price_from > price_to: no present can match).
 -- Errors: none. Caller: api.personalized (content-based tier).
 CREATE OR REPLACE FUNCTION recs.content_profile(
-    p_user_key integer, p_fresh integer[], p_category text, p_price_from numeric, p_price_to numeric,
+    p_user_key integer, p_fresh integer[], p_categories text[], p_price_from numeric, p_price_to numeric,
     OUT categories text[], OUT price_from numeric, OUT price_to numeric
 )
 LANGUAGE plpgsql STABLE AS $$
@@ -24,12 +24,12 @@ BEGIN
           UNION
           SELECT f.item_id FROM unnest(p_fresh) f(item_id)) mine
     JOIN recs.items i ON i.item_id = mine.item_id;
-    IF p_category IS NOT NULL THEN
-        categories := CASE WHEN p_category = ANY (categories) THEN ARRAY[p_category] ELSE '{}'::text[] END;
+    IF p_categories IS NOT NULL THEN
+        categories := ARRAY(SELECT unnest(categories) INTERSECT SELECT unnest(p_categories) ORDER BY 1);
     END IF;
     price_from := greatest(price_from, p_price_from);
     price_to := least(price_to, p_price_to);
 END;
 $$;
-COMMENT ON FUNCTION recs.content_profile(integer, integer[], text, numeric, numeric) IS
+COMMENT ON FUNCTION recs.content_profile(integer, integer[], text[], numeric, numeric) IS
     'Categories and price span of a user''s recent presents, narrowed by the request''s filters (content-based tier).';

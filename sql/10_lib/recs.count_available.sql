@@ -1,11 +1,12 @@
 -- recs.count_available: how many available public presents match the filters and are not left
 -- out (the size of the whole ranking: the global popularity level holds every available public
--- present). Without price filters, and with at most one category and one platform, it reads
+-- present). Without price filters, with at most one platform and without presents lacking a
+-- category ('' in p_categories), it reads
 -- recs.popular_filter_counts (or recs.popular_region_counts for a region) and subtracts the
 -- left-out presents that match, instead of counting up to every present per request.
 -- Arguments: as recs.rank_popular's filters; p_exclude_user_key and p_exclude leave out that
 --   user's synced interactions and those item ids. Result: the count. Errors: none.
--- Caller: api.popular and api.personalized, for total_pages.
+-- Caller: api.popular, api.personalized and api.similar, for total_pages.
 CREATE OR REPLACE FUNCTION recs.count_available(
     p_categories text[], p_platforms text[], p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_exclude_user_key integer, p_exclude integer[]
@@ -16,17 +17,18 @@ DECLARE
     v_total bigint;
     v_left_out bigint;
 BEGIN
-    IF p_price_from IS NULL AND p_price_to IS NULL
-       AND coalesce(cardinality(p_categories), 1) = 1 AND coalesce(cardinality(p_platforms), 1) = 1 THEN
+    -- Pre-counted: presents per category (each has one, so a list adds up) and platform.
+    IF p_price_from IS NULL AND p_price_to IS NULL AND NOT coalesce('' = ANY (p_categories), false)
+       AND coalesce(cardinality(p_platforms), 1) = 1 THEN
         IF p_geo_id IS NULL THEN
             SELECT coalesce(sum(c.presents), 0) INTO v_total
             FROM recs.popular_filter_counts c
-            WHERE c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+            WHERE c.category = ANY (coalesce(p_categories, '{*}')) AND c.platform = coalesce(p_platforms[1], '*');
         ELSE  -- deliverable everywhere (-1) plus listed for the region
             SELECT coalesce(sum(c.presents), 0) INTO v_total
             FROM recs.popular_region_counts c
             WHERE c.geo_id IN (-1, p_geo_id)
-              AND c.category = coalesce(p_categories[1], '*') AND c.platform = coalesce(p_platforms[1], '*');
+              AND c.category = ANY (coalesce(p_categories, '{*}')) AND c.platform = coalesce(p_platforms[1], '*');
         END IF;
         IF p_exclude_user_key IS NULL AND coalesce(cardinality(p_exclude), 0) = 0 THEN
             RETURN v_total;

@@ -1,8 +1,8 @@
 -- recs.erase_users: removes what this database holds of some users, in one transaction:
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
 --   their preference profile, their popularity segment, their neighbour pool (unless a
---   similarity run is rewriting it: it then goes at the next run) and their row in recs.users,
---   so no api.* function knows them any more;
+--   similarity run is rewriting it: it then goes at the next run) and their row in recs.users
+--   (their dismissals go with it), so no api.* function knows them any more;
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
 --   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
 --   vectors, norms and recent history (refresh_user_similarities, as they are marked in

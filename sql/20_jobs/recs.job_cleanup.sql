@@ -1,5 +1,5 @@
 -- recs.job_cleanup: purges recs.job_runs and recs.user_erasures rows older than the
--- job_run_retention_days setting.
+-- job_run_retention_days setting, and dismissals past dismissal_days (when not 0: for ever).
 -- Arguments: none. Result: rows deleted. Errors: a bad setting value (22P02).
 -- Caller: recs.run_job('cleanup') from pg_cron (job "cleanup", every 6 hours), psql or admin API.
 CREATE OR REPLACE FUNCTION recs.job_cleanup() RETURNS bigint
@@ -8,13 +8,19 @@ DECLARE
     v_before timestamptz := now() - make_interval(days => recs.setting('job_run_retention_days')::int);
     v_runs bigint;
     v_erasures bigint;
+    v_dismissal_days integer := recs.setting('dismissal_days')::integer;
+    v_dismissals bigint := 0;
 BEGIN
     DELETE FROM recs.job_runs WHERE started_at < v_before;
     GET DIAGNOSTICS v_runs = ROW_COUNT;
     DELETE FROM recs.user_erasures WHERE erased_at < v_before;
     GET DIAGNOSTICS v_erasures = ROW_COUNT;
-    RETURN v_runs + v_erasures;
+    IF v_dismissal_days > 0 THEN
+        DELETE FROM recs.dismissals WHERE dismissed_at <= now() - make_interval(days => v_dismissal_days);
+        GET DIAGNOSTICS v_dismissals = ROW_COUNT;
+    END IF;
+    RETURN v_runs + v_erasures + v_dismissals;
 END;
 $$;
 COMMENT ON FUNCTION recs.job_cleanup() IS
-    'Delete run-log and erasure-log rows past job_run_retention_days. Run it as CALL recs.run_job(''cleanup'').';
+    'Delete run-log and erasure-log rows past job_run_retention_days, and dismissals past dismissal_days. Run it as CALL recs.run_job(''cleanup'').';

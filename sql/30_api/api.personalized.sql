@@ -13,24 +13,29 @@
 -- tier.
 -- Never returns a present the user liked or clicked, synced or not yet synced (read live from
 -- main by recs.user_interactions; if main is unreachable, or p_read_main is false, only synced
--- interactions are excluded and fresh_checked is false), nor one in p_exclude, nor an unavailable or private one
--- (recs.items holds public ones). Filters apply before the top-N of every tier. An unknown user
--- is a user with 0 interactions.
+-- interactions are excluded and fresh_checked is false), nor one they dismissed (recs.dismissed_items),
+-- nor one in p_exclude, nor an unavailable or private one
+-- (recs.items holds public ones). Filters apply before the top-N of every tier; categories and
+-- platform match case-insensitively (recs.resolve_filters). An unknown user is a user with 0
+-- interactions.
 -- Arguments: p_user_id; p_geo_id (NULL: the synced profile's); p_price_from, p_price_to,
 --   p_category, p_platform (filters, NULL = any); p_page >= 1; p_limit 1..1000; p_exclude
---   (present ids, at most 1000); p_read_main (default true; false skips the live read of main,
---   as the API does while its circuit breaker is open).
+--   (present ids, at most 1000); p_categories (any of, with p_category), p_exclude_categories;
+--   p_read_main (default true; false skips the live read of main, as the API does while its
+--   circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents
---   matching the filters, minus the user's and the excluded), algorithm_used (tier of the first
+--   matching the filters, minus the user's, the dismissed and the excluded), algorithm_used (tier of the first
 --   item, else the user's tier), tiers_used, fallback_level (popular level of the first popular
---   item), interactions, fresh_checked, data_as_of.
+--   item), interactions, fresh_checked, data_as_of, warnings (jsonb array of {field, value,
+--   message}: filter values that match no available present).
 -- Errors: 22023 naming the bad argument.
 -- Caller: POST /personalized; the offline evaluation.
 CREATE OR REPLACE FUNCTION api.personalized(
     p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric, p_category text,
-    p_platform text, p_page integer, p_limit integer, p_exclude uuid[], p_read_main boolean DEFAULT true
+    p_platform text, p_page integer, p_limit integer, p_exclude uuid[], p_categories text[] DEFAULT NULL,
+    p_exclude_categories text[] DEFAULT NULL, p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, algorithm_used text, tiers_used text[], fallback_level text,
-                 interactions integer, fresh_checked boolean, data_as_of timestamptz)
+                 interactions integer, fresh_checked boolean, data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan AS $$
@@ -44,8 +49,8 @@ DECLARE
     v_fresh integer[];
     v_exclude integer[];
     v_tier text;
-    v_categories text[] := CASE WHEN p_category IS NOT NULL THEN ARRAY[p_category] END;
-    v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
+    v_categories text[];
+    v_platforms text[];
     v_content record;             -- recs.content_profile: categories, price_from, price_to
     v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
     v_tiers text[] := '{}';       -- the tier of each
@@ -61,6 +66,8 @@ BEGIN
     END IF;
     v_offset := (p_page - 1) * p_limit;
     v_depth := v_offset + p_limit;
+    SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
+    FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform) f;
 
     -- Who: the user's key, demographics and region, history and tier.
     SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
@@ -69,8 +76,8 @@ BEGIN
     v_geo_id := coalesce(p_geo_id, v_geo_id);
     SELECT h.fresh, h.fresh_checked, h.interactions INTO v_fresh, fresh_checked, interactions
     FROM recs.user_interactions(p_user_id, v_user_key, coalesce(p_read_main, true)) h;
-    v_exclude := v_fresh || coalesce((SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude)),
-                                     '{}');
+    v_exclude := v_fresh || recs.dismissed_items(v_user_key)
+                 || coalesce((SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude)), '{}');
     v_tier := recs.tier_of(interactions);
 
     total_items := recs.count_available(v_categories, v_platforms, v_geo_id, p_price_from, p_price_to,
@@ -95,7 +102,7 @@ BEGIN
         END IF;
         IF v_tier <> 'popular' AND cardinality(v_ranked) < v_depth THEN
             SELECT * INTO v_content
-            FROM recs.content_profile(v_user_key, v_fresh, p_category, p_price_from, p_price_to);
+            FROM recs.content_profile(v_user_key, v_fresh, v_categories, p_price_from, p_price_to);
             IF coalesce(v_content.price_from <= v_content.price_to, true) THEN
                 SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
                        v_tiers || coalesce(array_agg('content_based'::text ORDER BY r.position), '{}'),
@@ -134,5 +141,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], boolean) IS
+COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], boolean) IS
     'A page for a user: collaborative -> content-based -> popular tiers by interaction count, topped up in that order, never what the user liked or clicked (even unsynced) or excluded. Called by POST /personalized.';

@@ -1,14 +1,15 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
 -- changes the moment any of it does: the popular, personalized and synced data versions and a
 -- fingerprint of the user's events not yet synced (read live from main), of their key in
--- recs.users (an erasure removes it: their cached pages are never served again) and of their
--- stored demographics (a PUT /user-profile moves them to another segment or region at once).
+-- recs.users (an erasure removes it: their cached pages are never served again), of their
+-- stored demographics (a PUT /user-profile moves them to another segment or region at once) and
+-- of their lasting dismissals (a dismissal, its undoing or its expiry changes the key).
 -- Arguments: p_user_id; p_read_main (false: do not try main, as while the API's circuit breaker
 --   is open). Result: one row (popular_version, personalized_version, synced_version,
 --   fresh_fingerprint, fresh_checked); fresh_checked is false when main was not or could not be read, and the
 --   fingerprint then says 'unchecked' (a page ranked without main is cached apart).
 -- Errors: none (a main-DB failure is reported, not raised).
--- Caller: POST /personalized, before looking in Redis.
+-- Caller: POST /personalized and POST /similar with a user_id, before looking in Redis.
 CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid, p_read_main boolean)
 RETURNS TABLE (popular_version bigint, personalized_version bigint, synced_version bigint, fresh_fingerprint text,
                fresh_checked boolean)
@@ -33,10 +34,11 @@ BEGIN
     -- pages can be built again, whatever else stays the same.
     fresh_fingerprint := fresh_fingerprint || '|' || coalesce(
         (SELECT u.user_key || '@' || coalesce(d.updated_at::text, '-')
+                || '|' || md5(recs.dismissed_items(u.user_key)::text)
          FROM recs.users u LEFT JOIN recs.user_demographics d ON d.user_key = u.user_key
          WHERE u.user_id = p_user_id), '-');
     RETURN NEXT;
 END;
 $$;
 COMMENT ON FUNCTION api.personalized_cache_state(uuid, boolean) IS
-    'Data versions and a fingerprint of the user''s not-yet-synced events, key and demographics (cache key of POST /personalized).';
+    'Data versions and a fingerprint of the user''s not-yet-synced events, key, demographics and dismissals (cache key of POST /personalized and /similar with a user).';

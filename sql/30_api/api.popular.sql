@@ -4,29 +4,34 @@
 -- the min_segment_users setting. The first remaining level ranks first; when it runs out of
 -- matching items the next levels top the page up (no duplicates), down to global, which holds
 -- every available public present, so a narrow filter still fills its pages.
--- Filters (all optional) apply before the top-N: category (p_segment_category from user_params
--- and p_category from filters; both given and different = nothing matches), price range,
--- platform, geo availability (presents without a region list deliver everywhere).
+-- Filters (all optional) apply before the top-N: categories (p_category and p_categories, any
+-- of, less p_exclude_categories; p_segment_category from user_params must hold too), platform,
+-- each matched case-insensitively (recs.resolve_filters: a value matching no available present is
+-- named in warnings), price range, geo availability (presents without a region list deliver
+-- everywhere); the presents in p_exclude are left out.
 -- Arguments: p_gender (m, f, male or female in any case, or NULL), p_age_group (NULL or a group of
 --   recs.age_groups), p_segment_category,
---   p_geo_id, p_price_from, p_price_to, p_category, p_platform, p_page (>= 1), p_limit (1..1000).
--- Result: one row: items (present ids, page order), total_items (matching the filters),
---   fallback_level (level of the page's first item, else the first level tried), levels_used,
---   data_version, data_as_of.
+--   p_geo_id, p_price_from, p_price_to, p_category, p_platform, p_page (>= 1), p_limit (1..1000),
+--   p_exclude (present ids, at most 1000), p_categories, p_exclude_categories (NULL: none).
+-- Result: one row: items (present ids, page order), total_items (matching the filters, less the
+--   excluded), fallback_level (level of the page's first item, else the first level tried),
+--   levels_used, data_version, data_as_of, warnings (jsonb array of {field, value, message}).
 -- Errors: 22023 naming the bad argument.
 -- Caller: POST /popular; api.personalized for users without interactions.
 CREATE OR REPLACE FUNCTION api.popular(
     p_gender text, p_age_group text, p_segment_category text, p_geo_id integer,
     p_price_from numeric, p_price_to numeric, p_category text, p_platform text,
-    p_page integer, p_limit integer
+    p_page integer, p_limit integer, p_exclude uuid[] DEFAULT NULL, p_categories text[] DEFAULT NULL,
+    p_exclude_categories text[] DEFAULT NULL
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
-                 data_version bigint, data_as_of timestamptz)
+                 data_version bigint, data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_offset integer;
     v_categories text[];
-    v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
+    v_platforms text[];
+    v_exclude integer[];
     v_levels text[];
     v_gender text;
     v_age_group text;
@@ -35,21 +40,23 @@ BEGIN
     v_gender := recs.gender_of(p_gender, 'gender');
     v_age_group := recs.check_age_group(p_age_group, 'age_group');
     v_offset := (p_page - 1) * p_limit;
-    v_categories := CASE
-        WHEN p_segment_category IS NOT NULL AND p_category IS NOT NULL AND p_segment_category <> p_category
-            THEN '{}'::text[]
-        WHEN coalesce(p_category, p_segment_category) IS NOT NULL THEN ARRAY[coalesce(p_category, p_segment_category)]
-    END;
+    IF cardinality(p_exclude) > 1000 THEN
+        RAISE EXCEPTION 'exclude may hold at most 1000 ids' USING ERRCODE = 'invalid_parameter_value',
+            COLUMN = 'exclude';
+    END IF;
+    SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
+    FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform, p_segment_category) f;
+    v_exclude := (SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude));
 
     SELECT v.version, v.as_of INTO data_version, data_as_of FROM recs.data_versions v WHERE v.name = 'popular';
-    total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, NULL);
+    total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, v_exclude);
 
     IF v_offset < total_items THEN
         SELECT coalesce(array_agg(r.present_id ORDER BY r.position), '{}'),
                coalesce(array_agg(r.level ORDER BY r.position), '{}')
         INTO items, v_levels
         FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, p_geo_id, p_price_from,
-                               p_price_to, v_offset + p_limit, NULL, NULL) r
+                               p_price_to, v_offset + p_limit, NULL, v_exclude) r
         WHERE r.position > v_offset;
     ELSE
         items := '{}';
@@ -62,5 +69,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer) IS
-    'A page of popular public presents for a segment with the exact -> gender -> age group -> global fallback chain and filters before top-N. Called by POST /popular.';
+COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[]) IS
+    'A page of popular public presents for a segment with the exact -> gender -> age group -> global fallback chain, filters (case-insensitive, warnings for unknown values) and exclusions before top-N. Called by POST /popular.';

@@ -3,25 +3,28 @@
 -- they run out (a present few people took, or narrow filters), presents of its category by
 -- popularity; then every other present by popularity, so pages never end early.
 -- Levels, in order: co_liked, same_category, popular. The present itself, the excluded ids and,
--- with p_user_id, everything that user liked or clicked (synced or not yet) are left out; only
+-- with p_user_id, everything that user liked or clicked (synced or not yet) or dismissed
+-- (recs.dismissed_items) are left out; only
 -- available public presents that pass the filters are served.
 -- Arguments: p_present_id (a public present); p_user_id (NULL: anonymous); p_geo_id (NULL: the
 --   user's stored region, if any), p_price_from, p_price_to, p_category, p_platform (filters,
---   NULL = any); p_page >= 1; p_limit 1..1000; p_exclude (present ids, at most 1000);
---   p_read_main (false skips the live read of the user's unsynced events, as the API does while
---   its circuit breaker is open).
+--   NULL = any; category and platform match case-insensitively, recs.resolve_filters); p_page >= 1;
+--   p_limit 1..1000; p_exclude (present ids, at most 1000); p_categories (any of, with
+--   p_category), p_exclude_categories; p_read_main (false skips the live read of the user's
+--   unsynced events, as the API does while its circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents matching
 --   the filters, minus those left out), fallback_level (level of the page's first item, else
---   the first level with any present), levels_used, fresh_checked, data_as_of.
+--   the first level with any present), levels_used, fresh_checked, data_as_of, warnings (jsonb
+--   array of {field, value, message}: filter values that match no available present).
 -- Errors: P0002 when p_present_id is not a public present this database knows (a private
 --   present gets the same answer as an unknown one); 22023 naming a bad argument.
 -- Caller: POST /similar (service/routes/similar.py).
 CREATE OR REPLACE FUNCTION api.similar(
     p_present_id uuid, p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_category text, p_platform text, p_page integer, p_limit integer, p_exclude uuid[],
-    p_read_main boolean DEFAULT true
+    p_categories text[] DEFAULT NULL, p_exclude_categories text[] DEFAULT NULL, p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[], fresh_checked boolean,
-                 data_as_of timestamptz)
+                 data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan AS $$
@@ -35,8 +38,8 @@ DECLARE
     v_geo_id integer;
     v_fresh integer[] := '{}';
     v_exclude integer[];
-    v_categories text[] := CASE WHEN p_category IS NOT NULL THEN ARRAY[p_category] END;
-    v_platforms text[] := CASE WHEN p_platform IS NOT NULL THEN ARRAY[p_platform] END;
+    v_categories text[];
+    v_platforms text[];
     v_same_category text[];
     v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
     v_levels text[] := '{}';     -- the level of each
@@ -55,6 +58,8 @@ BEGIN
     END IF;
     v_offset := (p_page - 1) * p_limit;
     v_depth := v_offset + p_limit;
+    SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
+    FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform) f;
 
     fresh_checked := true;
     IF p_user_id IS NOT NULL THEN
@@ -65,10 +70,10 @@ BEGIN
         FROM recs.user_interactions(p_user_id, v_user_key, coalesce(p_read_main, true)) h;
     END IF;
     v_geo_id := coalesce(p_geo_id, v_geo_id);
-    v_exclude := v_item.item_id || coalesce(v_fresh, '{}')
+    v_exclude := v_item.item_id || coalesce(v_fresh, '{}') || recs.dismissed_items(v_user_key)
                  || coalesce((SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude)), '{}');
-    -- The category level keeps the filter's category: another one matches nothing there.
-    v_same_category := CASE WHEN p_category IS NULL OR p_category = v_item.category THEN ARRAY[v_item.category]
+    -- The category level keeps the category filter: a present of another category matches nothing there.
+    v_same_category := CASE WHEN v_categories IS NULL OR v_item.category = ANY (v_categories) THEN ARRAY[v_item.category]
                             ELSE '{}'::text[] END;
 
     total_items := recs.count_available(v_categories, v_platforms, v_geo_id, p_price_from, p_price_to,
@@ -125,5 +130,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], boolean) IS
+COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], boolean) IS
     'A page of presents like a given one: its item neighbours -> its category by popularity -> popularity, filtered, never the present itself, what the user took or the excluded. P0002 for an unknown or private present. Called by POST /similar.';

@@ -107,7 +107,7 @@ class Scenario:
     async def check_personalized(self, app: psycopg.Connection, user: uuid.UUID) -> None:
         row = app.execute(
             "SELECT items, total_items, algorithm_used"
-            " FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 5, '{}', true)",
+            " FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 5, '{}', p_read_main => true)",
             (user,),
         ).fetchone()
         assert row is not None

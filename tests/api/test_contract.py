@@ -19,6 +19,9 @@ OPERATION_IDS = {
     ("post", "/popular"): "getPopular",
     ("post", "/personalized"): "getPersonalized",
     ("post", "/similar"): "getSimilar",
+    ("get", "/facets"): "getFacets",
+    ("post", "/feedback"): "postFeedback",
+    ("delete", "/feedback"): "deleteFeedback",
     ("get", "/user-profile/{user_id}"): "getUserProfile",
     ("put", "/user-profile/{user_id}"): "putUserProfile",
     ("patch", "/user-profile/{user_id}"): "patchUserProfile",
@@ -48,7 +51,8 @@ async def test_the_schema_states_the_rules_the_server_applies(client: AsyncTestC
     document = await _document(client)
     schemas = document["components"]["schemas"]
     for name in ("PopularRequest", "UserParams", "Filters", "PageRequest", "PersonalizedRequest",
-                 "SimilarRequest", "DemographicsRequest", "DemographicsPatch"):  # fmt: skip
+                 "SimilarRequest", "FeedbackRequest", "DemographicsRequest",
+                 "DemographicsPatch"):  # fmt: skip
         assert schemas[name]["additionalProperties"] is False, name
     limit = schemas["PageRequest"]["properties"]["limit"]["anyOf"][0]
     assert (limit["minimum"], limit["maximum"]) == (1, 100)

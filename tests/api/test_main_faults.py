@@ -1,7 +1,7 @@
 """A sick main database degrades the service instead of taking it down: main hanging on a lock,
 stopped, or paused (its processes frozen). /popular keeps answering, /personalized and /similar
-with a user answer degraded (the circuit breaker then skips main for a while), /health is 200 degraded with the recs
-DB up; when main is back, the next probe closes the breaker."""
+with a user answer degraded (the circuit breaker then skips main for a while), /health is 200
+degraded with the recs DB up; when main is back, the next probe closes the breaker."""
 
 from __future__ import annotations
 

@@ -34,6 +34,11 @@ begin
 rescue RecommendationClient::Error => e
   out["no_such_present"] = e.status
 end
+dismissed = out["similar"]["items"][0]
+out["dismissed"] = client.dismiss_present(user_id: ARGV[5], present_id: dismissed)
+out["after_dismissal"] = client.get_similar_items(present_id: ARGV[7], user_id: ARGV[5])["items"]
+out["undone"] = client.undo_dismissal(user_id: ARGV[5], present_id: dismissed)
+out["after_undo"] = client.get_similar_items(present_id: ARGV[7], user_id: ARGV[5])["items"]
 out["patched"] = client.patch_user_profile(ARGV[4], locale: nil, geo_id: 7)
 out["fetched"] = client.get_user_profile(ARGV[4], request_id: "rails-req-1")
 port = lambda do |c|
@@ -91,6 +96,10 @@ def test_the_ruby_client_talks_to_the_live_service(
     assert out["similar"]["algorithm_used"] == "similar" and len(out["similar"]["items"]) == 2
     assert not set(out["similar"]["items"]) & set(map(str, presents[:4]))  # the fan took those
     assert out["no_such_present"] == 404
+    dismissed = out["similar"]["items"][0]
+    assert out["dismissed"]["present_id"] == dismissed and out["dismissed"]["kind"] == "dismiss"
+    assert dismissed not in out["after_dismissal"] and dismissed in out["after_undo"]
+    assert out["undone"] == {}
     assert out["error"]["status"] == 422 and "gender" in out["error"]["detail"]
     assert out["error"]["request_id"] == "rails-req-2"  # forwarded as X-Request-ID
     assert {error["field"] for error in out["error"]["errors"]} == {"gender", "geo_id"}

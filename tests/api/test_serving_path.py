@@ -85,7 +85,8 @@ def stored_part(body: bytes) -> bytes:
 def database_page(user: uuid.UUID, limit: int = 5) -> list[str]:
     with app_connect() as app:
         row = app.execute(
-            "SELECT items FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, %s, '{}', true)",
+            "SELECT items FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, %s, '{}',"
+            " p_read_main => true)",
             (user, limit),
         ).fetchone()
     assert row is not None

@@ -38,7 +38,11 @@ async def test_neighbours_then_fallbacks_with_the_response_shape(
     assert page.items == [str(present) for present in expected]
     assert page.algorithm_used == "similar" and page.fallback_level == "co_liked"
     assert page.levels_used == ["co_liked", "same_category"] and page.degraded is False
-    assert (page.pagination.total_items, page.pagination.total_pages, page.pagination.has_next) == (5, 2, True)
+    assert (page.pagination.total_items, page.pagination.total_pages, page.pagination.has_next) == (
+        5,
+        2,
+        True,
+    )
     assert page.cache_hit is False
     again = (await client.post("/similar", json=body, auth=AUTH)).json()
     assert again["cache_hit"] is True and again["items"] == page.items

@@ -9,6 +9,8 @@
 #   client.get_personalized_recommendations(user_id: user.uuid, pagination: { page: 1, limit: 20 },
 #                                           request_id: request.request_id)
 #   client.get_similar_items(present_id: present.uuid, user_id: user&.uuid, pagination: { limit: 8 })
+#   client.dismiss_present(user_id: user.uuid, present_id: present.uuid)   # "not interested"
+#   client.undo_dismissal(user_id: user.uuid, present_id: present.uuid)
 #   client.sync_user_profile(user.uuid, gender: "female", birth_date: "1990-05-01", locale: "en", geo_id: 3)
 #   client.patch_user_profile(user.uuid, gender: "male")      # only what changed; nil clears a field
 #   client.get_user_profile(user.uuid)
@@ -92,6 +94,17 @@ class RecommendationClient
     body[:user_id] = user_id unless user_id.nil?
     body[:geo_id] = geo_id unless geo_id.nil?
     call(Net::HTTP::Post, "/similar", body, request_id)
+  end
+
+  # POST /feedback: the user is not interested in the present; it leaves their pages at once.
+  def dismiss_present(user_id:, present_id:, request_id: nil)
+    call(Net::HTTP::Post, "/feedback", { user_id: user_id, present_id: present_id, kind: "dismiss" }, request_id)
+  end
+
+  # DELETE /feedback: undo a dismissal (idempotent; returns an empty Hash).
+  def undo_dismissal(user_id:, present_id:, request_id: nil)
+    query = URI.encode_www_form(user_id: user_id, present_id: present_id, kind: "dismiss")
+    call(Net::HTTP::Delete, "/feedback?#{query}", nil, request_id)
   end
 
   # GET /user-profile/{user_id}: demographics, preference profile and tier (404 for an unknown user).

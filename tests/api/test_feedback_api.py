@@ -1,0 +1,160 @@
+"""POST and DELETE /feedback: a dismissed present leaves the user's pages on every route at once,
+under cache hits too, comes back when undone or expired, goes with the user's erasure; bad input is
+a clear 4xx."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from service.app import create_app
+from service.settings import Settings
+from tests.api.test_serving_path import serving_settings
+from tests.conftest import ADMIN_AUTH, AUTH
+from tests.data import World
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    main, recs = databases
+    return World(main, recs)
+
+
+@pytest.fixture
+def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A user with 3 likes and five like-minded users who liked 6 more presents, refreshed."""
+    presents = [world.present(price=10 + index) for index in range(9)]
+    user = world.users(1, "f", "25-34")[0]
+    for present in presents[:3]:
+        world.like(user, present)
+    for twin in world.users(5, "f", "25-34"):
+        for present in presents:
+            world.like(twin, present)
+    world.refresh_all()
+    return user, presents
+
+
+@pytest.fixture
+async def serving(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """The serving path's defaults: the user's state kept in Redis, pages kept in the worker."""
+    async with AsyncTestClient(app=create_app(serving_settings(settings))) as client:
+        yield client
+
+
+async def pages(client: AsyncTestClient, user: uuid.UUID, anchor: uuid.UUID) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """The user's /personalized page and their /similar page about anchor."""
+    personal = await client.post("/personalized", json={"user_id": str(user)}, auth=AUTH)
+    similar = await client.post("/similar", json={"present_id": str(anchor), "user_id": str(user)}, auth=AUTH)
+    assert personal.status_code == 200 and similar.status_code == 200, (personal.text, similar.text)
+    return personal.json(), similar.json()
+
+
+async def dismiss(client: AsyncTestClient, user: uuid.UUID, present: uuid.UUID) -> dict:  # type: ignore[type-arg]
+    body = {"user_id": str(user), "present_id": str(present), "kind": "dismiss"}
+    response = await client.post("/feedback", json=body, auth=AUTH)
+    assert response.status_code == 200, response.text
+    stored: dict = response.json()  # type: ignore[type-arg]
+    return stored
+
+
+async def test_a_dismissed_present_leaves_every_page_at_once_even_under_cache_hits(
+    serving: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    user, presents = shoppers
+    personal, similar = await pages(serving, user, presents[0])
+    top = personal["items"][0]
+    assert top in similar["items"]
+    personal, similar = await pages(serving, user, presents[0])
+    assert personal["cache_hit"] is True and similar["cache_hit"] is True
+
+    stored = await dismiss(serving, user, uuid.UUID(top))
+    assert stored["kind"] == "dismiss" and stored["present_id"] == top and stored["expires_at"] is None
+    personal, similar = await pages(serving, user, presents[0])
+    assert top not in personal["items"] and top not in similar["items"]
+    assert personal["pagination"]["total_items"] == 5  # 9 presents, less 3 liked and 1 dismissed
+
+    undo = await serving.delete(
+        "/feedback", params={"user_id": str(user), "present_id": top, "kind": "dismiss"}, auth=AUTH
+    )
+    assert undo.status_code == 204, undo.text
+    personal, similar = await pages(serving, user, presents[0])
+    assert personal["items"][0] == top and top in similar["items"]
+    again = await serving.delete("/feedback", params={"user_id": str(user), "present_id": top}, auth=AUTH)
+    assert again.status_code == 204  # nothing left to undo: still fine
+
+
+async def test_a_dismissal_lasts_dismissal_days_then_the_cleanup_job_deletes_it(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, presents = shoppers
+    world.setting("dismissal_days", "2")
+    stored = await dismiss(client, user, presents[5])
+    assert stored["expires_at"] is not None and stored["expires_at"] > stored["dismissed_at"]
+    personal, _ = await pages(client, user, presents[0])
+    assert str(presents[5]) not in personal["items"]
+    world.recs.execute("UPDATE recs.dismissals SET dismissed_at = now() - interval '3 days'")
+    personal, _ = await pages(client, user, presents[0])
+    assert str(presents[5]) in personal["items"]  # expired: back
+    run = await client.post("/admin/jobs/cleanup", auth=ADMIN_AUTH)
+    assert run.status_code == 200, run.text
+    assert world.recs.execute("SELECT count(*) FROM recs.dismissals").fetchone() == (0,)
+
+
+async def test_an_erasure_takes_the_dismissals_with_it(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, presents = shoppers
+    newcomer = uuid.uuid4()  # a user the service has never seen may dismiss too
+    await dismiss(client, newcomer, presents[4])
+    await dismiss(client, user, presents[4])
+    assert world.recs.execute("SELECT count(*) FROM recs.dismissals").fetchone() == (2,)
+    for person in (user, newcomer):
+        assert (await client.delete(f"/user-profile/{person}", auth=AUTH)).status_code == 204
+    assert world.recs.execute("SELECT count(*) FROM recs.dismissals").fetchone() == (0,)
+
+
+async def test_unknown_and_private_presents_are_the_same_404(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, _ = shoppers
+    private = world.present(owner=user)
+    world.refresh_all()
+    details = []
+    for present in (private, uuid.uuid4()):
+        body = {"user_id": str(user), "present_id": str(present), "kind": "dismiss"}
+        response = await client.post("/feedback", json=body, auth=AUTH)
+        assert response.status_code == 404, response.text
+        details.append(response.json()["detail"].replace(str(present), "<id>"))
+    assert details[0] == details[1]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"present_id": str(uuid.UUID(int=2)), "kind": "dismiss"}, "user_id"),
+        ({"user_id": str(uuid.UUID(int=1)), "present_id": "x", "kind": "dismiss"}, "present_id"),
+        ({"user_id": str(uuid.UUID(int=1)), "present_id": str(uuid.UUID(int=2)), "kind": "love"}, "kind"),
+        ({"user_id": str(uuid.UUID(int=1)), "present_id": str(uuid.UUID(int=2))}, "kind"),
+    ],
+)
+async def test_bad_feedback_is_422_naming_the_field(
+    client: AsyncTestClient, body: dict[str, object], field: str
+) -> None:
+    response = await client.post("/feedback", json=body, auth=AUTH)
+    assert response.status_code == 422, response.text
+    assert field in [error["field"] for error in response.json()["errors"]]
+
+
+async def test_bad_undo_parameters_are_422_naming_them(client: AsyncTestClient) -> None:
+    response = await client.delete("/feedback", params={"user_id": "nope", "present_id": "x"}, auth=AUTH)
+    assert response.status_code == 422, response.text
+    assert "user_id" in [error["field"] for error in response.json()["errors"]]
+    response = await client.delete(
+        "/feedback", params={"user_id": str(uuid.UUID(int=1)), "present_id": str(uuid.UUID(int=2)),
+                             "kind": "love"}, auth=AUTH,
+    )  # fmt: skip
+    assert response.status_code == 422 and "kind" in response.text
