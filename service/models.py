@@ -192,6 +192,18 @@ class PageRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 Exclude = Annotated[list[UuidText], msgspec.Meta(max_length=1000, description="Present ids to leave out.")]
+MaxPerCategory = Annotated[
+    int,
+    msgspec.Meta(
+        ge=1,
+        le=1000,
+        description=(
+            "At most this many presents of one category per page (presents without a category count "
+            "as one more category); the ranking is spread over the pages before paginating, so pages "
+            "stay consistent. Absent: no cap."
+        ),
+    ),
+]
 
 
 class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -201,6 +213,7 @@ class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
+    max_per_category: MaxPerCategory | None = None
 
 
 class Pagination(msgspec.Struct, kw_only=True):
@@ -329,6 +342,7 @@ class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
+    max_per_category: MaxPerCategory | None = None
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -340,6 +354,7 @@ class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
+    max_per_category: MaxPerCategory | None = None
 
 
 class SimilarResponse(msgspec.Struct, kw_only=True):

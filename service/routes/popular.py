@@ -62,7 +62,7 @@ async def popular(
     args = (
         user.gender, user.age_group, user.category, user.geo_id, price_from(filters.price_from),
         price_to(filters.price_to), filters.category, filters.platform, page, limit,
-        exclude_ids(data.exclude), categories, exclude_categories,
+        exclude_ids(data.exclude), categories, exclude_categories, data.max_per_category,
     )  # fmt: skip
     version = str(await clients.versions.get(clients.pool, "popular"))
     stored, hit = await cached_page(

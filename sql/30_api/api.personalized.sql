@@ -21,7 +21,8 @@
 -- Arguments: p_user_id; p_geo_id (NULL: the synced profile's); p_price_from, p_price_to,
 --   p_category, p_platform (filters, NULL = any); p_page >= 1; p_limit 1..1000; p_exclude
 --   (present ids, at most 1000); p_categories (any of, with p_category), p_exclude_categories;
---   p_read_main (default true; false skips the live read of main, as the API does while its
+--   p_max_per_category (NULL: no cap; else at most this many presents of one category per page,
+--   recs.spread_by_category); p_read_main (default true; false skips the live read of main, as the API does while its
 --   circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents
 --   matching the filters, minus the user's, the dismissed and the excluded), algorithm_used (tier of the first
@@ -33,7 +34,8 @@
 CREATE OR REPLACE FUNCTION api.personalized(
     p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric, p_category text,
     p_platform text, p_page integer, p_limit integer, p_exclude uuid[], p_categories text[] DEFAULT NULL,
-    p_exclude_categories text[] DEFAULT NULL, p_read_main boolean DEFAULT true
+    p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL,
+    p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, algorithm_used text, tiers_used text[], fallback_level text,
                  interactions integer, fresh_checked boolean, data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -55,6 +57,7 @@ DECLARE
     v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
     v_tiers text[] := '{}';       -- the tier of each
     v_levels text[] := '{}';      -- the popular level of each (NULL outside the popular tier)
+    v_order integer[];
 BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
     IF p_user_id IS NULL THEN
@@ -64,8 +67,9 @@ BEGIN
         RAISE EXCEPTION 'exclude may hold at most 1000 ids' USING ERRCODE = 'invalid_parameter_value',
             COLUMN = 'exclude';
     END IF;
+    PERFORM recs.check_max_per_category(p_max_per_category);
     v_offset := (p_page - 1) * p_limit;
-    v_depth := v_offset + p_limit;
+    v_depth := v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category);
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
     FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform) f;
 
@@ -121,14 +125,21 @@ BEGIN
             FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, v_geo_id, p_price_from,
                                    p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
         END IF;
+        IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
+            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
+                                               recs.spread_lookahead(p_limit, p_max_per_category));
+            v_ranked := recs.permute(v_ranked, v_order);
+            v_tiers := recs.permute(v_tiers, v_order);
+            v_levels := recs.permute(v_levels, v_order);
+        END IF;
         -- The page itself.
         SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}')
         INTO items
         FROM unnest(v_ranked) WITH ORDINALITY AS r(item_id, page_position)
         JOIN recs.items i ON i.item_id = r.item_id
-        WHERE r.page_position > v_offset;
-        v_tiers := v_tiers[v_offset + 1:];
-        v_levels := array_remove(v_levels[v_offset + 1:], NULL);
+        WHERE r.page_position > v_offset AND r.page_position <= v_offset + p_limit;
+        v_tiers := v_tiers[v_offset + 1:v_offset + p_limit];
+        v_levels := array_remove(v_levels[v_offset + 1:v_offset + p_limit], NULL);
     ELSE
         items := '{}';
         v_tiers := '{}';
@@ -141,5 +152,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], boolean) IS
+COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean) IS
     'A page for a user: collaborative -> content-based -> popular tiers by interaction count, topped up in that order, never what the user liked or clicked (even unsynced) or excluded. Called by POST /personalized.';

@@ -12,7 +12,9 @@
 -- Arguments: p_gender (m, f, male or female in any case, or NULL), p_age_group (NULL or a group of
 --   recs.age_groups), p_segment_category,
 --   p_geo_id, p_price_from, p_price_to, p_category, p_platform, p_page (>= 1), p_limit (1..1000),
---   p_exclude (present ids, at most 1000), p_categories, p_exclude_categories (NULL: none).
+--   p_exclude (present ids, at most 1000), p_categories, p_exclude_categories (NULL: none),
+--   p_max_per_category (NULL: no cap; else at most this many presents of one category per page,
+--   recs.spread_by_category).
 -- Result: one row: items (present ids, page order), total_items (matching the filters, less the
 --   excluded), fallback_level (level of the page's first item, else the first level tried),
 --   levels_used, data_version, data_as_of, warnings (jsonb array of {field, value, message}).
@@ -22,7 +24,7 @@ CREATE OR REPLACE FUNCTION api.popular(
     p_gender text, p_age_group text, p_segment_category text, p_geo_id integer,
     p_price_from numeric, p_price_to numeric, p_category text, p_platform text,
     p_page integer, p_limit integer, p_exclude uuid[] DEFAULT NULL, p_categories text[] DEFAULT NULL,
-    p_exclude_categories text[] DEFAULT NULL
+    p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
                  data_version bigint, data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -32,6 +34,8 @@ DECLARE
     v_categories text[];
     v_platforms text[];
     v_exclude integer[];
+    v_ranked integer[];
+    v_order integer[];
     v_levels text[];
     v_gender text;
     v_age_group text;
@@ -39,6 +43,7 @@ BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
     v_gender := recs.gender_of(p_gender, 'gender');
     v_age_group := recs.check_age_group(p_age_group, 'age_group');
+    PERFORM recs.check_max_per_category(p_max_per_category);
     v_offset := (p_page - 1) * p_limit;
     IF cardinality(p_exclude) > 1000 THEN
         RAISE EXCEPTION 'exclude may hold at most 1000 ids' USING ERRCODE = 'invalid_parameter_value',
@@ -52,12 +57,21 @@ BEGIN
     total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, v_exclude);
 
     IF v_offset < total_items THEN
-        SELECT coalesce(array_agg(r.present_id ORDER BY r.position), '{}'),
+        SELECT coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
+               coalesce(array_agg(r.present_id ORDER BY r.position), '{}'),
                coalesce(array_agg(r.level ORDER BY r.position), '{}')
-        INTO items, v_levels
+        INTO v_ranked, items, v_levels
         FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, p_geo_id, p_price_from,
-                               p_price_to, v_offset + p_limit, NULL, v_exclude) r
-        WHERE r.position > v_offset;
+                               p_price_to, v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category),
+                               NULL, v_exclude) r;
+        IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
+            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
+                                               recs.spread_lookahead(p_limit, p_max_per_category));
+            items := recs.permute(items, v_order);
+            v_levels := recs.permute(v_levels, v_order);
+        END IF;
+        items := items[v_offset + 1:v_offset + p_limit];
+        v_levels := v_levels[v_offset + 1:v_offset + p_limit];
     ELSE
         items := '{}';
         v_levels := '{}';
@@ -69,5 +83,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[]) IS
+COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer) IS
     'A page of popular public presents for a segment with the exact -> gender -> age group -> global fallback chain, filters (case-insensitive, warnings for unknown values) and exclusions before top-N. Called by POST /popular.';

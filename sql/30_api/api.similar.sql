@@ -10,7 +10,8 @@
 --   user's stored region, if any), p_price_from, p_price_to, p_category, p_platform (filters,
 --   NULL = any; category and platform match case-insensitively, recs.resolve_filters); p_page >= 1;
 --   p_limit 1..1000; p_exclude (present ids, at most 1000); p_categories (any of, with
---   p_category), p_exclude_categories; p_read_main (false skips the live read of the user's
+--   p_category), p_exclude_categories; p_max_per_category (NULL: no cap; else at most this many
+--   presents of one category per page, recs.spread_by_category); p_read_main (false skips the live read of the user's
 --   unsynced events, as the API does while its circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents matching
 --   the filters, minus those left out), fallback_level (level of the page's first item, else
@@ -22,7 +23,8 @@
 CREATE OR REPLACE FUNCTION api.similar(
     p_present_id uuid, p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_category text, p_platform text, p_page integer, p_limit integer, p_exclude uuid[],
-    p_categories text[] DEFAULT NULL, p_exclude_categories text[] DEFAULT NULL, p_read_main boolean DEFAULT true
+    p_categories text[] DEFAULT NULL, p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL,
+    p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[], fresh_checked boolean,
                  data_as_of timestamptz, warnings jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -43,6 +45,7 @@ DECLARE
     v_same_category text[];
     v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
     v_levels text[] := '{}';     -- the level of each
+    v_order integer[];
 BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
     IF p_present_id IS NULL THEN
@@ -56,8 +59,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no public present %', p_present_id USING ERRCODE = 'no_data_found', COLUMN = 'present_id';
     END IF;
+    PERFORM recs.check_max_per_category(p_max_per_category);
     v_offset := (p_page - 1) * p_limit;
-    v_depth := v_offset + p_limit;
+    v_depth := v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category);
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
     FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform) f;
 
@@ -113,12 +117,18 @@ BEGIN
             FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, v_geo_id, p_price_from,
                                    p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
         END IF;
+        IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
+            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
+                                               recs.spread_lookahead(p_limit, p_max_per_category));
+            v_ranked := recs.permute(v_ranked, v_order);
+            v_levels := recs.permute(v_levels, v_order);
+        END IF;
         SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}')
         INTO items
         FROM unnest(v_ranked) WITH ORDINALITY AS r(item_id, page_position)
         JOIN recs.items i ON i.item_id = r.item_id
-        WHERE r.page_position > v_offset;
-        v_levels := v_levels[v_offset + 1:];
+        WHERE r.page_position > v_offset AND r.page_position <= v_offset + p_limit;
+        v_levels := v_levels[v_offset + 1:v_offset + p_limit];
     ELSE
         items := '{}';
         v_levels := '{}';
@@ -130,5 +140,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], boolean) IS
+COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean) IS
     'A page of presents like a given one: its item neighbours -> its category by popularity -> popularity, filtered, never the present itself, what the user took or the excluded. P0002 for an unknown or private present. Called by POST /similar.';

@@ -155,3 +155,24 @@ async def test_facets_list_what_the_filters_take_and_follow_the_refresh(
     after = (await client.get("/facets", auth=AUTH)).json()
     assert {"name": "games", "presents": 1} in after["categories"] and after["prices"]["min"] == 5
     assert (await client.get("/facets")).status_code == 401
+
+
+async def test_max_per_category_spreads_every_route_and_is_checked(
+    client: AsyncTestClient, catalogue: dict[str, list[uuid.UUID]], world: World
+) -> None:
+    category_of = {str(present): name for name, presents in catalogue.items() for present in presents}
+    user = world.users(1)[0]
+    bodies = {
+        "/popular": {},
+        "/personalized": {"user_id": str(user)},
+        "/similar": {"present_id": str(catalogue["books"][0])},
+    }
+    for route, body in bodies.items():
+        response = await client.post(
+            route, json={**body, "max_per_category": 1, "pagination": {"limit": 4}}, auth=AUTH
+        )
+        assert response.status_code == 200, (route, response.text)
+        page = response.json()["items"]
+        assert len(page) == 4 and len({category_of[present] for present in page}) == 4, route
+    bad = await client.post("/popular", json={"max_per_category": 0}, auth=AUTH)
+    assert bad.status_code == 422 and "max_per_category" in bad.text

@@ -28,6 +28,10 @@ out["profile"] = client.sync_user_profile(ARGV[4], gender: "female", age_group: 
 out["popular"] = client.get_popular_items(user_params: { gender: "female", age: "25-34" },
                                           pagination: { page: 1, limit: 3 })
 out["personalized"] = client.get_personalized_recommendations(user_id: ARGV[5], pagination: { limit: 3 })
+out["facets"] = client.get_facets
+out["popular_filtered"] = client.get_popular_items(filters: { categories: ["BOOKS", "nope"] },
+                                                   exclude: [ARGV[7]], max_per_category: 2,
+                                                   pagination: { limit: 2 })
 out["similar"] = client.get_similar_items(present_id: ARGV[7], user_id: ARGV[5], pagination: { limit: 2 })
 begin
   client.get_similar_items(present_id: ARGV[6])
@@ -96,6 +100,10 @@ def test_the_ruby_client_talks_to_the_live_service(
     assert out["similar"]["algorithm_used"] == "similar" and len(out["similar"]["items"]) == 2
     assert not set(out["similar"]["items"]) & set(map(str, presents[:4]))  # the fan took those
     assert out["no_such_present"] == 404
+    assert out["facets"]["categories"] == [{"name": "books", "presents": 6}]
+    filtered = out["popular_filtered"]
+    assert filtered["items"] == [str(presents[1]), str(presents[2])]  # presents[0] excluded
+    assert [warning["value"] for warning in filtered["warnings"]] == ["nope"]
     dismissed = out["similar"]["items"][0]
     assert out["dismissed"]["present_id"] == dismissed and out["dismissed"]["kind"] == "dismiss"
     assert dismissed not in out["after_dismissal"] and dismissed in out["after_undo"]

@@ -73,26 +73,31 @@ class RecommendationClient
   end
 
   # POST /popular: popular presents for a demographic segment.
-  def get_popular_items(user_params: {}, filters: {}, pagination: {}, request_id: nil)
-    call(Net::HTTP::Post, "/popular", { user_params: user_params, filters: filters, pagination: pagination },
-         request_id)
+  # filters: price_from, price_to, category, categories, exclude_categories, platform (names in any case).
+  def get_popular_items(user_params: {}, filters: {}, pagination: {}, exclude: [], max_per_category: nil,
+                        request_id: nil)
+    body = { user_params: user_params, filters: filters, pagination: pagination, exclude: exclude }
+    body[:max_per_category] = max_per_category unless max_per_category.nil?
+    call(Net::HTTP::Post, "/popular", body, request_id)
   end
 
   # POST /personalized: presents for one user (tiers by their interactions).
   def get_personalized_recommendations(user_id:, geo_id: nil, filters: {}, pagination: {}, exclude: [],
-                                       request_id: nil)
+                                       max_per_category: nil, request_id: nil)
     body = { user_id: user_id, filters: filters, pagination: pagination, exclude: exclude }
     body[:geo_id] = geo_id unless geo_id.nil?
+    body[:max_per_category] = max_per_category unless max_per_category.nil?
     call(Net::HTTP::Post, "/personalized", body, request_id)
   end
 
   # POST /similar: presents like present_id ("people who took this also took"); with user_id, none
   # that user took. An unknown or private present_id raises an Error with status 404.
   def get_similar_items(present_id:, user_id: nil, geo_id: nil, filters: {}, pagination: {}, exclude: [],
-                        request_id: nil)
+                        max_per_category: nil, request_id: nil)
     body = { present_id: present_id, filters: filters, pagination: pagination, exclude: exclude }
     body[:user_id] = user_id unless user_id.nil?
     body[:geo_id] = geo_id unless geo_id.nil?
+    body[:max_per_category] = max_per_category unless max_per_category.nil?
     call(Net::HTTP::Post, "/similar", body, request_id)
   end
 
@@ -105,6 +110,11 @@ class RecommendationClient
   def undo_dismissal(user_id:, present_id:, request_id: nil)
     query = URI.encode_www_form(user_id: user_id, present_id: present_id, kind: "dismiss")
     call(Net::HTTP::Delete, "/feedback?#{query}", nil, request_id)
+  end
+
+  # GET /facets: categories and platforms (with counts) and price quantiles, for a filter UI.
+  def get_facets(request_id: nil)
+    call(Net::HTTP::Get, "/facets", nil, request_id)
   end
 
   # GET /user-profile/{user_id}: demographics, preference profile and tier (404 for an unknown user).
