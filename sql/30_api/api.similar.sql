@@ -4,15 +4,15 @@
 -- popularity; then every other present by popularity, so pages never end early.
 -- Levels, in order: co_liked, same_category, popular. The present itself, the excluded ids and,
 -- with p_user_id, everything that user liked or clicked (synced or not yet) or dismissed
--- (recs.dismissed_items) are left out; only
--- available public presents that pass the filters are served.
+-- (recs.dismissed_items) are left out; only available public presents that pass the filters are
+-- served.
 -- Arguments: p_present_id (a public present); p_user_id (NULL: anonymous); p_geo_id (NULL: the
 --   user's stored region, if any), p_price_from, p_price_to, p_category, p_platform (filters,
 --   NULL = any; category and platform match case-insensitively, recs.resolve_filters); p_page >= 1;
 --   p_limit 1..1000; p_exclude (present ids, at most 1000); p_categories (any of, with
 --   p_category), p_exclude_categories; p_max_per_category (NULL: no cap; else at most this many
---   presents of one category per page, recs.spread_by_category); p_read_main (false skips the live read of the user's
---   unsynced events, as the API does while its circuit breaker is open).
+--   presents of one category per page, recs.spread_by_category); p_read_main (false skips the
+--   live read of the user's unsynced events, as the API does while its circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents matching
 --   the filters, minus those left out), fallback_level (level of the page's first item, else
 --   the first level with any present), levels_used, fresh_checked, data_as_of, warnings (jsonb
