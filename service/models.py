@@ -214,6 +214,9 @@ class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
     max_per_category: MaxPerCategory | None = None
+    explain: Annotated[
+        bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
+    ] = False
 
 
 class Pagination(msgspec.Struct, kw_only=True):
@@ -235,6 +238,32 @@ class FilterWarning(msgspec.Struct, kw_only=True):
     message: str
 
 
+class Reason(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Why a present is on the page: a code and its parameters (the others absent).
+
+    similar_users (count): users like this one liked it; liked_with (present_ids): people who took
+    those presents of the user (or the present asked about) took it too; category_affinity
+    (category): the category of presents the user took; same_category (category): the category of
+    the present asked about; popular_in_segment (level, gender, age_group): popular in that
+    demographic segment (null attributes: any)."""
+
+    code: Literal["similar_users", "liked_with", "category_affinity", "same_category", "popular_in_segment"]
+    count: int | None = None
+    present_ids: list[str] | None = None
+    category: str | None = None
+    level: Level | None = None
+    gender: Gender | None = None
+    age_group: AgeGroup | None = None
+
+
+class Detail(msgspec.Struct, kw_only=True):
+    """One present of an explained page: its id, the strength of its first reason, its reasons."""
+
+    id: str
+    score: float
+    reasons: list[Reason]
+
+
 class RecommendationResponse(msgspec.Struct, kw_only=True):
     """A page of recommended present ids and how it was produced."""
 
@@ -246,6 +275,7 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     fallback_level: Level | None = None
     data_as_of: datetime.datetime | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
+    details: list[Detail] | None = None
 
 
 class PopularResponse(RecommendationResponse, kw_only=True):
@@ -343,6 +373,9 @@ class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
     max_per_category: MaxPerCategory | None = None
+    explain: Annotated[
+        bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
+    ] = False
 
 
 class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -355,6 +388,9 @@ class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
     max_per_category: MaxPerCategory | None = None
+    explain: Annotated[
+        bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
+    ] = False
 
 
 class SimilarResponse(msgspec.Struct, kw_only=True):
@@ -369,6 +405,7 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     fallback_level: SimilarLevel | None = None
     data_as_of: datetime.datetime | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
+    details: list[Detail] | None = None
     levels_used: list[SimilarLevel] = msgspec.field(default_factory=list)
     degraded: bool = False
 

@@ -191,6 +191,8 @@ OPERATIONS: dict[str, Operation] = {
             "fallback_level": "exact",
             "data_as_of": "2026-12-03T07:45:02Z",
             "levels_used": ["exact", "gender"],
+            "warnings": [],
+            "details": None,
         },
         BODY_ERRORS,
         PopularRequest,
@@ -209,6 +211,23 @@ OPERATIONS: dict[str, Operation] = {
             "tiers_used": ["collaborative", "content_based"],
             "interactions": 7,
             "degraded": False,
+            "warnings": [],
+            "details": [
+                {
+                    "id": ITEMS[0],
+                    "score": 1.84,
+                    "reasons": [
+                        {"code": "similar_users", "count": 7},
+                        {"code": "liked_with", "present_ids": [ITEMS[2]]},
+                    ],
+                },
+                {"id": ITEMS[1], "score": 0.92, "reasons": [{"code": "similar_users", "count": 4}]},
+                {
+                    "id": ITEMS[2],
+                    "score": 0.61,
+                    "reasons": [{"code": "category_affinity", "category": "books"}],
+                },
+            ],
         },
         BODY_ERRORS,
         PersonalizedRequest,
@@ -226,6 +245,8 @@ OPERATIONS: dict[str, Operation] = {
             "data_as_of": "2026-12-03T07:07:40Z",
             "levels_used": ["co_liked", "same_category"],
             "degraded": False,
+            "warnings": [],
+            "details": None,
         },
         tuple(sorted((*BODY_ERRORS, 404))),
         SimilarRequest,
@@ -297,7 +318,8 @@ def _components(settings: Settings) -> dict[str, Any]:
         (*REQUEST_STRUCTS, *RESPONSE_STRUCTS, Problem), ref_template=REF
     )
     nested = {"Pagination", "Demographics", "Preferences", "PriceBand", "Check", "MainTotals", "UserCounts",
-              "CacheSummary", "LatencySummary", "FilterWarning", "FacetValue", "PriceQuantiles"}  # fmt: skip
+              "CacheSummary", "LatencySummary", "FilterWarning", "FacetValue", "PriceQuantiles",
+              "Detail"}  # fmt: skip
     response_names = nested | {struct.__name__ for struct in RESPONSE_STRUCTS}
     for name in response_names & components.keys():
         components[name]["required"] = list(components[name].get("properties", {}))

@@ -20,7 +20,16 @@ from litestar.exceptions import ValidationException
 
 from service.clients import STATE_KEY, Clients
 from service.db import fetch_row
-from service.models import FilterWarning, Level, PageRequest, Pagination, SimilarLevel, Tier, parse_uuid
+from service.models import (
+    Detail,
+    FilterWarning,
+    Level,
+    PageRequest,
+    Pagination,
+    SimilarLevel,
+    Tier,
+    parse_uuid,
+)
 from service.settings import Settings
 from service.validation import Bounds
 
@@ -39,6 +48,7 @@ class RankedPage(msgspec.Struct, kw_only=True):
     fresh_checked: bool = True  # api.personalized: false when main could not be read
     data_as_of: dt.datetime | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)  # filter values matching nothing
+    details: list[Detail] | None = None  # with explain: why each present is there
 
 
 class SimilarPage(RankedPage, kw_only=True):
@@ -137,6 +147,7 @@ def page_body(ranked: RankedPage, page: int, limit: int, extra: dict[str, Any]) 
         "fallback_level": ranked.fallback_level,
         "data_as_of": ranked.data_as_of,
         "warnings": ranked.warnings,
+        "details": ranked.details,
         **extra,
     }
     return ranked.algorithm_used.encode() + b"\n" + _encoder.encode(fields)

@@ -60,7 +60,7 @@ async def personalized(
     args = (
         user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to), filters.category,
         filters.platform, page, limit, exclude, categories, exclude_categories,
-        data.max_per_category,
+        data.max_per_category, data.explain,
     )  # fmt: skip
     query = UserPageQuery(
         function="personalized", user_id=user_id, args=args, page=page, limit=limit, into=RankedPage,

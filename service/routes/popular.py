@@ -63,6 +63,7 @@ async def popular(
         user.gender, user.age_group, user.category, user.geo_id, price_from(filters.price_from),
         price_to(filters.price_to), filters.category, filters.platform, page, limit,
         exclude_ids(data.exclude), categories, exclude_categories, data.max_per_category,
+        data.explain,
     )  # fmt: skip
     version = str(await clients.versions.get(clients.pool, "popular"))
     stored, hit = await cached_page(

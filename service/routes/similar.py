@@ -74,7 +74,7 @@ async def similar(
     args = (
         present_id, user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to),
         filters.category, filters.platform, page, limit, exclude, categories, exclude_categories,
-        data.max_per_category,
+        data.max_per_category, data.explain,
     )  # fmt: skip
     if user_id is not None:
         query = UserPageQuery(

@@ -22,22 +22,25 @@
 --   p_category, p_platform (filters, NULL = any); p_page >= 1; p_limit 1..1000; p_exclude
 --   (present ids, at most 1000); p_categories (any of, with p_category), p_exclude_categories;
 --   p_max_per_category (NULL: no cap; else at most this many presents of one category per page,
---   recs.spread_by_category); p_read_main (default true; false skips the live read of main, as the API does while its
+--   recs.spread_by_category); p_explain (true: details says why each present is there);
+--   p_read_main (default true; false skips the live read of main, as the API does while its
 --   circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents
 --   matching the filters, minus the user's, the dismissed and the excluded), algorithm_used (tier of the first
 --   item, else the user's tier), tiers_used, fallback_level (popular level of the first popular
 --   item), interactions, fresh_checked, data_as_of, warnings (jsonb array of {field, value,
---   message}: filter values that match no available present).
+--   message}: filter values that match no available present), details (with p_explain:
+--   recs.explain_page's array; else NULL).
 -- Errors: 22023 naming the bad argument.
 -- Caller: POST /personalized; the offline evaluation.
 CREATE OR REPLACE FUNCTION api.personalized(
     p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric, p_category text,
     p_platform text, p_page integer, p_limit integer, p_exclude uuid[], p_categories text[] DEFAULT NULL,
     p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL,
-    p_read_main boolean DEFAULT true
+    p_explain boolean DEFAULT false, p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, algorithm_used text, tiers_used text[], fallback_level text,
-                 interactions integer, fresh_checked boolean, data_as_of timestamptz, warnings jsonb)
+                 interactions integer, fresh_checked boolean, data_as_of timestamptz, warnings jsonb,
+                 details jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan AS $$
@@ -68,6 +71,7 @@ BEGIN
             COLUMN = 'exclude';
     END IF;
     PERFORM recs.check_max_per_category(p_max_per_category);
+    details := CASE WHEN p_explain THEN '[]'::jsonb END;
     v_offset := (p_page - 1) * p_limit;
     v_depth := v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category);
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
@@ -139,7 +143,15 @@ BEGIN
         JOIN recs.items i ON i.item_id = r.item_id
         WHERE r.page_position > v_offset AND r.page_position <= v_offset + p_limit;
         v_tiers := v_tiers[v_offset + 1:v_offset + p_limit];
-        v_levels := array_remove(v_levels[v_offset + 1:v_offset + p_limit], NULL);
+        v_levels := v_levels[v_offset + 1:v_offset + p_limit];
+        IF p_explain THEN  -- a popular-tier present is explained by its level, the others by their tier
+            details := recs.explain_page(
+                v_user_key, v_fresh, NULL, v_gender, v_age_group, v_ranked[v_offset + 1:v_offset + p_limit],
+                ARRAY(SELECT CASE WHEN k.tier = 'popular' THEN k.level ELSE k.tier END
+                      FROM unnest(v_tiers, v_levels) WITH ORDINALITY AS k(tier, level, position)
+                      ORDER BY k.position));
+        END IF;
+        v_levels := array_remove(v_levels, NULL);
     ELSE
         items := '{}';
         v_tiers := '{}';
@@ -152,5 +164,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean) IS
+COMMENT ON FUNCTION api.personalized(uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean, boolean) IS
     'A page for a user: collaborative -> content-based -> popular tiers by interaction count, topped up in that order, never what the user liked or clicked (even unsynced) or excluded. Called by POST /personalized.';

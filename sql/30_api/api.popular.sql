@@ -14,19 +14,21 @@
 --   p_geo_id, p_price_from, p_price_to, p_category, p_platform, p_page (>= 1), p_limit (1..1000),
 --   p_exclude (present ids, at most 1000), p_categories, p_exclude_categories (NULL: none),
 --   p_max_per_category (NULL: no cap; else at most this many presents of one category per page,
---   recs.spread_by_category).
+--   recs.spread_by_category), p_explain (true: details says why each present is there).
 -- Result: one row: items (present ids, page order), total_items (matching the filters, less the
 --   excluded), fallback_level (level of the page's first item, else the first level tried),
---   levels_used, data_version, data_as_of, warnings (jsonb array of {field, value, message}).
+--   levels_used, data_version, data_as_of, warnings (jsonb array of {field, value, message}),
+--   details (with p_explain: recs.explain_page's array; else NULL).
 -- Errors: 22023 naming the bad argument.
 -- Caller: POST /popular; api.personalized for users without interactions.
 CREATE OR REPLACE FUNCTION api.popular(
     p_gender text, p_age_group text, p_segment_category text, p_geo_id integer,
     p_price_from numeric, p_price_to numeric, p_category text, p_platform text,
     p_page integer, p_limit integer, p_exclude uuid[] DEFAULT NULL, p_categories text[] DEFAULT NULL,
-    p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL
+    p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL,
+    p_explain boolean DEFAULT false
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
-                 data_version bigint, data_as_of timestamptz, warnings jsonb)
+                 data_version bigint, data_as_of timestamptz, warnings jsonb, details jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -44,6 +46,7 @@ BEGIN
     v_gender := recs.gender_of(p_gender, 'gender');
     v_age_group := recs.check_age_group(p_age_group, 'age_group');
     PERFORM recs.check_max_per_category(p_max_per_category);
+    details := CASE WHEN p_explain THEN '[]'::jsonb END;
     v_offset := (p_page - 1) * p_limit;
     IF cardinality(p_exclude) > 1000 THEN
         RAISE EXCEPTION 'exclude may hold at most 1000 ids' USING ERRCODE = 'invalid_parameter_value',
@@ -67,11 +70,16 @@ BEGIN
         IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
             v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
                                                recs.spread_lookahead(p_limit, p_max_per_category));
+            v_ranked := recs.permute(v_ranked, v_order);
             items := recs.permute(items, v_order);
             v_levels := recs.permute(v_levels, v_order);
         END IF;
         items := items[v_offset + 1:v_offset + p_limit];
         v_levels := v_levels[v_offset + 1:v_offset + p_limit];
+        IF p_explain THEN
+            details := recs.explain_page(NULL, NULL, NULL, v_gender, v_age_group,
+                                         v_ranked[v_offset + 1:v_offset + p_limit], v_levels);
+        END IF;
     ELSE
         items := '{}';
         v_levels := '{}';
@@ -83,5 +91,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer) IS
+COMMENT ON FUNCTION api.popular(text, text, text, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean) IS
     'A page of popular public presents for a segment with the exact -> gender -> age group -> global fallback chain, filters (case-insensitive, warnings for unknown values) and exclusions before top-N. Called by POST /popular.';

@@ -11,12 +11,14 @@
 --   NULL = any; category and platform match case-insensitively, recs.resolve_filters); p_page >= 1;
 --   p_limit 1..1000; p_exclude (present ids, at most 1000); p_categories (any of, with
 --   p_category), p_exclude_categories; p_max_per_category (NULL: no cap; else at most this many
---   presents of one category per page, recs.spread_by_category); p_read_main (false skips the
+--   presents of one category per page, recs.spread_by_category); p_explain (true: details says
+--   why each present is there); p_read_main (false skips the
 --   live read of the user's unsynced events, as the API does while its circuit breaker is open).
 -- Result: one row: items (present ids in page order), total_items (available presents matching
 --   the filters, minus those left out), fallback_level (level of the page's first item, else
 --   the first level with any present), levels_used, fresh_checked, data_as_of, warnings (jsonb
---   array of {field, value, message}: filter values that match no available present).
+--   array of {field, value, message}: filter values that match no available present), details
+--   (with p_explain: recs.explain_page's array; else NULL).
 -- Errors: P0002 when p_present_id is not a public present this database knows (a private
 --   present gets the same answer as an unknown one); 22023 naming a bad argument.
 -- Caller: POST /similar (service/routes/similar.py).
@@ -24,9 +26,9 @@ CREATE OR REPLACE FUNCTION api.similar(
     p_present_id uuid, p_user_id uuid, p_geo_id integer, p_price_from numeric, p_price_to numeric,
     p_category text, p_platform text, p_page integer, p_limit integer, p_exclude uuid[],
     p_categories text[] DEFAULT NULL, p_exclude_categories text[] DEFAULT NULL, p_max_per_category integer DEFAULT NULL,
-    p_read_main boolean DEFAULT true
+    p_explain boolean DEFAULT false, p_read_main boolean DEFAULT true
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[], fresh_checked boolean,
-                 data_as_of timestamptz, warnings jsonb)
+                 data_as_of timestamptz, warnings jsonb, details jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan AS $$
@@ -45,6 +47,7 @@ DECLARE
     v_same_category text[];
     v_ranked integer[] := '{}';  -- the ranking so far, item ids in page order
     v_levels text[] := '{}';     -- the level of each
+    v_kinds text[] := '{}';      -- how each was ranked, for details: its level, a popularity level for popular
     v_order integer[];
 BEGIN
     PERFORM recs.check_page_arguments(p_page, p_limit, p_price_from, p_price_to);
@@ -60,6 +63,7 @@ BEGIN
         RAISE EXCEPTION 'no public present %', p_present_id USING ERRCODE = 'no_data_found', COLUMN = 'present_id';
     END IF;
     PERFORM recs.check_max_per_category(p_max_per_category);
+    details := CASE WHEN p_explain THEN '[]'::jsonb END;
     v_offset := (p_page - 1) * p_limit;
     v_depth := v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category);
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
@@ -89,8 +93,9 @@ BEGIN
         -- Its neighbours, most similar first, checked against the catalogue and filters best
         -- first (one index probe each), stopping once the page is full.
         SELECT coalesce(array_agg(c.item_id ORDER BY c.position), '{}'),
+               coalesce(array_agg('co_liked'::text ORDER BY c.position), '{}'),
                coalesce(array_agg('co_liked'::text ORDER BY c.position), '{}')
-        INTO v_ranked, v_levels
+        INTO v_ranked, v_levels, v_kinds
         FROM (SELECT n.item_id, n.position
               FROM recs.item_neighbors pool
               CROSS JOIN LATERAL unnest(pool.neighbor_ids) WITH ORDINALITY AS n(item_id, position)
@@ -105,15 +110,17 @@ BEGIN
               LIMIT v_depth) c;
         IF cardinality(v_ranked) < v_depth THEN
             SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
-                   v_levels || coalesce(array_agg('same_category'::text ORDER BY r.position), '{}')
-            INTO v_ranked, v_levels
+                   v_levels || coalesce(array_agg('same_category'::text ORDER BY r.position), '{}'),
+                   v_kinds || coalesce(array_agg('same_category'::text ORDER BY r.position), '{}')
+            INTO v_ranked, v_levels, v_kinds
             FROM recs.rank_popular(v_gender, v_age_group, v_same_category, v_platforms, v_geo_id, p_price_from,
                                    p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
         END IF;
         IF cardinality(v_ranked) < v_depth THEN
             SELECT v_ranked || coalesce(array_agg(r.item_id ORDER BY r.position), '{}'),
-                   v_levels || coalesce(array_agg('popular'::text ORDER BY r.position), '{}')
-            INTO v_ranked, v_levels
+                   v_levels || coalesce(array_agg('popular'::text ORDER BY r.position), '{}'),
+                   v_kinds || coalesce(array_agg(r.level ORDER BY r.position), '{}')
+            INTO v_ranked, v_levels, v_kinds
             FROM recs.rank_popular(v_gender, v_age_group, v_categories, v_platforms, v_geo_id, p_price_from,
                                    p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
         END IF;
@@ -122,6 +129,7 @@ BEGIN
                                                recs.spread_lookahead(p_limit, p_max_per_category));
             v_ranked := recs.permute(v_ranked, v_order);
             v_levels := recs.permute(v_levels, v_order);
+            v_kinds := recs.permute(v_kinds, v_order);
         END IF;
         SELECT coalesce(array_agg(i.present_id ORDER BY r.page_position), '{}')
         INTO items
@@ -129,6 +137,11 @@ BEGIN
         JOIN recs.items i ON i.item_id = r.item_id
         WHERE r.page_position > v_offset AND r.page_position <= v_offset + p_limit;
         v_levels := v_levels[v_offset + 1:v_offset + p_limit];
+        IF p_explain THEN
+            details := recs.explain_page(v_user_key, v_fresh, v_item.item_id, v_gender, v_age_group,
+                                         v_ranked[v_offset + 1:v_offset + p_limit],
+                                         v_kinds[v_offset + 1:v_offset + p_limit]);
+        END IF;
     ELSE
         items := '{}';
         v_levels := '{}';
@@ -140,5 +153,5 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean) IS
+COMMENT ON FUNCTION api.similar(uuid, uuid, integer, numeric, numeric, text, text, integer, integer, uuid[], text[], text[], integer, boolean, boolean) IS
     'A page of presents like a given one: its item neighbours -> its category by popularity -> popularity, filtered, never the present itself, what the user took or the excluded. P0002 for an unknown or private present. Called by POST /similar.';
