@@ -176,3 +176,26 @@ async def test_max_per_category_spreads_every_route_and_is_checked(
         assert len(page) == 4 and len({category_of[present] for present in page}) == 4, route
     bad = await client.post("/popular", json={"max_per_category": 0}, auth=AUTH)
     assert bad.status_code == 422 and "max_per_category" in bad.text
+
+
+async def test_private_presents_add_nothing_to_facets_filters_or_reasons(
+    client: AsyncTestClient, catalogue: dict[str, list[uuid.UUID]], world: World
+) -> None:
+    owner = world.users(1)[0]
+    private = world.present(category="secret", platform="hidden", price=1, owner=owner)
+    for fan in world.users(6, "f", "25-34"):  # taken with a public book more than anything else
+        world.like(fan, private)
+        world.like(fan, catalogue["books"][0])
+    world.refresh_all()
+    facets = (await client.get("/facets", auth=AUTH)).json()
+    assert "secret" not in {c["name"] for c in facets["categories"]} and facets["prices"]["min"] == 10
+    assert "hidden" not in {p["name"] for p in facets["platforms"]} and facets["available_presents"] == 8
+    page = await popular(client, {"category": "secret"}, explain=True)
+    assert page["items"] == [] and page["warnings"][0]["value"] == "secret"
+    similar = await client.post(
+        "/similar",
+        json={"present_id": str(catalogue["books"][0]), "explain": True, "pagination": {"limit": 50}},
+        auth=AUTH,
+    )
+    body = similar.text
+    assert similar.status_code == 200 and str(private) not in body
