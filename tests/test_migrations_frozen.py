@@ -41,4 +41,5 @@ def test_every_migration_is_frozen_in_order() -> None:
     for name in names:
         assert re.fullmatch(r"\d{4}\.[a-z0-9]+(-[a-z0-9]+)*\.sql", name), f"{name}: NNNN.topic.sql"
     numbers = [int(name[:4]) for name in names]
-    assert numbers == list(range(1, len(names) + 1)), "migrations are numbered 0001, 0002, ... without gaps"
+    # Each number once, in order; a number reserved for a branch not merged yet may be missing.
+    assert numbers[0] == 1 and numbers == sorted(set(numbers)), "migrations are numbered from 0001, in order"
