@@ -1,5 +1,5 @@
 -- recs.popularity_score: what one (user, present) interaction adds to the present's popularity:
--- like_weight × recs.decay_weight(like time) when liked, plus click_weight × the decayed click
+-- like_weight × recs.decay_weight(like time) when liked, plus popular_click_weight × the decayed click
 -- sum (stored in recs.interactions against the same epoch).
 -- Arguments: p_liked_at (NULL: not liked), p_click_decay, p_epoch, p_half_life_days,
 --   p_like_weight, p_click_weight (the caller reads the settings and the epoch once).
@@ -16,4 +16,4 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            + p_click_weight * p_click_decay;
 $$;
 COMMENT ON FUNCTION recs.popularity_score(timestamptz, double precision, timestamptz, double precision, double precision, double precision) IS
-    'like_weight x decayed like + click_weight x decayed click sum: one interaction''s share of a present''s popularity.';
+    'like_weight x decayed like + popular_click_weight x decayed click sum: one interaction''s share of a present''s popularity.';

@@ -27,7 +27,7 @@ DECLARE
     v_attempt integer;
     v_decay recs.sync_state;
     v_like_weight double precision := recs.setting('like_weight')::double precision;
-    v_click_weight double precision := recs.setting('click_weight')::double precision;
+    v_click_weight double precision := recs.setting('popular_click_weight')::double precision;
 BEGIN
     -- The popularity and profile jobs rewrite the rows removed here: an erasure waits for a
     -- running one (and they for it), so none writes back what it read before the erasure.

@@ -11,8 +11,9 @@
 --     age_group} (the segment's attributes; null where the level does not use them).
 -- score is the strength of the first reason: the sum of the similarities of the neighbours who
 -- liked it (similar_users), of the item similarities from the listed presents (liked_with), the
--- present's popularity score in the segment (popular_in_segment, category_affinity,
--- same_category: in the user's segment at its most specific level with data, else global).
+-- present's popularity score as the popular ranking serves it (recs.popular_blended for a segment,
+-- recs.popular_items for global) in its level's segment (popular_in_segment) or, for
+-- category_affinity and same_category, in the most specific level that has it.
 -- Arguments: p_user_key (NULL: anonymous), p_fresh (the user's unsynced item ids), p_anchor (the
 --   present /similar was asked about, else NULL), p_gender, p_age_group (the user's or request's
 --   segment), p_items (the page's item ids, in order), p_kinds (how each was ranked, as above).
@@ -69,14 +70,20 @@ LANGUAGE sql STABLE AS $$
         FROM (VALUES ('exact', p_gender, p_age_group), ('gender', p_gender, '*'),
                      ('age_group', '*', p_age_group), ('global', '*', '*')) AS l(level, gender, age_group)
     ),
-    popularity AS (  -- each page present's score in its level's segment, and in the best segment with data
+    scored AS (  -- each page present's score in each level's segment, as the ranking serves it
+        SELECT s.level, b.item_id, b.score
+        FROM segment s
+        JOIN recs.popular_blended b ON b.gender = s.gender AND b.age_group = s.age_group AND b.item_id = ANY (p_items)
+        WHERE s.level <> 'global'
+        UNION ALL
+        SELECT 'global', g.item_id, g.score
+        FROM recs.popular_items g WHERE g.gender = '*' AND g.age_group = '*' AND g.item_id = ANY (p_items)
+    ),
+    popularity AS (  -- in the present's own level, and in the most specific level that has it
         SELECT page.item_id,
-               (SELECT pi.score FROM segment s JOIN recs.popular_items pi
-                    ON pi.gender = s.gender AND pi.age_group = s.age_group AND pi.item_id = page.item_id
-                WHERE s.level = page.kind) AS level_score,
-               (SELECT pi.score FROM segment s JOIN recs.popular_items pi
-                    ON pi.gender = s.gender AND pi.age_group = s.age_group AND pi.item_id = page.item_id
-                ORDER BY array_position(ARRAY['exact', 'gender', 'age_group', 'global'], s.level) LIMIT 1)
+               (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id AND sc.level = page.kind) AS level_score,
+               (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id
+                ORDER BY array_position(ARRAY['exact', 'gender', 'age_group', 'global'], sc.level) LIMIT 1)
                    AS best_score
         FROM page
     ),

@@ -2,7 +2,10 @@
 -- the top-N: the first p_depth eligible presents, deduplicated across levels (a present keeps
 -- its first level), in serving order.
 -- Levels: exact (gender + age group), gender, age group, global; a level is skipped when an
--- attribute is missing or its segment has fewer interacting users than min_segment_users.
+-- attribute is missing or its segment has fewer interacting users than min_segment_users. A
+-- segment level serves its ranking shrunk towards the global one (recs.popular_blended, the first
+-- popular_segment_depth presents), so with popular_segment_prior_users above 0 it places globally
+-- popular presents too; the global level serves every available public present.
 -- Arguments: p_gender, p_age_group (NULL = unknown); p_categories, p_platforms (NULL = any;
 --   an empty array matches nothing); p_geo_id (presents without regions deliver everywhere);
 --   p_price_from, p_price_to (NULL = open); p_depth (rows wanted); p_exclude_user_key (that
@@ -41,21 +44,39 @@ BEGIN
         ORDER BY l.rank
     LOOP
         EXIT WHEN cardinality(v_items) >= p_depth;
-        SELECT coalesce(array_agg(c.item_id ORDER BY c.score DESC, c.item_id), '{}'),
-               coalesce(array_agg(c.present_id ORDER BY c.score DESC, c.item_id), '{}')
-        INTO v_level_items, v_level_presents
-        FROM (SELECT p.item_id, p.present_id, p.score
-              FROM recs.popular_items p
-              WHERE p.gender = v_level.gender AND p.age_group = v_level.age_group
-                AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
-                                         p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
-                AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
-                AND p.item_id <> ALL (v_items)
-                AND (p_exclude_user_key IS NULL OR NOT EXISTS (
-                        SELECT 1 FROM recs.interactions x
-                        WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
-              ORDER BY p.score DESC, p.item_id
-              LIMIT p_depth - cardinality(v_items)) c;
+        IF v_level.name = 'global' THEN
+            SELECT coalesce(array_agg(c.item_id ORDER BY c.score DESC, c.item_id), '{}'),
+                   coalesce(array_agg(c.present_id ORDER BY c.score DESC, c.item_id), '{}')
+            INTO v_level_items, v_level_presents
+            FROM (SELECT p.item_id, p.present_id, p.score
+                  FROM recs.popular_items p
+                  WHERE p.gender = v_level.gender AND p.age_group = v_level.age_group
+                    AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                             p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
+                    AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
+                    AND p.item_id <> ALL (v_items)
+                    AND (p_exclude_user_key IS NULL OR NOT EXISTS (
+                            SELECT 1 FROM recs.interactions x
+                            WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
+                  ORDER BY p.score DESC, p.item_id
+                  LIMIT p_depth - cardinality(v_items)) c;
+        ELSE  -- a segment: its ranking shrunk towards the global one
+            SELECT coalesce(array_agg(c.item_id ORDER BY c.score DESC, c.item_id), '{}'),
+                   coalesce(array_agg(c.present_id ORDER BY c.score DESC, c.item_id), '{}')
+            INTO v_level_items, v_level_presents
+            FROM (SELECT p.item_id, p.present_id, p.score
+                  FROM recs.popular_blended p
+                  WHERE p.gender = v_level.gender AND p.age_group = v_level.age_group
+                    AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                             p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
+                    AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))
+                    AND p.item_id <> ALL (v_items)
+                    AND (p_exclude_user_key IS NULL OR NOT EXISTS (
+                            SELECT 1 FROM recs.interactions x
+                            WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
+                  ORDER BY p.score DESC, p.item_id
+                  LIMIT p_depth - cardinality(v_items)) c;
+        END IF;
         v_items := v_items || v_level_items;
         v_presents := v_presents || v_level_presents;
         v_levels := v_levels || array_fill(v_level.name::text, ARRAY[cardinality(v_level_items)]);

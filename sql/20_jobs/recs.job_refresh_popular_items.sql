@@ -3,9 +3,10 @@
 -- recs.popular_region_counts) up to date: incrementally from what changed since the last run
 -- (recs.popular_apply_changes), or whole (recs.popular_rebuild) on the first run, after a full
 -- resync of the interactions (daily, full_resync_hours) and when the decay epoch, the half-life,
--- like_weight or click_weight differ from those the tables were computed with (recorded in
--- recs.sync_state row 'popular_items'; deleting it forces a rebuild). Bumps the 'popular' data
--- version when a row changed. One transaction: a failed run leaves the previous rows.
+-- like_weight or popular_click_weight differ from those the tables were computed with (recorded in
+-- recs.sync_state row 'popular_items'; deleting it forces a rebuild); then, either way, each
+-- segment's ranking shrunk towards the global one (recs.popular_write_blended). Bumps the
+-- 'popular' data version when a row changed. One transaction: a failed run leaves the previous rows.
 -- Arguments: none. Result: rows in recs.popular_items after the refresh.
 -- Errors: main unreachable, bad settings (the run is logged with the error; old data stays).
 -- Caller: recs.run_job('refresh_popular_items') from pg_cron (job "refresh-popular-items",
@@ -27,11 +28,11 @@ BEGIN
     -- Erasures write the same tables: they wait for this run, and it for them (recs.erase_users).
     PERFORM pg_advisory_xact_lock(recs.job_lock_key('derived_rows'));
     v_like_weight := recs.setting('like_weight')::double precision;
-    v_click_weight := recs.setting('click_weight')::double precision;
+    v_click_weight := recs.setting('popular_click_weight')::double precision;
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';
     v_params := jsonb_build_object('decay_epoch', date_part('epoch', v_decay.decay_epoch),
                                    'half_life_days', v_decay.half_life_days,
-                                   'like_weight', v_like_weight, 'click_weight', v_click_weight);
+                                   'like_weight', v_like_weight, 'popular_click_weight', v_click_weight);
     SELECT * INTO v_state FROM recs.sync_state WHERE source = 'popular_items';
     v_full := NOT FOUND OR v_state.full_synced_at IS NULL OR v_state.details -> 'computed_with' IS DISTINCT FROM v_params
               OR v_decay.full_synced_at > v_state.full_synced_at;
@@ -41,6 +42,7 @@ BEGIN
         v_written := recs.popular_apply_changes(v_decay.decay_epoch, v_decay.half_life_days, v_like_weight,
                                                 v_click_weight);
     END IF;
+    v_written := v_written + recs.popular_write_blended();
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('popular_items', now(), CASE WHEN v_full THEN now() END,
             jsonb_build_object('computed_with', v_params, 'full', v_full, 'rows_written', v_written))

@@ -12,7 +12,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_decay recs.sync_state;
     v_like_weight double precision := recs.setting('like_weight')::double precision;
-    v_click_weight double precision := recs.setting('click_weight')::double precision;
+    v_click_weight double precision := recs.setting('popular_click_weight')::double precision;
     v_rows bigint;
 BEGIN
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';

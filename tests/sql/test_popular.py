@@ -131,7 +131,7 @@ def test_likes_weigh_more_than_clicks(world: World) -> None:
     world.click(users[1], clicked, times=2)
     world.refresh()
     assert popular()["items"] == [liked, clicked]
-    world.setting("click_weight", "1.0")
+    world.setting("popular_click_weight", "1.0")
     world.refresh()
     assert popular()["items"] == [clicked, liked]
 
@@ -319,3 +319,80 @@ def test_report_views_agree_with_the_data(world: World) -> None:
     coverage = world.recs.execute("SELECT * FROM recs.report_catalogue_coverage").fetchone()
     assert coverage == (12, 5, 5)  # 12 available (not the unavailable one); 4 + presents[11] liked
     assert unavailable not in [row[1] for row in top]
+
+
+def test_a_small_segment_borrows_from_global_and_a_large_one_keeps_its_own(world: World) -> None:
+    own_small, own_large, global_hit = world.present(), world.present(), world.present()
+    for user in world.users(4, "f", "25-34"):  # a small segment: 4 users, all like one present
+        world.like(user, own_small)
+    for user in world.users(12, "m", "18-24"):  # a larger one: 12 users
+        world.like(user, own_large)
+    for user in world.users(30, "m", "45-54"):  # everyone else likes the global hit
+        world.like(user, global_hit)
+    world.setting("min_segment_users", "1")
+    world.setting("popular_segment_prior_users", "0")  # segments alone: each its own first
+    world.refresh()
+    assert popular("f", "25-34")["items"][0] == own_small
+    assert popular("m", "18-24")["items"][0] == own_large
+    # A prior of 20 users, weight 20 / 46 on the global score: the small segment's own present
+    # scores 4 + 1.7 against the global hit's 0 + 13.0, the larger one's 12 + 5.2.
+    world.setting("popular_segment_prior_users", "20")
+    world.refresh()
+    small, large = popular("f", "25-34"), popular("m", "18-24")
+    assert small["items"] == [global_hit, own_small, own_large]
+    assert small["levels_used"] == ["exact"] and small["fallback_level"] == "exact"
+    assert large["items"] == [own_large, global_hit, own_small]
+    assert popular()["items"] == [global_hit, own_large, own_small]
+    # A segment serves its first popular_segment_depth presents; the page goes on at the next levels.
+    world.setting("popular_segment_depth", "1")
+    world.refresh()
+    small = popular("f", "25-34")
+    assert small["items"][0] == global_hit
+    assert sorted(small["items"]) == sorted([global_hit, own_small, own_large])
+    assert small["levels_used"][0] == "exact" and len(small["levels_used"]) > 1
+
+
+def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) -> None:
+    """Pages of a segment equal the brute-force ranking by segment score + weight * global score
+    (a catalogue within popular_segment_depth: every present is a candidate)."""
+    presents = [world.present(price=5 + n, category=("books", "toys")[n % 3 == 0]) for n in range(60)]
+    segments = (("f", "25-34", 8), ("m", "25-34", 25), ("f", "55+", 14))
+    for number, (gender, group, count) in enumerate(segments):
+        for index, user in enumerate(world.users(count, gender, group)):
+            for offset in range(1 + (index * 7 + number) % 9):
+                world.like(user, presents[(index * 11 + offset * (5 + number) + number * 17) % len(presents)])
+            world.click(user, presents[(index * 3 + number) % len(presents)], times=1 + index % 2)
+    world.setting("min_segment_users", "1")
+    world.refresh()
+    rows = world.recs.execute(
+        "SELECT p.gender, p.age_group, p.present_id, p.score, p.price, p.category, p.item_id"
+        " FROM recs.popular_items p"
+    ).fetchall()
+    scores: dict[tuple[str, str], dict[uuid.UUID, float]] = {}
+    for gender, group, present, score, _, _, _ in rows:
+        scores.setdefault((gender, group), {})[present] = score
+    attributes = {present: (float(price), category, key) for _, _, present, _, price, category, key in rows}
+    everyone = "SELECT users FROM recs.popular_segments WHERE gender = '*' AND age_group = '*'"
+    (users,) = world.recs.execute(everyone).fetchone() or (0,)
+    for prior in ("3", "40", "1000"):
+        world.setting("popular_segment_prior_users", prior)
+        world.refresh()
+        weight = float(prior) / users
+        for gender, group, _ in segments:
+            own, overall = scores[(gender, group)], scores[("*", "*")]
+
+            def blended(present: uuid.UUID) -> tuple[float, int]:
+                return -(own.get(present, 0) + weight * overall[present]), attributes[present][2]  # noqa: B023
+
+            for price_to, category in ((None, None), (30, None), (None, "toys")):
+                expected = sorted(
+                    (
+                        present
+                        for present, (price, kind, _) in attributes.items()
+                        if (price_to is None or price <= price_to) and (category is None or kind == category)
+                    ),
+                    key=blended,
+                )
+                for page in (1, 3):
+                    got = popular(gender, group, price_to=price_to, category=category, page=page, limit=7)
+                    assert got["items"] == expected[(page - 1) * 7 : page * 7], (prior, gender, page)
