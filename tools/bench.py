@@ -228,12 +228,26 @@ def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]
     return seconds
 
 
+def similarity_caps(target: Settings) -> dict[str, int | None]:
+    """The caps the last full similarity run chose to fit its budgets: presents with more users than
+    degree_cap are left out of the candidate join, and item neighbours read item_history_cap interactions
+    a user (design.md, "A budget, not a fixed cap"); a larger catalogue lowers both."""
+    with psycopg.connect(target.recommendations_owner_database_url) as owner:
+        row = owner.execute(
+            "SELECT (details->>'degree_cap')::int, (details->>'item_history_cap')::int"
+            " FROM recs.sync_state WHERE source = 'user_similarities'"
+        ).fetchone()
+    degree_cap, item_history_cap = row or (None, None)
+    return {"degree_cap": degree_cap, "item_history_cap": item_history_cap}
+
+
 def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
     """Every refresh job from an empty recs database, then again after NEW_EVENTS new events."""
     started = time.perf_counter()
     steps: dict[str, dict[str, dict[str, float]]] = {"from_empty": {}, "incremental": {}}
     full = _timed_jobs(target, "refresh from empty", steps["from_empty"])
     everything = round(time.perf_counter() - started, 1)
+    caps = similarity_caps(target)
     progress(f"adding {NEW_EVENTS:,} new likes and clicks to main")
     ids = add_events(config, NEW_EVENTS)
     try:
@@ -257,6 +271,7 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
             "similarities": again[similarities],
         },
         "steps": steps,
+        "similarity_caps": caps,
     }
 
 
@@ -560,6 +575,7 @@ def curve_point(
         },
         "incremental_s": dict(refresh["incremental"]),
         "sql_p95_ms": {name: values["p95"] for name, values in sql_ms.items()},
+        "similarity_caps": refresh.get("similarity_caps", {}),
     }
 
 
@@ -627,6 +643,11 @@ def format_cost_curve(points: Sequence[dict[str, Any]], growth: dict[str, Any]) 
     ]
     for name in ("users", "likes", "clicks", "public_presents"):
         lines.append(f"{name:<42}" + "".join(f"{point['sizes'].get(name, 0):>{width},}" for point in ordered))
+    for name in ("degree_cap", "item_history_cap"):
+        caps = [point.get("similarity_caps", {}).get(name) for point in ordered]
+        lines.append(
+            f"{'similarity ' + name:<42}" + "".join(f"{'-' if cap is None else cap:>{width}}" for cap in caps)
+        )
     labels = {"refresh_s": "from empty (s)", "incremental_s": f"after {NEW_EVENTS // 1000}k events (s)",
               "sql_p95_ms": "sql p95 (ms)"}  # fmt: skip
     for group in CURVE_GROUPS:
@@ -652,7 +673,7 @@ def machine() -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     """The report as fixed-width text tables."""
     lines = ["scale: " + ", ".join(f"{k} {v:,}" for k, v in report["scale"].items())]
-    totals = {k: v for k, v in report["refresh_s"].items() if k not in ("incremental", "steps")}
+    totals = {k: v for k, v in report["refresh_s"].items() if isinstance(v, float | int)}
     lines.append("refresh (s): " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     lines.append(f"{'sql (ms)':<30}{'p50':>8}{'p95':>8}{'p99':>8}")
     for name, values in report["sql_ms"].items():

@@ -79,6 +79,7 @@ def refresh_s(seconds: float) -> dict[str, Any]:
         "similarities_incremental": seconds / 10,
         "incremental": {"popular": seconds / 10, "profiles": seconds / 10, "similarities": seconds / 10},
         "steps": {"from_empty": {}, "incremental": {}},
+        "similarity_caps": {"degree_cap": 250, "item_history_cap": 10},
     }
 
 
@@ -99,6 +100,7 @@ def test_a_curve_point_takes_every_refresh_time_and_the_p95_of_every_query() -> 
         "refresh_s": {"popular": 10.0, "profiles": 10.0, "similarities": 10.0, "all": 30.0},
         "incremental_s": {"popular": 1.0, "profiles": 1.0, "similarities": 1.0},
         "sql_p95_ms": {"popular_exact": 1.0, "personalized_collaborative": 4.0},
+        "similarity_caps": {"degree_cap": 250, "item_history_cap": 10},
     }
 
 
@@ -145,6 +147,7 @@ def test_the_cost_curve_table_has_a_row_per_measure_and_a_column_per_scale_and_s
     assert lines[1].split() == ["x0.5", "x1", "0.5->1"]
     rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[2:])}
     assert rows["users"] == ["150,000", "300,000"]
+    assert rows["similarity degree_cap"] == ["250", "250"]
     assert rows["from empty (s) all"] == ["30.0", "120.0", "4.0"]
     assert rows["after 20k events (s) similarities"] == ["1.0", "4.0", "4.0"]
     assert rows["sql p95 (ms) personalized_collaborative"] == ["4.0", "4.0", "1.0"]
@@ -244,6 +247,8 @@ def test_one_point_of_the_curve_runs_the_refresh_and_sql_steps_on_its_own_databa
     assert set(measured["incremental_s"]) == {"popular", "profiles", "similarities"}
     assert {"popular_exact", "popular_filtered", "popular_global", "popular"} <= set(measured["sql_p95_ms"])
     assert all(value > 0 for value in measured["sql_p95_ms"].values())
+    caps = measured["similarity_caps"]
+    assert isinstance(caps["degree_cap"], int) and isinstance(caps["item_history_cap"], int)
     half = smoke_databases.at_scale(0.5)
     with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:
         names = {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
