@@ -84,7 +84,7 @@ tune: infra
 
 ## bench: target-scale benchmark and its cost curve (refresh and SQL again at 1/4 and 1/2 the scale;
 ## BENCH_ARGS=--no-series skips it, --series 0.25,0.5,1,2 adds 2x); generates its main DBs once (~6 min),
-## then about 11 min; writes bench/results/latest.json
+## then about 15 min; writes bench/results/latest.json
 bench: infra
 	$(PY) -m tools bench $(BENCH_ARGS)
 
