@@ -82,7 +82,9 @@ eval: infra
 tune: infra
 	$(PY) -m tools tune $(TUNE_ARGS)
 
-## bench: target-scale benchmark (generates its main DB once, ~20 min); writes bench/results/latest.json
+## bench: target-scale benchmark and its cost curve (refresh and SQL again at 1/4 and 1/2 the scale;
+## BENCH_ARGS=--no-series skips it, --series 0.25,0.5,1,2 adds 2x); generates its main DBs once (~6 min),
+## then about 15 min; writes bench/results/latest.json
 bench: infra
 	$(PY) -m tools bench $(BENCH_ARGS)
 

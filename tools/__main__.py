@@ -89,7 +89,7 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from tools.bench import RESULTS_PATH, BenchConfig, format_report, run_benchmark
+    from tools.bench import RESULTS_PATH, BenchConfig, format_report, run_benchmark, scaled_name
     from tools.generate import PRESETS
 
     if not args.superuser_url:
@@ -97,11 +97,13 @@ def _bench(args: argparse.Namespace) -> None:
             "POSTGRES_SUPERUSER_URL (or --superuser-url) is required: bench creates databases"
         )
     config = BenchConfig(
-        superuser_url=args.superuser_url, main_db=args.main_db, recs_db=args.recs_db, port=args.port,
-        baseline_port=args.port + 1, workers=args.workers, load_seconds=args.seconds,
-        size=PRESETS[args.preset],
+        superuser_url=args.superuser_url, main_db=scaled_name(args.main_db, args.scale),
+        recs_db=scaled_name(args.recs_db, args.scale), port=args.port, baseline_port=args.port + 1,
+        workers=args.workers, load_seconds=args.seconds, size=PRESETS[args.preset].scaled(args.scale),
+        series=() if args.no_series else args.series,
     )  # fmt: skip
-    path = RESULTS_PATH if args.preset == "target" else RESULTS_PATH.with_name(f"bench-{args.preset}.json")
+    name = args.preset if args.scale == 1 else scaled_name(args.preset, args.scale)
+    path = RESULTS_PATH if name == "target" else RESULTS_PATH.with_name(f"bench-{name}.json")
     report = run_benchmark(load_settings(), config, path, serving_only=args.serving_only)
     print(format_report(report))
     print(f"bench: wrote {path}")
@@ -124,6 +126,17 @@ def _soak(args: argparse.Namespace) -> None:
     print(f"soak: wrote {RESULTS_PATH}")
     if not report["passed"]:
         raise SystemExit(1)
+
+
+def _factors(text: str) -> tuple[float, ...]:
+    """A comma-separated list of positive scale factors, e.g. 0.25,0.5,1."""
+    try:
+        factors = tuple(float(item) for item in text.split(",") if item.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not factors or min(factors) <= 0 or len(set(factors)) != len(factors):
+        raise argparse.ArgumentTypeError(f"need distinct positive factors, e.g. 0.25,0.5,1: {text!r}")
+    return factors
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,8 +204,20 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     bench.add_argument(
         "--serving-only", action="store_true",
-        help="skip the refresh timings: measure SQL and HTTP on the last run's recs database",
+        help="skip the refresh timings and the cost curve (the last run's are kept): measure SQL and HTTP"
+        " on the last run's recs database",
     )  # fmt: skip
+    bench.add_argument(
+        "--scale", type=float, default=1.0,
+        help="multiply the preset's sizes (e.g. 0.02 for a quick check): databases and results file get an"
+        " _x<scale> suffix",
+    )  # fmt: skip
+    bench.add_argument(
+        "--series", type=_factors, default="0.25,0.5,1", metavar="FACTORS",
+        help="the cost curve's points as fractions of the scale (default 0.25,0.5,1; 2 adds a doubled point):"
+        " refresh and SQL timings again on each, in databases of their own generated once",
+    )  # fmt: skip
+    bench.add_argument("--no-series", action="store_true", help="skip the cost curve")
     bench.set_defaults(handler=_bench)
 
     soak = commands.add_parser(

@@ -1,10 +1,13 @@
-"""Target-scale benchmark (`make bench`): refresh times, SQL latency, HTTP load against the framework."""
+"""Target-scale benchmark (`make bench`): refresh times, SQL latency, HTTP load against the framework,
+and the cost curve: refresh times and SQL latency again at fractions of the target scale."""
 
 from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import json
+import math
 import os
 import random
 import re
@@ -15,7 +18,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,7 @@ SQL_WARMUP = 50
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-for-wrk"
 BENCH_ADMIN_USER, BENCH_ADMIN_PASSWORD = "bench-admin", "bench-admin-password-unused"
 RANDOM_SEED = 7
+SCALE_SERIES = (0.25, 0.5, 1.0)  # the cost curve's points, as fractions of the benchmark's scale
 GENDERS = ("m", "f")
 CATEGORIES = ("books", "electronics", "toys", "home", "beauty", "sports", "food", "fashion", "games")
 _STARTED = time.perf_counter()
@@ -64,6 +68,23 @@ class BenchConfig:
     workers: int = 2
     load_seconds: int = 8
     size: DataSize = PRESETS["target"]
+    series: tuple[float, ...] = SCALE_SERIES
+
+    def at_scale(self, factor: float) -> BenchConfig:
+        """The same benchmark on factor times the data, in its own main and recs databases."""
+        if factor == 1:
+            return self
+        return replace(
+            self,
+            main_db=scaled_name(self.main_db, factor),
+            recs_db=scaled_name(self.recs_db, factor),
+            size=self.size.scaled(factor),
+        )
+
+
+def scaled_name(name: str, factor: float) -> str:
+    """A database name for factor times the data: mysanta_bench_main at 0.25 is mysanta_bench_main_x0_25."""
+    return name if factor == 1 else f"{name}_x{factor:g}".replace(".", "_")
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
@@ -117,11 +138,11 @@ def main_admin_url(config: BenchConfig) -> str:
 
 
 def prepare_main(config: BenchConfig, target: Settings) -> dict[str, int]:
-    """Create and fill the benchmark main database once (about 4 minutes); later runs reuse it."""
+    """Create and fill the benchmark main database once (4 min at the target scale); later runs reuse it."""
     bootstrap(config.superuser_url, target, dev_main=True)
     admin = main_admin_url(config)
     if main_is_empty(admin):
-        progress(f"generating the main database {config.main_db} (once; about 4 minutes)")
+        progress(f"generating the main database {config.main_db} (once; about 4 minutes at the target scale)")
         generate(admin, config.size)
     with psycopg.connect(admin) as main:
         row = main.execute(
@@ -207,12 +228,26 @@ def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]
     return seconds
 
 
+def similarity_caps(target: Settings) -> dict[str, int | None]:
+    """The caps the last full similarity run chose to fit its budgets: presents with more users than
+    degree_cap are left out of the candidate join, and item neighbours read item_history_cap interactions
+    a user (design.md, "A budget, not a fixed cap"); a larger catalogue lowers both."""
+    with psycopg.connect(target.recommendations_owner_database_url) as owner:
+        row = owner.execute(
+            "SELECT (details->>'degree_cap')::int, (details->>'item_history_cap')::int"
+            " FROM recs.sync_state WHERE source = 'user_similarities'"
+        ).fetchone()
+    degree_cap, item_history_cap = row or (None, None)
+    return {"degree_cap": degree_cap, "item_history_cap": item_history_cap}
+
+
 def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
     """Every refresh job from an empty recs database, then again after NEW_EVENTS new events."""
     started = time.perf_counter()
     steps: dict[str, dict[str, dict[str, float]]] = {"from_empty": {}, "incremental": {}}
     full = _timed_jobs(target, "refresh from empty", steps["from_empty"])
     everything = round(time.perf_counter() - started, 1)
+    caps = similarity_caps(target)
     progress(f"adding {NEW_EVENTS:,} new likes and clicks to main")
     ids = add_events(config, NEW_EVENTS)
     try:
@@ -236,6 +271,7 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
             "similarities": again[similarities],
         },
         "steps": steps,
+        "similarity_caps": caps,
     }
 
 
@@ -372,6 +408,18 @@ def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
     return results
 
 
+def serving_sql(target: Settings) -> tuple[Samples, dict[str, Any]]:
+    """Users of each tier, the vacuum that follows a refresh, then the SQL latency of every api function."""
+    samples = sample_users(target, 20_000)
+    progress(
+        f"sampled users: {len(samples.collaborative):,} collaborative,"
+        f" {len(samples.content_based):,} content-based, {len(samples.popular):,} popular;"
+        f" {len(samples.presents):,} presents with neighbours"
+    )
+    vacuum_serving_relations(target)
+    return samples, sql_latency(target, samples)
+
+
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
@@ -485,7 +533,8 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
                 for low in (rng.randrange(1, 300) for _ in range(50_000))
             ],
         )
-        hit_similar = write_bodies(scripts / "similar-hit.jsonl", [{"present_id": str(samples.presents[0])}])
+        similar_hit = [{"present_id": str(present)} for present in samples.presents[:1]]
+        hit_similar = write_bodies(scripts / "similar-hit.jsonl", similar_hit)
         miss_similar = write_bodies(
             scripts / "similar-miss.jsonl",
             [
@@ -515,15 +564,19 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
             str(config.workers),
         ]
         url = f"http://127.0.0.1:{config.port}"
-        with running_process(service_cmd, env, f"{url}/health", scripts / "service.log") as process:
-            for name, path, bodies, flush in (
-                ("popular_hit", "/popular", hit_popular, False),
-                ("personalized_hit", "/personalized", hit_personal, False),
-                ("popular_miss", "/popular", miss_popular, True),
-                ("personalized_miss", "/personalized", miss_personal, True),
+        loads = [
+            ("popular_hit", "/popular", hit_popular, False),
+            ("personalized_hit", "/personalized", hit_personal, False),
+            ("popular_miss", "/popular", miss_popular, True),
+            ("personalized_miss", "/personalized", miss_personal, True),
+        ]
+        if samples.presents:  # none has item neighbours on a very small catalogue
+            loads += [
                 ("similar_hit", "/similar", hit_similar, False),
                 ("similar_miss", "/similar", miss_similar, True),
-            ):
+            ]
+        with running_process(service_cmd, env, f"{url}/health", scripts / "service.log") as process:
+            for name, path, bodies, flush in loads:
                 results[name] = {}
                 for c in CONCURRENCY:
                     if flush:
@@ -534,6 +587,111 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
                     progress(f"http {name} c{c}: {results[name][f'c{c}']}")
             rss = worker_rss_mb(process)
     return results, rss
+
+
+# --- cost curve ---------------------------------------------------------------------------------
+
+CURVE_GROUPS = ("refresh_s", "incremental_s", "sql_p95_ms")
+
+
+def curve_point(
+    factor: float, scale: dict[str, int], refresh: dict[str, Any], sql_ms: dict[str, Any]
+) -> dict[str, Any]:
+    """One point of the cost curve from one scale's measurements: sizes, refresh times, SQL p95."""
+    return {
+        "factor": factor,
+        "sizes": scale,
+        "refresh_s": {
+            "popular": refresh["popular"],
+            "profiles": refresh["profiles"],
+            "similarities": refresh["similarities_full"],
+            "all": refresh["all"],
+        },
+        "incremental_s": dict(refresh["incremental"]),
+        "sql_p95_ms": {name: values["p95"] for name, values in sql_ms.items()},
+        "similarity_caps": refresh.get("similarity_caps", {}),
+    }
+
+
+def measure_scale(settings: Settings, config: BenchConfig, factor: float) -> dict[str, Any]:
+    """The refresh and SQL steps of the benchmark on factor times its data, in that scale's own databases."""
+    scaled = config.at_scale(factor)
+    target = bench_settings(settings, scaled)
+    progress(f"cost curve at {factor:g}x the scale: {scaled.main_db}, {scaled.recs_db}")
+    scale = prepare_main(scaled, target)
+    fresh_recs(scaled, target)
+    refresh = time_refreshes(scaled, target)
+    _, sql_ms = serving_sql(target)
+    return curve_point(factor, scale, refresh, sql_ms)
+
+
+def cost_curve(settings: Settings, config: BenchConfig, full: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every point of config.series, smallest first; the full scale's point is the one already measured."""
+    return [
+        full if factor == 1 else measure_scale(settings, config, factor) for factor in sorted(config.series)
+    ]
+
+
+def _growth(before: float | None, after: float | None, doublings: float) -> float | None:
+    if before is None or after is None or before <= 0 or doublings <= 0:
+        return None
+    return round(math.pow(after / before, 1 / doublings), 2)
+
+
+def growth_per_doubling(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Each measure's growth per doubling of the data between neighbouring points: (t_b / t_a) raised to
+    1 / log2(f_b / f_a), so 2.0 is linear whatever the step; None where a measure is missing or zero."""
+    ordered = sorted(points, key=lambda point: point["factor"])
+    growth = {}
+    for small, large in itertools.pairwise(ordered):
+        doublings = math.log2(large["factor"] / small["factor"])
+        growth[f"{small['factor']:g}->{large['factor']:g}"] = {
+            group: {
+                name: _growth(small[group].get(name), value, doublings)
+                for name, value in large[group].items()
+            }
+            for group in CURVE_GROUPS
+        }
+    return growth
+
+
+def curve_report(points: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The report's scale_series (keyed by factor, smallest first) and growth_per_doubling."""
+    ordered = sorted(points, key=lambda point: point["factor"])
+    return {
+        "scale_series": {f"{point['factor']:g}": point for point in ordered},
+        "growth_per_doubling": growth_per_doubling(ordered),
+    }
+
+
+def format_cost_curve(points: Sequence[dict[str, Any]], growth: dict[str, Any]) -> str:
+    """The cost curve as a text table: one row per measure, a column per scale, then growth per doubling."""
+    if not points:
+        return "cost curve: not measured"
+    ordered = sorted(points, key=lambda point: point["factor"])
+    columns = [f"x{point['factor']:g}" for point in ordered] + list(growth)
+    width = max(10, *(len(column) + 2 for column in columns))
+    lines = [
+        "cost curve (a->b: growth per doubling of the data from a to b times the scale; 2.0 is linear)",
+        f"{'':<42}" + "".join(f"{column:>{width}}" for column in columns),
+    ]
+    for name in ("users", "likes", "clicks", "public_presents"):
+        lines.append(f"{name:<42}" + "".join(f"{point['sizes'].get(name, 0):>{width},}" for point in ordered))
+    for name in ("degree_cap", "item_history_cap"):
+        caps = [point.get("similarity_caps", {}).get(name) for point in ordered]
+        lines.append(
+            f"{'similarity ' + name:<42}" + "".join(f"{'-' if cap is None else cap:>{width}}" for cap in caps)
+        )
+    labels = {"refresh_s": "from empty (s)", "incremental_s": f"after {NEW_EVENTS // 1000}k events (s)",
+              "sql_p95_ms": "sql p95 (ms)"}  # fmt: skip
+    for group in CURVE_GROUPS:
+        names = list(dict.fromkeys(name for point in reversed(ordered) for name in point[group]))
+        for name in names:
+            values = [point[group].get(name) for point in ordered]
+            values += [step[group].get(name) for step in growth.values()]
+            cells = "".join(f"{'-' if value is None else value:>{width}}" for value in values)
+            lines.append(f"{labels[group] + ' ' + name:<42}" + cells)
+    return "\n".join(lines)
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -549,7 +707,7 @@ def machine() -> dict[str, Any]:
 def format_report(report: dict[str, Any]) -> str:
     """The report as fixed-width text tables."""
     lines = ["scale: " + ", ".join(f"{k} {v:,}" for k, v in report["scale"].items())]
-    totals = {k: v for k, v in report["refresh_s"].items() if k not in ("incremental", "steps")}
+    totals = {k: v for k, v in report["refresh_s"].items() if isinstance(v, float | int)}
     lines.append("refresh (s): " + ", ".join(f"{k} {v}" for k, v in totals.items()))
     lines.append(f"{'sql (ms)':<30}{'p50':>8}{'p95':>8}{'p99':>8}")
     for name, values in report["sql_ms"].items():
@@ -565,8 +723,43 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(row)
     lines.append(f"hit / baseline at c16: {report['ratio_hit_to_baseline_c16']}")
     lines.append(f"rss per worker (MB): {report['rss_mb_per_worker']}")
+    if "scale_series" in report:
+        lines.append(format_cost_curve(list(report["scale_series"].values()), report["growth_per_doubling"]))
     lines.append(f"{report['seconds']} s; machine {report['machine']}; commit {report['commit']}")
     return "\n".join(lines)
+
+
+def build_report(
+    *,
+    scale: dict[str, int],
+    refresh: dict[str, Any],
+    refresh_commit: str | None,
+    sql_ms: dict[str, Any],
+    http: dict[str, Any],
+    rss: list[float],
+    curve: dict[str, Any],
+    workers: int,
+) -> dict[str, Any]:
+    """The JSON report of one run: the full scale's measurements, then the cost curve, then the context."""
+    hit_ratio = (
+        min(http["popular_hit"]["c16"]["rps"], http["personalized_hit"]["c16"]["rps"])
+        / http["baseline"]["c16"]["rps"]
+    )
+    return {
+        "scale": scale,
+        "refresh_s": refresh,
+        "refresh_commit": refresh_commit,
+        "sql_ms": sql_ms,
+        "http": http,
+        "ratio_hit_to_baseline_c16": round(hit_ratio, 3),
+        "rss_mb_per_worker": max(rss) if rss else None,
+        "rss_mb_workers": rss,
+        **curve,
+        "workers": workers,
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - _STARTED, 1),
+        "commit": git_commit(),
+    }
 
 
 def run_benchmark(
@@ -579,41 +772,28 @@ def run_benchmark(
     if serving_only and not recs_is_refreshed(target):
         progress(f"serving only: {config.recs_db} holds no refreshed data yet; running everything")
         serving_only = False
+    previous: dict[str, Any] = {}
     if serving_only and path.exists():  # keep the last full run's refresh timings, say from when
         previous = json.loads(path.read_text())
         refresh, refreshed_at = previous["refresh_s"], previous.get("refresh_commit", previous.get("commit"))
-        progress("serving only: the recs database and refresh timings of the last full run are kept")
+        progress(
+            "serving only: the recs database, refresh timings and cost curve of the last full run are kept"
+        )
         migrate(target, schedule=False)  # today's SQL functions on yesterday's data
     else:
         fresh_recs(config, target)
         refresh = time_refreshes(config, target)
-    samples = sample_users(target, 20_000)
-    progress(
-        f"sampled users: {len(samples.collaborative):,} collaborative,"
-        f" {len(samples.content_based):,} content-based, {len(samples.popular):,} popular;"
-        f" {len(samples.presents):,} presents with neighbours"
-    )
-    vacuum_serving_relations(target)
-    sql_ms = sql_latency(target, samples)
+    samples, sql_ms = serving_sql(target)
     http, rss = http_load(config, target, samples)
-    hit_ratio = (
-        min(http["popular_hit"]["c16"]["rps"], http["personalized_hit"]["c16"]["rps"])
-        / http["baseline"]["c16"]["rps"]
-    )
-    report = {
-        "scale": scale,
-        "refresh_s": refresh,
-        "refresh_commit": refreshed_at,
-        "sql_ms": sql_ms,
-        "http": http,
-        "ratio_hit_to_baseline_c16": round(hit_ratio, 3),
-        "rss_mb_per_worker": max(rss) if rss else None,
-        "rss_mb_workers": rss,
-        "workers": config.workers,
-        "machine": machine(),
-        "seconds": round(time.perf_counter() - _STARTED, 1),
-        "commit": git_commit(),
-    }
+    curve: dict[str, Any]
+    if previous:
+        curve = {key: previous[key] for key in ("scale_series", "growth_per_doubling") if key in previous}
+    else:
+        curve = curve_report(cost_curve(settings, config, curve_point(1.0, scale, refresh, sql_ms)))
+    report = build_report(
+        scale=scale, refresh=refresh, refresh_commit=refreshed_at, sql_ms=sql_ms, http=http, rss=rss,
+        curve=curve, workers=config.workers,
+    )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report

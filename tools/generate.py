@@ -24,6 +24,11 @@ class DataSize:
     likes: int
     clicks: int
 
+    def scaled(self, factor: float) -> DataSize:
+        """Every count times factor (at least one row each): the same users' activity and catalogue shape."""
+        counts = (self.public, self.private, self.users, self.likes, self.clicks)
+        return DataSize(*(max(1, round(count * factor)) for count in counts))
+
 
 PRESETS = {
     "tiny": DataSize(public=500, private=2_000, users=500, likes=4_000, clicks=6_000),
