@@ -1,17 +1,16 @@
 -- recs.spread_by_category: a ranking reordered so that no page holds more than p_max presents of
 -- one category (presents without a category count as one more category), for the
 -- max_per_category request option. Pages are filled in turn, each from the best presents not yet
--- placed among the first page_number * p_limit + p_lookahead of the ranking: those within the
+-- placed among the first page_number * p_limit + lookahead of the ranking (recs.spread_lookahead): those within the
 -- cap first, in rank order, then (only when the window holds too few categories) the best of the
 -- rest, so every page is full. A page depends on the ranking's first page_number * p_limit +
--- p_lookahead presents only: a deeper ranking (a request for a later page) leaves the pages
+-- lookahead presents only: a deeper ranking (a request for a later page) leaves the pages
 -- before it unchanged, so pages stay consistent while a user pages on.
--- Arguments: p_items (item ids, best first), p_limit (page size), p_max (>= 1), p_lookahead (how
---   far past a page's end it may reach for a present of another category).
+-- Arguments: p_items (item ids, best first), p_limit (page size), p_max (>= 1).
 -- Result: the positions of p_items (1-based) in their new order, as many as p_items has.
 -- Errors: none. Caller: api.popular, api.personalized, api.similar.
 CREATE OR REPLACE FUNCTION recs.spread_by_category(
-    p_items integer[], p_limit integer, p_max integer, p_lookahead integer
+    p_items integer[], p_limit integer, p_max integer
 ) RETURNS integer[]
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -24,6 +23,7 @@ DECLARE
     v_position integer;
     v_category text;
     v_page_number integer := 0;
+    v_lookahead integer := recs.spread_lookahead(p_limit, p_max);
 BEGIN
     SELECT array_agg(coalesce(i.category, '') ORDER BY r.position)
     INTO v_categories
@@ -31,7 +31,7 @@ BEGIN
     LEFT JOIN recs.items i ON i.item_id = r.item_id;
     WHILE cardinality(v_order) < cardinality(p_items) LOOP
         v_page_number := v_page_number + 1;
-        v_window := least(cardinality(p_items), v_page_number * p_limit + p_lookahead);
+        v_window := least(cardinality(p_items), v_page_number * p_limit + v_lookahead);
         v_page := '{}';
         v_counts := '{}';
         -- Within the cap, best first.
@@ -57,5 +57,5 @@ BEGIN
     RETURN v_order;
 END;
 $$;
-COMMENT ON FUNCTION recs.spread_by_category(integer[], integer, integer, integer) IS
+COMMENT ON FUNCTION recs.spread_by_category(integer[], integer, integer) IS
     'A ranking reordered so no page holds more than p_max presents of one category (best first within the cap, pages stay consistent as one pages on). For max_per_category.';

@@ -25,19 +25,11 @@ BEGIN
     IF v_item_id IS NULL THEN
         RAISE EXCEPTION 'no public present %', p_present_id USING ERRCODE = 'no_data_found', COLUMN = 'present_id';
     END IF;
-    -- As api.upsert_user_demographics: a key is drawn only for a user not seen before, and an
-    -- erasure committing meanwhile (its key gone) is met by a second attempt on a new snapshot.
+    -- The user's key (recs.user_key_for); an erasure committing meanwhile (its key gone) is met
+    -- by a second attempt on a new snapshot, as in api.upsert_user_demographics.
     FOR v_attempt IN 1..2 LOOP
         BEGIN
-            SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-            IF v_user_key IS NULL THEN
-                INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
-                ON CONFLICT ON CONSTRAINT users_user_id_key DO NOTHING
-                RETURNING u.user_key INTO v_user_key;
-                IF v_user_key IS NULL THEN
-                    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-                END IF;
-            END IF;
+            v_user_key := recs.user_key_for(p_user_id);
             INSERT INTO recs.dismissals AS d (user_key, item_id, dismissed_at)
             VALUES (v_user_key, v_item_id, clock_timestamp())
             ON CONFLICT (user_key, item_id) DO UPDATE SET dismissed_at = excluded.dismissed_at
@@ -47,7 +39,6 @@ BEGIN
             IF v_attempt = 2 THEN
                 RAISE;
             END IF;
-            v_user_key := NULL;
         END;
     END LOOP;
     user_id := p_user_id;

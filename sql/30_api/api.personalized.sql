@@ -130,8 +130,7 @@ BEGIN
                                    p_price_to, v_depth - cardinality(v_ranked), v_user_key, v_exclude || v_ranked) r;
         END IF;
         IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
-            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
-                                               recs.spread_lookahead(p_limit, p_max_per_category));
+            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category);
             v_ranked := recs.permute(v_ranked, v_order);
             v_tiers := recs.permute(v_tiers, v_order);
             v_levels := recs.permute(v_levels, v_order);

@@ -68,8 +68,7 @@ BEGIN
                                p_price_to, v_offset + p_limit + recs.spread_lookahead(p_limit, p_max_per_category),
                                NULL, v_exclude) r;
         IF p_max_per_category IS NOT NULL THEN  -- spread over the pages, before paginating
-            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category,
-                                               recs.spread_lookahead(p_limit, p_max_per_category));
+            v_order := recs.spread_by_category(v_ranked, p_limit, p_max_per_category);
             v_ranked := recs.permute(v_ranked, v_order);
             items := recs.permute(items, v_order);
             v_levels := recs.permute(v_levels, v_order);

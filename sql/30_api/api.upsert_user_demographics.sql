@@ -29,21 +29,12 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'locale';
     END IF;
 
-    -- A key is drawn from the sequence only for a user not seen before (an upsert would draw one
-    -- on every PUT); a concurrent first PUT of the same user inserts nothing here and is read back.
-    -- An erasure of the user committing meanwhile (api.erase_user) removes the key this PUT read:
-    -- the second attempt, on a new snapshot, stores the user anew.
+    -- The user's key (recs.user_key_for). An erasure of the user committing meanwhile
+    -- (api.erase_user) removes the key this PUT read: the second attempt, on a new snapshot,
+    -- stores the user anew.
     FOR v_attempt IN 1..2 LOOP
         BEGIN
-            SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-            IF v_user_key IS NULL THEN
-                INSERT INTO recs.users AS u (user_id) VALUES (p_user_id)
-                ON CONFLICT ON CONSTRAINT users_user_id_key DO NOTHING
-                RETURNING u.user_key INTO v_user_key;
-                IF v_user_key IS NULL THEN
-                    SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
-                END IF;
-            END IF;
+            v_user_key := recs.user_key_for(p_user_id);
 
             INSERT INTO recs.user_demographics AS d (user_key, gender, age_group, birth_date, locale, geo_id,
                                                     updated_at)
