@@ -206,10 +206,10 @@ MaxPerCategory = Annotated[
 ]
 
 
-class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """POST /popular body (the Rails client's shape, plus an optional exclude list)."""
+class PageOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """What every recommendation request may add to say which page it wants: filters, pagination,
+    presents to leave out, a cap per category, and whether to explain the page."""
 
-    user_params: UserParams = msgspec.field(default_factory=UserParams)
     filters: Filters = msgspec.field(default_factory=Filters)
     pagination: PageRequest = msgspec.field(default_factory=PageRequest)
     exclude: Exclude = msgspec.field(default_factory=list)
@@ -217,6 +217,12 @@ class PopularRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     explain: Annotated[
         bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
     ] = False
+
+
+class PopularRequest(PageOptions, kw_only=True, forbid_unknown_fields=True):
+    """POST /popular body (the Rails client's shape, plus the page options)."""
+
+    user_params: UserParams = msgspec.field(default_factory=UserParams)
 
 
 class Pagination(msgspec.Struct, kw_only=True):
@@ -364,33 +370,19 @@ class UserProfile(msgspec.Struct, kw_only=True):
     profile_as_of: datetime.datetime | None
 
 
-class PersonalizedRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """POST /personalized body (the Rails client's shape, plus an optional exclude list)."""
+class PersonalizedRequest(PageOptions, kw_only=True, forbid_unknown_fields=True):
+    """POST /personalized body (the Rails client's shape, plus the page options)."""
 
     user_id: UuidText
     geo_id: GeoId | None = None
-    filters: Filters = msgspec.field(default_factory=Filters)
-    pagination: PageRequest = msgspec.field(default_factory=PageRequest)
-    exclude: Exclude = msgspec.field(default_factory=list)
-    max_per_category: MaxPerCategory | None = None
-    explain: Annotated[
-        bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
-    ] = False
 
 
-class SimilarRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class SimilarRequest(PageOptions, kw_only=True, forbid_unknown_fields=True):
     """POST /similar body: presents like one present; with user_id, none that user took."""
 
     present_id: UuidText
     user_id: UuidText | None = None
     geo_id: GeoId | None = None
-    filters: Filters = msgspec.field(default_factory=Filters)
-    pagination: PageRequest = msgspec.field(default_factory=PageRequest)
-    exclude: Exclude = msgspec.field(default_factory=list)
-    max_per_category: MaxPerCategory | None = None
-    explain: Annotated[
-        bool, msgspec.Meta(description="true: `details` says why each present is on the page.")
-    ] = False
 
 
 class SimilarResponse(msgspec.Struct, kw_only=True):

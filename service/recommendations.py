@@ -24,6 +24,7 @@ from service.models import (
     Detail,
     FilterWarning,
     Level,
+    PageOptions,
     PageRequest,
     Pagination,
     SimilarLevel,
@@ -81,6 +82,21 @@ def page_bounds(request: Request[Any, Any, Any]) -> Bounds:
     """The body check's bound known only at start: pagination.limit up to MAX_PAGE_SIZE."""
     settings: Settings = request.app.state[STATE_KEY].settings
     return {(PageRequest, "limit"): {"le": settings.max_page_size}}
+
+
+def page_arguments(options: PageOptions, settings: Settings) -> tuple[int, int, tuple[Any, ...]]:
+    """The page, its size, and the arguments every api.* ranking function ends with, from a
+    request's page options: price_from, price_to, category, platform, page, limit, exclude,
+    categories, exclude_categories, max_per_category, explain (normalised: see exclude_ids and
+    Filters.category_lists)."""
+    limit, page, filters = page_limit(options.pagination, settings), options.pagination.page, options.filters
+    categories, exclude_categories = filters.category_lists()
+    arguments = (
+        price_from(filters.price_from), price_to(filters.price_to), filters.category, filters.platform, page,
+        limit, exclude_ids(options.exclude), categories, exclude_categories, options.max_per_category,
+        options.explain,
+    )  # fmt: skip
+    return page, limit, arguments
 
 
 def exclude_ids(values: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import PersonalizedRequest, parse_uuid
-from service.recommendations import RankedPage, exclude_ids, page_bounds, page_limit, price_from, price_to
+from service.recommendations import RankedPage, page_arguments, page_bounds
 from service.user_pages import UserPageQuery, user_page
 from service.validation import body_check
 
@@ -52,16 +52,8 @@ async def personalized(
     database."""
     started = time.perf_counter()
     user_id = str(parse_uuid(data.user_id, "user_id"))
-    exclude = exclude_ids(data.exclude)
-    limit = page_limit(data.pagination, clients.settings)
-    page = data.pagination.page
-    filters = data.filters
-    categories, exclude_categories = filters.category_lists()
-    args = (
-        user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to), filters.category,
-        filters.platform, page, limit, exclude, categories, exclude_categories,
-        data.max_per_category, data.explain,
-    )  # fmt: skip
+    page, limit, page_args = page_arguments(data, clients.settings)
+    args = (user_id, data.geo_id, *page_args)
     query = UserPageQuery(
         function="personalized", user_id=user_id, args=args, page=page, limit=limit, into=RankedPage,
         response_fields=_response_fields,

@@ -12,16 +12,7 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import PopularRequest
-from service.recommendations import (
-    RankedPage,
-    cached_page,
-    exclude_ids,
-    page_bounds,
-    page_limit,
-    price_from,
-    price_to,
-    respond,
-)
+from service.recommendations import RankedPage, cached_page, page_arguments, page_bounds, respond
 from service.validation import body_check
 
 EXAMPLE = {
@@ -55,16 +46,9 @@ async def popular(
 ) -> Response[bytes]:
     """Validate, then the page of api.popular from the cache (its stored bytes) or the database."""
     started = time.perf_counter()
-    limit = page_limit(data.pagination, clients.settings)
-    page = data.pagination.page
-    user, filters = data.user_params, data.filters
-    categories, exclude_categories = filters.category_lists()
-    args = (
-        user.gender, user.age_group, user.category, user.geo_id, price_from(filters.price_from),
-        price_to(filters.price_to), filters.category, filters.platform, page, limit,
-        exclude_ids(data.exclude), categories, exclude_categories, data.max_per_category,
-        data.explain,
-    )  # fmt: skip
+    user = data.user_params
+    page, limit, page_args = page_arguments(data, clients.settings)
+    args = (user.gender, user.age_group, user.category, user.geo_id, *page_args)
     version = str(await clients.versions.get(clients.pool, "popular"))
     stored, hit = await cached_page(
         clients, "popular", args, version, clients.settings.cache_ttl_popular,

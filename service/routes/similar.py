@@ -12,17 +12,7 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import SimilarRequest, parse_uuid
-from service.recommendations import (
-    RankedPage,
-    SimilarPage,
-    cached_page,
-    exclude_ids,
-    page_bounds,
-    page_limit,
-    price_from,
-    price_to,
-    respond,
-)
+from service.recommendations import RankedPage, SimilarPage, cached_page, page_arguments, page_bounds, respond
 from service.user_pages import UserPageQuery, user_page
 from service.validation import body_check
 
@@ -66,16 +56,8 @@ async def similar(
     started = time.perf_counter()
     present_id = str(parse_uuid(data.present_id, "present_id"))
     user_id = None if data.user_id is None else str(parse_uuid(data.user_id, "user_id"))
-    exclude = exclude_ids(data.exclude)
-    limit = page_limit(data.pagination, clients.settings)
-    page = data.pagination.page
-    filters = data.filters
-    categories, exclude_categories = filters.category_lists()
-    args = (
-        present_id, user_id, data.geo_id, price_from(filters.price_from), price_to(filters.price_to),
-        filters.category, filters.platform, page, limit, exclude, categories, exclude_categories,
-        data.max_per_category, data.explain,
-    )  # fmt: skip
+    page, limit, page_args = page_arguments(data, clients.settings)
+    args = (present_id, user_id, data.geo_id, *page_args)
     if user_id is not None:
         query = UserPageQuery(
             function="similar", user_id=user_id, args=args, page=page, limit=limit, into=SimilarPage,
