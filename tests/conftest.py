@@ -11,8 +11,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
@@ -28,6 +30,9 @@ from service.cache import EVICTION_POLICY
 from service.dsn import parse_pg_url
 from service.migrate import migrate
 from service.settings import Settings, settings_environ
+
+if TYPE_CHECKING:
+    from tests.data import World
 from tools.processes import running_process
 
 SUPERUSER_URL = os.environ.get("TEST_POSTGRES_SUPERUSER_URL", "")
@@ -109,6 +114,45 @@ def databases(main_db: psycopg.Connection, recs_db: psycopg.Connection) -> tuple
     main_db.autocommit = True
     recs_db.autocommit = True
     return main_db, recs_db
+
+
+@pytest.fixture
+def world(databases: tuple[psycopg.Connection, ...]) -> World:
+    """Writes presents, users, likes and clicks into this test's main database and runs the jobs."""
+    from tests.data import World
+
+    main, recs = databases
+    return World(main, recs)
+
+
+@pytest.fixture
+def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """A user with 3 likes, five like-minded users who liked 6 more presents, all refreshed."""
+    presents = [world.present(price=10 + index) for index in range(9)]
+    user = world.users(1, "f", "25-34")[0]
+    for present in presents[:3]:
+        world.like(user, present)
+    for twin in world.users(5, "f", "25-34"):
+        for present in presents:
+            world.like(twin, present)
+    world.refresh_all()
+    return user, presents
+
+
+STATE_MAX_AGE_MS = 400  # the serving path's state lifetime in tests: short, so a test waits little past it
+
+
+def serving_settings(settings: Settings, **overrides: Any) -> Settings:
+    """The test settings with the serving path's defaults back (the settings fixture turns them off)."""
+    values = {"personalized_state_max_age_ms": STATE_MAX_AGE_MS, "local_cache_entries": 500} | overrides
+    return msgspec.structs.replace(settings, **values)
+
+
+@pytest.fixture
+async def serving(settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    """A client on an app with a personalised state lifetime and a per-worker cache."""
+    async with AsyncTestClient(app=create_app(serving_settings(settings))) as client:
+        yield client
 
 
 def owner_connect(dbname: str = RECS_DB) -> psycopg.Connection:

@@ -20,12 +20,6 @@ from tests.data import World
 
 
 @pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
 def catalogue(world: World) -> list[uuid.UUID]:
     """12 public presents priced 10, 11, ... 21, the cheapest most liked."""
     presents = [world.present(price=10 + index) for index in range(12)]

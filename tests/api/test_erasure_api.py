@@ -8,7 +8,6 @@ import hashlib
 import uuid
 
 import msgspec
-import psycopg
 import pytest
 import redis
 from litestar.testing import AsyncTestClient
@@ -18,12 +17,6 @@ from service.cache import KEY_PREFIX
 from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, AUTH
 from tests.data import NOW, World
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
 
 
 @pytest.fixture

@@ -24,12 +24,6 @@ SEGMENTS = [("f", "25-34"), ("m", "18-24"), ("f", "55+"), (None, None)]
 
 
 @pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
 def community(world: World) -> dict[str, Any]:
     """Public and private presents, users of every tier, every private present liked by everybody."""
     public = [

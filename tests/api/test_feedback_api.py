@@ -5,44 +5,12 @@ a clear 4xx."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from service.app import create_app
-from service.settings import Settings
-from tests.api.test_serving_path import serving_settings
 from tests.conftest import ADMIN_AUTH, AUTH
 from tests.data import World
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
-def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """A user with 3 likes and five like-minded users who liked 6 more presents, refreshed."""
-    presents = [world.present(price=10 + index) for index in range(9)]
-    user = world.users(1, "f", "25-34")[0]
-    for present in presents[:3]:
-        world.like(user, present)
-    for twin in world.users(5, "f", "25-34"):
-        for present in presents:
-            world.like(twin, present)
-    world.refresh_all()
-    return user, presents
-
-
-@pytest.fixture
-async def serving(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """The serving path's defaults: the user's state kept in Redis, pages kept in the worker."""
-    async with AsyncTestClient(app=create_app(serving_settings(settings))) as client:
-        yield client
 
 
 async def pages(client: AsyncTestClient, user: uuid.UUID, anchor: uuid.UUID) -> tuple[dict, dict]:  # type: ignore[type-arg]

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import AUTH
 from tests.data import World
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
 
 
 @pytest.fixture

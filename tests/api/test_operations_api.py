@@ -21,12 +21,6 @@ from tests.data import World, fill_known_world
 POPULAR_BODY = {"user_params": {"gender": "female", "age": "25-34"}, "pagination": {"page": 1, "limit": 5}}
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def refresh_all() -> None:
     with owner_connect() as owner:
         owner.execute("CALL recs.refresh_all()")

@@ -14,12 +14,6 @@ from tests.data import World
 
 
 @pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
 def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """A user with 3 likes, five like-minded users who liked 6 more presents, and a crowd elsewhere."""
     presents = [world.present(price=10 + index) for index in range(9)]

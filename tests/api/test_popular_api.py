@@ -19,12 +19,6 @@ from tests.conftest import ADMIN_AUTH, AUTH, owner_connect
 from tests.data import World
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def _body(page: int = 1, limit: int = 5, **user_params: object) -> dict[str, object]:
     return {"user_params": user_params, "filters": {}, "pagination": {"page": page, "limit": limit}}
 

@@ -9,11 +9,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
-import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
@@ -32,44 +29,10 @@ from service.main_reads import SingleFlight
 from service.models import PersonalizedResponse, PopularResponse
 from service.settings import Settings
 from service.telemetry import LATENCY_BUCKETS_S, Telemetry
-from tests.conftest import AUTH, RedisServer, app_connect
+from tests.conftest import AUTH, STATE_MAX_AGE_MS, RedisServer, app_connect, serving_settings
 from tests.data import World
 
-STATE_MAX_AGE_MS = 400  # short, so the test waits little past it
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
-def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """A user with 3 likes, five like-minded users who liked 6 more presents, all refreshed."""
-    presents = [world.present(price=10 + index) for index in range(9)]
-    user = world.users(1, "f", "25-34")[0]
-    for present in presents[:3]:
-        world.like(user, present)
-    for twin in world.users(5, "f", "25-34"):
-        for present in presents:
-            world.like(twin, present)
-    world.refresh_all()
-    return user, presents
-
-
-def serving_settings(settings: Settings, **overrides: Any) -> Settings:
-    """The test settings with the serving path's defaults back (conftest turns them off)."""
-    values = {"personalized_state_max_age_ms": STATE_MAX_AGE_MS, "local_cache_entries": 500} | overrides
-    return msgspec.structs.replace(settings, **values)
-
-
-@pytest.fixture
-async def serving(settings: Settings) -> AsyncIterator[AsyncTestClient]:
-    """A client on an app with a personalised state lifetime and a per-worker cache."""
-    async with AsyncTestClient(app=create_app(serving_settings(settings))) as client:
-        yield client
 
 
 def clients_of(client: AsyncTestClient) -> Clients:

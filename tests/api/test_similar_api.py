@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import msgspec
-import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -14,12 +13,6 @@ from service.models import SimilarResponse
 from tests.conftest import AUTH
 from tests.data import World
 from tests.sql.test_similar import co_taken_world
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
 
 
 @pytest.fixture

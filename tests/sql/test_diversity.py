@@ -15,12 +15,6 @@ from tests.conftest import app_connect
 from tests.data import World
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def item_ids(world: World, presents: list[uuid.UUID]) -> list[int]:
     rows = world.recs.execute(
         "SELECT i.item_id FROM unnest(%s::uuid[]) WITH ORDINALITY p(id, n)"
@@ -30,10 +24,11 @@ def item_ids(world: World, presents: list[uuid.UUID]) -> list[int]:
     return [row[0] for row in rows]
 
 
-def spread(world: World, items: list[int], limit: int, cap: int, lookahead: int) -> list[int]:
+def spread(world: World, items: list[int], limit: int, cap: int) -> list[int]:
+    """The ranking as recs.spread_by_category orders it (its reach: two pages past a page's end)."""
     row = world.recs.execute(
-        "SELECT recs.permute(%s::integer[], recs.spread_by_category(%s::integer[], %s, %s, %s))",
-        (items, items, limit, cap, lookahead),
+        "SELECT recs.permute(%s::integer[], recs.spread_by_category(%s::integer[], %s, %s))",
+        (items, items, limit, cap),
     ).fetchone()
     assert row is not None
     return list(row[0])
@@ -47,7 +42,7 @@ def test_each_page_holds_at_most_the_cap_best_first(world: World) -> None:
     presents.append(world.present(category=None))  # type: ignore[arg-type]
     world.refresh_all()
     b1, b2, b3, b4, b5, t1, t2, n1 = item_ids(world, presents)
-    pages = spread(world, [b1, b2, b3, b4, b5, t1, t2, n1], limit=3, cap=1, lookahead=6)
+    pages = spread(world, [b1, b2, b3, b4, b5, t1, t2, n1], limit=3, cap=1)
     assert pages[:3] == [b1, t1, n1]  # one per category, best first
     assert pages[3:6] == [b2, t2, b3]  # toys and books again; only two categories left: filled
     assert pages[6:] == [b4, b5]
@@ -59,12 +54,12 @@ def test_pages_do_not_depend_on_how_deep_the_ranking_goes(world: World) -> None:
     presents = [world.present(category=rng.choice(["books", "toys", "games", "home"])) for _ in range(60)]
     world.refresh_all()
     ranking = item_ids(world, presents)
-    limit, lookahead = 5, 10
-    full = spread(world, ranking, limit, 2, lookahead)
+    limit, lookahead = 5, 10  # the reach recs.spread_lookahead gives a page of 5
+    full = spread(world, ranking, limit, 2)
     categories = dict(world.recs.execute("SELECT item_id, category FROM recs.items").fetchall())
     for page in range(1, 9):
         depth = page * limit + lookahead
-        shallow = spread(world, ranking[:depth], limit, 2, lookahead)
+        shallow = spread(world, ranking[:depth], limit, 2)
         assert shallow[: page * limit] == full[: page * limit], page
         counts = Counter(categories[item] for item in full[(page - 1) * limit : page * limit])
         assert max(counts.values()) <= 2 or len(counts) < 3, (page, counts)

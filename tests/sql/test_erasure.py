@@ -33,12 +33,6 @@ HOLDINGS = {
 
 
 @pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
-@pytest.fixture
 def crowd(world: World) -> dict[str, uuid.UUID]:
     """alice (demographics, 4 likes a day ago), three like-minded twins, bob (likes and clicks, no
     demographics), every refresh run: everyone has a profile, a pool and vectors. Alice's likes are

@@ -30,12 +30,6 @@ TABLES = {
 }
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 class Clock:
     """Event times one minute apart and always later, so every sync reads the new ones."""
 

@@ -7,17 +7,10 @@ import datetime as dt
 import math
 import uuid
 
-import psycopg
 import pytest
 
 from tests.data import NOW, World
 from tests.sql.test_personalized import add_crowd, personalized
-
-
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
 
 
 def item_neighbours(world: World, present: uuid.UUID) -> list[tuple[uuid.UUID, float]]:

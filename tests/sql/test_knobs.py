@@ -13,12 +13,6 @@ from tests.conftest import app_connect, owner_connect
 from tests.data import NOW, World
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def fill(world: World) -> dict[str, uuid.UUID]:
     """Presents in two categories, users of every tier (with demographics), likes and clicks."""
     presents = [

@@ -17,12 +17,6 @@ from tests.data import World, fill_known_world
 UTC = dt.UTC
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 @pytest.mark.parametrize(
     ("schedule", "after", "expected"),
     [

@@ -15,12 +15,6 @@ from tests.conftest import app_connect
 from tests.data import NOW, World
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def popular(
     gender: str | None = None,
     age_group: str | None = None,

@@ -13,12 +13,6 @@ from tests.conftest import app_connect
 from tests.data import World
 
 
-@pytest.fixture
-def world(databases: tuple[psycopg.Connection, ...]) -> World:
-    main, recs = databases
-    return World(main, recs)
-
-
 def similar(
     present: uuid.UUID,
     user: uuid.UUID | None = None,
