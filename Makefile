@@ -40,7 +40,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test lint eval tune bench soak fuzz install infra db data stop status main-admin-url recs-url
+.PHONY: run test test-browser lint eval tune bench soak fuzz install infra db data stop status main-admin-url recs-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -60,6 +60,13 @@ test: install
 	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
 	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-browser: the dashboard in headless Chromium (installed from Debian's packages), network closed but localhost
+test-browser: install
+	@$(INFRA) install-browser
+	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+		$(PY) -m pytest -q -m browser tests/browser
 
 ## fuzz: a longer, random schemathesis pass over the OpenAPI schema (FUZZ_EXAMPLES per operation)
 fuzz: install

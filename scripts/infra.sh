@@ -3,6 +3,7 @@
 # cluster with pg_cron, and a private Redis. Every command is idempotent.
 #
 #   scripts/infra.sh install        apt packages (if missing) and the project venv
+#   scripts/infra.sh install-browser  Debian's chromium too (the dashboard's browser test)
 #   scripts/infra.sh start          start (initialising if needed) PostgreSQL and Redis
 #   scripts/infra.sh stop           stop both
 #   scripts/infra.sh start-postgres | stop-postgres   PostgreSQL only (the test cluster)
@@ -62,6 +63,16 @@ install_packages() {
         DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >/dev/null
     fi
+}
+
+# Only make test-browser needs it: a server or a make run does not.
+BROWSER_PACKAGES=(chromium)
+
+install_browser() {
+    local saved=("${APT_PACKAGES[@]}")
+    APT_PACKAGES=("${BROWSER_PACKAGES[@]}")
+    install_packages
+    APT_PACKAGES=("${saved[@]}")
 }
 
 install_venv() {
@@ -191,6 +202,7 @@ status() {
 
 case "${1:-}" in
     install) install_packages; install_venv ;;
+    install-browser) install_browser ;;
     start) pg_start; redis_start ;;
     stop) pg_stop; redis_stop ;;
     start-postgres) pg_start ;;
@@ -199,5 +211,5 @@ case "${1:-}" in
     stop-redis) redis_stop ;;
     status) status ;;
     superuser-url) superuser_url ;;
-    *) echo "usage: $0 {install|start|stop|start-postgres|stop-postgres|start-redis|stop-redis|status|superuser-url}" >&2; exit 2 ;;
+    *) echo "usage: $0 {install|install-browser|start|stop|start-postgres|stop-postgres|start-redis|stop-redis|status|superuser-url}" >&2; exit 2 ;;
 esac

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, Router
@@ -14,7 +15,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from swagger_ui_bundle import swagger_ui_path
 
 from service.auth import BasicAuthMiddleware
@@ -32,6 +35,7 @@ from service.routes.admin import (
     update_user_profiles,
     update_user_similarities,
 )
+from service.routes.dashboard import dashboard
 from service.routes.facets import facets
 from service.routes.feedback import delete_feedback, feedback_options, post_feedback
 from service.routes.health import health
@@ -53,6 +57,7 @@ log = logging.getLogger("service.app")
 DOCS_PATH = "/docs"
 DOCS_ASSETS = DOCS_PATH + "/assets"  # Swagger UI served from the package: the docs work offline
 REQUEST_BODY_LIMIT_BYTES = 64 * 1024
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"  # the dashboard's page, in the package
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -152,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             refresh_popular_items,
             update_user_profiles,
             update_user_similarities,
+            dashboard,
             create_static_files_router(path=DOCS_ASSETS, directories=[swagger_ui_path], name="docs-assets"),
         ],
         lifespan=[lifespan],
@@ -162,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
         cors_config=cors,
         request_max_body_size=REQUEST_BODY_LIMIT_BYTES,
         logging_config=None,

@@ -9,6 +9,7 @@ import asyncpg
 from litestar import Request
 
 from service.cache import Cache
+from service.dashboard import DashboardState
 from service.db import DataVersions
 from service.main_reads import MainBreaker, SingleFlight
 from service.settings import Settings
@@ -18,7 +19,7 @@ from service.telemetry import Telemetry
 @dataclass(frozen=True)
 class Clients:
     """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
-    the telemetry and the personalised state reads in flight of one worker."""
+    the telemetry, the personalised state reads in flight and the dashboard's cached numbers of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -27,6 +28,7 @@ class Clients:
     telemetry: Telemetry
     main_breaker: MainBreaker
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
+    dashboard: DashboardState = field(default_factory=DashboardState)
 
 
 STATE_KEY = "clients"

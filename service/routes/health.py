@@ -79,6 +79,12 @@ async def _check_redis(cache: Cache) -> Check:
 )
 async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
     """Report each dependency; 200 while recommendations can be served, 503 when they cannot."""
+    report = await health_report(clients)
+    return Response(report, status_code=503 if report.status == "down" else 200)
+
+
+async def health_report(clients: Clients) -> HealthReport:
+    """Each dependency checked at once, and the service's status they add up to (also on the dashboard)."""
     recs, main, redis_check = await asyncio.gather(
         _check_recs(clients.pool), _check_main(clients.pool), _check_redis(clients.cache)
     )
@@ -89,8 +95,7 @@ async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
         status = "degraded"
     else:
         status = "ok"
-    report = HealthReport(
+    return HealthReport(
         status=status,
         checks={"recommendations_db": recs, "main_db": main, "redis": redis_check},
     )
-    return Response(report, status_code=503 if status == "down" else 200)

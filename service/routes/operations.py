@@ -30,6 +30,11 @@ async def stats(clients: NamedDependency[Clients]) -> Stats:
     and neighbours, every job's last run and next start; cache hit rate and requests with p50/p95
     latency per route and algorithm, shared by all workers through Redis (`telemetry_available`
     is false while Redis is down)."""
+    return await collect_stats(clients)
+
+
+async def collect_stats(clients: Clients) -> Stats:
+    """What GET /stats returns: the database's part (api.stats) and the shared telemetry's."""
     database = (await call_api(clients.pool, "stats"))[0]["stats"]  # one jsonb object
     shared = await clients.telemetry.summary()
     return msgspec.convert(
