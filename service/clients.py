@@ -11,6 +11,7 @@ from litestar import Request
 from service.cache import Cache
 from service.db import DataVersions
 from service.main_reads import MainBreaker, SingleFlight
+from service.online import ServedRecorder
 from service.settings import Settings
 from service.telemetry import Telemetry
 
@@ -18,7 +19,8 @@ from service.telemetry import Telemetry
 @dataclass(frozen=True)
 class Clients:
     """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
-    the telemetry and the personalised state reads in flight of one worker."""
+    the telemetry, the served-page recorder and the personalised state reads in flight of one
+    worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -26,6 +28,7 @@ class Clients:
     versions: DataVersions
     telemetry: Telemetry
     main_breaker: MainBreaker
+    online: ServedRecorder
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
 
 
