@@ -111,7 +111,8 @@ class ServedRecorder:
     flush_interval_s, or as soon as batch_size pages wait, in one call of api.record_served; a
     failed batch is logged and counted, not retried. The configuration (the share and the running
     experiment, api.online_config) is reread at most once per config_max_age_s, as the data
-    versions are (0: for every request).
+    versions are (0: for every request); until it is first read, nothing is recorded and no user
+    is in a variant.
     """
 
     def __init__(
@@ -168,8 +169,15 @@ class ServedRecorder:
         return self._config_reading
 
     async def _read_config(self, pool: asyncpg.Pool) -> None:
+        """Read api.online_config; when it cannot be read, keep the configuration in use until the
+        next reread is due (recording and experiments never fail a request)."""
         started = time.monotonic()
-        row = (await call_api(pool, "online_config"))[0]
+        try:
+            row = (await call_api(pool, "online_config"))[0]
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            log.warning("online.config_unavailable", extra={"error": repr(error)})
+            self._config_read_at = started
+            return
         config = msgspec.convert(dict(row), OnlineConfig)
         self.record_share = config.record_share
         running = config.experiment
