@@ -25,6 +25,7 @@ log = logging.getLogger("service.online")
 BUFFER_CAPACITY = 10_000  # served pages waiting for a flush; past it a page is dropped (and counted)
 BATCH_SIZE = 500  # a flush starts early once this many wait
 FLUSH_INTERVAL_S = 1.0
+STOP_FLUSH_S = 5.0  # what waits at a worker's shutdown is stored within this, or dropped
 
 SERVED_PAGES = Counter(
     "mysanta_served_pages_total",
@@ -93,6 +94,10 @@ class Experiment:
         return None
 
 
+# A page waiting for a flush: recommendation id, Unix time, route, user id, algorithm, variant, body.
+ServedPage = tuple[str, float, str, str | None, str, Variant | None, bytes]
+
+
 class ItemsOnly(msgspec.Struct):
     """The items of a cached page body (the other fields are skipped, not decoded)."""
 
@@ -125,10 +130,11 @@ class ServedRecorder:
         self.experiment: Experiment | None = None
         self._config_read_at: float | None = None
         self._config_reading: asyncio.Task[None] | None = None
-        self._buffer: list[tuple[str, float, str, str | None, str, Variant | None, bytes]] = []
+        self._buffer: list[ServedPage] = []
         self._pool: asyncpg.Pool | None = None
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self._sampled_out = 0
         self._dropped = 0
 
@@ -138,12 +144,22 @@ class ServedRecorder:
         self._flusher = asyncio.ensure_future(self._flush_forever())
 
     async def stop(self) -> None:
-        """Stop the background task and flush what waits."""
+        """Stop the background task, then flush what waits, within STOP_FLUSH_S (the rest is
+        dropped and counted: a worker's shutdown never waits long for recording)."""
+        self._stopping = True
+        self._wake.set()
         if self._flusher is not None:
+            await asyncio.wait({self._flusher}, timeout=STOP_FLUSH_S)
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
-        await self.flush()
+        try:
+            async with asyncio.timeout(STOP_FLUSH_S):
+                await self.flush()
+        except TimeoutError:
+            self._dropped += len(self._buffer)
+            self._buffer = []
+            self._count_unrecorded()
 
     async def variant_of(self, pool: asyncpg.Pool, user_id: str) -> Variant | None:
         """The user's variant in the running experiment (configuration reread when due), or None."""
@@ -202,18 +218,21 @@ class ServedRecorder:
         return recommendation_id
 
     async def _flush_forever(self) -> None:
-        while True:
+        while not self._stopping:
+            # asyncio.timeout, not wait_for: a cancellation that meets a wake-up is never lost.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+                async with asyncio.timeout(self.flush_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.flush()
             except Exception:  # never let one bad flush stop the recording for good
                 log.exception("online.flush_error")
 
-    async def flush(self) -> int:
-        """Store what waits in one api.record_served call; the pages stored (0 when it failed)."""
-        pending, self._buffer = self._buffer, []
+    def _count_unrecorded(self) -> None:
+        """Add the pages sampled out and dropped since the last call to their series."""
         sampled_out, self._sampled_out = self._sampled_out, 0
         dropped, self._dropped = self._dropped, 0
         if sampled_out:
@@ -221,8 +240,19 @@ class ServedRecorder:
         if dropped:
             SERVED_PAGES.labels("dropped").inc(dropped)
             log.warning("online.buffer_full", extra={"dropped": dropped, "capacity": self.capacity})
-        if not pending or self._pool is None:
-            return 0
+
+    async def flush(self) -> int:
+        """Store what waits, batch_size pages per api.record_served call (the event loop serves
+        requests between them); the pages stored."""
+        self._count_unrecorded()
+        stored = 0
+        while self._buffer and self._pool is not None:
+            pending, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+            stored += await self._store(pending)
+        return stored
+
+    async def _store(self, pending: list[ServedPage]) -> int:
+        """One api.record_served call for these pages; the pages stored (0 when it failed)."""
         pages = [
             {
                 "id": recommendation_id, "at": at, "route": route, "user_id": user_id, "algorithm": algorithm,

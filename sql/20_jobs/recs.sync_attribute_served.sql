@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION recs.sync_attribute_served() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_window interval := make_interval(hours => recs.setting('online_attribution_hours')::int);
-    v_oldest timestamptz := (SELECT min(s.served_at) FROM recs.served_presents s);
+    v_oldest timestamptz := (SELECT min(p.served_at) FROM recs.served_pages p);  -- its index: no scan
     v_updated bigint;
 BEGIN
     IF v_oldest IS NULL THEN
