@@ -27,6 +27,7 @@ from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS, problem_response
 from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
+from service.online import ServedRecorder
 from service.openapi import build_document
 from service.routes.admin import (
     job_status,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool = await create_pool(settings)
         redis_client = create_redis(settings)
         state_local_ms = settings.personalized_state_local_ms if settings.personalized_state_max_age_ms else 0
+        online = ServedRecorder(settings.data_version_max_age_ms / 1000)
         cache = Cache(
             redis_client,
             on_lookup=telemetry.observe_cache_lookup,
@@ -87,13 +89,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             versions=DataVersions(settings.data_version_max_age_ms / 1000),
             telemetry=telemetry,
             main_breaker=MainBreaker(settings.main_breaker_open_s),
+            online=online,
         )
         telemetry.start(redis_client, pool, settings.db_pool_max_size)
+        online.start(pool)
         log.info("service.started", extra={"debug": settings.debug})
         try:
             yield
         finally:
             request_summary.emit()
+            await online.stop()
             await telemetry.stop()
             await redis_client.aclose()
             await pool.close()

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from service.settings import Settings
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v7:"  # bumped whenever the format of a cached value changes
+KEY_PREFIX = "v8:"  # bumped whenever the format of a cached value changes
 # What a user's personalised state key holds for a while after a write to the user (PUT or DELETE
 # /user-profile): no state read before the write can be stored over it.
 TOMBSTONE = b"tombstone"

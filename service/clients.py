@@ -12,6 +12,7 @@ from service.cache import Cache
 from service.dashboard import DashboardState
 from service.db import DataVersions
 from service.main_reads import MainBreaker, SingleFlight
+from service.online import ServedRecorder
 from service.settings import Settings
 from service.telemetry import Telemetry
 
@@ -19,7 +20,8 @@ from service.telemetry import Telemetry
 @dataclass(frozen=True)
 class Clients:
     """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
-    the telemetry, the personalised state reads in flight and the dashboard's cached numbers of one worker."""
+    the telemetry, the served-page recorder, the personalised state reads in flight and the
+    dashboard's cached numbers of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -27,6 +29,7 @@ class Clients:
     versions: DataVersions
     telemetry: Telemetry
     main_breaker: MainBreaker
+    online: ServedRecorder
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
     dashboard: DashboardState = field(default_factory=DashboardState)
 

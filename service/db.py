@@ -135,6 +135,19 @@ async def fetch_row(pool: asyncpg.Pool, into: type[Row], function: str, *args: A
     return rows[0]
 
 
+async def fetch_row_with_overrides(
+    pool: asyncpg.Pool, overrides: str, into: type[Row], function: str, *args: Any
+) -> Row:
+    """The single row of api.<function>(*args) ranked with an experiment variant's overrides of
+    recs.settings: in one transaction whose local recs.setting_overrides (read by recs.setting) is
+    the JSON object `overrides`, so they reach no other call on the connection."""
+    query = api_query(function, len(args))
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
+        row = await connection.fetchrow(query, *args)
+    return msgspec.convert(dict(row), into)
+
+
 class DataVersions:
     """The current version of each derived dataset ('popular', 'profiles', ...), part of cache keys.
 

@@ -278,6 +278,8 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     computation_time_ms: float
     algorithm_used: Tier
     cache_hit: bool
+    recommendation_id: str  # this response's id (a uuid): the served page as recs.served_pages records it
+    variant: str | None  # the user's experiment variant (recs.experiment_variants); null: none
     fallback_level: Level | None = None
     data_as_of: datetime.datetime | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
@@ -394,6 +396,8 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     computation_time_ms: float
     algorithm_used: Literal["similar"]
     cache_hit: bool
+    recommendation_id: str  # this response's id (a uuid): the served page as recs.served_pages records it
+    variant: str | None  # with user_id, the user's experiment variant; else null
     fallback_level: SimilarLevel | None = None
     data_as_of: datetime.datetime | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
@@ -558,6 +562,28 @@ class UserCounts(msgspec.Struct, kw_only=True):
     with_neighbors: int | None
 
 
+class OnlineRate(msgspec.Struct, kw_only=True):
+    """Click- and like-through of the recorded pages of known users for one route, algorithm,
+    experiment and variant (recs.report_online_rates), with 95 % Wilson intervals."""
+
+    route: str
+    algorithm: str
+    experiment: str | None
+    variant: str | None
+    pages: int
+    users: int
+    impressions: int
+    open_impressions: int  # served less than online_attribution_hours ago: clicks may still come
+    clicks: int
+    likes: int
+    ctr: float
+    ctr_low: float
+    ctr_high: float
+    ltr: float
+    ltr_low: float
+    ltr_high: float
+
+
 class Stats(msgspec.Struct, kw_only=True):
     """What the service holds, how fresh it is, and how it is used (every worker counted)."""
 
@@ -571,6 +597,7 @@ class Stats(msgspec.Struct, kw_only=True):
     cache: CacheSummary
     cache_by_kind: dict[str, CacheSummary]
     requests: list[LatencySummary]
+    online: list[OnlineRate]  # most impressions first
 
 
 # --- errors: every 4xx/5xx body -----------------------------------------------------------------

@@ -31,6 +31,7 @@ from service.models import (
     Tier,
     parse_uuid,
 )
+from service.online import Variant
 from service.settings import Settings
 from service.validation import Bounds
 
@@ -178,13 +179,24 @@ def in_range(ranked: RankedPage, page: int, limit: int) -> bool:
 _JSON_BOOL = {True: b"true", False: b"false"}
 
 
-def respond(stored: bytes, hit: bool, started: float, request: Request[Any, Any, Any]) -> Response[bytes]:
-    """The response of a page_body, cached or new, with its computation time and cache_hit appended
-    to the stored bytes (never decoded); the algorithm goes to the request log and telemetry."""
+def respond(
+    stored: bytes, hit: bool, started: float, request: Request[Any, Any, Any], *, route: str,
+    user_id: str | None = None, variant: Variant | None = None,
+) -> Response[bytes]:  # fmt: skip
+    """The response of a page_body, cached or new, with its computation time, cache_hit, a new
+    recommendation_id and the user's experiment variant appended to the stored bytes (never
+    decoded); the algorithm goes to the request log and telemetry, the page to the served-page
+    recorder (ServedRecorder.served: a reference to the bytes, nothing copied)."""
     algorithm, _, body = stored.partition(b"\n")
-    request.state.algorithm = algorithm.decode()
+    algorithm_name = algorithm.decode()
+    request.state.algorithm = algorithm_name
+    clients: Clients = request.app.state[STATE_KEY]
+    recommendation_id = clients.online.served(route, user_id, algorithm_name, variant, body)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    tail = b',"computation_time_ms":%s,"cache_hit":%s}' % (str(elapsed_ms).encode(), _JSON_BOOL[hit])
+    variant_json = b"null" if variant is None else b'"' + variant.name.encode() + b'"'  # [a-z0-9_-] only
+    tail = b',"computation_time_ms":%s,"cache_hit":%s,"recommendation_id":"%s","variant":%s}' % (
+        str(elapsed_ms).encode(), _JSON_BOOL[hit], recommendation_id.encode(), variant_json,
+    )  # fmt: skip
     return Response(body[:-1] + tail, media_type=MediaType.JSON)
 
 

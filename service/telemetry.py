@@ -22,7 +22,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
-from service.models import CacheSummary, JobStatus, LatencySummary, SequenceUsage
+from service.models import CacheSummary, JobStatus, LatencySummary, OnlineRate, SequenceUsage
 
 log = logging.getLogger("service.telemetry")
 
@@ -416,8 +416,42 @@ class SequenceCollector(Collector):
         yield gauge
 
 
-def exposition(jobs: Iterable[JobStatus] | None, sequences: Iterable[SequenceUsage] | None = None) -> bytes:
-    """The Prometheus text format: every worker's series (or this process's) and the job families."""
+class OnlineCollector(Collector):
+    """The online measurement per route, algorithm, experiment and variant, from api.online_rates
+    read for this scrape: impressions, clicks and likes as gauges (the report's counts over the
+    retained served pages: they fall as the cleanup job trims them), and the rates' 95 % bounds."""
+
+    def __init__(self, rates: Iterable[OnlineRate] | None) -> None:
+        self.rates = list(rates) if rates is not None else []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """One gauge family per count and bound, labelled route, algorithm, experiment, variant."""
+        labels = ["route", "algorithm", "experiment", "variant"]
+        families = {
+            "impressions": "Presents served to known users on recorded pages (retained ones).",
+            "clicks": "Of those, presents the user clicked within online_attribution_hours.",
+            "likes": "Of those, presents the user liked within online_attribution_hours.",
+            "ctr_low": "Lower bound of the 95 % Wilson interval of the click-through rate.",
+            "ctr_high": "Upper bound of the 95 % Wilson interval of the click-through rate.",
+        }
+        gauges = {
+            name: GaugeMetricFamily(f"mysanta_online_{name}", help_text, labels=labels)
+            for name, help_text in families.items()
+        }
+        for rate in self.rates:
+            values = [rate.route, rate.algorithm, rate.experiment or "", rate.variant or ""]
+            for name, gauge in gauges.items():
+                gauge.add_metric(values, float(getattr(rate, name)))
+        yield from gauges.values()
+
+
+def exposition(
+    jobs: Iterable[JobStatus] | None,
+    sequences: Iterable[SequenceUsage] | None = None,
+    online: Iterable[OnlineRate] | None = None,
+) -> bytes:
+    """The Prometheus text format: every worker's series (or this process's), the job families and
+    the online measurement."""
     if multiprocess_enabled():
         registry = CollectorRegistry()
         prometheus_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -426,4 +460,5 @@ def exposition(jobs: Iterable[JobStatus] | None, sequences: Iterable[SequenceUsa
     job_registry = CollectorRegistry(auto_describe=False)
     job_registry.register(JobCollector(jobs))
     job_registry.register(SequenceCollector(sequences))
+    job_registry.register(OnlineCollector(online))
     return generate_latest(registry) + generate_latest(job_registry)

@@ -1,6 +1,7 @@
 """Pages that depend on one user's state (POST /personalized, POST /similar with a user_id): cached
 under a token of the data versions and the user's unsynced events, kept in Redis for
-PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read."""
+PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read, and of the user's experiment variant,
+whose overrides of recs.settings the ranking applies."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from litestar import Request, Response
 
 from service.cache import personalized_state_key
 from service.clients import Clients
-from service.db import fetch_row
+from service.db import fetch_row, fetch_row_with_overrides
 from service.main_reads import fetch_reading_main, main_link_failed
+from service.online import Variant
 from service.recommendations import RankedPage, args_digest, call_arguments, in_range, page_body, respond
 
 
@@ -45,7 +47,7 @@ class UserPageQuery:
     """One request for a user's page: api.<function>(*args, read_main), ranked as the struct `into`;
     response_fields(ranked, degraded) gives the route's own response fields."""
 
-    function: str
+    function: str  # also the route
     user_id: str
     args: tuple[Any, ...]
     page: int
@@ -57,10 +59,12 @@ class UserPageQuery:
 async def user_page(
     clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery
 ) -> Response[bytes]:
-    """The page of the query: from the cache under `<function>:<state token>:<digest of args>`, else
-    ranked now."""
+    """The page of the query: from the cache under `<function>:<state token>:<digest of args and
+    variant>`, else ranked now (with the variant's overrides)."""
     cache, max_age_ms = clients.cache, clients.settings.personalized_state_max_age_ms
-    user_id, suffix = query.user_id, ":" + args_digest(query.args)
+    user_id = query.user_id
+    variant = await clients.online.variant_of(clients.pool, user_id)
+    suffix = ":" + args_digest(query.args if variant is None else (*query.args, variant.cache_tag))
     if max_age_ms <= 0:  # the state read for this request, from main
         state = await read_state(clients, user_id)
     else:  # one round trip: the stored state and the page under it
@@ -73,17 +77,25 @@ async def user_page(
             # never waits for main; requests meanwhile use the stored one, trusted until it expires.
             clients.state_reads.start(user_id, lambda: read_and_store_state(clients, user_id))
         if found.page is not None:
-            return respond(found.page, True, started, request)
+            return _respond(found.page, True, started, request, query, variant)
         if usable and found.token is not None:
             page_key = f"{query.function}:{found.token}{suffix}"
-            return await _rank(clients, request, started, query, page_key, True)
+            return await _rank(clients, request, started, query, page_key, True, variant)
         # One read per user at a time in this worker; requests for the user meanwhile share it.
         state = await clients.state_reads.run(user_id, lambda: read_and_store_state(clients, user_id))
     page_key = f"{query.function}:{state.token}{suffix}"
     cached = await cache.get(page_key)
     if cached is not None:
-        return respond(cached, True, started, request)
-    return await _rank(clients, request, started, query, page_key, state.fresh_checked)
+        return _respond(cached, True, started, request, query, variant)
+    return await _rank(clients, request, started, query, page_key, state.fresh_checked, variant)
+
+
+def _respond(
+    page: bytes, hit: bool, started: float, request: Request[Any, Any, Any], query: UserPageQuery,
+    variant: Variant | None,
+) -> Response[bytes]:  # fmt: skip
+    """respond() for the query's route and user, in their variant."""
+    return respond(page, hit, started, request, route=query.function, user_id=query.user_id, variant=variant)
 
 
 async def read_state(clients: Clients, user_id: str) -> CacheState:
@@ -107,18 +119,25 @@ async def read_and_store_state(clients: Clients, user_id: str) -> CacheState:
 
 async def _rank(
     clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery, page_key: str,
-    fresh_checked: bool,
+    fresh_checked: bool, variant: Variant | None,
 ) -> Response[bytes]:  # fmt: skip
-    """Rank the page now, reading main when the state did (fresh_checked), and store it under
-    page_key when it was ranked as the key says."""
+    """Rank the page now, reading main when the state did (fresh_checked), with the variant's
+    overrides of recs.settings, and store it under page_key when it was ranked as the key says."""
     call_args = (*call_arguments(query.args), fresh_checked)
+    overrides = None if variant is None else variant.overrides
+
+    async def rank(*args: Any) -> RankedPage:
+        if overrides is None:
+            return await fetch_row(clients.pool, query.into, query.function, *args)
+        return await fetch_row_with_overrides(clients.pool, overrides, query.into, query.function, *args)
+
     try:
-        ranked = await fetch_row(clients.pool, query.into, query.function, *call_args)
+        ranked = await rank(*call_args)
     except asyncpg.PostgresError as error:
         if not (fresh_checked and main_link_failed(error)):
             raise
         # Main broke since the state was read: go on without it.
-        ranked = await fetch_row(clients.pool, query.into, query.function, *call_args[:-1], False)
+        ranked = await rank(*call_args[:-1], False)
     degraded = not (ranked.fresh_checked and fresh_checked)
     body = page_body(ranked, query.page, query.limit, query.response_fields(ranked, degraded))
     if ranked.fresh_checked != fresh_checked:
@@ -126,4 +145,4 @@ async def _rank(
     elif in_range(ranked, query.page, query.limit):
         await clients.cache.set(page_key, body, clients.settings.cache_ttl_personalized)
         clients.cache.keep_page(page_key, body, clients.settings.cache_ttl_personalized)
-    return respond(body, False, started, request)
+    return _respond(body, False, started, request, query, variant)

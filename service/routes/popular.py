@@ -50,11 +50,12 @@ async def popular(
     page, limit, page_args = page_arguments(data, clients.settings)
     args = (user.gender, user.age_group, user.category, user.geo_id, *page_args)
     version = str(await clients.versions.get(clients.pool, "popular"))
+    await clients.online.refresh(clients.pool)  # the share of responses to record
     stored, hit = await cached_page(
         clients, "popular", args, version, clients.settings.cache_ttl_popular,
         page=page, limit=limit, extra=_extra,
     )  # fmt: skip
-    return respond(stored, hit, started, request)
+    return respond(stored, hit, started, request, route="popular")
 
 
 def _extra(ranked: RankedPage) -> dict[str, Any]:

@@ -65,11 +65,12 @@ async def similar(
         )  # fmt: skip
         return await user_page(clients, request, started, query)
     versions = [str(await clients.versions.get(clients.pool, name)) for name in ANONYMOUS_VERSIONS]
+    await clients.online.refresh(clients.pool)  # the share of responses to record
     stored, hit = await cached_page(
         clients, "similar", args, ".".join(versions), clients.settings.cache_ttl_popular,
         page=page, limit=limit, extra=lambda ranked: _response_fields(ranked, False), into=SimilarPage,
     )  # fmt: skip
-    return respond(stored, hit, started, request)
+    return respond(stored, hit, started, request, route="similar")
 
 
 def _response_fields(ranked: RankedPage, degraded: bool) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
 --   their preference profile, their popularity segment, their neighbour pool (unless a
 --   similarity run is rewriting it: it then goes at the next run) and their row in recs.users
---   (their dismissals go with it), so no api.* function knows them any more;
+--   (their dismissals go with it), so no api.* function knows them any more, and the pages served
+--   to them (recs.served_pages with their presents);
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
 --   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
 --   vectors, norms and recent history (refresh_user_similarities, as they are marked in
@@ -70,6 +71,8 @@ BEGIN
             DELETE FROM recs.user_neighbors n
             WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l
                                  WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);
+            DELETE FROM recs.served_pages p
+            USING recs.users u WHERE u.user_key = ANY (p_user_keys) AND p.user_id = u.user_id;
             DELETE FROM recs.user_demographics d WHERE d.user_key = ANY (p_user_keys);
             DELETE FROM recs.users u WHERE u.user_key = ANY (p_user_keys);
             GET DIAGNOSTICS users_erased = ROW_COUNT;
@@ -92,4 +95,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.erase_users(integer[], text) IS
-    'Erase users by key: demographics, interactions, profile, pool and recs.users row now; vectors and popularity shares at the next job runs. Logged in recs.user_erasures.';
+    'Erase users by key: demographics, interactions, profile, pool, served pages and recs.users row now; vectors and popularity shares at the next job runs. Logged in recs.user_erasures.';

@@ -1,5 +1,6 @@
 -- recs.job_cleanup: purges recs.job_runs and recs.user_erasures rows older than the
--- job_run_retention_days setting, and dismissals past dismissal_days (when not 0: for ever).
+-- job_run_retention_days setting, dismissals past dismissal_days (when not 0: for ever), and
+-- served pages (with their presents) older than online_retention_days.
 -- Arguments: none. Result: rows deleted. Errors: a bad setting value (22P02).
 -- Caller: recs.run_job('cleanup') from pg_cron (job "cleanup", every 6 hours), psql or admin API.
 CREATE OR REPLACE FUNCTION recs.job_cleanup() RETURNS bigint
@@ -10,6 +11,7 @@ DECLARE
     v_erasures bigint;
     v_dismissal_days integer := recs.setting('dismissal_days')::integer;
     v_dismissals bigint := 0;
+    v_served bigint;
 BEGIN
     DELETE FROM recs.job_runs WHERE started_at < v_before;
     GET DIAGNOSTICS v_runs = ROW_COUNT;
@@ -19,8 +21,11 @@ BEGIN
         DELETE FROM recs.dismissals WHERE dismissed_at <= now() - make_interval(days => v_dismissal_days);
         GET DIAGNOSTICS v_dismissals = ROW_COUNT;
     END IF;
-    RETURN v_runs + v_erasures + v_dismissals;
+    DELETE FROM recs.served_pages
+    WHERE served_at < now() - make_interval(days => recs.setting('online_retention_days')::int);
+    GET DIAGNOSTICS v_served = ROW_COUNT;
+    RETURN v_runs + v_erasures + v_dismissals + v_served;
 END;
 $$;
 COMMENT ON FUNCTION recs.job_cleanup() IS
-    'Delete run-log and erasure-log rows past job_run_retention_days, and dismissals past dismissal_days. Run it as CALL recs.run_job(''cleanup'').';
+    'Delete run-log and erasure-log rows past job_run_retention_days, dismissals past dismissal_days, served pages past online_retention_days. Run it as CALL recs.run_job(''cleanup'').';

@@ -3,6 +3,7 @@
 --   1. recs.sync_presents: every public present into recs.items (a private one never enters);
 --   2. recs.sync_read_events: the likes and clicks to apply, all of them on a full resync
 --      (recs.sync_is_full), else those newer than the watermarks minus the overlap window;
+--      recs.sync_attribute_served credits them to the served presents they follow;
 --   3. recs.sync_decay_epoch: the epoch of the decayed sums (set, kept, or rebased);
 --   4. recs.sync_pairs, then one writer of recs.interactions: recs.sync_load_interactions (first
 --      load), recs.sync_replace_interactions (full resync: unlikes and deleted events disappear)
@@ -38,6 +39,7 @@ BEGIN
     v_changed := recs.sync_presents();
     v_full := recs.sync_is_full(v_half_life_days);
     PERFORM recs.sync_read_events(v_full);
+    PERFORM recs.sync_attribute_served();
     v_epoch := recs.sync_decay_epoch(v_full, v_half_life_days);
 
     PERFORM recs.sync_pairs(v_epoch, v_half_life_days);

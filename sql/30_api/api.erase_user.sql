@@ -4,6 +4,7 @@
 -- served again (their cache key includes the user's key, which is gone;
 -- api.personalized_cache_state); the similarity vectors and the popularity shares follow at the
 -- next job runs.
+-- Pages served to a user the service does not know otherwise (recs.served_pages) are removed too.
 -- Idempotent: an unknown or already erased user is no error. What main holds is not touched:
 -- while main has the user's likes and clicks, the sync reads them back (those within
 -- sync_overlap_minutes of the newest synced event at the next sync, all at the next full resync,
@@ -24,6 +25,8 @@ BEGIN
     SELECT u.user_key INTO v_user_key FROM recs.users u WHERE u.user_id = p_user_id;
     erased := v_user_key IS NOT NULL
               AND (SELECT e.users_erased FROM recs.erase_users(ARRAY[v_user_key], 'api') e) > 0;
+    DELETE FROM recs.served_pages p WHERE p.user_id = p_user_id;
+    erased := erased OR FOUND;
     RETURN NEXT;
 END;
 $$;

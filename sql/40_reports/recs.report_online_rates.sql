@@ -1,0 +1,38 @@
+-- recs.report_online_rates: click-through (CTR) and like-through (LTR) rates of the recorded pages
+-- of known users, per route, algorithm (the tier that served the page's first present),
+-- experiment and variant: pages, users, impressions (presents served), open_impressions (those
+-- served less than online_attribution_hours ago, whose clicks may still come), clicks and likes
+-- (served presents the same user clicked / liked within online_attribution_hours, as the sync
+-- attributed them), the rates and their 95 % Wilson intervals (which treat impressions as
+-- independent: with few users who each see many pages, read them as too narrow). Anonymous pages
+-- (no user) cannot be attributed and are left out. Only online_record_share of responses are
+-- recorded.
+-- Columns: route, algorithm, experiment, variant, pages, users, impressions, open_impressions,
+--   clicks, likes, ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, first_served_at, last_served_at.
+-- Errors: none. Caller: analysts, api.online_rates (GET /stats, GET /metrics).
+CREATE OR REPLACE VIEW recs.report_online_rates AS
+WITH counts AS (
+    SELECT p.route, p.algorithm, p.experiment, p.variant,
+           count(DISTINCT p.recommendation_id) AS pages, count(DISTINCT p.user_id) AS users,
+           count(*) AS impressions,
+           count(*) FILTER (WHERE p.served_at > now() - make_interval(
+               hours => recs.setting('online_attribution_hours')::int)) AS open_impressions,
+           count(s.clicked_at) AS clicks, count(s.liked_at) AS likes,
+           min(p.served_at) AS first_served_at, max(p.served_at) AS last_served_at
+    FROM recs.served_pages p
+    JOIN recs.served_presents s ON s.recommendation_id = p.recommendation_id
+    WHERE p.user_id IS NOT NULL
+    GROUP BY p.route, p.algorithm, p.experiment, p.variant
+)
+SELECT c.route, c.algorithm, c.experiment, c.variant, c.pages, c.users, c.impressions, c.open_impressions,
+       c.clicks, c.likes,
+       c.clicks::double precision / c.impressions AS ctr,
+       recs.wilson_bound(c.clicks, c.impressions, -1.96) AS ctr_low,
+       recs.wilson_bound(c.clicks, c.impressions, 1.96) AS ctr_high,
+       c.likes::double precision / c.impressions AS ltr,
+       recs.wilson_bound(c.likes, c.impressions, -1.96) AS ltr_low,
+       recs.wilson_bound(c.likes, c.impressions, 1.96) AS ltr_high,
+       c.first_served_at, c.last_served_at
+FROM counts c;
+COMMENT ON VIEW recs.report_online_rates IS
+    'CTR and LTR (95 % Wilson intervals) of recorded pages of known users per route, algorithm, experiment and variant.';

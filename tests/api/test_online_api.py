@@ -1,0 +1,199 @@
+"""Online measurement over HTTP: every recommendation response's recommendation_id and variant, the
+pages the recorder stores, experiment variants reaching the ranking and the cache keys, /stats and
+/metrics, and a simulation: synthetic users who click by a known preference, served by two variants,
+measured through the real path (recording, the sync's attribution, the report view)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import uuid
+from typing import Any
+
+import psycopg
+from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.app import create_app
+from service.online import SERVED_PAGES, ServedRecorder
+from service.settings import Settings
+from tests.conftest import ADMIN_AUTH, AUTH
+from tests.data import World
+
+POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
+
+
+def start_experiment(
+    recs: psycopg.Connection, name: str, variants: dict[str, tuple[float, dict[str, Any]]]
+) -> None:
+    """The psql recipe of docs/operations.md: an experiment row and its variants, in one transaction."""
+    with recs.transaction():
+        recs.execute("INSERT INTO recs.experiments (name) VALUES (%s)", (name,))
+        for variant, (share, overrides) in variants.items():
+            recs.execute(
+                "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides)"
+                " VALUES (%s, %s, %s, %s)",
+                (name, variant, share, json.dumps(overrides)),
+            )
+
+
+def served_pages(recs: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
+    rows = recs.execute(
+        "SELECT p.recommendation_id::text, p.route, p.user_id, p.algorithm, p.experiment, p.variant,"
+        " array_agg(i.present_id::text ORDER BY s.position)"
+        " FROM recs.served_pages p JOIN recs.served_presents s USING (recommendation_id)"
+        " JOIN recs.items i USING (item_id) GROUP BY p.recommendation_id"
+    ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+async def test_every_response_has_its_own_recommendation_id_and_the_recorder_stores_the_page(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, _ = shoppers
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        popular = [(await client.post("/popular", json=POPULAR, auth=AUTH)).json() for _ in range(2)]
+        body = {"user_id": str(user), "pagination": {"limit": 4}}
+        personal = [(await client.post("/personalized", json=body, auth=AUTH)).json() for _ in range(2)]
+    # The second of each is a cache hit: the same bytes with a new id.
+    assert [page["cache_hit"] for page in popular + personal] == [False, True, False, True]
+    ids = [page["recommendation_id"] for page in popular + personal]
+    assert len({str(uuid.UUID(rid)) for rid in ids}) == 4
+    assert all(page["variant"] is None for page in popular + personal)
+
+    stored = served_pages(world.recs)  # the app's shutdown flushed the buffer
+    for page in popular:
+        assert stored[page["recommendation_id"]] == ("popular", None, "popular", None, None, page["items"])
+    for page in personal:
+        assert stored[page["recommendation_id"]] == (
+            "personalized", user, "collaborative", None, None, page["items"],
+        )  # fmt: skip
+
+
+async def test_a_variant_s_overrides_reach_the_ranking_and_its_own_cache_key(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 4}}
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        before = (await client.post("/personalized", json=body, auth=AUTH)).json()
+        # Everyone in one variant whose users need 1000 interactions for the collaborative tier.
+        start_experiment(world.recs, "tiers", {"content-only": (1, {"collaborative_min_interactions": 1000})})
+        during = [(await client.post("/personalized", json=body, auth=AUTH)).json() for _ in range(2)]
+        world.recs.execute("UPDATE recs.experiments SET stopped_at = now() WHERE stopped_at IS NULL")
+        after = (await client.post("/personalized", json=body, auth=AUTH)).json()
+    assert (before["algorithm_used"], before["variant"]) == ("collaborative", None)
+    assert [(page["algorithm_used"], page["variant"], page["cache_hit"]) for page in during] == [
+        ("content_based", "content-only", False), ("content_based", "content-only", True),
+    ]  # fmt: skip
+    assert (after["algorithm_used"], after["variant"], after["cache_hit"]) == ("collaborative", None, True)
+    stored = served_pages(world.recs)
+    assert stored[during[0]["recommendation_id"]][3:5] == ("tiers", "content-only")
+    # The override was for those requests only: the table and other sessions never saw it.
+    assert world.recs.execute("SELECT recs.setting('collaborative_min_interactions')").fetchone() == ("3",)
+
+
+async def test_nothing_is_recorded_at_a_record_share_of_0_and_a_full_buffer_drops(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    world.setting("online_record_share", "0")
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        page = (await client.post("/popular", json=POPULAR, auth=AUTH)).json()
+    assert uuid.UUID(page["recommendation_id"])
+    assert world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (0,)
+
+    recorder = ServedRecorder(config_max_age_s=60, capacity=2)
+    recorder.record_share = 1.0
+    dropped_before = SERVED_PAGES.labels("dropped")._value.get()
+    ids = {recorder.served("popular", None, "popular", None, b'{"items":[]}') for _ in range(3)}
+    assert len(ids) == 3  # every response has its id, recorded or not
+    assert await recorder.flush() == 0  # no pool attached: the two kept are not stored
+    assert SERVED_PAGES.labels("dropped")._value.get() == dropped_before + 1
+
+
+async def test_stats_and_metrics_report_the_online_rates(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 3}}
+    page = (await client.post("/personalized", json=body, auth=AUTH)).json()
+    for _ in range(100):  # the recorder flushes every second
+        if world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (1,):
+            break
+        await asyncio.sleep(0.05)
+    world.click(user, uuid.UUID(page["items"][0]), at=dt.datetime.now(dt.UTC))
+    world.refresh()
+    stats = (await client.get("/stats", auth=ADMIN_AUTH)).json()
+    assert [
+        (rate["route"], rate["algorithm"], rate["variant"], rate["impressions"], rate["clicks"], rate["ctr"])
+        for rate in stats["online"]
+    ] == [("personalized", "collaborative", None, 3, 1, 1 / 3)]
+    assert stats["online"][0]["ctr_low"] < 1 / 3 < stats["online"][0]["ctr_high"]
+    metrics = (await client.get("/metrics", auth=ADMIN_AUTH)).text
+    found = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name.startswith("mysanta_online_") and sample.labels.get("route") == "personalized"
+    }
+    assert (found["mysanta_online_impressions"], found["mysanta_online_clicks"]) == (3, 1)
+
+
+async def test_simulated_users_measure_the_better_variant_higher_within_the_intervals(
+    settings: Settings, world: World
+) -> None:
+    """Synthetic new users (f, 25-34: the popular tier) prefer what their own segment likes: they
+    click a present their segment liked with probability 0.3, another with 0.05. Variant `segment`
+    serves them their segment's ranking; variant `global` (min_segment_users beyond any segment)
+    the global one, which other users' likes lead. The report measures `segment` higher, and each
+    variant's 95 % interval covers its true rate (the mean click probability of what it served)."""
+    world.setting("popular_segment_prior_users", "0")  # a segment's ranking is its own
+    liked_by_segment = [world.present(category="books") for _ in range(10)]
+    liked_elsewhere = [world.present(category="games") for _ in range(10)]
+    for fan in world.users(25, "f", "25-34"):
+        for present in liked_by_segment:
+            world.like(fan, present)
+    for fan in world.users(60, "m", "35-44"):
+        for present in liked_elsewhere:
+            world.like(fan, present)
+    shoppers = world.users(120, "f", "25-34")
+    world.refresh_all()
+    start_experiment(
+        world.recs, "segments", {"global": (0.5, {"min_segment_users": 100_000_000}), "segment": (0.5, {})}
+    )
+    preferred = {str(present) for present in liked_by_segment}
+    click_probability = {str(present): 0.3 if str(present) in preferred else 0.05 for present in preferred}
+
+    served: dict[str, list[str]] = {"global": [], "segment": []}
+    rng = random.Random(20261203)  # noqa: S311 (a simulation, not secrets)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for shopper in shoppers:
+            body = {"user_id": str(shopper), "pagination": {"limit": 10}}
+            page = (await client.post("/personalized", json=body, auth=AUTH)).json()
+            served[page["variant"]].extend(page["items"])
+            clicked_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+            for present in page["items"]:
+                if rng.random() < click_probability.get(present, 0.05):
+                    world.click(shopper, uuid.UUID(present), at=clicked_at)
+    world.refresh()  # the sync attributes the clicks
+
+    rates = {
+        row[0]: row[1:]
+        for row in world.recs.execute(
+            "SELECT variant, impressions, ctr, ctr_low, ctr_high FROM recs.report_online_variants"
+            " WHERE experiment = 'segments' AND route = 'personalized'"
+        )
+    }
+    true_rate = {
+        variant: sum(click_probability.get(present, 0.05) for present in items) / len(items)
+        for variant, items in served.items()
+    }
+    assert set(rates) == {"global", "segment"}
+    assert true_rate["segment"] > 0.25 and true_rate["global"] < 0.1  # the variants served differently
+    for variant, (impressions, _, ctr_low, ctr_high) in rates.items():
+        assert impressions == len(served[variant])
+        assert ctr_low <= true_rate[variant] <= ctr_high, (variant, ctr_low, true_rate[variant], ctr_high)
+    assert rates["segment"][1] > rates["global"][1]
+    assert rates["segment"][2] > rates["global"][3]  # and the intervals do not overlap

@@ -1,0 +1,224 @@
+"""Online measurement in SQL: served pages stored by api.record_served, clicks and likes attributed
+by the sync within online_attribution_hours, the report views, experiment variants (validated
+overrides that recs.setting applies, the stable split), retention and erasure."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from service.online import Experiment, VariantRow, experiment_bucket
+from tests.conftest import app_connect, owner_connect
+from tests.data import World
+
+
+def record(pages: list[dict[str, Any]]) -> tuple[int, int]:
+    """api.record_served as the app's recorder calls it (the app role)."""
+    with app_connect() as app:
+        row = app.execute(
+            "SELECT pages, presents FROM api.record_served(%s::jsonb)", (json.dumps(pages),)
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def page(user: uuid.UUID | None, items: list[uuid.UUID], at: dt.datetime, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()), "at": at.timestamp(), "route": "personalized",
+        "user_id": None if user is None else str(user), "algorithm": "popular", "experiment": None,
+        "variant": None, "items": [str(item) for item in items],
+    } | fields  # fmt: skip
+
+
+def served_presents(recs: psycopg.Connection, recommendation_id: str) -> list[tuple[Any, ...]]:
+    return recs.execute(
+        "SELECT s.position, i.present_id, s.clicked_at IS NOT NULL, s.liked_at IS NOT NULL"
+        " FROM recs.served_presents s JOIN recs.items i USING (item_id)"
+        " WHERE s.recommendation_id = %s ORDER BY s.position",
+        (recommendation_id,),
+    ).fetchall()
+
+
+def test_the_sync_credits_a_page_with_the_clicks_and_likes_that_follow_it_within_the_window(
+    world: World,
+) -> None:
+    first, second, third, unseen = (world.present() for _ in range(4))
+    (user,) = world.users(1, "f", "25-34")
+    world.refresh()  # the presents are in recs.items
+    served_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=30)
+    shown = page(user, [first, second, third], served_at)
+    assert record([shown, page(None, [first], served_at)]) == (2, 4)
+    world.click(user, first, at=served_at - dt.timedelta(minutes=1))  # before the page: not credited
+    world.click(user, second, at=served_at + dt.timedelta(minutes=5))
+    world.click(user, second, at=served_at + dt.timedelta(minutes=9))  # the first click is kept
+    world.like(user, third, at=served_at + dt.timedelta(hours=25))  # past the 24 h window
+    world.like(user, unseen, at=served_at + dt.timedelta(minutes=2))  # never served
+    world.refresh()
+
+    assert served_presents(world.recs, shown["id"]) == [
+        (1, first, False, False), (2, second, True, False), (3, third, False, False),
+    ]  # fmt: skip
+    clicked_at = world.recs.execute(
+        "SELECT clicked_at FROM recs.served_presents WHERE recommendation_id = %s AND position = 2",
+        (shown["id"],),
+    ).fetchone()
+    assert clicked_at == (served_at + dt.timedelta(minutes=5),)
+    rates = world.recs.execute(
+        "SELECT route, pages, users, impressions, open_impressions, clicks, likes, ctr"
+        " FROM recs.report_online_rates"
+    ).fetchall()
+    assert rates == [("personalized", 1, 1, 3, 0, 1, 0, pytest.approx(1 / 3))]  # the anonymous page left out
+
+    # A longer window credits the like at the next sync (a full resync reads every event again).
+    world.setting("online_attribution_hours", "26")
+    world.recs.execute("DELETE FROM recs.sync_state")
+    world.refresh()
+    assert served_presents(world.recs, shown["id"])[2] == (3, third, False, True)
+
+
+def test_wilson_bounds_match_the_formula(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    low, high, none = recs.execute(
+        "SELECT recs.wilson_bound(30, 100, -1.96), recs.wilson_bound(30, 100, 1.96),"
+        " recs.wilson_bound(0, 0, 1.96)"
+    ).fetchone() or (None, None, None)
+    # (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), p = 0.3, n = 100, z = 1.96
+    assert (low, high, none) == (pytest.approx(0.2189475, abs=1e-6), pytest.approx(0.3958504, abs=1e-6), None)
+
+
+def test_variant_overrides_are_checked_like_the_settings(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    recs.execute("INSERT INTO recs.experiments (name) VALUES ('weights')")
+    insert = (
+        "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides)"
+        " VALUES ('weights', %s, %s, %s)"
+    )
+    bad = [
+        ({"no_such_setting": "1"}, "unknown setting no_such_setting"),
+        (
+            {"collaborative_item_weight": "2"},
+            "setting collaborative_item_weight must be a number from 0 to 1, got '2'",
+        ),
+        ({"collaborative_min_interactions": 2.5}, "must be an integer"),
+        ({"collaborative_min_interactions": [3]}, "must be a JSON string, number or boolean"),
+        ([1], "must be a JSON object"),
+    ]
+    for overrides, message in bad:
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=message):
+            recs.execute(insert, ("a", 0.5, json.dumps(overrides)))
+    recs.execute(
+        insert,
+        ("a", 0.5, json.dumps({"collaborative_item_weight": 0.25, "collaborative_min_interactions": 5})),
+    )
+    stored = recs.execute("SELECT overrides FROM recs.experiment_variants WHERE variant = 'a'").fetchone()
+    assert stored == (
+        {"collaborative_item_weight": "0.25", "collaborative_min_interactions": "5"},
+    )  # as text
+    with pytest.raises(
+        psycopg.errors.InvalidParameterValue, match=r"shares of experiment weights sum to 1\.2000"
+    ):
+        recs.execute(insert, ("b", 0.7, "{}"))
+    with pytest.raises(psycopg.errors.UniqueViolation):  # one experiment runs at a time
+        recs.execute("INSERT INTO recs.experiments (name) VALUES ('another')")
+
+
+def test_recs_setting_applies_the_transaction_overrides_only(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    with app_connect() as app, app.transaction():
+        app.execute(
+            "SELECT set_config('recs.setting_overrides', %s, true)",
+            ('{"collaborative_min_interactions": "7"}',),
+        )
+        with owner_connect() as owner:
+            before = owner.execute("SELECT recs.setting('collaborative_min_interactions')").fetchone()
+        assert before == ("3",)  # another session: the table's value
+    with owner_connect() as owner:
+        with owner.transaction():
+            owner.execute(
+                "SELECT set_config('recs.setting_overrides', %s, true)",
+                ('{"collaborative_min_interactions": "7"}',),
+            )
+            inside = owner.execute(
+                "SELECT recs.setting('collaborative_min_interactions'), recs.tier_of(5),"
+                " recs.setting('like_weight')"
+            ).fetchone()
+        after = owner.execute(
+            "SELECT recs.setting('collaborative_min_interactions'), recs.tier_of(5)"
+        ).fetchone()
+    assert inside == ("7", "content_based", "1.0")
+    assert after == ("3", "collaborative")
+
+
+def test_the_app_and_sql_put_a_user_in_the_same_variant(databases: tuple[psycopg.Connection, ...]) -> None:
+    _, recs = databases
+    recs.execute("INSERT INTO recs.experiments (name) VALUES ('split')")
+    recs.execute(
+        "INSERT INTO recs.experiment_variants (experiment, variant, share) VALUES"
+        " ('split', 'a', 0.25), ('split', 'b', 0.5)"
+    )
+    experiment = Experiment(
+        "split",
+        [VariantRow(variant="b", share=0.5, overrides={}), VariantRow(variant="a", share=0.25, overrides={})],
+    )
+    users = [uuid.uuid4() for _ in range(400)]
+    in_sql = dict(recs.execute("SELECT u, recs.variant_of(u) FROM unnest(%s::uuid[]) u", (users,)).fetchall())
+    buckets = dict(
+        recs.execute(
+            "SELECT u, recs.experiment_bucket('split', u) FROM unnest(%s::uuid[]) u", (users,)
+        ).fetchall()
+    )
+    counts: dict[str | None, int] = {}
+    for user in users:
+        variant = experiment.variant_of(str(user))
+        name = None if variant is None else variant.name
+        assert in_sql[user] == name
+        assert buckets[user] == experiment_bucket("split", str(user)) / 2**32
+        counts[name] = counts.get(name, 0) + 1
+    assert (
+        60 <= counts["a"] <= 140 and 160 <= counts["b"] <= 240 and 60 <= counts[None] <= 140
+    )  # 1/4, 1/2, 1/4
+    recs.execute("UPDATE recs.experiments SET stopped_at = now()")
+    assert recs.execute("SELECT recs.variant_of(%s)", (users[0],)).fetchone() == (None,)
+
+
+def test_cleanup_trims_old_served_pages_and_erasure_removes_a_users(world: World) -> None:
+    present = world.present()
+    known, other = world.users(2, "f", "25-34")
+    stranger = uuid.uuid4()  # never known to recs.users
+    world.refresh()
+    now = dt.datetime.now(dt.UTC)
+    old = page(known, [present], now - dt.timedelta(days=31))
+    kept = [page(user, [present], now) for user in (known, other, stranger)]
+    record([old, *kept])
+    world.refresh("cleanup")
+    remaining = {
+        row[0] for row in world.recs.execute("SELECT recommendation_id::text FROM recs.served_pages")
+    }
+    assert remaining == {served["id"] for served in kept}
+    assert world.recs.execute(
+        "SELECT count(*) FROM recs.served_presents WHERE recommendation_id = %s", (old["id"],)
+    ).fetchone() == (0,)
+
+    with app_connect() as app:
+        for user in (known, stranger):
+            assert app.execute("SELECT erased FROM api.erase_user(%s)", (user,)).fetchone() == (True,)
+    users = world.recs.execute("SELECT user_id FROM recs.served_pages").fetchall()
+    assert users == [(other,)]
+    presents = world.recs.execute("SELECT DISTINCT user_id FROM recs.served_presents").fetchall()
+    assert presents == [(other,)]
+
+
+def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Connection, ...]) -> None:
+    with app_connect() as app:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("SELECT 1 FROM recs.served_pages")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="pages must be a JSON array"):
+            app.execute("SELECT * FROM api.record_served('{}'::jsonb)")
+        config = app.execute("SELECT record_share, experiment, variants FROM api.online_config()").fetchone()
+    assert config == (1.0, None, [])
