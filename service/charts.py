@@ -164,3 +164,36 @@ def line_chart(
         parts.append(f'<text x="{last_x + 8:.1f}" y="{last_y + 4:.1f}" class="label">{escape(name)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 (every text inside went through escape())
+
+
+def interval_chart(rows: Sequence[tuple[str, float, float, float]], width: int = 520) -> Markup:
+    """Rates with their confidence intervals, one row per (label, rate, low, high): a line from low
+    to high with a dot at the rate, all on one axis from 0, the numbers written beside each row."""
+    label_width, value_width, row_height = 170, 150, 22
+    plot = width - label_width - value_width
+    top = max((high for *_, high in rows), default=0.0) or 1.0
+    height = row_height * len(rows) + 18
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="{label_width}" y="{height - 2}" class="value">0</text>',
+        f'<text x="{label_width + plot}" y="{height - 2}" text-anchor="end" class="value">'
+        f"{escape(number_text(top))}</text>",
+    ]
+    for index, (label, rate, low, high) in enumerate(rows):
+        y = 4 + index * row_height + row_height / 2
+        x_low, x_rate, x_high = (label_width + plot * value / top for value in (low, rate, high))
+        text = f"{number_text(rate)} [{number_text(low)}, {number_text(high)}]"
+        mid, above, below, text_y = f"{y:.1f}", f"{y - 5:.1f}", f"{y + 5:.1f}", f"{y + 4:.1f}"
+        low_x, rate_x, high_x = f"{x_low:.1f}", f"{x_rate:.1f}", f"{x_high:.1f}"
+        parts += [
+            f'<text x="{label_width - 6}" y="{text_y}" text-anchor="end" class="label">'
+            f"{escape(label)}</text>",
+            f'<line x1="{low_x}" y1="{mid}" x2="{high_x}" y2="{mid}" stroke="{INK}" stroke-width="2"/>',
+            f'<line x1="{low_x}" y1="{above}" x2="{low_x}" y2="{below}" stroke="{INK}"/>',
+            f'<line x1="{high_x}" y1="{above}" x2="{high_x}" y2="{below}" stroke="{INK}"/>',
+            f'<circle cx="{rate_x}" cy="{mid}" r="4" fill="{INK}"><title>{escape(text)}</title></circle>',
+            f'<text x="{label_width + plot + 6}" y="{text_y}" class="value">{escape(text)}</text>',
+        ]
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 (every text inside went through escape())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import asyncpg
 
-from service.charts import Run, bar_chart, line_chart, run_strip
+from service.charts import Run, bar_chart, interval_chart, line_chart, run_strip
 from service.db import call_api
 
 if TYPE_CHECKING:
@@ -195,3 +195,42 @@ def tier_rows(snapshot: dict[str, Any]) -> list[tuple[str, float | None]]:
     """Users per personalisation tier, in tier order."""
     tiers = snapshot.get("tiers") or {}
     return [(tier, float(tiers.get(tier, 0))) for tier in ("popular", "content_based", "collaborative")]
+
+
+def online_sections(rates: list[Any]) -> dict[str, Any]:
+    """Click-through of the recorded pages (GET /stats' `online`): per route and algorithm over
+    everyone, and per experiment its variants side by side, each with its 95 % interval."""
+
+    def row_label(rate: Any, *parts: str | None) -> str:
+        return " ".join(part for part in parts if part) or rate.route
+
+    everyone = [rate for rate in rates if rate.experiment is None]
+    experiments: dict[str, list[Any]] = {}
+    for rate in rates:
+        if rate.experiment is not None:
+            experiments.setdefault(rate.experiment, []).append(rate)
+
+    def by_variant(rows: list[Any]) -> list[Any]:
+        return sorted(rows, key=lambda r: (r.variant or "", r.route, r.algorithm))
+
+    return {
+        "rates": rates,
+        "chart": (
+            interval_chart([(f"{r.route} {r.algorithm}", r.ctr, r.ctr_low, r.ctr_high) for r in everyone])
+            if everyone
+            else None
+        ),
+        "experiments": [
+            {
+                "name": name,
+                "rows": by_variant(rows),
+                "chart": interval_chart(
+                    [
+                        (row_label(r, r.variant or "(none)", r.route), r.ctr, r.ctr_low, r.ctr_high)
+                        for r in by_variant(rows)
+                    ]
+                ),
+            }
+            for name, rows in sorted(experiments.items())
+        ],
+    }

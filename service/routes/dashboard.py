@@ -20,6 +20,7 @@ from service.dashboard import (
     REFRESH_SECONDS,
     database_snapshot,
     job_rows,
+    online_sections,
     quality_sections,
     scale_curve,
     tier_rows,
@@ -65,5 +66,6 @@ async def dashboard(clients: NamedDependency[Clients]) -> Template:
         "tier_chart": bar_chart(tiers),
         "catalogue": snapshot.get("catalogue") or {},
         "top_presents": snapshot.get("top_presents") or [],
+        "online": online_sections(stats.online),
     }
     return Template(template_name=TEMPLATE, context=page)

@@ -4,7 +4,9 @@ failing jobs highlighted without the database's words, text escaped, the snapsho
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
+import uuid
 
 import psycopg
 from litestar.testing import AsyncTestClient
@@ -132,3 +134,28 @@ def test_result_files_become_sections() -> None:
     assert curve["table"][0] == {"job": "popular", "by_factor": {0.5: 5.0, 1.0: 11.0}}
     assert quality_sections(None) == [] and scale_curve({"scale_series": {}}) is None
     assert sqlstate_name("22P02") == "invalid text representation" and sqlstate_name("ZZ999") is None
+
+
+async def test_experiments_show_each_variant_s_click_through_with_its_interval(
+    client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
+) -> None:
+    with world.recs.transaction():
+        world.recs.execute("INSERT INTO recs.experiments (name) VALUES ('depth')")
+        world.recs.execute(
+            "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides) VALUES"
+            " ('depth', 'a', 0.5, '{}'), ('depth', 'b', 0.5, '{\"max_similar_users\": \"30\"}')"
+        )
+    user, _ = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 3}}
+    page = (await client.post("/personalized", json=body, auth=AUTH)).json()
+    for _ in range(100):  # the recorder flushes every second
+        if world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (1,):
+            break
+        await asyncio.sleep(0.05)
+    world.click(user, uuid.UUID(page["items"][0]), at=dt.datetime.now(dt.UTC))
+    world.refresh()
+    dashboard = (await client.get("/admin/dashboard", auth=ADMIN_AUTH)).text
+    assert 'data-experiment="depth"' in dashboard
+    row = re.search(rf'<tr data-variant="{page["variant"]}">(.*?)</tr>', dashboard, re.S)
+    assert row and "<td>depth</td>" in row.group(1)
+    assert ">1</td>" in row.group(1) and "0.333 [" in row.group(1)  # one click of three impressions
