@@ -105,6 +105,8 @@ class ItemsOnly(msgspec.Struct):
 
 
 _items_decoder = msgspec.json.Decoder(ItemsOnly)
+_page_encoder = msgspec.json.Encoder()
+RECORD_QUERY = "SELECT * FROM api.record_served($1::text::jsonb)"
 
 
 class ServedRecorder:
@@ -248,10 +250,10 @@ class ServedRecorder:
         stored = 0
         while self._buffer and self._pool is not None:
             pending, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
-            stored += await self._store(pending)
+            stored += await self._store(self._pool, pending)
         return stored
 
-    async def _store(self, pending: list[ServedPage]) -> int:
+    async def _store(self, pool: asyncpg.Pool, pending: list[ServedPage]) -> int:
         """One api.record_served call for these pages; the pages stored (0 when it failed)."""
         pages = [
             {
@@ -262,8 +264,8 @@ class ServedRecorder:
             }
             for recommendation_id, at, route, user_id, algorithm, variant, body in pending
         ]  # fmt: skip
-        try:
-            await call_api(self._pool, "record_served", pages)
+        try:  # encoded here by msgspec (the pool's jsonb codec would run json.dumps on the list)
+            await pool.fetch(RECORD_QUERY, _page_encoder.encode(pages).decode())
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             SERVED_PAGES.labels("failed").inc(len(pending))
             log.warning("online.record_failed", extra={"pages": len(pending), "error": repr(error)})
