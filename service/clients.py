@@ -11,14 +11,16 @@ from litestar import Request
 from service.cache import Cache
 from service.db import DataVersions
 from service.main_reads import MainBreaker, SingleFlight
+from service.replicas import ReadRouter
 from service.settings import Settings
 from service.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
-    the telemetry and the personalised state reads in flight of one worker."""
+    """Settings, the recs DB pool (the primary's: writes, admin), the Redis cache, the data versions,
+    the main-DB circuit breaker, the telemetry, the read routing (hot standbys) and the personalised
+    state reads in flight of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -26,6 +28,7 @@ class Clients:
     versions: DataVersions
     telemetry: Telemetry
     main_breaker: MainBreaker
+    router: ReadRouter
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
 
 
