@@ -202,9 +202,12 @@ class Cache:
             log.info("cache.recovered", extra={"outage_s": outage_s})
 
     async def ping(self) -> bool:
-        """True when Redis answers now."""
+        """True when Redis answers now (every master node of a Redis Cluster)."""
         try:
-            await self.client.ping()
+            if isinstance(self.client, RedisCluster):
+                await self.client.ping(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await self.client.ping()
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
