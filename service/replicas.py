@@ -10,7 +10,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 import asyncpg
@@ -74,7 +74,6 @@ class ReadTarget:
     lag_ms: float | None = None
     wal_position: int = 0
     reads: int = 0
-    failed_at: float | None = field(default=None, repr=False)
 
     @property
     def is_primary(self) -> bool:
@@ -189,7 +188,7 @@ class ReadRouter:
     def _mark_down(self, replica: ReadTarget, error: BaseException) -> None:
         if replica.status != "down":
             log.warning("replica.down", extra={"replica": replica.name, "error": repr(error)})
-        replica.status, replica.lag_ms, replica.failed_at = "down", None, time.monotonic()
+        replica.status, replica.lag_ms = "down", None
 
     async def _check_forever(self) -> None:
         while True:
