@@ -40,7 +40,7 @@ MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_
 # Everything above (and whatever .env sets) reaches the commands below.
 export
 
-.PHONY: run test test-browser lint eval tune bench soak fuzz install infra db data stop status main-admin-url recs-url
+.PHONY: run test test-scale test-browser lint eval tune bench soak fuzz install infra db data stop status main-admin-url recs-url
 
 ## run: install everything, start PostgreSQL + Redis, migrate, load demo data, serve on :8000
 run: db data
@@ -55,11 +55,18 @@ run: db data
 	@echo
 	$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## test: a private throw-away cluster on TEST_PG_PORT, then the whole suite
+## test: a private throw-away cluster on TEST_PG_PORT, then the whole suite (but tests/scale)
 test: install
 	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
 	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m pytest --ignore=tests/scale $(PYTEST_ARGS)
+
+## test-scale: scaling out on real engines (about a minute): a hot standby made by pg_basebackup -R of
+## the test cluster, a 3-master Redis Cluster, each started and stopped by the tests
+test-scale: install
+	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+		$(PY) -m pytest tests/scale $(PYTEST_ARGS)
 
 ## test-browser: the dashboard in headless Chromium (installed from Debian's packages), network closed but localhost
 test-browser: install

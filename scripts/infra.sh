@@ -104,10 +104,19 @@ pg_init() {
     cat <<EOF | as_pg tee "$PG_DATA/pg_hba.conf" >/dev/null
 # Unix socket: local OS users only (the directory is private to the cluster's owner and root).
 local   all   all                  trust
+$REPLICATION_HBA
 # TCP: passwords for every role; the FDW role must be asked for one (postgres_fdw rule).
 host    all   all   127.0.0.1/32   scram-sha-256
 host    all   all   ::1/128        scram-sha-256
 EOF
+}
+
+# pg_basebackup and hot standbys of this machine connect over the Unix socket (the standby tests).
+REPLICATION_HBA="local   replication   all            trust"
+
+pg_allow_replication() {
+    grep -q '^local[[:space:]]\+replication' "$PG_DATA/pg_hba.conf" \
+        || echo "$REPLICATION_HBA" | as_pg tee -a "$PG_DATA/pg_hba.conf" >/dev/null
 }
 
 pg_configure() {
@@ -126,6 +135,9 @@ cron.database_name = 'postgres'
 cron.use_background_workers = on
 max_worker_processes = 32
 max_connections = 200
+# Hot standbys may stream from it (pg_basebackup -R; the standby tests): PostgreSQL's defaults, said here.
+wal_level = replica
+max_wal_senders = 10
 password_encryption = 'scram-sha-256'
 timezone = 'UTC'
 shared_buffers = '512MB'
@@ -146,6 +158,7 @@ pg_start() {
     mkdir -p "$PG_SOCKET_DIR"
     chown "$PG_OS_USER" "$PG_SOCKET_DIR"
     pg_configure
+    pg_allow_replication
     log "starting PostgreSQL on port $PG_PORT"
     as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null || {
         tail -n 20 "$PG_LOG" >&2

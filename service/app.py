@@ -29,6 +29,7 @@ from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
 from service.online import ServedRecorder
 from service.openapi import build_document
+from service.replicas import ReadRouter
 from service.routes.admin import (
     job_status,
     refresh_popular_items,
@@ -82,23 +83,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
             state_local_ms=state_local_ms,
         )
         await cache.warn_if_unbounded()
+        versions = DataVersions(settings.data_version_max_age_ms / 1000)
+        router = ReadRouter(settings, pool, versions)
         app.state[STATE_KEY] = Clients(
             settings=settings,
             pool=pool,
             cache=cache,
-            versions=DataVersions(settings.data_version_max_age_ms / 1000),
+            versions=versions,
             telemetry=telemetry,
             main_breaker=MainBreaker(settings.main_breaker_open_s),
             online=online,
+            router=router,
         )
         telemetry.start(redis_client, pool, settings.db_pool_max_size)
         online.start(pool)
+        await router.start()
         log.info("service.started", extra={"debug": settings.debug})
         try:
             yield
         finally:
             request_summary.emit()
             await online.stop()
+            await router.stop()
             await telemetry.stop()
             await redis_client.aclose()
             await pool.close()

@@ -9,16 +9,20 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 import redis.asyncio as redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from service.settings import Settings
+from service.settings import REDIS_CLUSTER_SCHEMES, Settings
+
+RedisClient = redis.Redis | RedisCluster  # one Redis, or a Redis Cluster (redis+cluster:// URLs)
 
 log = logging.getLogger("service.cache")
-KEY_PREFIX = "v8:"  # bumped whenever the format of a cached value changes
+KEY_PREFIX = "v9:"  # bumped whenever the format of a cached value or key changes
 # What a user's personalised state key holds for a while after a write to the user (PUT or DELETE
 # /user-profile): no state read before the write can be stored over it.
 TOMBSTONE = b"tombstone"
@@ -58,15 +62,37 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return 1
 """
+# KEYS[1] key; ARGV an integer, TTL ms. Keeps the larger of the stored integer and ARGV[1], for ARGV[2] ms.
+SET_MAX = """
+local current = tonumber(redis.call('GET', KEYS[1]))
+if current and current > tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 # The eviction policy the project's Redis runs with (scripts/infra.sh, docker-compose.yml, the tests):
 # every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
 # are evicted, the least recently used first.
 EVICTION_POLICY = "volatile-lru"
 
 
+def user_tag(user_id: str) -> str:
+    """`{<digest of the user id>}`: the hash tag of every key of one user (their state, the pages
+    under it, the position of their last write), so a script or pipeline over them stays in one
+    Redis Cluster slot; a digest, so no key names a user."""
+    return "{" + hashlib.sha256(user_id.encode()).hexdigest()[:40] + "}"
+
+
 def personalized_state_key(user_id: str) -> str:
-    """The key of a user's personalised state token: a digest of the id, so no key names a user."""
-    return "personalized-state:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
+    """The key of a user's personalised state token (the pages under it share its hash tag)."""
+    return "personalized-state:" + user_tag(user_id)
+
+
+def write_position_key(user_id: str) -> str:
+    """The key of the primary's WAL position after the user's last write (read-your-writes on standbys)."""
+    return "write-position:" + user_tag(user_id)
 
 
 class LocalCache:
@@ -145,7 +171,7 @@ class Cache:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         on_lookup: Callable[[str, str], None] | None = None,
         local_entries: int = 0,
         state_local_ms: int = 0,
@@ -162,6 +188,7 @@ class Cache:
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
         self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
+        self._set_max = client.register_script(SET_MAX)
 
     def _failed(self, error: Exception) -> None:
         if self._down_since is None:
@@ -175,9 +202,12 @@ class Cache:
             log.info("cache.recovered", extra={"outage_s": outage_s})
 
     async def ping(self) -> bool:
-        """True when Redis answers now."""
+        """True when Redis answers now (every master node of a Redis Cluster)."""
         try:
-            await self.client.ping()
+            if isinstance(self.client, RedisCluster):
+                await self.client.ping(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await self.client.ping()
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
@@ -363,6 +393,25 @@ class Cache:
             return
         self._succeeded()
 
+    async def write_position(self, key: str) -> int | None:
+        """The WAL position stored under key (0 when none); None on an outage."""
+        try:
+            raw = await self.client.get(KEY_PREFIX + key)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return None
+        self._succeeded()
+        return 0 if raw is None else int(raw)
+
+    async def remember_write_position(self, key: str, position: int, ttl_ms: int) -> None:
+        """Keep the larger of a WAL position and the one under key, for ttl_ms; an outage skips it."""
+        try:
+            await self._set_max(keys=[KEY_PREFIX + key], args=[position, ttl_ms], client=self.client)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return
+        self._succeeded()
+
     async def delete(self, key: str) -> bool:
         """Remove the value under the versioned key; False when Redis could not be asked (an outage)."""
         try:
@@ -374,10 +423,25 @@ class Cache:
         return True
 
 
-def create_redis(settings: Settings) -> redis.Redis:
-    """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds."""
+def create_redis(settings: Settings) -> RedisClient:
+    """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds: of one
+    Redis, or of a Redis Cluster for a redis+cluster:// URL (any node of it: the client learns the
+    others and which slots each holds, and follows the cluster when slots move)."""
+    url = settings.recommendations_redis_url
+    scheme = urlsplit(url).scheme
+    if scheme in REDIS_CLUSTER_SCHEMES:
+        cluster: RedisCluster = RedisCluster.from_url(
+            REDIS_CLUSTER_SCHEMES[scheme] + url[len(scheme) :],
+            socket_connect_timeout=0.25,
+            socket_timeout=0.25,
+            health_check_interval=30,
+            # A node down leaves the other nodes' slots served, and costs one failed call, not retries.
+            require_full_coverage=False,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return cluster
     client: redis.Redis = redis.Redis.from_url(
-        settings.recommendations_redis_url,
+        url,
         socket_connect_timeout=0.25,
         socket_timeout=0.25,
         health_check_interval=30,

@@ -13,15 +13,17 @@ from service.dashboard import DashboardState
 from service.db import DataVersions
 from service.main_reads import MainBreaker, SingleFlight
 from service.online import ServedRecorder
+from service.replicas import ReadRouter
 from service.settings import Settings
 from service.telemetry import Telemetry
 
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool, the Redis cache, the data versions, the main-DB circuit breaker,
-    the telemetry, the served-page recorder, the personalised state reads in flight and the
-    dashboard's cached numbers of one worker."""
+    """Settings, the recs DB pool (the primary's: writes, admin), the Redis cache, the data versions,
+    the main-DB circuit breaker, the telemetry, the served-page recorder, the read routing (hot
+    standbys), the personalised state reads in flight and the dashboard's cached numbers of one
+    worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -30,6 +32,7 @@ class Clients:
     telemetry: Telemetry
     main_breaker: MainBreaker
     online: ServedRecorder
+    router: ReadRouter
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
     dashboard: DashboardState = field(default_factory=DashboardState)
 

@@ -40,12 +40,15 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type 
         return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
-    """Open the app's pool (least-privilege role, bounded statement time and acquire wait)."""
+async def create_pool(
+    settings: Settings, url: str | None = None, min_size: int | None = None
+) -> asyncpg.Pool:
+    """Open the app's pool (least-privilege role, bounded statement time and acquire wait) on the
+    primary, or on the server of url (a standby) with min_size connections open from the start."""
     pool = BoundedPool(
-        settings.recommendations_database_url,
+        url or settings.recommendations_database_url,
         acquire_timeout_s=settings.db_pool_acquire_timeout_ms / 1000,
-        min_size=settings.db_pool_min_size,
+        min_size=settings.db_pool_min_size if min_size is None else min_size,
         max_size=settings.db_pool_max_size,
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,

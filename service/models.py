@@ -28,11 +28,26 @@ class Check(msgspec.Struct, kw_only=True):
         self.latency_ms = rounded(self.latency_ms, 2)
 
 
+class ReplicaCheck(msgspec.Struct, kw_only=True):
+    """A hot standby of the recs DB as this worker's last check saw it (RECOMMENDATIONS_REPLICA_URLS):
+    reads go to it while `up`; `lagging` (behind the primary by more than REPLICA_MAX_LAG_MS), `down`
+    (no answer, or failed under a read) and `not_standby` (not in recovery) are skipped."""
+
+    name: str
+    status: Literal["up", "lagging", "down", "not_standby", "unchecked"]
+    lag_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        """Round the lag."""
+        self.lag_ms = rounded(self.lag_ms, 1)
+
+
 class HealthReport(msgspec.Struct, kw_only=True):
     """200 while recommendations can be served (ok or degraded), 503 when they cannot (down)."""
 
     status: Literal["ok", "degraded", "down"]
     checks: dict[str, Check]
+    replicas: list[ReplicaCheck] = msgspec.field(default_factory=list)
 
 
 Gender = Literal["m", "f"]

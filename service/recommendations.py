@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, Literal
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.enums import MediaType
@@ -201,10 +202,12 @@ def respond(
 
 
 async def cached_page(
-    clients: Clients, function: str, args: tuple[Any, ...], version: str, ttl_seconds: int, *,
+    clients: Clients, pool: asyncpg.Pool, function: str, args: tuple[Any, ...], version: str,
+    ttl_seconds: int, *,
     page: int, limit: int, extra: Callable[[RankedPage], dict[str, Any]], into: type[RankedPage] = RankedPage,
 ) -> tuple[bytes, bool]:  # fmt: skip
-    """The page_body of api.<function>(*args): from the cache (and True), else ranked now (and False).
+    """The page_body of api.<function>(*args): from the cache (and True), else ranked now on pool (the
+    server the data version was read on) (and False).
 
     The cache key is the function, the data version and the same args the call takes; the worker's
     LocalCache answers before Redis. A page that says it was ranked from another data version than
@@ -215,7 +218,7 @@ async def cached_page(
     cached = await clients.cache.get(key, version=version, ttl_seconds=ttl_seconds)
     if cached is not None:
         return cached, True
-    ranked = await fetch_row(clients.pool, into, function, *call_arguments(args))
+    ranked = await fetch_row(pool, into, function, *call_arguments(args))
     body = page_body(ranked, page, limit, extra(ranked))
     if in_range(ranked, page, limit):
         stored_version = version if ranked.data_version is None else str(ranked.data_version)

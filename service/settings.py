@@ -31,6 +31,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     recommendations_database_url: str
     recommendations_owner_database_url: str
     recommendations_redis_url: str
+    recommendations_replica_urls: tuple[str, ...] = ()
+    replica_max_lag_ms: int = 5000
+    replica_check_ms: int = 500
     cron_database_name: str = "postgres"
     max_similar_users: int = 20
     default_page_size: int = 20
@@ -93,6 +96,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 value = MASK
             elif name.endswith("_url"):
                 value = masked_url(value)
+            elif name.endswith("_urls"):
+                value = tuple(masked_url(url) for url in value)
             shown.append(f"{name}={value!r}")
         return f"Settings({', '.join(shown)})"
 
@@ -139,10 +144,23 @@ def postgres_url(name: str, value: str) -> str:
     return value
 
 
+REDIS_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
 def _redis_url(name: str, value: str) -> str:
-    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError(f"{name} must be a redis://host:port/db URL")
+    scheme = urlsplit(value).scheme
+    if scheme not in ("redis", "rediss", "unix", *REDIS_CLUSTER_SCHEMES):
+        raise SettingsError(
+            f"{name} must be a redis://host:port/db URL (redis+cluster://host:port for a Redis Cluster)"
+        )
+    if scheme in REDIS_CLUSTER_SCHEMES and urlsplit(value).path.strip("/") not in ("", "0"):
+        raise SettingsError(f"{name}: a Redis Cluster has database 0 only")
     return value
+
+
+def _postgres_urls(name: str, value: str) -> tuple[str, ...]:
+    """A comma-separated list of postgresql:// URLs (empty: none)."""
+    return tuple(postgres_url(name, url.strip()) for url in value.split(",") if url.strip())
 
 
 def _int_in(low: int, high: int) -> Callable[[str, str], int]:
@@ -189,6 +207,9 @@ def _text(name: str, value: str) -> str:
 
 
 _OPTIONAL: dict[str, Callable[[str, str], object]] = {
+    "RECOMMENDATIONS_REPLICA_URLS": _postgres_urls,
+    "REPLICA_MAX_LAG_MS": _int_in(0, 3_600_000),
+    "REPLICA_CHECK_MS": _int_in(50, 60_000),
     "CRON_DATABASE_NAME": _text,
     "MAX_SIMILAR_USERS": _int_in(1, 500),
     "DEFAULT_PAGE_SIZE": _int_in(1, 1000),

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Iterator
 
 import asyncpg
 import msgspec
-import redis.asyncio as redis
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
+from service.cache import RedisClient
 from service.models import CacheSummary, JobStatus, LatencySummary, OnlineRate, SequenceUsage
 
 log = logging.getLogger("service.telemetry")
@@ -168,12 +168,14 @@ class Telemetry:
     If Redis is down, counts wait in memory for the next flush; latency samples keep the newest.
     """
 
-    KEY_PREFIX = "stats:v1:"
+    # The hash tag {v1}: every counter key lies in one Redis Cluster slot, so a flush's MULTI/EXEC
+    # over several of them is allowed there too.
+    KEY_PREFIX = "stats:{v1}:"
 
     def __init__(self, flush_interval_s: float = 1.0, latency_window: int = 1000) -> None:
         self.flush_interval_s = flush_interval_s
         self.latency_window = latency_window
-        self._client: redis.Redis | None = None
+        self._client: RedisClient | None = None
         self._pool: asyncpg.Pool | None = None
         self._pool_max = 0
         self._requests: Tally[str] = Tally()
@@ -187,7 +189,7 @@ class Telemetry:
         self._unkept: list[_RequestSeries] = []
         self._pending_lookups: Tally[str] = Tally()
 
-    def start(self, client: redis.Redis, pool: asyncpg.Pool, pool_max: int) -> None:
+    def start(self, client: RedisClient, pool: asyncpg.Pool, pool_max: int) -> None:
         """Attach this worker's Redis client and pool, and start flushing in the background."""
         self._client, self._pool, self._pool_max = client, pool, pool_max
         DB_POOL_MAX_CONNECTIONS.set(pool_max)

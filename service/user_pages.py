@@ -15,12 +15,13 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 
-from service.cache import personalized_state_key
+from service.cache import personalized_state_key, user_tag
 from service.clients import Clients
 from service.db import fetch_row, fetch_row_with_overrides
 from service.main_reads import fetch_reading_main, main_link_failed
 from service.online import Variant
 from service.recommendations import RankedPage, args_digest, call_arguments, in_range, page_body, respond
+from service.replicas import ReadTarget
 
 
 class CacheState(msgspec.Struct, kw_only=True):
@@ -59,15 +60,20 @@ class UserPageQuery:
 async def user_page(
     clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery
 ) -> Response[bytes]:
-    """The page of the query: from the cache under `<function>:<state token>:<digest of args and
-    variant>`, else ranked now (with the variant's overrides)."""
+    """The page of the query: from the cache under `<function>:<state token>:{<user digest>}:<digest
+    of args and variant>` (the user's hash tag: the same Redis Cluster slot as their state), else
+    ranked now (with the variant's overrides).
+
+    A page is ranked on the server its state was read on (or on the primary, which is never behind
+    a standby), so it is never older than the token it is stored under: with standbys, a token
+    found in Redis without its page is read again where the page is ranked.
+    """
     cache, max_age_ms = clients.cache, clients.settings.personalized_state_max_age_ms
     user_id = query.user_id
     variant = await clients.online.variant_of(clients.pool, user_id)
-    suffix = ":" + args_digest(query.args if variant is None else (*query.args, variant.cache_tag))
-    if max_age_ms <= 0:  # the state read for this request, from main
-        state = await read_state(clients, user_id)
-    else:  # one round trip: the stored state and the page under it
+    digest = args_digest(query.args if variant is None else (*query.args, variant.cache_tag))
+    suffix = f":{user_tag(user_id)}:{digest}"
+    if max_age_ms > 0:  # one round trip: the stored state and the page under it
         found = await cache.personalized_lookup(
             personalized_state_key(user_id), query.function, suffix, clients.settings.cache_ttl_personalized
         )
@@ -75,19 +81,32 @@ async def user_page(
         if usable and 0 <= found.ttl_ms < max_age_ms / 2:
             # Past half its life: read it again in the background, so a user who keeps asking
             # never waits for main; requests meanwhile use the stored one, trusted until it expires.
-            clients.state_reads.start(user_id, lambda: read_and_store_state(clients, user_id))
+            clients.state_reads.start(
+                user_id, lambda: clients.router.run_for_user(
+                    cache, user_id, lambda target: read_and_store_state(clients, target, user_id)
+                ),
+            )  # fmt: skip
         if found.page is not None:
             return _respond(found.page, True, started, request, query, variant)
-        if usable and found.token is not None:
+        if usable and found.token is not None and not clients.router.enabled:
             page_key = f"{query.function}:{found.token}{suffix}"
-            return await _rank(clients, request, started, query, page_key, True, variant)
-        # One read per user at a time in this worker; requests for the user meanwhile share it.
-        state = await clients.state_reads.run(user_id, lambda: read_and_store_state(clients, user_id))
-    page_key = f"{query.function}:{state.token}{suffix}"
-    cached = await cache.get(page_key)
-    if cached is not None:
-        return _respond(cached, True, started, request, query, variant)
-    return await _rank(clients, request, started, query, page_key, state.fresh_checked, variant)
+            primary = clients.router.primary
+            return await _rank(clients, primary, request, started, query, page_key, True, variant)
+
+    async def on(target: ReadTarget) -> Response[bytes]:
+        if max_age_ms <= 0:  # the state read for this request, from main
+            state = await read_state(clients, target, user_id)
+        else:  # one read per user and server at a time in this worker; requests meanwhile share it
+            state = await clients.state_reads.run(
+                f"{user_id}@{target.name}", lambda: read_and_store_state(clients, target, user_id)
+            )
+        page_key = f"{query.function}:{state.token}{suffix}"
+        cached = await cache.get(page_key)
+        if cached is not None:
+            return _respond(cached, True, started, request, query, variant)
+        return await _rank(clients, target, request, started, query, page_key, state.fresh_checked, variant)
+
+    return await clients.router.run_for_user(cache, user_id, on)
 
 
 def _respond(
@@ -98,19 +117,19 @@ def _respond(
     return respond(page, hit, started, request, route=query.function, user_id=query.user_id, variant=variant)
 
 
-async def read_state(clients: Clients, user_id: str) -> CacheState:
-    """The user's state from the database, reading main unless the breaker says main is failing."""
+async def read_state(clients: Clients, target: ReadTarget, user_id: str) -> CacheState:
+    """The user's state from the target's database, reading main unless the breaker says main is failing."""
     return await fetch_reading_main(
-        clients.pool, clients.main_breaker, clients.settings.main_read_timeout_ms / 1000, CacheState,
+        target.pool, clients.main_breaker, clients.settings.main_read_timeout_ms / 1000, CacheState,
         "personalized_cache_state", user_id,
     )  # fmt: skip
 
 
-async def read_and_store_state(clients: Clients, user_id: str) -> CacheState:
-    """The user's state from the database, stored in Redis to be trusted until
+async def read_and_store_state(clients: Clients, target: ReadTarget, user_id: str) -> CacheState:
+    """The user's state from the target's database, stored in Redis to be trusted until
     PERSONALIZED_STATE_MAX_AGE_MS after the read began (never a state read without main)."""
     read_at = time.monotonic()
-    state = await read_state(clients, user_id)
+    state = await read_state(clients, target, user_id)
     keep_ms = clients.settings.personalized_state_max_age_ms - int((time.monotonic() - read_at) * 1000)
     if state.fresh_checked and keep_ms > 0:
         await clients.cache.store_state(personalized_state_key(user_id), state.token, keep_ms)
@@ -118,18 +137,19 @@ async def read_and_store_state(clients: Clients, user_id: str) -> CacheState:
 
 
 async def _rank(
-    clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery, page_key: str,
-    fresh_checked: bool, variant: Variant | None,
+    clients: Clients, target: ReadTarget, request: Request[Any, Any, Any], started: float,
+    query: UserPageQuery, page_key: str, fresh_checked: bool, variant: Variant | None,
 ) -> Response[bytes]:  # fmt: skip
-    """Rank the page now, reading main when the state did (fresh_checked), with the variant's
-    overrides of recs.settings, and store it under page_key when it was ranked as the key says."""
+    """Rank the page now on the target, reading main when the state did (fresh_checked), with the
+    variant's overrides of recs.settings, and store it under page_key when it was ranked as the key
+    says."""
     call_args = (*call_arguments(query.args), fresh_checked)
     overrides = None if variant is None else variant.overrides
 
     async def rank(*args: Any) -> RankedPage:
         if overrides is None:
-            return await fetch_row(clients.pool, query.into, query.function, *args)
-        return await fetch_row_with_overrides(clients.pool, overrides, query.into, query.function, *args)
+            return await fetch_row(target.pool, query.into, query.function, *args)
+        return await fetch_row_with_overrides(target.pool, overrides, query.into, query.function, *args)
 
     try:
         ranked = await rank(*call_args)

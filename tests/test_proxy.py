@@ -17,7 +17,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import AUTH, PROJECT_DIR, _free_port, make_settings, running_server
+from tests.conftest import ADMIN_AUTH, AUTH, PROJECT_DIR, _free_port, make_settings, running_server
 
 CONFIG = PROJECT_DIR / "docker" / "nginx.conf"
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
@@ -31,11 +31,12 @@ def _directive(name: str) -> str:
     return found.group(1)
 
 
-def _config_for(directory: Path, listen_port: int, api_port: int) -> Path:
-    """docker/nginx.conf with its two container addresses swapped for loopback ones."""
+def _config_for(directory: Path, listen_port: int, *api_ports: int) -> Path:
+    """docker/nginx.conf with its two container addresses swapped for loopback ones (the API's: one
+    line per instance, as nginx has for each address `api` resolves to when compose scales it)."""
     text = CONFIG.read_text()
     swaps = {
-        "server api:8000;": f"server 127.0.0.1:{api_port};",
+        "server api:8000;": " ".join(f"server 127.0.0.1:{port};" for port in api_ports),
         "listen 8080;": f"listen 127.0.0.1:{listen_port};",
     }
     for container, here in swaps.items():
@@ -54,10 +55,11 @@ def _nginx(directory: Path, config: Path, *args: str) -> list[str]:
 
 
 @contextmanager
-def proxy_in_front_of(api_port: int, directory: Path) -> Iterator[str]:
-    """nginx with the project's configuration, passing to api_port; yields its base URL."""
+def proxy_in_front_of(api_port: int | list[int], directory: Path) -> Iterator[str]:
+    """nginx with the project's configuration, passing to api_port (or balancing over several);
+    yields its base URL."""
     port = _free_port()
-    config = _config_for(directory, port, api_port)
+    config = _config_for(directory, port, *(api_port if isinstance(api_port, list) else [api_port]))
     log = (directory / "nginx.log").open("wb")
     process = subprocess.Popen(_nginx(directory, config), stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -112,3 +114,46 @@ def test_the_proxy_serves_the_api_and_bounds_slow_and_oversized_requests(
         except ConnectionResetError:
             pass  # reset_timedout_connection: dropped with a reset
         assert time.monotonic() - started < header_timeout_s + 6
+
+
+def _port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def _popular_requests(metrics: str) -> float:
+    """Requests to /popular answered 200 that a served app's /metrics counted."""
+    found = re.search(
+        r'^mysanta_http_requests_total\{[^}]*route="/popular"[^}]*status="200"[^}]*\} (\S+)$', metrics, re.M
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+def test_the_proxy_balances_two_instances_and_stats_counts_both(
+    databases: tuple[psycopg.Connection, ...], redis_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(redis_url, stats_flush_ms=100)
+    with (
+        running_server(settings) as (first_url, _),
+        running_server(settings) as (second_url, _),
+        proxy_in_front_of([_port_of(first_url), _port_of(second_url)], tmp_path) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        sent = 20
+        for index in range(sent):
+            body = {"pagination": {"limit": 1 + index % 5}}
+            assert client.post("/popular", json=body, auth=AUTH).status_code == 200
+        served = [
+            _popular_requests(httpx.get(f"{base}/metrics", auth=ADMIN_AUTH).text)
+            for base in (first_url, second_url)
+        ]
+        assert sum(served) == sent and min(served) >= sent / 4, served  # round robin: about half each
+
+        deadline = time.monotonic() + 10  # each instance adds its counts to Redis every STATS_FLUSH_MS
+        while True:
+            stats = client.get("/stats", auth=ADMIN_AUTH).json()
+            counted = sum(row["requests"] for row in stats["requests"] if row["route"] == "/popular")
+            if counted == sent or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert counted == sent, stats["requests"]
+        assert stats["cache"]["hits"] + stats["cache"]["misses"] >= sent

@@ -161,3 +161,35 @@ def test_repr_shows_every_setting_but_no_password() -> None:
     assert "recommendations_redis_url='rediss://cache-user:***@cache:6380/1'" in shown
     assert "'postgresql://owner@db/recs?password=***&sslmode=require'" in shown
     assert "basic_auth_username='rails'" in shown and "max_page_size=100" in shown
+
+
+def test_replicas_and_a_redis_cluster_are_read_checked_and_masked() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "RECOMMENDATIONS_REPLICA_URLS": " postgresql://app:s3cret@standby-1:5432/recs ,"
+            "postgresql://app:s3cret@standby-2:5432/recs",
+            "RECOMMENDATIONS_REDIS_URL": "redis+cluster://cache-user:hidden@cache-1:7000",
+        }
+    )
+    assert settings.recommendations_replica_urls == (
+        "postgresql://app:s3cret@standby-1:5432/recs",
+        "postgresql://app:s3cret@standby-2:5432/recs",
+    )
+    assert settings.replica_max_lag_ms == 5000 and settings.replica_check_ms == 500
+    shown = repr(settings)
+    assert "s3cret" not in shown and "hidden" not in shown
+    assert "postgresql://app:***@standby-2:5432/recs" in shown
+    assert load_settings(BASE).recommendations_replica_urls == ()
+    for name, value, message in (
+        (
+            "RECOMMENDATIONS_REPLICA_URLS",
+            "postgresql://app:pw@standby:5432/recs,redis://x:1/0",
+            "postgresql://",
+        ),
+        ("RECOMMENDATIONS_REDIS_URL", "redis+cluster://cache:7000/2", "database 0 only"),
+        ("REPLICA_CHECK_MS", "10", "between 50 and 60000"),
+    ):
+        with pytest.raises(SettingsError, match=message) as raised:
+            load_settings({**BASE, name: value})
+        assert name in str(raised.value)

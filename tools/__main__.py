@@ -104,6 +104,13 @@ def _bench(args: argparse.Namespace) -> None:
     )  # fmt: skip
     name = args.preset if args.scale == 1 else scaled_name(args.preset, args.scale)
     path = RESULTS_PATH if name == "target" else RESULTS_PATH.with_name(f"bench-{name}.json")
+    if args.instances_only:
+        from tools.bench import format_instances, run_instances_only
+
+        report = run_instances_only(load_settings(), config, path)
+        print(format_instances(report["instances"]))
+        print(f"bench: wrote {path}")
+        return
     report = run_benchmark(load_settings(), config, path, serving_only=args.serving_only)
     print(format_report(report))
     print(f"bench: wrote {path}")
@@ -218,6 +225,11 @@ def main(argv: list[str] | None = None) -> None:
         " refresh and SQL timings again on each, in databases of their own generated once",
     )  # fmt: skip
     bench.add_argument("--no-series", action="store_true", help="skip the cost curve")
+    bench.add_argument(
+        "--instances-only", action="store_true",
+        help="only cache hits through one API instance, nginx in front of it, and nginx balancing two"
+        " (about 40 s, on the last run's recs database); added to the results file as `instances`",
+    )  # fmt: skip
     bench.set_defaults(handler=_bench)
 
     soak = commands.add_parser(

@@ -589,6 +589,46 @@ def http_load(config: BenchConfig, target: Settings, samples: Samples) -> tuple[
     return results, rss
 
 
+def instances_step(config: BenchConfig, target: Settings, samples: Samples) -> dict[str, Any]:
+    """Cache hits through one instance, through nginx, and through nginx balancing two instances
+    (tools/bench_instances.py); bounded: about 40 s."""
+    from tools import bench_instances
+
+    env = _server_env(target)
+    with tempfile.TemporaryDirectory(prefix="mysanta-bench-instances-") as scratch:
+        directory = Path(scratch)
+        os.chmod(directory, 0o755)  # noqa: S103 - nginx's workers read their configuration here
+        loads = {
+            "popular_hit": (
+                "/popular",
+                write_bodies(directory / "popular.jsonl", [{"user_params": {"gender": "f"}}]),
+            ),
+            "personalized_hit": (
+                "/personalized",
+                write_bodies(directory / "personalized.jsonl", [{"user_id": str(samples.collaborative[0])}]),
+            ),
+        }
+        results = bench_instances.instances_load(env, config.port + 2, loads, directory, wrk)
+    progress(f"instances: {bench_instances.summary(results)}")
+    return {"c": bench_instances.CONNECTIONS, "seconds": bench_instances.SECONDS, **results,
+            "rps_over_one_instance": bench_instances.summary(results)}  # fmt: skip
+
+
+def run_instances_only(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
+    """Only the instances step, on the last run's recs database; added to the results file as `instances`."""
+    target = bench_settings(settings, config)
+    if not recs_is_refreshed(target):
+        raise SystemExit(f"{config.recs_db} holds no refreshed data: run make bench first")
+    migrate(target, schedule=False)
+    samples = sample_users(target, 10)
+    instances = instances_step(config, target, samples)
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report["instances"] = instances | {"commit": git_commit()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 # --- cost curve ---------------------------------------------------------------------------------
 
 CURVE_GROUPS = ("refresh_s", "incremental_s", "sql_p95_ms")
@@ -723,9 +763,20 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(row)
     lines.append(f"hit / baseline at c16: {report['ratio_hit_to_baseline_c16']}")
     lines.append(f"rss per worker (MB): {report['rss_mb_per_worker']}")
+    if "instances" in report:
+        lines.append(format_instances(report["instances"]))
     if "scale_series" in report:
         lines.append(format_cost_curve(list(report["scale_series"].values()), report["growth_per_doubling"]))
     lines.append(f"{report['seconds']} s; machine {report['machine']}; commit {report['commit']}")
+    return "\n".join(lines)
+
+
+def format_instances(instances: dict[str, Any]) -> str:
+    """The instances step as a small table: rps and p99 per setup and load."""
+    lines = [f"instances (c{instances['c']}, {instances['seconds']} s each; 2 cores: overhead, not speed-up)"]
+    for setup in ("one_instance", "one_instance_proxied", "two_instances_proxied"):
+        cells = [f"{name} {m['rps']} rps p99 {m['p99_ms']} ms" for name, m in instances[setup].items()]
+        lines.append(f"  {setup:<24}" + "; ".join(cells))
     return "\n".join(lines)
 
 
@@ -785,6 +836,7 @@ def run_benchmark(
         refresh = time_refreshes(config, target)
     samples, sql_ms = serving_sql(target)
     http, rss = http_load(config, target, samples)
+    instances = instances_step(config, target, samples)
     curve: dict[str, Any]
     if previous:
         curve = {key: previous[key] for key in ("scale_series", "growth_per_doubling") if key in previous}
@@ -794,6 +846,7 @@ def run_benchmark(
         scale=scale, refresh=refresh, refresh_commit=refreshed_at, sql_ms=sql_ms, http=http, rss=rss,
         curve=curve, workers=config.workers,
     )  # fmt: skip
+    report["instances"] = instances
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -10,6 +10,7 @@ from litestar.enums import MediaType
 from service.clients import Clients
 from service.db import fetch_row
 from service.models import Facets
+from service.replicas import ReadTarget
 
 
 class FacetsRow(Facets, kw_only=True):
@@ -35,13 +36,17 @@ _encoder = msgspec.json.Encoder()
 )
 async def facets(clients: NamedDependency[Clients]) -> Response[bytes]:
     """api.facets from the cache (per popular data version) or the database."""
-    version = str(await clients.versions.get(clients.pool, "popular"))
-    ttl = clients.settings.cache_ttl_popular
-    key = f"facets:{version}"
-    body = await clients.cache.get(key, version=version, ttl_seconds=ttl)
-    if body is None:
-        row = await fetch_row(clients.pool, FacetsRow, "facets")
-        body = _encoder.encode(Facets(**{name: getattr(row, name) for name in Facets.__struct_fields__}))
-        stored_key = key if str(row.data_version) == version else f"facets:{row.data_version}"
-        await clients.cache.set(stored_key, body, ttl, version=version if stored_key == key else None)
-    return Response(body, media_type=MediaType.JSON)
+
+    async def on(target: ReadTarget) -> bytes:
+        version = str(await target.versions.get(target.pool, "popular"))
+        ttl = clients.settings.cache_ttl_popular
+        key = f"facets:{version}"
+        body = await clients.cache.get(key, version=version, ttl_seconds=ttl)
+        if body is None:
+            row = await fetch_row(target.pool, FacetsRow, "facets")
+            body = _encoder.encode(Facets(**{name: getattr(row, name) for name in Facets.__struct_fields__}))
+            stored_key = key if str(row.data_version) == version else f"facets:{row.data_version}"
+            await clients.cache.set(stored_key, body, ttl, version=version if stored_key == key else None)
+        return body
+
+    return Response(await clients.router.run(on), media_type=MediaType.JSON)

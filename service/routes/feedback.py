@@ -51,6 +51,7 @@ async def post_feedback(
     user_id = str(parse_uuid(data.user_id, "user_id"))
     present_id = str(parse_uuid(data.present_id, "present_id"))
     stored = await fetch_row(clients.pool, Feedback, "dismiss_present", user_id, present_id)
+    await clients.router.remember_write(clients.cache, user_id)
     # If Redis cannot take the tombstone, it cannot serve the old state either; a stored one
     # expires within PERSONALIZED_STATE_MAX_AGE_MS.
     await clients.cache.forget_state(personalized_state_key(user_id))
@@ -77,6 +78,7 @@ async def delete_feedback(
     user_uuid = str(parse_uuid(user_id, "user_id", "query"))
     present_uuid = str(parse_uuid(present_id, "present_id", "query"))
     await call_api(clients.pool, "undismiss_present", user_uuid, present_uuid)
+    await clients.router.remember_write(clients.cache, user_uuid)
     await clients.cache.forget_state(personalized_state_key(user_uuid))
 
 

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from service.cache import Cache
 from service.clients import Clients
 from service.db import CallTimedOut, fetch_row_within
-from service.models import Check, HealthReport
+from service.models import Check, HealthReport, ReplicaCheck
 
 log = logging.getLogger("service.health")
 # Each database check's budget. Above the FDW's 2 s connect timeout to main (libpq's least), so a
@@ -78,24 +78,31 @@ async def _check_redis(cache: Cache) -> Check:
     operation_id="getHealth",
 )
 async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
-    """Report each dependency; 200 while recommendations can be served, 503 when they cannot."""
+    """Report each dependency, and each hot standby as the worker's last check saw it; 200 while
+    recommendations can be served, 503 when they cannot (the primary is down)."""
     report = await health_report(clients)
     return Response(report, status_code=503 if report.status == "down" else 200)
 
 
 async def health_report(clients: Clients) -> HealthReport:
-    """Each dependency checked at once, and the service's status they add up to (also on the dashboard)."""
+    """Each dependency checked at once, the standbys as last checked, and the service's status they
+    add up to (also on the dashboard)."""
     recs, main, redis_check = await asyncio.gather(
         _check_recs(clients.pool), _check_main(clients.pool), _check_redis(clients.cache)
     )
+    replicas = [
+        ReplicaCheck(name=replica.name, status=replica.status, lag_ms=replica.lag_ms)
+        for replica in clients.router.replicas
+    ]
     status: Literal["ok", "degraded", "down"]
     if recs.status == "down":
         status = "down"
-    elif main.status == "down" or redis_check.status == "down":
-        status = "degraded"
+    elif main.status == "down" or redis_check.status == "down" or any(r.status != "up" for r in replicas):
+        status = "degraded"  # a standby skipped: its reads go to the primary
     else:
         status = "ok"
     return HealthReport(
         status=status,
         checks={"recommendations_db": recs, "main_db": main, "redis": redis_check},
+        replicas=replicas,
     )

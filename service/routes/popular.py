@@ -13,6 +13,7 @@ from litestar.params import Body
 from service.clients import Clients
 from service.models import PopularRequest
 from service.recommendations import RankedPage, cached_page, page_arguments, page_bounds, respond
+from service.replicas import ReadTarget
 from service.validation import body_check
 
 EXAMPLE = {
@@ -49,12 +50,16 @@ async def popular(
     user = data.user_params
     page, limit, page_args = page_arguments(data, clients.settings)
     args = (user.gender, user.age_group, user.category, user.geo_id, *page_args)
-    version = str(await clients.versions.get(clients.pool, "popular"))
+
+    async def on(target: ReadTarget) -> tuple[bytes, bool]:
+        version = str(await target.versions.get(target.pool, "popular"))
+        return await cached_page(
+            clients, target.pool, "popular", args, version, clients.settings.cache_ttl_popular,
+            page=page, limit=limit, extra=_extra,
+        )  # fmt: skip
+
     await clients.online.refresh(clients.pool)  # the share of responses to record
-    stored, hit = await cached_page(
-        clients, "popular", args, version, clients.settings.cache_ttl_popular,
-        page=page, limit=limit, extra=_extra,
-    )  # fmt: skip
+    stored, hit = await clients.router.run(on)
     return respond(stored, hit, started, request, route="popular")
 
 

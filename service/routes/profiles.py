@@ -29,6 +29,7 @@ from service.models import (
     UserProfile,
     parse_uuid,
 )
+from service.replicas import ReadTarget
 from service.validation import body_check
 
 log = logging.getLogger("service.profiles")
@@ -112,14 +113,15 @@ def _cache_key(user_id: str) -> str:
     return "user-profile:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
 
 
-async def _current_versions(clients: Clients) -> tuple[int, int, int]:
+async def _current_versions(target: ReadTarget) -> tuple[int, int, int]:
     names = ("profiles", "personalized", "synced")
-    profiles, personalized, synced = [await clients.versions.get(clients.pool, name) for name in names]
+    profiles, personalized, synced = [await target.versions.get(target.pool, name) for name in names]
     return profiles, personalized, synced
 
 
-async def _load_and_remember(clients: NamedDependency[Clients], user_id: str) -> UserProfile:
-    row = await fetch_row(clients.pool, ProfileRow, "user_profile", user_id)
+async def _load_and_remember(clients: Clients, pool: asyncpg.Pool, user_id: str) -> UserProfile:
+    """The profile read on pool's server, and its Redis copy refreshed unless a newer one is there."""
+    row = await fetch_row(pool, ProfileRow, "user_profile", user_id)
     profile = row.to_profile()
     updated_at = row.demographics_updated_at
     cached = CachedProfile(
@@ -142,12 +144,13 @@ async def _store_and_load(clients: Clients, user_id: str, function: str, *args: 
     so a write never answers 404."""
     for attempt in range(STORE_ATTEMPTS):
         await call_api(clients.pool, function, user_id, *args)
+        await clients.router.remember_write(clients.cache, user_id)
         # The next /personalized reads the user's state anew. If Redis cannot take the tombstone,
         # it cannot serve the old state either; a stored one expires within
         # PERSONALIZED_STATE_MAX_AGE_MS.
         await clients.cache.forget_state(personalized_state_key(user_id))
         try:
-            return await _load_and_remember(clients, user_id)
+            return await _load_and_remember(clients, clients.pool, user_id)
         except asyncpg.exceptions.NoDataFoundError:
             if attempt == STORE_ATTEMPTS - 1:
                 raise
@@ -209,14 +212,19 @@ def user_profile_options() -> Response[None]:
     operation_id="getUserProfile",
 )  # fmt: skip
 async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Clients]) -> UserProfile:
-    """The Redis copy while the data it was read from is current, else from the recs DB."""
+    """The Redis copy while the data it was read from is current, else from the recs DB (a standby
+    once it has replayed the user's last write)."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
-    cached_bytes = await clients.cache.get(_cache_key(uid))
-    if cached_bytes is not None:
-        cached = _decoder.decode(cached_bytes)
-        if cached.versions == await _current_versions(clients):
-            return msgspec.structs.replace(cached.profile, user_id=uid)
-    return await _load_and_remember(clients, uid)
+
+    async def on(target: ReadTarget) -> UserProfile:
+        cached_bytes = await clients.cache.get(_cache_key(uid))
+        if cached_bytes is not None:
+            cached = _decoder.decode(cached_bytes)
+            if cached.versions == await _current_versions(target):
+                return msgspec.structs.replace(cached.profile, user_id=uid)
+        return await _load_and_remember(clients, target.pool, uid)
+
+    return await clients.router.run_for_user(clients.cache, uid, on)
 
 
 @delete(
@@ -237,6 +245,7 @@ async def delete_user_profile(user_id: UserIdParam, clients: NamedDependency[Cli
     state (no page cached under it is served again); 503 when Redis could not be asked (retry)."""
     uid = str(parse_uuid(user_id, "user_id", "path"))
     rows = await call_api(clients.pool, "erase_user", uid)
+    await clients.router.remember_write(clients.cache, uid)
     log.info("profile.erased", extra={"erased": bool(rows[0]["erased"])})
     cache = clients.cache
     if not (await cache.forget_state(personalized_state_key(uid)) and await cache.delete(_cache_key(uid))):

@@ -13,6 +13,7 @@ from litestar.params import Body
 from service.clients import Clients
 from service.models import SimilarRequest, parse_uuid
 from service.recommendations import RankedPage, SimilarPage, cached_page, page_arguments, page_bounds, respond
+from service.replicas import ReadTarget
 from service.user_pages import UserPageQuery, user_page
 from service.validation import body_check
 
@@ -64,12 +65,16 @@ async def similar(
             response_fields=_response_fields,
         )  # fmt: skip
         return await user_page(clients, request, started, query)
-    versions = [str(await clients.versions.get(clients.pool, name)) for name in ANONYMOUS_VERSIONS]
+
+    async def on(target: ReadTarget) -> tuple[bytes, bool]:
+        versions = [str(await target.versions.get(target.pool, name)) for name in ANONYMOUS_VERSIONS]
+        return await cached_page(
+            clients, target.pool, "similar", args, ".".join(versions), clients.settings.cache_ttl_popular,
+            page=page, limit=limit, extra=lambda ranked: _response_fields(ranked, False), into=SimilarPage,
+        )  # fmt: skip
+
     await clients.online.refresh(clients.pool)  # the share of responses to record
-    stored, hit = await cached_page(
-        clients, "similar", args, ".".join(versions), clients.settings.cache_ttl_popular,
-        page=page, limit=limit, extra=lambda ranked: _response_fields(ranked, False), into=SimilarPage,
-    )  # fmt: skip
+    stored, hit = await clients.router.run(on)
     return respond(stored, hit, started, request, route="similar")
 
 
