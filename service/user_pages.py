@@ -1,6 +1,7 @@
 """Pages that depend on one user's state (POST /personalized, POST /similar with a user_id): cached
 under a token of the data versions and the user's unsynced events, kept in Redis for
-PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read."""
+PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read, nor a miss under a state that saw no
+unsynced events."""
 
 from __future__ import annotations
 
@@ -32,12 +33,29 @@ class CacheState(msgspec.Struct, kw_only=True):
 
     @property
     def token(self) -> str:
-        """A digest of the whole state: the part of the page key that changes when any of it does."""
+        """A digest of the whole state: the part of the page key that changes when any of it does;
+        QUIET_MARK ends it when main was read and held no unsynced event of the user."""
         text = (
             f"{self.popular_version}.{self.personalized_version}.{self.synced_version}"
             f"|{self.fresh_checked}|{self.fresh_fingerprint}"
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        quiet = self.fresh_checked and self.fresh_fingerprint.startswith(NO_FRESH_EVENTS)
+        return digest + QUIET_MARK if quiet else digest
+
+
+# api.personalized_cache_state's fingerprint of a user without unsynced events: a count of 0 and no
+# newest event, then the parts that do not depend on main.
+NO_FRESH_EVENTS = "0/-|"
+# The end of a state token read from main that found no unsynced event: a page ranked under it
+# needs no read of main (there is nothing to leave out beyond the synced interactions), so a miss
+# under that state ranks with p_read_main false and costs no round trip to main.
+QUIET_MARK = ".q"
+
+
+def is_quiet(token: str) -> bool:
+    """Whether a state token says main was read and held no unsynced event of the user."""
+    return token.endswith(QUIET_MARK)
 
 
 @dataclass(frozen=True)
@@ -76,14 +94,15 @@ async def user_page(
             return respond(found.page, True, started, request)
         if usable and found.token is not None:
             page_key = f"{query.function}:{found.token}{suffix}"
-            return await _rank(clients, request, started, query, page_key, True)
+            return await _rank(clients, request, started, query, page_key, True, is_quiet(found.token))
         # One read per user at a time in this worker; requests for the user meanwhile share it.
         state = await clients.state_reads.run(user_id, lambda: read_and_store_state(clients, user_id))
-    page_key = f"{query.function}:{state.token}{suffix}"
+    token = state.token
+    page_key = f"{query.function}:{token}{suffix}"
     cached = await cache.get(page_key)
     if cached is not None:
         return respond(cached, True, started, request)
-    return await _rank(clients, request, started, query, page_key, state.fresh_checked)
+    return await _rank(clients, request, started, query, page_key, state.fresh_checked, is_quiet(token))
 
 
 async def read_state(clients: Clients, user_id: str) -> CacheState:
@@ -107,21 +126,24 @@ async def read_and_store_state(clients: Clients, user_id: str) -> CacheState:
 
 async def _rank(
     clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery, page_key: str,
-    fresh_checked: bool,
+    fresh_checked: bool, quiet: bool,
 ) -> Response[bytes]:  # fmt: skip
-    """Rank the page now, reading main when the state did (fresh_checked), and store it under
-    page_key when it was ranked as the key says."""
-    call_args = (*call_arguments(query.args), fresh_checked)
+    """Rank the page now, reading main when the state did (fresh_checked) and found unsynced events
+    (not quiet: a quiet state already says main holds none, so the page is ranked from it without
+    another read), and store it under page_key when it was ranked as the key says."""
+    read_main = fresh_checked and not quiet
+    call_args = (*call_arguments(query.args), read_main)
     try:
         ranked = await fetch_row(clients.pool, query.into, query.function, *call_args)
     except asyncpg.PostgresError as error:
-        if not (fresh_checked and main_link_failed(error)):
+        if not (read_main and main_link_failed(error)):
             raise
         # Main broke since the state was read: go on without it.
         ranked = await fetch_row(clients.pool, query.into, query.function, *call_args[:-1], False)
-    degraded = not (ranked.fresh_checked and fresh_checked)
+    checked = fresh_checked if quiet else ranked.fresh_checked  # main as the page was ranked from it
+    degraded = not (checked and fresh_checked)
     body = page_body(ranked, query.page, query.limit, query.response_fields(ranked, degraded))
-    if ranked.fresh_checked != fresh_checked:
+    if checked != fresh_checked:
         clients.main_breaker.failed("error")  # never stored under a key that says main was read
     elif in_range(ranked, query.page, query.limit):
         await clients.cache.set(page_key, body, clients.settings.cache_ttl_personalized)
