@@ -1,7 +1,8 @@
 """Pages that depend on one user's state (POST /personalized, POST /similar with a user_id): cached
 under a token of the data versions and the user's unsynced events, kept in Redis for
-PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read, and of the user's experiment variant,
-whose overrides of recs.settings the ranking applies."""
+PERSONALIZED_STATE_MAX_AGE_MS so a hit pays no main-DB read, nor a miss under a state that saw no
+unsynced events, and of the user's experiment variant, whose overrides of recs.settings the ranking
+applies."""
 
 from __future__ import annotations
 
@@ -35,12 +36,29 @@ class CacheState(msgspec.Struct, kw_only=True):
 
     @property
     def token(self) -> str:
-        """A digest of the whole state: the part of the page key that changes when any of it does."""
+        """A digest of the whole state: the part of the page key that changes when any of it does;
+        QUIET_MARK ends it when main was read and held no unsynced event of the user."""
         text = (
             f"{self.popular_version}.{self.personalized_version}.{self.synced_version}"
             f"|{self.fresh_checked}|{self.fresh_fingerprint}"
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        quiet = self.fresh_checked and self.fresh_fingerprint.startswith(NO_FRESH_EVENTS)
+        return digest + QUIET_MARK if quiet else digest
+
+
+# api.personalized_cache_state's fingerprint of a user without unsynced events: a count of 0 and no
+# newest event, then the parts that do not depend on main.
+NO_FRESH_EVENTS = "0/-|"
+# The end of a state token read from main that found no unsynced event: a page ranked under it
+# needs no read of main (there is nothing to leave out beyond the synced interactions), so a miss
+# under that state ranks with p_read_main false and costs no round trip to main.
+QUIET_MARK = ".q"
+
+
+def is_quiet(token: str) -> bool:
+    """Whether a state token says main was read and held no unsynced event of the user."""
+    return token.endswith(QUIET_MARK)
 
 
 @dataclass(frozen=True)
@@ -90,8 +108,8 @@ async def user_page(
             return _respond(found.page, True, started, request, query, variant)
         if usable and found.token is not None and not clients.router.enabled:
             page_key = f"{query.function}:{found.token}{suffix}"
-            primary = clients.router.primary
-            return await _rank(clients, primary, request, started, query, page_key, True, variant)
+            primary, quiet = clients.router.primary, is_quiet(found.token)
+            return await _rank(clients, primary, request, started, query, page_key, True, quiet, variant)
 
     async def on(target: ReadTarget) -> Response[bytes]:
         if max_age_ms <= 0:  # the state read for this request, from main
@@ -104,7 +122,8 @@ async def user_page(
         cached = await cache.get(page_key)
         if cached is not None:
             return _respond(cached, True, started, request, query, variant)
-        return await _rank(clients, target, request, started, query, page_key, state.fresh_checked, variant)
+        checked, quiet = state.fresh_checked, is_quiet(state.token)
+        return await _rank(clients, target, request, started, query, page_key, checked, quiet, variant)
 
     return await clients.router.run_for_user(cache, user_id, on)
 
@@ -138,12 +157,14 @@ async def read_and_store_state(clients: Clients, target: ReadTarget, user_id: st
 
 async def _rank(
     clients: Clients, target: ReadTarget, request: Request[Any, Any, Any], started: float,
-    query: UserPageQuery, page_key: str, fresh_checked: bool, variant: Variant | None,
+    query: UserPageQuery, page_key: str, fresh_checked: bool, quiet: bool, variant: Variant | None,
 ) -> Response[bytes]:  # fmt: skip
-    """Rank the page now on the target, reading main when the state did (fresh_checked), with the
-    variant's overrides of recs.settings, and store it under page_key when it was ranked as the key
-    says."""
-    call_args = (*call_arguments(query.args), fresh_checked)
+    """Rank the page now on the target, reading main when the state did (fresh_checked) and found
+    unsynced events (not quiet: a quiet state already says main holds none, so the page is ranked
+    from it without another read), with the variant's overrides of recs.settings, and store it under
+    page_key when it was ranked as the key says."""
+    read_main = fresh_checked and not quiet
+    call_args = (*call_arguments(query.args), read_main)
     overrides = None if variant is None else variant.overrides
 
     async def rank(*args: Any) -> RankedPage:
@@ -154,13 +175,14 @@ async def _rank(
     try:
         ranked = await rank(*call_args)
     except asyncpg.PostgresError as error:
-        if not (fresh_checked and main_link_failed(error)):
+        if not (read_main and main_link_failed(error)):
             raise
         # Main broke since the state was read: go on without it.
         ranked = await rank(*call_args[:-1], False)
-    degraded = not (ranked.fresh_checked and fresh_checked)
+    checked = fresh_checked if quiet else ranked.fresh_checked  # main as the page was ranked from it
+    degraded = not (checked and fresh_checked)
     body = page_body(ranked, query.page, query.limit, query.response_fields(ranked, degraded))
-    if ranked.fresh_checked != fresh_checked:
+    if checked != fresh_checked:
         clients.main_breaker.failed("error")  # never stored under a key that says main was read
     elif in_range(ranked, query.page, query.limit):
         await clients.cache.set(page_key, body, clients.settings.cache_ttl_personalized)

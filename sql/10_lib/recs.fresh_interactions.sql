@@ -5,7 +5,8 @@
 -- Errors: FDW errors when main is unreachable; callers catch them and degrade.
 -- Caller: recs.user_interactions, api.personalized_cache_state. Its plan is generic, even under a
 --   caller's force_custom_plan: planned once per session, so no call pays the remote estimates
---   (two EXPLAIN round trips to main; 0.5 ms of a cache-state check's 2.2 ms at the target scale).
+--   (EXPLAIN round trips to main; 0.5 ms of a cache-state check's 2.2 ms at the target scale), and
+--   a call is one remote query over both event tables.
 CREATE OR REPLACE FUNCTION recs.fresh_interactions(p_user_id uuid)
 RETURNS TABLE (item_id integer, liked boolean, created_at timestamptz)
 LANGUAGE plpgsql STABLE
@@ -18,15 +19,21 @@ DECLARE
         (SELECT s.watermark FROM recs.sync_state s WHERE s.source = 'handpicked_present_clicks') - v_overlap,
         '-infinity');
 BEGIN
+    -- Both tables in one remote query: a FULL JOIN ON false of the two filtered reads is the
+    -- union of their rows, and postgres_fdw ships a join of two tables of one server whole (a
+    -- UNION ALL would be two remote cursors, each opened, fetched and closed in round trips of
+    -- its own). A like's side has a created_at (NOT NULL in main), a click's side none.
     RETURN QUERY
     SELECT i.item_id, e.liked, e.created_at
-    FROM (SELECT true AS liked, l.handpicked_present_id AS present_id, l.created_at
-          FROM main.handpicked_likes l
-          WHERE l.user_id = p_user_id AND l.created_at > v_likes_from
-          UNION ALL
-          SELECT false, c.handpicked_present_id, c.created_at
-          FROM main.handpicked_present_clicks c
-          WHERE c.user_id = p_user_id AND c.created_at > v_clicks_from) e
+    FROM (SELECT coalesce(l.handpicked_present_id, c.handpicked_present_id) AS present_id,
+                 l.created_at IS NOT NULL AS liked,
+                 coalesce(l.created_at, c.created_at) AS created_at
+          FROM (SELECT l.handpicked_present_id, l.created_at
+                FROM main.handpicked_likes l
+                WHERE l.user_id = p_user_id AND l.created_at > v_likes_from) l
+          FULL JOIN (SELECT c.handpicked_present_id, c.created_at
+                     FROM main.handpicked_present_clicks c
+                     WHERE c.user_id = p_user_id AND c.created_at > v_clicks_from) c ON false) e
     JOIN recs.items i ON i.present_id = e.present_id;
 END;
 $$;

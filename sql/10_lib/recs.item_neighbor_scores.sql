@@ -24,10 +24,12 @@ LANGUAGE sql STABLE AS $$
                        rank() OVER (ORDER BY top.last_at DESC) - 1 AS steps_back
                 -- Ten half-lives back a present counts under 1/1000: the rest is not read.
                 FROM (SELECT x.item_id, x.last_at, hashint4(x.item_id) AS tie_break,
+                             -- Each setting a scalar subquery: read once per call (an InitPlan),
+                             -- not once per row (recs.setting is PL/pgSQL: ~10 us a call).
                              recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
-                                                     recs.setting('like_weight')::double precision,
-                                                     recs.setting('click_weight')::double precision,
-                                                     recs.setting('similarity_click_cap')::integer) AS weight
+                                                     (SELECT recs.setting('like_weight')::double precision),
+                                                     (SELECT recs.setting('click_weight')::double precision),
+                                                     (SELECT recs.setting('similarity_click_cap')::integer)) AS weight
                       FROM recs.interactions x
                       WHERE x.user_key = p_user_key
                       ORDER BY x.last_at DESC
@@ -36,7 +38,7 @@ LANGUAGE sql STABLE AS $$
           ORDER BY recent.steps_back, recent.tie_break
           LIMIT p_history)
           UNION ALL
-          SELECT f.item_id, recs.setting('like_weight')::double precision FROM unnest(p_fresh) AS f(item_id)) h
+          SELECT f.item_id, (SELECT recs.setting('like_weight')::double precision) FROM unnest(p_fresh) AS f(item_id)) h
     JOIN recs.item_neighbors pool ON pool.item_id = h.item_id
     CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)
     WHERE h.weight > 0

@@ -5,15 +5,18 @@ batched telemetry and the request log summary."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import time
 import uuid
 
 import msgspec
+import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client import REGISTRY
+from psycopg import sql
 
 from service.app import create_app
 from service.cache import (
@@ -29,8 +32,9 @@ from service.main_reads import SingleFlight
 from service.models import PersonalizedResponse, PopularResponse
 from service.settings import Settings
 from service.telemetry import LATENCY_BUCKETS_S, Telemetry
+from service.user_pages import CacheState, is_quiet
 from tests.conftest import AUTH, STATE_MAX_AGE_MS, RedisServer, app_connect, serving_settings
-from tests.data import World
+from tests.data import NOW, World
 
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
 
@@ -105,6 +109,98 @@ async def test_a_fresh_like_is_hidden_once_the_state_is_older_than_its_max_age(
     assert after["items"] == database_page(user, 6) and after["interactions"] == 4
     again = (await serving.post("/personalized", json=body, auth=AUTH)).json()
     assert again["cache_hit"] is True and again["items"] == after["items"]
+
+
+def database_page_without_main(user: uuid.UUID, page: int, limit: int) -> list[str]:
+    with app_connect() as app:
+        row = app.execute(
+            "SELECT items FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, %s, %s, '{}',"
+            " p_read_main => false)",
+            (user, page, limit),
+        ).fetchone()
+    assert row is not None
+    return [str(item) for item in row[0]]
+
+
+def _set_main_port(recs: psycopg.Connection, port: str) -> str:
+    """Point the recs DB's link to main at port (1: unreachable); returns the port it had."""
+    row = recs.execute(
+        "SELECT option_value FROM pg_foreign_server s, pg_options_to_table(s.srvoptions)"
+        " WHERE s.srvname = 'main_db' AND option_name = 'port'"
+    ).fetchone()
+    assert row is not None
+    recs.execute(sql.SQL("ALTER SERVER main_db OPTIONS (SET port {})").format(sql.Literal(port)))
+    return str(row[0])
+
+
+def test_only_a_state_that_read_main_and_found_no_unsynced_event_is_quiet() -> None:
+    def state(fingerprint: str, checked: bool = True) -> CacheState:
+        return CacheState(
+            popular_version=1, personalized_version=2, synced_version=3, fresh_fingerprint=fingerprint,
+            fresh_checked=checked,
+        )  # fmt: skip
+
+    assert is_quiet(state("0/-|7@-|d41d8").token)
+    assert not is_quiet(state("1/2026-12-03 18:00:00+00|7@-|d41d8").token)
+    assert not is_quiet(state("unchecked|7@-|d41d8", checked=False).token)
+    assert not is_quiet(state("0/-|7@-|d41d8", checked=False).token)
+    assert state("0/-|7@-|d41d8").token != state("0/-|8@-|d41d8").token
+
+
+async def test_a_miss_under_a_quiet_stored_state_ranks_without_reading_main(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, world: World
+) -> None:
+    _, recs = databases
+    presents = [world.present(price=10 + index) for index in range(9)]
+    user = world.users(1, "f", "25-34")[0]
+    for present in presents[
+        :3
+    ]:  # older than the sync's overlap window: main holds nothing unsynced of theirs
+        world.like(user, present, at=NOW - dt.timedelta(days=1))
+    for twin in world.users(5, "f", "25-34"):
+        for present in presents:
+            world.like(twin, present)
+    world.refresh_all()
+    five_seconds = serving_settings(settings, personalized_state_max_age_ms=5000)
+    async with AsyncTestClient(app=create_app(five_seconds)) as client:
+        first = await client.post(
+            "/personalized", json={"user_id": str(user), "pagination": {"limit": 2}}, auth=AUTH
+        )
+        assert first.json()["degraded"] is False  # the state read main and found nothing unsynced
+        port = _set_main_port(recs, "1")  # main unreachable from the recs DB from now on
+        try:
+            body = {"user_id": str(user), "pagination": {"page": 2, "limit": 2}}
+            second = await client.post("/personalized", json=body, auth=AUTH)
+        finally:
+            _set_main_port(recs, port)
+    # Ranked now from the stored state (no read of main, which would have failed and said degraded).
+    page = second.json()
+    assert second.status_code == 200 and page["cache_hit"] is False and page["degraded"] is False
+    assert page["items"] and page["items"] == database_page_without_main(user, 2, 2)
+
+
+async def test_a_miss_under_a_state_with_unsynced_events_still_reads_main(
+    serving: AsyncTestClient, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    user, _ = shoppers
+    first = (
+        await serving.post(
+            "/personalized", json={"user_id": str(user), "pagination": {"limit": 2}}, auth=AUTH
+        )
+    ).json()
+    await asyncio.sleep(STATE_MAX_AGE_MS / 1000 + 0.05)
+    liked = first["items"][1]
+    world.like(user, uuid.UUID(liked))  # in main only: no sync ran
+    first_again = (
+        await serving.post(
+            "/personalized", json={"user_id": str(user), "pagination": {"limit": 2}}, auth=AUTH
+        )
+    ).json()
+    assert liked not in first_again["items"]
+    body = {"user_id": str(user), "pagination": {"page": 2, "limit": 2}}
+    second = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    assert second["cache_hit"] is False and liked not in second["items"]
+    assert second["items"] == database_page(user, 4)[2:]
 
 
 async def test_a_state_past_half_its_life_is_read_again_in_the_background(

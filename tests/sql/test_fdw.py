@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from tests.conftest import PG_PORT, READER_PASSWORD, owner_connect
+from tests.data import World
 
 
 def _insert_present(main: psycopg.Connection, user_id: uuid.UUID | None = None) -> uuid.UUID:
@@ -63,3 +64,33 @@ def test_reader_role_is_read_only_on_main(databases: tuple[psycopg.Connection, .
 def test_fdw_requires_a_password_for_the_reader(databases: tuple[psycopg.Connection, ...]) -> None:
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(f"postgresql://mysanta_main_reader@127.0.0.1:{PG_PORT}/test_main", connect_timeout=3)
+
+
+def test_the_live_read_of_a_users_events_is_one_remote_query(world: World) -> None:
+    liked, clicked = world.present(), world.present()
+    user = world.users(1)[0]
+    world.refresh_all()
+    world.like(user, liked)  # in main only: newer than the sync
+    world.click(user, clicked, times=2)
+    recs = world.recs
+    recs.execute("LOAD 'auto_explain'")
+    recs.execute(
+        "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
+        " SET auto_explain.log_verbose = on; SET client_min_messages = log"
+    )
+    plans: list[str] = []
+    recs.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
+    recs.execute("SET ROLE mysanta_owner")
+    try:
+        rows = recs.execute(
+            "SELECT i.present_id, f.liked FROM recs.fresh_interactions(%s) f"
+            " JOIN recs.items i USING (item_id) ORDER BY f.liked, i.present_id",
+            (user,),
+        ).fetchall()
+    finally:
+        recs.execute("RESET ROLE")
+        recs.execute("SET auto_explain.log_min_duration = -1")
+    assert sorted(rows) == sorted([(liked, True), (clicked, False), (clicked, False)])
+    inner = [plan for plan in plans if "main.handpicked_likes" in plan]
+    assert inner and all(plan.count("Foreign Scan") == 1 for plan in inner)
+    assert any("FULL JOIN (main.handpicked_present_clicks" in plan for plan in inner)

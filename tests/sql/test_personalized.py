@@ -512,3 +512,42 @@ def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_compute
     ).fetchall()
     assert stored == regrouped and len(stored) == 6
     assert {n for n, _ in neighbours(world, newcomer)} >= {users[0]}
+
+
+def _rank_collaborative(world: World, user: uuid.UUID, depth: int, item_weight: float) -> list[int]:
+    row = world.recs.execute(
+        "SELECT recs.rank_collaborative(u.user_key, %s, NULL, NULL, NULL, NULL, NULL, '{}', '{}', %s)"
+        " FROM recs.users u WHERE u.user_id = %s",
+        (depth, item_weight, user),
+    ).fetchone()
+    assert row is not None
+    return list(row[0])
+
+
+def test_a_collaborative_page_is_the_head_of_the_whole_ranking_without_the_users_own(world: World) -> None:
+    presents = [world.present(price=10 + index) for index in range(14)]
+    user = world.users(1)[0]
+    for present in presents[:4]:
+        world.like(user, present)
+    for index, fan in enumerate(world.users(8)):  # overlapping tastes: the user's presents score high
+        for present in presents[: 6 + index]:
+            world.like(fan, present)
+    world.refresh_all()
+    own = world.recs.execute(
+        "SELECT x.item_id FROM recs.interactions x JOIN recs.users u USING (user_key) WHERE u.user_id = %s",
+        (user,),
+    ).fetchall()
+    own_ids = {row[0] for row in own}
+    assert len(own_ids) == 4
+    for item_weight in (0.0, 0.4, 1.0):
+        whole = _rank_collaborative(world, user, 1000, item_weight)
+        assert len(whole) == 9 and not own_ids & set(whole)  # the 13 presents the fans took, less 4
+        for depth in (1, 3, 7):  # the probes stop early: the same head as the whole ranking
+            assert _rank_collaborative(world, user, depth, item_weight) == whole[:depth]
+    # The item-neighbour ranking is recs.item_neighbor_scores in score order, the user's own left out.
+    reference = world.recs.execute(
+        "SELECT s.item_id FROM recs.users u, recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s"
+        " WHERE u.user_id = %s AND s.item_id <> ALL (%s) ORDER BY s.score DESC, s.item_id",
+        (user, list(own_ids)),
+    ).fetchall()
+    assert _rank_collaborative(world, user, 1000, 1.0) == [row[0] for row in reference]
