@@ -372,8 +372,8 @@ def ranking_plan_and_pools(
     """A similarity run (full unless told) with this many parallel workers: the plan of its ranking
     statement (auto_explain, sent to this client) and the pools it wrote."""
     world.setting("similarity_parallel_workers", workers)
-    if full:
-        world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'user_similarities'")  # forces a full run
+    if full:  # no state: the run is a full one
+        world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'user_similarities'")
     plans: list[str] = []
     with psycopg.connect(SUPERUSER.with_dbname(RECS_DB), autocommit=True) as job:
         job.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
