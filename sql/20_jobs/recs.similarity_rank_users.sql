@@ -3,7 +3,8 @@
 -- p_started) with at least p_min interactions get new ones from recs.neighbor_pool, ranked in a
 -- parallel scan of recs.user_stats shared by the job's backend and p_workers parallel workers, as
 -- recs.similarity_rank_all ranks everyone (a temp table is invisible to parallel workers, so the
--- changed users are found through recs.dirty_users, which the job clears after this step).
+-- changed users are found through recs.dirty_users, which the job clears after this step; a user
+-- marked there while the run goes, e.g. by an erasure, is left to the next run).
 -- Arguments: p_min (interactions needed), p_pool (neighbours kept), p_workers (0: the backend
 --   alone), p_started (the job's start: users marked later wait for the next run).
 -- Result: none. Errors: none of its own. Caller: recs.job_refresh_user_similarities.
@@ -27,7 +28,9 @@ BEGIN
     PERFORM set_config('max_parallel_workers_per_gather', '0', true);
     DELETE FROM recs.user_neighbors n USING sim_changed u WHERE n.user_key = u.user_key;
     INSERT INTO recs.user_neighbors (user_key, neighbor_keys, similarities)
-    SELECT p.user_key, p.neighbor_keys, p.similarities FROM sim_pools p ORDER BY p.user_key;
+    SELECT p.user_key, p.neighbor_keys, p.similarities FROM sim_pools p
+    WHERE EXISTS (SELECT FROM sim_changed c WHERE c.user_key = p.user_key)  -- none marked since the run began
+    ORDER BY p.user_key;
     DROP TABLE sim_pools;
 END;
 $$;
