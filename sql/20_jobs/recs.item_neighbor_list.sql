@@ -5,7 +5,9 @@
 -- recent users (ties by a hash of the user, not by an order the events do not have) whose recent
 -- history (recs.user_histories) still holds it, each through that history. |i| is taken on the same sample
 -- as the dot product, so their ratio estimates the whole; |j|^2 comes from
--- recs.item_history_norms (every user's history).
+-- recs.item_history_norms (every user's history), already divided out of the histories' weights
+-- (recs.user_histories.neighbor_weights: w / |j|^(2(1 - a)), so dot(i, j) / |j|^(2(1 - a)) is their
+-- plain sum of products and no present is looked up per candidate).
 -- PL/pgSQL, PARALLEL SAFE and run once per present, as recs.neighbor_pool (see there why).
 -- Arguments: p_item_id; p_pool (neighbours kept); p_user_sample (users read); p_asymmetry (a, 0..1);
 --   p_like, p_click, p_click_cap (recs.interaction_weight's settings, read once by the caller).
@@ -26,28 +28,26 @@ BEGIN
         ORDER BY x.last_at DESC, hashint4(x.user_key)
         LIMIT p_user_sample
     ), sampled AS MATERIALIZED (
-        SELECT r.user_key, r.weight / h.norm AS weight, h.item_ids, h.weights
+        SELECT r.user_key, r.weight / h.norm AS weight, h.item_ids, h.neighbor_weights
         FROM recent r
         JOIN recs.user_histories h ON h.user_key = r.user_key
         WHERE r.weight > 0 AND p_item_id = ANY (h.item_ids)  -- the pairs within their recent history
     ), taken AS MATERIALIZED (
         SELECT t.item_id, t.weight, s.weight AS own_weight
         FROM sampled s
-        CROSS JOIN LATERAL unnest(s.item_ids, s.weights) AS t(item_id, weight)
+        CROSS JOIN LATERAL unnest(s.item_ids, s.neighbor_weights) AS t(item_id, weight)
     ), own_norm AS (
         SELECT sum(s.weight ^ 2) AS squared FROM sampled s
     )
     SELECT array_agg(best.item_id ORDER BY best.similarity DESC, best.item_id),
            array_agg(best.similarity ORDER BY best.similarity DESC, best.item_id)
-    FROM (SELECT pair.item_id,
-                 pair.dot / (n.squared ^ p_asymmetry * other.squared ^ (1 - p_asymmetry)) AS similarity
+    FROM (SELECT pair.item_id, pair.dot / n.squared ^ p_asymmetry AS similarity
           FROM (SELECT t.item_id, sum(t.own_weight * t.weight) AS dot
                 FROM taken t
                 WHERE t.item_id <> p_item_id
                 GROUP BY t.item_id) pair
           CROSS JOIN own_norm n
-          JOIN recs.item_history_norms other ON other.item_id = pair.item_id
-          WHERE pair.dot > 0 AND n.squared > 0 AND other.squared > 0
+          WHERE pair.dot > 0 AND n.squared > 0
           ORDER BY 2 DESC, 1
           LIMIT p_pool) best;
 END;

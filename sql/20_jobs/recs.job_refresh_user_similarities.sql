@@ -6,7 +6,8 @@
 --   recs.similarity_rank_all (the parallel ranking);
 --   an incremental run recomputes only the users recs.dirty_users marks as changed since the
 --   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
---   recs.similarity_patch_vectors, then recs.similarity_rank_users.
+--   recs.similarity_patch_vectors, then recs.similarity_rank_users (parallel, as the full ranking;
+--   the users stay marked in recs.dirty_users until it has read them).
 -- A full run then recomputes the item neighbours (recs.item_neighbors) of every present, reading
 -- recs.item_history_cap interactions per user (recs.similarity_item_neighbors); an incremental
 -- one keeps them.
@@ -35,7 +36,7 @@ DECLARE
     v_state recs.sync_state;
     v_full boolean;
     v_cap integer;
-    v_users integer[];
+    v_users bigint;  -- changed users with enough interactions to rank
     v_with_neighbors bigint;
     v_item_lists bigint;
     v_history_cap integer;
@@ -66,16 +67,17 @@ BEGIN
         PERFORM recs.similarity_patch_vectors(v_cap);
     END IF;
     PERFORM recs.job_step('similarity.vectors');
-    DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
 
-    SELECT array_agg(s.user_key) INTO v_users
+    SELECT count(*) INTO v_users
     FROM sim_changed c JOIN recs.user_stats s ON s.user_key = c.user_key
     WHERE s.interactions >= v_min;
     IF v_full THEN
         PERFORM recs.similarity_rank_all(v_pool, v_min, recs.setting('similarity_parallel_workers')::integer);
     ELSE
-        PERFORM recs.similarity_rank_users(v_users, v_pool);
+        PERFORM recs.similarity_rank_users(v_min, v_pool, recs.setting('similarity_parallel_workers')::integer,
+                                           v_started);
     END IF;
+    DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
     PERFORM recs.job_step('similarity.neighbors');
     IF v_full THEN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
@@ -96,12 +98,12 @@ BEGIN
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
-    IF coalesce(cardinality(v_users), 0) > 0 OR v_item_lists > 0 OR v_full THEN
+    IF v_users > 0 OR v_item_lists > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
     DROP TABLE IF EXISTS sim_touched_items;
     DROP TABLE sim_changed;
-    RETURN coalesce(cardinality(v_users), 0);
+    RETURN v_users;
 END;
 $$;
 COMMENT ON FUNCTION recs.job_refresh_user_similarities() IS

@@ -1,7 +1,8 @@
 -- recs.similarity_item_neighbors: step 4 of a similarity run, the item neighbours.
 --   A full run rewrites recs.user_histories (every user's p_history most recent interactions;
---   events at the same time ordered by a hash of the present, a sample rather than an order) and
---   the presents' lengths over them (recs.item_history_norms), then ranks every present with
+--   events at the same time ordered by a hash of the present, a sample rather than an order),
+--   the presents' lengths over them (recs.item_history_norms) and the histories' weights divided
+--   by the length term of the similarity (neighbor_weights), then ranks every present with
 --   users by recs.item_neighbor_list, in a parallel scan of recs.item_stats by the job's backend
 --   and p_workers parallel workers (as recs.similarity_rank_all), into the emptied
 --   recs.item_neighbors.
@@ -37,25 +38,31 @@ BEGIN
         RETURN 0;
     END IF;
     TRUNCATE recs.user_histories, recs.item_history_norms;
-    INSERT INTO recs.user_histories (user_key, item_ids, weights, norm)
-    SELECT r.user_key, array_agg(r.item_id ORDER BY r.recent),
-           array_agg(r.weight / r.norm ORDER BY r.recent), min(r.norm)
-    FROM (SELECT w.*, sqrt(sum(w.weight ^ 2) OVER (PARTITION BY w.user_key)) AS norm
-          FROM (SELECT x.user_key, x.item_id,
-                       recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
-                           AS weight,
-                       row_number() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC, hashint4(x.item_id))
-                           AS recent
-                FROM recs.interactions x
-                ) w
-          WHERE w.recent <= p_history) r
-    WHERE r.norm > 0
+    -- One statement: the recent interactions stay in memory (a CTE read twice), the presents'
+    -- lengths are written from them and joined back for each history's neighbor_weights.
+    WITH recent AS MATERIALIZED (
+        SELECT r.user_key, r.item_id, r.recent, r.weight / r.norm AS weight, r.norm
+        FROM (SELECT w.*, sqrt(sum(w.weight ^ 2) OVER (PARTITION BY w.user_key)) AS norm
+              FROM (SELECT x.user_key, x.item_id,
+                           recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks, v_like, v_click, v_click_cap)
+                               AS weight,
+                           row_number() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC, hashint4(x.item_id))
+                               AS recent
+                    FROM recs.interactions x
+                    ) w
+              WHERE w.recent <= p_history) r
+        WHERE r.norm > 0
+    ), norms AS (
+        INSERT INTO recs.item_history_norms (item_id, squared)
+        SELECT r.item_id, sum(r.weight ^ 2) FROM recent r GROUP BY r.item_id
+        RETURNING item_id, squared
+    )
+    INSERT INTO recs.user_histories (user_key, item_ids, weights, norm, neighbor_weights)
+    SELECT r.user_key, array_agg(r.item_id ORDER BY r.recent), array_agg(r.weight ORDER BY r.recent), min(r.norm),
+           array_agg(CASE WHEN n.squared > 0 THEN r.weight / n.squared ^ (1 - v_asymmetry) ELSE 0 END
+                     ORDER BY r.recent)
+    FROM recent r JOIN norms n ON n.item_id = r.item_id
     GROUP BY r.user_key;
-    INSERT INTO recs.item_history_norms (item_id, squared)
-    SELECT t.item_id, sum(t.weight ^ 2)
-    FROM recs.user_histories h
-    CROSS JOIN LATERAL unnest(h.item_ids, h.weights) AS t(item_id, weight)
-    GROUP BY t.item_id;
     ANALYZE recs.user_histories, recs.item_history_norms;
     PERFORM recs.job_step('similarity.user_histories');
 

@@ -366,11 +366,14 @@ def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
     assert row == ({},) or row == (None,)
 
 
-def ranking_plan_and_pools(world: World, workers: str) -> tuple[str, list[tuple[Any, ...]]]:
-    """A full similarity run with this many parallel workers: the plan of its ranking statement
-    (auto_explain, sent to this client) and the pools it wrote."""
+def ranking_plan_and_pools(
+    world: World, workers: str, *, full: bool = True
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """A similarity run (full unless told) with this many parallel workers: the plan of its ranking
+    statement (auto_explain, sent to this client) and the pools it wrote."""
     world.setting("similarity_parallel_workers", workers)
-    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'user_similarities'")  # forces a full run
+    if full:  # no state: the run is a full one
+        world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'user_similarities'")
     plans: list[str] = []
     with psycopg.connect(SUPERUSER.with_dbname(RECS_DB), autocommit=True) as job:
         job.add_notice_handler(lambda notice: plans.append(notice.message_primary or ""))
@@ -551,3 +554,40 @@ def test_a_collaborative_page_is_the_head_of_the_whole_ranking_without_the_users
         (user, list(own_ids)),
     ).fetchall()
     assert _rank_collaborative(world, user, 1000, 1.0) == [row[0] for row in reference]
+
+
+def test_an_incremental_run_ranks_the_changed_users_in_parallel_as_a_full_run_does(world: World) -> None:
+    presents = [world.present() for _ in range(10)]
+    users = world.users(30)
+    for index, user in enumerate(users):
+        for offset in range(3 + index % 3):
+            world.like(user, presents[(index * 3 + offset * 7) % len(presents)])
+    world.setting("similarity_iuf", "false")  # no present's weight moves with others' likes
+    world.setting("similarity_parallel_workers", "1")
+    world.refresh_all()
+    changed = users[:12]
+    newer = [world.present() for _ in range(3)]
+    for index, user in enumerate(changed):  # new likes and clicks: only these users are ranked again
+        world.like(user, newer[index % len(newer)])
+        world.click(user, presents[index % len(presents)], times=2)
+
+    plan, incremental = ranking_plan_and_pools(world, "1", full=False)
+    assert "Workers Launched: 1" in plan and "Function Scan on neighbor_pool" in plan, plan
+    assert world.recs.execute("SELECT count(*) FROM recs.dirty_users").fetchone() == (0,)
+    run = world.recs.execute(
+        "SELECT rows, details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
+        " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert run == (12, False)  # incremental: the changed users only
+    changed_keys = {
+        row[0]
+        for row in world.recs.execute(
+            "SELECT user_key FROM recs.users WHERE user_id = ANY(%s)", (changed,)
+        ).fetchall()
+    }
+    # A full run on the same data (same vectors: IUF is off) gives the changed users the same pools.
+    _, full = ranking_plan_and_pools(world, "0")
+    assert [pool for pool in incremental if pool[0] in changed_keys] == [
+        pool for pool in full if pool[0] in changed_keys
+    ]
+    assert len(changed_keys) == 12
