@@ -81,6 +81,32 @@ def test_the_sync_credits_a_page_with_the_clicks_and_likes_that_follow_it_within
     assert served_presents(world.recs, shown["id"])[2] == (3, third, False, True)
 
 
+def test_an_event_on_a_present_served_on_many_pages_credits_only_the_latest_impression_before_it(
+    world: World,
+) -> None:
+    present, other = world.present(), world.present()
+    (user,) = world.users(1, "m", "35-44")
+    world.refresh()
+    now = dt.datetime.now(dt.UTC)
+    pages = [page(user, [present, other], now - dt.timedelta(hours=hours)) for hours in (5, 4, 3, 2)]
+    assert record(pages) == (4, 8)
+    world.click(user, present, at=now - dt.timedelta(hours=3, minutes=30))  # between the 2nd and 3rd page
+    world.like(user, present, at=now - dt.timedelta(hours=1))  # after the last page
+    world.refresh()
+
+    def credited() -> list[tuple[bool, bool]]:
+        return [served_presents(world.recs, shown["id"])[0][2:] for shown in pages]
+
+    assert credited() == [(False, False), (True, False), (False, False), (False, True)]
+    touched = world.recs.execute(
+        "SELECT count(*) FROM recs.served_presents WHERE clicked_at IS NOT NULL OR liked_at IS NOT NULL"
+    ).fetchone()
+    assert touched == (2,)  # one row per event, not one per page served before it
+    world.recs.execute("DELETE FROM recs.sync_state")  # a full resync reads both events again
+    world.refresh()
+    assert credited() == [(False, False), (True, False), (False, False), (False, True)]
+
+
 def test_wilson_bounds_match_the_formula(databases: tuple[psycopg.Connection, ...]) -> None:
     _, recs = databases
     low, high, none = recs.execute(
