@@ -240,6 +240,72 @@ def test_cleanup_trims_old_served_pages_and_erasure_removes_a_users(world: World
     assert presents == [(other,)]
 
 
+RATE_COLUMNS = "route, algorithm, experiment, variant, pages, impressions, open_impressions, clicks, likes"
+
+
+def online_rates() -> list[tuple[Any, ...]]:
+    """api.online_rates as GET /stats and /metrics call it (the app role)."""
+    with app_connect() as app:
+        return app.execute(f"SELECT {RATE_COLUMNS}, ctr, ctr_low FROM api.online_rates()").fetchall()
+
+
+def reported_rates(recs: psycopg.Connection) -> list[tuple[Any, ...]]:
+    return recs.execute(
+        f"SELECT {RATE_COLUMNS}, ctr, ctr_low FROM recs.report_online_rates"
+        " ORDER BY impressions DESC, route, algorithm, experiment, variant"
+    ).fetchall()
+
+
+def test_online_rates_read_the_hourly_counters_which_match_the_detailed_report(world: World) -> None:
+    shown, clicked, liked = world.present(), world.present(), world.present()
+    alice, bob = world.users(2, "f", "25-34")
+    world.refresh()
+    now = dt.datetime.now(dt.UTC)
+    old, day = now - dt.timedelta(days=40), now - dt.timedelta(hours=30)
+    recent = now - dt.timedelta(hours=2)
+    pages = [
+        page(alice, [shown, clicked], old),  # past online_retention_days: trimmed by the cleanup
+        page(alice, [shown, clicked, liked], day),
+        page(bob, [clicked, liked], day, algorithm="content_based"),
+        page(bob, [shown, clicked, liked], recent, experiment="exp", variant="b"),  # still open
+        page(None, [shown], recent),  # anonymous: neither counted nor reported
+    ]
+    assert record(pages) == (5, 11)
+    world.click(alice, clicked, at=old + dt.timedelta(minutes=1))
+    world.click(alice, clicked, at=day + dt.timedelta(minutes=1))
+    world.like(alice, liked, at=day + dt.timedelta(minutes=2))
+    world.click(bob, clicked, at=day + dt.timedelta(minutes=3))
+    world.like(bob, liked, at=recent + dt.timedelta(minutes=1))
+    world.refresh()
+    world.recs.execute("DELETE FROM recs.sync_state")  # events read twice count once
+    world.refresh()
+
+    before_cleanup = online_rates()
+    assert [row[:9] for row in before_cleanup] == [
+        ("personalized", "popular", None, None, 2, 5, 0, 2, 1),
+        ("personalized", "popular", "exp", "b", 1, 3, 3, 0, 1),
+        ("personalized", "content_based", None, None, 1, 2, 0, 1, 0),
+    ]  # fmt: skip
+    assert before_cleanup == reported_rates(world.recs)
+
+    world.refresh("cleanup")
+    after_cleanup = online_rates()
+    assert [row[:9] for row in after_cleanup] == [
+        ("personalized", "popular", "exp", "b", 1, 3, 3, 0, 1),
+        ("personalized", "popular", None, None, 1, 3, 0, 1, 1),
+        ("personalized", "content_based", None, None, 1, 2, 0, 1, 0),
+    ]  # fmt: skip
+    assert after_cleanup == reported_rates(world.recs)
+    oldest_hour = world.recs.execute("SELECT min(hour) FROM recs.online_hourly").fetchone()
+    assert oldest_hour is not None and oldest_hour[0] > now - dt.timedelta(days=31)  # trimmed too
+
+    # The counters are what /stats reads: erasing a user removes their served rows, not the counts.
+    with app_connect() as app:
+        assert app.execute("SELECT erased FROM api.erase_user(%s)", (bob,)).fetchone() == (True,)
+    assert online_rates() == after_cleanup
+    assert len(reported_rates(world.recs)) == 1
+
+
 def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Connection, ...]) -> None:
     with app_connect() as app:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
