@@ -57,6 +57,7 @@ BEGIN
         JOIN recs.served_pages p ON p.recommendation_id = c.recommendation_id
         WHERE c.new_click + c.new_like > 0
         GROUP BY 1, 2, 3, 4, 5
+        ORDER BY 1, 2, 3, 4, 5  -- the lock order of api.record_served: no deadlock on the counters
         ON CONFLICT ON CONSTRAINT online_hourly_key DO UPDATE
         SET clicks = h.clicks + excluded.clicks, likes = h.likes + excluded.likes
     )

@@ -54,6 +54,7 @@ BEGIN
         FROM page_counts c
         JOIN given g ON g.id = c.recommendation_id
         GROUP BY 1, 2, 3, 4, 5
+        ORDER BY 1, 2, 3, 4, 5  -- one lock order for concurrent batches: no deadlock on the counters
         ON CONFLICT ON CONSTRAINT online_hourly_key DO UPDATE
         SET pages = h.pages + excluded.pages, impressions = h.impressions + excluded.impressions
         RETURNING 1
