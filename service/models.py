@@ -579,14 +579,14 @@ class UserCounts(msgspec.Struct, kw_only=True):
 
 class OnlineRate(msgspec.Struct, kw_only=True):
     """Click- and like-through of the recorded pages of known users for one route, algorithm,
-    experiment and variant (recs.report_online_rates), with 95 % Wilson intervals."""
+    experiment and variant, summed from the hourly counters recs.online_hourly (api.online_rates),
+    with 95 % Wilson intervals."""
 
     route: str
     algorithm: str
     experiment: str | None
     variant: str | None
     pages: int
-    users: int
     impressions: int
     open_impressions: int  # served less than online_attribution_hours ago: clicks may still come
     clicks: int

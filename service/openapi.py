@@ -83,7 +83,7 @@ STATS = {
     ],
     "online": [
         {"route": "personalized", "algorithm": "collaborative", "experiment": "item-weight", "variant": "b",
-         "pages": 5120, "users": 1804, "impressions": 102400, "open_impressions": 20480, "clicks": 3277,
+         "pages": 5120, "impressions": 102400, "open_impressions": 20480, "clicks": 3277,
          "likes": 410, "ctr": 0.032, "ctr_low": 0.0309, "ctr_high": 0.0331, "ltr": 0.004, "ltr_low": 0.0036,
          "ltr_high": 0.0044},
     ],

@@ -420,8 +420,9 @@ class SequenceCollector(Collector):
 
 class OnlineCollector(Collector):
     """The online measurement per route, algorithm, experiment and variant, from api.online_rates
-    read for this scrape: impressions, clicks and likes as gauges (the report's counts over the
-    retained served pages: they fall as the cleanup job trims them), and the rates' 95 % bounds."""
+    read for this scrape (hourly counters, not a scan of the served presents): impressions, clicks
+    and likes as gauges (counts over the retained hours: they fall as the cleanup job trims them),
+    and the rates' 95 % bounds."""
 
     def __init__(self, rates: Iterable[OnlineRate] | None) -> None:
         self.rates = list(rates) if rates is not None else []

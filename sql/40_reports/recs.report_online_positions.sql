@@ -2,6 +2,7 @@
 -- clicks, CTR and its 95 % Wilson interval of the recorded pages of known users (how much the
 -- first places draw; compare variants in recs.report_online_variants).
 -- Columns: route, position, impressions, clicks, ctr, ctr_low, ctr_high.
+-- Scans the retained served presents: for analysts, not for polling.
 -- Errors: none. Caller: analysts.
 CREATE OR REPLACE VIEW recs.report_online_positions AS
 SELECT s_route.route, s.position, count(*) AS impressions, count(s.clicked_at) AS clicks,

@@ -9,7 +9,10 @@
 -- recorded.
 -- Columns: route, algorithm, experiment, variant, pages, users, impressions, open_impressions,
 --   clicks, likes, ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, first_served_at, last_served_at.
--- Errors: none. Caller: analysts, api.online_rates (GET /stats, GET /metrics).
+-- It scans every retained served present (a GROUP BY over recs.served_pages and
+-- recs.served_presents): for analysts in psql, not for polling. GET /stats and /metrics read the
+-- same counts (but users) from the hourly counters recs.online_hourly through api.online_rates.
+-- Errors: none. Caller: analysts.
 CREATE OR REPLACE VIEW recs.report_online_rates AS
 WITH counts AS (
     SELECT p.route, p.algorithm, p.experiment, p.variant,

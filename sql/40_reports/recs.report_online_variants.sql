@@ -4,6 +4,7 @@
 -- and the experiment's start and stop. Pages served outside any variant have variant NULL.
 -- Columns: experiment, variant, route, users, pages, impressions, open_impressions, clicks, likes,
 --   ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, started_at, stopped_at.
+-- Scans the retained served presents: for analysts, not for polling.
 -- Errors: none. Caller: analysts (the psql recipe "read an experiment" in docs/operations.md).
 CREATE OR REPLACE VIEW recs.report_online_variants AS
 WITH counts AS (

@@ -81,6 +81,32 @@ def test_the_sync_credits_a_page_with_the_clicks_and_likes_that_follow_it_within
     assert served_presents(world.recs, shown["id"])[2] == (3, third, False, True)
 
 
+def test_an_event_on_a_present_served_on_many_pages_credits_only_the_latest_impression_before_it(
+    world: World,
+) -> None:
+    present, other = world.present(), world.present()
+    (user,) = world.users(1, "m", "35-44")
+    world.refresh()
+    now = dt.datetime.now(dt.UTC)
+    pages = [page(user, [present, other], now - dt.timedelta(hours=hours)) for hours in (5, 4, 3, 2)]
+    assert record(pages) == (4, 8)
+    world.click(user, present, at=now - dt.timedelta(hours=3, minutes=30))  # between the 2nd and 3rd page
+    world.like(user, present, at=now - dt.timedelta(hours=1))  # after the last page
+    world.refresh()
+
+    def credited() -> list[tuple[bool, bool]]:
+        return [served_presents(world.recs, shown["id"])[0][2:] for shown in pages]
+
+    assert credited() == [(False, False), (True, False), (False, False), (False, True)]
+    touched = world.recs.execute(
+        "SELECT count(*) FROM recs.served_presents WHERE clicked_at IS NOT NULL OR liked_at IS NOT NULL"
+    ).fetchone()
+    assert touched == (2,)  # one row per event, not one per page served before it
+    world.recs.execute("DELETE FROM recs.sync_state")  # a full resync reads both events again
+    world.refresh()
+    assert credited() == [(False, False), (True, False), (False, False), (False, True)]
+
+
 def test_wilson_bounds_match_the_formula(databases: tuple[psycopg.Connection, ...]) -> None:
     _, recs = databases
     low, high, none = recs.execute(
@@ -212,6 +238,72 @@ def test_cleanup_trims_old_served_pages_and_erasure_removes_a_users(world: World
     assert users == [(other,)]
     presents = world.recs.execute("SELECT DISTINCT user_id FROM recs.served_presents").fetchall()
     assert presents == [(other,)]
+
+
+RATE_COLUMNS = "route, algorithm, experiment, variant, pages, impressions, open_impressions, clicks, likes"
+
+
+def online_rates() -> list[tuple[Any, ...]]:
+    """api.online_rates as GET /stats and /metrics call it (the app role)."""
+    with app_connect() as app:
+        return app.execute(f"SELECT {RATE_COLUMNS}, ctr, ctr_low FROM api.online_rates()").fetchall()
+
+
+def reported_rates(recs: psycopg.Connection) -> list[tuple[Any, ...]]:
+    return recs.execute(
+        f"SELECT {RATE_COLUMNS}, ctr, ctr_low FROM recs.report_online_rates"
+        " ORDER BY impressions DESC, route, algorithm, experiment, variant"
+    ).fetchall()
+
+
+def test_online_rates_read_the_hourly_counters_which_match_the_detailed_report(world: World) -> None:
+    shown, clicked, liked = world.present(), world.present(), world.present()
+    alice, bob = world.users(2, "f", "25-34")
+    world.refresh()
+    now = dt.datetime.now(dt.UTC)
+    old, day = now - dt.timedelta(days=40), now - dt.timedelta(hours=30)
+    recent = now - dt.timedelta(hours=2)
+    pages = [
+        page(alice, [shown, clicked], old),  # past online_retention_days: trimmed by the cleanup
+        page(alice, [shown, clicked, liked], day),
+        page(bob, [clicked, liked], day, algorithm="content_based"),
+        page(bob, [shown, clicked, liked], recent, experiment="exp", variant="b"),  # still open
+        page(None, [shown], recent),  # anonymous: neither counted nor reported
+    ]
+    assert record(pages) == (5, 11)
+    world.click(alice, clicked, at=old + dt.timedelta(minutes=1))
+    world.click(alice, clicked, at=day + dt.timedelta(minutes=1))
+    world.like(alice, liked, at=day + dt.timedelta(minutes=2))
+    world.click(bob, clicked, at=day + dt.timedelta(minutes=3))
+    world.like(bob, liked, at=recent + dt.timedelta(minutes=1))
+    world.refresh()
+    world.recs.execute("DELETE FROM recs.sync_state")  # events read twice count once
+    world.refresh()
+
+    before_cleanup = online_rates()
+    assert [row[:9] for row in before_cleanup] == [
+        ("personalized", "popular", None, None, 2, 5, 0, 2, 1),
+        ("personalized", "popular", "exp", "b", 1, 3, 3, 0, 1),
+        ("personalized", "content_based", None, None, 1, 2, 0, 1, 0),
+    ]  # fmt: skip
+    assert before_cleanup == reported_rates(world.recs)
+
+    world.refresh("cleanup")
+    after_cleanup = online_rates()
+    assert [row[:9] for row in after_cleanup] == [
+        ("personalized", "popular", "exp", "b", 1, 3, 3, 0, 1),
+        ("personalized", "popular", None, None, 1, 3, 0, 1, 1),
+        ("personalized", "content_based", None, None, 1, 2, 0, 1, 0),
+    ]  # fmt: skip
+    assert after_cleanup == reported_rates(world.recs)
+    oldest_hour = world.recs.execute("SELECT min(hour) FROM recs.online_hourly").fetchone()
+    assert oldest_hour is not None and oldest_hour[0] > now - dt.timedelta(days=31)  # trimmed too
+
+    # The counters are what /stats reads: erasing a user removes their served rows, not the counts.
+    with app_connect() as app:
+        assert app.execute("SELECT erased FROM api.erase_user(%s)", (bob,)).fetchone() == (True,)
+    assert online_rates() == after_cleanup
+    assert len(reported_rates(world.recs)) == 1
 
 
 def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Connection, ...]) -> None:
