@@ -30,7 +30,8 @@ STOP_FLUSH_S = 5.0  # what waits at a worker's shutdown is stored within this, o
 SERVED_PAGES = Counter(
     "mysanta_served_pages_total",
     "Recommendation responses by what the recorder did with them: recorded (stored in recs.served_pages), "
-    "sampled_out (online_record_share), dropped (buffer full) or failed (the batch insert failed).",
+    "anonymous (no user: nothing to credit, not stored), sampled_out (online_record_share), dropped "
+    "(buffer full) or failed (the batch insert failed).",
     ["outcome"],
 )  # fmt: skip
 
@@ -138,6 +139,7 @@ class ServedRecorder:
         self._wake = asyncio.Event()
         self._stopping = False
         self._sampled_out = 0
+        self._anonymous = 0
         self._dropped = 0
 
     def start(self, pool: asyncpg.Pool) -> None:
@@ -206,10 +208,13 @@ class ServedRecorder:
         self, route: str, user_id: str | None, algorithm: str, variant: Variant | None, body: bytes
     ) -> str:
         """A new recommendation id for a response of the page body; the page is kept for the next
-        flush when sampled and the buffer has room."""
+        flush when it has a user (an anonymous page cannot be credited with anyone's clicks, so
+        storing it would cost the database for nothing), is sampled and the buffer has room."""
         recommendation_id = str(uuid.uuid4())
         share = self.record_share
-        if share <= 0 or (share < 1 and random.random() >= share):  # noqa: S311 (sampling, not secrets)
+        if user_id is None:
+            self._anonymous += 1
+        elif share <= 0 or (share < 1 and random.random() >= share):  # noqa: S311 (sampling, not secrets)
             self._sampled_out += 1
         elif len(self._buffer) >= self.capacity:
             self._dropped += 1
@@ -234,8 +239,11 @@ class ServedRecorder:
                 log.exception("online.flush_error")
 
     def _count_unrecorded(self) -> None:
-        """Add the pages sampled out and dropped since the last call to their series."""
+        """Add the pages left anonymous, sampled out and dropped since the last call to their series."""
         sampled_out, self._sampled_out = self._sampled_out, 0
+        anonymous, self._anonymous = self._anonymous, 0
+        if anonymous:
+            SERVED_PAGES.labels("anonymous").inc(anonymous)
         dropped, self._dropped = self._dropped, 0
         if sampled_out:
             SERVED_PAGES.labels("sampled_out").inc(sampled_out)

@@ -64,8 +64,7 @@ async def test_every_response_has_its_own_recommendation_id_and_the_recorder_sto
     assert all(page["variant"] is None for page in popular + personal)
 
     stored = served_pages(world.recs)  # the app's shutdown flushed the buffer
-    for page in popular:
-        assert stored[page["recommendation_id"]] == ("popular", None, "popular", None, None, page["items"])
+    assert not {page["recommendation_id"] for page in popular} & set(stored)  # anonymous: nobody to credit
     for page in personal:
         assert stored[page["recommendation_id"]] == (
             "personalized", user, "collaborative", None, None, page["items"],
@@ -98,19 +97,25 @@ async def test_a_variant_s_overrides_reach_the_ranking_and_its_own_cache_key(
 async def test_nothing_is_recorded_at_a_record_share_of_0_and_a_full_buffer_drops(
     settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
 ) -> None:
+    user, _ = shoppers
     world.setting("online_record_share", "0")
     async with AsyncTestClient(app=create_app(settings)) as client:
-        page = (await client.post("/popular", json=POPULAR, auth=AUTH)).json()
+        body = {"user_id": str(user), "pagination": {"limit": 4}}
+        page = (await client.post("/personalized", json=body, auth=AUTH)).json()
     assert uuid.UUID(page["recommendation_id"])
     assert world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (0,)
 
     recorder = ServedRecorder(config_max_age_s=60, capacity=2)
     recorder.record_share = 1.0
     dropped_before = SERVED_PAGES.labels("dropped")._value.get()
-    ids = {recorder.served("popular", None, "popular", None, b'{"items":[]}') for _ in range(3)}
-    assert len(ids) == 3  # every response has its id, recorded or not
+    anonymous_before = SERVED_PAGES.labels("anonymous")._value.get()
+    empty = b'{"items":[]}'
+    ids = {recorder.served("personalized", str(user), "collaborative", None, empty) for _ in range(3)}
+    ids.add(recorder.served("popular", None, "popular", None, b'{"items":[]}'))  # anonymous: never kept
+    assert len(ids) == 4  # every response has its id, recorded or not
     assert await recorder.flush() == 0  # no pool attached: the two kept are not stored
     assert SERVED_PAGES.labels("dropped")._value.get() == dropped_before + 1
+    assert SERVED_PAGES.labels("anonymous")._value.get() == anonymous_before + 1
 
 
 async def test_stats_and_metrics_report_the_online_rates(
