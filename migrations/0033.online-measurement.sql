@@ -7,8 +7,8 @@
 -- recs.report_online_* read them; the cleanup job trims them after online_retention_days; a
 -- user's erasure removes their served pages.
 INSERT INTO recs.settings (key, value, description, value_type, min_value, max_value) VALUES
-    ('online_record_share', '1',
-     'Share of recommendation responses whose served page the app records (recs.served_pages), picked at random per response; 0: none. Read by the app within DATA_VERSION_MAX_AGE_MS.',
+    ('online_record_share', '0.1',
+     'Share of recommendation responses of known users whose served page the app records (recs.served_pages), picked at random per response; 0: none, 1: all. Read by the app within DATA_VERSION_MAX_AGE_MS.',
      'number', 0, 1),
     ('online_attribution_hours', '24',
      'A click or like counts for a served present when the same user makes it within this many hours after the page was served.',

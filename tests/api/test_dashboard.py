@@ -139,6 +139,7 @@ def test_result_files_become_sections() -> None:
 async def test_experiments_show_each_variant_s_click_through_with_its_interval(
     client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
 ) -> None:
+    world.setting("online_record_share", "1")  # every page recorded (the default samples a tenth)
     with world.recs.transaction():
         world.recs.execute("INSERT INTO recs.experiments (name) VALUES ('depth')")
         world.recs.execute(

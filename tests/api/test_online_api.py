@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -23,6 +24,12 @@ from tests.conftest import ADMIN_AUTH, AUTH
 from tests.data import World
 
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
+
+
+@pytest.fixture(autouse=True)
+def record_every_page(world: World) -> None:
+    """Every response of a known user recorded (the default records a sample, online_record_share 0.1)."""
+    world.setting("online_record_share", "1")
 
 
 def start_experiment(

@@ -313,4 +313,4 @@ def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Conn
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="pages must be a JSON array"):
             app.execute("SELECT * FROM api.record_served('{}'::jsonb)")
         config = app.execute("SELECT record_share, experiment, variants FROM api.online_config()").fetchone()
-    assert config == (1.0, None, [])
+    assert config == (0.1, None, [])  # the default share: a tenth of the responses
