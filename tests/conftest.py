@@ -3,7 +3,10 @@ of main and of recs per test (pytest-postgresql), and a private Redis server."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -292,3 +295,31 @@ def no_cron_jobs_left_on_test_databases() -> Iterator[None]:
 
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def start_experiment(
+    recs: psycopg.Connection, name: str, variants: dict[str, tuple[float, dict[str, Any]]]
+) -> None:
+    """The psql recipe of docs/operations.md: an experiment row and its variants, in one transaction."""
+    with recs.transaction():
+        recs.execute("INSERT INTO recs.experiments (name) VALUES (%s)", (name,))
+        for variant, (share, overrides) in variants.items():
+            recs.execute(
+                "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides)"
+                " VALUES (%s, %s, %s, %s)",
+                (name, variant, share, json.dumps(overrides)),
+            )
+
+
+async def clicked_personalized_page(client: AsyncTestClient, world: World, user: uuid.UUID) -> dict[str, Any]:
+    """A first /personalized page of 3 for the user, recorded (waits for the recorder's flush), its
+    first present clicked in main now and synced: the page's response."""
+    body = {"user_id": str(user), "pagination": {"limit": 3}}
+    page: dict[str, Any] = (await client.post("/personalized", json=body, auth=AUTH)).json()
+    for _ in range(100):  # the recorder flushes every second
+        if world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (1,):
+            break
+        await asyncio.sleep(0.05)
+    world.click(user, uuid.UUID(page["items"][0]), at=dt.datetime.now(dt.UTC))
+    world.refresh()
+    return page

@@ -4,7 +4,6 @@ failing jobs highlighted without the database's words, text escaped, the snapsho
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import uuid
 
@@ -13,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from service.charts import Run, bar_chart, line_chart, run_strip
 from service.dashboard import ExpiringValue, quality_sections, scale_curve, sqlstate_name
-from tests.conftest import ADMIN_AUTH, AUTH, owner_connect
+from tests.conftest import ADMIN_AUTH, AUTH, clicked_personalized_page, owner_connect, start_experiment
 from tests.data import World, break_job_setting, fill_known_world
 
 POPULAR_BODY = {"user_params": {"gender": "female", "age": "25-34"}, "pagination": {"page": 1, "limit": 5}}
@@ -140,21 +139,9 @@ async def test_experiments_show_each_variant_s_click_through_with_its_interval(
     client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
 ) -> None:
     world.setting("online_record_share", "1")  # every page recorded (the default samples a tenth)
-    with world.recs.transaction():
-        world.recs.execute("INSERT INTO recs.experiments (name) VALUES ('depth')")
-        world.recs.execute(
-            "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides) VALUES"
-            " ('depth', 'a', 0.5, '{}'), ('depth', 'b', 0.5, '{\"max_similar_users\": \"30\"}')"
-        )
+    start_experiment(world.recs, "depth", {"a": (0.5, {}), "b": (0.5, {"max_similar_users": "30"})})
     user, _ = shoppers
-    body = {"user_id": str(user), "pagination": {"limit": 3}}
-    page = (await client.post("/personalized", json=body, auth=AUTH)).json()
-    for _ in range(100):  # the recorder flushes every second
-        if world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (1,):
-            break
-        await asyncio.sleep(0.05)
-    world.click(user, uuid.UUID(page["items"][0]), at=dt.datetime.now(dt.UTC))
-    world.refresh()
+    page = await clicked_personalized_page(client, world, user)
     dashboard = (await client.get("/admin/dashboard", auth=ADMIN_AUTH)).text
     assert 'data-experiment="depth"' in dashboard
     row = re.search(rf'<tr data-variant="{page["variant"]}">(.*?)</tr>', dashboard, re.S)

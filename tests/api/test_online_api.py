@@ -5,9 +5,7 @@ measured through the real path (recording, the sync's attribution, the report vi
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 import random
 import uuid
 from typing import Any
@@ -20,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.app import create_app
 from service.online import SERVED_PAGES, ServedRecorder
 from service.settings import Settings
-from tests.conftest import ADMIN_AUTH, AUTH
+from tests.conftest import ADMIN_AUTH, AUTH, clicked_personalized_page, start_experiment
 from tests.data import World
 
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {"limit": 5}}
@@ -30,20 +28,6 @@ POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}, "pagination": {
 def record_every_page(world: World) -> None:
     """Every response of a known user recorded (the default records a sample, online_record_share 0.1)."""
     world.setting("online_record_share", "1")
-
-
-def start_experiment(
-    recs: psycopg.Connection, name: str, variants: dict[str, tuple[float, dict[str, Any]]]
-) -> None:
-    """The psql recipe of docs/operations.md: an experiment row and its variants, in one transaction."""
-    with recs.transaction():
-        recs.execute("INSERT INTO recs.experiments (name) VALUES (%s)", (name,))
-        for variant, (share, overrides) in variants.items():
-            recs.execute(
-                "INSERT INTO recs.experiment_variants (experiment, variant, share, overrides)"
-                " VALUES (%s, %s, %s, %s)",
-                (name, variant, share, json.dumps(overrides)),
-            )
 
 
 def served_pages(recs: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
@@ -129,14 +113,7 @@ async def test_stats_and_metrics_report_the_online_rates(
     client: AsyncTestClient, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
 ) -> None:
     user, _ = shoppers
-    body = {"user_id": str(user), "pagination": {"limit": 3}}
-    page = (await client.post("/personalized", json=body, auth=AUTH)).json()
-    for _ in range(100):  # the recorder flushes every second
-        if world.recs.execute("SELECT count(*) FROM recs.served_pages").fetchone() == (1,):
-            break
-        await asyncio.sleep(0.05)
-    world.click(user, uuid.UUID(page["items"][0]), at=dt.datetime.now(dt.UTC))
-    world.refresh()
+    await clicked_personalized_page(client, world, user)
     stats = (await client.get("/stats", auth=ADMIN_AUTH)).json()
     assert [
         (rate["route"], rate["algorithm"], rate["variant"], rate["impressions"], rate["clicks"], rate["ctr"])
