@@ -58,7 +58,6 @@ async def popular(
             page=page, limit=limit, extra=_extra,
         )  # fmt: skip
 
-    await clients.online.refresh(clients.pool)  # the share of responses to record
     stored, hit = await clients.router.run(on)
     return respond(stored, hit, started, request, route="popular")
 

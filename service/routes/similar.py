@@ -73,7 +73,6 @@ async def similar(
             page=page, limit=limit, extra=lambda ranked: _response_fields(ranked, False), into=SimilarPage,
         )  # fmt: skip
 
-    await clients.online.refresh(clients.pool)  # the share of responses to record
     stored, hit = await clients.router.run(on)
     return respond(stored, hit, started, request, route="similar")
 
