@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -151,47 +152,70 @@ async def fetch_row_with_overrides(
     return msgspec.convert(dict(row), into)
 
 
-class DataVersions:
-    """The current version of each derived dataset ('popular', 'profiles', ...), part of cache keys.
+class Reread:
+    """Something a worker keeps from the database, reread by `read` at most once per max_age_s (0: on
+    every call). Past half that age, the next call starts a reread in the background and goes on
+    with what it has, so a busy worker's requests never wait for it; only what is older than
+    max_age_s (or never read) is waited for. One reread at a time per worker; a reread that raises
+    leaves the age as it was, so the next call tries again."""
 
-    Read from the database at most once per max_age_seconds per worker (0: on every call), so a
-    cache hit costs no database round trip; a refresh shows within that window. Past half that
-    age, the next call starts a reread in the background and goes on with the versions it has, so
-    a busy worker's requests never wait for it; only versions older than max_age_seconds are
-    waited for.
-    """
-
-    def __init__(self, max_age_seconds: float) -> None:
-        self.max_age_seconds = max_age_seconds
-        self._versions: dict[str, int] = {}
+    def __init__(self, max_age_s: float, read: Callable[[asyncpg.Pool], Awaitable[None]]) -> None:
+        self.max_age_s = max_age_s
+        self._read = read
         self._read_at: float | None = None
         self._reading: asyncio.Task[None] | None = None
 
-    async def get(self, pool: asyncpg.Pool, name: str) -> int:
-        """The version of name (0 before its first refresh)."""
-        if self.max_age_seconds <= 0:  # reread for this request, never share an older read
-            await self._read(pool)
-            return self._versions.get(name, 0)
+    async def ensure(self, pool: asyncpg.Pool) -> None:
+        """Reread now, in the background or not at all, by the age of the last read."""
+        if self.max_age_s <= 0:  # reread for this call, never share an older read
+            await self._timed_read(pool)
+            return
         age = None if self._read_at is None else time.monotonic() - self._read_at
-        if age is None or age >= self.max_age_seconds:
+        if age is None or age >= self.max_age_s:
             await asyncio.shield(self._start_reading(pool))
-        elif age >= self.max_age_seconds / 2:
+        elif age >= self.max_age_s / 2:
             self._start_reading(pool)
-        return self._versions.get(name, 0)
 
     def _start_reading(self, pool: asyncpg.Pool) -> asyncio.Task[None]:
-        """The reread in progress, or a new one: one at a time per worker."""
+        """The reread in progress, or a new one."""
         if self._reading is None or self._reading.done():
-            self._reading = asyncio.ensure_future(self._read(pool))
+            self._reading = asyncio.ensure_future(self._timed_read(pool))
             self._reading.add_done_callback(_retrieved)
         return self._reading
 
-    async def _read(self, pool: asyncpg.Pool) -> None:
+    async def _timed_read(self, pool: asyncpg.Pool) -> None:
         started = time.monotonic()
-        rows = await call_api(pool, "data_versions")
-        # Versions first, then the time: no caller sees a fresh time with stale versions.
-        self._versions = {str(row["name"]): int(row["version"]) for row in rows}
+        await self._read(pool)
+        # What was read first, then the time: no caller sees a fresh time with stale contents.
         self._read_at = started
+
+
+class DataVersions:
+    """The current version of each derived dataset ('popular', 'profiles', ...), part of cache keys,
+    reread as Reread says: a cache hit costs no database round trip, and a refresh shows within
+    max_age_seconds."""
+
+    def __init__(self, max_age_seconds: float) -> None:
+        self._versions: dict[str, int] = {}
+        self._reread = Reread(max_age_seconds, self._read)
+
+    @property
+    def max_age_seconds(self) -> float:
+        """How old the versions a request is answered with may be (0: reread for every call)."""
+        return self._reread.max_age_s
+
+    @max_age_seconds.setter
+    def max_age_seconds(self, seconds: float) -> None:
+        self._reread.max_age_s = seconds
+
+    async def get(self, pool: asyncpg.Pool, name: str) -> int:
+        """The version of name (0 before its first refresh)."""
+        await self._reread.ensure(pool)
+        return self._versions.get(name, 0)
+
+    async def _read(self, pool: asyncpg.Pool) -> None:
+        rows = await call_api(pool, "data_versions")
+        self._versions = {str(row["name"]): int(row["version"]) for row in rows}
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:

@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 from prometheus_client import Counter
 
-from service.db import call_api
+from service.db import Reread, call_api
 
 log = logging.getLogger("service.online")
 
@@ -127,12 +127,10 @@ class ServedRecorder:
         self, config_max_age_s: float, capacity: int = BUFFER_CAPACITY, batch_size: int = BATCH_SIZE,
         flush_interval_s: float = FLUSH_INTERVAL_S,
     ) -> None:  # fmt: skip
-        self.config_max_age_s = config_max_age_s
         self.capacity, self.batch_size, self.flush_interval_s = capacity, batch_size, flush_interval_s
         self.record_share = 0.0
         self.experiment: Experiment | None = None
-        self._config_read_at: float | None = None
-        self._config_reading: asyncio.Task[None] | None = None
+        self._config = Reread(config_max_age_s, self._read_config)
         self._buffer: list[ServedPage] = []
         self._pool: asyncpg.Pool | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -171,38 +169,21 @@ class ServedRecorder:
         return None if self.experiment is None else self.experiment.variant_of(user_id)
 
     async def refresh(self, pool: asyncpg.Pool) -> None:
-        """Reread the configuration when it is older than config_max_age_s (past half that age, in
-        the background: requests go on with the one they have)."""
-        if self.config_max_age_s <= 0:
-            await self._read_config(pool)
-            return
-        age = None if self._config_read_at is None else time.monotonic() - self._config_read_at
-        if age is None or age >= self.config_max_age_s:
-            await asyncio.shield(self._start_reading(pool))
-        elif age >= self.config_max_age_s / 2:
-            self._start_reading(pool)
-
-    def _start_reading(self, pool: asyncpg.Pool) -> asyncio.Task[None]:
-        if self._config_reading is None or self._config_reading.done():
-            self._config_reading = asyncio.ensure_future(self._read_config(pool))
-            self._config_reading.add_done_callback(_retrieved)
-        return self._config_reading
+        """Reread the configuration when due (db.Reread: past half its age in the background)."""
+        await self._config.ensure(pool)
 
     async def _read_config(self, pool: asyncpg.Pool) -> None:
         """Read api.online_config; when it cannot be read, keep the configuration in use until the
         next reread is due (recording and experiments never fail a request)."""
-        started = time.monotonic()
         try:
             row = (await call_api(pool, "online_config"))[0]
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             log.warning("online.config_unavailable", extra={"error": repr(error)})
-            self._config_read_at = started
             return
         config = msgspec.convert(dict(row), OnlineConfig)
         self.record_share = config.record_share
         running = config.experiment
         self.experiment = None if running is None else Experiment(running, config.variants)
-        self._config_read_at = started
 
     def served(
         self, route: str, user_id: str | None, algorithm: str, variant: Variant | None, body: bytes
@@ -280,10 +261,3 @@ class ServedRecorder:
             return 0
         SERVED_PAGES.labels("recorded").inc(len(pending))
         return len(pending)
-
-
-def _retrieved(task: asyncio.Task[None]) -> None:
-    """A background reread that failed is not an error of its own: the next request that needs the
-    configuration rereads it and gets the error."""
-    if not task.cancelled():
-        task.exception()
