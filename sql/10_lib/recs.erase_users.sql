@@ -1,7 +1,8 @@
 -- recs.erase_users: removes what this database holds of some users, in one transaction:
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
---   their preference profile, their popularity segment, their neighbour pool (unless a
---   similarity run is rewriting it: it then goes at the next run) and their row in recs.users
+--   their preference profile, their popularity segment, their neighbour pool and their votes as a
+--   neighbour (recs.neighbor_votes) (unless a similarity run is rewriting them: they then go at
+--   the next run) and their row in recs.users
 --   (their dismissals go with it), so no api.* function knows them any more, and the pages served
 --   to them (recs.served_pages with their presents);
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
@@ -70,6 +71,11 @@ BEGIN
             -- next run.
             DELETE FROM recs.user_neighbors n
             WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l
+                                 WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);
+            -- Their votes as a neighbour go too (recs.rank_collaborative reads them, not their
+            -- interactions); one a running similarity job is rewriting is left to it, as above.
+            DELETE FROM recs.neighbor_votes v
+            WHERE v.user_key IN (SELECT l.user_key FROM recs.neighbor_votes l
                                  WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);
             DELETE FROM recs.served_pages p
             USING recs.users u WHERE u.user_key = ANY (p_user_keys) AND p.user_id = u.user_id;

@@ -10,7 +10,10 @@
 --   the users stay marked in recs.dirty_users until it has read them).
 -- A full run then recomputes the item neighbours (recs.item_neighbors) of every present, reading
 -- recs.item_history_cap interactions per user (recs.similarity_item_neighbors); an incremental
--- one keeps them.
+-- one keeps them. Each run, full or not, also rewrites the votes as a neighbour
+-- (recs.neighbor_votes: recent likes and their places in the history) of the users marked in
+-- recs.dirty_users, and every user's on the first run or once neighbor_history_limit changed
+-- (recs.similarity_neighbor_votes).
 -- Everything is written in the job's one transaction (readers keep the old pools until commit);
 -- a user changed again while it runs stays marked for the next run. Counts the users who have
 -- neighbours (recs.sync_state details, read by api.stats) and bumps the 'personalized' data
@@ -31,6 +34,7 @@ DECLARE
         'candidate_budget', recs.setting('similarity_candidate_budget')::bigint,
         'fixed_degree_cap', recs.setting('similarity_item_degree_cap')::integer,
         'iuf', recs.setting('similarity_iuf')::boolean,
+        'history_limit', recs.setting('neighbor_history_limit')::integer,
         'item_neighbors', recs.item_neighbor_settings());
     v_started timestamptz := now();
     v_state recs.sync_state;
@@ -40,6 +44,7 @@ DECLARE
     v_with_neighbors bigint;
     v_item_lists bigint;
     v_history_cap integer;
+    v_votes bigint;  -- users whose votes as a neighbour were rewritten
 BEGIN
     PERFORM recs.set_job_limits();
     PERFORM recs.sync_main();
@@ -77,6 +82,12 @@ BEGIN
         PERFORM recs.similarity_rank_users(v_min, v_pool, recs.setting('similarity_parallel_workers')::integer,
                                            v_started);
     END IF;
+    -- The votes as a neighbour: the marked users' rows (every row on the first run or after
+    -- neighbor_history_limit changed), read from the marks before they are cleared.
+    v_votes := recs.similarity_neighbor_votes(
+        v_state IS NULL OR (v_state.details ->> 'history_limit')::integer
+                           IS DISTINCT FROM (v_pool_settings ->> 'history_limit')::integer,
+        (v_pool_settings ->> 'history_limit')::integer, v_started);
     DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
     PERFORM recs.job_step('similarity.neighbors');
     IF v_full THEN
@@ -98,7 +109,7 @@ BEGIN
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
-    IF v_users > 0 OR v_item_lists > 0 OR v_full THEN
+    IF v_users > 0 OR v_item_lists > 0 OR v_votes > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
     DROP TABLE IF EXISTS sim_touched_items;

@@ -23,6 +23,7 @@ HOLDINGS = {
     "profile": "SELECT count(*) FROM recs.user_profiles WHERE user_key = %(key)s",
     "pool": "SELECT count(*) FROM recs.user_neighbors WHERE user_key = %(key)s",
     "in_pools": "SELECT count(*) FROM recs.user_neighbors WHERE %(key)s = ANY (neighbor_keys)",
+    "votes": "SELECT count(*) FROM recs.neighbor_votes WHERE user_key = %(key)s",
     "stats": "SELECT count(*) FROM recs.user_stats WHERE user_key = %(key)s",
     "vectors": "SELECT count(*) FROM recs.user_vectors WHERE user_key = %(key)s",
     "item_vectors": "SELECT count(*) FROM recs.item_vectors WHERE %(key)s = ANY (user_keys)",
@@ -99,7 +100,7 @@ def test_erase_user_removes_the_users_rows_at_once_and_the_derived_ones_at_the_n
     assert key is not None and twin_key is not None
     before = holdings(world, key)
     assert before == {
-        "users": 1, "demographics": 1, "interactions": 4, "profile": 1, "pool": 1, "in_pools": 4,
+        "users": 1, "demographics": 1, "interactions": 4, "profile": 1, "pool": 1, "in_pools": 4, "votes": 1,
         "stats": 1, "vectors": 4, "item_vectors": 4, "dirty": 0, "dirty_profile": 0, "popular_segment": 1,
     }  # fmt: skip
     twin_before = holdings(world, twin_key)

@@ -1,4 +1,4 @@
-"""Incremental popularity and profile runs end where a full rebuild of the same data ends."""
+"""Incremental popularity, profile and similarity runs end where a full rebuild of the same data ends."""
 
 from __future__ import annotations
 
@@ -199,3 +199,60 @@ def test_a_full_resync_rebuilds_both_and_a_weight_change_rebuilds_popularity(wor
         "SELECT (details ->> 'full')::boolean FROM recs.sync_state WHERE source = 'popular_items'"
     ).fetchone() == (True,)
     assert_as_rebuilt(world)
+
+
+VOTES = "SELECT user_key, item_ids, steps FROM recs.neighbor_votes ORDER BY user_key"
+
+
+def test_the_neighbours_votes_after_incremental_similarity_runs_are_a_full_rebuilds(world: World) -> None:
+    at = Clock()
+    presents = [world.present() for _ in range(6)]
+    users = world.users(4)
+    for offset, user in enumerate(users):
+        for present in presents[offset : offset + 3]:
+            world.like(user, present, at=at())
+        world.click(user, presents[(offset + 4) % 6], at=at())
+    world.setting("neighbor_history_limit", "3")
+    world.refresh("refresh_user_similarities")
+
+    def as_rebuilt() -> list[Any]:
+        with owner_connect() as owner, owner.transaction(force_rollback=True):
+            owner.execute(
+                "UPDATE recs.sync_state SET full_synced_at = NULL, details = details - 'history_limit'"
+                " WHERE source = 'user_similarities'"
+            )
+            owner.execute("SELECT recs.job_refresh_user_similarities()")
+            return owner.execute(VOTES).fetchall()
+
+    first = world.recs.execute(VOTES).fetchall()
+    assert first == as_rebuilt()
+    # Each user's three latest interactions: two likes and the click, so two votes each.
+    assert [len(item_ids) for _, item_ids, _ in first] == [2, 2, 2, 2]
+
+    # A like pushes a liked present out of the history; a click on a liked present moves it to
+    # the front; two events at one time share their place; an erasure removes the user's row.
+    world.like(users[0], presents[5], at=at())
+    world.click(users[1], presents[1], at=at())
+    same_time = at()
+    world.like(users[2], presents[0], at=same_time)
+    world.like(users[2], presents[1], at=same_time)
+    with app_connect() as app:
+        assert app.execute("SELECT erased FROM api.erase_user(%s)", (users[3],)).fetchone() == (True,)
+    erased = world.recs.execute("SELECT count(*) FROM recs.neighbor_votes").fetchone()
+    assert erased == (3,)  # at once
+    world.refresh("refresh_user_similarities")
+    assert world.recs.execute(
+        "SELECT full_synced_at < synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
+    ).fetchone() == (True,)  # an incremental run
+    second = world.recs.execute(VOTES).fetchall()
+    assert second != first
+    assert second == as_rebuilt()
+    steps = {row[0]: row[2] for row in second}
+    assert steps[key_of(world, users[2])][:2] == [0, 0]
+
+    # A shorter history limit rewrites every row at the next run, incremental as it is.
+    world.setting("neighbor_history_limit", "1")
+    world.refresh("refresh_user_similarities")
+    third = world.recs.execute(VOTES).fetchall()
+    assert third == as_rebuilt()
+    assert all(set(row[2]) == {0} for row in third)
