@@ -82,6 +82,7 @@ BEGIN
         PERFORM recs.similarity_rank_users(v_min, v_pool, recs.setting('similarity_parallel_workers')::integer,
                                            v_started);
     END IF;
+    PERFORM recs.job_step('similarity.neighbors');
     -- The votes as a neighbour: the marked users' rows (every row on the first run or after
     -- neighbor_history_limit changed), read from the marks before they are cleared.
     v_votes := recs.similarity_neighbor_votes(
@@ -89,7 +90,7 @@ BEGIN
                            IS DISTINCT FROM (v_pool_settings ->> 'history_limit')::integer,
         (v_pool_settings ->> 'history_limit')::integer, v_started);
     DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
-    PERFORM recs.job_step('similarity.neighbors');
+    PERFORM recs.job_step('similarity.neighbor_votes');
     IF v_full THEN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');

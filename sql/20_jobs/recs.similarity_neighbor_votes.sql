@@ -50,7 +50,6 @@ BEGIN
         SELECT count(*) INTO v_rows FROM sim_voters;
         DROP TABLE sim_voters;
     END IF;
-    PERFORM recs.job_step('similarity.neighbor_votes');
     RETURN v_rows;
 END;
 $$;
