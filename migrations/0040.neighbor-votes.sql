@@ -4,9 +4,9 @@
 -- per user, the liked presents among their neighbor_history_limit most recent interactions and
 -- each one's place in that history (steps back: 0 the most recent; interactions at the same time
 -- share their place, as rank() gives it). The vote itself (2^(-steps / neighbor_history_half_life))
--- is computed when ranking, so the half-life still applies at once. The similarity job rewrites
--- the rows of the users whose interactions changed (every row on a full run); an erasure deletes
--- the user's row.
+-- is computed when ranking, so the half-life still applies at once. Every similarity run rewrites
+-- the rows of the users marked in recs.dirty_users (every row on the first run or after
+-- neighbor_history_limit changed); an erasure deletes the user's row.
 CREATE TABLE recs.neighbor_votes (
     user_key  integer PRIMARY KEY,
     item_ids  integer[] NOT NULL,
@@ -18,7 +18,8 @@ COMMENT ON TABLE recs.neighbor_votes IS
     'Per user with a like among their neighbor_history_limit most recent interactions: those liked presents (item_ids) and their places in that history (steps, same order: 0 the most recent, interactions at the same time share theirs). Read by recs.rank_collaborative for each neighbour; written by the similarity job (recs.similarity_neighbor_votes).';
 
 -- Filled now from the synced interactions, so the collaborative tier keeps its neighbours' votes
--- until the next similarity run (a full one: the history limit it records is not there yet).
+-- until the next similarity run (which rewrites every row: the history limit it records is not
+-- there yet).
 INSERT INTO recs.neighbor_votes (user_key, item_ids, steps)
 SELECT r.user_key, array_agg(r.item_id ORDER BY r.step, r.item_id), array_agg(r.step ORDER BY r.step, r.item_id)
 FROM (SELECT x.user_key, x.item_id, x.liked_at,
@@ -30,5 +31,5 @@ GROUP BY r.user_key;
 ANALYZE recs.neighbor_votes;
 
 UPDATE recs.settings
-SET description = 'Most recent interactions of each neighbour considered when scoring a user''s candidates (recs.neighbor_votes, kept by the similarity job: a larger value takes effect with its next run, a full one).'
+SET description = 'Most recent interactions of each neighbour considered when scoring a user''s candidates (recs.neighbor_votes, kept by the similarity job: a larger value takes effect at its next run, which rewrites every row; a smaller one at once).'
 WHERE key = 'neighbor_history_limit';

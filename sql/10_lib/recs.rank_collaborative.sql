@@ -7,7 +7,8 @@
 -- present's score is the sum of similarity x vote over the most similar users of the user's
 -- pool (recs.user_neighbors) who liked it, taken in similarity order up to max_similar_users (K)
 -- votes. Each neighbour's recent likes and their places in that neighbour's history are one row
--- of recs.neighbor_votes (kept by the similarity job), so a neighbour costs one index probe. That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
+-- of recs.neighbor_votes (kept by the similarity job), so a neighbour costs one index probe.
+-- That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
 -- took your presents also took"), each scaled to its best candidate, the item share being
 -- p_item_weight (0: user neighbours only; 1: item neighbours only, as the content-based tier ranks).
 -- Filters and exclusions apply before the top-N.
@@ -26,7 +27,8 @@ LANGUAGE plpgsql STABLE
 -- One plan per session, not one per call: the query's shape does not depend on the arguments (the
 -- user's rows are index probes, the filters are checked per candidate inside the LATERAL probe),
 -- and planning it anew took about a fifth of the call (backend CPU per collaborative-tier page at
--- the target scale: 7.05 ms with a plan per call, 5.9 ms with this one; the same pages).
+-- the target scale, on a busy machine: 7.05 ms with a plan per call, 5.9 ms with this one; the
+-- same pages).
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_history integer := recs.setting('neighbor_history_limit')::integer;
