@@ -16,13 +16,21 @@ from service.online import Experiment, VariantRow, experiment_bucket
 from tests.conftest import app_connect, owner_connect
 from tests.data import World
 
+RECORD = (
+    "SELECT pages, presents FROM api.record_served(%s::uuid[], %s::float8[], %s::text[], %s::uuid[],"
+    " %s::text[], %s::text[], %s::text[], %s::int[], %s::uuid[])"
+)
+FIELDS = ("id", "at", "route", "user_id", "algorithm", "experiment", "variant")
+
 
 def record(pages: list[dict[str, Any]]) -> tuple[int, int]:
-    """api.record_served as the app's recorder calls it (the app role)."""
+    """api.record_served as the app's recorder calls it (the app role): an array per field, the
+    number of presents of each page and every page's presents in one array."""
+    arrays = [[served[field] for served in pages] for field in FIELDS]
+    counts = [len(served["items"]) for served in pages]
+    items = [item for served in pages for item in served["items"]]
     with app_connect() as app:
-        row = app.execute(
-            "SELECT pages, presents FROM api.record_served(%s::jsonb)", (json.dumps(pages),)
-        ).fetchone()
+        row = app.execute(RECORD, (*arrays, counts, items)).fetchone()
     assert row is not None
     return row[0], row[1]
 
@@ -36,10 +44,13 @@ def page(user: uuid.UUID | None, items: list[uuid.UUID], at: dt.datetime, **fiel
 
 
 def served_presents(recs: psycopg.Connection, recommendation_id: str) -> list[tuple[Any, ...]]:
+    """The page's presents by position, each with whether the sync credited it a click and a like."""
     return recs.execute(
-        "SELECT s.position, i.present_id, s.clicked_at IS NOT NULL, s.liked_at IS NOT NULL"
-        " FROM recs.served_presents s JOIN recs.items i USING (item_id)"
-        " WHERE s.recommendation_id = %s ORDER BY s.position",
+        "SELECT x.position, x.present_id, a.clicked_at IS NOT NULL, a.liked_at IS NOT NULL"
+        " FROM recs.served_pages p CROSS JOIN unnest(p.items) WITH ORDINALITY AS x(present_id, position)"
+        " LEFT JOIN recs.served_attributions a"
+        "  ON a.recommendation_id = p.recommendation_id AND a.position = x.position"
+        " WHERE p.recommendation_id = %s ORDER BY x.position",
         (recommendation_id,),
     ).fetchall()
 
@@ -64,7 +75,7 @@ def test_the_sync_credits_a_page_with_the_clicks_and_likes_that_follow_it_within
         (1, first, False, False), (2, second, True, False), (3, third, False, False),
     ]  # fmt: skip
     clicked_at = world.recs.execute(
-        "SELECT clicked_at FROM recs.served_presents WHERE recommendation_id = %s AND position = 2",
+        "SELECT clicked_at FROM recs.served_attributions WHERE recommendation_id = %s AND position = 2",
         (shown["id"],),
     ).fetchone()
     assert clicked_at == (served_at + dt.timedelta(minutes=5),)
@@ -98,9 +109,7 @@ def test_an_event_on_a_present_served_on_many_pages_credits_only_the_latest_impr
         return [served_presents(world.recs, shown["id"])[0][2:] for shown in pages]
 
     assert credited() == [(False, False), (True, False), (False, False), (False, True)]
-    touched = world.recs.execute(
-        "SELECT count(*) FROM recs.served_presents WHERE clicked_at IS NOT NULL OR liked_at IS NOT NULL"
-    ).fetchone()
+    touched = world.recs.execute("SELECT count(*) FROM recs.served_attributions").fetchone()
     assert touched == (2,)  # one row per event, not one per page served before it
     world.recs.execute("DELETE FROM recs.sync_state")  # a full resync reads both events again
     world.refresh()
@@ -220,24 +229,33 @@ def test_cleanup_trims_old_served_pages_and_erasure_removes_a_users(world: World
     world.refresh()
     now = dt.datetime.now(dt.UTC)
     old = page(known, [present], now - dt.timedelta(days=31))
-    kept = [page(user, [present], now) for user in (known, other, stranger)]
+    kept = [page(user, [present], now - dt.timedelta(minutes=10)) for user in (known, other, stranger)]
     record([old, *kept])
+    world.click(known, present, at=now - dt.timedelta(days=31) + dt.timedelta(minutes=1))
+    for user in (known, other):
+        world.click(user, present, at=now - dt.timedelta(minutes=5))
+    world.refresh()
+
+    def credited() -> set[str]:
+        return {
+            row[0]
+            for row in world.recs.execute("SELECT recommendation_id::text FROM recs.served_attributions")
+        }
+
+    assert credited() == {old["id"], kept[0]["id"], kept[1]["id"]}
     world.refresh("cleanup")
     remaining = {
         row[0] for row in world.recs.execute("SELECT recommendation_id::text FROM recs.served_pages")
     }
     assert remaining == {served["id"] for served in kept}
-    assert world.recs.execute(
-        "SELECT count(*) FROM recs.served_presents WHERE recommendation_id = %s", (old["id"],)
-    ).fetchone() == (0,)
+    assert credited() == {kept[0]["id"], kept[1]["id"]}  # the old page's credit went with it
 
     with app_connect() as app:
         for user in (known, stranger):
             assert app.execute("SELECT erased FROM api.erase_user(%s)", (user,)).fetchone() == (True,)
     users = world.recs.execute("SELECT user_id FROM recs.served_pages").fetchall()
     assert users == [(other,)]
-    presents = world.recs.execute("SELECT DISTINCT user_id FROM recs.served_presents").fetchall()
-    assert presents == [(other,)]
+    assert credited() == {kept[1]["id"]}
 
 
 RATE_COLUMNS = "route, algorithm, experiment, variant, pages, impressions, open_impressions, clicks, likes"
@@ -310,7 +328,20 @@ def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Conn
     with app_connect() as app:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("SELECT 1 FROM recs.served_pages")
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="pages must be a JSON array"):
-            app.execute("SELECT * FROM api.record_served('{}'::jsonb)")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="the batch's arrays disagree"):
+            app.execute(
+                RECORD,
+                (
+                    [str(uuid.uuid4())],
+                    [0.0],
+                    ["personalized"],
+                    [None],
+                    ["popular"],
+                    [None],
+                    [None],
+                    [2],
+                    [str(uuid.uuid4())],
+                ),
+            )
         config = app.execute("SELECT record_share, experiment, variants FROM api.online_config()").fetchone()
     assert config == (0.1, None, [])  # the default share: a tenth of the responses
