@@ -11,9 +11,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from yoyo import get_backend, read_migrations
+from yoyo.migrations import MigrationList
 
+from service.bootstrap import prepare_recs_database
+from service.dsn import parse_pg_url
+from service.migrate import DOMAIN_STAGE, MIGRATIONS_DIR, apply_sql_files, migrate
 from service.online import Experiment, VariantRow, experiment_bucket
-from tests.conftest import app_connect, owner_connect
+from tests.conftest import OWNER_PASSWORD, PG_PORT, SUPERUSER, app_connect, make_settings, owner_connect
 from tests.data import World
 
 RECORD = (
@@ -345,3 +350,75 @@ def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Conn
             )
         config = app.execute("SELECT record_share, experiment, variants FROM api.online_config()").fetchone()
     assert config == (0.1, None, [])  # the default share: a tenth of the responses
+
+
+def test_the_migration_to_arrays_keeps_the_pages_and_their_credits(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    """A database migrated up to the row per present, with pages in it, then migrated on: each page
+    becomes one row with its presents in order (a position left out, its present gone from recs.items:
+    NULL),
+    each credited present a recs.served_attributions row, and the views read them as before."""
+    name = "test_recs_served_arrays"
+    with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as superuser:
+        superuser.execute(f"DROP DATABASE IF EXISTS {name}")
+        superuser.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(SUPERUSER.with_dbname(name), autocommit=True) as superuser:
+            prepare_recs_database(superuser, "mysanta_owner", "mysanta_app")
+        owner_url = f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{name}"
+        backend = get_backend(parse_pg_url(owner_url).for_yoyo())
+        try:
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            first_new = next(i for i, m in enumerate(migrations) if m.id.endswith(".served-pages-as-arrays"))
+            with owner_connect(name) as owner:
+                for migration in migrations[:first_new]:
+                    if migration is migrations[1]:  # the schemas exist: the domain functions next
+                        apply_sql_files(owner, force=True, stages=(DOMAIN_STAGE,))
+                    backend.apply_migrations(MigrationList([migration]))
+        finally:
+            backend.connection.close()
+        user, page, anonymous = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        served_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        with owner_connect(name) as owner:
+            present, other = uuid.uuid4(), uuid.uuid4()
+            keys = {
+                present_id: owner.execute(
+                    "INSERT INTO recs.items (present_id, available, created_at, updated_at)"
+                    " VALUES (%s, true, now(), now()) RETURNING item_id",
+                    (present_id,),
+                ).fetchone()[0]  # type: ignore[index]
+                for present_id in (present, other)
+            }
+            owner.execute(
+                "INSERT INTO recs.served_pages"
+                " (recommendation_id, served_at, route, user_id, algorithm, presents)"
+                " VALUES (%s, %s, 'personalized', %s, 'popular', 3), (%s, %s, 'popular', NULL, 'popular', 1)",
+                (page, served_at, user, anonymous, served_at),
+            )
+            owner.execute(
+                "INSERT INTO recs.served_presents (recommendation_id, position, item_id, user_id, served_at,"
+                " clicked_at, liked_at) VALUES (%s, 1, %s, %s, %s, %s, NULL),"
+                " (%s, 3, %s, %s, %s, NULL, NULL), (%s, 1, %s, NULL, %s, NULL, NULL)",
+                (page, keys[present], user, served_at, served_at + dt.timedelta(minutes=1),
+                 page, keys[other], user, served_at, anonymous, keys[other], served_at),
+            )  # fmt: skip
+        migrate(make_settings(recommendations_owner_database_url=owner_url), schedule=False)
+        with owner_connect(name) as owner:
+            pages = owner.execute(
+                "SELECT recommendation_id, presents, items FROM recs.served_pages ORDER BY presents DESC"
+            ).fetchall()
+            credited = owner.execute(
+                "SELECT recommendation_id, position, present_id, clicked_at FROM recs.served_attributions"
+            ).fetchall()
+            rates = owner.execute(
+                "SELECT pages, impressions, clicks FROM recs.report_online_rates"
+            ).fetchall()
+            old_table = owner.execute("SELECT to_regclass('recs.served_presents')").fetchone()
+    finally:
+        with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as superuser:
+            superuser.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    assert pages == [(page, 2, [present, None, other]), (anonymous, 1, [other])]
+    assert credited == [(page, 1, present, served_at + dt.timedelta(minutes=1))]
+    assert rates == [(1, 2, 1)]
+    assert old_table == (None,)
