@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -106,8 +107,9 @@ class ItemsOnly(msgspec.Struct):
 
 
 _items_decoder = msgspec.json.Decoder(ItemsOnly)
-_page_encoder = msgspec.json.Encoder()
-RECORD_QUERY = "SELECT * FROM api.record_served($1::text::jsonb)"
+# The batch as parallel arrays, sent by asyncpg in binary: the database reads 16 bytes per present
+# (parsing the ids' text cost it about 1 µs each), no JSON to build nor to parse.
+RECORD_QUERY = "SELECT * FROM api.record_served($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 
 
 class ServedRecorder:
@@ -244,20 +246,38 @@ class ServedRecorder:
 
     async def _store(self, pool: asyncpg.Pool, pending: list[ServedPage]) -> int:
         """One api.record_served call for these pages; the pages stored (0 when it failed)."""
-        pages = [
-            {
-                "id": recommendation_id, "at": at, "route": route, "user_id": user_id, "algorithm": algorithm,
-                "experiment": None if variant is None else variant.experiment,
-                "variant": None if variant is None else variant.name,
-                "items": _items_decoder.decode(body).items,
-            }
-            for recommendation_id, at, route, user_id, algorithm, variant, body in pending
-        ]  # fmt: skip
-        try:  # encoded here by msgspec (the pool's jsonb codec would run json.dumps on the list)
-            await pool.fetch(RECORD_QUERY, _page_encoder.encode(pages).decode())
+        try:
+            await pool.fetch(RECORD_QUERY, *batch_arrays(pending))
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             SERVED_PAGES.labels("failed").inc(len(pending))
             log.warning("online.record_failed", extra={"pages": len(pending), "error": repr(error)})
             return 0
         SERVED_PAGES.labels("recorded").inc(len(pending))
         return len(pending)
+
+
+def batch_arrays(pending: list[ServedPage]) -> tuple[Any, ...]:
+    """api.record_served's arguments for these pages: one list per field (an element per page), the
+    number of presents on each page, and the presents of every page in one list (decoded here, off
+    the request path, by a struct that reads `items` only)."""
+    ids: list[str] = []
+    times: list[float] = []
+    routes: list[str] = []
+    users: list[str | None] = []
+    algorithms: list[str] = []
+    experiments: list[str | None] = []
+    variants: list[str | None] = []
+    counts: list[int] = []
+    items: list[str] = []
+    for recommendation_id, at, route, user_id, algorithm, variant, body in pending:
+        page_items = _items_decoder.decode(body).items
+        ids.append(recommendation_id)
+        times.append(at)
+        routes.append(route)
+        users.append(user_id)
+        algorithms.append(algorithm)
+        experiments.append(None if variant is None else variant.experiment)
+        variants.append(None if variant is None else variant.name)
+        counts.append(len(page_items))
+        items.extend(page_items)
+    return ids, times, routes, users, algorithms, experiments, variants, counts, items

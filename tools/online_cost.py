@@ -1,14 +1,16 @@
-"""Online measurement's database cost at volume (2M served presents, 20,000 events); rolled back."""
+"""Online measurement's database cost: recording batches, 100,000 pages, 20,000 events; rolled back."""
 
 from __future__ import annotations
 
 import statistics
 import sys
 import time
+import uuid
 
 import psycopg
 
 USER = "00000000-0000-0000-0000-0000000c0571"
+BATCH_PAGES, PAGE_PRESENTS = 500, 20
 
 
 def _median_ms(conn: psycopg.Connection, sql: str, runs: int = 5) -> float:
@@ -20,22 +22,75 @@ def _median_ms(conn: psycopg.Connection, sql: str, runs: int = 5) -> float:
     return statistics.median(timings) * 1000
 
 
+def _record_batches(conn: psycopg.Connection, runs: int = 7) -> str:
+    """api.record_served of batches of 500 pages of 20 presents (100 users), the arrays sent in
+    binary as the app's recorder sends them: the median database time of a call, per page."""
+    users = [uuid.uuid4() for _ in range(100)]
+    timings = []
+    for _ in range(runs):
+        now = time.time()
+        arrays = (
+            [uuid.uuid4() for _ in range(BATCH_PAGES)], [now + page / 1000 for page in range(BATCH_PAGES)],
+            ["personalized"] * BATCH_PAGES, [users[page % 100] for page in range(BATCH_PAGES)],
+            ["collaborative"] * BATCH_PAGES, [None] * BATCH_PAGES, [None] * BATCH_PAGES,
+            [PAGE_PRESENTS] * BATCH_PAGES, [uuid.uuid4() for _ in range(BATCH_PAGES * PAGE_PRESENTS)],
+        )  # fmt: skip
+        row = conn.execute(  # the database's time: from the Execute message to the function's end
+            "SELECT date_part('epoch', clock_timestamp() - statement_timestamp())"
+            " FROM api.record_served(%b::uuid[], %b::float8[], %b::text[], %b::uuid[], %b::text[],"
+            " %b::text[], %b::text[], %b::integer[], %b::uuid[])",
+            arrays,
+        ).fetchone()
+        timings.append(row[0] if row else float("nan"))
+    median = statistics.median(timings)
+    return (
+        f"api.record_served of {BATCH_PAGES} pages of {PAGE_PRESENTS} presents: median {median * 1000:.1f} ms"
+        f" over {runs} batches, {median / BATCH_PAGES * 1e6:.0f} us per page"
+    )
+
+
+def _attribute(conn: psycopg.Connection, label: str, item_offset: int) -> str:
+    """The sync's attribution step on 20,000 events of USER on presents item_offset + 1..20."""
+    conn.execute("DROP TABLE IF EXISTS sync_events")
+    conn.execute(
+        "CREATE TEMP TABLE sync_events AS"
+        " SELECT (g %% 5 = 0) AS is_like, g::bigint AS id, %s::uuid AS user_id, i.item_id,"
+        " now() - interval '23 hours' + g * interval '4 s' AS created_at"
+        " FROM generate_series(1, 20000) g JOIN online_cost_items i ON i.n = %s + 1 + g %% 20",
+        (USER, item_offset),
+    )
+    started = time.perf_counter()
+    row = conn.execute("SELECT recs.sync_attribute_served()").fetchone()
+    elapsed = time.perf_counter() - started
+    return f"attribution of {label}: {row[0] if row else None} impressions credited in {elapsed:.2f} s"
+
+
 def measure(conn: psycopg.Connection) -> list[str]:
-    """One user's page of 20 presents served 100,000 times in a day; /stats' read (api.online_rates)
-    against the report view; last-touch attribution of 20,000 events on them, then the same events
-    again. Fill, time and roll back (conn must not be in autocommit); returns the lines to print."""
-    lines = []
+    """Recording batches; then one user's page of 20 presents served 100,000 times in a day: /stats'
+    read (api.online_rates) against the report view, last-touch attribution of 20,000 events on
+    them, the same events again, and 20,000 events on presents none of those pages shows (each
+    walks online_attribution_pages of the user's pages). Fill, time and roll back (conn must not be
+    in autocommit); returns the lines to print."""
+    lines = [_record_batches(conn)]
     started = time.perf_counter()
     conn.execute(
-        "INSERT INTO recs.served_pages (recommendation_id, served_at, route, user_id, algorithm, presents)"
-        " SELECT gen_random_uuid(), now() - interval '23 hours' + g * interval '0.8 s', 'personalized',"
-        " %s, 'popular', 20 FROM generate_series(1, 100000) g",
-        (USER,),
+        "CREATE TEMP TABLE online_cost_items ON COMMIT DROP AS SELECT g AS n, gen_random_uuid() AS present_id"
+        " FROM generate_series(1, 40) g"
     )
     conn.execute(
-        "INSERT INTO recs.served_presents (recommendation_id, position, item_id, user_id, served_at)"
-        " SELECT p.recommendation_id, x, 1000000 + x, p.user_id, p.served_at"
-        " FROM recs.served_pages p CROSS JOIN generate_series(1, 20) x WHERE p.user_id = %s",
+        "INSERT INTO recs.items (present_id, available, created_at, updated_at)"
+        " SELECT present_id, true, now(), now() FROM online_cost_items"
+    )
+    conn.execute(
+        "ALTER TABLE online_cost_items ADD COLUMN item_id integer; UPDATE online_cost_items c"
+        " SET item_id = i.item_id FROM recs.items i WHERE i.present_id = c.present_id"
+    )
+    conn.execute(
+        "INSERT INTO recs.served_pages"
+        " (recommendation_id, served_at, route, user_id, algorithm, presents, items)"
+        " SELECT gen_random_uuid(), now() - interval '23 hours' + g * interval '0.8 s', 'personalized',"
+        " %s, 'popular', 20, (SELECT array_agg(present_id ORDER BY n) FROM online_cost_items WHERE n <= 20)"
+        " FROM generate_series(1, 100000) g",
         (USER,),
     )
     conn.execute(  # what api.record_served would have counted for these pages
@@ -48,23 +103,16 @@ def measure(conn: psycopg.Connection) -> list[str]:
         (USER,),
     )
     conn.execute("ANALYZE recs.served_pages")
-    conn.execute("ANALYZE recs.served_presents")
     conn.execute("ANALYZE recs.online_hourly")
-    lines.append(f"setup: 100,000 pages, 2,000,000 served presents in {time.perf_counter() - started:.1f} s")
+    lines.append(f"setup: 100,000 pages of 20 presents of one user in {time.perf_counter() - started:.1f} s")
     for name in ("SELECT * FROM recs.report_online_rates", "SELECT * FROM api.online_rates()"):
         lines.append(f"{name}: median {_median_ms(conn, name):.1f} ms over 5 runs")
-    conn.execute(
-        "CREATE TEMP TABLE sync_events AS"
-        " SELECT (g %% 5 = 0) AS is_like, g::bigint AS id, %s::uuid AS user_id, 1000001 + g %% 20 AS item_id,"
-        " now() - interval '23 hours' + g * interval '4 s' AS created_at FROM generate_series(1, 20000) g",
-        (USER,),
+    lines.append(_attribute(conn, "20,000 events on the served presents", 0))
+    lines.append(_attribute(conn, "the same events read again", 0))
+    pages = conn.execute("SELECT recs.setting('online_attribution_pages')").fetchone()
+    lines.append(
+        _attribute(conn, f"20,000 events on presents never served (<= {pages and pages[0]} pages each)", 20)
     )
-    for label in ("20,000 events", "the same events read again"):
-        started = time.perf_counter()
-        row = conn.execute("SELECT recs.sync_attribute_served()").fetchone()
-        updated = row[0] if row else None
-        elapsed = time.perf_counter() - started
-        lines.append(f"attribution of {label}: {updated} rows updated in {elapsed:.2f} s")
     conn.rollback()
     return lines
 

@@ -4,7 +4,7 @@
 --   neighbour (recs.neighbor_votes) (unless a similarity run is rewriting them: they then go at
 --   the next run) and their row in recs.users
 --   (their dismissals go with it), so no api.* function knows them any more, and the pages served
---   to them (recs.served_pages with their presents);
+--   to them (recs.served_pages with their recs.served_attributions);
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
 --   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
 --   vectors, norms and recent history (refresh_user_similarities, as they are marked in

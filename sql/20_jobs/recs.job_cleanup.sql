@@ -1,6 +1,6 @@
 -- recs.job_cleanup: purges recs.job_runs and recs.user_erasures rows older than the
 -- job_run_retention_days setting, dismissals past dismissal_days (when not 0: for ever), and
--- served pages (with their presents) and their counters (recs.online_hourly) older than
+-- served pages (with their attributions) and their counters (recs.online_hourly) older than
 -- online_retention_days, by whole UTC hours.
 -- Arguments: none. Result: rows deleted. Errors: a bad setting value (22P02).
 -- Caller: recs.run_job('cleanup') from pg_cron (job "cleanup", every 6 hours), psql or admin API.

@@ -1,68 +1,70 @@
 -- api.record_served: stores a batch of served pages the app recorded (service/online.py flushes
--- its buffer here, about once a second): one recs.served_pages row per page and one
--- recs.served_presents row per present on it (a present no longer in recs.items is left out). A
--- page already stored (same recommendation_id) is skipped. The counters recs.online_hourly of known
--- users' pages (hour, route, algorithm, experiment, variant) grow by what this batch stored.
--- Arguments: p_pages: a JSON array of {id (uuid), at (Unix seconds), route (popular,
---   personalized, similar), user_id (uuid or null), algorithm, experiment, variant (or null),
---   items (present ids in page order)}.
--- Result: one row (pages, presents): rows stored.
--- Errors: 22023 when p_pages is not an array; 23514 for an unknown route; 22P02 for a bad uuid.
+-- its buffer here, about once a second): one recs.served_pages row per page, its presents a uuid[]
+-- of present ids in page order, as served (no lookup per present). A page already stored (same
+-- recommendation_id) is skipped. The counters recs.online_hourly of known users' pages (hour,
+-- route, algorithm, experiment, variant) grow by what this batch stored. The batch comes as
+-- parallel arrays, one element per page, and the presents of all pages in one array (the app sends
+-- them in binary: no JSON to build nor to parse).
+-- Arguments: p_ids (uuid), p_at (Unix seconds), p_routes (popular, personalized, similar),
+--   p_user_ids (uuid or NULL), p_algorithms, p_experiments, p_variants (or NULL), p_counts (the
+--   number of presents on each page), p_items (the present ids of every page, page after page, in
+--   page order).
+-- Result: one row (pages, presents): pages and impressions stored.
+-- Errors: 22023 when the arrays' lengths disagree (p_items must hold sum(p_counts) ids, none
+--   NULL); 23514 for an unknown route.
 -- Caller: the app's served-page recorder. SECURITY DEFINER: the app role cannot write recs.
-CREATE OR REPLACE FUNCTION api.record_served(p_pages jsonb)
+CREATE OR REPLACE FUNCTION api.record_served(
+    p_ids uuid[], p_at double precision[], p_routes text[], p_user_ids uuid[], p_algorithms text[],
+    p_experiments text[], p_variants text[], p_counts integer[], p_items uuid[]
+)
 RETURNS TABLE (pages bigint, presents bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    v_pages integer := coalesce(cardinality(p_ids), 0);
     v_counters bigint;  -- counter rows written (read so the data-modifying CTE is kept in view)
 BEGIN
-    IF jsonb_typeof(p_pages) IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'pages must be a JSON array' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'pages';
+    IF ARRAY[cardinality(p_at), cardinality(p_routes), cardinality(p_user_ids), cardinality(p_algorithms),
+             cardinality(p_experiments), cardinality(p_variants), cardinality(p_counts)]
+           IS DISTINCT FROM array_fill(v_pages, ARRAY[7])
+       OR array_position(p_counts, NULL) IS NOT NULL OR 0 > ANY (p_counts) OR array_position(p_items, NULL) IS NOT NULL
+       OR coalesce(cardinality(p_items), 0) <> (SELECT coalesce(sum(n), 0) FROM unnest(p_counts) n) THEN
+        RAISE EXCEPTION 'the batch''s arrays disagree: one element per page, and the presents of every page in items'
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'pages';
     END IF;
     WITH given AS (
-        SELECT r.id, r.at, r.route, r.user_id, r.algorithm, r.experiment, r.variant, r.items
-        FROM jsonb_to_recordset(p_pages) AS r(id uuid, at double precision, route text, user_id uuid,
-                                              algorithm text, experiment text, variant text, items uuid[])
+        SELECT g.id, g.at, g.route, g.user_id, g.algorithm, g.experiment, g.variant, g.n,
+               p_items[g.upto - g.n + 1 : g.upto] AS items
+        FROM (
+            SELECT u.*, sum(u.n) OVER (ORDER BY u.page ROWS UNBOUNDED PRECEDING)::integer AS upto
+            FROM unnest(p_ids, p_at, p_routes, p_user_ids, p_algorithms, p_experiments, p_variants, p_counts)
+                 WITH ORDINALITY AS u(id, at, route, user_id, algorithm, experiment, variant, n, page)
+        ) g
     ),
     stored AS (
-        INSERT INTO recs.served_pages (recommendation_id, served_at, route, user_id, algorithm, experiment,
-                                       variant, presents)
+        INSERT INTO recs.served_pages AS sp (recommendation_id, served_at, route, user_id, algorithm, experiment,
+                                       variant, presents, items)
         SELECT g.id, to_timestamp(g.at), g.route, g.user_id, g.algorithm, g.experiment, g.variant,
-               coalesce(cardinality(g.items), 0)
+               g.n, coalesce(g.items, '{}')
         FROM given g
         ON CONFLICT (recommendation_id) DO NOTHING
-        RETURNING recommendation_id, served_at, user_id
-    ),
-    stored_presents AS (
-        INSERT INTO recs.served_presents (recommendation_id, position, item_id, user_id, served_at)
-        SELECT s.recommendation_id, x.position, i.item_id, s.user_id, s.served_at
-        FROM stored s
-        JOIN given g ON g.id = s.recommendation_id
-        CROSS JOIN LATERAL unnest(g.items) WITH ORDINALITY AS x(present_id, position)
-        JOIN recs.items i ON i.present_id = x.present_id
-        RETURNING recommendation_id, user_id, served_at
-    ),
-    page_counts AS (
-        SELECT sp.recommendation_id, count(*) AS impressions
-        FROM stored_presents sp
-        WHERE sp.user_id IS NOT NULL
-        GROUP BY sp.recommendation_id
+        RETURNING sp.served_at, sp.route, sp.user_id, sp.algorithm, sp.experiment, sp.variant, sp.presents
     ),
     counted AS (
         INSERT INTO recs.online_hourly AS h (hour, route, algorithm, experiment, variant, pages, impressions)
-        SELECT date_trunc('hour', to_timestamp(g.at), 'UTC'), g.route, g.algorithm, g.experiment, g.variant,
-               count(*), sum(c.impressions)
-        FROM page_counts c
-        JOIN given g ON g.id = c.recommendation_id
+        SELECT date_trunc('hour', s.served_at, 'UTC'), s.route, s.algorithm, s.experiment, s.variant,
+               count(*), sum(s.presents)
+        FROM stored s
+        WHERE s.user_id IS NOT NULL AND s.presents > 0
         GROUP BY 1, 2, 3, 4, 5
         ORDER BY 1, 2, 3, 4, 5  -- one lock order for concurrent batches: no deadlock on the counters
         ON CONFLICT ON CONSTRAINT online_hourly_key DO UPDATE
         SET pages = h.pages + excluded.pages, impressions = h.impressions + excluded.impressions
         RETURNING 1
     )
-    SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM stored_presents),
+    SELECT (SELECT count(*) FROM stored), (SELECT coalesce(sum(s.presents), 0) FROM stored s),
            (SELECT count(*) FROM counted) INTO pages, presents, v_counters;
     RETURN NEXT;
 END;
 $$;
-COMMENT ON FUNCTION api.record_served(jsonb) IS
-    'Store a batch of served pages (ids, route, user, algorithm, variant, presents by position). Called by the app''s recorder.';
+COMMENT ON FUNCTION api.record_served(uuid[], double precision[], text[], uuid[], text[], text[], text[], integer[], uuid[]) IS
+    'Store a batch of served pages (ids, route, user, algorithm, variant, presents in page order) given as parallel arrays. Called by the app''s recorder.';

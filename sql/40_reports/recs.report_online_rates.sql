@@ -9,22 +9,27 @@
 -- recorded.
 -- Columns: route, algorithm, experiment, variant, pages, users, impressions, open_impressions,
 --   clicks, likes, ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, first_served_at, last_served_at.
--- It scans every retained served present (a GROUP BY over recs.served_pages and
--- recs.served_presents): for analysts in psql, not for polling. GET /stats and /metrics read the
--- same counts (but users) from the hourly counters recs.online_hourly through api.online_rates.
+-- It scans every retained served page (impressions: the sum of their presents) and the credited
+-- impressions (recs.served_attributions): for analysts in psql, not for polling. GET /stats and
+-- /metrics read the same counts (but users) from the hourly counters recs.online_hourly through
+-- api.online_rates.
 -- Errors: none. Caller: analysts.
 CREATE OR REPLACE VIEW recs.report_online_rates AS
-WITH counts AS (
+WITH credited AS (
+    SELECT a.recommendation_id, count(a.clicked_at) AS clicks, count(a.liked_at) AS likes
+    FROM recs.served_attributions a
+    GROUP BY a.recommendation_id
+), counts AS (
     SELECT p.route, p.algorithm, p.experiment, p.variant,
-           count(DISTINCT p.recommendation_id) AS pages, count(DISTINCT p.user_id) AS users,
-           count(*) AS impressions,
-           count(*) FILTER (WHERE p.served_at > now() - make_interval(
-               hours => recs.setting('online_attribution_hours')::int)) AS open_impressions,
-           count(s.clicked_at) AS clicks, count(s.liked_at) AS likes,
+           count(*) AS pages, count(DISTINCT p.user_id) AS users,
+           sum(p.presents)::bigint AS impressions,
+           coalesce(sum(p.presents) FILTER (WHERE p.served_at > now() - make_interval(
+               hours => recs.setting('online_attribution_hours')::int)), 0)::bigint AS open_impressions,
+           coalesce(sum(c.clicks), 0)::bigint AS clicks, coalesce(sum(c.likes), 0)::bigint AS likes,
            min(p.served_at) AS first_served_at, max(p.served_at) AS last_served_at
     FROM recs.served_pages p
-    JOIN recs.served_presents s ON s.recommendation_id = p.recommendation_id
-    WHERE p.user_id IS NOT NULL
+    LEFT JOIN credited c ON c.recommendation_id = p.recommendation_id
+    WHERE p.user_id IS NOT NULL AND p.presents > 0
     GROUP BY p.route, p.algorithm, p.experiment, p.variant
 )
 SELECT c.route, c.algorithm, c.experiment, c.variant, c.pages, c.users, c.impressions, c.open_impressions,

@@ -4,19 +4,23 @@
 -- and the experiment's start and stop. Pages served outside any variant have variant NULL.
 -- Columns: experiment, variant, route, users, pages, impressions, open_impressions, clicks, likes,
 --   ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, started_at, stopped_at.
--- Scans the retained served presents: for analysts, not for polling.
+-- Scans the retained served pages and credited impressions: for analysts, not for polling.
 -- Errors: none. Caller: analysts (the psql recipe "read an experiment" in docs/operations.md).
 CREATE OR REPLACE VIEW recs.report_online_variants AS
-WITH counts AS (
+WITH credited AS (
+    SELECT a.recommendation_id, count(a.clicked_at) AS clicks, count(a.liked_at) AS likes
+    FROM recs.served_attributions a
+    GROUP BY a.recommendation_id
+), counts AS (
     SELECT p.experiment, p.variant, p.route,
-           count(DISTINCT p.user_id) AS users, count(DISTINCT p.recommendation_id) AS pages,
-           count(*) AS impressions,
-           count(*) FILTER (WHERE p.served_at > now() - make_interval(
-               hours => recs.setting('online_attribution_hours')::int)) AS open_impressions,
-           count(s.clicked_at) AS clicks, count(s.liked_at) AS likes
+           count(DISTINCT p.user_id) AS users, count(*) AS pages,
+           sum(p.presents)::bigint AS impressions,
+           coalesce(sum(p.presents) FILTER (WHERE p.served_at > now() - make_interval(
+               hours => recs.setting('online_attribution_hours')::int)), 0)::bigint AS open_impressions,
+           coalesce(sum(c.clicks), 0)::bigint AS clicks, coalesce(sum(c.likes), 0)::bigint AS likes
     FROM recs.served_pages p
-    JOIN recs.served_presents s ON s.recommendation_id = p.recommendation_id
-    WHERE p.user_id IS NOT NULL AND p.experiment IS NOT NULL
+    LEFT JOIN credited c ON c.recommendation_id = p.recommendation_id
+    WHERE p.user_id IS NOT NULL AND p.experiment IS NOT NULL AND p.presents > 0
     GROUP BY p.experiment, p.variant, p.route
 )
 SELECT c.experiment, c.variant, c.route, c.users, c.pages, c.impressions, c.open_impressions, c.clicks, c.likes,

@@ -33,9 +33,9 @@ def record_every_page(world: World) -> None:
 def served_pages(recs: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
     rows = recs.execute(
         "SELECT p.recommendation_id::text, p.route, p.user_id, p.algorithm, p.experiment, p.variant,"
-        " array_agg(i.present_id::text ORDER BY s.position)"
-        " FROM recs.served_pages p JOIN recs.served_presents s USING (recommendation_id)"
-        " JOIN recs.items i USING (item_id) GROUP BY p.recommendation_id"
+        " array_agg(x.present_id::text ORDER BY x.position)"
+        " FROM recs.served_pages p CROSS JOIN unnest(p.items) WITH ORDINALITY AS x(present_id, position)"
+        " GROUP BY p.recommendation_id"
     ).fetchall()
     return {row[0]: row[1:] for row in rows}
 

@@ -11,18 +11,31 @@ from typing import Any
 
 import psycopg
 import pytest
+from yoyo import get_backend, read_migrations
+from yoyo.migrations import MigrationList
 
+from service.bootstrap import prepare_recs_database
+from service.dsn import parse_pg_url
+from service.migrate import DOMAIN_STAGE, MIGRATIONS_DIR, apply_sql_files, migrate
 from service.online import Experiment, VariantRow, experiment_bucket
-from tests.conftest import app_connect, owner_connect
+from tests.conftest import OWNER_PASSWORD, PG_PORT, SUPERUSER, app_connect, make_settings, owner_connect
 from tests.data import World
+
+RECORD = (
+    "SELECT pages, presents FROM api.record_served(%s::uuid[], %s::float8[], %s::text[], %s::uuid[],"
+    " %s::text[], %s::text[], %s::text[], %s::int[], %s::uuid[])"
+)
+FIELDS = ("id", "at", "route", "user_id", "algorithm", "experiment", "variant")
 
 
 def record(pages: list[dict[str, Any]]) -> tuple[int, int]:
-    """api.record_served as the app's recorder calls it (the app role)."""
+    """api.record_served as the app's recorder calls it (the app role): an array per field, the
+    number of presents of each page and every page's presents in one array."""
+    arrays = [[served[field] for served in pages] for field in FIELDS]
+    counts = [len(served["items"]) for served in pages]
+    items = [item for served in pages for item in served["items"]]
     with app_connect() as app:
-        row = app.execute(
-            "SELECT pages, presents FROM api.record_served(%s::jsonb)", (json.dumps(pages),)
-        ).fetchone()
+        row = app.execute(RECORD, (*arrays, counts, items)).fetchone()
     assert row is not None
     return row[0], row[1]
 
@@ -36,10 +49,13 @@ def page(user: uuid.UUID | None, items: list[uuid.UUID], at: dt.datetime, **fiel
 
 
 def served_presents(recs: psycopg.Connection, recommendation_id: str) -> list[tuple[Any, ...]]:
+    """The page's presents by position, each with whether the sync credited it a click and a like."""
     return recs.execute(
-        "SELECT s.position, i.present_id, s.clicked_at IS NOT NULL, s.liked_at IS NOT NULL"
-        " FROM recs.served_presents s JOIN recs.items i USING (item_id)"
-        " WHERE s.recommendation_id = %s ORDER BY s.position",
+        "SELECT x.position, x.present_id, a.clicked_at IS NOT NULL, a.liked_at IS NOT NULL"
+        " FROM recs.served_pages p CROSS JOIN unnest(p.items) WITH ORDINALITY AS x(present_id, position)"
+        " LEFT JOIN recs.served_attributions a"
+        "  ON a.recommendation_id = p.recommendation_id AND a.position = x.position"
+        " WHERE p.recommendation_id = %s ORDER BY x.position",
         (recommendation_id,),
     ).fetchall()
 
@@ -64,7 +80,7 @@ def test_the_sync_credits_a_page_with_the_clicks_and_likes_that_follow_it_within
         (1, first, False, False), (2, second, True, False), (3, third, False, False),
     ]  # fmt: skip
     clicked_at = world.recs.execute(
-        "SELECT clicked_at FROM recs.served_presents WHERE recommendation_id = %s AND position = 2",
+        "SELECT clicked_at FROM recs.served_attributions WHERE recommendation_id = %s AND position = 2",
         (shown["id"],),
     ).fetchone()
     assert clicked_at == (served_at + dt.timedelta(minutes=5),)
@@ -98,9 +114,7 @@ def test_an_event_on_a_present_served_on_many_pages_credits_only_the_latest_impr
         return [served_presents(world.recs, shown["id"])[0][2:] for shown in pages]
 
     assert credited() == [(False, False), (True, False), (False, False), (False, True)]
-    touched = world.recs.execute(
-        "SELECT count(*) FROM recs.served_presents WHERE clicked_at IS NOT NULL OR liked_at IS NOT NULL"
-    ).fetchone()
+    touched = world.recs.execute("SELECT count(*) FROM recs.served_attributions").fetchone()
     assert touched == (2,)  # one row per event, not one per page served before it
     world.recs.execute("DELETE FROM recs.sync_state")  # a full resync reads both events again
     world.refresh()
@@ -220,24 +234,33 @@ def test_cleanup_trims_old_served_pages_and_erasure_removes_a_users(world: World
     world.refresh()
     now = dt.datetime.now(dt.UTC)
     old = page(known, [present], now - dt.timedelta(days=31))
-    kept = [page(user, [present], now) for user in (known, other, stranger)]
+    kept = [page(user, [present], now - dt.timedelta(minutes=10)) for user in (known, other, stranger)]
     record([old, *kept])
+    world.click(known, present, at=now - dt.timedelta(days=31) + dt.timedelta(minutes=1))
+    for user in (known, other):
+        world.click(user, present, at=now - dt.timedelta(minutes=5))
+    world.refresh()
+
+    def credited() -> set[str]:
+        return {
+            row[0]
+            for row in world.recs.execute("SELECT recommendation_id::text FROM recs.served_attributions")
+        }
+
+    assert credited() == {old["id"], kept[0]["id"], kept[1]["id"]}
     world.refresh("cleanup")
     remaining = {
         row[0] for row in world.recs.execute("SELECT recommendation_id::text FROM recs.served_pages")
     }
     assert remaining == {served["id"] for served in kept}
-    assert world.recs.execute(
-        "SELECT count(*) FROM recs.served_presents WHERE recommendation_id = %s", (old["id"],)
-    ).fetchone() == (0,)
+    assert credited() == {kept[0]["id"], kept[1]["id"]}  # the old page's credit went with it
 
     with app_connect() as app:
         for user in (known, stranger):
             assert app.execute("SELECT erased FROM api.erase_user(%s)", (user,)).fetchone() == (True,)
     users = world.recs.execute("SELECT user_id FROM recs.served_pages").fetchall()
     assert users == [(other,)]
-    presents = world.recs.execute("SELECT DISTINCT user_id FROM recs.served_presents").fetchall()
-    assert presents == [(other,)]
+    assert credited() == {kept[1]["id"]}
 
 
 RATE_COLUMNS = "route, algorithm, experiment, variant, pages, impressions, open_impressions, clicks, likes"
@@ -310,7 +333,92 @@ def test_the_app_role_records_through_the_api_only(databases: tuple[psycopg.Conn
     with app_connect() as app:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             app.execute("SELECT 1 FROM recs.served_pages")
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="pages must be a JSON array"):
-            app.execute("SELECT * FROM api.record_served('{}'::jsonb)")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="the batch's arrays disagree"):
+            app.execute(
+                RECORD,
+                (
+                    [str(uuid.uuid4())],
+                    [0.0],
+                    ["personalized"],
+                    [None],
+                    ["popular"],
+                    [None],
+                    [None],
+                    [2],
+                    [str(uuid.uuid4())],
+                ),
+            )
         config = app.execute("SELECT record_share, experiment, variants FROM api.online_config()").fetchone()
     assert config == (0.1, None, [])  # the default share: a tenth of the responses
+
+
+def test_the_migration_to_arrays_keeps_the_pages_and_their_credits(
+    databases: tuple[psycopg.Connection, ...],
+) -> None:
+    """A database migrated up to the row per present, with pages in it, then migrated on: each page
+    becomes one row with its presents in order (a position left out, its present gone from recs.items:
+    NULL),
+    each credited present a recs.served_attributions row, and the views read them as before."""
+    name = "test_recs_served_arrays"
+    with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as superuser:
+        superuser.execute(f"DROP DATABASE IF EXISTS {name}")
+        superuser.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(SUPERUSER.with_dbname(name), autocommit=True) as superuser:
+            prepare_recs_database(superuser, "mysanta_owner", "mysanta_app")
+        owner_url = f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{name}"
+        backend = get_backend(parse_pg_url(owner_url).for_yoyo())
+        try:
+            migrations = read_migrations(str(MIGRATIONS_DIR))
+            first_new = next(i for i, m in enumerate(migrations) if m.id.endswith(".served-pages-as-arrays"))
+            with owner_connect(name) as owner:
+                for migration in migrations[:first_new]:
+                    if migration is migrations[1]:  # the schemas exist: the domain functions next
+                        apply_sql_files(owner, force=True, stages=(DOMAIN_STAGE,))
+                    backend.apply_migrations(MigrationList([migration]))
+        finally:
+            backend.connection.close()
+        user, page, anonymous = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        served_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        with owner_connect(name) as owner:
+            present, other = uuid.uuid4(), uuid.uuid4()
+            keys = {
+                present_id: owner.execute(
+                    "INSERT INTO recs.items (present_id, available, created_at, updated_at)"
+                    " VALUES (%s, true, now(), now()) RETURNING item_id",
+                    (present_id,),
+                ).fetchone()[0]  # type: ignore[index]
+                for present_id in (present, other)
+            }
+            owner.execute(
+                "INSERT INTO recs.served_pages"
+                " (recommendation_id, served_at, route, user_id, algorithm, presents)"
+                " VALUES (%s, %s, 'personalized', %s, 'popular', 3), (%s, %s, 'popular', NULL, 'popular', 1)",
+                (page, served_at, user, anonymous, served_at),
+            )
+            owner.execute(
+                "INSERT INTO recs.served_presents (recommendation_id, position, item_id, user_id, served_at,"
+                " clicked_at, liked_at) VALUES (%s, 1, %s, %s, %s, %s, NULL),"
+                " (%s, 3, %s, %s, %s, NULL, NULL), (%s, 1, %s, NULL, %s, NULL, NULL)",
+                (page, keys[present], user, served_at, served_at + dt.timedelta(minutes=1),
+                 page, keys[other], user, served_at, anonymous, keys[other], served_at),
+            )  # fmt: skip
+        migrate(make_settings(recommendations_owner_database_url=owner_url), schedule=False)
+        with owner_connect(name) as owner:
+            pages = owner.execute(
+                "SELECT recommendation_id, presents, items FROM recs.served_pages ORDER BY presents DESC"
+            ).fetchall()
+            credited = owner.execute(
+                "SELECT recommendation_id, position, present_id, clicked_at FROM recs.served_attributions"
+            ).fetchall()
+            rates = owner.execute(
+                "SELECT pages, impressions, clicks FROM recs.report_online_rates"
+            ).fetchall()
+            old_table = owner.execute("SELECT to_regclass('recs.served_presents')").fetchone()
+    finally:
+        with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as superuser:
+            superuser.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    assert pages == [(page, 2, [present, None, other]), (anonymous, 1, [other])]
+    assert credited == [(page, 1, present, served_at + dt.timedelta(minutes=1))]
+    assert rates == [(1, 2, 1)]
+    assert old_table == (None,)
