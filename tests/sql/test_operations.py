@@ -217,8 +217,8 @@ def test_stats_counts_users_with_demographics_as_writers_add_and_remove_them(
     assert reported() == 5
     with owner_connect() as owner:  # many rows in one statement
         owner.execute(
-            "WITH new AS (INSERT INTO recs.users (user_id) SELECT gen_random_uuid() FROM generate_series(1, 40)"
-            " RETURNING user_key)"
+            "WITH new AS (INSERT INTO recs.users (user_id)"
+            " SELECT gen_random_uuid() FROM generate_series(1, 40) RETURNING user_key)"
             " INSERT INTO recs.user_demographics (user_key, gender) SELECT user_key, 'm' FROM new"
         )
     assert reported() == 45
