@@ -15,7 +15,14 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar
-from litestar.types import Message, Receive, Scope, Send
+from litestar.types import (
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 from service.auth import BasicAuthMiddleware
 from service.clients import STATE_KEY, Clients
@@ -71,14 +78,16 @@ class ServiceApp(Litestar):
                 return
         await super().__call__(scope, receive, send)
 
-    async def _litestar(self, scope: Scope, receive: Receive, send: Send, received: list[Message]) -> None:
+    async def _litestar(
+        self, scope: Scope, receive: Receive, send: Send, received: list[ReceiveMessage]
+    ) -> None:
         """Hand the request to Litestar, the messages already received first."""
         pending = deque(received)
 
-        async def replay() -> Message:
+        async def replay() -> ReceiveMessage:
             return pending.popleft() if pending else await receive()
 
-        await Litestar.__call__(self, scope, replay, send)  # type: ignore[arg-type]
+        await Litestar.__call__(self, scope, replay, send)
 
     async def _fast(self, route: _Route, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -100,7 +109,7 @@ class ServiceApp(Litestar):
         ):
             await self._litestar(scope, receive, send, [])
             return
-        received: list[Message] = []
+        received: list[ReceiveMessage] = []
         body = b""
         while True:
             message = await receive()
@@ -138,7 +147,13 @@ class ServiceApp(Litestar):
         status = 200
         self.fast_answers += 1
         try:
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": page.body})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": status,
+                "headers": headers,
+            }
+            await send(start)
+            end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": page.body, "more_body": False}
+            await send(end)
         finally:
             self._request_log.record(the_request_id, "POST", path, path, status, started, page.algorithm)
