@@ -25,8 +25,10 @@ from service.cache import Cache, create_redis
 from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
 from service.errors import EXCEPTION_HANDLERS, problem_response
+from service.fast_path import FastRoute, ServiceApp
 from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
+from service.models import PersonalizedRequest, PopularRequest, SimilarRequest
 from service.online import ServedRecorder
 from service.openapi import build_document
 from service.replicas import ReadRouter
@@ -42,8 +44,8 @@ from service.routes.facets import facets
 from service.routes.feedback import delete_feedback, feedback_options, post_feedback
 from service.routes.health import health
 from service.routes.operations import metrics, stats
-from service.routes.personalized import personalized
-from service.routes.popular import popular
+from service.routes.personalized import personalized, personalized_page
+from service.routes.popular import popular, popular_page
 from service.routes.profiles import (
     delete_user_profile,
     get_user_profile,
@@ -51,7 +53,7 @@ from service.routes.profiles import (
     put_user_profile,
     user_profile_options,
 )
-from service.routes.similar import similar
+from service.routes.similar import similar, similar_page
 from service.settings import Settings, load_settings
 from service.telemetry import Telemetry
 
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
     request_summary = RequestSummary(settings.request_log_interval_ms / 1000)
+    request_log = RequestLogMiddleware(telemetry, request_summary)
+    auth = BasicAuthMiddleware(credentials, admin_credentials)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -146,7 +150,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         CORSConfig(allow_origins=list(settings.cors_allow_origins)) if settings.cors_allow_origins else None
     )
 
-    app = Litestar(
+    app = ServiceApp(
         route_handlers=[
             health,
             stats,
@@ -173,10 +177,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         lifespan=[lifespan],
         dependencies={"clients": Provide(provide_clients, sync_to_thread=False)},
-        middleware=[
-            RequestLogMiddleware(telemetry, request_summary),
-            BasicAuthMiddleware(credentials, admin_credentials),
-        ],
+        middleware=[request_log, auth],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
@@ -185,6 +186,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    # The hot routes, when a request is plain, skip Litestar's routing, middleware and handler
+    # machinery (service/fast_path.py); their handlers above answer everything else.
+    app.use_fast_path(
+        {
+            "/popular": FastRoute(PopularRequest, popular_page),
+            "/personalized": FastRoute(PersonalizedRequest, personalized_page),
+            "/similar": FastRoute(SimilarRequest, similar_page),
+        },
+        request_log, auth, REQUEST_BODY_LIMIT_BYTES, cors=cors is not None,
+    )  # fmt: skip
     # The served document is Litestar's, with the schemas the server validates with (service/openapi.py);
     # built once here, it is what the plugin's /docs/openapi.json returns.
     plugin = app.plugins.get(OpenAPIPlugin)

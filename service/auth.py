@@ -95,6 +95,14 @@ class BasicAuthMiddleware(ASGIMiddleware):
         self.admin_credentials = admin_credentials
         self.failures = FailedLoginLog()
 
+    def allows(self, header: str | None, path: str) -> tuple[bool, bool]:
+        """Whether an Authorization value lets a request to path through, and whether it carries the
+        Rails pair (a refusal is then a 403, else a 401)."""
+        given = basic_credentials(header)
+        is_admin = pair_matches(given, *self.admin_credentials)
+        is_rails = pair_matches(given, *self.credentials)
+        return is_admin or (is_rails and not _under(path, ADMIN_PATH_PREFIXES)), is_rails
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Pass authorised requests on; answer the others here."""
         header = None
@@ -102,10 +110,8 @@ class BasicAuthMiddleware(ASGIMiddleware):
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
-        given = basic_credentials(header)
-        is_admin = pair_matches(given, *self.admin_credentials)
-        is_rails = pair_matches(given, *self.credentials)
-        if is_admin or (is_rails and not _under(scope["path"], ADMIN_PATH_PREFIXES)):
+        allowed, is_rails = self.allows(header, scope["path"])
+        if allowed:
             await next_app(scope, receive, send)
             return
         client = scope.get("client")

@@ -49,6 +49,17 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+# PERSONALIZED_STORE_STATE, and then the page under the stored token in the same round trip:
+# KEYS[1] the user's state key, KEYS[2] the page's key (the user's hash tag: the same slot); ARGV
+# as PERSONALIZED_STORE_STATE's. Returns {1 if stored else 0, the page or false}.
+PERSONALIZED_STORE_STATE_AND_GET = """
+local stored = 0
+if redis.call('GET', KEYS[1]) ~= ARGV[3] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    stored = 1
+end
+return {stored, redis.call('GET', KEYS[2])}
+"""
 # KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
 SET_UNLESS_NEWER = """
 local current = redis.call('GET', KEYS[1])
@@ -188,6 +199,7 @@ class Cache:
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
         self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
+        self._personalized_store_state_and_get = client.register_script(PERSONALIZED_STORE_STATE_AND_GET)
         self._set_max = client.register_script(SET_MAX)
 
     def _failed(self, error: Exception) -> None:
@@ -363,6 +375,27 @@ class Cache:
             return False
         self._succeeded()
         return bool(stored)
+
+    async def store_state_and_get(
+        self, state_key: str, token: str, ttl_ms: int, page_key: str
+    ) -> tuple[bool, bytes | None]:
+        """store_state, then the page under page_key (a key of the same user), in one round trip:
+        whether the token was stored, and the page (None on a miss or an outage; counted as a
+        lookup of the page's kind)."""
+        try:
+            found = await self._personalized_store_state_and_get(
+                keys=[KEY_PREFIX + state_key, KEY_PREFIX + page_key], args=[token, ttl_ms, TOMBSTONE],
+                client=self.client,
+            )  # fmt: skip
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            self._looked_up(page_key, "error")
+            return False, None
+        self._succeeded()
+        page = found[1] if len(found) > 1 else None  # Redis answers false (nil) as a missing element
+        page = page.encode() if isinstance(page, str) else page or None
+        self._looked_up(page_key, "miss" if page is None else "hit")
+        return bool(found[0]), page
 
     async def forget_state(self, state_key: str) -> bool:
         """Replace a user's state with a tombstone for TOMBSTONE_MS, then wait state_local_ms: every

@@ -160,23 +160,31 @@ class RequestLogMiddleware(ASGIMiddleware):
             status = exc.status_code
             raise
         finally:
-            seconds = time.perf_counter() - started
-            algorithm = scope["state"].get("algorithm")
             method = str(scope.get("method") or scope["type"])
             route = scope.get("path_template")
-            self.telemetry.observe_request(route, method, status, seconds, algorithm)
-            if self.summary is not None:
-                self.summary.add(f"{method} {route or 'unmatched'}", status, seconds)
-            if self.summary is None or status >= 500 or log.isEnabledFor(logging.DEBUG):
-                log.log(
-                    logging.INFO if self.summary is None or status >= 500 else logging.DEBUG,
-                    "http.request",
-                    extra={
-                        "request_id": the_request_id,
-                        "method": method,
-                        "route": route or scope["path"],
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 2),
-                        "algorithm": algorithm,
-                    },
-                )
+            algorithm = scope["state"].get("algorithm")
+            self.record(the_request_id, method, route, scope["path"], status, started, algorithm)
+
+    def record(
+        self, the_request_id: str, method: str, route: str | None, path: str, status: int, started: float,
+        algorithm: str | None,
+    ) -> None:  # fmt: skip
+        """Count an answered request (started at perf_counter() `started`) in telemetry and the
+        summary, and log it when it gets a line of its own; the fast path's requests too."""
+        seconds = time.perf_counter() - started
+        self.telemetry.observe_request(route, method, status, seconds, algorithm)
+        if self.summary is not None:
+            self.summary.add(f"{method} {route or 'unmatched'}", status, seconds)
+        if self.summary is None or status >= 500 or log.isEnabledFor(logging.DEBUG):
+            log.log(
+                logging.INFO if self.summary is None or status >= 500 else logging.DEBUG,
+                "http.request",
+                extra={
+                    "request_id": the_request_id,
+                    "method": method,
+                    "route": route or path,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "algorithm": algorithm,
+                },
+            )

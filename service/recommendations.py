@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 import msgspec
@@ -180,25 +180,38 @@ def in_range(ranked: RankedPage, page: int, limit: int) -> bool:
 _JSON_BOOL = {True: b"true", False: b"false"}
 
 
+class Page(NamedTuple):
+    """A response body ready to send, and the algorithm that served it (for the request log and
+    telemetry)."""
+
+    body: bytes
+    algorithm: str
+
+
 def respond(
-    stored: bytes, hit: bool, started: float, request: Request[Any, Any, Any], *, route: str,
-    user_id: str | None = None, variant: Variant | None = None,
-) -> Response[bytes]:  # fmt: skip
-    """The response of a page_body, cached or new, with its computation time, cache_hit, a new
+    clients: Clients, stored: bytes, hit: bool, started: float, *, route: str, user_id: str | None = None,
+    variant: Variant | None = None,
+) -> Page:  # fmt: skip
+    """The response body of a page_body, cached or new, with its computation time, cache_hit, a new
     recommendation_id and the user's experiment variant appended to the stored bytes (never
-    decoded); the algorithm goes to the request log and telemetry, the page to the served-page
-    recorder (ServedRecorder.served: a reference to the bytes, nothing copied)."""
+    decoded), and the algorithm that served it; the page goes to the served-page recorder
+    (ServedRecorder.served: a reference to the bytes, nothing copied)."""
     algorithm, _, body = stored.partition(b"\n")
     algorithm_name = algorithm.decode()
-    request.state.algorithm = algorithm_name
-    clients: Clients = request.app.state[STATE_KEY]
     recommendation_id = clients.online.served(route, user_id, algorithm_name, variant, body)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
     variant_json = b"null" if variant is None else b'"' + variant.name.encode() + b'"'  # [a-z0-9_-] only
     tail = b',"computation_time_ms":%s,"cache_hit":%s,"recommendation_id":"%s","variant":%s}' % (
         str(elapsed_ms).encode(), _JSON_BOOL[hit], recommendation_id.encode(), variant_json,
     )  # fmt: skip
-    return Response(body[:-1] + tail, media_type=MediaType.JSON)
+    return Page(body[:-1] + tail, algorithm_name)
+
+
+def page_response(page: Page, request: Request[Any, Any, Any]) -> Response[bytes]:
+    """A Page as a Litestar handler answers it, its algorithm put in the request state for the
+    request log."""
+    request.state.algorithm = page.algorithm
+    return Response(page.body, media_type=MediaType.JSON)
 
 
 async def cached_page(

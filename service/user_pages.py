@@ -10,18 +10,25 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import msgspec
-from litestar import Request, Response
 
 from service.cache import personalized_state_key, user_tag
 from service.clients import Clients
 from service.db import fetch_row, fetch_row_with_overrides
 from service.main_reads import fetch_reading_main, main_link_failed
 from service.online import Variant
-from service.recommendations import RankedPage, args_digest, call_arguments, in_range, page_body, respond
+from service.recommendations import (
+    Page,
+    RankedPage,
+    args_digest,
+    call_arguments,
+    in_range,
+    page_body,
+    respond,
+)
 from service.replicas import ReadTarget
 
 
@@ -75,9 +82,7 @@ class UserPageQuery:
     response_fields: Callable[[RankedPage, bool], dict[str, Any]]
 
 
-async def user_page(
-    clients: Clients, request: Request[Any, Any, Any], started: float, query: UserPageQuery
-) -> Response[bytes]:
+async def user_page(clients: Clients, started: float, query: UserPageQuery) -> Page:
     """The page of the query: from the cache under `<function>:<state token>:{<user digest>}:<digest
     of args and variant>` (the user's hash tag: the same Redis Cluster slot as their state), else
     ranked now (with the variant's overrides).
@@ -105,35 +110,41 @@ async def user_page(
                 ),
             )  # fmt: skip
         if found.page is not None:
-            return _respond(found.page, True, started, request, query, variant)
+            return _respond(clients, found.page, True, started, query, variant)
         if usable and found.token is not None and not clients.router.enabled:
             page_key = f"{query.function}:{found.token}{suffix}"
             primary, quiet = clients.router.primary, is_quiet(found.token)
-            return await _rank(clients, primary, request, started, query, page_key, True, quiet, variant)
+            return await _rank(clients, primary, started, query, page_key, True, quiet, variant)
 
-    async def on(target: ReadTarget) -> Response[bytes]:
+    def page_key_of(token: str) -> str:
+        return f"{query.function}:{token}{suffix}"
+
+    async def on(target: ReadTarget) -> Page:
+        read: StateRead
         if max_age_ms <= 0:  # the state read for this request, from main
-            state = await read_state(clients, target, user_id)
+            read = StateRead(await read_state(clients, target, user_id))
         else:  # one read per user and server at a time in this worker; requests meanwhile share it
-            state = await clients.state_reads.run(
-                f"{user_id}@{target.name}", lambda: read_and_store_state(clients, target, user_id)
+            read = await clients.state_reads.run(
+                f"{user_id}@{target.name}",
+                lambda: read_and_store_state(clients, target, user_id, page_key_of),
             )
-        page_key = f"{query.function}:{state.token}{suffix}"
-        cached = await cache.get(page_key)
+        state = read.state
+        page_key = page_key_of(state.token)
+        # The page was looked up with the storing of the state when this request's read stored it.
+        cached = read.page if read.page_key == page_key else await cache.get(page_key)
         if cached is not None:
-            return _respond(cached, True, started, request, query, variant)
+            return _respond(clients, cached, True, started, query, variant)
         checked, quiet = state.fresh_checked, is_quiet(state.token)
-        return await _rank(clients, target, request, started, query, page_key, checked, quiet, variant)
+        return await _rank(clients, target, started, query, page_key, checked, quiet, variant)
 
     return await clients.router.run_for_user(cache, user_id, on)
 
 
 def _respond(
-    page: bytes, hit: bool, started: float, request: Request[Any, Any, Any], query: UserPageQuery,
-    variant: Variant | None,
-) -> Response[bytes]:  # fmt: skip
+    clients: Clients, page: bytes, hit: bool, started: float, query: UserPageQuery, variant: Variant | None
+) -> Page:
     """respond() for the query's route and user, in their variant."""
-    return respond(page, hit, started, request, route=query.function, user_id=query.user_id, variant=variant)
+    return respond(clients, page, hit, started, route=query.function, user_id=query.user_id, variant=variant)
 
 
 async def read_state(clients: Clients, target: ReadTarget, user_id: str) -> CacheState:
@@ -144,21 +155,39 @@ async def read_state(clients: Clients, target: ReadTarget, user_id: str) -> Cach
     )  # fmt: skip
 
 
-async def read_and_store_state(clients: Clients, target: ReadTarget, user_id: str) -> CacheState:
+class StateRead(NamedTuple):
+    """A state read, and the page looked up in the round trip that stored it (page_key None: none
+    was)."""
+
+    state: CacheState
+    page_key: str | None = None
+    page: bytes | None = None
+
+
+async def read_and_store_state(
+    clients: Clients, target: ReadTarget, user_id: str, page_key_of: Callable[[str], str] | None = None
+) -> StateRead:
     """The user's state from the target's database, stored in Redis to be trusted until
-    PERSONALIZED_STATE_MAX_AGE_MS after the read began (never a state read without main)."""
+    PERSONALIZED_STATE_MAX_AGE_MS after the read began (never a state read without main); with
+    page_key_of, the page under the state's token is looked up in the same round trip."""
     read_at = time.monotonic()
     state = await read_state(clients, target, user_id)
     keep_ms = clients.settings.personalized_state_max_age_ms - int((time.monotonic() - read_at) * 1000)
     if state.fresh_checked and keep_ms > 0:
-        await clients.cache.store_state(personalized_state_key(user_id), state.token, keep_ms)
-    return state
+        state_key = personalized_state_key(user_id)
+        if page_key_of is None:
+            await clients.cache.store_state(state_key, state.token, keep_ms)
+        else:
+            page_key = page_key_of(state.token)
+            _, page = await clients.cache.store_state_and_get(state_key, state.token, keep_ms, page_key)
+            return StateRead(state, page_key, page)
+    return StateRead(state)
 
 
 async def _rank(
-    clients: Clients, target: ReadTarget, request: Request[Any, Any, Any], started: float,
-    query: UserPageQuery, page_key: str, fresh_checked: bool, quiet: bool, variant: Variant | None,
-) -> Response[bytes]:  # fmt: skip
+    clients: Clients, target: ReadTarget, started: float, query: UserPageQuery, page_key: str,
+    fresh_checked: bool, quiet: bool, variant: Variant | None,
+) -> Page:  # fmt: skip
     """Rank the page now on the target, reading main when the state did (fresh_checked) and found
     unsynced events (not quiet: a quiet state already says main holds none, so the page is ranked
     from it without another read), with the variant's overrides of recs.settings, and store it under
@@ -187,4 +216,4 @@ async def _rank(
     elif in_range(ranked, query.page, query.limit):
         await clients.cache.set(page_key, body, clients.settings.cache_ttl_personalized)
         clients.cache.keep_page(page_key, body, clients.settings.cache_ttl_personalized)
-    return _respond(body, False, started, request, query, variant)
+    return _respond(clients, body, False, started, query, variant)

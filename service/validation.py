@@ -13,6 +13,8 @@ from litestar import Request
 from litestar.exceptions import ClientException, ValidationException
 
 T = TypeVar("T")
+# Where the fast path (service/fast_path.py) leaves an error of a page for the route to raise.
+FAST_PATH_ERROR = "fast_path_error"
 # Extra bounds known only at start (MAX_PAGE_SIZE): (struct, field name) -> {"le": ...}.
 Bounds = Mapping[tuple[type, str], Mapping[str, int]]
 _KINDS = {
@@ -236,11 +238,16 @@ def body_check(
     type_: type[Any], bounds: Callable[[Request[Any, Any, Any]], Bounds] | None = None
 ) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
     """A before_request hook: the route's body checked whole (every bad field named) before the
-    handler's own decoding, which then only sees valid bodies."""
+    handler's own decoding, which then only sees valid bodies; or the error the fast path met
+    computing the page of this request (service/fast_path.py) raised, to be answered as the
+    handler's own."""
 
     decoder = msgspec.json.Decoder(type_)
 
     async def check(request: Request[Any, Any, Any]) -> None:
+        error = request.scope["state"].pop(FAST_PATH_ERROR, None)
+        if error is not None:
+            raise error
         body = await request.body()
         limits = bounds(request) if bounds else None
         # Valid bodies, nearly all of them, take msgspec's own decoder (no per-field walk in Python);

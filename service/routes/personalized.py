@@ -12,7 +12,7 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import PersonalizedRequest, parse_uuid
-from service.recommendations import RankedPage, page_arguments, page_bounds
+from service.recommendations import Page, RankedPage, page_arguments, page_bounds, page_response
 from service.user_pages import UserPageQuery, user_page
 from service.validation import body_check
 
@@ -50,7 +50,11 @@ async def personalized(
     """Validate, then the page of api.personalized from the cache keyed on the user's state (the data
     versions and the user's unsynced events, kept in Redis for PERSONALIZED_STATE_MAX_AGE_MS) or the
     database."""
-    started = time.perf_counter()
+    return page_response(await personalized_page(clients, data, time.perf_counter()), request)
+
+
+async def personalized_page(clients: Clients, data: PersonalizedRequest, started: float) -> Page:
+    """The page of a valid request (the route's, and the fast path's: service/fast_path.py)."""
     user_id = str(parse_uuid(data.user_id, "user_id"))
     page, limit, page_args = page_arguments(data, clients.settings)
     args = (user_id, data.geo_id, *page_args)
@@ -58,7 +62,7 @@ async def personalized(
         function="personalized", user_id=user_id, args=args, page=page, limit=limit, into=RankedPage,
         response_fields=_response_fields,
     )  # fmt: skip
-    return await user_page(clients, request, started, query)
+    return await user_page(clients, started, query)
 
 
 def _response_fields(ranked: RankedPage, degraded: bool) -> dict[str, Any]:

@@ -12,7 +12,15 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import PopularRequest
-from service.recommendations import RankedPage, cached_page, page_arguments, page_bounds, respond
+from service.recommendations import (
+    Page,
+    RankedPage,
+    cached_page,
+    page_arguments,
+    page_bounds,
+    page_response,
+    respond,
+)
 from service.replicas import ReadTarget
 from service.validation import body_check
 
@@ -46,7 +54,11 @@ async def popular(
     request: Request[Any, Any, Any],
 ) -> Response[bytes]:
     """Validate, then the page of api.popular from the cache (its stored bytes) or the database."""
-    started = time.perf_counter()
+    return page_response(await popular_page(clients, data, time.perf_counter()), request)
+
+
+async def popular_page(clients: Clients, data: PopularRequest, started: float) -> Page:
+    """The page of a valid request (the route's, and the fast path's: service/fast_path.py)."""
     user = data.user_params
     page, limit, page_args = page_arguments(data, clients.settings)
     args = (user.gender, user.age_group, user.category, user.geo_id, *page_args)
@@ -59,7 +71,7 @@ async def popular(
         )  # fmt: skip
 
     stored, hit = await clients.router.run(on)
-    return respond(stored, hit, started, request, route="popular")
+    return respond(clients, stored, hit, started, route="popular")
 
 
 def _extra(ranked: RankedPage) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from litestar.params import Body
 
 from service.clients import Clients
 from service.models import SimilarRequest, parse_uuid
-from service.recommendations import RankedPage, SimilarPage, cached_page, page_arguments, page_bounds, respond
+from service.recommendations import (
+    Page,
+    RankedPage,
+    SimilarPage,
+    cached_page,
+    page_arguments,
+    page_bounds,
+    page_response,
+    respond,
+)
 from service.replicas import ReadTarget
 from service.user_pages import UserPageQuery, user_page
 from service.validation import body_check
@@ -54,7 +63,11 @@ async def similar(
 ) -> Response[bytes]:
     """Validate, then the page of api.similar from the cache or the database: keyed on the data
     versions for anyone, on the user's state (as /personalized) with a user_id."""
-    started = time.perf_counter()
+    return page_response(await similar_page(clients, data, time.perf_counter()), request)
+
+
+async def similar_page(clients: Clients, data: SimilarRequest, started: float) -> Page:
+    """The page of a valid request (the route's, and the fast path's: service/fast_path.py)."""
     present_id = str(parse_uuid(data.present_id, "present_id"))
     user_id = None if data.user_id is None else str(parse_uuid(data.user_id, "user_id"))
     page, limit, page_args = page_arguments(data, clients.settings)
@@ -64,7 +77,7 @@ async def similar(
             function="similar", user_id=user_id, args=args, page=page, limit=limit, into=SimilarPage,
             response_fields=_response_fields,
         )  # fmt: skip
-        return await user_page(clients, request, started, query)
+        return await user_page(clients, started, query)
 
     async def on(target: ReadTarget) -> tuple[bytes, bool]:
         versions = [str(await target.versions.get(target.pool, name)) for name in ANONYMOUS_VERSIONS]
@@ -74,7 +87,7 @@ async def similar(
         )  # fmt: skip
 
     stored, hit = await clients.router.run(on)
-    return respond(stored, hit, started, request, route="similar")
+    return respond(clients, stored, hit, started, route="similar")
 
 
 def _response_fields(ranked: RankedPage, degraded: bool) -> dict[str, Any]:

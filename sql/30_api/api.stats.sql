@@ -1,9 +1,10 @@
 -- api.stats: what GET /stats reports from the database, from cheap sources only: main's totals
 -- as the last sync counted them (recs.source_totals), rows of each derived table from
 -- the planner's statistics (pg_class.reltuples, refreshed by ANALYZE after each full rebuild, and by autovacuum), users
--- with demographics (counted, one row per user), users with a profile and with neighbours (as
--- the last profile and similarity runs counted them), and every job's status as api.job_status
--- gives it.
+-- with demographics (exact: the count the table's triggers keep in recs.row_counts), users with a
+-- profile and with neighbours (as the last profile and similarity runs counted them), and every
+-- job's status as api.job_status gives it. No source is scanned per call: the cost does not grow
+-- with the data.
 -- Arguments: none. Result: one jsonb object {main_totals, main_totals_counted_at, derived_rows,
 --   users, jobs}; a total never counted is absent, a relation never analyzed has rows null.
 -- Errors: none. Caller: GET /stats. SECURITY DEFINER: the app role cannot read recs.
@@ -23,7 +24,8 @@ BEGIN
                                 'item_stats', 'user_stats', 'user_vectors', 'user_neighbors')
         ),
         'users', jsonb_build_object(
-            'with_demographics', (SELECT count(*) FROM recs.user_demographics),
+            'with_demographics', coalesce((SELECT c.rows FROM recs.row_counts c
+                                           WHERE c.relation = 'user_demographics'), 0),
             -- The table changes only when the profile job writes it, and that run counted it.
             'with_profile', coalesce((SELECT r.rows FROM recs.job_runs r
                                       WHERE r.job = 'refresh_user_profiles' AND r.error IS NULL
