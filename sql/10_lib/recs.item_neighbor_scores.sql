@@ -1,21 +1,25 @@
 -- recs.item_neighbor_scores: "people who took this also took": every present scored for a user
--- by the item neighbours of their recent presents, sum over those presents of the user's
--- interaction weight x the similarity (recs.item_neighbors). Presents not yet synced (p_fresh)
--- count as likes. The user's own presents are scored too: the callers leave them out.
+-- by the item neighbours of their recent presents. Two scores, each a sum over those presents of
+-- the user's interaction weight x a present-to-present weight: the similarity (recs.item_neighbors)
+-- and the learned weight (recs.item_learned_weights); each is scaled to its best candidate and
+-- they are blended with item_learned_weight the learned share (0: the similarity alone, and the
+-- learned weights are not read). Presents not yet synced (p_fresh) count as likes. The user's own
+-- presents are scored too: the callers leave them out.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
 --   of the present, not by an order they do not have); p_half_life (a present's weight halves
 --   every p_half_life steps back in the user's history, unsynced ones being the most recent;
 --   events at the same time are one step; 0 = no fading; presents ten half-lives back, under
 --   1/1000, are not read).
--- Result: (item_id, score), one row per present scored, unordered.
+-- Result: (item_id, score), one row per present whose blended score is above 0, unordered.
 -- Errors: bad settings (22P02). Caller: recs.rank_collaborative.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
     p_user_key integer, p_fresh integer[], p_history integer, p_half_life double precision
 )
 RETURNS TABLE (item_id integer, score double precision)
 LANGUAGE sql STABLE AS $$
-    SELECT n.item_id, sum(h.weight * n.similarity)
+WITH history AS (
+    SELECT h.item_id, h.weight
     FROM ((SELECT recent.item_id,
                  recent.weight * CASE WHEN p_half_life = 0 THEN 1
                                       WHEN (recent.steps_back / p_half_life) > 1000 THEN 0
@@ -39,10 +43,31 @@ LANGUAGE sql STABLE AS $$
           LIMIT p_history)
           UNION ALL
           SELECT f.item_id, (SELECT recs.setting('like_weight')::double precision) FROM unnest(p_fresh) AS f(item_id)) h
+    WHERE h.weight > 0
+), learned AS (
+    SELECT (SELECT recs.setting('item_learned_weight')::double precision) AS share
+), scored AS (
+    SELECT n.item_id, false AS is_learned, sum(h.weight * n.similarity) AS score
+    FROM history h
     JOIN recs.item_neighbors pool ON pool.item_id = h.item_id
     CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)
-    WHERE h.weight > 0
-    GROUP BY n.item_id;
+    GROUP BY n.item_id
+    UNION ALL
+    SELECT n.item_id, true, sum(h.weight * n.weight)
+    FROM history h
+    JOIN recs.item_learned_weights w ON w.item_id = h.item_id
+    CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS n(item_id, weight)
+    WHERE (SELECT l.share FROM learned l) > 0
+    GROUP BY n.item_id
+)
+SELECT s.item_id,
+       sum(CASE WHEN s.is_learned THEN l.share ELSE 1 - l.share END * s.score / s.best)
+FROM (SELECT c.item_id, c.is_learned, c.score, max(c.score) OVER (PARTITION BY c.is_learned) AS best
+      FROM scored c) s
+CROSS JOIN learned l
+WHERE s.best > 0
+GROUP BY s.item_id
+HAVING sum(CASE WHEN s.is_learned THEN l.share ELSE 1 - l.share END * s.score / s.best) > 0;
 $$;
 COMMENT ON FUNCTION recs.item_neighbor_scores(integer, integer[], integer, double precision) IS
-    'Presents scored by the item neighbours of a user''s recent presents (weight x similarity, summed). Used by the collaborative and content-based tiers.';
+    'Presents scored by the item neighbours of a user''s recent presents: weight x similarity and weight x learned weight, summed, each scaled to its best and blended. Used by the collaborative and content-based tiers.';

@@ -1,6 +1,7 @@
 -- recs.item_neighbor_settings: the settings the item neighbours depend on, as one jsonb value.
 -- The similarity job records it with each run; a run that finds it changed is a full one.
--- Arguments: none. Result: jsonb {pool, user_sample, history_limit, pair_budget, asymmetry}.
+-- Arguments: none. Result: jsonb {pool, user_sample, history_limit, pair_budget, asymmetry,
+--   learned_neighbors, learned_ridge, learned_presents}.
 -- Errors: bad settings (22P02). Caller: recs.job_refresh_user_similarities, recs.similarity_is_full.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_settings() RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -9,7 +10,10 @@ LANGUAGE sql STABLE AS $$
         'user_sample', recs.setting('item_neighbor_user_sample')::integer,
         'history_limit', recs.setting('item_neighbor_history_limit')::integer,
         'pair_budget', recs.setting('item_neighbor_pair_budget')::bigint,
-        'asymmetry', recs.setting('item_similarity_asymmetry')::double precision);
+        'asymmetry', recs.setting('item_similarity_asymmetry')::double precision,
+        'learned_neighbors', recs.setting('item_learned_neighbors')::integer,
+        'learned_ridge', recs.setting('item_learned_ridge')::double precision,
+        'learned_presents', recs.setting('item_learned_presents')::integer);
 $$;
 COMMENT ON FUNCTION recs.item_neighbor_settings() IS
-    'Settings the item neighbours depend on (a change makes the next similarity run a full one).';
+    'Settings the item neighbours and their learned weights depend on (a change makes the next similarity run a full one).';

@@ -1,0 +1,148 @@
+"""Learned item weights in SQL: the Cholesky solve, each present's ridge regression on its item
+neighbours against numpy, the bounds on the solves, and the blend with the similarities."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import psycopg
+import pytest
+
+from tests.data import World
+from tests.sql.test_item_neighbors import force_full_similarity_run
+from tests.sql.test_personalized import personalized
+
+
+def solve(world: World, lower: list[float], b: list[float]) -> list[float]:
+    row = world.recs.execute("SELECT recs.cholesky_solve(%s::float8[], %s::float8[])", (lower, b)).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_cholesky_solve_matches_numpy(world: World) -> None:
+    assert solve(world, [4, 2, 3], [2, 1]) == pytest.approx([0.5, 0])  # 4x + 2y = 2, 2x + 3y = 1
+    rng = np.random.default_rng(7)
+    m = rng.normal(size=(6, 6))
+    a = m @ m.T + 6 * np.eye(6)
+    b = rng.normal(size=6)
+    lower = [float(a[i, j]) for i in range(6) for j in range(i + 1)]
+    assert solve(world, lower, [float(v) for v in b]) == pytest.approx(list(np.linalg.solve(a, b)))
+
+
+@pytest.mark.parametrize(("lower", "b"), [([1, 2, 1], [1, 1]), ([1, 0], [1, 1])])
+def test_cholesky_solve_refuses_a_matrix_that_is_not_positive_definite_or_of_the_wrong_size(
+    world: World, lower: list[float], b: list[float]
+) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue):
+        solve(world, lower, b)
+
+
+def item_keys(world: World, presents: list[uuid.UUID]) -> list[int]:
+    rows = dict(
+        world.recs.execute(
+            "SELECT present_id, item_id FROM recs.items WHERE present_id = ANY(%s)", (presents,)
+        ).fetchall()
+    )
+    return [rows[present] for present in presents]
+
+
+def learned(world: World) -> dict[tuple[int, int], float]:
+    """recs.item_learned_weights as {(regressor, target): weight}."""
+    rows = world.recs.execute(
+        """SELECT w.item_id, t.target_id, t.weight
+           FROM recs.item_learned_weights w
+           CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS t(target_id, weight)"""
+    ).fetchall()
+    return {(source, target): weight for source, target, weight in rows}
+
+
+def take_overlapping(world: World, presents: list[uuid.UUID]) -> None:
+    """Eight users, each liking three or four neighbouring presents (one clicked as well)."""
+    for index, user in enumerate(world.users(8)):
+        for present in presents[index % 4 : index % 4 + 3 + index % 2]:
+            world.like(user, present)
+    world.click(world.users(1)[0], presents[0], times=2)
+
+
+def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours(world: World) -> None:
+    presents = [world.present() for _ in range(7)]
+    take_overlapping(world, presents)
+    world.setting("item_learned_neighbors", "3")
+    world.setting("item_learned_ridge", "2")
+    world.refresh_all()
+
+    keys = item_keys(world, presents)
+    index = {key: position for position, key in enumerate(keys)}
+    # X from the interactions (a like 1, each click 0.3 more), as the histories hold them.
+    x = np.zeros((0, len(keys)))
+    for (user_key,) in world.recs.execute("SELECT DISTINCT user_key FROM recs.interactions ORDER BY 1"):
+        row = np.zeros(len(keys))
+        for item_id, liked, clicks in world.recs.execute(
+            "SELECT item_id, liked_at IS NOT NULL, clicks FROM recs.interactions WHERE user_key = %s",
+            (user_key,),
+        ):
+            row[index[item_id]] = (1.0 if liked else 0.0) + 0.3 * min(clicks, 10)
+        x = np.vstack([x, row])
+    gram = x.T @ x
+    expected: dict[tuple[int, int], float] = {}
+    for target, neighbours in world.recs.execute("SELECT item_id, neighbor_ids FROM recs.item_neighbors"):
+        regressors = [index[key] for key in neighbours[:3]]
+        weights = np.linalg.solve(gram[np.ix_(regressors, regressors)] + 2 * np.eye(len(regressors)),
+                                  gram[regressors, index[target]])  # fmt: skip
+        expected |= {(keys[r], target): float(w) for r, w in zip(regressors, weights, strict=True) if w != 0}
+    got = learned(world)
+    assert got.keys() == expected.keys() and len(got) >= 7
+    assert [got[pair] for pair in expected] == pytest.approx(list(expected.values()))
+
+
+def test_the_solves_are_bounded_and_kept_by_incremental_runs(world: World) -> None:
+    presents = [world.present() for _ in range(7)]
+    take_overlapping(world, presents)
+    world.refresh_all()
+    everything = learned(world)
+    assert {target for _, target in everything} == set(item_keys(world, presents))
+
+    world.like(world.users(1)[0], presents[6])
+    world.refresh("refresh_user_similarities")  # incremental: the weights stay
+    assert learned(world) == everything
+
+    world.setting("item_learned_presents", "1")  # a changed setting makes the next run a full one
+    world.refresh("refresh_user_similarities")
+    most_taken = world.recs.execute(
+        "SELECT item_id FROM recs.item_stats ORDER BY users DESC, item_id LIMIT 1"
+    ).fetchone()
+    assert most_taken is not None
+    assert {target for _, target in learned(world)} == {most_taken[0]}
+
+    world.setting("item_learned_neighbors", "0")
+    force_full_similarity_run(world)
+    assert learned(world) == {}
+
+
+@pytest.mark.parametrize(("share", "expected_first"), [("0", "niche"), ("1", "popular")])
+def test_the_item_score_blends_similarities_and_learned_weights_by_their_share(
+    world: World, share: str, expected_first: str
+) -> None:
+    # The user took `anchor`. Three of anchor's users also took `niche`, which no one else took;
+    # four took `popular`, which twenty more took alone. The similarity divides by the popularity
+    # of the present it leads to and ranks niche first; each present's regression on anchor (its
+    # only neighbour) weighs anchor by their co-occurrences, 3 against 4, and ranks popular first.
+    anchor, niche, popular = world.present(), world.present(), world.present()
+    for user in world.users(3):
+        world.like(user, anchor)
+        world.like(user, niche)
+    for user in world.users(4):
+        world.like(user, anchor)
+        world.like(user, popular)
+    for user in world.users(20):
+        world.like(user, popular)
+    world.setting("item_learned_neighbors", "1")
+    world.setting("item_learned_ridge", "1")
+    world.setting("item_learned_weight", share)
+    user = world.users(1)[0]
+    world.like(user, anchor)
+    world.refresh_all()
+    result = personalized(user)
+    assert result["algorithm_used"] == "content_based"
+    assert result["items"][:2] == {"niche": [niche, popular], "popular": [popular, niche]}[expected_first]
