@@ -6,7 +6,9 @@
 -- like_weight or popular_click_weight differ from those the tables were computed with (recorded in
 -- recs.sync_state row 'popular_items'; deleting it forces a rebuild); then, either way, each
 -- segment's ranking shrunk towards the global one (recs.popular_write_blended). Bumps the
--- 'popular' data version when a row changed. One transaction: a failed run leaves the previous rows.
+-- 'popular' data version when a row changed. Also counts the users with demographics for GET /stats
+-- (recs.sync_state details users_with_demographics: one index-only count per run, so /stats never
+-- counts them per call). One transaction: a failed run leaves the previous rows.
 -- Arguments: none. Result: rows in recs.popular_items after the refresh.
 -- Errors: main unreachable, bad settings (the run is logged with the error; old data stays).
 -- Caller: recs.run_job('refresh_popular_items') from pg_cron (job "refresh-popular-items",
@@ -45,7 +47,8 @@ BEGIN
     v_written := v_written + recs.popular_write_blended();
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('popular_items', now(), CASE WHEN v_full THEN now() END,
-            jsonb_build_object('computed_with', v_params, 'full', v_full, 'rows_written', v_written))
+            jsonb_build_object('computed_with', v_params, 'full', v_full, 'rows_written', v_written,
+                               'users_with_demographics', (SELECT count(*) FROM recs.user_demographics)))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at),
             details = excluded.details;

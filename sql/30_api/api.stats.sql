@@ -1,8 +1,8 @@
 -- api.stats: what GET /stats reports from the database, from cheap sources only: main's totals
 -- as the last sync counted them (recs.source_totals), rows of each derived table from
 -- the planner's statistics (pg_class.reltuples, refreshed by ANALYZE after each full rebuild, and by autovacuum), users
--- with demographics (exact: the count the table's triggers keep in recs.row_counts), users with a
--- profile and with neighbours (as the last profile and similarity runs counted them), and every
+-- with demographics (as the last popularity run counted them), users with a profile and with
+-- neighbours (as the last profile and similarity runs counted them), and every
 -- job's status as api.job_status gives it. No source is scanned per call: the cost does not grow
 -- with the data.
 -- Arguments: none. Result: one jsonb object {main_totals, main_totals_counted_at, derived_rows,
@@ -24,8 +24,8 @@ BEGIN
                                 'item_stats', 'user_stats', 'user_vectors', 'user_neighbors')
         ),
         'users', jsonb_build_object(
-            'with_demographics', coalesce((SELECT c.rows FROM recs.row_counts c
-                                           WHERE c.relation = 'user_demographics'), 0),
+            'with_demographics', coalesce((SELECT (s.details ->> 'users_with_demographics')::bigint
+                                           FROM recs.sync_state s WHERE s.source = 'popular_items'), 0),
             -- The table changes only when the profile job writes it, and that run counted it.
             'with_profile', coalesce((SELECT r.rows FROM recs.job_runs r
                                       WHERE r.job = 'refresh_user_profiles' AND r.error IS NULL
