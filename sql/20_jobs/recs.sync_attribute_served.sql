@@ -8,8 +8,9 @@
 -- (clicked_at) and of its like (liked_at). Events read again (the sync overlap, a full resync)
 -- find the same impression and change nothing: the earliest time is kept. An impression that newly
 -- got a click (a like) adds one to the clicks (likes) of its hour, route, algorithm and variant in
--- recs.online_hourly. (A page its user's erasure deletes while the sync credits it fails the sync's
--- transaction on the foreign key; the next sync reads the events again.)
+-- recs.online_hourly. The pages credited are locked (FOR KEY SHARE) before their credits are
+-- written: a page its user's erasure is deleting meanwhile is waited for and then left out, never
+-- a foreign-key failure of the sync; an erasure that starts later waits for the sync's commit.
 -- Arguments: none. Result: impressions credited or changed (at most one per event).
 -- Errors: none of its own. Caller: recs.sync_main, after recs.sync_read_events.
 CREATE OR REPLACE FUNCTION recs.sync_attribute_served() RETURNS bigint
@@ -51,12 +52,18 @@ BEGIN
                min(t.created_at) FILTER (WHERE t.is_like) AS liked_at
         FROM touched t
         GROUP BY t.recommendation_id, t.position, t.present_id
+    ), still_there AS (  -- see the header: pages an erasure deleted meanwhile drop out here
+        SELECT p.recommendation_id
+        FROM recs.served_pages p
+        WHERE p.recommendation_id IN (SELECT f.recommendation_id FROM firsts f)
+        FOR KEY SHARE
     ), changes AS (
         SELECT f.recommendation_id, f.position, f.present_id, p.served_at, p.route, p.algorithm, p.experiment,
                p.variant, least(a.clicked_at, f.clicked_at) AS clicked_at, least(a.liked_at, f.liked_at) AS liked_at,
                (a.clicked_at IS NULL AND f.clicked_at IS NOT NULL)::int AS new_click,
                (a.liked_at IS NULL AND f.liked_at IS NOT NULL)::int AS new_like
         FROM firsts f
+        JOIN still_there k ON k.recommendation_id = f.recommendation_id
         JOIN recs.served_pages p ON p.recommendation_id = f.recommendation_id
         LEFT JOIN recs.served_attributions a ON a.recommendation_id = f.recommendation_id AND a.position = f.position
         WHERE a.recommendation_id IS NULL

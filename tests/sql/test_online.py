@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -119,6 +120,39 @@ def test_an_event_on_a_present_served_on_many_pages_credits_only_the_latest_impr
     world.recs.execute("DELETE FROM recs.sync_state")  # a full resync reads both events again
     world.refresh()
     assert credited() == [(False, False), (True, False), (False, False), (False, True)]
+
+
+def test_a_sync_crediting_a_page_its_users_erasure_deletes_meanwhile_leaves_it_out(world: World) -> None:
+    """The erasure deletes the user's pages while the sync reads an event on one: the sync waits
+    for it, credits nothing and succeeds (it never fails on the page that is gone)."""
+    present = world.present()
+    (user,) = world.users(1, "f", "25-34")
+    world.refresh()
+    served_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    record([page(user, [present], served_at)])
+    world.click(user, present, at=served_at + dt.timedelta(minutes=5))
+    outcome: list[BaseException | None] = []
+
+    def sync() -> None:
+        try:
+            world.refresh("refresh_user_profiles")
+            outcome.append(None)
+        except BaseException as error:  # reported by the assertion below
+            outcome.append(error)
+
+    with owner_connect() as eraser, eraser.transaction():
+        eraser.execute("SELECT FROM api.erase_user(%s)", (user,))
+        syncing = threading.Thread(target=sync)
+        syncing.start()
+        syncing.join(timeout=2)  # the sync reaches the page and waits for the erasure
+        assert syncing.is_alive()
+    syncing.join(timeout=60)
+    assert outcome == [None]
+    last = world.recs.execute(
+        "SELECT error FROM recs.job_runs WHERE job = 'refresh_user_profiles' ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    assert last == (None,)
+    assert world.recs.execute("SELECT count(*) FROM recs.served_attributions").fetchone() == (0,)
 
 
 def test_wilson_bounds_match_the_formula(databases: tuple[psycopg.Connection, ...]) -> None:
