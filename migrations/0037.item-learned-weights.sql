@@ -20,13 +20,13 @@ COMMENT ON TABLE recs.item_learned_weights IS
     'Per present i: the presents whose learned regression reads i (target_ids) and i''s coefficient in each (weights, same order, largest first). Written by the full similarity run (recs.similarity_item_learned).';
 
 INSERT INTO recs.settings (key, value, description, value_type, min_value, max_value) VALUES
-    ('item_learned_neighbors', '50',
+    ('item_learned_neighbors', '30',
      'Learned item weights: each present is regressed on its first this many item neighbours (one solve of this size per present); 0 = no learned weights.',
      'integer', 0, 200),
     ('item_learned_ridge', '200',
      'Learned item weights: λ added to the diagonal of the neighbours'' co-occurrences (larger: smaller, smoother weights).',
      'number', 1, 1000000),
-    ('item_learned_presents', '5000',
+    ('item_learned_presents', '2000',
      'Learned item weights: most presents solved per full similarity run, those with the most users first (the rest keep the cosine score alone).',
      'integer', 0, 10000000),
     ('item_learned_weight', '0.5',

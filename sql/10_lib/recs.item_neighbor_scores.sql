@@ -44,30 +44,38 @@ WITH history AS (
           UNION ALL
           SELECT f.item_id, (SELECT recs.setting('like_weight')::double precision) FROM unnest(p_fresh) AS f(item_id)) h
     WHERE h.weight > 0
-), learned AS (
-    SELECT (SELECT recs.setting('item_learned_weight')::double precision) AS share
 ), scored AS (
-    SELECT n.item_id, false AS is_learned, sum(h.weight * n.similarity) AS score
+    -- Both weights of each candidate in one pass: the similarities of the history's lists, and
+    -- the learned weights (not read at a learned share of 0).
+    SELECT n.item_id,
+           sum(h.weight * n.weight) FILTER (WHERE NOT n.is_learned) AS by_similarity,
+           sum(h.weight * n.weight) FILTER (WHERE n.is_learned) AS by_learned
     FROM history h
-    JOIN recs.item_neighbors pool ON pool.item_id = h.item_id
-    CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)
+    CROSS JOIN LATERAL (
+        SELECT u.item_id, u.weight, false AS is_learned
+        FROM recs.item_neighbors pool
+        CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS u(item_id, weight)
+        WHERE pool.item_id = h.item_id
+        UNION ALL
+        SELECT u.item_id, u.weight, true
+        FROM recs.item_learned_weights w
+        CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS u(item_id, weight)
+        WHERE w.item_id = h.item_id AND (SELECT recs.setting('item_learned_weight')::double precision) > 0
+    ) n
     GROUP BY n.item_id
-    UNION ALL
-    SELECT n.item_id, true, sum(h.weight * n.weight)
-    FROM history h
-    JOIN recs.item_learned_weights w ON w.item_id = h.item_id
-    CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS n(item_id, weight)
-    WHERE (SELECT l.share FROM learned l) > 0
-    GROUP BY n.item_id
+), blended AS (
+    -- Each score scaled to its best candidate (a kind whose best is not above 0 counts nothing).
+    SELECT c.item_id,
+           (1 - l.share) * CASE WHEN c.best_similarity > 0 THEN coalesce(c.by_similarity, 0) / c.best_similarity
+                                ELSE 0 END
+           + l.share * CASE WHEN c.best_learned > 0 THEN coalesce(c.by_learned, 0) / c.best_learned ELSE 0 END
+               AS score
+    FROM (SELECT s.item_id, s.by_similarity, s.by_learned,
+                 max(s.by_similarity) OVER () AS best_similarity, max(s.by_learned) OVER () AS best_learned
+          FROM scored s) c
+    CROSS JOIN (SELECT (SELECT recs.setting('item_learned_weight')::double precision) AS share) l
 )
-SELECT s.item_id,
-       sum(CASE WHEN s.is_learned THEN l.share ELSE 1 - l.share END * s.score / s.best)
-FROM (SELECT c.item_id, c.is_learned, c.score, max(c.score) OVER (PARTITION BY c.is_learned) AS best
-      FROM scored c) s
-CROSS JOIN learned l
-WHERE s.best > 0
-GROUP BY s.item_id
-HAVING sum(CASE WHEN s.is_learned THEN l.share ELSE 1 - l.share END * s.score / s.best) > 0;
+SELECT b.item_id, b.score FROM blended b WHERE b.score > 0;
 $$;
 COMMENT ON FUNCTION recs.item_neighbor_scores(integer, integer[], integer, double precision) IS
     'Presents scored by the item neighbours of a user''s recent presents: weight x similarity and weight x learned weight, summed, each scaled to its best and blended. Used by the collaborative and content-based tiers.';
