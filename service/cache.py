@@ -42,24 +42,18 @@ return {token, redis.call('GET', ARGV[1] .. token .. ARGV[2]), redis.call('PTTL'
 """
 # KEYS[1] the user's state key; ARGV the state token, its lifetime in ms, the tombstone. Stores the
 # token unless a write tombstoned the user since: 1 if stored, else 0.
-PERSONALIZED_STORE_STATE = """
-if redis.call('GET', KEYS[1]) == ARGV[3] then
-    return 0
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-# PERSONALIZED_STORE_STATE, and then the page under the stored token in the same round trip:
-# KEYS[1] the user's state key, KEYS[2] the page's key (the user's hash tag: the same slot); ARGV
-# as PERSONALIZED_STORE_STATE's. Returns {1 if stored else 0, the page or false}.
-PERSONALIZED_STORE_STATE_AND_GET = """
+_STORE_STATE = """
 local stored = 0
 if redis.call('GET', KEYS[1]) ~= ARGV[3] then
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
     stored = 1
 end
-return {stored, redis.call('GET', KEYS[2])}
 """
+PERSONALIZED_STORE_STATE = _STORE_STATE + "return stored\n"
+# PERSONALIZED_STORE_STATE, and then the page under the stored token in the same round trip:
+# KEYS[1] the user's state key, KEYS[2] the page's key (the user's hash tag: the same slot); ARGV
+# as PERSONALIZED_STORE_STATE's. Returns {1 if stored else 0, the page or false}.
+PERSONALIZED_STORE_STATE_AND_GET = _STORE_STATE + "return {stored, redis.call('GET', KEYS[2])}\n"
 # KEYS[1] key; ARGV value (a JSON object with an integer "order"), its order, TTL seconds.
 SET_UNLESS_NEWER = """
 local current = redis.call('GET', KEYS[1])

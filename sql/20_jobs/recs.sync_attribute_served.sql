@@ -53,7 +53,7 @@ BEGIN
         FROM touched t
         GROUP BY t.recommendation_id, t.position, t.present_id
     ), still_there AS (  -- see the header: pages an erasure deleted meanwhile drop out here
-        SELECT p.recommendation_id
+        SELECT p.recommendation_id, p.served_at, p.route, p.algorithm, p.experiment, p.variant
         FROM recs.served_pages p
         WHERE p.recommendation_id IN (SELECT f.recommendation_id FROM firsts f)
         FOR KEY SHARE
@@ -63,8 +63,7 @@ BEGIN
                (a.clicked_at IS NULL AND f.clicked_at IS NOT NULL)::int AS new_click,
                (a.liked_at IS NULL AND f.liked_at IS NOT NULL)::int AS new_like
         FROM firsts f
-        JOIN still_there k ON k.recommendation_id = f.recommendation_id
-        JOIN recs.served_pages p ON p.recommendation_id = f.recommendation_id
+        JOIN still_there p ON p.recommendation_id = f.recommendation_id
         LEFT JOIN recs.served_attributions a ON a.recommendation_id = f.recommendation_id AND a.position = f.position
         WHERE a.recommendation_id IS NULL
            OR a.clicked_at IS DISTINCT FROM least(a.clicked_at, f.clicked_at)
