@@ -8,9 +8,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import random
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +96,31 @@ class Experiment:
         return None
 
 
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+class RecommendationIds:
+    """Recommendation ids: UUIDv7 (RFC 9562), 48 bits of Unix milliseconds then 74 random bits, so
+    the ids of recs.served_pages' primary key arrive in time order (inserted at the index's right
+    edge, not at random pages of it) and the ids are cheap to make: the random bits come from
+    os.urandom in blocks (one system call per 409 ids), none from uuid.UUID."""
+
+    BLOCK = 4090  # bytes of randomness per os.urandom call: 10 per id
+
+    def __init__(self) -> None:
+        self._random = ""
+        self._at = 0
+
+    def new(self) -> str:
+        """A new id, as text."""
+        if self._at >= len(self._random):
+            self._random, self._at = os.urandom(self.BLOCK).hex(), 0
+        r = self._random[self._at : self._at + 20]
+        self._at += 20
+        ms = f"{time.time_ns() // 1_000_000:012x}"
+        return f"{ms[:8]}-{ms[8:]}-7{r[:3]}-{_VARIANT_DIGIT[r[3]]}{r[4:7]}-{r[7:19]}"
+
+
 # A page waiting for a flush: recommendation id, Unix time, route, user id, algorithm, variant, body.
 ServedPage = tuple[str, float, str, str | None, str, Variant | None, bytes]
 
@@ -107,9 +132,13 @@ class ItemsOnly(msgspec.Struct):
 
 
 _items_decoder = msgspec.json.Decoder(ItemsOnly)
-# The batch as parallel arrays, sent by asyncpg in binary: the database reads 16 bytes per present
-# (parsing the ids' text cost it about 1 µs each), no JSON to build nor to parse.
-RECORD_QUERY = "SELECT * FROM api.record_served($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+# The batch as parallel arrays, one element per page; the ids (the pages' and their presents') go as
+# one comma-separated text each, split and parsed by the database: asyncpg's encoding of a uuid[]
+# costs the worker's event loop about 0.7 µs per element, the database's parse about 0.4 µs.
+RECORD_QUERY = (
+    "SELECT * FROM api.record_served(string_to_array($1, ',')::uuid[], $2, $3, $4, $5, $6, $7, $8,"
+    " string_to_array($9, ',')::uuid[])"
+)
 
 
 class ServedRecorder:
@@ -138,6 +167,7 @@ class ServedRecorder:
         self._flusher: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._ids = RecommendationIds()
         self._sampled_out = 0
         self._anonymous = 0
         self._dropped = 0
@@ -193,7 +223,7 @@ class ServedRecorder:
         """A new recommendation id for a response of the page body; the page is kept for the next
         flush when it has a user (an anonymous page cannot be credited with anyone's clicks, so
         storing it would cost the database for nothing), is sampled and the buffer has room."""
-        recommendation_id = str(uuid.uuid4())
+        recommendation_id = self._ids.new()
         share = self.record_share
         if user_id is None:
             self._anonymous += 1
@@ -257,9 +287,10 @@ class ServedRecorder:
 
 
 def batch_arrays(pending: list[ServedPage]) -> tuple[Any, ...]:
-    """api.record_served's arguments for these pages: one list per field (an element per page), the
-    number of presents on each page, and the presents of every page in one list (decoded here, off
-    the request path, by a struct that reads `items` only)."""
+    """RECORD_QUERY's arguments for these pages: one list per field (an element per page) but the
+    recommendation ids, which go as one comma-separated text, the number of presents on each page,
+    and the presents of every page as one comma-separated text (decoded here, off the request path,
+    by a struct that reads `items` only)."""
     ids: list[str] = []
     times: list[float] = []
     routes: list[str] = []
@@ -280,4 +311,4 @@ def batch_arrays(pending: list[ServedPage]) -> tuple[Any, ...]:
         variants.append(None if variant is None else variant.name)
         counts.append(len(page_items))
         items.extend(page_items)
-    return ids, times, routes, users, algorithms, experiments, variants, counts, items
+    return ",".join(ids), times, routes, users, algorithms, experiments, variants, counts, ",".join(items)

@@ -111,6 +111,14 @@ def _bench(args: argparse.Namespace) -> None:
         print(format_instances(report["instances"]))
         print(f"bench: wrote {path}")
         return
+    if args.recording_only:
+        from tools.bench import run_recording_only
+        from tools.bench_recording import format_recording
+
+        report = run_recording_only(load_settings(), config, path)
+        print(format_recording(report["recording"]))
+        print(f"bench: wrote {path}")
+        return
     report = run_benchmark(load_settings(), config, path, serving_only=args.serving_only)
     print(format_report(report))
     print(f"bench: wrote {path}")
@@ -229,6 +237,11 @@ def main(argv: list[str] | None = None) -> None:
         "--instances-only", action="store_true",
         help="only cache hits through one API instance, nginx in front of it, and nginx balancing two"
         " (about 40 s, on the last run's recs database); added to the results file as `instances`",
+    )  # fmt: skip
+    bench.add_argument(
+        "--recording-only", action="store_true",
+        help="only the cost of recording served pages: /personalized hits with online_record_share 0 and at"
+        " its value, interleaved (about 70 s, on the last run's recs database); added as `recording`",
     )  # fmt: skip
     bench.set_defaults(handler=_bench)
 

@@ -614,6 +614,37 @@ def instances_step(config: BenchConfig, target: Settings, samples: Samples) -> d
             "rps_over_one_instance": bench_instances.summary(results)}  # fmt: skip
 
 
+def recording_step(config: BenchConfig, target: Settings, samples: Samples) -> dict[str, Any]:
+    """The serving cost of recording served pages (tools/bench_recording.py): personalised cache
+    hits with online_record_share 0 and at its configured value, interleaved; about 70 s."""
+    from tools import bench_recording
+
+    with tempfile.TemporaryDirectory(prefix="mysanta-bench-recording-") as scratch:
+        directory = Path(scratch)
+        bodies = write_bodies(directory / "personalized.jsonl", [{"user_id": str(samples.collaborative[0])}])
+        recording = bench_recording.recording_load(
+            _server_env(target), config.port, config.superuser_url, target.recommendations_owner_database_url,
+            target.recommendations_redis_url, bodies, directory, wrk, target.data_version_max_age_ms / 1000,
+        )  # fmt: skip
+    progress(bench_recording.format_recording(recording))
+    return recording
+
+
+def run_recording_only(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
+    """Only the recording step, on the last run's recs database; added to the results file as `recording`."""
+    target = bench_settings(settings, config)
+    if not recs_is_refreshed(target):
+        raise SystemExit(f"{config.recs_db} holds no refreshed data: run make bench first")
+    migrate(target, schedule=False)
+    samples = sample_users(target, 10)
+    recording = recording_step(config, target, samples)
+    report = json.loads(path.read_text()) if path.exists() else {}
+    report["recording"] = recording | {"commit": git_commit()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
 def run_instances_only(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
     """Only the instances step, on the last run's recs database; added to the results file as `instances`."""
     target = bench_settings(settings, config)
@@ -765,6 +796,10 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"rss per worker (MB): {report['rss_mb_per_worker']}")
     if "instances" in report:
         lines.append(format_instances(report["instances"]))
+    if "recording" in report:
+        from tools.bench_recording import format_recording
+
+        lines.append(format_recording(report["recording"]))
     if "scale_series" in report:
         lines.append(format_cost_curve(list(report["scale_series"].values()), report["growth_per_doubling"]))
     lines.append(f"{report['seconds']} s; machine {report['machine']}; commit {report['commit']}")
@@ -837,6 +872,7 @@ def run_benchmark(
     samples, sql_ms = serving_sql(target)
     http, rss = http_load(config, target, samples)
     instances = instances_step(config, target, samples)
+    recording = recording_step(config, target, samples)
     curve: dict[str, Any]
     if previous:
         curve = {key: previous[key] for key in ("scale_series", "growth_per_doubling") if key in previous}
@@ -847,6 +883,7 @@ def run_benchmark(
         curve=curve, workers=config.workers,
     )  # fmt: skip
     report["instances"] = instances
+    report["recording"] = recording
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report

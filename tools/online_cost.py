@@ -23,23 +23,26 @@ def _median_ms(conn: psycopg.Connection, sql: str, runs: int = 5) -> float:
 
 
 def _record_batches(conn: psycopg.Connection, runs: int = 7) -> str:
-    """api.record_served of batches of 500 pages of 20 presents (100 users), the arrays sent in
-    binary as the app's recorder sends them: the median database time of a call, per page."""
+    """api.record_served of batches of 500 pages of 20 presents (100 users), the arguments sent as
+    the app's recorder sends them (service.online.RECORD_QUERY: ids as comma-separated text): the
+    median database time of a call, per page."""
     users = [uuid.uuid4() for _ in range(100)]
     timings = []
     for _ in range(runs):
         now = time.time()
-        arrays = (
-            [uuid.uuid4() for _ in range(BATCH_PAGES)], [now + page / 1000 for page in range(BATCH_PAGES)],
+        ids = ",".join(str(uuid.uuid4()) for _ in range(BATCH_PAGES))
+        items = ",".join(str(uuid.uuid4()) for _ in range(BATCH_PAGES * PAGE_PRESENTS))
+        arguments = (
+            ids, [now + page / 1000 for page in range(BATCH_PAGES)],
             ["personalized"] * BATCH_PAGES, [users[page % 100] for page in range(BATCH_PAGES)],
             ["collaborative"] * BATCH_PAGES, [None] * BATCH_PAGES, [None] * BATCH_PAGES,
-            [PAGE_PRESENTS] * BATCH_PAGES, [uuid.uuid4() for _ in range(BATCH_PAGES * PAGE_PRESENTS)],
+            [PAGE_PRESENTS] * BATCH_PAGES, items,
         )  # fmt: skip
         row = conn.execute(  # the database's time: from the Execute message to the function's end
             "SELECT date_part('epoch', clock_timestamp() - statement_timestamp())"
-            " FROM api.record_served(%b::uuid[], %b::float8[], %b::text[], %b::uuid[], %b::text[],"
-            " %b::text[], %b::text[], %b::integer[], %b::uuid[])",
-            arrays,
+            " FROM api.record_served(string_to_array(%s, ',')::uuid[], %b::float8[], %b::text[], %b::uuid[],"
+            " %b::text[], %b::text[], %b::text[], %b::integer[], string_to_array(%s, ',')::uuid[])",
+            arguments,
         ).fetchone()
         timings.append(row[0] if row else float("nan"))
     median = statistics.median(timings)

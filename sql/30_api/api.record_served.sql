@@ -4,7 +4,7 @@
 -- recommendation_id) is skipped. The counters recs.online_hourly of known users' pages (hour,
 -- route, algorithm, experiment, variant) grow by what this batch stored. The batch comes as
 -- parallel arrays, one element per page, and the presents of all pages in one array (the app sends
--- them in binary: no JSON to build nor to parse).
+-- the ids as comma-separated text that its query splits and casts: no JSON to build nor to parse).
 -- Arguments: p_ids (uuid), p_at (Unix seconds), p_routes (popular, personalized, similar),
 --   p_user_ids (uuid or NULL), p_algorithms, p_experiments, p_variants (or NULL), p_counts (the
 --   number of presents on each page), p_items (the present ids of every page, page after page, in

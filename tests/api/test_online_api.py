@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
-from service.online import SERVED_PAGES, ServedRecorder
+from service.online import SERVED_PAGES, RecommendationIds, ServedRecorder
 from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, AUTH, clicked_personalized_page, start_experiment
 from tests.data import World
@@ -40,6 +41,22 @@ def served_pages(recs: psycopg.Connection) -> dict[str, tuple[Any, ...]]:
     return {row[0]: row[1:] for row in rows}
 
 
+def test_recommendation_ids_are_unique_uuidv7_in_time_order() -> None:
+    ids = RecommendationIds()
+    made = [ids.new() for _ in range(5_000)]  # about 12 blocks of randomness
+    parsed = [uuid.UUID(made_id) for made_id in made]
+    assert len(set(parsed)) == len(made)
+    assert all(
+        one.version == 7 and one.variant == uuid.RFC_4122 and str(one) == text
+        for one, text in zip(parsed, made, strict=True)
+    )
+    millis = [one.int >> 80 for one in parsed]
+    assert millis == sorted(millis)  # each id's first 48 bits: its millisecond, never going back
+    assert abs(millis[-1] - time.time_ns() // 1_000_000) < 60_000
+    random_bits = {one.int & ((1 << 62) - 1) for one in parsed}
+    assert len(random_bits) == len(made)  # the random tail differs too, not only the time
+
+
 async def test_every_response_has_its_own_recommendation_id_and_the_recorder_stores_the_page(
     settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], world: World
 ) -> None:
@@ -52,6 +69,7 @@ async def test_every_response_has_its_own_recommendation_id_and_the_recorder_sto
     assert [page["cache_hit"] for page in popular + personal] == [False, True, False, True]
     ids = [page["recommendation_id"] for page in popular + personal]
     assert len({str(uuid.UUID(rid)) for rid in ids}) == 4
+    assert {uuid.UUID(rid).version for rid in ids} == {7}  # time-ordered (RecommendationIds)
     assert all(page["variant"] is None for page in popular + personal)
 
     stored = served_pages(world.recs)  # the app's shutdown flushed the buffer

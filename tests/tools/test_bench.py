@@ -254,3 +254,33 @@ def test_one_point_of_the_curve_runs_the_refresh_and_sql_steps_on_its_own_databa
         names = {row[0] for row in conn.execute("SELECT datname FROM pg_database").fetchall()}
     assert {half.main_db, half.recs_db} <= names
     assert not {smoke_databases.main_db, smoke_databases.recs_db} & names
+
+
+def _recording_run(share: float, rps: float, service_us: float, postgres_us: float) -> dict[str, Any]:
+    cpu = {"service": service_us, "postgres": postgres_us, "redis": 4.0, "client": 20.0}
+    return {"share": share, "rps": rps, "p99_ms": 5.0, "cpu_us_per_request": cpu}
+
+
+def test_the_recording_summary_compares_medians_and_states_the_off_runs_own_spread() -> None:
+    from tools.bench_recording import format_recording, summary
+
+    runs = [
+        _recording_run(0, 10_000, 70, 2), _recording_run(0.1, 9_500, 72, 5),
+        _recording_run(0, 11_000, 68, 2), _recording_run(0.1, 9_900, 71, 6),
+        _recording_run(0, 10_500, 69, 3), _recording_run(0.1, 10_200, 73, 5),
+    ]  # fmt: skip
+    result = summary(runs)
+    assert result["share"] == 0.1
+    assert result["rps_ratio"] == round(9_900 / 10_500, 3)  # median over median
+    assert result["rps_spread_off"] == round(11_000 / 10_000 - 1, 3)
+    assert result["server_cpu_us_off"] == 76.0  # 70 + 2 + 4 (the client's CPU is not the server's)
+    assert result["server_cpu_us_on"] == 81.0
+    assert result["server_cpu_ratio"] == round(81 / 76, 3)
+    text = format_recording({"c": 16, "seconds": 6, "runs": runs, "summary": result})
+    assert "rps x0.943" in text and "spread 10.0%" in text
+
+
+def test_a_recording_summary_needs_runs_of_both_kinds() -> None:
+    from tools.bench_recording import summary
+
+    assert summary([_recording_run(0, 10_000, 70, 2)]) == {}
