@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import psutil
 import psycopg
 import redis
 
-from tools.processes import running_process
+from tools.processes import process_tree_cpu_s, running_process
 
 CONNECTIONS = 16
 SECONDS = 6  # each run
@@ -25,31 +24,19 @@ SETTLE_S = 1.5  # after a run: the recorder's last flush (every second) lands be
 Wrk = Callable[[str, str, str, Path | None, int, int, Path], dict[str, float]]
 
 
-def _tree_cpu_s(process: psutil.Process) -> float:
-    """User + system CPU seconds of a process and its living descendants."""
-    total = 0.0
-    for each in [process, *process.children(recursive=True)]:
-        try:
-            times = each.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
-def _postmaster(superuser_url: str) -> psutil.Process:
-    """The PostgreSQL server's postmaster, from the first line of its postmaster.pid."""
+def _postmaster(superuser_url: str) -> int:
+    """The PostgreSQL server's postmaster's process id, from the first line of its postmaster.pid."""
     with psycopg.connect(superuser_url) as conn:
         row = conn.execute("SELECT current_setting('data_directory')").fetchone()
     data_directory = Path(str(row[0])) if row else Path()
-    return psutil.Process(int((data_directory / "postmaster.pid").read_text().split()[0]))
+    return int((data_directory / "postmaster.pid").read_text().split()[0])
 
 
-def _redis_server(redis_url: str) -> psutil.Process:
-    """The Redis server, by the process id it reports."""
+def _redis_server(redis_url: str) -> int:
+    """The Redis server's process id, as it reports it."""
     client = redis.Redis.from_url(redis_url)
     try:
-        return psutil.Process(int(client.info("server")["process_id"]))
+        return int(client.info("server")["process_id"])
     finally:
         client.close()
 
@@ -86,17 +73,17 @@ def recording_load(
     runs: list[dict[str, Any]] = []
     try:
         with running_process(command, env, f"{url}/health", scratch / "serve-recording.log") as server:
-            service, postgres = psutil.Process(server.pid), _postmaster(superuser_url)
+            service, postgres = server.pid, _postmaster(superuser_url)
             cache = _redis_server(redis_url)
             for value in ["0", recorded] * PAIRS:
                 _set_share(owner_url, value)
                 time.sleep(reread_s + 0.5)
                 wrk(url, "/personalized", "POST", bodies, 4, 1, scratch)  # warm: the worker rereads it
                 time.sleep(SETTLE_S)
-                before = (_tree_cpu_s(service), _tree_cpu_s(postgres), _tree_cpu_s(cache), _client_cpu_s())
+                before = (*map(process_tree_cpu_s, (service, postgres, cache)), _client_cpu_s())
                 measured = wrk(url, "/personalized", "POST", bodies, CONNECTIONS, SECONDS, scratch)
                 time.sleep(SETTLE_S)
-                after = (_tree_cpu_s(service), _tree_cpu_s(postgres), _tree_cpu_s(cache), _client_cpu_s())
+                after = (*map(process_tree_cpu_s, (service, postgres, cache)), _client_cpu_s())
                 requests = max(measured["rps"] * SECONDS, 1.0)
                 names = ("service", "postgres", "redis", "client")
                 cpu_us = {

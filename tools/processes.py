@@ -73,3 +73,19 @@ def worker_rss_by_pid(server_pid: int) -> dict[int, float]:
             if line.startswith("VmRSS:"):
                 sizes[int(child)] = round(int(line.split()[1]) / 1024, 1)
     return sizes
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its living descendants (from /proc); 0 for a
+    process that has exited."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (name) ": state is fields[0]
+    own = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime: fields 14 and 15 of stat
+    return own + sum(process_tree_cpu_s(int(child)) for child in children)

@@ -284,3 +284,27 @@ def test_a_recording_summary_needs_runs_of_both_kinds() -> None:
     from tools.bench_recording import summary
 
     assert summary([_recording_run(0, 10_000, 70, 2)]) == {}
+
+
+def test_the_cpu_of_a_process_tree_counts_its_busy_descendants() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tools.processes import process_tree_cpu_s
+
+    spin = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+    spin += "time.sleep(30)"
+    # The spinning process is the shell's child: the shell itself stays idle.
+    shell = subprocess.Popen(["/bin/sh", "-c", f"{sys.executable} -c '{spin}'; true"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while process_tree_cpu_s(shell.pid) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 0.4 <= process_tree_cpu_s(shell.pid) < 5
+    finally:
+        os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()
+    assert process_tree_cpu_s(shell.pid) == 0.0  # gone: nothing to count
