@@ -51,6 +51,11 @@ def test_wrk_output_is_parsed_into_rps_latencies_and_errors() -> None:
     assert parse_wrk(WRK_OUTPUT) == {"rps": 8499.3, "p50_ms": 0.74, "p99_ms": 1200.0, "errors": 7}
 
 
+def test_the_p95_the_script_prints_when_done_is_parsed_too() -> None:
+    measured = parse_wrk(WRK_OUTPUT + "p95_us 2612\n")
+    assert measured == {"rps": 8499.3, "p50_ms": 0.74, "p95_ms": 2.612, "p99_ms": 1200.0, "errors": 7}
+
+
 def test_wrk_output_without_a_latency_distribution_is_an_error() -> None:
     with pytest.raises(ValueError, match="50% latency"):
         parse_wrk("Requests/sec:   10.0\n")
