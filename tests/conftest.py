@@ -26,6 +26,8 @@ import pytest
 import redis
 from litestar.testing import AsyncTestClient
 from pytest_postgresql import factories
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from service.app import create_app
 from service.bootstrap import bootstrap_roles, prepare_cron, prepare_dev_main_database, prepare_recs_database
@@ -205,8 +207,11 @@ class RedisServer:
         self.url = f"redis://{userinfo}127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        """A synchronous client of this server, authenticated when it asks for a password."""
-        return redis.Redis(port=self.port, password=self.password, socket_connect_timeout=1)
+        """A synchronous client of this server, authenticated when it asks for a password, that
+        never retries (redis-py's default retries a refused connection with backoff, for seconds)."""
+        return redis.Redis(
+            port=self.port, password=self.password, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
 
     def start(self) -> None:
         """Start and wait until it answers PING; the password goes in on stdin, as scripts/infra.sh does."""

@@ -39,4 +39,4 @@ def test_infra_starts_redis_bounded_and_with_the_password(tmp_path: Path, passwo
     finally:
         infra("stop-redis")
     with pytest.raises(redis.ConnectionError):
-        redis.Redis(port=port, password=password or None, socket_connect_timeout=1).ping()
+        redis.Redis(port=port, password=password or None, socket_connect_timeout=1, retry=None).ping()
