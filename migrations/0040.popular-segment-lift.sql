@@ -10,7 +10,7 @@
 -- recs.popular_blended.)
 INSERT INTO recs.settings (key, value, description, value_type, min_value, max_value) VALUES
     ('popular_segment_prior_events', '10',
-     'Popularity by segment: a present ranks by its global score x its lift in the segment, (segment score + this) / (expected segment score at the global rate + this), in decayed likes; 0 = a segment ranks by its own events only, large = the global ranking. Takes effect at the next popularity run.',
+     'Popularity by segment: a present ranks by its global score x its lift in the segment, (segment score + this) / (expected segment score at the global rate + this), this counted in likes at the newest event; 0 = a segment ranks by its own events only, large = the global ranking. Takes effect at the next popularity run.',
      'number', 0, 1000000);
 UPDATE recs.experiment_variants SET overrides = overrides - 'popular_segment_prior_users'
 WHERE overrides ? 'popular_segment_prior_users';

@@ -2,7 +2,8 @@
 -- recomputed from recs.popular_items at the end of each popularity run. A present i of a segment
 -- with n users (of N counted globally) scores
 --   G_i × (S_i + a) / (G_i × n / N + a)
--- with G_i its global score, S_i its score in the segment and a = popular_segment_prior_events:
+-- with G_i its global score, S_i its score in the segment and a = popular_segment_prior_events
+-- likes (recs.popular_segment_prior: as many likes at the newest event, in the scores' units):
 -- the global score times the present's lift in the segment (what the segment gave it over what it
 -- would give at the global rate), shrunk towards 1 by a prior of a decayed likes (empirical Bayes,
 -- gamma-Poisson). Where the segment has little evidence on a present, its lift stays near 1 and the
@@ -18,7 +19,7 @@ CREATE OR REPLACE FUNCTION recs.popular_write_blended() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_depth integer := recs.setting('popular_segment_depth')::integer;
-    v_prior double precision := recs.setting('popular_segment_prior_events')::double precision;
+    v_prior double precision := recs.popular_segment_prior();  -- a, as a score
     v_users double precision;    -- N, the users counted globally
     v_rows bigint;
     v_written bigint := 0;

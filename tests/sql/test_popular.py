@@ -379,10 +379,12 @@ def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) 
     for prior in ("0", "3", "40"):
         world.setting("popular_segment_prior_events", prior)
         world.refresh()
+        (scaled,) = world.recs.execute("SELECT recs.popular_segment_prior()").fetchone() or (0.0,)
+        assert scaled == pytest.approx(float(prior), rel=0.05)  # likes at the newest event: near 1 each
         for gender, group, _ in segments:
             own, overall, n = scores[(gender, group)], scores[("*", "*")], sizes[(gender, group)]
 
-            def blended(present: uuid.UUID, a: float = float(prior)) -> tuple[float, int]:
+            def blended(present: uuid.UUID, a: float = scaled) -> tuple[float, int]:
                 g, s = overall[present], own.get(present, 0)  # noqa: B023
                 denominator = g * n / users + a  # noqa: B023 - the job's arithmetic, in its order
                 return -(g * (s + a) / denominator if denominator else 0.0), attributes[present][2]
