@@ -2,7 +2,8 @@
 -- {id, score, reasons: [{code, ...}]}, the reasons matching how the present was ranked (p_kinds):
 --   collaborative: similar_users {count: users of the user's neighbour pool who liked it} and
 --     liked_with {present_ids: up to 3 of the user's presents that list it among their item
---     neighbours}, each when it holds;
+--     neighbours or give it a positive learned weight (recs.item_learned_weights, while
+--     item_learned_weight is above 0), those by similarity first}, each when it holds;
 --   content_based: liked_with, and category_affinity {category} when it is in the category of one
 --     of the user's recent presents;
 --   co_liked (POST /similar): liked_with {present_ids: [the asked present]};
@@ -10,7 +11,8 @@
 --   exact, gender, age_group, global (a popularity level): popular_in_segment {level, gender,
 --     age_group} (the segment's attributes; null where the level does not use them).
 -- score is the strength of the first reason: the sum of the similarities of the neighbours who
--- liked it (similar_users), of the item similarities from the listed presents (liked_with), the
+-- liked it (similar_users), of the item similarities from the listed presents (liked_with; of their
+-- learned weights for a present only the learned weights reach), the
 -- present's popularity score as the popular ranking serves it (recs.popular_blended for a segment,
 -- recs.popular_items for global) in its level's segment (popular_in_segment) or, for
 -- category_affinity and same_category, in the most specific level that has it.
@@ -38,19 +40,36 @@ LANGUAGE sql STABLE AS $$
         UNION
         SELECT p_anchor WHERE p_anchor IS NOT NULL
     ),
-    listed AS (  -- which of the user's presents (or the anchor) list each page present as a neighbour
-        SELECT n.item_id, pool.item_id AS source_id, n.similarity
+    listed AS (  -- which of the user's presents (or the anchor) point at each page present: among their
+                 -- item neighbours (a similarity) or, while the blend reads them, their positive learned
+                 -- weights (a present can reach a page through the learned weights alone)
+        SELECT n.item_id, pool.item_id AS source_id, n.similarity, false AS is_learned
         FROM recs.item_neighbors pool
         CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)
         WHERE pool.item_id IN (SELECT m.item_id FROM mine m)
           AND n.item_id = ANY (p_items)
+        UNION ALL
+        SELECT n.item_id, w.item_id, n.weight, true
+        FROM recs.item_learned_weights w
+        CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS n(item_id, weight)
+        WHERE w.item_id IN (SELECT m.item_id FROM mine m)
+          AND n.item_id = ANY (p_items) AND n.weight > 0
+          AND (SELECT recs.setting('item_learned_weight')::double precision) > 0
     ),
-    liked_with AS (
-        SELECT l.item_id, sum(l.similarity) AS score,
-               (array_agg(i.present_id ORDER BY (l.source_id = p_anchor) DESC, l.similarity DESC, l.source_id))[1:3]
+    by_source AS (  -- one row per (page present, source): its similarity and its learned weight
+        SELECT l.item_id, l.source_id,
+               max(l.similarity) FILTER (WHERE NOT l.is_learned) AS similarity,
+               max(l.similarity) FILTER (WHERE l.is_learned) AS learned
+        FROM listed l
+        GROUP BY l.item_id, l.source_id
+    ),
+    liked_with AS (  -- the similarities' sum, else (reached through the learned weights alone) the weights'
+        SELECT l.item_id, coalesce(sum(l.similarity), sum(l.learned)) AS score,
+               (array_agg(i.present_id ORDER BY (l.source_id = p_anchor) DESC, l.similarity DESC NULLS LAST,
+                          l.learned DESC, l.source_id))[1:3]
                    AS present_ids,
                bool_or(l.source_id = p_anchor) AS with_anchor
-        FROM listed l JOIN recs.items i ON i.item_id = l.source_id
+        FROM by_source l JOIN recs.items i ON i.item_id = l.source_id
         GROUP BY l.item_id
     ),
     similar_users AS (

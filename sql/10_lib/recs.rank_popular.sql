@@ -4,7 +4,7 @@
 -- Levels: exact (gender + age group), gender, age group, global; a level is skipped when an
 -- attribute is missing or its segment has fewer interacting users than min_segment_users. A
 -- segment level serves its ranking shrunk towards the global one (recs.popular_blended, the first
--- popular_segment_depth presents), so with popular_segment_prior_users above 0 it places globally
+-- popular_segment_depth presents), so with popular_segment_prior_events above 0 it places globally
 -- popular presents too; the global level serves every available public present.
 -- Arguments: p_gender, p_age_group (NULL = unknown); p_categories, p_platforms (NULL = any;
 --   an empty array matches nothing); p_geo_id (presents without regions deliver everywhere);

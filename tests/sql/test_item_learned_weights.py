@@ -9,6 +9,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from tests.conftest import app_connect
 from tests.data import World
 from tests.sql.test_item_neighbors import force_full_similarity_run
 from tests.sql.test_personalized import personalized
@@ -146,3 +147,39 @@ def test_the_item_score_blends_similarities_and_learned_weights_by_their_share(
     result = personalized(user)
     assert result["algorithm_used"] == "content_based"
     assert result["items"][:2] == {"niche": [niche, popular], "popular": [popular, niche]}[expected_first]
+
+
+def test_a_present_reached_through_the_learned_weights_alone_is_explained_by_liked_with(world: World) -> None:
+    # The world of the test above, the item score on the learned weights alone; then anchor's
+    # similarity list loses both presents (as a list bounded by its size would), so only the
+    # learned weights bring them to the user's page.
+    anchor, niche, popular = world.present(), world.present(), world.present()
+    for user in world.users(3):
+        world.like(user, anchor)
+        world.like(user, niche)
+    for user in world.users(4):
+        world.like(user, anchor)
+        world.like(user, popular)
+    world.setting("item_learned_neighbors", "1")
+    world.setting("item_learned_weight", "1")
+    user = world.users(1)[0]
+    world.like(user, anchor)
+    world.refresh_all()
+    (anchor_key,) = item_keys(world, [anchor])
+    emptied = "UPDATE recs.item_neighbors SET neighbor_ids = '{}', similarities = '{}' WHERE item_id = %s"
+    world.recs.execute(emptied, (anchor_key,))
+    assert {target for source, target in learned(world) if source == anchor_key} == set(
+        item_keys(world, [niche, popular])
+    )
+    with app_connect() as app:
+        row = app.execute(
+            "SELECT items, algorithm_used, details"
+            " FROM api.personalized(%s, NULL, NULL, NULL, NULL, NULL, 1, 2, NULL, NULL, NULL, NULL, true)",
+            (user,),
+        ).fetchone()
+    assert row is not None
+    items, algorithm, details = row
+    assert algorithm == "content_based" and sorted(items) == sorted([niche, popular])
+    for detail in details:
+        assert {"code": "liked_with", "present_ids": [str(anchor)]} in detail["reasons"], detail
+        assert detail["score"] > 0

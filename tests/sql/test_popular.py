@@ -324,19 +324,25 @@ def test_a_small_segment_borrows_from_global_and_a_large_one_keeps_its_own(world
     for user in world.users(30, "m", "45-54"):  # everyone else likes the global hit
         world.like(user, global_hit)
     world.setting("min_segment_users", "1")
-    world.setting("popular_segment_prior_users", "0")  # segments alone: each its own first
+    world.setting("popular_segment_prior_events", "0")  # segments alone: each its own first
     world.refresh()
     assert popular("f", "25-34")["items"][0] == own_small
     assert popular("m", "18-24")["items"][0] == own_large
-    # A prior of 20 users, weight 20 / 46 on the global score: the small segment's own present
-    # scores 4 + 1.7 against the global hit's 0 + 13.0, the larger one's 12 + 5.2.
-    world.setting("popular_segment_prior_users", "20")
+    # A prior of 10 likes on each present's lift, global score G x (S + 10) / (G x n / 46 + 10):
+    # in the small segment (n = 4) its own present's 4 likes lift it only to 4 x 14 / 10.3 = 5.4,
+    # below the global hit's 30 x 10 / 12.6 = 23.8 and the large segment's present's 12 x 10 / 11.0
+    # = 10.9 (the global order); the larger one (n = 12) keeps its own present first, 12 x 22 / 13.1
+    # = 20.1 against 30 x 10 / 17.8 = 16.8.
+    world.setting("popular_segment_prior_events", "10")
     world.refresh()
     small, large = popular("f", "25-34"), popular("m", "18-24")
-    assert small["items"] == [global_hit, own_small, own_large]
+    assert small["items"] == [global_hit, own_large, own_small] == popular()["items"]
     assert small["levels_used"] == ["exact"] and small["fallback_level"] == "exact"
     assert large["items"] == [own_large, global_hit, own_small]
-    assert popular()["items"] == [global_hit, own_large, own_small]
+    # A prior large beside every count: every segment follows the global ranking.
+    world.setting("popular_segment_prior_events", "1000000")
+    world.refresh()
+    assert popular("m", "18-24")["items"] == [global_hit, own_large, own_small]
     # A segment serves its first popular_segment_depth presents; the page goes on at the next levels.
     world.setting("popular_segment_depth", "1")
     world.refresh()
@@ -347,8 +353,8 @@ def test_a_small_segment_borrows_from_global_and_a_large_one_keeps_its_own(world
 
 
 def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) -> None:
-    """Pages of a segment equal the brute-force ranking by segment score + weight * global score
-    (a catalogue within popular_segment_depth: every present is a candidate)."""
+    """Pages of a segment equal the brute-force ranking by the global score x the shrunk lift,
+    G (S + a) / (G n / N + a) (a catalogue within popular_segment_depth: every present is a candidate)."""
     presents = [world.present(price=5 + n, category=("books", "toys")[n % 3 == 0]) for n in range(60)]
     segments = (("f", "25-34", 8), ("m", "25-34", 25), ("f", "55+", 14))
     for number, (gender, group, count) in enumerate(segments):
@@ -368,15 +374,20 @@ def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) 
     attributes = {present: (float(price), category, key) for _, _, present, _, price, category, key in rows}
     everyone = "SELECT users FROM recs.popular_segments WHERE gender = '*' AND age_group = '*'"
     (users,) = world.recs.execute(everyone).fetchone() or (0,)
-    for prior in ("3", "40", "1000"):
-        world.setting("popular_segment_prior_users", prior)
+    counted = world.recs.execute("SELECT gender, age_group, users FROM recs.popular_segments").fetchall()
+    sizes = {(gender, group): count for gender, group, count in counted}
+    for prior in ("0", "3", "40"):
+        world.setting("popular_segment_prior_events", prior)
         world.refresh()
-        weight = float(prior) / users
+        (scaled,) = world.recs.execute("SELECT recs.popular_segment_prior()").fetchone() or (0.0,)
+        assert scaled == pytest.approx(float(prior), rel=0.05)  # likes at the newest event: near 1 each
         for gender, group, _ in segments:
-            own, overall = scores[(gender, group)], scores[("*", "*")]
+            own, overall, n = scores[(gender, group)], scores[("*", "*")], sizes[(gender, group)]
 
-            def blended(present: uuid.UUID) -> tuple[float, int]:
-                return -(own.get(present, 0) + weight * overall[present]), attributes[present][2]  # noqa: B023
+            def blended(present: uuid.UUID, a: float = scaled) -> tuple[float, int]:
+                g, s = overall[present], own.get(present, 0)  # noqa: B023
+                denominator = g * n / users + a  # noqa: B023 - the job's arithmetic, in its order
+                return -(g * (s + a) / denominator if denominator else 0.0), attributes[present][2]
 
             for price_to, category in ((None, None), (30, None), (None, "toys")):
                 expected = sorted(
