@@ -146,3 +146,118 @@ def test_the_item_score_blends_similarities_and_learned_weights_by_their_share(
     result = personalized(user)
     assert result["algorithm_used"] == "content_based"
     assert result["items"][:2] == {"niche": [niche, popular], "popular": [popular, niche]}[expected_first]
+
+
+def lists(world: World) -> dict[tuple[int, int], tuple[float, float]]:
+    """recs.item_neighbor_lists as {(present, neighbour): (similarity, learned weight)}."""
+    rows = world.recs.execute(
+        """SELECT l.item_id, n.item_id, n.similarity, n.learned
+           FROM recs.item_neighbor_lists l
+           CROSS JOIN LATERAL unnest(l.neighbor_ids, l.similarities, l.learned_weights)
+               AS n(item_id, similarity, learned)"""
+    ).fetchall()
+    assert len(rows) == len({(source, target) for source, target, _, _ in rows})  # each neighbour once
+    return {(source, target): (similarity, weight) for source, target, similarity, weight in rows}
+
+
+def from_both_lists(world: World) -> dict[tuple[int, int], tuple[float, float]]:
+    """recs.item_neighbors and recs.item_learned_weights side by side, 0 where a pair is in one only."""
+    similarities = {
+        (source, target): similarity
+        for source, target, similarity in world.recs.execute(
+            """SELECT pool.item_id, n.item_id, n.similarity FROM recs.item_neighbors pool
+               CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS n(item_id, similarity)"""
+        ).fetchall()
+    }
+    weights = learned(world)
+    pairs = similarities.keys() | weights.keys()
+    return {pair: (similarities.get(pair, 0.0), weights.get(pair, 0.0)) for pair in pairs}
+
+
+# The item-neighbour scores as they were computed from the two lists, one probe of each per
+# present of the history: the one-row lists must give the same scores.
+TWO_LISTS_SCORES = """
+WITH history AS (
+    SELECT recent.item_id, recent.weight * 0.5 ^ (recent.steps_back / %(half_life)s::float8) AS weight
+    FROM (SELECT x.item_id,
+                 recs.interaction_weight(x.liked_at IS NOT NULL, x.clicks,
+                                         recs.setting('like_weight')::float8,
+                                         recs.setting('click_weight')::float8,
+                                         recs.setting('similarity_click_cap')::integer) AS weight,
+                 rank() OVER (ORDER BY x.last_at DESC) - 1 AS steps_back
+          FROM recs.interactions x WHERE x.user_key = %(user_key)s) recent
+), scored AS (
+    SELECT n.item_id,
+           sum(h.weight * n.weight) FILTER (WHERE NOT n.is_learned) AS by_similarity,
+           sum(h.weight * n.weight) FILTER (WHERE n.is_learned) AS by_learned
+    FROM history h
+    CROSS JOIN LATERAL (
+        SELECT u.item_id, u.weight, false AS is_learned
+        FROM recs.item_neighbors pool
+        CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS u(item_id, weight)
+        WHERE pool.item_id = h.item_id
+        UNION ALL
+        SELECT u.item_id, u.weight, true
+        FROM recs.item_learned_weights w
+        CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS u(item_id, weight)
+        WHERE w.item_id = h.item_id AND recs.setting('item_learned_weight')::float8 > 0
+    ) n
+    GROUP BY n.item_id
+)
+SELECT b.item_id, b.score
+FROM (SELECT c.item_id,
+             (1 - l.share) * CASE WHEN c.best_similarity > 0
+                                  THEN coalesce(c.by_similarity, 0) / c.best_similarity ELSE 0 END
+             + l.share * CASE WHEN c.best_learned > 0
+                              THEN coalesce(c.by_learned, 0) / c.best_learned ELSE 0 END
+                 AS score
+      FROM (SELECT s.item_id, s.by_similarity, s.by_learned,
+                   max(s.by_similarity) OVER () AS best_similarity, max(s.by_learned) OVER () AS best_learned
+            FROM scored s) c
+      CROSS JOIN (SELECT recs.setting('item_learned_weight')::float8 AS share) l) b
+WHERE b.score > 0
+ORDER BY b.item_id
+"""
+
+
+def test_one_row_per_present_holds_both_lists_and_scores_as_the_two_lists_do(world: World) -> None:
+    # Lists of one: hub's neighbour is `paired` (five users take both), `rare`'s is hub (two take
+    # both, no one takes rare alone). So rare is regressed on hub, a pair in the learned list only;
+    # rare -> hub is in the similarity list only; hub <-> paired in both.
+    hub, paired, rare, other = (world.present() for _ in range(4))
+    for user in world.users(5):
+        world.like(user, hub)
+        world.like(user, paired)
+    for user in world.users(2):
+        world.like(user, hub)
+        world.like(user, rare)
+        world.click(user, other)
+    world.setting("item_neighbor_pool_size", "1")
+    world.setting("item_learned_neighbors", "1")
+    world.setting("item_learned_ridge", "2")
+    world.refresh_all()
+    both = from_both_lists(world)
+    assert lists(world) == both
+    kinds = {(s != 0, w != 0) for s, w in both.values()}
+    assert kinds == {(True, True), (True, False), (False, True)}, kinds
+
+    interacting = world.recs.execute("SELECT DISTINCT user_key FROM recs.interactions ORDER BY 1").fetchall()
+    users = [row[0] for row in interacting]
+    for share in ("0", "0.5", "1"):
+        world.setting("item_learned_weight", share)
+        for user_key in users:
+            got = world.recs.execute(
+                "SELECT item_id, score FROM recs.item_neighbor_scores(%s, '{}', 100, 3) ORDER BY item_id",
+                (user_key,),
+            ).fetchall()
+            expected = world.recs.execute(TWO_LISTS_SCORES, {"user_key": user_key, "half_life": 3}).fetchall()
+            assert [item for item, _ in got] == [item for item, _ in expected]
+            assert [score for _, score in got] == pytest.approx([score for _, score in expected], rel=1e-12)
+
+    world.like(world.users(1)[0], other)
+    world.refresh("refresh_user_similarities")  # incremental: both lists stay, and so does the row
+    assert lists(world) == both
+    world.setting("item_learned_neighbors", "0")
+    force_full_similarity_run(world)
+    assert learned(world) == {}
+    assert lists(world) == from_both_lists(world) != {}
