@@ -1,11 +1,10 @@
 -- recs.item_neighbor_scores: "people who took this also took": every present scored for a user
 -- by the item neighbours of their recent presents. Two scores, each a sum over those presents of
 -- the user's interaction weight x a present-to-present weight: the similarity (recs.item_neighbors)
--- and the learned weight (recs.item_learned_weights), both read from one row per present
--- (recs.item_neighbor_lists, a learned weight 0 where there is none); each is scaled to its best
--- candidate and they are blended with item_learned_weight the learned share (0: the similarity
--- alone). Presents not yet synced (p_fresh) count as likes. The user's own presents are scored
--- too: the callers leave them out.
+-- and the learned weight (recs.item_learned_weights); each is scaled to its best candidate and
+-- they are blended with item_learned_weight the learned share (0: the similarity alone, and the
+-- learned weights are not read). Presents not yet synced (p_fresh) count as likes. The user's own
+-- presents are scored too: the callers leave them out.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
 --   of the present, not by an order they do not have); p_half_life (a present's weight halves
@@ -46,13 +45,23 @@ WITH history AS (
           SELECT f.item_id, (SELECT recs.setting('like_weight')::double precision) FROM unnest(p_fresh) AS f(item_id)) h
     WHERE h.weight > 0
 ), scored AS (
-    -- Both weights of each candidate in one pass over one row per present of the history
-    -- (recs.item_neighbor_lists: the similarities and the learned weights side by side).
-    SELECT n.item_id, sum(h.weight * n.similarity) AS by_similarity, sum(h.weight * n.learned) AS by_learned
+    -- Both weights of each candidate in one pass: the similarities of the history's lists, and
+    -- the learned weights (not read at a learned share of 0).
+    SELECT n.item_id,
+           sum(h.weight * n.weight) FILTER (WHERE NOT n.is_learned) AS by_similarity,
+           sum(h.weight * n.weight) FILTER (WHERE n.is_learned) AS by_learned
     FROM history h
-    JOIN recs.item_neighbor_lists pool ON pool.item_id = h.item_id
-    CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities, pool.learned_weights)
-        AS n(item_id, similarity, learned)
+    CROSS JOIN LATERAL (
+        SELECT u.item_id, u.weight, false AS is_learned
+        FROM recs.item_neighbors pool
+        CROSS JOIN LATERAL unnest(pool.neighbor_ids, pool.similarities) AS u(item_id, weight)
+        WHERE pool.item_id = h.item_id
+        UNION ALL
+        SELECT u.item_id, u.weight, true
+        FROM recs.item_learned_weights w
+        CROSS JOIN LATERAL unnest(w.target_ids, w.weights) AS u(item_id, weight)
+        WHERE w.item_id = h.item_id AND (SELECT recs.setting('item_learned_weight')::double precision) > 0
+    ) n
     GROUP BY n.item_id
 ), blended AS (
     -- Each score scaled to its best candidate (a kind whose best is not above 0 counts nothing).
