@@ -88,3 +88,20 @@ def test_stored_demographics_are_checked_by_the_domain_functions(
         recs.execute("INSERT INTO recs.user_demographics (user_key, age_group) SELECT 1, '99+'")
     with pytest.raises(psycopg.errors.CheckViolation, match="user_demographics_gender_check"):
         recs.execute("INSERT INTO recs.user_demographics (user_key, gender) SELECT 1, 'male'")
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["collaborative", "popular", "collaborative", "content_based", "popular"],
+         ["collaborative", "popular", "content_based"]),
+        (["a", None, "b", None, "a"], ["a", None, "b"]),
+        ([], []),
+        (None, []),
+    ],
+)  # fmt: skip
+def test_distinct_in_order_keeps_first_appearances(
+    databases: tuple[psycopg.Connection, ...], values: list[str | None] | None, expected: list[str | None]
+) -> None:
+    _, recs = databases
+    assert recs.execute("SELECT recs.distinct_in_order(%s::text[])", (values,)).fetchone() == (expected,)

@@ -290,6 +290,44 @@ def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: 
     assert personalized(user, limit=2, page=4)["tiers_used"] == ["content_based", "popular"]
 
 
+def test_one_sessions_plans_serve_every_request_as_a_new_session_does(world: World) -> None:
+    # api.personalized and recs.count_available keep one plan per session for what does not
+    # depend on the filters: requests with and without filters, of every tier, one after another
+    # on one connection (prepared, as the app's are) get what each gets on a connection of its own.
+    books = [world.present(category="books", price=20 + n) for n in range(4)]
+    games = [world.present(category="games", price=300 + n) for n in range(4)]
+    user, twin, newcomer = world.users(3)
+    for person in (user, twin):
+        world.like(person, books[0])
+        world.like(person, games[0])
+        world.like(person, books[1])
+    for present in books[2:] + games[1:]:
+        world.like(twin, present)
+    world.like(newcomer, games[3])
+    add_crowd(world)
+    world.refresh_all()
+    stranger = uuid.uuid4()
+    requests: list[tuple[uuid.UUID, float | None, float | None, str | None]] = [
+        (user, None, None, None),
+        (user, None, 100, None),
+        (user, 10, None, "games"),
+        (newcomer, None, None, None),
+        (newcomer, 250, 400, None),
+        (stranger, None, None, "books"),
+        (stranger, None, None, None),
+        (user, None, None, "music"),
+    ]
+    statement = (
+        "SELECT items, total_items, tiers_used FROM api.personalized(%s, NULL, %s, %s, %s, NULL, 1, 5, NULL)"
+    )
+    with app_connect() as app:
+        for _ in range(3):  # past the five custom plans after which a plan may be kept anyway
+            for person, low, high, category in requests:
+                row = app.execute(statement, (person, low, high, category), prepare=True).fetchone()
+                alone = personalized(person, price_from=low, price_to=high, category=category, limit=5)
+                assert row == (alone["items"], alone["total_items"], alone["tiers_used"])
+
+
 def test_an_unknown_user_gets_popular(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)
