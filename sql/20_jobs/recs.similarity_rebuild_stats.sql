@@ -13,7 +13,9 @@ DECLARE
     v_iuf boolean := recs.setting('similarity_iuf')::boolean;
     v_all_users bigint;
 BEGIN
-    SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
+    IF v_iuf THEN  -- only the IUF reads it: a count of every interaction's user otherwise saved
+        SELECT count(DISTINCT x.user_key) INTO v_all_users FROM recs.interactions x;
+    END IF;
     DELETE FROM recs.item_stats;
     INSERT INTO recs.item_stats (item_id, users, iuf)
     SELECT x.item_id, count(*),
