@@ -555,6 +555,55 @@ def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_compute
     assert {n for n, _ in neighbours(world, newcomer)} >= {users[0]}
 
 
+def test_an_incremental_run_patches_the_touched_presents_rows_and_rereads_one_back_within_the_cap(
+    world: World,
+) -> None:
+    presents = [world.present() for _ in range(4)]
+    users = world.users(5)
+    for user in users[:3]:  # presents[0]: three users, beyond a fixed cap of two
+        world.like(user, presents[0])
+    for index, user in enumerate(users):  # presents[1]: users 0 and 3, [2]: 1 and 4, [3]: 2
+        world.like(user, presents[1 + index % 3])
+    world.setting("similarity_item_degree_cap", "2")
+    world.refresh_all()
+    item_of = dict(world.recs.execute("SELECT i.present_id, i.item_id FROM recs.items i").fetchall())
+    stored_ids = {row[0] for row in world.recs.execute("SELECT item_id FROM recs.item_vectors").fetchall()}
+    assert item_of[presents[0]] not in stored_ids and item_of[presents[2]] in stored_ids
+
+    # users[2] loses presents[0] (back within the cap: reread whole), users[3] likes presents[2]
+    # (beyond the cap now: its row goes), presents[1] keeps users[0]'s entry beside users[3]'s new one.
+    world.main.execute(
+        "DELETE FROM handpicked_likes WHERE user_id = %s AND handpicked_present_id = %s",
+        (users[2], presents[0]),
+    )
+    world.like(users[3], presents[2])
+    world.recs.execute(
+        "UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'"
+    )  # sees deletions
+    world.refresh("refresh_user_similarities")
+    run = world.recs.execute(
+        "SELECT details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
+        " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert run == (False,)  # incremental
+
+    by_present = (
+        "SELECT item_id, array_agg(user_key ORDER BY user_key),"
+        " array_agg(round(value::numeric, 9) ORDER BY user_key) FROM {} GROUP BY item_id ORDER BY item_id"
+    )
+    regrouped = world.recs.execute(
+        by_present.format(
+            "(SELECT v.* FROM recs.user_vectors v JOIN recs.item_stats s USING (item_id)"
+            " WHERE s.users <= 2) v"
+        )
+    ).fetchall()
+    stored = world.recs.execute(
+        by_present.format("recs.item_vectors, unnest(user_keys, vector_values) AS v(user_key, value)")
+    ).fetchall()
+    assert stored == regrouped
+    assert {row[0] for row in stored} == {item_of[presents[index]] for index in (0, 1, 3)}
+
+
 def _rank_collaborative(world: World, user: uuid.UUID, depth: int, item_weight: float) -> list[int]:
     row = world.recs.execute(
         "SELECT recs.rank_collaborative(u.user_key, %s, NULL, NULL, NULL, NULL, NULL, '{}', '{}', %s)"
