@@ -104,19 +104,16 @@ def _bench(args: argparse.Namespace) -> None:
     )  # fmt: skip
     name = args.preset if args.scale == 1 else scaled_name(args.preset, args.scale)
     path = RESULTS_PATH if name == "target" else RESULTS_PATH.with_name(f"bench-{name}.json")
-    if args.instances_only:
-        from tools.bench import format_instances, run_instances_only
-
-        report = run_instances_only(load_settings(), config, path)
-        print(format_instances(report["instances"]))
-        print(f"bench: wrote {path}")
-        return
-    if args.recording_only:
-        from tools.bench import run_recording_only
+    if args.instances_only or args.recording_only:
+        from tools.bench import format_instances, instances_step, recording_step, run_step_only
         from tools.bench_recording import format_recording
 
-        report = run_recording_only(load_settings(), config, path)
-        print(format_recording(report["recording"]))
+        key, step, show = (
+            ("instances", instances_step, format_instances) if args.instances_only
+            else ("recording", recording_step, format_recording)
+        )  # fmt: skip
+        report = run_step_only(load_settings(), config, key, step, path)
+        print(show(report[key]))
         print(f"bench: wrote {path}")
         return
     report = run_benchmark(load_settings(), config, path, serving_only=args.serving_only)

@@ -634,31 +634,20 @@ def recording_step(config: BenchConfig, target: Settings, samples: Samples) -> d
     return recording
 
 
-def run_recording_only(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
-    """Only the recording step, on the last run's recs database; added to the results file as `recording`."""
+def run_step_only(
+    settings: Settings, config: BenchConfig, key: str,
+    step: Callable[[BenchConfig, Settings, Samples], dict[str, Any]], path: Path = RESULTS_PATH,
+) -> dict[str, Any]:  # fmt: skip
+    """Only one HTTP step (instances_step, recording_step) on the last run's recs database; its
+    result replaces `key` in the results file, the rest of the file kept."""
     target = bench_settings(settings, config)
     if not recs_is_refreshed(target):
         raise SystemExit(f"{config.recs_db} holds no refreshed data: run make bench first")
     migrate(target, schedule=False)
     samples = sample_users(target, 10)
-    recording = recording_step(config, target, samples)
+    measured = step(config, target, samples)
     report = json.loads(path.read_text()) if path.exists() else {}
-    report["recording"] = recording | {"commit": git_commit()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    return report
-
-
-def run_instances_only(settings: Settings, config: BenchConfig, path: Path = RESULTS_PATH) -> dict[str, Any]:
-    """Only the instances step, on the last run's recs database; added to the results file as `instances`."""
-    target = bench_settings(settings, config)
-    if not recs_is_refreshed(target):
-        raise SystemExit(f"{config.recs_db} holds no refreshed data: run make bench first")
-    migrate(target, schedule=False)
-    samples = sample_users(target, 10)
-    instances = instances_step(config, target, samples)
-    report = json.loads(path.read_text()) if path.exists() else {}
-    report["instances"] = instances | {"commit": git_commit()}
+    report[key] = measured | {"commit": git_commit()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return report
