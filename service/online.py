@@ -9,8 +9,8 @@ import hashlib
 import json
 import logging
 import os
-import random
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,8 @@ STOP_FLUSH_S = 5.0  # what waits at a worker's shutdown is stored within this, o
 SERVED_PAGES = Counter(
     "mysanta_served_pages_total",
     "Recommendation responses by what the recorder did with them: recorded (stored in recs.served_pages), "
-    "anonymous (no user: nothing to credit, not stored), sampled_out (online_record_share), dropped "
+    "anonymous (no user: nothing to credit, not stored), sampled_out (the user is outside the "
+    "online_record_share sample), dropped "
     "(buffer full) or failed (the batch insert failed).",
     ["outcome"],
 )  # fmt: skip
@@ -96,6 +97,14 @@ class Experiment:
         return None
 
 
+def recording_point(user_id: str) -> float:
+    """A user's place in [0, 1) for the recording sample: CRC-32 of the user id's text over 2^32,
+    the same in every worker and instance. A user whose place is below online_record_share has
+    every page recorded, the others none: a click is then credited to the page that showed the
+    present, never to an older recorded one because the page in between was not sampled."""
+    return zlib.crc32(user_id.encode()) / 4294967296
+
+
 _VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
@@ -144,8 +153,9 @@ RECORD_QUERY = (
 class ServedRecorder:
     """What a worker served, recorded off the request path.
 
-    Each response gets a recommendation id; online_record_share of them are appended, as a reference
-    to the page bytes the response already holds, to a buffer of at most `capacity` pages (a page
+    Each response gets a recommendation id; the pages of online_record_share of the users
+    (recording_point) are appended, as a reference to the page bytes the response already holds, to
+    a buffer of at most `capacity` pages (a page
     past that is dropped and counted, never waited for). A background task flushes the buffer every
     flush_interval_s, or as soon as batch_size pages wait, in one call of api.record_served; a
     failed batch is logged and counted, not retried. The configuration (the share and the running
@@ -222,12 +232,13 @@ class ServedRecorder:
     ) -> str:
         """A new recommendation id for a response of the page body; the page is kept for the next
         flush when it has a user (an anonymous page cannot be credited with anyone's clicks, so
-        storing it would cost the database for nothing), is sampled and the buffer has room."""
+        storing it would cost the database for nothing) in the recording sample and the buffer has
+        room."""
         recommendation_id = self._ids.new()
         share = self.record_share
         if user_id is None:
             self._anonymous += 1
-        elif share <= 0 or (share < 1 and random.random() >= share):  # noqa: S311 (sampling, not secrets)
+        elif share <= 0 or (share < 1 and recording_point(user_id) >= share):
             self._sampled_out += 1
         elif len(self._buffer) >= self.capacity:
             self._dropped += 1

@@ -620,12 +620,15 @@ def instances_step(config: BenchConfig, target: Settings, samples: Samples) -> d
 
 def recording_step(config: BenchConfig, target: Settings, samples: Samples) -> dict[str, Any]:
     """The serving cost of recording served pages (tools/bench_recording.py): personalised cache
-    hits with online_record_share 0 and at its configured value, interleaved; about 70 s."""
+    hits of a hundred collaborative-tier users, as many of them in the recording sample as the
+    configured online_record_share says, with the share 0 and at that value, interleaved; about 80 s."""
     from tools import bench_recording
 
+    share = bench_recording.configured_share(target.recommendations_owner_database_url)
+    users = bench_recording.recording_users([str(user) for user in samples.collaborative], float(share))
     with tempfile.TemporaryDirectory(prefix="mysanta-bench-recording-") as scratch:
         directory = Path(scratch)
-        bodies = write_bodies(directory / "personalized.jsonl", [{"user_id": str(samples.collaborative[0])}])
+        bodies = write_bodies(directory / "personalized.jsonl", [{"user_id": user} for user in users])
         recording = bench_recording.recording_load(
             _server_env(target), config.port, config.superuser_url, target.recommendations_owner_database_url,
             target.recommendations_redis_url, bodies, directory, wrk, target.data_version_max_age_ms / 1000,
@@ -644,7 +647,7 @@ def run_step_only(
     if not recs_is_refreshed(target):
         raise SystemExit(f"{config.recs_db} holds no refreshed data: run make bench first")
     migrate(target, schedule=False)
-    samples = sample_users(target, 10)
+    samples = sample_users(target, 1_000)  # the recording step picks a hundred users among them
     measured = step(config, target, samples)
     report = json.loads(path.read_text()) if path.exists() else {}
     report[key] = measured | {"commit": git_commit()}

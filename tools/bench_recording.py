@@ -1,6 +1,7 @@
 """make bench's recording step: what recording served pages costs the serving path, from interleaved
-runs of personalised cache hits with online_record_share 0 and at its configured value, measured both
-as requests per second and as CPU time per request of the service, PostgreSQL and Redis."""
+runs of personalised cache hits of a hundred users (the share of them in the recording sample that
+the setting says) with online_record_share 0 and at its configured value, measured both as requests
+per second and as CPU time per request of the service, PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from typing import Any
 import psycopg
 import redis
 
+from service.online import recording_point
 from tools.processes import process_tree_cpu_s, running_process
 
 CONNECTIONS = 16
 SECONDS = 6  # each run
 PAIRS = 3  # off, on, off, on, off, on: the machine's drift falls on both sides alike
+WARM_SECONDS = 2
+USERS = 100  # whose cached pages the load asks for, in turn
 SETTLE_S = 1.5  # after a run: the recorder's last flush (every second) lands before CPU is read again
 Wrk = Callable[[str, str, str, Path | None, int, int, Path], dict[str, float]]
 
@@ -52,10 +56,22 @@ def _set_share(owner_url: str, share: str) -> None:
         conn.execute("SELECT recs.set_setting('online_record_share', %s)", (share,))
 
 
-def _configured_share(owner_url: str) -> str:
+def configured_share(owner_url: str) -> str:
+    """online_record_share as stored."""
     with psycopg.connect(owner_url) as conn:
         row = conn.execute("SELECT value FROM recs.settings WHERE key = 'online_record_share'").fetchone()
     return str(row[0]) if row else "0"
+
+
+def recording_users(candidates: list[str], share: float, count: int = USERS) -> list[str]:
+    """count users of the candidates, round(share x count) of them in the recording sample
+    (service.online.recording_point below the share) and the others outside it: a load spread evenly
+    over them records the share of its pages, as the setting does over many users (one user, or a
+    few, would be all in the sample or all out). Fewer when the candidates lack either kind."""
+    inside = [user for user in candidates if recording_point(user) < share]
+    outside = [user for user in candidates if recording_point(user) >= share]
+    wanted = round(share * count)
+    return inside[:wanted] + outside[: count - wanted]
 
 
 def recording_load(
@@ -66,7 +82,7 @@ def recording_load(
     server (two workers): online_record_share 0, then `share` (default: the configured value, which
     is restored at the end). reread_s: how long a worker may keep the recorder's configuration
     (DATA_VERSION_MAX_AGE_MS); each switch waits for it. wrk: tools.bench.wrk."""
-    configured = _configured_share(owner_url)
+    configured = configured_share(owner_url)
     recorded = share if share is not None else configured
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"]
     url = f"http://127.0.0.1:{port}"
@@ -78,7 +94,9 @@ def recording_load(
             for value in ["0", recorded] * PAIRS:
                 _set_share(owner_url, value)
                 time.sleep(reread_s + 0.5)
-                wrk(url, "/personalized", "POST", bodies, 4, 1, scratch)  # warm: the worker rereads it
+                # Warm: the worker rereads the share, and every user's page is cached again (a change
+                # of recs.settings moves the data versions the cache keys carry).
+                wrk(url, "/personalized", "POST", bodies, 4, WARM_SECONDS, scratch)
                 time.sleep(SETTLE_S)
                 before = (*map(process_tree_cpu_s, (service, postgres, cache)), _client_cpu_s())
                 measured = wrk(url, "/personalized", "POST", bodies, CONNECTIONS, SECONDS, scratch)

@@ -5,8 +5,8 @@
 -- (served presents the same user clicked / liked within online_attribution_hours, as the sync
 -- attributed them), the rates and their 95 % Wilson intervals (which treat impressions as
 -- independent: with few users who each see many pages, read them as too narrow). Anonymous pages
--- (no user) cannot be attributed and are left out. Only online_record_share of responses are
--- recorded.
+-- (no user) cannot be attributed and are left out. Only the pages of the online_record_share of
+-- users in the recording sample are recorded (all of theirs).
 -- Columns: route, algorithm, experiment, variant, pages, users, impressions, open_impressions,
 --   clicks, likes, ctr, ctr_low, ctr_high, ltr, ltr_low, ltr_high, first_served_at, last_served_at.
 -- It scans every retained served page (impressions: the sum of their presents) and the credited

@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
-from service.online import SERVED_PAGES, RecommendationIds, ServedRecorder
+from service.online import SERVED_PAGES, RecommendationIds, ServedRecorder, recording_point
 from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, AUTH, clicked_personalized_page, start_experiment
 from tests.data import World
@@ -125,6 +125,33 @@ async def test_nothing_is_recorded_at_a_record_share_of_0_and_a_full_buffer_drop
     assert await recorder.flush() == 0  # no pool attached: the two kept are not stored
     assert SERVED_PAGES.labels("dropped")._value.get() == dropped_before + 1
     assert SERVED_PAGES.labels("anonymous")._value.get() == anonymous_before + 1
+
+
+def test_a_share_samples_users_and_records_every_page_of_each_one_it_takes() -> None:
+    users = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"mysanta-user-{n}")) for n in range(400)]
+    inside = {user for user in users if recording_point(user) < 0.25}
+    assert 60 <= len(inside) <= 140  # about a quarter of the users (the place spreads evenly)
+    kept: list[set[str]] = []
+    for _ in range(2):  # two workers (or instances) sample the same users
+        recorder = ServedRecorder(config_max_age_s=60, capacity=10_000)
+        recorder.record_share = 0.25
+        for user in users:
+            for _ in range(3):  # each user's three pages: all kept, or none
+                recorder.served("personalized", user, "collaborative", None, b'{"items":[]}')
+        pages = [page[3] for page in recorder._buffer]
+        assert all(pages.count(user) == 3 for user in inside) and set(pages) == inside
+        kept.append(set(pages))
+    assert kept[0] == kept[1]
+
+
+def test_the_recording_steps_users_hold_the_share_in_the_sample() -> None:
+    from tools.bench_recording import recording_users
+
+    candidates = [str(uuid.uuid5(uuid.NAMESPACE_URL, f"mysanta-candidate-{n}")) for n in range(1_000)]
+    chosen = recording_users(candidates, 0.1)
+    assert len(chosen) == 100 == len(set(chosen))
+    assert sum(recording_point(user) < 0.1 for user in chosen) == 10
+    assert recording_users(candidates, 0) == candidates[:100]
 
 
 async def test_stats_and_metrics_report_the_online_rates(
