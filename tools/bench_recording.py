@@ -76,14 +76,14 @@ def recording_users(candidates: list[str], share: float, count: int = USERS) -> 
 
 def recording_load(
     env: dict[str, str], port: int, superuser_url: str, owner_url: str, redis_url: str, bodies: Path,
-    scratch: Path, wrk: Wrk, reread_s: float, share: str | None = None,
+    scratch: Path, wrk: Wrk, reread_s: float,
 ) -> dict[str, Any]:  # fmt: skip
-    """PAIRS pairs of wrk runs (CONNECTIONS, SECONDS each) of /personalized cache hits against one
-    server (two workers): online_record_share 0, then `share` (default: the configured value, which
-    is restored at the end). reread_s: how long a worker may keep the recorder's configuration
-    (DATA_VERSION_MAX_AGE_MS); each switch waits for it. wrk: tools.bench.wrk."""
+    """PAIRS pairs of wrk runs (CONNECTIONS, SECONDS each) of /personalized cache hits of the bodies
+    (recording_users' pages) against one server (two workers): online_record_share 0, then its
+    configured value (restored at the end, whatever happens). reread_s: how long a worker may keep
+    the recorder's configuration (DATA_VERSION_MAX_AGE_MS); each switch waits for it. wrk:
+    tools.bench.wrk."""
     configured = configured_share(owner_url)
-    recorded = share if share is not None else configured
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"]
     url = f"http://127.0.0.1:{port}"
     runs: list[dict[str, Any]] = []
@@ -91,7 +91,7 @@ def recording_load(
         with running_process(command, env, f"{url}/health", scratch / "serve-recording.log") as server:
             service, postgres = server.pid, _postmaster(superuser_url)
             cache = _redis_server(redis_url)
-            for value in ["0", recorded] * PAIRS:
+            for value in ["0", configured] * PAIRS:
                 _set_share(owner_url, value)
                 time.sleep(reread_s + 0.5)
                 # Warm: the worker rereads the share, and every user's page is cached again (a change
