@@ -237,8 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     )  # fmt: skip
     bench.add_argument(
         "--recording-only", action="store_true",
-        help="only the cost of recording served pages: /personalized hits with online_record_share 0 and at"
-        " its value, interleaved (about 70 s, on the last run's recs database); added as `recording`",
+        help="only the cost of recording served pages: /personalized hits of a hundred users with"
+        " online_record_share 0 and at its value, interleaved (about 80 s, on the last run's recs database);"
+        " added as `recording`",
     )  # fmt: skip
     bench.set_defaults(handler=_bench)
 

@@ -632,6 +632,7 @@ def recording_step(config: BenchConfig, target: Settings, samples: Samples) -> d
         recording = bench_recording.recording_load(
             _server_env(target), config.port, config.superuser_url, target.recommendations_owner_database_url,
             target.recommendations_redis_url, bodies, directory, wrk, target.data_version_max_age_ms / 1000,
+            share,
         )  # fmt: skip
     progress(bench_recording.format_recording(recording))
     return recording

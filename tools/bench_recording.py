@@ -76,14 +76,13 @@ def recording_users(candidates: list[str], share: float, count: int = USERS) -> 
 
 def recording_load(
     env: dict[str, str], port: int, superuser_url: str, owner_url: str, redis_url: str, bodies: Path,
-    scratch: Path, wrk: Wrk, reread_s: float,
+    scratch: Path, wrk: Wrk, reread_s: float, configured: str,
 ) -> dict[str, Any]:  # fmt: skip
     """PAIRS pairs of wrk runs (CONNECTIONS, SECONDS each) of /personalized cache hits of the bodies
-    (recording_users' pages) against one server (two workers): online_record_share 0, then its
-    configured value (restored at the end, whatever happens). reread_s: how long a worker may keep
-    the recorder's configuration (DATA_VERSION_MAX_AGE_MS); each switch waits for it. wrk:
-    tools.bench.wrk."""
-    configured = configured_share(owner_url)
+    (recording_users' pages) against one server (two workers): online_record_share 0, then
+    `configured`, its stored value (restored at the end, whatever happens). reread_s: how long a
+    worker may keep the recorder's configuration (DATA_VERSION_MAX_AGE_MS); each switch waits for
+    it. wrk: tools.bench.wrk."""
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"]
     url = f"http://127.0.0.1:{port}"
     runs: list[dict[str, Any]] = []

@@ -58,6 +58,18 @@ def learned(world: World) -> dict[tuple[int, int], float]:
     return {(source, target): weight for source, target, weight in rows}
 
 
+def anchor_niche_popular(world: World) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Three presents: three users took anchor and niche, four took anchor and popular."""
+    anchor, niche, popular = world.present(), world.present(), world.present()
+    for user in world.users(3):
+        world.like(user, anchor)
+        world.like(user, niche)
+    for user in world.users(4):
+        world.like(user, anchor)
+        world.like(user, popular)
+    return anchor, niche, popular
+
+
 def take_overlapping(world: World, presents: list[uuid.UUID]) -> None:
     """Eight users, each liking three or four neighbouring presents (one clicked as well)."""
     for index, user in enumerate(world.users(8)):
@@ -129,13 +141,7 @@ def test_the_item_score_blends_similarities_and_learned_weights_by_their_share(
     # four took `popular`, which twenty more took alone. The similarity divides by the popularity
     # of the present it leads to and ranks niche first; each present's regression on anchor (its
     # only neighbour) weighs anchor by their co-occurrences, 3 against 4, and ranks popular first.
-    anchor, niche, popular = world.present(), world.present(), world.present()
-    for user in world.users(3):
-        world.like(user, anchor)
-        world.like(user, niche)
-    for user in world.users(4):
-        world.like(user, anchor)
-        world.like(user, popular)
+    anchor, niche, popular = anchor_niche_popular(world)
     for user in world.users(20):
         world.like(user, popular)
     world.setting("item_learned_neighbors", "1")
@@ -153,13 +159,7 @@ def test_a_present_reached_through_the_learned_weights_alone_is_explained_by_lik
     # The world of the test above, the item score on the learned weights alone; then anchor's
     # similarity list loses both presents (as a list bounded by its size would), so only the
     # learned weights bring them to the user's page.
-    anchor, niche, popular = world.present(), world.present(), world.present()
-    for user in world.users(3):
-        world.like(user, anchor)
-        world.like(user, niche)
-    for user in world.users(4):
-        world.like(user, anchor)
-        world.like(user, popular)
+    anchor, niche, popular = anchor_niche_popular(world)
     world.setting("item_learned_neighbors", "1")
     world.setting("item_learned_weight", "1")
     user = world.users(1)[0]
