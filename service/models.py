@@ -293,7 +293,7 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     computation_time_ms: float
     algorithm_used: Tier
     cache_hit: bool
-    recommendation_id: str  # this response's id (a uuid): the served page as recs.served_pages records it
+    recommendation_id: str  # this response's id (a uuid v7, time-ordered): the page in recs.served_pages
     variant: str | None  # the user's experiment variant (recs.experiment_variants); null: none
     fallback_level: Level | None = None
     data_as_of: datetime.datetime | None = None
@@ -411,7 +411,7 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     computation_time_ms: float
     algorithm_used: Literal["similar"]
     cache_hit: bool
-    recommendation_id: str  # this response's id (a uuid): the served page as recs.served_pages records it
+    recommendation_id: str  # this response's id (a uuid v7, time-ordered): the page in recs.served_pages
     variant: str | None  # with user_id, the user's experiment variant; else null
     fallback_level: SimilarLevel | None = None
     data_as_of: datetime.datetime | None = None
