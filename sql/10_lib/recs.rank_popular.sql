@@ -2,10 +2,12 @@
 -- the top-N: the first p_depth eligible presents, deduplicated across levels (a present keeps
 -- its first level), in serving order.
 -- Levels: exact (gender + age group), gender, age group, global; a level is skipped when an
--- attribute is missing or its segment has fewer interacting users than min_segment_users. A
--- segment level serves its ranking shrunk towards the global one (recs.popular_blended, the first
--- popular_segment_depth presents), so with popular_segment_prior_events above 0 it places globally
--- popular presents too; the global level serves every available public present.
+-- attribute is missing or when its gender or its age group has fewer interacting users than
+-- min_segment_users (the exact level needs both; the size of the cell they share does not count).
+-- A segment level serves the global ranking times the lifts of its gender and age group
+-- (recs.popular_blended, the first popular_segment_depth presents), so with popular_lift_prior_users
+-- above 0 it places globally popular presents too; the global level serves every available public
+-- present.
 -- Arguments: p_gender, p_age_group (NULL = unknown); p_categories, p_platforms (NULL = any;
 --   an empty array matches nothing); p_geo_id (presents without regions deliver everywhere);
 --   p_price_from, p_price_to (NULL = open); p_depth (rows wanted); p_exclude_user_key (that
@@ -38,9 +40,13 @@ BEGIN
                      (3, 'age_group', '*', p_age_group),
                      (4, 'global', '*', '*')) AS l(rank, name, gender, age_group)
         WHERE l.gender IS NOT NULL AND l.age_group IS NOT NULL
-          AND (l.rank = 4 OR EXISTS (SELECT 1 FROM recs.popular_segments s
-                                     WHERE s.gender = l.gender AND s.age_group = l.age_group
-                                       AND s.users >= v_min_users))
+          AND (l.rank = 4
+               OR ((l.gender = '*' OR EXISTS (SELECT 1 FROM recs.popular_segments s
+                                              WHERE s.gender = l.gender AND s.age_group = '*'
+                                                AND s.users >= v_min_users))
+                   AND (l.age_group = '*' OR EXISTS (SELECT 1 FROM recs.popular_segments s
+                                                     WHERE s.gender = '*' AND s.age_group = l.age_group
+                                                       AND s.users >= v_min_users))))
         ORDER BY l.rank
     LOOP
         EXIT WHEN cardinality(v_items) >= p_depth;
@@ -62,7 +68,7 @@ BEGIN
                             WHERE x.user_key = p_exclude_user_key AND x.item_id = p.item_id))
                   ORDER BY p.score DESC, p.item_id
                   LIMIT p_depth - cardinality(v_items)) c;
-        ELSE  -- a segment: its ranking shrunk towards the global one
+        ELSE  -- a segment: the global ranking times its groups' lifts
             SELECT coalesce(array_agg(c.item_id ORDER BY c.score DESC, c.item_id), '{}'),
                    coalesce(array_agg(c.present_id ORDER BY c.score DESC, c.item_id), '{}')
             INTO v_level_items, v_level_presents

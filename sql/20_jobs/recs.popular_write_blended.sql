@@ -1,25 +1,28 @@
 -- recs.popular_write_blended: the served ranking of every demographic segment (recs.popular_blended),
--- recomputed from recs.popular_items at the end of each popularity run. A present i of a segment
--- with n users (of N counted globally) scores
---   G_i × (S_i + a) / (G_i × n / N + a)
--- with G_i its global score, S_i its score in the segment and a = popular_segment_prior_events
--- likes (recs.popular_segment_prior: as many likes at the newest event, in the scores' units):
--- the global score times the present's lift in the segment (what the segment gave it over what it
--- would give at the global rate), shrunk towards 1 by a prior of a decayed likes (empirical Bayes,
--- gamma-Poisson). Where the segment has little evidence on a present, its lift stays near 1 and the
--- present near its global place; where it has much (a popular present in a large segment), the
--- segment's own rate decides. a = 0 is the segment alone (S_i × N / n). Candidates: the segment's
--- first popular_segment_depth presents by its own score and the global first as many (the score
--- grows with both, so a present outside both scores at most what their last ones would); the first
--- popular_segment_depth of them are kept. The work is bounded by segments × depth, whatever the
--- catalogue; only rows that differ are written (readers keep the old ones until the job commits).
+-- recomputed from recs.popular_items at the end of each popularity run. The groups are each gender
+-- and each age group with users (recs.popular_segments); a present i's lift in a group of n users
+-- (of N counted globally) is
+--   L_i = (u_i + b) / (U_i × n / N + b)
+-- with u_i and U_i its interacting users in the group and globally (recs.popular_items.users, all
+-- time) and b = popular_lift_prior_users: what the group gave it over what it would give at the
+-- global rate, shrunk towards 1 by a prior of b users (empirical Bayes, gamma-Poisson; 1 when there
+-- is no evidence at all). A segment ranks i by its global (decayed) score times the lifts of its
+-- groups: G_i × L_i(gender) for a gender, G_i × L_i(age group) for an age group, and
+-- G_i × L_i(gender) × L_i(age group) for every combination of a gender and an age group (naive
+-- Bayes: the two groups' evidence combined as if independent, whatever the size of the cell they
+-- share). The global score brings recency; the lifts, counted in users over all time, a group's
+-- lasting taste, so a present a group took little to keeps its global place. Candidates: the
+-- global first popular_segment_depth presents and each group's first as many by its own score
+-- (every present scored in every segment); the first popular_segment_depth of each segment are
+-- kept. The work is bounded by segments × groups × depth, whatever the catalogue; only rows that
+-- differ are written (readers keep the old ones until the job commits).
 -- Arguments: none (reads the settings). Result: rows written. Errors: none of its own.
 -- Caller: recs.job_refresh_popular_items (after the full or the incremental path).
 CREATE OR REPLACE FUNCTION recs.popular_write_blended() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_depth integer := recs.setting('popular_segment_depth')::integer;
-    v_prior double precision := recs.popular_segment_prior();  -- a, as a score
+    v_prior double precision := recs.setting('popular_lift_prior_users')::double precision;  -- b
     v_users double precision;    -- N, the users counted globally
     v_rows bigint;
     v_written bigint := 0;
@@ -27,41 +30,65 @@ BEGIN
     SELECT s.users INTO v_users
     FROM recs.popular_segments s WHERE s.gender = '*' AND s.age_group = '*' AND s.users > 0;
 
-    CREATE TEMP TABLE popular_global_top ON COMMIT DROP AS
-    SELECT p.item_id FROM recs.popular_items p
-    WHERE p.gender = '*' AND p.age_group = '*'
-    ORDER BY p.score DESC, p.item_id
-    LIMIT v_depth;
+    CREATE TEMP TABLE popular_lift_groups ON COMMIT DROP AS
+    SELECT s.gender, s.age_group, s.users::double precision AS users
+    FROM recs.popular_segments s
+    WHERE (s.gender = '*') <> (s.age_group = '*') AND s.users > 0;
+    CREATE TEMP TABLE popular_lift_candidates ON COMMIT DROP AS
+    SELECT g.item_id, g.present_id, g.score, g.users::double precision AS users,
+           g.price, g.category, g.platform, g.geo_ids
+    FROM recs.popular_items g
+    WHERE g.gender = '*' AND g.age_group = '*'
+      AND g.item_id IN (
+          (SELECT p.item_id FROM recs.popular_items p
+           WHERE p.gender = '*' AND p.age_group = '*'
+           ORDER BY p.score DESC, p.item_id
+           LIMIT v_depth)
+          UNION
+          SELECT c.item_id
+          FROM popular_lift_groups r
+          CROSS JOIN LATERAL (
+              SELECT p.item_id FROM recs.popular_items p
+              WHERE p.gender = r.gender AND p.age_group = r.age_group
+              ORDER BY p.score DESC, p.item_id
+              LIMIT v_depth) c);
+    CREATE TEMP TABLE popular_lifts ON COMMIT DROP AS
+    SELECT r.gender, r.age_group, c.item_id,
+           CASE WHEN c.users * r.users / v_users + v_prior > 0
+                THEN (coalesce(own.users, 0) + v_prior) / (c.users * r.users / v_users + v_prior)
+                ELSE 1 END AS lift
+    FROM popular_lift_groups r
+    CROSS JOIN popular_lift_candidates c
+    LEFT JOIN recs.popular_items own
+        ON own.gender = r.gender AND own.age_group = r.age_group AND own.item_id = c.item_id;
+    CREATE UNIQUE INDEX ON popular_lifts (gender, age_group, item_id);
+    ANALYZE popular_lift_candidates, popular_lifts;
+
     CREATE TEMP TABLE popular_blended_new ON COMMIT DROP AS
-    WITH candidates AS (
-        SELECT s.gender, s.age_group, s.users, c.item_id
-        FROM recs.popular_segments s
-        CROSS JOIN LATERAL (
-            (SELECT p.item_id FROM recs.popular_items p
-             WHERE p.gender = s.gender AND p.age_group = s.age_group
-             ORDER BY p.score DESC, p.item_id
-             LIMIT v_depth)
-            UNION
-            SELECT t.item_id FROM popular_global_top t) c
-        WHERE (s.gender, s.age_group) <> ('*', '*')
+    WITH segments AS (  -- every gender, every age group, and every combination of the two
+        SELECT g.gender, a.age_group
+        FROM (SELECT r.gender FROM popular_lift_groups r WHERE r.age_group = '*' UNION ALL SELECT '*') g
+        CROSS JOIN (SELECT r.age_group FROM popular_lift_groups r WHERE r.gender = '*' UNION ALL SELECT '*') a
+        WHERE (g.gender, a.age_group) <> ('*', '*')
     ),
-    shrunk AS (
-        SELECT c.gender, c.age_group, c.item_id, g.present_id,
-               coalesce(g.score * (coalesce(own.score, 0) + v_prior)
-                        / nullif(g.score * c.users / v_users + v_prior, 0), 0) AS score,
-               g.price, g.category, g.platform, g.geo_ids
-        FROM candidates c
-        JOIN recs.popular_items g ON g.gender = '*' AND g.age_group = '*' AND g.item_id = c.item_id
-        LEFT JOIN recs.popular_items own
-            ON own.gender = c.gender AND own.age_group = c.age_group AND own.item_id = c.item_id
+    scored AS (
+        SELECT s.gender, s.age_group, c.item_id, c.present_id,
+               c.score * coalesce(by_gender.lift, 1) * coalesce(by_age.lift, 1) AS score,
+               c.price, c.category, c.platform, c.geo_ids
+        FROM segments s
+        CROSS JOIN popular_lift_candidates c
+        LEFT JOIN popular_lifts by_gender
+            ON by_gender.gender = s.gender AND by_gender.age_group = '*' AND by_gender.item_id = c.item_id
+        LEFT JOIN popular_lifts by_age
+            ON by_age.gender = '*' AND by_age.age_group = s.age_group AND by_age.item_id = c.item_id
     ),
-    blended AS (
+    ranked AS (
         SELECT h.*, row_number() OVER (PARTITION BY h.gender, h.age_group ORDER BY h.score DESC, h.item_id) AS position
-        FROM shrunk h
+        FROM scored h
     )
-    SELECT b.gender, b.age_group, b.item_id, b.present_id, b.score, b.price, b.category, b.platform, b.geo_ids
-    FROM blended b
-    WHERE b.position <= v_depth;
+    SELECT r.gender, r.age_group, r.item_id, r.present_id, r.score, r.price, r.category, r.platform, r.geo_ids
+    FROM ranked r
+    WHERE r.position <= v_depth;
     CREATE UNIQUE INDEX ON popular_blended_new (gender, age_group, item_id);
     ANALYZE popular_blended_new;
     PERFORM recs.job_step('popular.blended_computed');
@@ -87,10 +114,10 @@ BEGIN
     ORDER BY n.gender, n.age_group, n.item_id;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_written := v_written + v_rows;
-    DROP TABLE popular_global_top, popular_blended_new;
+    DROP TABLE popular_lift_groups, popular_lift_candidates, popular_lifts, popular_blended_new;
     PERFORM recs.job_step('popular.blended_written');
     RETURN v_written;
 END;
 $$;
 COMMENT ON FUNCTION recs.popular_write_blended() IS
-    'Popularity job: each segment''s served ranking (recs.popular_blended), the global score x the present''s lift in the segment shrunk towards 1 (popular_segment_prior_events), from the segment''s and the global top popular_segment_depth; only differing rows written.';
+    'Popularity job: each segment''s served ranking (recs.popular_blended), the global score x the present''s lifts in its gender and its age group (users, each shrunk towards 1 by popular_lift_prior_users), from the global and the groups'' top popular_segment_depth; only differing rows written.';

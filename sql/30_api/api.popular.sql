@@ -1,7 +1,7 @@
 -- api.popular: one page of the most popular available public presents for a demographic segment.
 -- Levels, in order: exact (gender + age group), gender only, age group only, global; a level is
--- skipped when the user lacks its attributes or its segment has fewer interacting users than
--- the min_segment_users setting. The first remaining level ranks first; when it runs out of
+-- skipped when the user lacks its attributes or when its gender or its age group has fewer
+-- interacting users than the min_segment_users setting (recs.rank_popular). The first remaining level ranks first; when it runs out of
 -- matching items the next levels top the page up (no duplicates), down to global, which holds
 -- every available public present, so a narrow filter still fills its pages.
 -- Filters (all optional) apply before the top-N: categories (p_category and p_categories, any

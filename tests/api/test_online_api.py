@@ -183,7 +183,7 @@ async def test_simulated_users_measure_the_better_variant_higher_within_the_inte
     serves them their segment's ranking; variant `global` (min_segment_users beyond any segment)
     the global one, which other users' likes lead. The report measures `segment` higher, and each
     variant's 95 % interval covers its true rate (the mean click probability of what it served)."""
-    world.setting("popular_segment_prior_events", "0")  # a segment's ranking is its own
+    world.setting("popular_lift_prior_users", "0")  # a segment ranks by its groups' own users
     liked_by_segment = [world.present(category="books") for _ in range(10)]
     liked_elsewhere = [world.present(category="games") for _ in range(10)]
     for fan in world.users(25, "f", "25-34"):

@@ -297,7 +297,7 @@ async def test_a_profile_write_tombstones_the_state_so_the_next_request_sees_it(
     method: str,
 ) -> None:
     world.recs.execute("SELECT recs.set_setting('min_segment_users', '0')")  # small segments count
-    world.recs.execute("SELECT recs.set_setting('popular_segment_prior_events', '0')")  # ... on their own
+    world.recs.execute("SELECT recs.set_setting('popular_lift_prior_users', '0')")  # ... on their own
     for_men = world.present(price=50)
     for fan in world.users(8, "m", "55+"):
         world.like(fan, for_men)

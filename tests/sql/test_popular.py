@@ -315,32 +315,35 @@ def test_report_views_agree_with_the_data(world: World) -> None:
     assert unavailable not in [row[1] for row in top]
 
 
-def test_a_small_segment_borrows_from_global_and_a_large_one_keeps_its_own(world: World) -> None:
+def test_a_small_group_borrows_from_global_and_a_large_one_keeps_its_own(world: World) -> None:
     own_small, own_large, global_hit = world.present(), world.present(), world.present()
-    for user in world.users(4, "f", "25-34"):  # a small segment: 4 users, all like one present
+    for user in world.users(4, "f", "25-34"):  # small groups: 4 women, 4 users of 25-34, one present
         world.like(user, own_small)
-    for user in world.users(12, "m", "18-24"):  # a larger one: 12 users
+    for user in world.users(25, "m", "18-24"):  # a larger age group: 25 users
         world.like(user, own_large)
-    for user in world.users(30, "m", "45-54"):  # everyone else likes the global hit
+    for user in world.users(50, "m", "45-54"):  # everyone else likes the global hit
         world.like(user, global_hit)
     world.setting("min_segment_users", "1")
-    world.setting("popular_segment_prior_events", "0")  # segments alone: each its own first
+    world.setting("popular_lift_prior_users", "0")  # groups alone: each its own first
     world.refresh()
     assert popular("f", "25-34")["items"][0] == own_small
     assert popular("m", "18-24")["items"][0] == own_large
-    # A prior of 10 likes on each present's lift, global score G x (S + 10) / (G x n / 46 + 10):
-    # in the small segment (n = 4) its own present's 4 likes lift it only to 4 x 14 / 10.3 = 5.4,
-    # below the global hit's 30 x 10 / 12.6 = 23.8 and the large segment's present's 12 x 10 / 11.0
-    # = 10.9 (the global order); the larger one (n = 12) keeps its own present first, 12 x 22 / 13.1
-    # = 20.1 against 30 x 10 / 17.8 = 16.8.
-    world.setting("popular_segment_prior_events", "10")
+    # A prior of 20 users on each lift, (u + 20) / (U n / 79 + 20), the score G x lift(gender) x
+    # lift(age group): for f/25-34 (both groups n = 4) its own present's 4 users lift it only to
+    # 4 x 1.19 x 1.19 = 5.6, below the global hit's 50 x 0.89 x 0.89 = 39.4 and the large group's
+    # present's 25 x 0.94 x 0.94 = 22.1 (the global order); for m/18-24 the age group (n = 25) keeps
+    # its own present first, 25 x 1.03 (m, n = 75) x 1.61 = 41.5 against 50 x 1.04 x 0.56 = 29.0.
+    world.setting("popular_lift_prior_users", "20")
     world.refresh()
     small, large = popular("f", "25-34"), popular("m", "18-24")
     assert small["items"] == [global_hit, own_large, own_small] == popular()["items"]
     assert small["levels_used"] == ["exact"] and small["fallback_level"] == "exact"
     assert large["items"] == [own_large, global_hit, own_small]
+    # A combination nobody is in is served from its two groups (here m's and 25-34's lifts).
+    empty_cell = popular("m", "25-34")
+    assert empty_cell["fallback_level"] == "exact" and len(empty_cell["items"]) == 3
     # A prior large beside every count: every segment follows the global ranking.
-    world.setting("popular_segment_prior_events", "1000000")
+    world.setting("popular_lift_prior_users", "1000000")
     world.refresh()
     assert popular("m", "18-24")["items"] == [global_hit, own_large, own_small]
     # A segment serves its first popular_segment_depth presents; the page goes on at the next levels.
@@ -352,12 +355,27 @@ def test_a_small_segment_borrows_from_global_and_a_large_one_keeps_its_own(world
     assert small["levels_used"][0] == "exact" and len(small["levels_used"]) > 1
 
 
-def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) -> None:
-    """Pages of a segment equal the brute-force ranking by the global score x the shrunk lift,
-    G (S + a) / (G n / N + a) (a catalogue within popular_segment_depth: every present is a candidate)."""
+def test_a_group_below_min_segment_users_leaves_its_levels_out(world: World) -> None:
+    """The exact level needs its gender and its age group to reach min_segment_users, not their cell."""
+    hit = world.present()
+    for user in world.users(3, "f", "25-34") + world.users(3, "m", "55+"):
+        world.like(user, hit)
+    world.setting("min_segment_users", "3")
+    world.refresh()
+    assert popular("f", "55+")["fallback_level"] == "exact"  # a cell nobody is in; f: 3, 55+: 3
+    world.users(1, "f", "18-24")  # no interactions: not counted
+    assert popular("f", "18-24")["fallback_level"] == "gender"  # 18-24 has no users
+    world.setting("min_segment_users", "4")  # read per request: both groups now too small
+    assert popular("f", "55+")["fallback_level"] == "global"
+
+
+def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) -> None:
+    """Pages of a segment equal the brute-force ranking by the global score x the shrunk lifts of its
+    gender and its age group, G (u_g + b) / (U n_g / N + b) (u_a + b) / (U n_a / N + b) (a catalogue
+    within popular_segment_depth: every present is a candidate)."""
     presents = [world.present(price=5 + n, category=("books", "toys")[n % 3 == 0]) for n in range(60)]
-    segments = (("f", "25-34", 8), ("m", "25-34", 25), ("f", "55+", 14))
-    for number, (gender, group, count) in enumerate(segments):
+    cells = (("f", "25-34", 8), ("m", "25-34", 25), ("f", "55+", 14))
+    for number, (gender, group, count) in enumerate(cells):
         for index, user in enumerate(world.users(count, gender, group)):
             for offset in range(1 + (index * 7 + number) % 9):
                 world.like(user, presents[(index * 11 + offset * (5 + number) + number * 17) % len(presents)])
@@ -365,29 +383,33 @@ def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) 
     world.setting("min_segment_users", "1")
     world.refresh()
     rows = world.recs.execute(
-        "SELECT p.gender, p.age_group, p.present_id, p.score, p.price, p.category, p.item_id"
+        "SELECT p.gender, p.age_group, p.present_id, p.score, p.users, p.price, p.category, p.item_id"
         " FROM recs.popular_items p"
     ).fetchall()
-    scores: dict[tuple[str, str], dict[uuid.UUID, float]] = {}
-    for gender, group, present, score, _, _, _ in rows:
-        scores.setdefault((gender, group), {})[present] = score
-    attributes = {present: (float(price), category, key) for _, _, present, _, price, category, key in rows}
-    everyone = "SELECT users FROM recs.popular_segments WHERE gender = '*' AND age_group = '*'"
-    (users,) = world.recs.execute(everyone).fetchone() or (0,)
+    users: dict[tuple[str, str], dict[uuid.UUID, int]] = {}
+    for gender, group, present, _, count, _, _, _ in rows:
+        users.setdefault((gender, group), {})[present] = count
+    overall = {present: score for gender, group, present, score, *_ in rows if (gender, group) == ("*", "*")}
+    attributes = {present: (float(price), kind, key) for _, _, present, _, _, price, kind, key in rows}
     counted = world.recs.execute("SELECT gender, age_group, users FROM recs.popular_segments").fetchall()
     sizes = {(gender, group): count for gender, group, count in counted}
-    for prior in ("0", "3", "40"):
-        world.setting("popular_segment_prior_events", prior)
+    everyone = sizes[("*", "*")]
+    # The cells above, a gender and an age group alone, and a cell nobody is in (m, 55+).
+    segments = [(gender, group) for gender, group, _ in cells] + [("m", None), (None, "55+"), ("m", "55+")]
+    for prior in (0.0, 3.0, 20.0):
+        world.setting("popular_lift_prior_users", str(prior))
         world.refresh()
-        (scaled,) = world.recs.execute("SELECT recs.popular_segment_prior()").fetchone() or (0.0,)
-        assert scaled == pytest.approx(float(prior), rel=0.05)  # likes at the newest event: near 1 each
-        for gender, group, _ in segments:
-            own, overall, n = scores[(gender, group)], scores[("*", "*")], sizes[(gender, group)]
+        for gender, group in segments:
 
-            def blended(present: uuid.UUID, a: float = scaled) -> tuple[float, int]:
-                g, s = overall[present], own.get(present, 0)  # noqa: B023
-                denominator = g * n / users + a  # noqa: B023 - the job's arithmetic, in its order
-                return -(g * (s + a) / denominator if denominator else 0.0), attributes[present][2]
+            def lift(present: uuid.UUID, key: tuple[str, str], b: float = prior) -> float:
+                total, n = users[("*", "*")][present], sizes[key]
+                denominator = total * n / everyone + b  # the job's arithmetic, in its order
+                return (users.get(key, {}).get(present, 0) + b) / denominator if denominator > 0 else 1.0
+
+            def blended(present: uuid.UUID) -> tuple[float, int]:
+                by_gender = lift(present, (gender, "*")) if gender else 1.0  # noqa: B023
+                by_age = lift(present, ("*", group)) if group else 1.0  # noqa: B023
+                return -(overall[present] * by_gender * by_age), attributes[present][2]
 
             for price_to, category in ((None, None), (30, None), (None, "toys")):
                 expected = sorted(
@@ -400,4 +422,4 @@ def test_the_shrunk_ranking_is_exact_under_filters_and_deep_pages(world: World) 
                 )
                 for page in (1, 3):
                     got = popular(gender, group, price_to=price_to, category=category, page=page, limit=7)
-                    assert got["items"] == expected[(page - 1) * 7 : page * 7], (prior, gender, page)
+                    assert got["items"] == expected[(page - 1) * 7 : page * 7], (prior, gender, group, page)
