@@ -230,9 +230,9 @@ def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]
 
 
 def similarity_caps(target: Settings) -> dict[str, int | None]:
-    """The caps the last full similarity run chose to fit its budgets: presents with more users than
-    degree_cap are left out of the candidate join, and item neighbours read item_history_cap interactions
-    a user (design.md, "A budget, not a fixed cap"); a larger catalogue lowers both."""
+    """The caps the last full similarity run chose to fit its budgets: a present offers at most degree_cap
+    users as candidates, and item neighbours read item_history_cap interactions a user (design.md,
+    "A budget, not a fixed cap"); a larger catalogue lowers both."""
     with psycopg.connect(target.recommendations_owner_database_url) as owner:
         row = owner.execute(
             "SELECT (details->>'degree_cap')::int, (details->>'item_history_cap')::int"

@@ -2,8 +2,8 @@
 -- and recs.item_neighbors (each present's) current, in named steps after the sync:
 --   a full run (recs.similarity_is_full: first run, every similarity_full_rebuild_hours, or a pool
 --   setting changed) recomputes every user: recs.similarity_rebuild_stats (presents' users and
---   IUF, users' norms), recs.similarity_degree_cap, recs.similarity_rebuild_vectors, then
---   recs.similarity_rank_all (the parallel ranking);
+--   IUF, users' norms), recs.similarity_degree_cap (the most candidates a present offers),
+--   recs.similarity_rebuild_vectors, then recs.similarity_rank_all (the parallel ranking);
 --   an incremental run recomputes only the users recs.dirty_users marks as changed since the
 --   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
 --   recs.similarity_patch_vectors, then recs.similarity_rank_users (parallel, as the full ranking;

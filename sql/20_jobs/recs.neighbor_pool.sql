@@ -1,8 +1,9 @@
 -- recs.neighbor_pool: one user's neighbour pool, the p_pool most similar users by cosine of the
 -- unit-length vectors (a plain sum of products), as one row of arrays, most similar first.
--- Candidates come only through the user's presents in recs.item_vectors (those within the
--- job's degree cap; norms still use every present), each read as one row of all its users, so
--- the cost is that of the candidate rows and nothing spills.
+-- Candidates come only through the user's presents in recs.item_vectors, each read as one row of
+-- its candidates (all its users up to the job's cap, recs.similarity_degree_cap, else those with
+-- the largest values: a similarity is summed over the presents where the candidate is among
+-- them, norms use every present), so the cost is that of the candidate rows and nothing spills.
 -- PL/pgSQL rather than an inlined SQL function: a query over the users can then run in parallel
 -- (PostgreSQL 15 never runs a LATERAL subquery in parallel workers, a function scan it does), and
 -- each call runs its own cached plan, about 20 % faster than rescanning an inlined subquery

@@ -454,13 +454,13 @@ def test_a_parallel_full_run_ranks_every_user_as_one_backend_does(world: World) 
     assert "Gather" not in single_plan and "Function Scan on neighbor_pool" in single_plan, single_plan
 
 
-def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_search(world: World) -> None:
+def test_candidate_budget_samples_the_users_of_the_most_liked_presents(world: World) -> None:
     hot, pair = world.present(), world.present()
     a, b, c, d = world.users(4)
-    for user in (a, b, c, d):  # hot: 4 users, 4 x 3 = 12 candidate rows
+    for user in (a, b, c, d):  # hot: 4 users, min(4, cap) x 3 candidate rows
         world.like(user, hot)
         world.like(user, world.present())
-    for user in (a, b):  # pair: 2 users, 2 candidate rows; the one-user presents cost nothing
+    for user in (a, b):  # pair: 2 users, min(2, cap) x 1 rows; the one-user presents cost nothing
         world.like(user, pair)
     for user in (c, d):
         world.like(user, world.present())
@@ -472,13 +472,36 @@ def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_sea
         assert row is not None
         return int(row[0])
 
-    world.setting("similarity_candidate_budget", "2")
-    world.refresh_all()
-    assert degree_cap() == 2
-    assert [n for n, _ in neighbours(world, a)] == [b]  # only through pair
-    assert neighbours(world, c) == []  # c and d share only hot
+    def sampled() -> dict[int, int]:
+        return dict(
+            world.recs.execute("SELECT item_id, cardinality(user_keys) FROM recs.item_vectors").fetchall()
+        )
 
-    world.setting("similarity_candidate_budget", "14")  # a changed budget rebuilds everyone
+    world.setting("similarity_candidate_budget", "7")  # cap 1: 3 + 1 rows, cap 2: 6 + 2
+    world.refresh_all()
+    item_of = dict(world.recs.execute("SELECT i.present_id, i.item_id FROM recs.items i").fetchall())
+    assert degree_cap() == 1
+    assert sampled()[item_of[hot]] == 1 and sampled()[item_of[pair]] == 1
+
+    world.setting("similarity_candidate_budget", "8")  # a changed budget rebuilds everyone
+    world.refresh("refresh_user_similarities")
+    assert degree_cap() == 2
+    assert sampled()[item_of[hot]] == 2 and sampled()[item_of[pair]] == 2
+    # The two sampled users of hot are every user's candidates through it; a and b also meet
+    # through pair, with the larger cosine.
+    hot_sample = set(
+        world.recs.execute(
+            "SELECT u.user_id FROM recs.item_vectors i CROSS JOIN LATERAL unnest(i.user_keys) k(user_key)"
+            " JOIN recs.users u ON u.user_key = k.user_key WHERE i.item_id = %s",
+            (item_of[hot],),
+        ).fetchall()
+    )
+    assert len(hot_sample) == 2
+    for user in (c, d):
+        assert {n for n, _ in neighbours(world, user)} == {row[0] for row in hot_sample} - {user}
+    assert neighbours(world, a)[0][0] == b
+
+    world.setting("similarity_candidate_budget", "14")  # within the budget: every user, exact cosines
     world.refresh("refresh_user_similarities")
     assert degree_cap() == 4
     assert {n for n, _ in neighbours(world, c)} == {a, b, d}
@@ -486,7 +509,28 @@ def test_candidate_budget_keeps_the_most_liked_presents_out_of_the_neighbour_sea
     world.setting("similarity_item_degree_cap", "3")  # a fixed cap still limits the budget's
     world.refresh("refresh_user_similarities")
     assert degree_cap() == 3
-    assert neighbours(world, c) == []
+    assert sampled()[item_of[hot]] == 3
+
+
+def test_a_sampled_present_keeps_the_users_with_the_largest_vector_values(world: World) -> None:
+    hot = world.present()
+    light, middle, heavy = world.users(3)
+    for user, others in ((light, 2), (middle, 4), (heavy, 8)):  # more interactions: a smaller value
+        world.like(user, hot)
+        for _ in range(others):
+            world.like(user, world.present())
+    world.setting("similarity_item_degree_cap", "1")
+    world.refresh_all()
+    row = world.recs.execute(
+        "SELECT u.user_id FROM recs.item_vectors i JOIN recs.items p ON p.item_id = i.item_id"
+        " JOIN recs.users u ON u.user_key = ALL (i.user_keys) WHERE p.present_id = %s",
+        (hot,),
+    ).fetchone()
+    assert row == (light,)
+    # middle and heavy meet light through hot, not each other (only light is sampled there).
+    assert [n for n, _ in neighbours(world, middle)] == [light]
+    assert [n for n, _ in neighbours(world, heavy)] == [light]
+    assert neighbours(world, light) == []  # light's own candidates through hot: itself only
 
 
 def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_computes_them(world: World) -> None:
@@ -555,53 +599,73 @@ def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_compute
     assert {n for n, _ in neighbours(world, newcomer)} >= {users[0]}
 
 
-def test_an_incremental_run_patches_the_touched_presents_rows_and_rereads_one_back_within_the_cap(
+def test_an_incremental_run_patches_the_touched_presents_candidate_samples(
     world: World,
 ) -> None:
     presents = [world.present() for _ in range(4)]
     users = world.users(5)
-    for user in users[:3]:  # presents[0]: three users, beyond a fixed cap of two
+    for user in users[:3]:  # presents[0]: three users, beyond a fixed cap of two (a sample of two)
         world.like(user, presents[0])
     for index, user in enumerate(users):  # presents[1]: users 0 and 3, [2]: 1 and 4, [3]: 2
         world.like(user, presents[1 + index % 3])
     world.setting("similarity_item_degree_cap", "2")
     world.refresh_all()
     item_of = dict(world.recs.execute("SELECT i.present_id, i.item_id FROM recs.items i").fetchall())
-    stored_ids = {row[0] for row in world.recs.execute("SELECT item_id FROM recs.item_vectors").fetchall()}
-    assert item_of[presents[0]] not in stored_ids and item_of[presents[2]] in stored_ids
+    user_of = dict(world.recs.execute("SELECT u.user_key, u.user_id FROM recs.users u").fetchall())
 
-    # users[2] loses presents[0] (back within the cap: reread whole), users[3] likes presents[2]
-    # (beyond the cap now: its row goes), presents[1] keeps users[0]'s entry beside users[3]'s new one.
+    by_present = (
+        "SELECT item_id, array_agg(user_key ORDER BY user_key),"
+        " array_agg(round(value::numeric, 9) ORDER BY user_key) FROM {} GROUP BY item_id ORDER BY item_id"
+    )
+    sample = (
+        "(SELECT v.* FROM (SELECT v.*, row_number() OVER (PARTITION BY v.item_id"
+        " ORDER BY v.value DESC, recs.candidate_hash(v.user_key, v.item_id)) AS place"
+        " FROM recs.user_vectors v) v WHERE v.place <= 2) v"
+    )
+    stored_rows = "recs.item_vectors, unnest(user_keys, vector_values) AS v(user_key, value)"
+
+    def stored() -> dict[int, tuple[list[int], list[float]]]:  # keys and values by present
+        return {
+            row[0]: (row[1], row[2]) for row in world.recs.execute(by_present.format(stored_rows)).fetchall()
+        }
+
+    def expected() -> dict[int, tuple[list[int], list[float]]]:
+        return {row[0]: (row[1], row[2]) for row in world.recs.execute(by_present.format(sample)).fetchall()}
+
+    def last_run_was_full() -> bool:
+        row = world.recs.execute(
+            "SELECT details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
+            " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert row is not None
+        return bool(row[0])
+
+    assert stored() == expected() and len(stored()[item_of[presents[0]]][0]) == 2
+    # A sampled user of presents[0] leaves it (its row is one short until the next full run), users[3]
+    # likes presents[2] (three users now: its sample patched from the previous row).
+    leaving, staying = (user_of[key] for key in stored()[item_of[presents[0]]][0])
     world.main.execute(
         "DELETE FROM handpicked_likes WHERE user_id = %s AND handpicked_present_id = %s",
-        (users[2], presents[0]),
+        (leaving, presents[0]),
     )
     world.like(users[3], presents[2])
     world.recs.execute(
         "UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'"
     )  # sees deletions
     world.refresh("refresh_user_similarities")
-    run = world.recs.execute(
-        "SELECT details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
-        " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    assert run == (False,)  # incremental
+    assert not last_run_was_full()
+    now, want = stored(), expected()
+    assert [user_of[key] for key in now[item_of[presents[0]]][0]] == [staying]
+    assert {item: keys for item, keys in now.items() if item != item_of[presents[0]]} == {
+        item: keys for item, keys in want.items() if item != item_of[presents[0]]
+    }
+    assert len(now[item_of[presents[2]]][0]) == 2
 
-    by_present = (
-        "SELECT item_id, array_agg(user_key ORDER BY user_key),"
-        " array_agg(round(value::numeric, 9) ORDER BY user_key) FROM {} GROUP BY item_id ORDER BY item_id"
-    )
-    regrouped = world.recs.execute(
-        by_present.format(
-            "(SELECT v.* FROM recs.user_vectors v JOIN recs.item_stats s USING (item_id)"
-            " WHERE s.users <= 2) v"
-        )
-    ).fetchall()
-    stored = world.recs.execute(
-        by_present.format("recs.item_vectors, unnest(user_keys, vector_values) AS v(user_key, value)")
-    ).fetchall()
-    assert stored == regrouped
-    assert {row[0] for row in stored} == {item_of[presents[index]] for index in (0, 1, 3)}
+    # The next full run samples presents[0] again.
+    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
+    world.refresh("refresh_user_similarities")
+    assert last_run_was_full()
+    assert stored() == expected() and len(stored()[item_of[presents[0]]][0]) == 2
 
 
 def _rank_collaborative(world: World, user: uuid.UUID, depth: int, item_weight: float) -> list[int]:
