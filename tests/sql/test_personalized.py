@@ -261,6 +261,21 @@ def test_filters_and_pagination_apply_to_every_tier(world: World) -> None:
     assert personalized(user, category="books")["items"] == []
 
 
+def test_a_price_filtered_total_leaves_out_the_users_and_excluded_presents_in_range(world: World) -> None:
+    in_range = [world.present(price=20 + index, category="toys") for index in range(8)]
+    outside = [world.present(price=900, category="toys") for _ in range(3)]
+    user, other = world.users(2)
+    for present in (in_range[0], in_range[1], outside[0]):  # two of the user's presents are in range
+        world.like(user, present)
+    world.like(other, in_range[2])
+    world.refresh_all()
+    # 8 in range, less the user's 2 and 1 excluded (an excluded present out of range changes nothing).
+    page = personalized(user, price_from=10, price_to=100, exclude=[in_range[3], outside[1], in_range[0]])
+    assert page["total_items"] == 5
+    assert personalized(user, price_from=10, price_to=100)["total_items"] == 6
+    assert personalized(user, price_from=10, price_to=100, category="books")["total_items"] == 0
+
+
 def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: World) -> None:
     common = [world.present(category="books", price=20) for _ in range(3)]
     from_neighbours = [world.present(category="games", price=500) for _ in range(3)]
