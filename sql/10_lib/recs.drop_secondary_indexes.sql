@@ -4,8 +4,8 @@
 -- Arguments: p_table; every index of it but the primary key is dropped.
 -- Result: the dropped indexes' definitions (NULL when there were none).
 -- Errors: those of DROP INDEX (the caller's transaction rolls back with them).
--- Caller: recs.sync_load_interactions (first load of recs.interactions),
---   recs.similarity_rebuild_vectors (recs.user_vectors on a full run).
+-- Caller: recs.sync_load_interactions (first load of recs.interactions), recs.popular_rebuild
+--   (recs.popular_items when empty), recs.similarity_rebuild_vectors (recs.user_vectors on a full run).
 CREATE OR REPLACE FUNCTION recs.drop_secondary_indexes(p_table regclass) RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -58,7 +58,7 @@ BEGIN
             INTO v_level_items, v_level_presents
             FROM (SELECT p.item_id, p.present_id, p.score
                   FROM recs.popular_items p
-                  WHERE p.gender = v_level.gender AND p.age_group = v_level.age_group
+                  WHERE p.gender = '*' AND p.age_group = '*'  -- the partial serving indexes' predicate
                     AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
                                              p_categories, p_platforms, p_price_from, p_price_to, p_geo_id)
                     AND (p_exclude IS NULL OR p.item_id <> ALL (p_exclude))

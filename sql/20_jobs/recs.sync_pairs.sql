@@ -3,8 +3,7 @@
 -- recs.interactions rows: first like time, clicks, decayed click sum (recs.decay_weight against
 -- p_epoch), first and last event time. Grouped by sorting, not hashing: almost every pair holds
 -- one event, so a hash table as large as the input spills to disk on a full read (4.4M events at
--- the target scale: 19.5 s hashed against 12.9 s sorted), and sorting leaves the pairs in the key
--- order recs.sync_load_interactions writes them in.
+-- the target scale: 19.5 s hashed against 12.9 s sorted).
 -- Arguments: p_epoch, p_half_life_days. Result: none (the temp table).
 -- Errors: none. Caller: recs.sync_main, after recs.sync_decay_epoch.
 CREATE OR REPLACE FUNCTION recs.sync_pairs(p_epoch timestamptz, p_half_life_days double precision) RETURNS void

@@ -201,6 +201,51 @@ def test_a_full_resync_rebuilds_both_and_a_weight_change_rebuilds_popularity(wor
     assert_as_rebuilt(world)
 
 
+KEYS_AND_INDEXES = (
+    "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid), indisprimary FROM pg_index"
+    " WHERE indrelid IN ('recs.interactions'::regclass, 'recs.popular_items'::regclass) ORDER BY 1"
+)
+
+
+def test_a_first_load_builds_the_keys_and_indexes_it_dropped(world: World) -> None:
+    before = world.recs.execute(KEYS_AND_INDEXES).fetchall()
+    assert [name for name, _, primary in before if primary] == [
+        "recs.interactions_pkey",
+        "recs.popular_items_pkey",
+    ]
+    at = Clock()
+    presents = [world.present(category=("books", "toys")[index % 2]) for index in range(4)]
+    for user in world.users(3, "f", "25-34"):
+        for present in presents[:3]:
+            world.like(user, present, at=at())
+        world.click(user, presents[3], at=at())
+    world.refresh("refresh_popular_items")
+    assert world.recs.execute(KEYS_AND_INDEXES).fetchall() == before
+    assert world.recs.execute(
+        "SELECT count(*) FROM pg_constraint WHERE contype = 'p'"
+        " AND conrelid IN ('recs.interactions'::regclass, 'recs.popular_items'::regclass)"
+    ).fetchone() == (2,)
+    with pytest.raises(psycopg.errors.UniqueViolation):  # the keys hold again
+        world.recs.execute("INSERT INTO recs.interactions SELECT * FROM recs.interactions LIMIT 1")
+    world.recs.rollback()
+
+
+def test_drop_primary_key_returns_the_statement_that_adds_it_again(world: World) -> None:
+    with owner_connect() as owner, owner.transaction(force_rollback=True):
+        owner.execute("CREATE TABLE recs.keyed (a integer, b text, PRIMARY KEY (a, b))")
+        owner.execute("CREATE TABLE recs.unkeyed (a integer)")
+        (statement,) = owner.execute("SELECT recs.drop_primary_key('recs.keyed')").fetchone() or ()
+        assert statement == "ALTER TABLE recs.keyed ADD CONSTRAINT keyed_pkey PRIMARY KEY (a, b)"
+        assert owner.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'recs.keyed'::regclass"
+        ).fetchone() == (0,)
+        assert owner.execute("SELECT recs.drop_primary_key('recs.unkeyed')").fetchone() == (None,)
+        owner.execute("SELECT recs.create_indexes(ARRAY[%s, NULL])", (statement,))
+        assert owner.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'recs.keyed'::regclass AND contype = 'p'"
+        ).fetchone() == ("keyed_pkey",)
+
+
 VOTES = "SELECT user_key, item_ids, steps FROM recs.neighbor_votes ORDER BY user_key"
 
 

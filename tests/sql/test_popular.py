@@ -192,6 +192,26 @@ def test_incremental_sync_counts_each_event_once(world: World) -> None:
     assert row == (2, 1)
 
 
+def test_a_full_resync_reads_the_ids_of_the_clicks_inside_the_overlap_window_only(world: World) -> None:
+    present = world.present()
+    old, recent, fan = world.users(3)
+    world.click(old, present, at=NOW - dt.timedelta(days=2))
+    world.click(recent, present, at=NOW - dt.timedelta(minutes=1))
+    world.like(fan, present, at=NOW)
+    world.refresh()
+    kept = world.main.execute(
+        "SELECT id FROM handpicked_present_clicks WHERE user_id = %s", (recent,)
+    ).fetchall()
+    assert world.recs.execute("SELECT id FROM recs.recent_click_ids").fetchall() == kept
+    world.refresh()  # incremental: the recent click is read again, and counted once
+    row = world.recs.execute(
+        "SELECT sum(clicks), count(liked_at) FROM recs.interactions x JOIN recs.items i USING (item_id) "
+        "WHERE i.present_id = %s",
+        (present,),
+    ).fetchone()
+    assert row == (2, 1)
+
+
 def test_a_present_that_turns_private_disappears_at_the_next_refresh(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)
