@@ -477,7 +477,8 @@ def test_candidate_budget_samples_the_users_of_the_most_liked_presents(world: Wo
         world.like(user, world.present())
     for user in (a, b):  # pair: 2 users, min(2, cap) x 1 rows; the one-user presents cost nothing
         world.like(user, pair)
-    for user in (c, d):
+    for user in (c, d):  # two more presents each: c and d have smaller values in hot than a and b
+        world.like(user, world.present())
         world.like(user, world.present())
 
     def degree_cap() -> int:
@@ -502,8 +503,8 @@ def test_candidate_budget_samples_the_users_of_the_most_liked_presents(world: Wo
     world.refresh("refresh_user_similarities")
     assert degree_cap() == 2
     assert sampled()[item_of[hot]] == 2 and sampled()[item_of[pair]] == 2
-    # The two sampled users of hot are every user's candidates through it; a and b also meet
-    # through pair, with the larger cosine.
+    # hot keeps its two users with the largest values, a and b (three presents each against four):
+    # they are c's and d's candidates through it, and a and b meet through both hot and pair.
     hot_sample = set(
         world.recs.execute(
             "SELECT u.user_id FROM recs.item_vectors i CROSS JOIN LATERAL unnest(i.user_keys) k(user_key)"
@@ -511,7 +512,7 @@ def test_candidate_budget_samples_the_users_of_the_most_liked_presents(world: Wo
             (item_of[hot],),
         ).fetchall()
     )
-    assert len(hot_sample) == 2
+    assert hot_sample == {(a,), (b,)}
     for user in (c, d):
         assert {n for n, _ in neighbours(world, user)} == {row[0] for row in hot_sample} - {user}
     assert neighbours(world, a)[0][0] == b
