@@ -57,12 +57,15 @@ BEGIN
         SELECT r.item_id, sum(r.weight ^ 2) FROM recent r GROUP BY r.item_id
         RETURNING item_id, squared
     )
+    -- The arrays take the rows in the order of the subquery (one sort by user and place) rather
+    -- than each sorting its own: ORDER BY inside an aggregate is a sort per user and array.
     INSERT INTO recs.user_histories (user_key, item_ids, weights, norm, neighbor_weights)
-    SELECT r.user_key, array_agg(r.item_id ORDER BY r.recent), array_agg(r.weight ORDER BY r.recent), min(r.norm),
-           array_agg(CASE WHEN n.squared > 0 THEN r.weight / n.squared ^ (1 - v_asymmetry) ELSE 0 END
-                     ORDER BY r.recent)
-    FROM recent r JOIN norms n ON n.item_id = r.item_id
-    GROUP BY r.user_key;
+    SELECT h.user_key, array_agg(h.item_id), array_agg(h.weight), min(h.norm), array_agg(h.neighbor_weight)
+    FROM (SELECT r.user_key, r.item_id, r.weight, r.norm,
+                 CASE WHEN n.squared > 0 THEN r.weight / n.squared ^ (1 - v_asymmetry) ELSE 0 END AS neighbor_weight
+          FROM recent r JOIN norms n ON n.item_id = r.item_id
+          ORDER BY r.user_key, r.recent) h
+    GROUP BY h.user_key;
     ANALYZE recs.user_histories, recs.item_history_norms;
     PERFORM recs.job_step('similarity.user_histories');
 

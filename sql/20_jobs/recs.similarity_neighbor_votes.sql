@@ -19,13 +19,17 @@ DECLARE
 BEGIN
     IF p_rebuild THEN
         DELETE FROM recs.neighbor_votes;
+        -- The arrays take the rows in the subquery's order (the interactions come by user, so each
+        -- user's likes are sorted once) rather than each array sorting its own.
         INSERT INTO recs.neighbor_votes (user_key, item_ids, steps)
-        SELECT r.user_key, array_agg(r.item_id ORDER BY r.step, r.item_id), array_agg(r.step ORDER BY r.step, r.item_id)
-        FROM (SELECT x.user_key, x.item_id, x.liked_at,
-                     (rank() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC) - 1)::integer AS step
-              FROM recs.interactions x) r
-        WHERE r.liked_at IS NOT NULL AND r.step < p_history
-        GROUP BY r.user_key;
+        SELECT v.user_key, array_agg(v.item_id), array_agg(v.step)
+        FROM (SELECT r.user_key, r.item_id, r.step
+              FROM (SELECT x.user_key, x.item_id, x.liked_at,
+                           (rank() OVER (PARTITION BY x.user_key ORDER BY x.last_at DESC) - 1)::integer AS step
+                    FROM recs.interactions x) r
+              WHERE r.liked_at IS NOT NULL AND r.step < p_history
+              ORDER BY r.user_key, r.step, r.item_id) v
+        GROUP BY v.user_key;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         ANALYZE recs.neighbor_votes;
     ELSE
