@@ -3,7 +3,8 @@
 -- the user's interaction weight x a present-to-present weight: the similarity (recs.item_neighbors)
 -- and the learned weight (recs.item_learned_weights); each is scaled to its best candidate and
 -- they are blended with item_learned_weight the learned share (0: the similarity alone, and the
--- learned weights are not read). Presents not yet synced (p_fresh) count as likes. The user's own
+-- learned weights are not read). Of each similarity list (most similar first) the first
+-- item_neighbor_pool_size are read. Presents not yet synced (p_fresh) count as likes. The user's own
 -- presents are scored too: the callers leave them out.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
@@ -54,8 +55,12 @@ WITH history AS (
     CROSS JOIN LATERAL (
         -- Unnested in the select lists (a ProjectSet) rather than in FROM (a function scan, which
         -- copies every element into a tuplestore first): the same rows in the same order, cheaper.
-        SELECT unnest(pool.neighbor_ids) AS item_id, unnest(pool.similarities) AS weight, false AS is_learned
+        -- Each list is kept most similar first: a smaller item_neighbor_pool_size applies at once,
+        -- before the similarity job rebuilds the lists to that size.
+        SELECT unnest(pool.neighbor_ids[1:s.pool_size]) AS item_id,
+               unnest(pool.similarities[1:s.pool_size]) AS weight, false AS is_learned
         FROM recs.item_neighbors pool
+        CROSS JOIN (SELECT (SELECT recs.setting('item_neighbor_pool_size')::integer) AS pool_size) s
         WHERE pool.item_id = h.item_id
         UNION ALL
         SELECT unnest(w.target_ids), unnest(w.weights), true

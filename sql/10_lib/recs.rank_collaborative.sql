@@ -5,9 +5,10 @@
 -- time share their place n and are kept or left out together, so events without an order of
 -- their own all count fully and none is cut by an order they do not have); a
 -- present's score is the sum of similarity x vote over the most similar users of the user's
--- pool (recs.user_neighbors) who liked it, taken in similarity order up to max_similar_users (K)
--- votes. Each neighbour's recent likes and their places in that neighbour's history are one row
--- of recs.neighbor_votes (kept by the similarity job), so a neighbour costs one index probe.
+-- pool (recs.user_neighbors, its first neighbor_pool_size users) who liked it, taken in similarity
+-- order up to max_similar_users (K) votes. Each neighbour's recent likes and their places in that
+-- neighbour's history are one row of recs.neighbor_votes (kept by the similarity job), so a
+-- neighbour costs one index probe.
 -- That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
 -- took your presents also took"), each scaled to its best candidate, the item share being
 -- p_item_weight (0: user neighbours only; 1: item neighbours only, as the content-based tier ranks).
@@ -33,6 +34,9 @@ SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_history integer := recs.setting('neighbor_history_limit')::integer;
     v_k integer := recs.setting('max_similar_users')::integer;
+    -- The pool is kept most similar first: a smaller pool size applies at once, before the
+    -- similarity job rebuilds the pools to that size.
+    v_pool_size integer := recs.setting('neighbor_pool_size')::integer;
     v_half_life double precision := recs.setting('neighbor_history_half_life')::double precision;
     -- 2^(-1/half-life) per step back in a neighbour's history; a vote under 2^-1000 counts 0 (the
     -- float8 power would underflow into an error with a tiny half-life and a long history).
@@ -64,7 +68,8 @@ BEGIN
                     -- The arrays are unnested in select lists (a ProjectSet, which hands on each element
                     -- as it goes), not in FROM (a function scan, which first copies every element into a
                     -- tuplestore): the same rows in the same order, 7 % less backend CPU per ranking.
-                    FROM (SELECT unnest(pool.neighbor_keys) AS neighbor_key, unnest(pool.similarities) AS similarity
+                    FROM (SELECT unnest(pool.neighbor_keys[1:v_pool_size]) AS neighbor_key,
+                                 unnest(pool.similarities[1:v_pool_size]) AS similarity
                           FROM recs.user_neighbors pool
                           WHERE pool.user_key = p_user_key AND v_item_weight < 1) n
                     -- One row per neighbour: their recent likes and places (recs.neighbor_votes).

@@ -77,6 +77,34 @@ def test_the_item_neighbour_pool_size_and_user_sample_are_respected(world: World
     assert [present for present, _ in item_neighbours(world, anchor)] == [others[0]]
 
 
+def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_rebuilt(world: World) -> None:
+    anchor = world.present()
+    others = [world.present() for _ in range(3)]
+    reader = world.users(1)[0]
+    world.like(reader, anchor)
+    for index, user in enumerate(world.users(3)):  # others[0] shares the most users with the anchor
+        world.like(user, anchor)
+        for other in others[: index + 1]:
+            world.like(user, other)
+    world.setting("item_learned_weight", "0")
+    world.refresh_all()
+    assert len(item_neighbours(world, anchor)) == 3
+
+    def scored() -> list[uuid.UUID]:
+        rows = world.recs.execute(
+            """SELECT i.present_id FROM recs.users u
+               CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
+               JOIN recs.items i ON i.item_id = s.item_id
+               WHERE u.user_id = %s AND i.present_id <> %s""",
+            (reader, anchor),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    assert sorted(scored()) == sorted(others)
+    world.setting("item_neighbor_pool_size", "1")  # the lists still hold 3 presents until the next run
+    assert scored() == [others[0]]
+
+
 def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_from_scratch(
     world: World,
 ) -> None:

@@ -106,6 +106,29 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
     assert result["items"][0] == {"close_pick": close_pick, "shared_pick": shared_pick}[expected_first]
 
 
+def test_a_smaller_pool_size_applies_to_the_ranking_before_the_pools_are_rebuilt(world: World) -> None:
+    x, y, z = (world.present() for _ in range(3))
+    close_pick, shared_pick = world.present(), world.present()
+    extras = [world.present() for _ in range(4)]
+    user, close, near_a, near_b = world.users(4)
+    # As above: with K = 2, shared_pick (near_a and near_b, 0.516 each) beats close_pick (0.866)
+    # only while both near users are read; the pool is kept most similar first.
+    for person, presents in (
+        (user, (x, y, z)),
+        (close, (x, y, z, close_pick)),
+        (near_a, (x, y, shared_pick, extras[0], extras[1])),
+        (near_b, (y, z, shared_pick, extras[2], extras[3])),
+    ):
+        for present in presents:
+            world.like(person, present)
+    world.setting("max_similar_users", "2")
+    world.setting("collaborative_item_weight", "0")
+    world.refresh_all()
+    assert personalized(user)["items"][0] == shared_pick
+    world.setting("neighbor_pool_size", "2")  # the pools still hold 3 users until the next run
+    assert personalized(user)["items"][0] == close_pick
+
+
 @pytest.mark.parametrize(("half_life", "expected_first"), [("0", "old_pick"), ("1", "recent_pick")])
 def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str, expected_first: str) -> None:
     old_pick, recent_pick, x, y, z1, z2 = (world.present() for _ in range(6))
