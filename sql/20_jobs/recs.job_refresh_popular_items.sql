@@ -5,7 +5,8 @@
 -- resync of the interactions (daily, full_resync_hours) and when the decay epoch, the half-life,
 -- like_weight or popular_click_weight differ from those the tables were computed with (recorded in
 -- recs.sync_state row 'popular_items'; deleting it forces a rebuild); then, either way, each
--- segment's ranking shrunk towards the global one (recs.popular_write_blended). Bumps the
+-- segment's ranking, the global score times the present's lifts in the segment's gender and age
+-- group (recs.popular_write_blended). Bumps the
 -- 'popular' data version when a row changed. Also counts the users with demographics for GET /stats
 -- (recs.sync_state details users_with_demographics: one index-only count per run, so /stats never
 -- counts them per call). One transaction: a failed run leaves the previous rows.

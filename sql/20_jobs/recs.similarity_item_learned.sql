@@ -8,18 +8,15 @@
 --   by recs.cholesky_solve; recs.item_learned_weights is rewritten with the transpose (per
 --   regressor i, the targets j and b_ij, at most item_neighbor_pool_size of them, the largest
 --   |b_ij|), which recs.item_neighbor_scores reads.
---   Only the pairs some solve reads are kept (at the target scale 115k of the 2.8M pairs of presents
---   that share a user): the products of the histories' join are filtered against those pairs
---   before they are summed, so the sum has far fewer groups and its key index far fewer entries.
---   The products reach the sum in the join's order (a hash aggregate, no sort, in the statement's
---   planner settings), so every sum adds its terms in the same order as summing them all would.
+--   Only the pairs some solve reads are kept (recs.similarity_learned_pairs: at the target scale
+--   115k of the 2.8M pairs of presents that share a user), so the sum has far fewer groups and
+--   its key index far fewer entries.
 --   An incremental run keeps the weights, as it keeps the lists they are computed from.
 -- Arguments: p_full (full run or not).
 -- Result: presents solved (0 on an incremental run). Errors: bad settings (22P02).
 -- Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.similarity_item_learned(p_full boolean) RETURNS bigint
-LANGUAGE plpgsql
-SET enable_sort = on AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
     v_neighbors integer := recs.setting('item_learned_neighbors')::integer;
     v_ridge double precision := recs.setting('item_learned_ridge')::double precision;
@@ -50,27 +47,7 @@ BEGIN
                         UNION
                         SELECT r.item_id FROM learned_targets t CROSS JOIN LATERAL unnest(t.regressors) AS r(item_id));
     ANALYZE learned_entries;
-    -- The pairs the systems read: each target's regressors with each other and with the target.
-    -- OFFSET 0 keeps the histories' join whole, so the filter probes its products; sorting off
-    -- keeps them in its order up to the sum.
-    PERFORM set_config('enable_sort', 'off', true);
-    CREATE TEMP TABLE learned_pairs ON COMMIT DROP AS
-    SELECT p.low_id, p.high_id, sum(p.product) AS together
-    FROM (SELECT a.item_id AS low_id, b.item_id AS high_id, a.weight * b.weight AS product
-          FROM learned_entries a
-          JOIN learned_entries b ON b.user_key = a.user_key AND b.item_id >= a.item_id
-          OFFSET 0) p
-    WHERE (p.low_id, p.high_id) IN (
-        SELECT least(r.item_id, c.item_id), greatest(r.item_id, c.item_id)
-        FROM learned_targets t
-        CROSS JOIN LATERAL unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
-        CROSS JOIN LATERAL (SELECT c.item_id FROM unnest(t.regressors) WITH ORDINALITY AS c(item_id, n)
-                            WHERE c.n <= r.n
-                            UNION ALL
-                            SELECT t.item_id) c)
-    GROUP BY p.low_id, p.high_id;
-    PERFORM set_config('enable_sort', 'on', true);
-    ALTER TABLE learned_pairs ADD PRIMARY KEY (low_id, high_id);
+    PERFORM recs.similarity_learned_pairs();  -- the pairs the systems read, summed
     ANALYZE learned_pairs;
     PERFORM recs.job_step('similarity.item_learned_pairs');
 

@@ -4,7 +4,8 @@
 -- weights are all 0 included (value 0): the next incremental run reads a user's previous pairs
 -- from here. The caller has removed those users' old rows. With similarity_iuf off (every IUF 1)
 -- no interaction is joined to its present (recs.item_stats holds every interacted present, so the
--- rows are the same): 3.5 s of CPU against 1.0 s for a full run at the target scale.
+-- rows are the same): the query of a full run at the target scale costs 1.0 s of CPU without the
+-- join, 3.5 s with it.
 -- Arguments: none. Result: none. Errors: bad settings (22P02).
 -- Caller: recs.similarity_rebuild_vectors, recs.similarity_patch_vectors.
 CREATE OR REPLACE FUNCTION recs.similarity_write_user_vectors() RETURNS void

@@ -212,6 +212,26 @@ def test_a_full_resync_reads_the_ids_of_the_clicks_inside_the_overlap_window_onl
     assert row == (2, 1)
 
 
+def test_a_full_resync_keeps_the_ids_when_the_newest_click_is_on_a_private_present(world: World) -> None:
+    present, private = world.present(), world.present(owner=uuid.uuid4())
+    early, late, owner = world.users(3)
+    world.click(early, present, at=NOW - dt.timedelta(days=2))
+    world.click(late, present, at=NOW - dt.timedelta(hours=2))  # the newest public click
+    world.click(owner, private, at=NOW)  # main's newest click, hours after it, on no public present
+    world.refresh()  # the full resync: the window starts 10 minutes before the newest public click
+    kept = world.main.execute(
+        "SELECT id FROM handpicked_present_clicks WHERE user_id = %s", (late,)
+    ).fetchall()
+    assert world.recs.execute("SELECT id FROM recs.recent_click_ids").fetchall() == kept
+    world.refresh()  # incremental: the late click is read again, and counted once
+    row = world.recs.execute(
+        "SELECT sum(clicks) FROM recs.interactions x JOIN recs.items i USING (item_id)"
+        " WHERE i.present_id = %s",
+        (present,),
+    ).fetchone()
+    assert row == (2,)
+
+
 def test_a_present_that_turns_private_disappears_at_the_next_refresh(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)
@@ -384,7 +404,8 @@ def test_a_group_below_min_segment_users_leaves_its_levels_out(world: World) -> 
     world.refresh()
     assert popular("f", "55+")["fallback_level"] == "exact"  # a cell nobody is in; f: 3, 55+: 3
     world.users(1, "f", "18-24")  # no interactions: not counted
-    assert popular("f", "18-24")["fallback_level"] == "gender"  # 18-24 has no users
+    world.refresh()
+    assert popular("f", "18-24")["fallback_level"] == "gender"  # 18-24 has no interacting users
     world.setting("min_segment_users", "4")  # read per request: both groups now too small
     assert popular("f", "55+")["fallback_level"] == "global"
 
