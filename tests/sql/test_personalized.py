@@ -82,15 +82,18 @@ def test_the_neighbour_pool_size_is_respected(world: World) -> None:
     assert counts.fetchone() == (2,)
 
 
-@pytest.mark.parametrize(("k", "expected_first"), [(1, "close_pick"), (2, "shared_pick")])
-def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, expected_first: str) -> None:
+def close_and_near_likers(world: World) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A user, one close neighbour who took close_pick and two nearer-equal ones who took shared_pick.
+
+    Cosines: close {x,y,z,close_pick} 3/(sqrt 3 sqrt 4) = 0.866; near_a {x,y,shared_pick,e,e} and
+    near_b {y,z,shared_pick,e,e} 2/(sqrt 3 sqrt 5) = 0.516 each. With K = 1 shared_pick scores
+    0.516 < 0.866; with K = 2 (both near users read) it scores 1.033 > 0.866.
+    Returns (user, close_pick, shared_pick).
+    """
     x, y, z = (world.present() for _ in range(3))
     close_pick, shared_pick = world.present(), world.present()
     extras = [world.present() for _ in range(4)]
     user, close, near_a, near_b = world.users(4)
-    # Cosines: close {x,y,z,close_pick} 3/(sqrt 3 sqrt 4) = 0.866; near_a {x,y,shared_pick,e,e} and
-    # near_b {y,z,shared_pick,e,e} 2/(sqrt 3 sqrt 5) = 0.516 each. With K = 1 shared_pick scores
-    # 0.516 < 0.866; with K = 2 it scores 1.033 > 0.866.
     for person, presents in (
         (user, (x, y, z)),
         (close, (x, y, z, close_pick)),
@@ -99,6 +102,12 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
     ):
         for present in presents:
             world.like(person, present)
+    return user, close_pick, shared_pick
+
+
+@pytest.mark.parametrize(("k", "expected_first"), [(1, "close_pick"), (2, "shared_pick")])
+def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, expected_first: str) -> None:
+    user, close_pick, shared_pick = close_and_near_likers(world)
     world.setting("max_similar_users", str(k))
     world.refresh_all()
     result = personalized(user)
@@ -107,26 +116,13 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
 
 
 def test_a_smaller_pool_size_applies_to_the_ranking_before_the_pools_are_rebuilt(world: World) -> None:
-    x, y, z = (world.present() for _ in range(3))
-    close_pick, shared_pick = world.present(), world.present()
-    extras = [world.present() for _ in range(4)]
-    user, close, near_a, near_b = world.users(4)
-    # As above: with K = 2, shared_pick (near_a and near_b, 0.516 each) beats close_pick (0.866)
-    # only while both near users are read; the pool is kept most similar first.
-    for person, presents in (
-        (user, (x, y, z)),
-        (close, (x, y, z, close_pick)),
-        (near_a, (x, y, shared_pick, extras[0], extras[1])),
-        (near_b, (y, z, shared_pick, extras[2], extras[3])),
-    ):
-        for present in presents:
-            world.like(person, present)
+    user, close_pick, shared_pick = close_and_near_likers(world)
     world.setting("max_similar_users", "2")
     world.setting("collaborative_item_weight", "0")
     world.refresh_all()
     assert personalized(user)["items"][0] == shared_pick
     world.setting("neighbor_pool_size", "2")  # the pools still hold 3 users until the next run
-    assert personalized(user)["items"][0] == close_pick
+    assert personalized(user)["items"][0] == close_pick  # the pool is kept most similar first
 
 
 @pytest.mark.parametrize(("half_life", "expected_first"), [("0", "old_pick"), ("1", "recent_pick")])
