@@ -6,8 +6,9 @@
 --   3. presents that are new, gone, became available or not, or whose copied attributes changed
 --      (recs.items against recs.popular_prior_items): their rows are rewritten whole from their
 --      interactions, and the pre-counted totals recounted;
---   4. the changes summed into the four levels each counts in (exact, gender, age group, global)
---      and added to recs.popular_items; a row left without users goes (a global one stays, score 0);
+--   4. the changes (logged per exact segment) summed into the three levels each counts in (its
+--      gender, its age group, global) and added to recs.popular_items; a row left without users goes
+--      (a global one stays, score 0);
 --   5. the segments' users and, when presents changed, the totals (recs.popular_write_counts).
 -- The ranking needs no other work: the serving indexes order each segment by score.
 -- Arguments: p_epoch, p_half_life_days, p_like_weight, p_click_weight (as the full path).
@@ -64,7 +65,9 @@ BEGIN
         DELETE FROM popular_delta d USING popular_items_changed c WHERE d.item_id = c.item_id;
         DELETE FROM recs.popular_items p
         USING popular_items_changed c,
-              (SELECT s.gender, s.age_group FROM recs.popular_segments s UNION SELECT '*', '*') s
+              (SELECT s.gender, s.age_group FROM recs.popular_segments s
+               WHERE s.gender = '*' OR s.age_group = '*'
+               UNION SELECT '*', '*') s
         WHERE p.gender = s.gender AND p.age_group = s.age_group AND p.item_id = c.item_id;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_written := v_written + v_rows;
@@ -88,7 +91,7 @@ BEGIN
     CREATE TEMP TABLE popular_cells ON COMMIT DROP AS
     SELECT l.gender, l.age_group, d.item_id, sum(d.score) AS score, sum(d.users)::integer AS users
     FROM popular_delta d
-    CROSS JOIN LATERAL (VALUES (d.gender, d.age_group), (d.gender, '*'), ('*', d.age_group), ('*', '*'))
+    CROSS JOIN LATERAL (VALUES (d.gender, '*'), ('*', d.age_group), ('*', '*'))
         AS l(gender, age_group)
     WHERE l.gender IS NOT NULL AND l.age_group IS NOT NULL
     GROUP BY l.gender, l.age_group, d.item_id;

@@ -1,14 +1,14 @@
 -- recs.popular_rebuild: the full path of the popularity job (the first run, after a full resync
 -- of the interactions, or when the decay epoch, half-life or weights changed): recs.popular_items
--- computed whole from recs.interactions, each (segment, present) cell summed once before the
--- grouping sets (exact, gender, age group, global), every available public present with a global
--- row (score 0 without events). An empty table is loaded with its primary key and secondary
--- indexes built afterwards (each by one sort: 7 s of CPU at the target scale against 19 s with
--- the key maintained and the rows sorted for it, and the covering indexes on every row); a live
--- one gets only the rows that differ (deleted, updated, inserted), so readers keep the old rows
--- until the job commits. The helper tables start again from this state:
--- recs.popular_user_segments from the current demographics, recs.popular_prior_items from the
--- available presents, recs.popular_changes emptied; then the segments' users and the totals
+-- computed whole from recs.interactions, each (exact segment, present) cell summed once before the
+-- grouping sets of the levels the table holds (gender, age group, global; a gender x age group
+-- cell is served from its two groups' lifts, recs.popular_write_blended, and stored nowhere),
+-- every available public present with a global row (score 0 without events). An empty table is
+-- loaded with its primary key and secondary indexes built afterwards (each by one sort, rather than
+-- maintained row by row); a live one gets only the rows that differ (deleted, updated, inserted),
+-- so readers keep the old rows until the job commits. The helper tables start again from this
+-- state: recs.popular_user_segments from the current demographics, recs.popular_prior_items from
+-- the available presents, recs.popular_changes emptied; then the segments' users and the totals
 -- (recs.popular_write_counts).
 -- Arguments: p_epoch, p_half_life_days (the decay of the stored sums), p_like_weight,
 --   p_click_weight. Result: rows written.
@@ -51,8 +51,7 @@ BEGIN
                CASE WHEN GROUPING(c.age_group) = 1 THEN '*' ELSE c.age_group END AS age_group,
                c.item_id, sum(c.score) AS score, sum(c.users)::integer AS users
         FROM cells c
-        GROUP BY GROUPING SETS ((c.gender, c.age_group, c.item_id), (c.gender, c.item_id),
-                                (c.age_group, c.item_id), (c.item_id))
+        GROUP BY GROUPING SETS ((c.gender, c.item_id), (c.age_group, c.item_id), (c.item_id))
     )
     SELECT s.gender, s.age_group, i.item_id, i.present_id, s.score, s.users,
            i.price, i.category, i.platform, i.geo_ids
@@ -107,4 +106,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.popular_rebuild(timestamptz, double precision, double precision, double precision) IS
-    'Popularity job, full path: recs.popular_items computed whole (only differing rows written to a live table); helper tables reset.';
+    'Popularity job, full path: recs.popular_items (gender, age group and global levels) computed whole (only differing rows written to a live table); helper tables reset.';

@@ -1,8 +1,11 @@
--- recs.report_top_presents: the ten most popular presents of every segment with interacting
--- users (recs.popular_segments), with decayed score and users; presents nobody touched (score 0,
--- the global level's tail) are left out.
+-- recs.report_top_presents: the ten most popular presents of every level recs.popular_items
+-- counts (each gender, each age group, everyone: the segments of recs.popular_segments with
+-- '*' in either attribute), with decayed score and users; presents nobody touched (score 0, the
+-- global level's tail) are left out. A gender x age group is ranked from its two groups' lifts
+-- (recs.popular_blended, what api.popular serves for it), not from counts of its own.
 -- Columns: gender, age_group ('*' = any), segment_users, rank, present_id, category, platform,
---   price, score, users. Errors: none. Caller: analysts, DBAs. Cost: ten index rows per segment.
+--   price, score, users. Errors: none. Caller: analysts, DBAs, api.dashboard. Cost: ten index rows
+--   per segment.
 CREATE OR REPLACE VIEW recs.report_top_presents AS
 SELECT s.gender, s.age_group, s.users AS segment_users, t.rank, t.present_id, t.category, t.platform, t.price,
        round(t.score::numeric, 3) AS score, t.users
@@ -14,6 +17,7 @@ CROSS JOIN LATERAL (
     WHERE p.gender = s.gender AND p.age_group = s.age_group AND p.score > 0
     ORDER BY p.score DESC, p.item_id
     LIMIT 10
-) t;
+) t
+WHERE s.gender = '*' OR s.age_group = '*';
 COMMENT ON VIEW recs.report_top_presents IS
-    'Top 10 presents per popularity segment (gender x age group, ''*'' = any) with decayed score and users: SELECT * FROM recs.report_top_presents WHERE gender = ''f'' AND age_group = ''25-34'';';
+    'Top 10 presents per popularity level (a gender, an age group, or everyone: ''*'' = any) with decayed score and users: SELECT * FROM recs.report_top_presents WHERE gender = ''f'' AND age_group = ''*'';';

@@ -78,6 +78,9 @@ def run_both(world: World, *, full: bool = False) -> None:
 
 def assert_as_rebuilt(world: World) -> None:
     incremental, full = state(world.recs), rebuilt()
+    # A gender, an age group and everyone: a gender x age group cell is ranked from its two groups.
+    levels = {(row[0], row[1]) for row in incremental["popular"]}
+    assert all("*" in level for level in levels) and len(levels) > 1, levels
     assert incremental["popular"] == full["popular"]
     assert incremental["scores"] == pytest.approx(full["scores"], rel=1e-9, abs=1e-12)
     assert incremental["ranks"] == full["ranks"]

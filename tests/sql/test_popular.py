@@ -331,10 +331,13 @@ def test_report_views_agree_with_the_data(world: World) -> None:
     world.refresh()
     top = world.recs.execute(
         "SELECT rank, present_id, users FROM recs.report_top_presents"
-        " WHERE gender = 'f' AND age_group = '25-34' ORDER BY rank"
+        " WHERE gender = 'f' AND age_group = '*' ORDER BY rank"
     ).fetchall()
     assert [row[1] for row in top[:4]] == presents[:4] and [row[2] for row in top[:4]] == [25, 18, 12, 6]
     assert [row[0] for row in top] == list(range(1, len(top) + 1)) and len(top) <= 10
+    levels = world.recs.execute("SELECT DISTINCT gender, age_group FROM recs.report_top_presents").fetchall()
+    # Each gender, each age group and everyone; a gender x age group cell is ranked from its groups.
+    assert sorted(levels) == [("*", "*"), ("*", "18-24"), ("*", "25-34"), ("f", "*"), ("m", "*")]
     tiers = dict(world.recs.execute("SELECT tier, users FROM recs.report_user_tiers").fetchall())
     # 25 fans: 1..4 likes -> 7 with 1, 6 with 2 (content), 12 with 3-4 (collaborative); lonely: 1.
     assert tiers == {"content_based": 7 + 6 + 1, "collaborative": 12, "popular": len(idle)}
