@@ -30,7 +30,12 @@ CREATE OR REPLACE FUNCTION api.popular(
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
                  data_version bigint, data_as_of timestamptz, warnings jsonb, details jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
+SET search_path = pg_catalog, pg_temp
+-- One plan per session for its own statements and those of the helpers without a mode of their
+-- own (the filters' spellings, the excluded ids, the data version): their shape does not depend on
+-- the arguments. What depends on the filters is planned per call in the helpers (recs.rank_popular's
+-- global level, recs.count_available's count over the ranking).
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_offset integer;
     v_categories text[];
