@@ -45,16 +45,20 @@ BEGIN
             WHERE c.category = f.category AND c.platform = coalesce(p_platforms[1], '*')
               AND c.price_floor < coalesce(floor(p_price_from), '-Infinity')
             ORDER BY c.price_floor DESC LIMIT 1) below ON true;
-        SELECT v_total + count(*) INTO v_total
-        FROM recs.popular_items p
-        WHERE p.gender = '*' AND p.age_group = '*' AND p.price >= floor(p_price_to) AND p.price <= p_price_to
-          AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
-                                   p_categories, p_platforms, NULL, NULL, NULL);
-        SELECT v_total - count(*) INTO v_total
-        FROM recs.popular_items p
-        WHERE p.gender = '*' AND p.age_group = '*' AND p.price >= floor(p_price_from) AND p.price < p_price_from
-          AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
-                                   p_categories, p_platforms, NULL, NULL, NULL);
+        IF p_price_to IS NOT NULL THEN
+            SELECT v_total + count(*) INTO v_total
+            FROM recs.popular_items p
+            WHERE p.gender = '*' AND p.age_group = '*' AND p.price >= floor(p_price_to) AND p.price <= p_price_to
+              AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                       p_categories, p_platforms, NULL, NULL, NULL);
+        END IF;
+        IF p_price_from <> floor(p_price_from) THEN
+            SELECT v_total - count(*) INTO v_total
+            FROM recs.popular_items p
+            WHERE p.gender = '*' AND p.age_group = '*' AND p.price >= floor(p_price_from) AND p.price < p_price_from
+              AND recs.matches_filters(p.category, p.platform, p.price, p.geo_ids,
+                                       p_categories, p_platforms, NULL, NULL, NULL);
+        END IF;
         v_total := greatest(v_total, 0);
     ELSIF p_price_from IS NULL AND p_price_to IS NULL AND NOT coalesce('' = ANY (p_categories), false)
        AND coalesce(cardinality(p_platforms), 1) = 1 THEN

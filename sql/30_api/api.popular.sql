@@ -59,7 +59,9 @@ BEGIN
     END IF;
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
     FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform, p_segment_category) f;
-    v_exclude := (SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude));
+    IF p_exclude IS NOT NULL THEN
+        v_exclude := (SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude));
+    END IF;
 
     SELECT v.version, v.as_of INTO data_version, data_as_of FROM recs.data_versions v WHERE v.name = 'popular';
     total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, v_exclude);
