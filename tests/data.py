@@ -24,9 +24,9 @@ class World:
     def present(
         self,
         *,
-        price: float = 20.0,
-        category: str = "books",
-        platform: str = "etsy",
+        price: float | None = 20.0,
+        category: str | None = "books",
+        platform: str | None = "etsy",
         geo_ids: list[int] | None = None,
         available: bool = True,
         owner: uuid.UUID | None = None,

@@ -31,6 +31,19 @@ BEGIN
     IF num_nonnulls(p_category, p_categories, p_exclude_categories, p_platform, p_segment_category) = 0 THEN
         RETURN;  -- no filter: the common case costs no read
     END IF;
+    IF num_nonnulls(p_categories, p_exclude_categories, p_platform, p_segment_category) = 0 THEN
+        -- One category, the next most common filter: its spellings in one read, as the loop below
+        -- finds them.
+        SELECT coalesce(array_agg(c.category ORDER BY c.category), '{}') INTO categories
+        FROM recs.popular_filter_counts c
+        WHERE c.platform = '*' AND c.category <> '*' AND lower(c.category) = lower(p_category);
+        IF cardinality(categories) = 0 THEN
+            warnings := jsonb_build_array(jsonb_build_object(
+                'field', 'filters.category', 'value', p_category,
+                'message', format('no available present has category %s', p_category)));
+        END IF;
+        RETURN;
+    END IF;
     SELECT coalesce(array_agg(c.category), '{}') INTO v_known_categories
     FROM recs.popular_filter_counts c WHERE c.platform = '*' AND c.category <> '*';
     -- Each given value: the request field it came from, and its stored spellings (none: a warning).

@@ -30,7 +30,12 @@ CREATE OR REPLACE FUNCTION api.popular(
 ) RETURNS TABLE (items uuid[], total_items bigint, fallback_level text, levels_used text[],
                  data_version bigint, data_as_of timestamptz, warnings jsonb, details jsonb)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
+SET search_path = pg_catalog, pg_temp
+-- One plan per session for its own statements and those of the helpers without a mode of their
+-- own (the filters' spellings, the excluded ids, the data version): their shape does not depend on
+-- the arguments. What depends on the filters is planned per call in the helpers (recs.rank_popular's
+-- global level, recs.count_available's count over the ranking).
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_offset integer;
     v_categories text[];
@@ -54,7 +59,9 @@ BEGIN
     END IF;
     SELECT f.categories, f.platforms, f.warnings INTO v_categories, v_platforms, warnings
     FROM recs.resolve_filters(p_category, p_categories, p_exclude_categories, p_platform, p_segment_category) f;
-    v_exclude := (SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude));
+    IF p_exclude IS NOT NULL THEN
+        v_exclude := (SELECT array_agg(i.item_id) FROM recs.items i WHERE i.present_id = ANY (p_exclude));
+    END IF;
 
     SELECT v.version, v.as_of INTO data_version, data_as_of FROM recs.data_versions v WHERE v.name = 'popular';
     total_items := recs.count_available(v_categories, v_platforms, p_geo_id, p_price_from, p_price_to, NULL, v_exclude);

@@ -24,6 +24,7 @@ TABLES = {
     "segments": "SELECT * FROM recs.popular_segments ORDER BY 1, 2",
     "filter_counts": "SELECT * FROM recs.popular_filter_counts ORDER BY 1, 2",
     "region_counts": "SELECT * FROM recs.popular_region_counts ORDER BY 1, 2, 3",
+    "price_counts": "SELECT * FROM recs.popular_price_counts ORDER BY 1, 2, 3",
     "profiles": "SELECT * FROM recs.user_profiles ORDER BY user_key",
     "blended": "SELECT gender, age_group, array_agg(item_id ORDER BY score DESC, item_id)"
     " FROM recs.popular_blended GROUP BY gender, age_group ORDER BY gender, age_group",

@@ -318,6 +318,76 @@ def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
         assert fast == exact, (categories, platforms, geo_id, left_out_user)
 
 
+def test_a_price_filtered_total_matches_an_exact_count(world: World) -> None:
+    # Prices repeated, missing and on range bounds; presents without a category or platform; a
+    # region list; unavailable ones.
+    prices = (5.0, 10.0, 10.0, 12.5, 20.0, None, 29.99, 30.0, 30.01, 99.0)
+    presents = [
+        world.present(
+            category=category,
+            platform=platform,
+            price=prices[index % len(prices)],
+            available=index % 9 != 0,
+            geo_ids=[1] if index % 5 == 0 else None,
+        )
+        for index, (category, platform) in enumerate(
+            (category, platform)
+            for category in ("books", "toys", None)
+            for platform in ("etsy", "ozon", None)
+            for _ in range(7)
+        )
+    ]
+    user = world.users(1)[0]
+    for present in presents[:6]:
+        world.like(user, present)
+    world.refresh()
+    user_key = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
+    assert user_key is not None
+    excluded = world.recs.execute(
+        "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (presents[4:12],)
+    ).fetchone()
+    assert excluded is not None
+    categories = (None, ["toys"], ["books", ""], [""], [], ["books", "toys"])
+    platforms = (None, ["ozon"], ["etsy", "ozon"], [])
+    ranges = ((None, 15), (10, None), (10, 30), (10.005, 29.999), (30, 10), (20, 20), (0, 0), (100, None))
+    totals = set()
+    for category_list, platform_list, (low, high), geo_id, (left_out_user, left_out) in itertools.product(
+        categories, platforms, ranges, (None, 1), ((user_key[0], excluded[0]), (None, None))
+    ):
+        counted = world.recs.execute(
+            "SELECT recs.count_available(%s::text[], %s::text[], %s::int, %s::numeric, %s::numeric,"
+            " %s::int, %s::int[])",
+            (category_list, platform_list, geo_id, low, high, left_out_user, left_out),
+        ).fetchone()
+        exact = world.recs.execute(
+            """
+            SELECT count(*) FROM recs.items i
+            WHERE i.available
+              AND (%(c)s::text[] IS NULL OR i.category = ANY (%(c)s)
+                   OR (i.category IS NULL AND '' = ANY (%(c)s)))
+              AND (%(p)s::text[] IS NULL OR i.platform = ANY (%(p)s))
+              AND (%(lo)s::numeric IS NULL OR i.price >= %(lo)s)
+              AND (%(hi)s::numeric IS NULL OR i.price <= %(hi)s)
+              AND (%(g)s::int IS NULL OR i.geo_ids IS NULL OR coalesce(%(g)s = ANY (i.geo_ids), false))
+              AND i.item_id <> ALL (coalesce(%(x)s, '{}'::int[]))
+              AND NOT EXISTS (SELECT 1 FROM recs.interactions x
+                              WHERE x.user_key = %(u)s AND x.item_id = i.item_id)
+            """,
+            {
+                "c": category_list,
+                "p": platform_list,
+                "lo": low,
+                "hi": high,
+                "g": geo_id,
+                "x": left_out,
+                "u": left_out_user,
+            },
+        ).fetchone()
+        assert counted == exact, (category_list, platform_list, low, high, geo_id, left_out_user)
+        totals.add(exact)
+    assert len(totals) > 10  # the combinations tell presents apart, not only count none
+
+
 def test_report_views_agree_with_the_data(world: World) -> None:
     presents = [world.present(category="books") for _ in range(12)]
     unavailable = world.present(available=False)
