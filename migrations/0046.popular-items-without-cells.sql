@@ -4,13 +4,13 @@
 -- two groups' lifts (recs.popular_write_blended, migration 0041) and served from
 -- recs.popular_blended, so its own rows (0.99M of the 1.85M at the target scale) were written by
 -- every popularity run and read by nothing served: the job no longer computes them, and they go
--- here. Nothing blocks the readers: the indexes are rebuilt concurrently (191 MB -> 86 MB at the
--- target scale), and the heap's freed space is marked reusable by later writes rather than given
--- back (VACUUM FULL would, under an exclusive lock that stopped serving for 5-13 s in a test at the
--- target scale). Each statement commits on its own and every one can run again, so a run stopped
--- halfway is finished by the next migrate.
+-- here. Nothing blocks the readers: a DELETE and a plain VACUUM, whose freed heap and index pages
+-- later writes reuse (VACUUM FULL or a REINDEX would give them back, under an exclusive lock or,
+-- concurrently, with invalid indexes left behind if stopped: an operator may run
+-- REINDEX TABLE CONCURRENTLY recs.popular_items at a quiet time). A popularity run between this
+-- migration and the new job's functions may write cell rows again: nothing reads them, and the
+-- next full rebuild leaves them out. Each statement commits on its own and both can run again.
 DELETE FROM recs.popular_items WHERE gender <> '*' AND age_group <> '*';
 VACUUM (ANALYZE) recs.popular_items;
-REINDEX TABLE CONCURRENTLY recs.popular_items;
 COMMENT ON TABLE recs.popular_items IS
     'Time-decayed popularity of available public presents per gender, per age group and globally (gender/age_group, ''*'' = any; never a gender x age group cell, ranked from its two groups in recs.popular_blended), filter attributes copied in. Maintained by recs.job_refresh_popular_items: rows of changed (level, present) pairs updated from recs.popular_changes, rebuilt whole at a full resync.';
