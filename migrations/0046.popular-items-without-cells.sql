@@ -8,9 +8,15 @@
 -- later writes reuse (VACUUM FULL or a REINDEX would give them back, under an exclusive lock or,
 -- concurrently, with invalid indexes left behind if stopped: an operator may run
 -- REINDEX TABLE CONCURRENTLY recs.popular_items at a quiet time). A popularity run between this
--- migration and the new job's functions may write cell rows again: nothing reads them, and the
--- next full rebuild leaves them out. Each statement commits on its own and both can run again.
+-- migration and the new job's functions may write cell rows again: nothing reads them, the next
+-- run that sees their present change deletes them, and the next full rebuild leaves them out.
+-- The DELETE holds the popularity job's lock (recs.job_lock_key('refresh_popular_items'), spelt out:
+-- the function may not exist yet), so it waits for a running popularity run instead of
+-- deadlocking with its updates, and a run due meanwhile is skipped. Each statement commits on its
+-- own and every one can run again.
+SELECT pg_advisory_lock(hashtext('recs.job:refresh_popular_items')::bigint);
 DELETE FROM recs.popular_items WHERE gender <> '*' AND age_group <> '*';
+SELECT pg_advisory_unlock(hashtext('recs.job:refresh_popular_items')::bigint);
 VACUUM (ANALYZE) recs.popular_items;
 COMMENT ON TABLE recs.popular_items IS
     'Time-decayed popularity of available public presents per gender, per age group and globally (gender/age_group, ''*'' = any; never a gender x age group cell, ranked from its two groups in recs.popular_blended), filter attributes copied in. Maintained by recs.job_refresh_popular_items: rows of changed (level, present) pairs updated from recs.popular_changes, rebuilt whole at a full resync.';

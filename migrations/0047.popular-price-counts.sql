@@ -15,6 +15,10 @@ COMMENT ON TABLE recs.popular_price_counts IS
     'Available public presents priced below price_floor + 1 (presents_below), for each whole price_floor some present''s price has, per category (''*'' = any, '''' = presents without one) and platform (''*'' = any); presents without a price are left out. Written with recs.popular_items when presents changed; read by recs.count_available.';
 ALTER TABLE recs.popular_price_counts
     SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01);
+-- Filled under the popularity job's lock (recs.job_lock_key('refresh_popular_items'), spelt out:
+-- the function may not exist yet): after a running popularity run has committed its presents, and
+-- no run of the previous version starts while it fills.
+SELECT pg_advisory_xact_lock(hashtext('recs.job:refresh_popular_items')::bigint);
 INSERT INTO recs.popular_price_counts (category, platform, price_floor, presents_below)
 SELECT c.category, c.platform, c.price_floor,
        sum(c.presents) OVER (PARTITION BY c.category, c.platform ORDER BY c.price_floor)

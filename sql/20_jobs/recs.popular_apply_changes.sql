@@ -65,9 +65,8 @@ BEGIN
         DELETE FROM popular_delta d USING popular_items_changed c WHERE d.item_id = c.item_id;
         DELETE FROM recs.popular_items p
         USING popular_items_changed c,
-              (SELECT s.gender, s.age_group FROM recs.popular_segments s
-               WHERE s.gender = '*' OR s.age_group = '*'
-               UNION SELECT '*', '*') s
+              -- every segment's, cells too: rows a popularity run of an earlier version left
+              (SELECT s.gender, s.age_group FROM recs.popular_segments s UNION SELECT '*', '*') s
         WHERE p.gender = s.gender AND p.age_group = s.age_group AND p.item_id = c.item_id;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_written := v_written + v_rows;

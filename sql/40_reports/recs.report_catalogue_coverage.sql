@@ -1,5 +1,6 @@
 -- recs.report_catalogue_coverage: available public presents, how many anybody interacted with,
--- and how many appear in some segment's top 10 (recs.report_top_presents).
+-- and how many appear in some level's top 10 (recs.report_top_presents: each gender, each age
+-- group, everyone).
 -- Columns: available_presents, with_interactions, in_some_top_10. Errors: none.
 -- Caller: analysts, DBAs.
 CREATE OR REPLACE VIEW recs.report_catalogue_coverage AS
@@ -11,4 +12,4 @@ SELECT count(*) AS available_presents,
 FROM recs.items i
 WHERE i.available;
 COMMENT ON VIEW recs.report_catalogue_coverage IS
-    'Available public presents, those with any like or click, and those in some segment''s top 10.';
+    'Available public presents, those with any like or click, and those in the top 10 of some gender, age group or everyone.';
