@@ -268,6 +268,22 @@ def test_a_full_resync_sees_unlikes_and_keeps_what_did_not_change(world: World) 
     assert popular()["items"][0] == kept
 
 
+def _liker_and_left_out(world: World, liked: list[uuid.UUID], left_out: list[uuid.UUID]) -> tuple[Any, Any]:
+    """A user who liked `liked`, refreshed: their user_key (a count's left-out user) and the item ids
+    of `left_out` (its left-out ids)."""
+    user = world.users(1)[0]
+    for present in liked:
+        world.like(user, present)
+    world.refresh()
+    user_key = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
+    assert user_key is not None
+    item_ids = world.recs.execute(
+        "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (left_out,)
+    ).fetchone()
+    assert item_ids is not None
+    return user_key, item_ids
+
+
 def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
     # No list (everywhere), lists, a duplicated region, an empty list (nowhere), a NULL entry.
     regions = (None, [1], [2, 3], [1, 3], [3, 3], [], [1, None])
@@ -285,16 +301,7 @@ def test_the_precounted_total_matches_an_exact_count(world: World) -> None:
             for _ in range(4)
         )
     ]
-    user = world.users(1)[0]
-    for present in presents[:5]:
-        world.like(user, present)
-    world.refresh()
-    user_key = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
-    assert user_key is not None
-    excluded = world.recs.execute(
-        "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (presents[3:9],)
-    ).fetchone()
-    assert excluded is not None
+    user_key, excluded = _liker_and_left_out(world, presents[:5], presents[3:9])
     filters = ((None, None), (["toys"], None), (None, ["ozon"]), (["art"], ["etsy"]))
     for (categories, platforms), geo_id, (left_out_user, left_out) in itertools.product(
         filters, (None, 1, 3, 9), ((user_key[0], excluded[0]), (None, None))
@@ -337,16 +344,7 @@ def test_a_price_filtered_total_matches_an_exact_count(world: World) -> None:
             for _ in range(7)
         )
     ]
-    user = world.users(1)[0]
-    for present in presents[:6]:
-        world.like(user, present)
-    world.refresh()
-    user_key = world.recs.execute("SELECT user_key FROM recs.users WHERE user_id = %s", (user,)).fetchone()
-    assert user_key is not None
-    excluded = world.recs.execute(
-        "SELECT array_agg(item_id) FROM recs.items WHERE present_id = ANY(%s)", (presents[4:12],)
-    ).fetchone()
-    assert excluded is not None
+    user_key, excluded = _liker_and_left_out(world, presents[:6], presents[4:12])
     categories = (None, ["toys"], ["books", ""], [""], [], ["books", "toys"])
     platforms = (None, ["ozon"], ["etsy", "ozon"], [])
     ranges = ((None, 15), (10, None), (10, 30), (10.005, 29.999), (30, 10), (20, 20), (0, 0), (100, None))
