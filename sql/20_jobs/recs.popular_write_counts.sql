@@ -2,7 +2,8 @@
 -- and written where they differ: recs.popular_segments (distinct users per segment, from the
 -- segments of recs.popular_user_segments: one row per user with interactions) and, when
 -- p_presents, the pre-counted totals recs.popular_filter_counts, recs.popular_region_counts and
--- recs.popular_price_counts (from recs.popular_prior_items: the available presents; presents
+-- recs.popular_price_counts (the view recs.popular_price_count_rows; all from
+-- recs.popular_prior_items: the available presents; presents
 -- without a category counted under '', as recs.matches_filters takes it), with the region rule of
 -- recs.matches_filters (each listed region once; no list: -1, delivers everywhere; an empty list
 -- delivers nowhere).
@@ -68,18 +69,7 @@ BEGIN
         -- present's price has plus one (about 20k rows for 100k presents).
         DELETE FROM recs.popular_price_counts;
         INSERT INTO recs.popular_price_counts (category, platform, price_floor, presents_below)
-        SELECT c.category, c.platform, c.price_floor,
-               sum(c.presents) OVER (PARTITION BY c.category, c.platform ORDER BY c.price_floor)
-        FROM (SELECT CASE WHEN GROUPING(coalesce(p.category, '')) = 1 THEN '*' ELSE coalesce(p.category, '') END
-                         AS category,
-                     CASE WHEN GROUPING(p.platform) = 1 THEN '*' ELSE p.platform END AS platform,
-                     floor(p.price) AS price_floor, count(*) AS presents
-              FROM recs.popular_prior_items p
-              WHERE p.price IS NOT NULL
-              GROUP BY GROUPING SETS ((coalesce(p.category, ''), p.platform, floor(p.price)),
-                                      (coalesce(p.category, ''), floor(p.price)), (p.platform, floor(p.price)),
-                                      (floor(p.price)))
-              HAVING GROUPING(p.platform) = 1 OR p.platform IS NOT NULL) c;
+        SELECT r.category, r.platform, r.price_floor, r.presents_below FROM recs.popular_price_count_rows r;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_written := v_written + v_rows;
         ANALYZE recs.popular_filter_counts, recs.popular_region_counts, recs.popular_price_counts;
