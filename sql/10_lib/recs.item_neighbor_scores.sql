@@ -4,8 +4,12 @@
 -- and the learned weight (recs.item_learned_weights); each is scaled to its best candidate and
 -- they are blended with item_learned_weight the learned share (0: the similarity alone, and the
 -- learned weights are not read). Of each similarity list (most similar first) the first
--- item_neighbor_pool_size are read. Presents not yet synced (p_fresh) count as likes. The user's own
--- presents are scored too: the callers leave them out.
+-- item_neighbor_pool_size are read; with item_neighbor_depth_per_weight d > 0 a present of weight
+-- w reads only the first item_neighbor_pool_size x min(1, d x w), at least one: a light present
+-- (an old like, at the item_history_half_life fading) adds little to any score and the tail of its
+-- list least of all (the trade measured: docs/quality.md).
+-- Presents not yet synced (p_fresh) count as likes. The user's own presents are scored too: the
+-- callers leave them out.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
 --   of the present, not by an order they do not have); p_half_life (a present's weight halves
@@ -56,11 +60,17 @@ WITH history AS (
         -- Unnested in the select lists (a ProjectSet) rather than in FROM (a function scan, which
         -- copies every element into a tuplestore first): the same rows in the same order, cheaper.
         -- Each list is kept most similar first: a smaller item_neighbor_pool_size applies at once,
-        -- before the similarity job rebuilds the lists to that size.
-        SELECT unnest(pool.neighbor_ids[1:s.pool_size]) AS item_id,
-               unnest(pool.similarities[1:s.pool_size]) AS weight, false AS is_learned
+        -- before the similarity job rebuilds the lists to that size; a light present's list may be read
+        -- to a depth in proportion to its weight (above).
+        SELECT unnest(pool.neighbor_ids[1:s.depth]) AS item_id,
+               unnest(pool.similarities[1:s.depth]) AS weight, false AS is_learned
         FROM recs.item_neighbors pool
-        CROSS JOIN (SELECT (SELECT recs.setting('item_neighbor_pool_size')::integer) AS pool_size) s
+        CROSS JOIN (SELECT CASE WHEN d.per_weight = 0 THEN d.pool_size
+                                ELSE greatest(1, ceil(d.pool_size * least(d.per_weight * h.weight, 1)))::integer
+                           END AS depth
+                    FROM (SELECT (SELECT recs.setting('item_neighbor_pool_size')::integer) AS pool_size,
+                                 (SELECT recs.setting('item_neighbor_depth_per_weight')::double precision)
+                                     AS per_weight) d) s
         WHERE pool.item_id = h.item_id
         UNION ALL
         SELECT unnest(w.target_ids), unnest(w.weights), true

@@ -105,6 +105,38 @@ def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_reb
     assert scored() == [others[0]]
 
 
+def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(world: World) -> None:
+    anchor = world.present()
+    others = [world.present() for _ in range(3)]
+    for index, user in enumerate(world.users(3)):  # others[0] shares the most users with the anchor
+        world.like(user, anchor)
+        for other in others[: index + 1]:
+            world.like(user, other)
+    reader = world.users(1)[0]
+    world.like(reader, anchor, NOW - dt.timedelta(hours=10))
+    for hours in (3, 2, 1):  # three presents taken since: the anchor is 3 steps back, weight 0.5
+        world.like(reader, world.present(), NOW - dt.timedelta(hours=hours))
+    world.setting("item_learned_weight", "0")
+    world.refresh_all()
+    assert [present for present, _ in item_neighbours(world, anchor)][:1] == [others[0]]
+
+    def scored_others() -> set[uuid.UUID]:
+        rows = world.recs.execute(
+            """SELECT i.present_id FROM recs.users u
+               CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
+               JOIN recs.items i ON i.item_id = s.item_id
+               WHERE u.user_id = %s""",
+            (reader,),
+        ).fetchall()
+        return {row[0] for row in rows} & set(others)
+
+    assert scored_others() == set(others)  # 0, the default: every list read whole
+    world.setting("item_neighbor_depth_per_weight", "0.02")  # 100 x min(1, 0.02 x 0.5): the first one
+    assert scored_others() == {others[0]}
+    world.setting("item_neighbor_depth_per_weight", "2")  # 2 x 0.5 = 1: the whole list again
+    assert scored_others() == set(others)
+
+
 def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_from_scratch(
     world: World,
 ) -> None:
