@@ -131,7 +131,7 @@ def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(wo
         return {row[0] for row in rows} & set(others)
 
     assert scored_others() == set(others)  # 0, the default: every list read whole
-    world.setting("item_neighbor_depth_per_weight", "0.02")  # 100 x min(1, 0.02 x 0.5): the first one
+    world.setting("item_neighbor_depth_per_weight", "0.01")  # ceil(100 x 0.01 x 0.5): the first one
     assert scored_others() == {others[0]}
     world.setting("item_neighbor_depth_per_weight", "2")  # 2 x 0.5 = 1: the whole list again
     assert scored_others() == set(others)
