@@ -42,10 +42,6 @@ BASE_TIME = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 SEED = 42
 TEST_SHARE_TENTHS = 2  # 20 % of each user's likes go to test
 LIKE_MIN_RATING = 4
-# Cold start hides every train event of the user it scores (EVALUATION.md: leave-one-user-out).
-# One popularity refresh per user would be hundreds; the users are hidden a tenth at a time, so
-# each is ranked by the popularity of the other nine tenths.
-COLD_START_FOLDS = 10
 
 
 @dataclass(frozen=True)
@@ -330,12 +326,13 @@ class Scored:
 def score_users(
     app: psycopg.Connection, dataset: Dataset, data: Split
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """api.personalized for every evaluated user (by tier); also the users each tier served."""
+    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison;
+    also the users each tier served."""
     item_of = {present_uuid(item.item): item.item for item in dataset.items}
     seen: dict[str, set[str]] = defaultdict(set)
     for rating in data.train:
         seen[rating.user].add(rating.item)
-    overall = Scored()
+    overall, demographic, global_ = Scored(), Scored(), Scored()
     tiers: dict[str, Scored] = {tier: Scored() for tier in TIERS}
     seen_recommended = 0
     for user in sorted(data.test, key=id_key):
@@ -352,57 +349,24 @@ def score_users(
         user_score = score(items, relevant)
         overall.add(user, items, user_score)
         tiers.setdefault(row[1], Scored()).add(user, items, user_score)
-    catalogue = len(dataset.items)
-    result = {
-        "overall": summarize(overall.scores, overall.lists, catalogue),
-        "tiers": {tier: summarize(s.scores, s.lists, catalogue) for tier, s in tiers.items()},
-        "seen_items_recommended": seen_recommended,
-    }
-    return result, {tier: scored.users for tier, scored in tiers.items()}
-
-
-def score_cold_start(
-    settings: Settings, main_admin_url: str, dataset: Dataset, data: Split
-) -> dict[str, Any]:
-    """Every evaluated user as a newcomer with no history: the first page of api.popular for their gender
-    and age group (demographic) and without them (global), against their test likes, ranked by a
-    popularity refreshed without any of their train events (COLD_START_FOLDS folds of users, each
-    hidden in turn); main holds every train event again at the end."""
-    item_of = {present_uuid(item.item): item.item for item in dataset.items}
-    users = sorted(data.test, key=id_key)
-    demographic, global_ = Scored(), Scored()
-    for fold in (users[start::COLD_START_FOLDS] for start in range(COLD_START_FOLDS)):
-        if not fold:
-            continue
-        hidden = set(fold)
-        refresh_popularity(settings, main_admin_url, dataset, [r for r in data.train if r.user not in hidden])
-        with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
-            for user in fold:
-                relevant = data.test[user]
-                gender, group = dataset.demographics.get(user, (None, None))
-                if gender is not None or group is not None:
-                    demographic.add(user, *_popular(app, item_of, relevant, gender, group))
-                global_.add(user, *_popular(app, item_of, relevant, None, None))
-    refresh_popularity(settings, main_admin_url, dataset, data.train)
+        # Cold start: the same user with no history, served by the popular ranking alone.
+        gender, group = dataset.demographics.get(user, (None, None))
+        if gender is not None or group is not None:
+            demographic.add(user, *_popular(app, item_of, relevant, gender, group))
+        global_.add(user, *_popular(app, item_of, relevant, None, None))
     catalogue = len(dataset.items)
 
     def cold(scored: Scored) -> dict[str, Any]:
         summary = summarize(scored.scores, scored.lists, catalogue)
         return {key: summary[key] for key in ("users", "ndcg10", "hr10")}
 
-    return {"demographic": cold(demographic), "global": cold(global_)}
-
-
-def refresh_popularity(
-    settings: Settings, main_admin_url: str, dataset: Dataset, train: Sequence[Rating]
-) -> None:
-    """Main holding exactly these train events, and the popularity job run on them after a full resync
-    (the one sync that drops events gone from main)."""
-    with psycopg.connect(main_admin_url) as main:
-        load_train(main, dataset, train)
-    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
-        owner.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'")
-    run_jobs(settings, ["refresh_popular_items"])
+    result = {
+        "overall": summarize(overall.scores, overall.lists, catalogue),
+        "tiers": {tier: summarize(s.scores, s.lists, catalogue) for tier, s in tiers.items()},
+        "cold_start": {"demographic": cold(demographic), "global": cold(global_)},
+        "seen_items_recommended": seen_recommended,
+    }
+    return result, {tier: scored.users for tier, scored in tiers.items()}
 
 
 def _popular(
@@ -432,7 +396,6 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
         synced = sync_demographics(app, dataset)
         runs = run_jobs(settings)
         result, served = score_users(app, dataset, data)
-    result["cold_start"] = score_cold_start(settings, main_admin_url, dataset, data)
     references = reference_lists(dataset, data)
     catalogue = len(dataset.items)
     result["references"] = summarize_references(references, data, sorted(data.test, key=id_key), catalogue)

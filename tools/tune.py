@@ -23,7 +23,6 @@ from tools.evaluate import (
     load_train,
     number,
     recreate_databases,
-    score_cold_start,
     score_users,
     split,
     sync_demographics,
@@ -78,8 +77,7 @@ def tune_dataset(
     dataset = validation_dataset(load_dataset(path))
     data = split(dataset)
     target = recreate_databases(superuser_url, settings, main_db, recs_db)
-    main_admin_url = parse_pg_url(superuser_url).with_dbname(main_db)
-    with psycopg.connect(main_admin_url) as main:
+    with psycopg.connect(parse_pg_url(superuser_url).with_dbname(main_db)) as main:
         load_train(main, dataset, data.train)
     rows = []
     with psycopg.connect(target.recommendations_database_url, autocommit=True) as app:
@@ -88,7 +86,6 @@ def tune_dataset(
             apply_overrides(target, combination)
             run_jobs(target)
             result, _ = score_users(app, dataset, data)
-            result["cold_start"] = score_cold_start(target, main_admin_url, dataset, data)
             row = {"dataset": dataset.name, "settings": combination} | scores_of(result)
             rows.append(row)
             echo(format_row(row))
