@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -51,6 +52,11 @@ def problem_response(
     return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+# Litestar's own error for a required query, path, header or cookie parameter that is absent: it
+# carries no field list, and its text repeats the whole URL.
+_MISSING_PARAMETER = re.compile(r"Missing required (query|path|header|cookie) parameter '([^']+)' for path ")
+
+
 def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
@@ -58,6 +64,9 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
             errors.append(
                 {"field": item.get("key"), "message": item.get("message"), "in": item.get("source")}
             )
+    missing = _MISSING_PARAMETER.match(str(exc.detail))
+    if not errors and missing:
+        errors.append({"field": missing.group(2), "message": "is required", "in": missing.group(1)})
     return errors
 
 

@@ -126,3 +126,11 @@ async def test_bad_undo_parameters_are_422_naming_them(client: AsyncTestClient) 
                              "kind": "love"}, auth=AUTH,
     )  # fmt: skip
     assert response.status_code == 422 and "kind" in response.text
+
+
+async def test_a_missing_undo_parameter_is_422_naming_it_without_the_url(client: AsyncTestClient) -> None:
+    response = await client.delete("/feedback", params={"user_id": str(uuid.UUID(int=1))}, auth=AUTH)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"] == [{"field": "present_id", "message": "is required", "in": "query"}]
+    assert problem["detail"] == "present_id: is required"
