@@ -48,6 +48,9 @@ SCALE_SERIES = (0.25, 0.5, 1.0)  # the cost curve's points, as fractions of the 
 GENDERS = ("m", "f")
 CATEGORIES = ("books", "electronics", "toys", "home", "beauty", "sports", "food", "fashion", "games")
 _STARTED = time.perf_counter()
+# How busy the machine was before the benchmark added its own load (1, 5 and 15 minute averages of
+# runnable processes, os.getloadavg): the module is imported when `tools bench` starts.
+_LOAD_AT_START = os.getloadavg()
 
 
 def progress(message: str) -> None:
@@ -766,10 +769,16 @@ def format_cost_curve(points: Sequence[dict[str, Any]], growth: dict[str, Any]) 
 
 
 def machine() -> dict[str, Any]:
-    """Cores and memory of this machine."""
+    """Cores and memory of this machine, and its load averages (1, 5, 15 minutes) when the benchmark
+    started, before its own work, and when it ended, with it: how busy the machine was."""
     meminfo = Path("/proc/meminfo").read_text()
     total_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))  # type: ignore[union-attr]
-    return {"cores": os.cpu_count(), "memory_gb": round(total_kb / 1024 / 1024, 1)}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(total_kb / 1024 / 1024, 1),
+        "load_average_at_start": [round(value, 2) for value in _LOAD_AT_START],
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+    }
 
 
 def format_report(report: dict[str, Any]) -> str:

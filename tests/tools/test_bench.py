@@ -186,6 +186,9 @@ def test_the_report_keeps_its_keys_and_adds_the_cost_curve() -> None:
     text = format_report(built)
     assert "refresh (s): popular 10.0, profiles 10.0, similarities_full 10.0, all 30.0" in text
     assert "cost curve (a->b: growth per doubling" in text
+    load = built["machine"]["load_average_at_start"]
+    assert len(load) == 3 and all(value >= 0 for value in load)
+    assert "load_average_at_start" in text
 
 
 def test_a_report_without_a_cost_curve_is_still_formatted() -> None:
