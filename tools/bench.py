@@ -359,7 +359,12 @@ def similar_arguments(
     return (rng.choice(samples.presents), rng.choice(samples.collaborative) if with_user else None)
 
 
-SERVING_RELATIONS = ("recs.popular_items", "recs.interactions", "recs.user_neighbors", "recs.items")
+# The relations requests read whose autovacuum thresholds the migrations lower to 1 %.
+SERVING_RELATIONS = (
+    "recs.popular_items", "recs.popular_blended", "recs.popular_price_counts", "recs.interactions",
+    "recs.user_neighbors", "recs.neighbor_votes", "recs.item_neighbors", "recs.item_learned_weights",
+    "recs.items",
+)  # fmt: skip
 
 
 def vacuum_serving_relations(target: Settings) -> None:
