@@ -359,22 +359,22 @@ def similar_arguments(
     return (rng.choice(samples.presents), rng.choice(samples.collaborative) if with_user else None)
 
 
-# The relations requests read whose autovacuum thresholds the migrations lower to 1 %.
-SERVING_RELATIONS = (
-    "recs.popular_items", "recs.popular_blended", "recs.popular_price_counts", "recs.interactions",
-    "recs.user_neighbors", "recs.neighbor_votes", "recs.item_neighbors", "recs.item_learned_weights",
-    "recs.items",
-)  # fmt: skip
+# The relations requests read are those whose autovacuum threshold the migrations lower to 1 %:
+# read from the catalogue, so a new one is vacuumed here as soon as its migration says so.
+SERVING_RELATIONS_SQL = """
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'recs' AND 'autovacuum_vacuum_scale_factor=0.01' = ANY (c.reloptions)
+    ORDER BY c.relname"""
 
 
 def vacuum_serving_relations(target: Settings) -> None:
     """VACUUM what requests read, as autovacuum does within a minute or so of a refresh (migration
     0013): serving is measured in that steady state, not in the window right after a refresh."""
     with psycopg.connect(target.recommendations_owner_database_url, autocommit=True) as owner:
-        for relation in SERVING_RELATIONS:
+        for (name,) in owner.execute(SERVING_RELATIONS_SQL).fetchall():
             started = time.perf_counter()
-            owner.execute(sql.SQL("VACUUM {}").format(sql.Identifier(*relation.split("."))))
-            progress(f"vacuum {relation}: {time.perf_counter() - started:.1f} s")
+            owner.execute(sql.SQL("VACUUM {}").format(sql.Identifier("recs", name)))
+            progress(f"vacuum recs.{name}: {time.perf_counter() - started:.1f} s")
 
 
 def sql_latency(target: Settings, samples: Samples) -> dict[str, Any]:
