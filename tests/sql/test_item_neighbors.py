@@ -29,6 +29,19 @@ def item_neighbours(world: World, present: uuid.UUID) -> list[tuple[uuid.UUID, f
     return [(row[0], round(row[1], 6)) for row in rows]
 
 
+def item_neighbour_scored(world: World, user: uuid.UUID) -> list[uuid.UUID]:
+    """The presents recs.item_neighbor_scores scores for a user (history of 200, half-life 3), as
+    the query returns them."""
+    rows = world.recs.execute(
+        """SELECT i.present_id FROM recs.users u
+           CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
+           JOIN recs.items i ON i.item_id = s.item_id
+           WHERE u.user_id = %s""",
+        (user,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def force_full_similarity_run(world: World) -> None:
     world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
     world.refresh("refresh_user_similarities")
@@ -91,14 +104,7 @@ def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_reb
     assert len(item_neighbours(world, anchor)) == 3
 
     def scored() -> list[uuid.UUID]:
-        rows = world.recs.execute(
-            """SELECT i.present_id FROM recs.users u
-               CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
-               JOIN recs.items i ON i.item_id = s.item_id
-               WHERE u.user_id = %s AND i.present_id <> %s""",
-            (reader, anchor),
-        ).fetchall()
-        return [row[0] for row in rows]
+        return [present for present in item_neighbour_scored(world, reader) if present != anchor]
 
     assert sorted(scored()) == sorted(others)
     world.setting("item_neighbor_pool_size", "1")  # the lists still hold 3 presents until the next run
@@ -121,14 +127,7 @@ def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(wo
     assert [present for present, _ in item_neighbours(world, anchor)][:1] == [others[0]]
 
     def scored_others() -> set[uuid.UUID]:
-        rows = world.recs.execute(
-            """SELECT i.present_id FROM recs.users u
-               CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
-               JOIN recs.items i ON i.item_id = s.item_id
-               WHERE u.user_id = %s""",
-            (reader,),
-        ).fetchall()
-        return {row[0] for row in rows} & set(others)
+        return set(item_neighbour_scored(world, reader)) & set(others)
 
     assert scored_others() == set(others)  # 0, the default: every list read whole
     world.setting("item_neighbor_depth_per_weight", "0.01")  # ceil(100 x 0.01 x 0.5): the first one
