@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
@@ -15,6 +15,7 @@ from service.models import (
     Facets,
     Feedback,
     FeedbackRequest,
+    GenderText,
     HealthReport,
     JobRun,
     JobStatus,
@@ -174,7 +175,9 @@ class Operation:
     example: Any = None
     errors: tuple[int, ...] = ()
     body: type | None = None
-    body_media_types: tuple[str, ...] = ("application/json",)
+    # One media type per body: a generated client makes a union of the types listed, and
+    # openapi-python-client writes one it cannot import when two name the same schema.
+    body_media_type: str = "application/json"
     media_type: str = "application/json"
     extra_responses: dict[str, tuple[str, Any]] = field(default_factory=dict)
 
@@ -280,7 +283,7 @@ OPERATIONS: dict[str, Operation] = {
         PROFILE,
         BODY_ERRORS,
         DemographicsPatch,
-        body_media_types=("application/merge-patch+json", "application/json"),
+        body_media_type="application/merge-patch+json",  # the server takes application/json too
     ),
     "deleteUserProfile": Operation(204, None, None, (401, 422, 500, 503)),
     "listJobs": Operation(200, list[JobStatus], [JOB_STATUS], ADMIN_ERRORS),
@@ -310,6 +313,7 @@ REQUEST_STRUCTS = (
     PersonalizedRequest,
     SimilarRequest,
     FeedbackRequest,
+    GenderText,
     DemographicsRequest,
     DemographicsPatch,
 )
@@ -338,11 +342,28 @@ def _components(settings: Settings) -> dict[str, Any]:
     limit = components["PageRequest"]["properties"]["limit"]["anyOf"][0]
     limit["maximum"] = settings.max_page_size
     limit["description"] = f"Page size: {settings.default_page_size} when absent or null."
+    _advertise_lower_case_genders(components)
     return components
 
 
-def _content(schema: dict[str, Any], example: Any, media_types: tuple[str, ...]) -> dict[str, Any]:
-    return {media_type: {"schema": schema, "example": example} for media_type in media_types}
+def _advertise_lower_case_genders(components: dict[str, Any]) -> None:
+    """Gender enums list the lower-case spellings only: a generated client turns each value into a
+    constant name, and f / F or female / Female / FEMALE would be one name twice (openapi-python-client
+    refuses the document; others number the duplicates). The server still takes the other cases."""
+    accepted = set(get_args(GenderText))
+    for schema in components.values():
+        for prop in schema.get("properties", {}).values():
+            for member in prop.get("anyOf", [prop]):
+                if set(member.get("enum", ())) == accepted:
+                    member["enum"] = sorted(value for value in accepted if value == value.lower())
+                    prop["description"] = (
+                        "m or male, f or female; the server also takes them in upper or title case "
+                        "(M, Male, MALE, ...) and stores and answers m or f."
+                    )
+
+
+def _content(schema: dict[str, Any], example: Any, media_type: str) -> dict[str, Any]:
+    return {media_type: {"schema": schema, "example": example}}
 
 
 def _responses(operation: Operation) -> dict[str, Any]:
@@ -353,24 +374,24 @@ def _responses(operation: Operation) -> dict[str, Any]:
         schema = {"type": "string"}
         responses[str(operation.success)] = {
             "description": "OK",
-            "content": _content(schema, operation.example, (operation.media_type,)),
+            "content": _content(schema, operation.example, operation.media_type),
         }
     else:
         schema = msgspec.json.schema_components([operation.response], ref_template=REF)[0][0]
         responses[str(operation.success)] = {
             "description": "OK",
-            "content": _content(schema, operation.example, (operation.media_type,)),
+            "content": _content(schema, operation.example, operation.media_type),
         }
     for extra_status, (name, example) in operation.extra_responses.items():
         responses[extra_status] = {
             "description": "Recommendations cannot be served",
-            "content": _content({"$ref": REF.format(name=name)}, example, ("application/json",)),
+            "content": _content({"$ref": REF.format(name=name)}, example, "application/json"),
         }
     for status in operation.errors:
         description, example = PROBLEMS[status]
         responses[str(status)] = {
             "description": description,
-            "content": _content({"$ref": REF.format(name="Problem")}, example, (PROBLEM_MEDIA_TYPE,)),
+            "content": _content({"$ref": REF.format(name="Problem")}, example, PROBLEM_MEDIA_TYPE),
         }
     return responses
 
@@ -392,7 +413,7 @@ def build_document(generated: dict[str, Any], settings: Settings) -> dict[str, A
                 operation["requestBody"] = {
                     "required": True,
                     "content": _content(
-                        {"$ref": REF.format(name=spec.body.__name__)}, example, spec.body_media_types
+                        {"$ref": REF.format(name=spec.body.__name__)}, example, spec.body_media_type
                     ),
                 }
             else:
