@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import uuid
 from dataclasses import dataclass, field
 
@@ -59,9 +60,16 @@ class World:
                 (uuid.uuid4(), user, present, at),
             )
 
-    def users(self, count: int, gender: str | None = None, age_group: str | None = None) -> list[uuid.UUID]:
-        """count new users with these demographics, synced through the same SQL as PUT /user-profile."""
-        created = [uuid.uuid4() for _ in range(count)]
+    def users(
+        self, count: int, gender: str | None = None, age_group: str | None = None, seed: int | None = None
+    ) -> list[uuid.UUID]:
+        """count new users with these demographics, synced through the same SQL as PUT /user-profile;
+        with a seed, the same ids every run (what depends on them, e.g. an experiment's buckets, too)."""
+        if seed is None:
+            created = [uuid.uuid4() for _ in range(count)]
+        else:
+            rng = random.Random(seed)  # noqa: S311 (test ids, not secrets)
+            created = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(count)]
         if gender is not None or age_group is not None:
             with app_connect() as app:
                 for user in created:
