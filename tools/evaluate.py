@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -95,7 +96,7 @@ class UserScore:
 
 def id_key(value: str) -> tuple[int, int, str]:
     """Sort numeric ids as numbers (MovieLens order), others as text after them."""
-    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+    return (0, int(value), "") if value.isascii() and value.isdigit() else (1, 0, value)
 
 
 def round_half_up_tenths(tenths: int, count: int) -> int:
@@ -134,32 +135,65 @@ def load_movielens(directory: Path) -> Dataset:
     return Dataset(directory.name, ratings, items, True, demographics)
 
 
+# Field separators a generic file may use, tried in this order on its first line: MovieLens 1M/10M's
+# `::`, then tab, semicolon, comma, pipe. Tab and `::` files are read without CSV quoting (a quote is
+# part of an id there); the others as CSV.
+DELIMITERS = ("::", "\t", ";", ",", "|")
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: UTF-8, or Latin-1 when it is not UTF-8 (older datasets are; any byte decodes)."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def load_interactions(path: Path) -> Dataset:
-    """A generic `user,item,weight[,timestamp]` file (header row; tab or comma): weight > 0 is a like."""
+    """A generic `user,item,weight[,timestamp]` file (a header row or none; `::`, tab, semicolon, comma or
+    pipe between fields; UTF-8 or Latin-1): weight > 0 is a like."""
     # Rows with weight <= 0 are clicks only (like a MovieLens rating below 4); a repeated (user, item)
     # pair counts once, as its first row. Without a timestamp column, every row happens at BASE_TIME:
     # the events are simultaneous, so no method reads an order into them.
-    with path.open(newline="") as handle:
-        header = handle.readline()
-        delimiter = "\t" if "\t" in header else ","
-        columns = len(next(csv.reader([header], delimiter=delimiter)))
-        if columns < 3:
-            raise ValueError(
-                f"{path}: expected a header user{delimiter}item{delimiter}weight[{delimiter}timestamp]"
-            )
-        timestamps = columns >= 4
-        seen: set[tuple[str, str]] = set()
-        ratings = []
-        for number, row in enumerate(csv.reader(handle, delimiter=delimiter), start=2):
-            if not row or not "".join(row).strip():
-                continue
-            try:
-                user, item, weight = row[0].strip(), row[1].strip(), float(row[2])
-                at = dt.datetime.fromtimestamp(float(row[3]), dt.UTC) if timestamps else BASE_TIME
-            except (IndexError, ValueError) as error:
-                raise ValueError(f"{path}:{number}: {error}") from None
-            ratings.append(Rating(user, item, weight > 0, at))
+    lines = _read_text(path).splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    delimiter = next((candidate for candidate in DELIMITERS if candidate in first), ",")
+    if delimiter in ("::", "\t"):
+        rows: Iterable[list[str]] = (line.split(delimiter) for line in lines)
+    else:
+        rows = csv.reader(lines, delimiter=delimiter)
+    numbered = ((number, row) for number, row in enumerate(rows, start=1) if row and "".join(row).strip())
+    shown = "::" if delimiter == "::" else ("tab" if delimiter == "\t" else delimiter)
+    expected = f"user{delimiter}item{delimiter}weight[{delimiter}timestamp]".replace("\t", " TAB ")
+    header_number, header = next(numbered, (1, []))
+    if len(header) < 3:
+        raise ValueError(f"{path}:{header_number}: expected rows {expected} (fields separated by {shown})")
+    timestamps = len(header) >= 4
+    # A first row whose weight (and time) are numbers is data, not a header.
+    data_first = _is_number(header[2]) and (not timestamps or _is_number(header[3]))
+    ratings = []
+    for number, row in itertools.chain([(header_number, header)] if data_first else [], numbered):
+        try:
+            user, item, weight = row[0].strip(), row[1].strip(), float(row[2])
+            at = dt.datetime.fromtimestamp(float(row[3]), dt.UTC) if timestamps else BASE_TIME
+        except (IndexError, ValueError, OverflowError, OSError) as error:
+            raise ValueError(f"{path}:{number}: expected {expected}: {error}") from None
+        if not user or not item or "\x00" in user + item:
+            raise ValueError(f"{path}:{number}: a user and an item id are needed, without NUL characters")
+        ratings.append(Rating(user, item, weight > 0, at))
+    if not any(rating.liked for rating in ratings):
+        raise ValueError(f"{path}: no row has a weight above 0 (a like), so there is nothing to evaluate")
     ratings.sort(key=lambda rating: rating.at)  # stable: row order breaks ties
+    seen: set[tuple[str, str]] = set()
     unique = []
     for rating in ratings:
         if (rating.user, rating.item) not in seen:

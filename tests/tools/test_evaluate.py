@@ -92,6 +92,65 @@ def test_temporal_split_keeps_ratings_before_the_first_test_like(tiny_file: Path
     assert len(data.train) == 3 + 3 * 4 + 3
 
 
+def _events(dataset: Dataset) -> list[tuple[str, str, bool, int]]:
+    return sorted((r.user, r.item, r.liked, int(r.at.timestamp())) for r in dataset.ratings)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("header.csv", "user,item,weight,timestamp\nu1,a,1,100\nu1,b,-1,200\nu2,a,2,300\n"),
+        ("no_header.csv", "u1,a,1,100\nu1,b,-1,200\nu2,a,2,300\n"),
+        ("ratings.dat", "u1::a::1::100\nu1::b::-1::200\nu2::a::2::300\n"),  # MovieLens 1M's form
+        ("semicolons.csv", "user;item;weight;timestamp\nu1;a;1;100\nu1;b;-1;200\nu2;a;2;300\n"),
+        ("pipes.txt", "\nu1|a|1|100\nu1|b|-1|200\n\nu2|a|2|300\n"),  # blank lines are skipped
+    ],
+)
+def test_generic_files_come_with_or_without_a_header_and_with_any_usual_separator(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    assert _events(load_interactions(path)) == [
+        ("u1", "a", True, 100),
+        ("u1", "b", False, 200),
+        ("u2", "a", True, 300),
+    ]
+
+
+def test_generic_ids_are_kept_as_written(tmp_path: Path) -> None:
+    tsv = tmp_path / "artists.tsv"  # tab-separated files are not CSV-quoted: a quote is part of the id
+    tsv.write_text('userID\tartistID\tweight\n7\t"Weird Al" Yankovic\t12\n7\t"Heroes\t3\n8\t李小龍\t1\n')
+    assert [(r.user, r.item) for r in load_interactions(tsv).ratings] == [
+        ("7", '"Weird Al" Yankovic'), ("7", '"Heroes'), ("8", "李小龍"),
+    ]  # fmt: skip
+    latin = tmp_path / "latin.csv"  # older datasets are Latin-1, not UTF-8
+    latin.write_bytes("user,item,weight\nu1,Bj\xf6rk,1\nu2,\xb2,1\n".encode("latin-1"))
+    assert [r.item for r in load_interactions(latin).ratings] == ["Björk", "²"]
+    assert [item.item for item in load_interactions(latin).items] == ["Björk", "²"]  # ² sorts as text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("user,item\nu1,a\n", r"bad.csv:1: expected rows user,item,weight\[,timestamp\]"),
+        ("", r"bad.csv:1: expected rows"),
+        ("user,item,weight\nu1,a,-1\nu2,a,0\n", "no row has a weight above 0"),
+        ("user,item,weight\nu1,a,1\nu1,b,lots\n", r"bad.csv:3: expected user,item,weight"),
+        ("user,item,weight,timestamp\nu1,a,1,1e300\n", r"bad.csv:2: expected"),
+        ("user,item,weight\nu1,a\x00b,1\n", r"bad.csv:2: a user and an item id are needed, without NUL"),
+        ("user,item,weight\nu1,,1\n", r"bad.csv:2: a user and an item id are needed"),
+    ],
+)
+def test_a_generic_file_that_cannot_be_evaluated_is_refused_naming_the_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_interactions(path)
+
+
 def test_random_split_without_timestamps_is_seeded_and_takes_a_fifth(tmp_path: Path) -> None:
     path = tmp_path / "plain.tsv"
     rows = [f"{user}\t{item}\t1" for user in range(1, 4) for item in range(1, 5 * user + 3)]
