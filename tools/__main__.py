@@ -1,4 +1,5 @@
-"""Command line of the development tools: generate (main-DB data), evaluate (offline quality), bench, soak."""
+"""Command line of the development tools: generate (main-DB data), evaluate and tune (offline quality), bench,
+soak, shapes (synthetic datasets)."""
 
 from __future__ import annotations
 
@@ -151,6 +152,13 @@ def _factors(text: str) -> tuple[float, ...]:
     return factors
 
 
+def _shapes(args: argparse.Namespace) -> None:
+    from tools.shapes import SHAPES, write_shapes
+
+    for path in write_shapes(args.directory, tuple(args.shape or SHAPES)):
+        print(f"shapes: wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and run one tool; configuration errors exit with status 2."""
     parser = argparse.ArgumentParser(prog="python -m tools", description=__doc__)
@@ -256,6 +264,13 @@ def main(argv: list[str] | None = None) -> None:
         "--preset", choices=("tiny", "demo"), default="demo", help="size of the generated main DB"
     )
     soak.set_defaults(handler=_soak)
+
+    shapes = commands.add_parser(
+        "shapes", help="synthetic files shaped like MovieLens 1M and Last.fm, for make eval DATASET="
+    )
+    shapes.add_argument("directory", type=Path, help="where to write ml1m-shape.csv and lastfm-shape.tsv")
+    shapes.add_argument("--shape", action="append", choices=("ml1m", "lastfm"), help="only this shape")
+    shapes.set_defaults(handler=_shapes)
 
     run_command(parser, argv)
 

@@ -430,6 +430,8 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
         synced = sync_demographics(app, dataset)
         runs = run_jobs(settings)
         result, served = score_users(app, dataset, data)
+    with psycopg.connect(settings.recommendations_owner_database_url) as owner:
+        result["limits"] = similarity_limits(owner)
     references = reference_lists(dataset, data)
     catalogue = len(dataset.items)
     result["references"] = summarize_references(references, data, sorted(data.test, key=id_key), catalogue)
@@ -449,6 +451,50 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
     }
     jobs = {logged.job: round(logged.duration_ms / 1000, 2) for logged in runs}
     return {"dataset": dataset.name, "split": counts} | result | {"refresh_seconds": jobs}
+
+
+def similarity_limits(owner: psycopg.Connection) -> dict[str, Any]:
+    """What the similarity job's budgets read of this data: each user's most recent interactions the
+    item neighbours read (recs.item_history_cap) against the longest history, the users of a present
+    that enter the neighbour search (recs.similarity_degree_cap) against the most a present has, and
+    the presents given learned weights against those with item neighbours."""
+    row = owner.execute(
+        """
+        SELECT recs.item_history_cap(), (SELECT max(interactions) FROM recs.user_stats),
+               recs.similarity_degree_cap(), (SELECT max(users) FROM recs.item_stats),
+               CASE WHEN recs.setting('item_learned_neighbors')::integer > 0
+                    THEN least(recs.setting('item_learned_presents')::bigint,
+                               (SELECT count(*) FROM recs.item_neighbors)) END,
+               (SELECT count(*) FROM recs.item_neighbors)
+        """
+    ).fetchone()
+    assert row is not None
+    return {
+        "item_history_cap": row[0], "longest_history": row[1] or 0,
+        "user_candidates_per_present": row[2], "most_users_of_a_present": row[3] or 0,
+        "learned_presents": row[4] or 0, "presents_with_item_neighbors": row[5],
+    }  # fmt: skip
+
+
+def format_limits(limits: dict[str, Any]) -> list[str]:
+    """A line for each budget that cut this data (none when the similarity job read all of it)."""
+    lines = []
+    if limits["item_history_cap"] < limits["longest_history"]:
+        lines.append(
+            f"item neighbours read each user's {limits['item_history_cap']:,} most recent interactions"
+            f" of up to {limits['longest_history']:,} (item_neighbor_pair_budget)"
+        )
+    if limits["user_candidates_per_present"] < limits["most_users_of_a_present"]:
+        lines.append(
+            f"the neighbour search meets {limits['user_candidates_per_present']:,} users of a present"
+            f" of up to {limits['most_users_of_a_present']:,} (similarity_candidate_budget)"
+        )
+    if 0 < limits["learned_presents"] < limits["presents_with_item_neighbors"]:
+        lines.append(
+            f"learned item weights for the {limits['learned_presents']:,} most taken of "
+            f"{limits['presents_with_item_neighbors']:,} presents (item_learned_presents)"
+        )
+    return [f"budget: {line}" for line in lines]
 
 
 def ease_ratio(report: dict[str, Any]) -> float | None:
@@ -533,6 +579,7 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(f"reference {name} skipped: {reason}")
     if "product_to_ease_ndcg10" in report:
         lines.append(f"product / EASE NDCG@10: {number(report['product_to_ease_ndcg10'])}")
+    lines += format_limits(report["limits"]) if "limits" in report else []
     served = {
         tier: by_method
         for tier, by_method in report.get("tier_references", {}).items()

@@ -22,6 +22,7 @@ from tools.evaluate import (
     Rating,
     Split,
     evaluate_dataset,
+    format_limits,
     load_interactions,
     round_half_up_tenths,
     score,
@@ -218,6 +219,28 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
         assert report["tier_references"]["popular"][name]["users"] == 0
     assert report["references_skipped"] == {}
     assert report["product_to_ease_ndcg10"] == round(overall["ndcg10"] / 0.25, 3)
+    # The similarity job read all of it: whole histories (u2..u4: a, c, k, q), every user of a present.
+    limits = report["limits"]
+    assert (limits["longest_history"], limits["most_users_of_a_present"]) == (4, 4)
+    assert limits["item_history_cap"] >= 4 and limits["user_candidates_per_present"] >= 4
+    assert format_limits(limits) == []
+
+
+def test_the_report_names_each_budget_that_cut_the_data() -> None:
+    limits = {
+        "item_history_cap": 50, "longest_history": 1497, "user_candidates_per_present": 186,
+        "most_users_of_a_present": 3488, "learned_presents": 2000, "presents_with_item_neighbors": 3706,
+    }  # fmt: skip
+    assert format_limits(limits) == [
+        "budget: item neighbours read each user's 50 most recent interactions of up to 1,497"
+        " (item_neighbor_pair_budget)",
+        "budget: the neighbour search meets 186 users of a present of up to 3,488"
+        " (similarity_candidate_budget)",
+        "budget: learned item weights for the 2,000 most taken of 3,706 presents (item_learned_presents)",
+    ]
+    assert format_limits(limits | {"item_history_cap": 1497, "user_candidates_per_present": 3488}) == [
+        "budget: learned item weights for the 2,000 most taken of 3,706 presents (item_learned_presents)"
+    ]
 
 
 def handmade(train: dict[str, str], test: dict[str, str], catalogue: str) -> tuple[Dataset, Split]:
