@@ -313,7 +313,6 @@ REQUEST_STRUCTS = (
     PersonalizedRequest,
     SimilarRequest,
     FeedbackRequest,
-    GenderText,
     DemographicsRequest,
     DemographicsPatch,
 )
@@ -347,9 +346,9 @@ def _components(settings: Settings) -> dict[str, Any]:
 
 
 def _advertise_lower_case_genders(components: dict[str, Any]) -> None:
-    """Gender enums list the lower-case spellings only: a generated client turns each value into a
-    constant name, and f / F or female / Female / FEMALE would be one name twice (openapi-python-client
-    refuses the document; others number the duplicates). The server still takes the other cases."""
+    """Gender enums list the lower-case spellings only; the server still takes the other cases."""
+    # A generated client names a constant after each value, upper-cased: f / F or female / Female /
+    # FEMALE would be one name twice (openapi-python-client refuses the document; others number them).
     accepted = set(get_args(GenderText))
     for schema in components.values():
         for prop in schema.get("properties", {}).values():

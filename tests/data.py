@@ -63,8 +63,8 @@ class World:
     def users(
         self, count: int, gender: str | None = None, age_group: str | None = None, seed: int | None = None
     ) -> list[uuid.UUID]:
-        """count new users with these demographics, synced through the same SQL as PUT /user-profile;
-        with a seed, the same ids every run (what depends on them, e.g. an experiment's buckets, too)."""
+        """count new users with these demographics, synced as PUT /user-profile does; seeded: the same ids."""
+        # Seeded ids make what depends on them (an experiment's buckets) the same every run.
         if seed is None:
             created = [uuid.uuid4() for _ in range(count)]
         else:

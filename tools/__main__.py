@@ -1,5 +1,4 @@
-"""Command line of the development tools: generate (main-DB data), evaluate and tune (offline quality), bench,
-soak, shapes (synthetic datasets)."""
+"""Command line of the development tools: generate, evaluate, tune, bench, soak, shapes."""
 
 from __future__ import annotations
 
@@ -11,6 +10,8 @@ from pathlib import Path
 
 from service.__main__ import run_command
 from service.settings import SettingsError, load_settings
+
+SHAPES = ("ml1m", "lastfm")  # tools.shapes.SHAPES, without importing numpy for every command
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -153,7 +154,7 @@ def _factors(text: str) -> tuple[float, ...]:
 
 
 def _shapes(args: argparse.Namespace) -> None:
-    from tools.shapes import SHAPES, write_shapes
+    from tools.shapes import write_shapes
 
     for path in write_shapes(args.directory, tuple(args.shape or SHAPES)):
         print(f"shapes: wrote {path}")
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
         "shapes", help="synthetic files shaped like MovieLens 1M and Last.fm, for make eval DATASET="
     )
     shapes.add_argument("directory", type=Path, help="where to write ml1m-shape.csv and lastfm-shape.tsv")
-    shapes.add_argument("--shape", action="append", choices=("ml1m", "lastfm"), help="only this shape")
+    shapes.add_argument("--shape", action="append", choices=SHAPES, help="only this shape")
     shapes.set_defaults(handler=_shapes)
 
     run_command(parser, argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import itertools
 import json
 import logging
@@ -14,7 +15,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -135,14 +136,14 @@ def load_movielens(directory: Path) -> Dataset:
     return Dataset(directory.name, ratings, items, True, demographics)
 
 
-# Field separators a generic file may use, tried in this order on its first line: MovieLens 1M/10M's
-# `::`, then tab, semicolon, comma, pipe. Tab and `::` files are read without CSV quoting (a quote is
-# part of an id there); the others as CSV.
+# Field separators a generic file may use: the first that cuts its first line into 3 or 4 fields, in
+# this order (MovieLens 1M/10M's `::`, tab, semicolon, comma, pipe). Tab and `::` files are read
+# without CSV quoting (a quote is part of an id there); the others as CSV.
 DELIMITERS = ("::", "\t", ";", ",", "|")
 
 
 def _read_text(path: Path) -> str:
-    """The file as text: UTF-8, or Latin-1 when it is not UTF-8 (older datasets are; any byte decodes)."""
+    """The file as text: UTF-8, else Latin-1 (older datasets are; every byte decodes)."""
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
@@ -152,44 +153,52 @@ def _read_text(path: Path) -> str:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
+
+
+def _split_rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every line that is not blank; lines end at a newline only."""
+    if delimiter in ("::", "\t"):
+        lines = (line.removesuffix("\r").split(delimiter) for line in text.split("\n"))
+        rows = ((number, row) for number, row in enumerate(lines, start=1))
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows = ((reader.line_num, row) for row in reader)  # a quoted newline spans lines
+    return ((number, row) for number, row in rows if row and "".join(row).strip())
 
 
 def load_interactions(path: Path) -> Dataset:
-    """A generic `user,item,weight[,timestamp]` file (a header row or none; `::`, tab, semicolon, comma or
-    pipe between fields; UTF-8 or Latin-1): weight > 0 is a like."""
+    """A generic `user,item,weight[,timestamp]` file (formats: docs/quality.md): weight > 0 is a like."""
     # Rows with weight <= 0 are clicks only (like a MovieLens rating below 4); a repeated (user, item)
     # pair counts once, as its first row. Without a timestamp column, every row happens at BASE_TIME:
     # the events are simultaneous, so no method reads an order into them.
-    lines = _read_text(path).splitlines()
-    first = next((line for line in lines if line.strip()), "")
-    delimiter = next((candidate for candidate in DELIMITERS if candidate in first), ",")
-    if delimiter in ("::", "\t"):
-        rows: Iterable[list[str]] = (line.split(delimiter) for line in lines)
-    else:
-        rows = csv.reader(lines, delimiter=delimiter)
-    numbered = ((number, row) for number, row in enumerate(rows, start=1) if row and "".join(row).strip())
-    shown = "::" if delimiter == "::" else ("tab" if delimiter == "\t" else delimiter)
+    text = _read_text(path)
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    delimiter = next((d for d in DELIMITERS if len(first.split(d)) in (3, 4)), ",")
     expected = f"user{delimiter}item{delimiter}weight[{delimiter}timestamp]".replace("\t", " TAB ")
-    header_number, header = next(numbered, (1, []))
+    rows = _split_rows(text, delimiter)
+    header_number, header = next(rows, (1, []))
     if len(header) < 3:
-        raise ValueError(f"{path}:{header_number}: expected rows {expected} (fields separated by {shown})")
+        raise ValueError(f"{path}:{header_number}: expected rows {expected}")
     timestamps = len(header) >= 4
-    # A first row whose weight (and time) are numbers is data, not a header.
+    # A first row whose weight (and time) are numbers is data; otherwise it is the header.
     data_first = _is_number(header[2]) and (not timestamps or _is_number(header[3]))
     ratings = []
-    for number, row in itertools.chain([(header_number, header)] if data_first else [], numbered):
+    for number, row in itertools.chain([(header_number, header)] if data_first else [], rows):
         try:
             user, item, weight = row[0].strip(), row[1].strip(), float(row[2])
             at = dt.datetime.fromtimestamp(float(row[3]), dt.UTC) if timestamps else BASE_TIME
         except (IndexError, ValueError, OverflowError, OSError) as error:
             raise ValueError(f"{path}:{number}: expected {expected}: {error}") from None
+        if not math.isfinite(weight):
+            raise ValueError(f"{path}:{number}: the weight must be a finite number, got {row[2]!r}")
         if not user or not item or "\x00" in user + item:
             raise ValueError(f"{path}:{number}: a user and an item id are needed, without NUL characters")
         ratings.append(Rating(user, item, weight > 0, at))
+    if not ratings:
+        raise ValueError(f"{path}: no data rows after the header")
     if not any(rating.liked for rating in ratings):
         raise ValueError(f"{path}: no row has a weight above 0 (a like), so there is nothing to evaluate")
     ratings.sort(key=lambda rating: rating.at)  # stable: row order breaks ties
@@ -454,14 +463,13 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
 
 
 def similarity_limits(owner: psycopg.Connection) -> dict[str, Any]:
-    """What the similarity job's budgets read of this data: each user's most recent interactions the
-    item neighbours read (recs.item_history_cap) against the longest history, the users of a present
-    that enter the neighbour search (recs.similarity_degree_cap) against the most a present has, and
-    the presents given learned weights against those with item neighbours."""
+    """How much of this data the similarity job read, against how much there is (format_limits)."""
     row = owner.execute(
         """
-        SELECT recs.item_history_cap(), (SELECT max(interactions) FROM recs.user_stats),
-               recs.similarity_degree_cap(), (SELECT max(users) FROM recs.item_stats),
+        SELECT recs.item_history_cap(), recs.setting('item_neighbor_history_limit')::integer,
+               (SELECT max(interactions) FROM recs.user_stats),
+               recs.similarity_degree_cap(), recs.setting('similarity_item_degree_cap')::integer,
+               (SELECT max(users) FROM recs.item_stats),
                CASE WHEN recs.setting('item_learned_neighbors')::integer > 0
                     THEN least(recs.setting('item_learned_presents')::bigint,
                                (SELECT count(*) FROM recs.item_neighbors)) END,
@@ -470,24 +478,31 @@ def similarity_limits(owner: psycopg.Connection) -> dict[str, Any]:
     ).fetchone()
     assert row is not None
     return {
-        "item_history_cap": row[0], "longest_history": row[1] or 0,
-        "user_candidates_per_present": row[2], "most_users_of_a_present": row[3] or 0,
-        "learned_presents": row[4] or 0, "presents_with_item_neighbors": row[5],
+        "item_history_cap": row[0], "item_history_limit": row[1], "longest_history": row[2] or 0,
+        "user_candidates_per_present": row[3], "user_candidates_fixed_cap": row[4],
+        "most_users_of_a_present": row[5] or 0,
+        "learned_presents": row[6] or 0, "presents_with_item_neighbors": row[7],
     }  # fmt: skip
 
 
 def format_limits(limits: dict[str, Any]) -> list[str]:
-    """A line for each budget that cut this data (none when the similarity job read all of it)."""
+    """A `budget:` line for each limit that cut this data, naming the setting that set it."""
     lines = []
-    if limits["item_history_cap"] < limits["longest_history"]:
+    cap = limits["item_history_cap"]
+    if cap < limits["longest_history"]:
+        at_limit = cap == limits["item_history_limit"]
+        setting = "item_neighbor_history_limit" if at_limit else "item_neighbor_pair_budget"
         lines.append(
-            f"item neighbours read each user's {limits['item_history_cap']:,} most recent interactions"
-            f" of up to {limits['longest_history']:,} (item_neighbor_pair_budget)"
+            f"item neighbours read each user's {cap:,} most recent interactions"
+            f" of up to {limits['longest_history']:,} ({setting})"
         )
-    if limits["user_candidates_per_present"] < limits["most_users_of_a_present"]:
+    candidates = limits["user_candidates_per_present"]
+    if candidates < limits["most_users_of_a_present"]:
+        fixed = limits["user_candidates_fixed_cap"]
+        setting = "similarity_item_degree_cap" if 0 < fixed == candidates else "similarity_candidate_budget"
         lines.append(
-            f"the neighbour search meets {limits['user_candidates_per_present']:,} users of a present"
-            f" of up to {limits['most_users_of_a_present']:,} (similarity_candidate_budget)"
+            f"the neighbour search meets {candidates:,} users of a present"
+            f" of up to {limits['most_users_of_a_present']:,} ({setting})"
         )
     if 0 < limits["learned_presents"] < limits["presents_with_item_neighbors"]:
         lines.append(

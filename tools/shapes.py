@@ -1,17 +1,16 @@
-"""Synthetic interactions files shaped like public datasets the suite does not hold, for `make eval DATASET=`.
+"""Synthetic interactions files shaped like public datasets the suite does not hold (make eval DATASET=)."""
 
-Users and presents get latent tastes (16 factors); a user takes presents in proportion to
-popularity (a power law) times taste, so collaborative methods have something to find (user-kNN
-50 beats popularity 2.6-2.7x on these files, 1.9x on MovieLens 100K).
-- `ml1m`: MovieLens 1M's shape: 6,040 users, 3,706 presents, about 1M ratings (at least 20 per
-  user, heavy-tailed to about 2,300), weight = rating - 3.5 (ratings 1-5 in MovieLens' shares, so
-  57 % are likes), with unix timestamps over MovieLens 1M's years. The times carry no order: a
-  user's ratings are stamped in a random order, as a batch import might, which is what the
-  recency fading of the ranking cannot tell from a real history.
-- `lastfm`: Last.fm's hetrec-2k shape: 1,892 users with 50 artists each out of about 15,000,
-  weight = a play count (every row a like), no timestamps, rows listed by plays as that file does.
-Fixed seeds: the same files every time.
-"""
+# Users and presents get latent tastes (16 factors); a user takes presents in proportion to
+# popularity (a power law) times taste, so collaborative methods have something to find (user-kNN
+# 50 beats popularity 2.6-2.7x on these files, 1.9x on MovieLens 100K). Fixed seeds: the same files
+# every time.
+# - ml1m: MovieLens 1M's shape: 6,040 users, 3,706 presents, about 1M ratings (at least 20 per
+#   user, heavy-tailed to about 2,300), weight = rating - 3.5 (ratings 1-5 in MovieLens' shares, so
+#   57 % are likes), unix times over MovieLens 1M's years. The times carry no order: a user's
+#   ratings are stamped in a random order, as a batch import might, which the ranking's recency
+#   fading cannot tell from a real history.
+# - lastfm: Last.fm hetrec-2k's shape: 1,892 users with 50 artists each out of about 15,000,
+#   weight = a play count (every row a like), no times, rows listed by plays as that file does.
 
 from __future__ import annotations
 

@@ -105,6 +105,7 @@ def _events(dataset: Dataset) -> list[tuple[str, str, bool, int]]:
         ("ratings.dat", "u1::a::1::100\nu1::b::-1::200\nu2::a::2::300\n"),  # MovieLens 1M's form
         ("semicolons.csv", "user;item;weight;timestamp\nu1;a;1;100\nu1;b;-1;200\nu2;a;2;300\n"),
         ("pipes.txt", "\nu1|a|1|100\nu1|b|-1|200\n\nu2|a|2|300\n"),  # blank lines are skipped
+        ("crlf.csv", "u1,a,1,100\r\nu1,b,-1,200\r\nu2,a,2,300\r\n"),
     ],
 )
 def test_generic_files_come_with_or_without_a_header_and_with_any_usual_separator(
@@ -125,9 +126,12 @@ def test_generic_ids_are_kept_as_written(tmp_path: Path) -> None:
     assert [(r.user, r.item) for r in load_interactions(tsv).ratings] == [
         ("7", '"Weird Al" Yankovic'), ("7", '"Heroes'), ("8", "李小龍"),
     ]  # fmt: skip
-    latin = tmp_path / "latin.csv"  # older datasets are Latin-1, not UTF-8
+    latin = tmp_path / "latin.csv"  # older datasets are Latin-1, not UTF-8 (\x85 is no line break)
     latin.write_bytes("user,item,weight\nu1,Bj\xf6rk,1\nu2,\xb2,1\n".encode("latin-1"))
     assert [r.item for r in load_interactions(latin).ratings] == ["Björk", "²"]
+    odd = tmp_path / "odd.csv"  # no header; the first id holds a semicolon; a form feed in an id
+    odd.write_text("u1,Rock;Pop,1\nu2,caf\x85e\x0cbar,1\n")
+    assert [r.item for r in load_interactions(odd).ratings] == ["Rock;Pop", "caf\x85e\x0cbar"]
     assert [item.item for item in load_interactions(latin).items] == ["Björk", "²"]  # ² sorts as text
 
 
@@ -141,6 +145,9 @@ def test_generic_ids_are_kept_as_written(tmp_path: Path) -> None:
         ("user,item,weight,timestamp\nu1,a,1,1e300\n", r"bad.csv:2: expected"),
         ("user,item,weight\nu1,a\x00b,1\n", r"bad.csv:2: a user and an item id are needed, without NUL"),
         ("user,item,weight\nu1,,1\n", r"bad.csv:2: a user and an item id are needed"),
+        ("user,item,weight\nu1,a,1\n\nu1,b,nan\n", r"bad.csv:4: the weight must be a finite number"),
+        ('user,item,weight\nu1,"a\nb",1\nu1,c,x\n', r"bad.csv:4: expected"),  # a quoted newline spans lines
+        ("user,item,weight\n", "no data rows after the header"),
     ],
 )
 def test_a_generic_file_that_cannot_be_evaluated_is_refused_naming_the_line(
@@ -228,8 +235,9 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
 
 def test_the_report_names_each_budget_that_cut_the_data() -> None:
     limits = {
-        "item_history_cap": 50, "longest_history": 1497, "user_candidates_per_present": 186,
-        "most_users_of_a_present": 3488, "learned_presents": 2000, "presents_with_item_neighbors": 3706,
+        "item_history_cap": 50, "item_history_limit": 1000, "longest_history": 1497,
+        "user_candidates_per_present": 186, "user_candidates_fixed_cap": 0, "most_users_of_a_present": 3488,
+        "learned_presents": 2000, "presents_with_item_neighbors": 3706,
     }  # fmt: skip
     assert format_limits(limits) == [
         "budget: item neighbours read each user's 50 most recent interactions of up to 1,497"
@@ -240,6 +248,14 @@ def test_the_report_names_each_budget_that_cut_the_data() -> None:
     ]
     assert format_limits(limits | {"item_history_cap": 1497, "user_candidates_per_present": 3488}) == [
         "budget: learned item weights for the 2,000 most taken of 3,706 presents (item_learned_presents)"
+    ]
+    # Each line names the setting that set the limit: here the history limit and the fixed degree cap.
+    fixed = limits | {"item_history_cap": 1000, "user_candidates_fixed_cap": 186, "learned_presents": 3706}
+    assert format_limits(fixed) == [
+        "budget: item neighbours read each user's 1,000 most recent interactions of up to 1,497"
+        " (item_neighbor_history_limit)",
+        "budget: the neighbour search meets 186 users of a present of up to 3,488"
+        " (similarity_item_degree_cap)",
     ]
 
 

@@ -6,8 +6,9 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
+from tools.__main__ import SHAPES as CLI_SHAPES
 from tools.evaluate import load_interactions
-from tools.shapes import write_shapes
+from tools.shapes import SHAPES, write_shapes
 
 
 def test_the_shapes_load_as_promised_and_are_the_same_every_time(tmp_path: Path) -> None:
@@ -24,3 +25,7 @@ def test_the_shapes_load_as_promised_and_are_the_same_every_time(tmp_path: Path)
     assert 0.5 < sum(rating.liked for rating in rated.ratings) / len(rated.ratings) < 0.65
     (again,) = write_shapes(tmp_path / "second", ("lastfm",))
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(lastfm.read_bytes()).digest()
+
+
+def test_the_command_line_offers_every_shape() -> None:
+    assert CLI_SHAPES == SHAPES
