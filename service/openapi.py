@@ -341,24 +341,28 @@ def _components(settings: Settings) -> dict[str, Any]:
     limit = components["PageRequest"]["properties"]["limit"]["anyOf"][0]
     limit["maximum"] = settings.max_page_size
     limit["description"] = f"Page size: {settings.default_page_size} when absent or null."
-    _advertise_lower_case_genders(components)
+    _split_gender_spellings(components)
     return components
 
 
-def _advertise_lower_case_genders(components: dict[str, Any]) -> None:
-    """Gender enums list the lower-case spellings only; the server still takes the other cases."""
+def _split_gender_spellings(components: dict[str, Any]) -> None:
+    """Gender: an enum of the lower-case spellings, and a pattern for the other cases the server takes."""
     # A generated client names a constant after each value, upper-cased: f / F or female / Female /
-    # FEMALE would be one name twice (openapi-python-client refuses the document; others number them).
+    # FEMALE in one enum would be one name twice (openapi-python-client refuses the document; others
+    # number them). The pattern keeps the document exact: what it allows, the server takes.
     accepted = set(get_args(GenderText))
+    lower = sorted(value for value in accepted if value == value.lower())
+    others = sorted(accepted - set(lower))
     for schema in components.values():
         for prop in schema.get("properties", {}).values():
-            for member in prop.get("anyOf", [prop]):
-                if set(member.get("enum", ())) == accepted:
-                    member["enum"] = sorted(value for value in accepted if value == value.lower())
-                    prop["description"] = (
-                        "m or male, f or female; the server also takes them in upper or title case "
-                        "(M, Male, MALE, ...) and stores and answers m or f."
-                    )
+            members = prop.get("anyOf", [])
+            if any(set(member.get("enum", ())) == accepted for member in members):
+                spellings = [{"enum": lower}, {"type": "string", "pattern": f"^(?:{'|'.join(others)})$"}]
+                prop["anyOf"] = [
+                    part
+                    for member in members
+                    for part in (spellings if set(member.get("enum", ())) == accepted else [member])
+                ]
 
 
 def _content(schema: dict[str, Any], example: Any, media_type: str) -> dict[str, Any]:

@@ -89,11 +89,11 @@ def test_a_generated_python_client_talks_to_the_live_service(
                                                 age_group=models.DemographicsRequestAgeGroupType0("25-34"),
                                                 locale="en"),
             )  # fmt: skip
-            # A merge patch: only what it names changes (the generated model sends only the fields set).
+            # A merge patch: only what it names changes (the generated model sends only the fields set);
+            # a spelling outside the enum goes as the pattern's plain string.
             patched = patch_user_profile.sync(
-                newcomer, client=client,
-                body=models.DemographicsPatch(gender=models.DemographicsPatchGenderType0("male")),
-            )  # fmt: skip
+                newcomer, client=client, body=models.DemographicsPatch(gender="MALE")
+            )
             personalized = get_personalized.sync(
                 client=client, body=models.PersonalizedRequest(user_id=str(fan), explain=True)
             )
