@@ -104,6 +104,17 @@ class World:
         break_job_setting(self.recs, key, value)
 
 
+def client_world(world: World) -> tuple[list[uuid.UUID], uuid.UUID]:
+    """Six presents (prices 10-15), the first four liked by a fan and four more f/25-34 users, refreshed."""
+    presents = [world.present(price=10 + index) for index in range(6)]
+    fan = world.users(1, "f", "25-34")[0]
+    for person in [fan, *world.users(4, "f", "25-34")]:
+        for present in presents[:4]:
+            world.like(person, present)
+    world.refresh_all()
+    return presents, fan
+
+
 def fill_known_world(world: World) -> dict[str, int]:
     """A known fixture: 3 public + 2 private presents, 4 users, likes and clicks; returns main's totals."""
     books, games, music = (world.present(category=c) for c in ("books", "games", "music"))

@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from tests.conftest import AUTH, make_settings, running_server
-from tests.data import World
+from tests.data import World, client_world
 
 PACKAGE = "mysanta_generated_client"
 
@@ -49,13 +49,7 @@ def test_a_generated_python_client_talks_to_the_live_service(
     databases: tuple[psycopg.Connection, ...], redis_url: str, tmp_path: Path
 ) -> None:
     main, recs = databases
-    world = World(main, recs)
-    presents = [world.present(price=10 + index) for index in range(6)]
-    fan = world.users(1, "f", "25-34")[0]
-    for person in [fan, *world.users(4, "f", "25-34")]:
-        for present in presents[:4]:
-            world.like(person, present)
-    world.refresh_all()
+    presents, fan = client_world(World(main, recs))
     newcomer = uuid.uuid4()
     with running_server(make_settings(redis_url)) as (base_url, _):
         generated = _generate(base_url, tmp_path)

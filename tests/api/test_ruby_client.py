@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from tests.conftest import AUTH, make_settings, running_server
-from tests.data import World
+from tests.data import World, client_world
 
 RAILS = Path(__file__).resolve().parents[2] / "examples" / "rails"
 CLIENT = RAILS / "lib" / "recommendation_client.rb"
@@ -76,13 +76,7 @@ def test_the_ruby_client_talks_to_the_live_service(
     if ruby is None:
         pytest.skip("ruby is not installed (make test installs the Debian package ruby)")
     main, recs = databases
-    world = World(main, recs)
-    presents = [world.present(price=10 + index) for index in range(6)]
-    fan = world.users(1, "f", "25-34")[0]
-    for person in [fan, *world.users(4, "f", "25-34")]:
-        for present in presents[:4]:
-            world.like(person, present)
-    world.refresh_all()
+    presents, fan = client_world(World(main, recs))
     newcomer = uuid.uuid4()
     with running_server(make_settings(redis_url)) as (base_url, _):
         done = subprocess.run(
