@@ -10,8 +10,7 @@ from pathlib import Path
 
 from service.__main__ import run_command
 from service.settings import SettingsError, load_settings
-
-SHAPES = ("ml1m", "lastfm")  # tools.shapes.SHAPES, without importing numpy for every command
+from tools.shapes import SHAPES
 
 
 def _generate(args: argparse.Namespace) -> None:

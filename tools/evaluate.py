@@ -175,7 +175,7 @@ def load_interactions(path: Path) -> Dataset:
     # pair counts once, as its first row. Without a timestamp column, every row happens at BASE_TIME:
     # the events are simultaneous, so no method reads an order into them.
     text = _read_text(path)
-    first = next((line for line in text.split("\n") if line.strip()), "")
+    first = next((line for line in io.StringIO(text) if line.strip()), "").rstrip("\r\n")
     delimiter = next((d for d in DELIMITERS if len(first.split(d)) in (3, 4)), ",")
     expected = f"user{delimiter}item{delimiter}weight[{delimiter}timestamp]".replace("\t", " TAB ")
     rows = _split_rows(text, delimiter)

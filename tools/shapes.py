@@ -15,8 +15,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 SEED = 20240601
 FACTORS = 16
@@ -30,12 +32,16 @@ def _sample_without_replacement(
     rng: np.random.Generator, log_weights: np.ndarray, counts: np.ndarray
 ) -> list[np.ndarray]:
     """Per row, counts[row] distinct columns drawn with probability in proportion to exp(log_weights)."""
+    import numpy as np  # here, not at the top: the tools' command line reads SHAPES without numpy
+
     keys = log_weights + rng.gumbel(size=log_weights.shape)
     return [np.argpartition(-keys[row], count - 1)[:count] for row, count in enumerate(counts)]
 
 
 def write_ml1m(directory: Path) -> Path:
     """ml1m-shape.csv: `user,item,weight,timestamp`, about 1M rows."""
+    import numpy as np
+
     rng = np.random.default_rng(SEED + 1)
     n_users, n_items, target_rows = 6040, 3706, 1_000_209
     users_taste = rng.normal(size=(n_users, FACTORS)) / np.sqrt(FACTORS)
@@ -68,6 +74,8 @@ def write_ml1m(directory: Path) -> Path:
 
 def write_lastfm(directory: Path) -> Path:
     """lastfm-shape.tsv: `userID<TAB>artistID<TAB>weight`, 1,892 users x 50 artists."""
+    import numpy as np
+
     rng = np.random.default_rng(SEED)
     n_users, n_items, per_user = 1892, 17632, 50
     users_taste = rng.normal(size=(n_users, FACTORS)) / np.sqrt(FACTORS)
