@@ -92,9 +92,9 @@ lint: install
 eval: infra
 	$(PY) -m tools evaluate $(if $(DATASET),--dataset "$(DATASET)") $(EVAL_ARGS)
 
-## tune: setting search on the suite's validation splits, e.g. TUNE_ARGS="--grid collaborative_item_weight=0.3,0.5"
+## tune: setting search on the suite's validation splits (DATASET=file: on that file's), e.g. TUNE_ARGS="--grid collaborative_item_weight=0.3,0.5"
 tune: infra
-	$(PY) -m tools tune $(TUNE_ARGS)
+	$(PY) -m tools tune $(if $(DATASET),--dataset "$(DATASET)") $(TUNE_ARGS)
 
 ## bench: target-scale benchmark and its cost curve (refresh and SQL again at 1/4 and 1/2 the scale;
 ## BENCH_ARGS=--no-series skips it, --series 0.25,0.5,1,2 adds 2x); generates its main DBs once (~6 min),

@@ -81,8 +81,15 @@ def _tune(args: argparse.Namespace) -> None:
         print(f"tune: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     datasets_dir = Path(args.datasets_dir) if args.datasets_dir else DEFAULT_DATASETS_DIR
+    dataset = Path(args.dataset) if args.dataset else None
+    if dataset is not None and not dataset.exists():
+        print(f"tune: no dataset at {dataset}", file=sys.stderr)
+        raise SystemExit(2)
     try:
-        path = run_tuning(args.superuser_url, load_settings(), datasets_dir, grid, args.main_db, args.recs_db)
+        path = run_tuning(
+            args.superuser_url, load_settings(), datasets_dir, grid, args.main_db, args.recs_db,
+            dataset=dataset,
+        )  # fmt: skip
     except ValueError as error:
         print(f"tune: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -201,6 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     tune.add_argument(
         "--grid", action="extend", nargs="+", default=[], metavar="KEY=V1,V2",
         help="recs.settings knobs and the values to try (all combinations run)",
+    )  # fmt: skip
+    tune.add_argument(
+        "--dataset", default=os.environ.get("DATASET") or None,
+        help="tune on this user,item,weight[,timestamp] file's validation split instead of the suite's",
     )  # fmt: skip
     tune.add_argument("--datasets-dir", default=os.environ.get("DATASETS_DIR") or None)
     tune.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))

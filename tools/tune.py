@@ -113,12 +113,15 @@ def run_tuning(
     recs_db: str = "mysanta_eval_recs",
     results_dir: Path = RESULTS_DIR,
     echo: Callable[[str], None] = print,
+    dataset: Path | None = None,
 ) -> Path:
-    """Every suite dataset's validation split through every combination; writes tuning.json."""
+    """The suite's validation splits (or `dataset`'s alone) through every combination; writes tuning.json."""
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mysanta-tune-") as scratch:
-        for entry in SUITE:
+        if dataset is not None:
+            rows += tune_dataset(superuser_url, settings, dataset, grid, main_db, recs_db, echo)
+        for entry in SUITE if dataset is None else ():
             source = locate(entry, datasets_dir)
             if source is None:
                 echo(f"tune: {entry.name} skipped: no dataset at {datasets_dir / entry.source}")

@@ -94,3 +94,29 @@ def test_an_unknown_or_out_of_range_setting_is_refused(
             run_tuning(SUPERUSER_URL, make_settings(), filmtrust_dir(tmp_path / knob), {knob: [value]},
                        *tune_databases, tmp_path / "results")  # fmt: skip
     assert not (tmp_path / "results").exists()
+
+
+def test_a_file_given_is_tuned_on_alone(tmp_path: Path, tune_databases: tuple[str, str]) -> None:
+    """DATASET=file tunes on that file's validation split, not on the suite's datasets."""
+    rows = [
+        f"{user}\t{item}\t{1 if (user + item) % 3 else -1}" for user in range(1, 16) for item in range(1, 13)
+    ]
+    file = tmp_path / "plays.tsv"
+    file.write_text("user\titem\tweight\n" + "\n".join(rows) + "\n")
+    shown: list[str] = []
+    path = run_tuning(
+        SUPERUSER_URL,
+        make_settings(),
+        filmtrust_dir(tmp_path / "suite"),
+        {"max_similar_users": ["5", "20"]},
+        *tune_databases,
+        tmp_path / "results",
+        echo=shown.append,
+        dataset=file,
+    )
+    report = json.loads(path.read_text())
+    assert [(row["dataset"], row["settings"]) for row in report["rows"]] == [
+        ("plays-validation", {"max_similar_users": "5"}),
+        ("plays-validation", {"max_similar_users": "20"}),
+    ]
+    assert len(shown) == 2 and all(line.startswith("plays-validation") for line in shown)
