@@ -126,7 +126,7 @@ class ServiceApp(Litestar):
         clients: Clients = self.state[STATE_KEY]
         try:
             data = route.decoder.decode(body)
-        except msgspec.DecodeError:  # Litestar names every bad field
+        except (msgspec.DecodeError, RecursionError):  # Litestar names every bad field
             data = None
         limit = None if data is None else data.pagination.limit
         if data is None or (limit is not None and limit > clients.settings.max_page_size):

@@ -216,6 +216,8 @@ def decode(type_: type[T], body: bytes, bounds: Bounds | None = None) -> T:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError as error:
         raise ClientException(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:  # msgspec's decoder recurses once per level of arrays and objects
+        raise ClientException("the request body is nested too deeply") from None
     checker = _Checker(bounds or {})
     checked = checker.check(mi.type_info(type_), raw, "")
     if checker.errors:
@@ -254,7 +256,7 @@ def body_check(
         # only a body it refuses, or one past a bound known at start, is walked to name every field.
         try:
             decoded = decoder.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             decoded = None
         if decoded is None or (limits and not _within(decoded, limits)):
             decoded = decode(type_, body, limits)
