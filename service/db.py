@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,22 @@ from service.settings import Settings
 
 APPLICATION_NAME = "mysanta-recs-api"
 Row = TypeVar("Row")
+_PG_DATE_EPOCH = datetime.date(2000, 1, 1).toordinal()  # PostgreSQL's binary dates count days from it
+_PG_DATE_INFINITY = 2**31 - 1
+
+
+def _encode_date(value: datetime.date) -> tuple[int]:
+    return (value.toordinal() - _PG_DATE_EPOCH,)
+
+
+def _decode_date(value: tuple[int]) -> datetime.date:
+    """A stored date; ±infinity, or a date beyond Python's years 1-9999, as date.min / date.max."""
+    ordinal = value[0] + _PG_DATE_EPOCH
+    if ordinal < 1:
+        return datetime.date.min
+    if value[0] >= _PG_DATE_INFINITY or ordinal > datetime.date.max.toordinal():
+        return datetime.date.max
+    return datetime.date.fromordinal(ordinal)
 
 
 async def _init_connection(connection: asyncpg.Connection) -> None:
@@ -25,6 +42,11 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     # Ids travel as text: a uuid column is the string the JSON responses carry (no conversion per
     # item), and a parameter may be a str or a UUID.
     await connection.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
+    # A date is the date: asyncpg's own codec sends date.min and date.max (0001-01-01, 9999-12-31,
+    # birth dates a client may send) as -infinity and infinity.
+    await connection.set_type_codec(
+        "date", encoder=_encode_date, decoder=_decode_date, schema="pg_catalog", format="tuple"
+    )
 
 
 class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type hints

@@ -24,6 +24,8 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "22023": (422, "Invalid parameter value"),  # invalid_parameter_value
     "22P02": (422, "Invalid input syntax"),  # invalid_text_representation
     "22003": (422, "Number out of range"),  # numeric_value_out_of_range
+    "22007": (422, "Invalid date"),  # invalid_datetime_format
+    "22008": (422, "Date out of range"),  # datetime_field_overflow
     "P0002": (404, "Not found"),  # no_data_found
     "57014": (503, "Query timed out"),  # query_canceled (statement_timeout)
     "08": (503, "Database unavailable"),  # connection exceptions

@@ -199,6 +199,36 @@ async def test_patch_is_a_merge_patch(
     assert fresh.status_code == 200 and fresh.json()["demographics"]["gender"] is None
 
 
+async def test_a_birth_date_is_stored_as_sent_by_put_and_patch(
+    client: AsyncTestClient, databases: tuple[psycopg.Connection, ...]
+) -> None:
+    """The first and last dates a client can send stay dates (asyncpg's own codec made them ±infinity)."""
+    for method in ("put", "patch"):
+        for birth_date, age_group in (
+            ("0001-01-01", "55+"),
+            ("9999-12-31", "under-18"),
+            ("2000-02-29", None),
+        ):
+            user = uuid.uuid4()
+            stored = await client.request(
+                method.upper(), f"/user-profile/{user}", json={"birth_date": birth_date}, auth=AUTH
+            )
+            assert stored.status_code == 200, (method, birth_date, stored.text)
+            demographics = stored.json()["demographics"]
+            assert demographics["birth_date"] == birth_date
+            assert age_group is None or demographics["age_group"] == age_group
+            assert (await client.get(f"/user-profile/{user}", auth=AUTH)).json()[
+                "demographics"
+            ] == demographics
+            with owner_connect() as owner:
+                row = owner.execute(
+                    "SELECT d.birth_date::text FROM recs.user_demographics d"
+                    " JOIN recs.users u ON u.user_key = d.user_key WHERE u.user_id = %s",
+                    (user,),
+                ).fetchone()
+            assert row == (birth_date,), (method, row)
+
+
 async def test_every_404_and_405_is_problem_json(client: AsyncTestClient) -> None:
     for response in (
         await client.get("/docs/redoc"),
