@@ -9,7 +9,6 @@ import asyncpg
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.auth import ADMIN_SECURITY
 from service.clients import Clients
@@ -19,6 +18,8 @@ from service.telemetry import exposition
 
 log = logging.getLogger("service.operations")
 JOB_STATUS_TIMEOUT_S = 2.0
+# Prometheus' text format (what every Prometheus version scrapes); Litestar adds "; charset=utf-8".
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 @get(
@@ -56,7 +57,7 @@ async def collect_stats(clients: Clients) -> Stats:
 
 @get(
     "/metrics", tags=["operations"], summary="Prometheus metrics (all workers)", cache=False,
-    media_type=CONTENT_TYPE_LATEST, operation_id="getMetrics", security=ADMIN_SECURITY,
+    media_type=METRICS_MEDIA_TYPE, operation_id="getMetrics", security=ADMIN_SECURITY,
 )  # fmt: skip
 async def metrics(clients: NamedDependency[Clients]) -> Response[bytes]:
     """Prometheus text format: requests and latency per route and per algorithm, cache lookups, pool
@@ -80,4 +81,4 @@ async def metrics(clients: NamedDependency[Clients]) -> Response[bytes]:
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
         log.warning("metrics.job_status_unavailable", extra={"error": repr(error)})  # fmt: skip
         jobs, sequences, online = None, None, None
-    return Response(exposition(jobs, sequences, online), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(jobs, sequences, online), media_type=METRICS_MEDIA_TYPE)
