@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 
+import httpx
 import msgspec
 import psycopg
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import ADMIN_AUTH, owner_connect
+from tests.conftest import ADMIN_AUTH, make_settings, owner_connect, running_server
 from tests.data import break_job_setting
 
 
@@ -144,3 +146,26 @@ async def test_an_admin_run_during_a_cron_run_of_the_same_job_is_skipped(
         0,
         None,
     )
+
+
+def test_a_client_that_gives_up_leaves_the_run_to_finish(
+    databases: tuple[psycopg.Connection, ...], redis_url: str
+) -> None:
+    """An operator's curl (or a proxy) timing out does not stop the run: it finishes and is logged."""
+    _, recs = databases
+    with running_server(make_settings(redis_url)) as (base_url, _):
+        with sync_held(recs):
+            try:
+                httpx.post(f"{base_url}/admin/refresh-popular-items", auth=ADMIN_AUTH, timeout=1)
+                raise AssertionError("the run answered while the sync's lock was held")
+            except httpx.ReadTimeout:
+                pass
+        for _ in range(100):
+            finished = recs.execute(
+                "SELECT error FROM recs.job_runs"
+                " WHERE job = 'refresh_popular_items' AND finished_at IS NOT NULL"
+            ).fetchall()
+            if finished:
+                break
+            time.sleep(0.1)
+    assert finished == [(None,)]
