@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Response, delete, post, route
+from litestar import Request, Response, delete, post, route
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import Body, Parameter
 
 from service.cache import personalized_state_key
 from service.clients import Clients
 from service.db import call_api, fetch_row
-from service.models import Feedback, FeedbackRequest, parse_uuid
+from service.models import UUID_PATTERN, Feedback, FeedbackRequest, parse_uuid
 from service.validation import body_check
 
 EXAMPLE = {
@@ -23,7 +24,9 @@ EXAMPLE = {
 UuidQuery = Annotated[
     str,
     Parameter(
-        description="A uuid.", examples=[Example(value=EXAMPLE["user_id"])], schema_extra={"format": "uuid"}
+        description="A uuid.",
+        examples=[Example(value=EXAMPLE["user_id"])],
+        schema_extra={"format": "uuid", "pattern": UUID_PATTERN},
     ),
 ]
 
@@ -70,16 +73,29 @@ async def post_feedback(
 )
 async def delete_feedback(
     clients: NamedDependency[Clients],
+    request: Request[Any, Any, Any],
     user_id: UuidQuery,
     present_id: UuidQuery,
     kind: Annotated[Literal["dismiss"], Parameter(description="The kind of feedback to undo.")] = "dismiss",
 ) -> None:
     """Remove the dismissal, then tombstone the user's personalised state."""
+    refuse_repeated_parameters(request)
     user_uuid = str(parse_uuid(user_id, "user_id", "query"))
     present_uuid = str(parse_uuid(present_id, "present_id", "query"))
     await call_api(clients.pool, "undismiss_present", user_uuid, present_uuid)
     await clients.router.remember_write(clients.cache, user_uuid)
     await clients.cache.forget_state(personalized_state_key(user_uuid))
+
+
+def refuse_repeated_parameters(request: Request[Any, Any, Any]) -> None:
+    """A 422 naming each query parameter given more than once (which one was meant is not known)."""
+    repeated = sorted({key for key in request.query_params if len(request.query_params.getall(key)) > 1})
+    if repeated:
+        raise ValidationException(
+            "; ".join(f"{key}: is given more than once" for key in repeated),
+            extra=[{"key": key, "message": "is given more than once; give it once", "source": "query"}
+                   for key in repeated],
+        )  # fmt: skip
 
 
 @route("/feedback", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)

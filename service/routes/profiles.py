@@ -20,6 +20,7 @@ from service.clients import Clients
 from service.db import call_api, fetch_row
 from service.errors import RETRY_AFTER_SECONDS
 from service.models import (
+    UUID_PATTERN,
     Demographics,
     DemographicsPatch,
     DemographicsRequest,
@@ -41,7 +42,7 @@ UserIdParam = Annotated[
     Parameter(
         description="The user's uuid.",
         examples=[Example(value="8f0e7f8e-0c7a-4a53-9f9e-7a4f3c2f6e11")],
-        schema_extra={"format": "uuid"},
+        schema_extra={"format": "uuid", "pattern": UUID_PATTERN},
     ),
 ]
 

@@ -134,3 +134,26 @@ async def test_a_missing_undo_parameter_is_422_naming_it_without_the_url(client:
     problem = response.json()
     assert problem["errors"] == [{"field": "present_id", "message": "is required", "in": "query"}]
     assert problem["detail"] == "present_id: is required"
+
+
+async def test_a_repeated_or_unusual_undo_parameter_is_422_naming_it(client: AsyncTestClient) -> None:
+    """Which of two user_ids was meant is not known, so neither is undone; ids are written 8-4-4-4-12
+    in queries and paths as in bodies."""
+    user, other, present = (str(uuid.uuid4()) for _ in range(3))
+    response = await client.delete(
+        f"/feedback?user_id={user}&user_id={other}&present_id={present}", auth=AUTH
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "user_id", "message": "is given more than once; give it once", "in": "query"}
+    ]
+    for spelling in (user.replace("-", ""), "{" + user + "}", "urn:uuid:" + user, user + "\n"):
+        response = await client.delete(
+            "/feedback", params={"user_id": spelling, "present_id": present}, auth=AUTH
+        )
+        assert response.status_code == 422, (spelling, response.text)
+        assert [error["field"] for error in response.json()["errors"]] == ["user_id"]
+        if "\n" not in spelling:  # a URL's path cannot hold one
+            profile = await client.get(f"/user-profile/{spelling}", auth=AUTH)
+            assert profile.status_code == 422, (spelling, profile.text)
+            assert [error["field"] for error in profile.json()["errors"]] == ["user_id"]
