@@ -7,7 +7,27 @@ import logging
 import os
 import sys
 
-from service.settings import SettingsError, load_settings, postgres_url
+from service.settings import SettingsError, integer_in, load_settings, masked_url, postgres_url
+
+
+def _check_recs_database(url: str) -> None:
+    """One connection as the app's role: a wrong password or an unreachable server is one line naming
+    RECOMMENDATIONS_DATABASE_URL (its password masked), not each worker's startup traceback."""
+    import asyncio
+
+    import asyncpg
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(url, timeout=5)
+        await connection.close()
+
+    try:
+        asyncio.run(connect())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        reason = f"{type(error).__name__}: {error}"
+        raise SettingsError(
+            f"RECOMMENDATIONS_DATABASE_URL ({masked_url(url)}): cannot connect: {reason}"
+        ) from None
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -15,9 +35,12 @@ def _serve(args: argparse.Namespace) -> None:
     import tempfile
 
     settings = load_settings()
-    # Refuse to start without credentials, before forking workers.
+    port = integer_in("PORT (--port)", args.port or os.environ.get("PORT", "8000"), 1, 65535)
+    workers = integer_in("WORKERS (--workers)", args.workers or os.environ.get("WORKERS", "1"), 1, 64)
+    # Refuse to start without credentials, or without the recs DB, before forking workers.
     settings.auth_credentials  # noqa: B018
     settings.admin_credentials  # noqa: B018
+    _check_recs_database(settings.recommendations_database_url)
     # Every worker writes its Prometheus series into one directory that /metrics sums. It is set
     # and emptied (an earlier server's files would be summed in) before anything imports
     # prometheus_client: with one worker, this very process serves.
@@ -34,14 +57,14 @@ def _serve(args: argparse.Namespace) -> None:
     from service.server import GuardedHttpToolsProtocol
 
     # DEBUG auto-reloads on code changes, which uvicorn can do with one worker only: WORKERS > 1 wins.
-    reload = settings.debug and args.workers == 1
+    reload = settings.debug and workers == 1
     try:
         uvicorn.run(
             "service.app:create_app",
             factory=True,
             host=args.host,
-            port=args.port,
-            workers=None if reload else args.workers,
+            port=port,
+            workers=None if reload else workers,
             reload=reload,
             log_config=None,
             access_log=False,
@@ -105,7 +128,12 @@ def _main_grants(args: argparse.Namespace) -> None:
 
 def _refresh(args: argparse.Namespace) -> None:
     from service.jobs import run_jobs
+    from service.models import JOB_NAMES
 
+    for job in args.jobs:
+        if job not in JOB_NAMES:
+            print(f"refresh: unknown job {job}; the jobs are: {', '.join(JOB_NAMES)}", file=sys.stderr)
+            raise SystemExit(2)
     for logged in run_jobs(load_settings().owner_settings(), args.jobs or None):
         print(f"refresh: {logged.job} {logged.rows:,} rows in {logged.duration_ms / 1000:.1f} s")
 
@@ -117,8 +145,8 @@ def main(argv: list[str] | None = None) -> None:
 
     serve = commands.add_parser("serve", help="serve the HTTP API with uvicorn")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    serve.add_argument("--port", help="default: $PORT, else 8000")
+    serve.add_argument("--workers", help="default: $WORKERS, else 1")
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="apply migrations, sql/ files and pg_cron schedules")

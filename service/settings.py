@@ -136,11 +136,21 @@ def _pair(
     )
 
 
+def _check_ports(name: str, netloc: str) -> None:
+    """Each host's port, when given, a number 1-65535 (libpq URLs may list hosts: h1:5432,h2:5433)."""
+    for host in netloc.rpartition("@")[2].split(","):
+        port = host.rpartition("]")[2] if host.startswith("[") else host
+        _, colon, digits = port.rpartition(":") if ":" in port else ("", "", "")
+        if colon and not (digits.isdigit() and 1 <= int(digits) <= 65535):
+            raise SettingsError(f"{name}: the port must be a number from 1 to 65535, got {digits!r}")
+
+
 def postgres_url(name: str, value: str) -> str:
     """value if it is a postgresql:// URL with a database name; else a SettingsError naming name."""
     parts = urlsplit(value)
     if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
         raise SettingsError(f"{name} must be a postgresql://user:password@host:port/dbname URL")
+    _check_ports(name, parts.netloc)
     return value
 
 
@@ -155,12 +165,24 @@ def _redis_url(name: str, value: str) -> str:
         )
     if scheme in REDIS_CLUSTER_SCHEMES and urlsplit(value).path.strip("/") not in ("", "0"):
         raise SettingsError(f"{name}: a Redis Cluster has database 0 only")
+    if scheme != "unix":
+        _check_ports(name, urlsplit(value).netloc)
+        database = urlsplit(value).path.strip("/")
+        if database and not database.isdigit():
+            raise SettingsError(
+                f"{name}: the database must be a number (redis://host:port/0), got {database!r}"
+            )
     return value
 
 
 def _postgres_urls(name: str, value: str) -> tuple[str, ...]:
     """A comma-separated list of postgresql:// URLs (empty: none)."""
     return tuple(postgres_url(name, url.strip()) for url in value.split(",") if url.strip())
+
+
+def integer_in(name: str, value: str, low: int, high: int) -> int:
+    """value as an integer from low to high, else a SettingsError naming name."""
+    return _int_in(low, high)(name, value)
 
 
 def _int_in(low: int, high: int) -> Callable[[str, str], int]:

@@ -51,6 +51,16 @@ def test_defaults_and_overrides() -> None:
             "RECOMMENDATIONS_DATABASE_URL must be a postgresql://",
         ),
         ("RECOMMENDATIONS_REDIS_URL", "http://cache", "RECOMMENDATIONS_REDIS_URL must be a redis://"),
+        ("RECOMMENDATIONS_REDIS_URL", "redis://cache:port/0", "RECOMMENDATIONS_REDIS_URL: the port must be"),
+        (
+            "RECOMMENDATIONS_REDIS_URL",
+            "redis://cache:6379/abc",
+            "RECOMMENDATIONS_REDIS_URL: the database must",
+        ),
+        ("RECOMMENDATIONS_DATABASE_URL", "postgresql://app:pw@db:notaport/recs", "_URL: the port must be"),
+        ("MAIN_DATABASE_URL", "postgresql://r:pw@db:70000/main", "MAIN_DATABASE_URL: the port must be"),
+        ("MAIN_DATABASE_URL", "postgresql://r:pw@a:5432,b:x/main", "MAIN_DATABASE_URL: the port must be"),
+        ("RECOMMENDATIONS_OWNER_DATABASE_URL", "postgresql://o:pw@db:/recs", "OWNER_DATABASE_URL: the port"),
         ("MAX_PAGE_SIZE", "many", "MAX_PAGE_SIZE must be an integer"),
         ("MAX_PAGE_SIZE", "0", "MAX_PAGE_SIZE must be between 1 and 1000"),
         ("DEFAULT_PAGE_SIZE", "500", "DEFAULT_PAGE_SIZE (500) must not exceed MAX_PAGE_SIZE (100)"),
@@ -117,6 +127,52 @@ def test_serve_exits_with_the_message(
         main(["serve"])
     assert exited.value.code == 2
     assert "RECOMMENDATIONS_DATABASE_URL is required" in capsys.readouterr().err
+
+
+def test_good_urls_pass_the_port_check() -> None:
+    for url in (
+        "postgresql://r:pw@a:5432,b:5433/main",
+        "postgresql://r:pw@[::1]:5432/main",
+        "postgresql://r:pw@[::1]/main",
+        "postgresql:///main?host=/run/pg",
+        "postgresql://r@db/main",
+    ):
+        assert load_settings({**BASE, "MAIN_DATABASE_URL": url}).main_database_url == url
+    for url in ("redis://:secret@cache:6379/2", "redis://cache", "unix:///run/redis.sock?db=1"):
+        assert load_settings({**BASE, "RECOMMENDATIONS_REDIS_URL": url}).recommendations_redis_url == url
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [("PORT", "abc", "PORT (--port) must be an integer"), ("PORT", "70000", "PORT (--port) must be between"),
+     ("PORT", "-1", "PORT (--port) must be between"), ("WORKERS", "two", "WORKERS (--workers) must be an")],
+)  # fmt: skip
+def test_serve_refuses_a_bad_port_or_worker_count(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    message: str,
+) -> None:
+    from service.__main__ import main
+
+    for key, base in BASE.items():
+        monkeypatch.setenv(key, base)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["serve"])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_refresh_names_the_jobs_for_an_unknown_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["refresh", "refresh_popular_items", "bogus_job"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "unknown job bogus_job; the jobs are: cleanup, " in error and "Traceback" not in error
 
 
 def test_migrate_and_bootstrap_refuse_the_app_role_as_owner(
