@@ -136,8 +136,15 @@ def handle_postgres(request: Request[Any, Any, Any], exc: asyncpg.PostgresError)
     detail = str(exc.args[0]) if exc.args else title
     # A function that checks an argument names it in the error's column field (USING COLUMN = ...).
     field = getattr(exc, "column_name", None)
-    errors = [{"field": field, "message": detail}] if field else None
+    errors = [{"field": field, "message": detail, "in": _location(request, field)}] if field else None
     return problem_response(status, title, detail, errors=errors, headers=headers, request=request)
+
+
+def _location(request: Request[Any, Any, Any], field: str) -> str:
+    """Where the request carried the argument a function named: its path, its query, else its body."""
+    if field in request.path_params:
+        return "path"
+    return "query" if field in request.query_params else "body"
 
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

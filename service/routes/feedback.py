@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar import Request, Response, delete, post, route
 from litestar.di import NamedDependency
@@ -21,6 +21,7 @@ EXAMPLE = {
     "present_id": "0b5d6c1e-4f1a-4e0b-9a57-2a1f3c9d8e01",
     "kind": "dismiss",
 }
+FEEDBACK_KINDS = ("dismiss",)
 UuidQuery = Annotated[
     str,
     Parameter(
@@ -76,10 +77,18 @@ async def delete_feedback(
     request: Request[Any, Any, Any],
     user_id: UuidQuery,
     present_id: UuidQuery,
-    kind: Annotated[Literal["dismiss"], Parameter(description="The kind of feedback to undo.")] = "dismiss",
+    kind: Annotated[
+        str,
+        Parameter(description="The kind of feedback to undo.", schema_extra={"enum": list(FEEDBACK_KINDS)}),
+    ] = "dismiss",
 ) -> None:
     """Remove the dismissal, then tombstone the user's personalised state."""
     refuse_repeated_parameters(request)
+    if kind not in FEEDBACK_KINDS:
+        message = f"must be one of {', '.join(FEEDBACK_KINDS)}, got {kind[:64]!r}"
+        raise ValidationException(
+            f"kind: {message}", extra=[{"key": "kind", "message": message, "source": "query"}]
+        )
     user_uuid = str(parse_uuid(user_id, "user_id", "query"))
     present_uuid = str(parse_uuid(present_id, "present_id", "query"))
     await call_api(clients.pool, "undismiss_present", user_uuid, present_uuid)

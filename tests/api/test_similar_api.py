@@ -53,6 +53,7 @@ async def test_unknown_and_private_presents_get_the_same_404(
         assert response.status_code == 404, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         answers.append(response.json()["detail"].replace(str(present), "<id>"))
+        assert [(e["field"], e["in"]) for e in response.json()["errors"]] == [("present_id", "body")]
     assert answers[0] == answers[1]
 
 
