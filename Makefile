@@ -123,9 +123,11 @@ data: db
 	@$(PY) -m service refresh
 
 ## stop: stop what `make run` and `make test` started
+# A PG_PORT given on the command line (`make stop PG_PORT=... REDIS_PORT=...`, as make run's banner
+# says for another instance) stops that instance only; the test cluster too when TEST_PG_PORT is given.
 stop:
 	@$(INFRA) stop
-	@PG_PORT=$(TEST_PG_PORT) $(INFRA) stop-postgres
+	@$(if $(and $(filter command line,$(origin PG_PORT)),$(filter-out command line,$(origin TEST_PG_PORT))),,PG_PORT=$(TEST_PG_PORT) $(INFRA) stop-postgres)
 
 status:
 	@$(INFRA) status

@@ -40,3 +40,27 @@ def test_infra_starts_redis_bounded_and_with_the_password(tmp_path: Path, passwo
         infra("stop-redis")
     with pytest.raises(redis.ConnectionError):
         redis.Redis(port=port, password=password or None, socket_connect_timeout=1, retry=None).ping()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stops_test_cluster"),
+    [
+        ([], "55433"),
+        (["PG_PORT=55499", "REDIS_PORT=56499"], None),
+        (["PG_PORT=55499", "TEST_PG_PORT=55498"], "55498"),
+    ],
+)
+def test_make_stop_with_another_instances_ports_leaves_the_test_cluster(
+    arguments: list[str], stops_test_cluster: str | None
+) -> None:
+    """`make stop PG_PORT=... REDIS_PORT=...` (make run's banner for another instance) stops that one."""
+    environ = {key: value for key, value in os.environ.items() if not key.endswith("_PORT")}
+    planned = subprocess.run(
+        ["make", "-s", "-n", "stop", *arguments], cwd=PROJECT_DIR, env=environ,
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "scripts/infra.sh stop\n" in planned
+    stopped = [line for line in planned.splitlines() if "stop-postgres" in line]
+    assert stopped == (
+        [f"PG_PORT={stops_test_cluster} scripts/infra.sh stop-postgres"] if stops_test_cluster else []
+    )
