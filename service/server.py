@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http
+import json
 import logging
 from typing import Any
 
@@ -136,11 +137,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to a request the parser stopped at: 431 when the head was too large."""
+        """uvicorn's answer to a request the parser stopped at: 431 when the head was too large, else a
+        400 problem (not HTTP, as httptools read it), as the app's errors are."""
         if self._head_too_large:
             self._refuse_head()
         else:
-            super().send_400_response(msg)
+            self._answer_and_close(http.HTTPStatus.BAD_REQUEST, msg)
 
     def _handling(self) -> bool:
         """A request arrived whole and the app has not finished its response."""
@@ -187,10 +189,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         )
 
     def _answer_and_close(self, status: http.HTTPStatus, message: str) -> None:
-        """A plain-text answer written by the protocol itself (no application code runs), then close."""
-        body = message.encode()
+        """A problem+json answer written by the protocol itself (no application code runs), then close."""
+        body = json.dumps(
+            {"type": "about:blank", "title": status.phrase, "status": status.value, "detail": message}
+        ).encode()
         head = (
-            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            f"HTTP/1.1 {status.value} {status.phrase}\r\ncontent-type: application/problem+json\r\n"
             f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
         )
         self.transport.write(head.encode() + body)

@@ -5,6 +5,7 @@ handler and keep-alive are left alone."""
 from __future__ import annotations
 
 import base64
+import json
 import socket
 import threading
 import time
@@ -69,6 +70,13 @@ def test_idle_slow_head_and_slow_body_clients_are_dropped_in_time(
         waited, sent = _until_closed(slowloris, trickle=b"X-Slow: 1\r\n")  # a header every 0.5 s
         assert waited < TIMEOUT_S + MARGIN_S
         assert sent.startswith(b"HTTP/1.1 408 "), sent
+        _assert_problem(sent, 408)
+
+        garbage = socket.create_connection(address)
+        garbage.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        _, sent = _until_closed(garbage)
+        assert sent.startswith(b"HTTP/1.1 400 "), sent
+        _assert_problem(sent, 400)
 
         crawling = socket.create_connection(address)
         auth = "Basic " + base64.b64encode(":".join(AUTH).encode()).decode()
@@ -93,6 +101,7 @@ def test_an_oversized_head_is_a_431_and_a_fitting_one_is_served_on_a_kept_connec
             pass  # the server answered and closed while we were still sending
         _, sent = _until_closed(huge)
         assert sent.startswith(b"HTTP/1.1 431 "), sent[:100]
+        _assert_problem(sent, 431)
 
         in_one_read = socket.create_connection(address)
         in_one_read.sendall(
@@ -152,3 +161,11 @@ def test_a_slow_handler_is_not_cut_and_too_many_connections_get_503(
                 other.close()
         time.sleep(0.5)  # the server notices the closes
         assert httpx.get(f"{base_url}/health").status_code == 200
+
+
+def _assert_problem(sent: bytes, status: int) -> None:
+    """An answer the protocol wrote itself is problem+json, as the app's errors are."""
+    head, _, body = sent.partition(b"\r\n\r\n")
+    assert b"\r\ncontent-type: application/problem+json\r\n" in head.lower(), head
+    problem = json.loads(body)
+    assert problem["status"] == status and problem["title"] and problem["detail"], problem
