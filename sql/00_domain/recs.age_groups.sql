@@ -1,7 +1,7 @@
 -- recs.age_groups: the age groups of the service, the one place they are defined: name and the
 -- ages in years each covers (max_years NULL: no upper bound), youngest first.
 -- Arguments: none. Result: (age_group, min_years, max_years) per group. Errors: none.
--- Caller: recs.age_group_of, recs.check_age_group, tests comparing the API's enum with it.
+-- Caller: recs.age_group_of, recs.check_age_group, recs.unserve_popular, tests comparing the API's enum with it.
 CREATE OR REPLACE FUNCTION recs.age_groups()
 RETURNS TABLE (age_group text, min_years integer, max_years integer)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

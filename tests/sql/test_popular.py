@@ -231,6 +231,37 @@ def test_a_present_that_turns_private_disappears_at_the_next_refresh(world: Worl
     assert world.recs.execute("SELECT count(*) FROM recs.interactions").fetchone() == (0,)
 
 
+@pytest.mark.parametrize("change", ["private", "deleted", "unavailable"])
+def test_the_sync_of_any_job_takes_a_present_out_of_the_popular_pages_at_once(
+    world: World, change: str
+) -> None:
+    """Popular pages are served from the popularity tables alone: the first sync that sees a present
+    gone private (or deleted, or unavailable) takes it out of every level, before the next
+    popularity run, and the new data version retires the cached pages."""
+    kept, leaving = world.present(), world.present()
+    fans = world.users(25, "f", "25-34")
+    for fan in fans:
+        world.like(fan, kept)
+        world.like(fan, leaving)
+    world.refresh_all()
+    version = popular()["data_version"]
+    for gender, age_group in ((None, None), ("f", "25-34"), ("f", None), (None, "25-34")):
+        assert set(popular(gender, age_group)["items"]) == {kept, leaving}
+    statement = {
+        "private": "UPDATE handpicked_presents SET user_id = %s WHERE id = %s",
+        "deleted": "DELETE FROM handpicked_presents WHERE id = %s",
+        "unavailable": "UPDATE handpicked_presents SET available = false WHERE id = %s",
+    }[change]
+    world.main.execute(statement, (uuid.uuid4(), leaving) if change == "private" else (leaving,))
+    world.refresh("refresh_user_profiles")  # its sync, not the popularity job
+    for gender, age_group in ((None, None), ("f", "25-34"), ("f", None), (None, "25-34")):
+        page = popular(gender, age_group)
+        assert page["items"] == [kept], (gender, age_group, page)
+    assert popular()["data_version"] > version
+    world.refresh()  # the popularity run agrees
+    assert popular()["items"] == [kept] and popular("f", "25-34")["items"] == [kept]
+
+
 def test_refresh_bumps_the_data_version_only_when_something_changed(world: World) -> None:
     present = world.present()
     world.like(world.users(1)[0], present)

@@ -1,0 +1,44 @@
+-- recs.unserve_popular: takes presents out of the tables the popular pages are served from
+-- (recs.popular_items, recs.popular_blended), which carry every column a page filters on and are
+-- read without recs.items; then bumps the 'popular' data version, so no cached /popular page
+-- (Redis or a worker's copy) shows them either. The popularity job's next run agrees: it ranks
+-- only available public presents.
+-- Arguments: p_item_ids, the presents (empty or NULL: nothing happens).
+-- Result: rows deleted. Errors: none.
+-- Caller: recs.sync_presents, for presents gone private, deleted or unavailable.
+CREATE OR REPLACE FUNCTION recs.unserve_popular(p_item_ids integer[]) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_deleted bigint := 0;
+    v_rows bigint;
+BEGIN
+    IF coalesce(cardinality(p_item_ids), 0) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- By primary key: (gender, age_group, item_id) for every segment a row can be in.
+    WITH keys AS (
+        SELECT g.gender, a.age_group, i.item_id
+        FROM unnest(ARRAY['*', 'm', 'f']) AS g(gender)
+        CROSS JOIN (SELECT '*' UNION ALL SELECT age_group FROM recs.age_groups()) AS a(age_group)
+        CROSS JOIN unnest(p_item_ids) AS i(item_id)
+    )
+    DELETE FROM recs.popular_items p USING keys k
+    WHERE (p.gender, p.age_group, p.item_id) = (k.gender, k.age_group, k.item_id);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_rows;
+    WITH keys AS (
+        SELECT g.gender, a.age_group, i.item_id
+        FROM unnest(ARRAY['*', 'm', 'f']) AS g(gender)
+        CROSS JOIN (SELECT '*' UNION ALL SELECT age_group FROM recs.age_groups()) AS a(age_group)
+        CROSS JOIN unnest(p_item_ids) AS i(item_id)
+    )
+    DELETE FROM recs.popular_blended b USING keys k
+    WHERE (b.gender, b.age_group, b.item_id) = (k.gender, k.age_group, k.item_id);
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_deleted := v_deleted + v_rows;
+    PERFORM recs.bump_data_version('popular');
+    RETURN v_deleted;
+END;
+$$;
+COMMENT ON FUNCTION recs.unserve_popular(integer[]) IS
+    'Presents out of the popular serving tables at once (gone private, deleted or unavailable), and the popular data version bumped. Called by recs.sync_presents.';
