@@ -1,6 +1,10 @@
 -- recs.sync_watermarks: step 5 of recs.sync_main. Moves each main table's watermark to the newest
--- event read (never back), and keeps the ids of clicks still inside the overlap window in
--- recs.recent_click_ids (older ones dropped), so the next sync counts a re-read click once.
+-- event read (never back), but never past the sync's own start: an event stamped in the future (a
+-- wrong clock, a bad import) would otherwise hide every event of the hours before its time from
+-- the incremental syncs and the live reads; it is read again by each sync until its time comes
+-- (likes are one row per user and present, clicks counted once by id). It also keeps the ids of
+-- clicks still inside the overlap window in recs.recent_click_ids (older ones dropped), so the
+-- next sync counts a re-read click once.
 -- Arguments: none. Result: none. Errors: none.
 -- Caller: recs.sync_main, after the events are written (reads sync_events).
 CREATE OR REPLACE FUNCTION recs.sync_watermarks() RETURNS void
@@ -9,12 +13,12 @@ DECLARE
     v_overlap interval := make_interval(mins => recs.setting('sync_overlap_minutes')::int);
 BEGIN
     INSERT INTO recs.sync_state AS s (source, watermark, synced_at)
-    SELECT t.source, t.newest, now()
+    SELECT t.source, least(t.newest, now()), now()
     FROM (SELECT 'handpicked_likes' AS source, max(created_at) FILTER (WHERE is_like) AS newest FROM sync_events
           UNION ALL
           SELECT 'handpicked_present_clicks', max(created_at) FILTER (WHERE NOT is_like) FROM sync_events) t
     ON CONFLICT (source) DO UPDATE
-        SET watermark = greatest(s.watermark, excluded.watermark), synced_at = now();
+        SET watermark = least(greatest(s.watermark, excluded.watermark), now()), synced_at = now();
     INSERT INTO recs.recent_click_ids (id, created_at)
     SELECT e.id, e.created_at FROM sync_events e
     WHERE NOT e.is_like

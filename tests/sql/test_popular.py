@@ -192,6 +192,53 @@ def test_incremental_sync_counts_each_event_once(world: World) -> None:
     assert row == (2, 1)
 
 
+def _clicks(world: World, present: uuid.UUID) -> int | None:
+    row = world.recs.execute(
+        "SELECT sum(x.clicks) FROM recs.interactions x JOIN recs.items i USING (item_id)"
+        " WHERE i.present_id = %s",
+        (present,),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def test_an_event_stamped_in_the_future_hides_no_later_event(world: World) -> None:
+    """A wrong clock's event moves no watermark past the sync's own time: the events after it are
+    read by the next incremental sync, and the future one is counted once however often it is read."""
+    ahead, later = world.present(), world.present()
+    users = world.users(2)
+    now = dt.datetime.now(dt.UTC)
+    world.click(users[0], ahead, at=now + dt.timedelta(hours=3))
+    world.refresh()
+    watermark = world.recs.execute(
+        "SELECT watermark <= now() FROM recs.sync_state WHERE source = 'handpicked_present_clicks'"
+    ).fetchone()
+    assert watermark == (True,)
+    world.click(users[1], later, at=dt.datetime.now(dt.UTC))
+    world.refresh()
+    world.refresh()
+    assert (_clicks(world, ahead), _clicks(world, later)) == (1, 1)
+
+
+def test_a_watermark_in_the_future_is_repaired_by_a_full_resync(world: World) -> None:
+    """A watermark an earlier version left in the future (the events since were never read) makes the
+    next sync a full one, which reads them, and the watermark comes back to the sync's time."""
+    present = world.present()
+    user = world.users(1)[0]
+    world.click(user, present, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    world.refresh()
+    world.recs.execute(
+        "UPDATE recs.sync_state SET watermark = now() + interval '3 hours'"
+        " WHERE source = 'handpicked_present_clicks'"
+    )
+    missed = world.present()
+    world.click(user, missed, at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))  # older than the overlap
+    world.refresh()
+    assert (_clicks(world, present), _clicks(world, missed)) == (1, 1)
+    assert world.recs.execute(
+        "SELECT watermark <= now() FROM recs.sync_state WHERE source = 'handpicked_present_clicks'"
+    ).fetchone() == (True,)
+
+
 @pytest.mark.parametrize("newest_in_main", ["a like", "a click on a private present"])
 def test_a_full_resync_reads_the_ids_of_the_clicks_inside_the_overlap_window_only(
     world: World, newest_in_main: str
