@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
@@ -15,6 +17,7 @@ from service.clients import Clients
 from service.db import fetch_row_on_own_connection, fetch_rows
 from service.errors import problem_response
 from service.logs import request_id
+from service.main_reads import main_link_failed
 from service.models import JOB_NAMES, JobRun, JobStatus
 
 log = logging.getLogger("service.admin")
@@ -36,9 +39,19 @@ async def job_status(clients: NamedDependency[Clients]) -> list[JobStatus]:
 async def _run_job_now(clients: Clients, request: Request[Any, Any, Any], job: str) -> Response[Any]:
     """Run the job on a connection bounded by JOB_STATEMENT_TIMEOUT_S, not by the request pool's
     statement timeout; 500 (failed) or 409 (another run in progress) without the database's text."""
-    run = await fetch_row_on_own_connection(
-        clients.settings, clients.settings.job_statement_timeout_s, JobRun, "run_job", job
-    )
+    started_at = datetime.datetime.now(datetime.UTC)
+    try:
+        run = await fetch_row_on_own_connection(
+            clients.settings, clients.settings.job_statement_timeout_s, JobRun, "run_job", job
+        )
+    except asyncpg.PostgresError as error:
+        if not main_link_failed(error):
+            raise
+        # postgres_fdw refused to commit after the session with main broke: the run's log row went
+        # with the transaction, so it is written again on a connection of its own.
+        run = await fetch_row_on_own_connection(
+            clients.settings, 10, JobRun, "log_failed_job_run", job, started_at, error.sqlstate, str(error)
+        )
     if run.status == "skipped":
         return problem_response(
             409, "Job already running", f"another run of job {job} is in progress; this one was skipped",

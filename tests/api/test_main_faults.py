@@ -25,7 +25,7 @@ from service.bootstrap import bootstrap, main_grants
 from service.migrate import migrate
 from service.settings import Settings
 from tests.clusters import Cluster
-from tests.conftest import AUTH, SUPERUSER_URL
+from tests.conftest import ADMIN_AUTH, AUTH, SUPERUSER_URL
 from tests.data import World
 from tests.sql.test_main_elsewhere import RAILS_EXTRA, RECS_DB, elsewhere_settings
 
@@ -222,3 +222,40 @@ async def test_a_stopped_then_a_frozen_main_degrades_and_the_service_recovers_al
             await assert_popular_and_health_degraded(client)
         await asyncio.sleep(1.1)
         assert (await personalized(client, LIKER))[0]["degraded"] is False
+
+
+@pytest.mark.parametrize("runner", ["pg_cron", "the admin API"])
+async def test_a_job_whose_main_session_dies_mid_read_is_logged_as_failed(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, runner: str
+) -> None:
+    """postgres_fdw cannot roll back to its savepoint on a dead session and refuses to commit the
+    transaction that used it: the run's log row must still be written (in a transaction of its own)."""
+    main, recs = databases
+    world = World(main, recs)
+    world.like(world.users(1)[0], world.present())
+    world.refresh_all()
+    with psycopg.connect(main.info.dsn) as locker:
+        locker.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
+        done = threading.Event()
+        killer = threading.Thread(target=terminate_the_reader_when_it_waits, args=(main.info.dsn, done))
+        killer.start()
+        try:
+            if runner == "pg_cron":
+                with pytest.raises(psycopg.Error) as raised:
+                    world.refresh("refresh_user_profiles")
+                assert str(raised.value.sqlstate).startswith("08"), raised.value
+            else:
+                async with AsyncTestClient(app=create_app(settings)) as client:
+                    response = await client.post("/admin/update-user-profiles", auth=ADMIN_AUTH)
+                assert response.status_code == 500, response.text
+                assert "job refresh_user_profiles failed" in response.json()["detail"]
+        finally:
+            done.set()
+            killer.join()
+    logged = recs.execute(
+        "SELECT left(details ->> 'sqlstate', 2), error IS NOT NULL FROM recs.job_runs"
+        " WHERE job = 'refresh_user_profiles' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert logged == ("08", True)
+    # The next run, with main back, succeeds: nothing was left half done.
+    world.refresh("refresh_user_profiles")
