@@ -94,3 +94,35 @@ def test_the_live_read_of_a_users_events_is_one_remote_query(world: World) -> No
     inner = [plan for plan in plans if "main.handpicked_likes" in plan]
     assert inner and all(plan.count("Foreign Scan") == 1 for plan in inner)
     assert any("FULL JOIN (main.handpicked_present_clicks" in plan for plan in inner)
+
+
+def test_a_sync_behind_a_rails_migrations_lock_fails_fast_and_is_logged(world: World) -> None:
+    """The reader's session on main has a lock_timeout (migrate sets it in the server's options): a
+    refresh that meets an ACCESS EXCLUSIVE lock fails and is logged instead of waiting with the sync's
+    own lock held; the next run, the lock gone, succeeds."""
+    with owner_connect() as owner:
+        options = owner.execute(
+            "SELECT option_value FROM pg_options_to_table((SELECT srvoptions FROM pg_foreign_server"
+            " WHERE srvname = 'main_db')) WHERE option_name = 'options'"
+        ).fetchone()
+        assert options == ("-c lock_timeout=10s -c statement_timeout=120s",)
+        # The test's own, shorter (a DBA may set it so too); new connections to main take it.
+        owner.execute("ALTER SERVER main_db OPTIONS (SET options '-c lock_timeout=300ms')")
+    try:
+        world.like(world.users(1)[0], world.present())
+        with psycopg.connect(world.main.info.dsn) as migration:
+            migration.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(psycopg.Error) as raised:
+                world.refresh("refresh_user_profiles")
+        assert raised.value.sqlstate == "55P03", raised.value  # lock_not_available, on main
+        logged = world.recs.execute(
+            "SELECT details ->> 'sqlstate', duration_ms < 5000 FROM recs.job_runs"
+            " WHERE job = 'refresh_user_profiles' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        assert logged == ("55P03", True)
+        world.refresh("refresh_user_profiles")
+    finally:
+        with owner_connect() as owner:
+            owner.execute(
+                "ALTER SERVER main_db OPTIONS (SET options '-c lock_timeout=10s -c statement_timeout=120s')"
+            )
