@@ -134,7 +134,15 @@ def _refresh(args: argparse.Namespace) -> None:
         if job not in JOB_NAMES:
             print(f"refresh: unknown job {job}; the jobs are: {', '.join(JOB_NAMES)}", file=sys.stderr)
             raise SystemExit(2)
-    for logged in run_jobs(load_settings().owner_settings(), args.jobs or None):
+    import psycopg
+
+    try:
+        runs = run_jobs(load_settings().owner_settings(), args.jobs or None)
+    except psycopg.Error as error:  # a job's own failure, logged in recs.job_runs; or no connection
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"refresh: failed (SQLSTATE {error.sqlstate or 'none'}): {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
+    for logged in runs:
         print(f"refresh: {logged.job} {logged.rows:,} rows in {logged.duration_ms / 1000:.1f} s")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +17,7 @@ import psycopg
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
-from service.settings import Settings
+from service.settings import Settings, settings_environ
 from tests.conftest import ADMIN_AUTH, make_settings, owner_connect, running_server
 from tests.data import break_job_setting
 
@@ -169,3 +172,23 @@ def test_a_client_that_gives_up_leaves_the_run_to_finish(
                 break
             time.sleep(0.1)
     assert finished == [(None,)]
+
+
+def test_the_refresh_command_says_a_failure_in_one_line(
+    databases: tuple[psycopg.Connection, ...], redis_url: str
+) -> None:
+    _, recs = databases
+    break_job_setting(recs, "job_run_retention_days", "x")
+    env = os.environ | settings_environ(make_settings(redis_url))
+    done = subprocess.run(
+        [sys.executable, "-m", "service", "refresh", "cleanup"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith(
+        "refresh: failed (SQLSTATE 22P02): job cleanup failed: invalid input syntax"
+    )
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
