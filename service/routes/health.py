@@ -23,6 +23,22 @@ log = logging.getLogger("service.health")
 CHECK_TIMEOUT_S = 2.5
 
 
+# Per worker: each dependency's last status, so a probe polled every few seconds logs an outage
+# once when it starts (warning) and once when it ends (info), not on every poll.
+_last_status: dict[str, str] = {}
+
+
+def _note(dependency: str, status: str, error: str | None = None) -> None:
+    previous = _last_status.get(dependency, "up")
+    _last_status[dependency] = status
+    if status == previous:
+        return
+    if status == "down":
+        log.warning(f"health.{dependency}_down", extra={"error": error})
+    else:
+        log.info(f"health.{dependency}_up")
+
+
 class RecsProbe(msgspec.Struct):
     """A row of api.data_versions: the recs DB answered."""
 
@@ -42,8 +58,9 @@ async def _check_recs(pool: asyncpg.Pool) -> Check:
     try:
         await fetch_row_within(pool, CHECK_TIMEOUT_S, RecsProbe, "data_versions")
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
-        log.warning("health.recs_db_down", extra={"error": repr(error)})
+        _note("recs_db", "down", repr(error))
         return Check(status="down")
+    _note("recs_db", "up")
     return Check(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
@@ -52,13 +69,12 @@ async def _check_main(pool: asyncpg.Pool) -> Check:
     try:
         probe = await fetch_row_within(pool, CHECK_TIMEOUT_S, MainProbe, "health")
     except CallTimedOut as error:
-        log.warning("health.main_db_down", extra={"error": str(error)})
+        _note("main_db", "down", str(error))
         return Check(status="down")
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
         log.warning("health.main_db_unknown", extra={"error": repr(error)})  # the recs DB failed
         return Check(status="down")
-    if not probe.main_reachable:
-        log.warning("health.main_db_down", extra={"error": probe.main_error})
+    _note("main_db", "up" if probe.main_reachable else "down", probe.main_error)
     return Check(status="up" if probe.main_reachable else "down", latency_ms=probe.main_latency_ms)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import msgspec
 import psycopg
+import pytest
 from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import RedisServer
+from tests.conftest import PG_PORT, RedisServer
 
 
 async def test_health_is_green_with_every_dependency_up(client: AsyncTestClient) -> None:
@@ -56,3 +59,20 @@ async def test_health_reports_main_down_and_still_serves(
     assert response.json()["checks"]["main_db"]["status"] == "down"
     assert response.json()["checks"]["recommendations_db"]["status"] == "up"
     assert "port" not in response.text  # no connection details leak from the public endpoint
+
+
+async def test_an_outage_is_logged_when_it_starts_and_when_it_ends_not_on_every_poll(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, recs = databases
+    caplog.set_level(logging.INFO, logger="service.health")
+    assert (await client.get("/health")).json()["checks"]["main_db"]["status"] == "up"
+    caplog.clear()  # a check of an earlier test may have left main down in this worker's memory
+    recs.execute("ALTER SERVER main_db OPTIONS (SET port '1')")
+    for _ in range(3):
+        assert (await client.get("/health")).json()["checks"]["main_db"]["status"] == "down"
+    recs.execute(f"ALTER SERVER main_db OPTIONS (SET port '{PG_PORT}')")
+    for _ in range(2):
+        assert (await client.get("/health")).json()["checks"]["main_db"]["status"] == "up"
+    events = [record.getMessage() for record in caplog.records if record.name == "service.health"]
+    assert events == ["health.main_db_down", "health.main_db_up"]
