@@ -31,6 +31,7 @@ DECLARE
 BEGIN
     PERFORM pg_advisory_xact_lock(c_sync_lock);
     PERFORM 1 FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
+    PERFORM recs.job_step('sync.lock_waited');  -- behind another job's sync: not a read of main
     v_half_life_days := recs.setting('popularity_half_life_days')::double precision;
     IF v_half_life_days IS NULL OR v_half_life_days <= 0 THEN
         RAISE EXCEPTION 'popularity_half_life_days must be positive' USING ERRCODE = 'invalid_parameter_value';

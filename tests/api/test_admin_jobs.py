@@ -98,6 +98,10 @@ async def test_a_job_longer_than_the_request_timeout_runs_to_the_end(
     assert response.status_code == 200, response.text
     run = response.json()
     assert run["status"] == "succeeded" and run["duration_ms"] >= 1000
+    # The wait is put down to the sync's lock, not to its first read of main.
+    steps = recs.execute("SELECT details -> 'steps_ms' FROM recs.job_runs WHERE id = %s", (run["run_id"],))
+    by_step = steps.fetchone()[0]  # type: ignore[index]
+    assert by_step["sync.lock_waited"] >= 1000 > by_step["sync.presents_read"], by_step
 
 
 async def test_a_job_past_its_own_timeout_is_logged_and_answered_without_internals(
