@@ -32,10 +32,6 @@ MAIN_LINK_OPTIONS = {
     "keepalives_interval": "5",
     "keepalives_count": "3",
     "tcp_user_timeout": "20000",
-    # On main's side, for the reader's session: a sync that would wait behind a Rails migration's
-    # ACCESS EXCLUSIVE lock fails after 10 s (logged; the next run tries again) instead of waiting
-    # for it with the sync's own lock held, and no read of main runs past 2 minutes.
-    "options": "-c lock_timeout=10s -c statement_timeout=120s",
 }
 CRON_SERVER = "cron_db"
 

@@ -6,8 +6,9 @@
 --   exactly the columns the service reads (the foreign tables of
 --   migrations/0002.main-foreign-tables.sql: a test compares the two); no other table or column,
 --   no default privileges on future tables; default_transaction_read_only as a second layer (no
---   grant lets it write). Broader grants and default privileges an earlier version gave are
---   revoked first, and the script ends by checking that nothing else is left.
+--   grant lets it write); lock_timeout 10 s (a sync gives up behind a migration's lock). Broader
+--   grants and default privileges an earlier version gave are revoked first, and the script ends
+--   by checking that nothing else is left.
 -- Refuses a role that is not a dedicated reader (a superuser, one that may create roles or
 --   databases, one that belongs to other roles or owns anything here): Rails' own role must never
 --   be turned into this one.
@@ -69,6 +70,10 @@ BEGIN
                        v_table, v_reader);
     END LOOP;
     EXECUTE format('ALTER ROLE %I SET default_transaction_read_only = on', v_reader);
+    -- A sync that meets a lock on these tables (a Rails migration's ACCESS EXCLUSIVE) gives up
+    -- after 10 s, logged, and the next run tries again, rather than waiting with the service's
+    -- sync lock held while Rails' writes queue behind the migration.
+    EXECUTE format('ALTER ROLE %I SET lock_timeout = %L', v_reader, '10s');
 
     -- What is left must be exactly that: a grant another grantor made survives a REVOKE.
     SELECT string_agg(format('%s on %s', a.privilege_type, c.oid::regclass), ', ') INTO v_extra

@@ -97,17 +97,16 @@ def test_the_live_read_of_a_users_events_is_one_remote_query(world: World) -> No
 
 
 def test_a_sync_behind_a_rails_migrations_lock_fails_fast_and_is_logged(world: World) -> None:
-    """The reader's session on main has a lock_timeout (migrate sets it in the server's options): a
-    refresh that meets an ACCESS EXCLUSIVE lock fails and is logged instead of waiting with the sync's
-    own lock held; the next run, the lock gone, succeeds."""
-    with owner_connect() as owner:
-        options = owner.execute(
-            "SELECT option_value FROM pg_options_to_table((SELECT srvoptions FROM pg_foreign_server"
-            " WHERE srvname = 'main_db')) WHERE option_name = 'options'"
-        ).fetchone()
-        assert options == ("-c lock_timeout=10s -c statement_timeout=120s",)
-        # The test's own, shorter (a DBA may set it so too); new connections to main take it.
-        owner.execute("ALTER SERVER main_db OPTIONS (SET options '-c lock_timeout=300ms')")
+    """The reader role has a lock_timeout on main (sql/main/reader_role.sql sets it): a refresh that
+    meets an ACCESS EXCLUSIVE lock fails and is logged instead of waiting with the sync's own lock
+    held; the next run, the lock gone, succeeds."""
+    setting = world.main.execute(
+        "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole"
+        " WHERE r.rolname = 'mysanta_main_reader' AND s.setdatabase = 0"
+    ).fetchone()
+    assert setting is not None and "lock_timeout=10s" in setting[0]
+    # Shorter for the test (a DBA may choose so too); the FDW's next connection to main takes it.
+    world.main.execute("ALTER ROLE mysanta_main_reader SET lock_timeout = '300ms'")
     try:
         world.like(world.users(1)[0], world.present())
         with psycopg.connect(world.main.info.dsn) as migration:
@@ -122,7 +121,4 @@ def test_a_sync_behind_a_rails_migrations_lock_fails_fast_and_is_logged(world: W
         assert logged == ("55P03", True)
         world.refresh("refresh_user_profiles")
     finally:
-        with owner_connect() as owner:
-            owner.execute(
-                "ALTER SERVER main_db OPTIONS (SET options '-c lock_timeout=10s -c statement_timeout=120s')"
-            )
+        world.main.execute("ALTER ROLE mysanta_main_reader SET lock_timeout = '10s'")
