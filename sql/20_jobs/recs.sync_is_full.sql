@@ -1,9 +1,10 @@
 -- recs.sync_is_full: whether this sync re-reads every event (a full resync) rather than the events
 -- newer than the watermarks: on the first run, every full_resync_hours (unlikes and deleted
 -- events only disappear then), when popularity_half_life_days changed, when recs.sync_state
--- rows were deleted (DELETE FROM recs.sync_state forces one), or when a watermark lies in the
--- future (set by an event stamped ahead before watermarks were held to the sync's clock: the
--- events since were never read).
+-- rows were deleted (DELETE FROM recs.sync_state forces one), or when a watermark lies past the
+-- sync's clock (set by an event stamped ahead before watermarks were held to the sync's clock:
+-- the events since were never read; a watermark a sync writes is at most its clock, read after
+-- the lock, so the next sync's clock is later).
 -- Arguments: p_half_life_days, the current setting. Result: true for a full resync.
 -- Errors: none. Caller: recs.sync_main.
 CREATE OR REPLACE FUNCTION recs.sync_is_full(p_half_life_days double precision) RETURNS boolean
@@ -18,7 +19,9 @@ BEGIN
            OR NOT EXISTS (SELECT 1 FROM recs.sync_state WHERE source = 'handpicked_likes')
            OR NOT EXISTS (SELECT 1 FROM recs.sync_state WHERE source = 'handpicked_present_clicks')
            OR EXISTS (SELECT 1 FROM recs.sync_state
-                      WHERE source IN ('handpicked_likes', 'handpicked_present_clicks') AND watermark > now());
+                      WHERE source IN ('handpicked_likes', 'handpicked_present_clicks')
+                        AND watermark > coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz,
+                                                 clock_timestamp()));
 END;
 $$;
 COMMENT ON FUNCTION recs.sync_is_full(double precision) IS

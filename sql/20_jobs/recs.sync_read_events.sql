@@ -22,6 +22,9 @@ DECLARE
     v_clicks_from timestamptz := '-infinity';
     v_ids_from timestamptz := '-infinity';  -- clicks after it are read with their ids
     v_window_from timestamptz;  -- a full resync: the newest click read minus the window
+    -- The watermarks never pass the sync's clock (recs.sync_watermarks): neither do these bounds,
+    -- or a click stamped ahead of it would leave the clicks of the window it keeps without ids.
+    v_clock timestamptz := coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz, now());
 BEGIN
     IF p_full THEN
         TRUNCATE recs.recent_click_ids;
@@ -34,8 +37,8 @@ BEGIN
     END IF;
 
     IF p_full THEN  -- an aggregate main answers from its index on created_at
-        v_ids_from := coalesce((SELECT max(c.created_at) FROM main.handpicked_present_clicks c) - v_overlap,
-                               '-infinity');
+        v_ids_from := coalesce(least((SELECT max(c.created_at) FROM main.handpicked_present_clicks c), v_clock)
+                               - v_overlap, '-infinity');
     END IF;
 
     CREATE TEMP TABLE sync_events ON COMMIT DROP AS
@@ -55,7 +58,8 @@ BEGIN
     WHERE c.created_at > greatest(v_clicks_from, v_ids_from);
 
     IF p_full THEN  -- the window recs.sync_watermarks keeps starts here or later
-        v_window_from := (SELECT max(e.created_at) FROM sync_events e WHERE NOT e.is_like) - v_overlap;
+        v_window_from := least((SELECT max(e.created_at) FROM sync_events e WHERE NOT e.is_like), v_clock)
+                         - v_overlap;
         IF v_window_from < v_ids_from THEN
             DELETE FROM sync_events e WHERE NOT e.is_like AND e.id IS NULL AND e.created_at > v_window_from;
             INSERT INTO sync_events (is_like, id, user_id, item_id, created_at)

@@ -1,5 +1,6 @@
 -- recs.sync_watermarks: step 5 of recs.sync_main. Moves each main table's watermark to the newest
--- event read (never back), but never past the sync's own start: an event stamped in the future (a
+-- event read (never back), but never past the sync's clock (recs.sync_main's, read once it holds
+-- the sync lock): an event stamped in the future (a
 -- wrong clock, a bad import) would otherwise hide every event of the hours before its time from
 -- the incremental syncs and the live reads; it is read again by each sync until its time comes
 -- (likes are one row per user and present, clicks counted once by id). It also keeps the ids of
@@ -11,14 +12,18 @@ CREATE OR REPLACE FUNCTION recs.sync_watermarks() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_overlap interval := make_interval(mins => recs.setting('sync_overlap_minutes')::int);
+    v_clock timestamptz := coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz, now());
 BEGIN
+    -- (least() and greatest() skip NULLs: a table with no event read yet keeps a NULL watermark.)
     INSERT INTO recs.sync_state AS s (source, watermark, synced_at)
-    SELECT t.source, least(t.newest, now()), now()
+    SELECT t.source, CASE WHEN t.newest IS NOT NULL THEN least(t.newest, v_clock) END, now()
     FROM (SELECT 'handpicked_likes' AS source, max(created_at) FILTER (WHERE is_like) AS newest FROM sync_events
           UNION ALL
           SELECT 'handpicked_present_clicks', max(created_at) FILTER (WHERE NOT is_like) FROM sync_events) t
     ON CONFLICT (source) DO UPDATE
-        SET watermark = least(greatest(s.watermark, excluded.watermark), now()), synced_at = now();
+        SET watermark = CASE WHEN coalesce(s.watermark, excluded.watermark) IS NOT NULL
+                             THEN least(greatest(s.watermark, excluded.watermark), v_clock) END,
+            synced_at = now();
     INSERT INTO recs.recent_click_ids (id, created_at)
     SELECT e.id, e.created_at FROM sync_events e
     WHERE NOT e.is_like

@@ -219,6 +219,24 @@ def test_an_event_stamped_in_the_future_hides_no_later_event(world: World) -> No
     assert (_clicks(world, ahead), _clicks(world, later)) == (1, 1)
 
 
+def test_a_full_resync_with_a_click_stamped_ahead_keeps_every_recent_clicks_id(world: World) -> None:
+    """On a full resync the clicks of the window the watermark keeps are read with their ids (a click
+    counted again later would count twice): the window ends at the sync's clock, not at a click
+    stamped ahead of it."""
+    ahead, recent = world.present(), world.present()
+    users = world.users(2)
+    now = dt.datetime.now(dt.UTC)
+    world.click(users[0], ahead, at=now + dt.timedelta(hours=1))
+    world.click(users[1], recent, at=now - dt.timedelta(minutes=1))
+    for _ in range(3):  # the first sync is a full one; the others read the overlap window again
+        world.refresh()
+    assert (_clicks(world, ahead), _clicks(world, recent)) == (1, 1)
+    world.recs.execute("DELETE FROM recs.sync_state")  # a full resync on a live table
+    world.refresh()
+    world.refresh()
+    assert (_clicks(world, ahead), _clicks(world, recent)) == (1, 1)
+
+
 def test_a_watermark_in_the_future_is_repaired_by_a_full_resync(world: World) -> None:
     """A watermark an earlier version left in the future (the events since were never read) makes the
     next sync a full one, which reads them, and the watermark comes back to the sync's time."""
