@@ -1,7 +1,7 @@
 -- recs.sync_presents: step 1 of recs.sync_main. Copies every public present (user_id IS NULL) of
 -- main into recs.items: new ones inserted, changed attributes updated; a present that became
--- private, was deleted or became unavailable leaves the popularity tables that serve pages
--- (recs.unserve_popular); one that became private or was deleted leaves, with its interactions (their users are marked in
+-- private or was deleted leaves the popularity tables that serve pages (recs.unserve_popular) and
+-- recs.items, with its interactions (their users are marked in
 -- recs.dirty_users and recs.dirty_profiles, and leave recs.popular_user_segments when they have no
 -- interaction left); the users of a present whose price, category or platform changed are marked
 -- in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
@@ -27,13 +27,10 @@ BEGIN
     CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
     SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
     -- The popular pages are served from the popularity tables alone (covering indexes, no probe of
-    -- recs.items): a present gone private, deleted or unavailable leaves them here, in the sync that
-    -- sees it, not at the next popularity run; the new 'popular' version retires the cached pages.
-    PERFORM recs.unserve_popular(ARRAY(
-        SELECT g.item_id FROM sync_gone g
-        UNION ALL
-        SELECT i.item_id FROM recs.items i JOIN sync_presents s ON s.id = i.present_id
-        WHERE i.available AND NOT s.available));
+    -- recs.items): a present gone private or deleted leaves them here, in the sync that sees it,
+    -- not at the next popularity run; the new 'popular' version retires the cached pages. (One made
+    -- unavailable leaves at the popularity run, which also brings it back if it returns.)
+    PERFORM recs.unserve_popular(ARRAY(SELECT g.item_id FROM sync_gone g));
     CREATE TEMP TABLE sync_gone_users ON COMMIT DROP AS
     WITH removed AS (
         DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id RETURNING x.user_key

@@ -1,11 +1,12 @@
 -- recs.unserve_popular: takes presents out of the tables the popular pages are served from
 -- (recs.popular_items, recs.popular_blended), which carry every column a page filters on and are
--- read without recs.items; then bumps the 'popular' data version, so no cached /popular page
--- (Redis or a worker's copy) shows them either. The popularity job's next run agrees: it ranks
--- only available public presents.
+-- read without recs.items; then, if it took any row out, bumps the 'popular' data version, so no
+-- cached /popular page (Redis or a worker's copy) shows them either. The popularity job's next
+-- run agrees: it ranks only public presents. The pre-counted totals (recs.popular_filter_counts
+-- and the others, for total_items and /facets) still count them until that run.
 -- Arguments: p_item_ids, the presents (empty or NULL: nothing happens).
 -- Result: rows deleted. Errors: none.
--- Caller: recs.sync_presents, for presents gone private, deleted or unavailable.
+-- Caller: recs.sync_presents, for presents gone private or deleted.
 CREATE OR REPLACE FUNCTION recs.unserve_popular(p_item_ids integer[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -36,9 +37,11 @@ BEGIN
     WHERE (b.gender, b.age_group, b.item_id) = (k.gender, k.age_group, k.item_id);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_deleted := v_deleted + v_rows;
-    PERFORM recs.bump_data_version('popular');
+    IF v_deleted > 0 THEN
+        PERFORM recs.bump_data_version('popular');
+    END IF;
     RETURN v_deleted;
 END;
 $$;
 COMMENT ON FUNCTION recs.unserve_popular(integer[]) IS
-    'Presents out of the popular serving tables at once (gone private, deleted or unavailable), and the popular data version bumped. Called by recs.sync_presents.';
+    'Presents out of the popular serving tables at once (gone private or deleted), and the popular data version bumped. Called by recs.sync_presents.';

@@ -296,13 +296,13 @@ def test_a_present_that_turns_private_disappears_at_the_next_refresh(world: Worl
     assert world.recs.execute("SELECT count(*) FROM recs.interactions").fetchone() == (0,)
 
 
-@pytest.mark.parametrize("change", ["private", "deleted", "unavailable"])
+@pytest.mark.parametrize("change", ["private", "deleted"])
 def test_the_sync_of_any_job_takes_a_present_out_of_the_popular_pages_at_once(
     world: World, change: str
 ) -> None:
     """Popular pages are served from the popularity tables alone: the first sync that sees a present
-    gone private (or deleted, or unavailable) takes it out of every level, before the next
-    popularity run, and the new data version retires the cached pages."""
+    gone private (or deleted) takes it out of every level, before the next popularity run, and the
+    new data version retires the cached pages."""
     kept, leaving = world.present(), world.present()
     fans = world.users(25, "f", "25-34")
     for fan in fans:
@@ -315,7 +315,6 @@ def test_the_sync_of_any_job_takes_a_present_out_of_the_popular_pages_at_once(
     statement = {
         "private": "UPDATE handpicked_presents SET user_id = %s WHERE id = %s",
         "deleted": "DELETE FROM handpicked_presents WHERE id = %s",
-        "unavailable": "UPDATE handpicked_presents SET available = false WHERE id = %s",
     }[change]
     world.main.execute(statement, (uuid.uuid4(), leaving) if change == "private" else (leaving,))
     world.refresh("refresh_user_profiles")  # its sync, not the popularity job
