@@ -136,9 +136,13 @@ def _pair(
     )
 
 
-def _check_ports(name: str, netloc: str) -> None:
-    """Each host's port, when given, a number 1-65535 (libpq URLs may list hosts: h1:5432,h2:5433)."""
-    for host in netloc.rpartition("@")[2].split(","):
+def _check_ports(name: str, netloc: str, several: bool = False) -> None:
+    """The host's port, when given, a number 1-65535; several hosts (h1:6379,h2:6379) only where
+    `several` says they are taken."""
+    hosts = netloc.rpartition("@")[2].split(",")
+    if len(hosts) > 1 and not several:
+        raise SettingsError(f"{name}: one host per URL, got {len(hosts)}")
+    for host in hosts:
         port = host.rpartition("]")[2] if host.startswith("[") else host
         _, colon, digits = port.rpartition(":") if ":" in port else ("", "", "")
         if colon and not (digits.isdigit() and 1 <= int(digits) <= 65535):
@@ -166,7 +170,7 @@ def _redis_url(name: str, value: str) -> str:
     if scheme in REDIS_CLUSTER_SCHEMES and urlsplit(value).path.strip("/") not in ("", "0"):
         raise SettingsError(f"{name}: a Redis Cluster has database 0 only")
     if scheme != "unix":
-        _check_ports(name, urlsplit(value).netloc)
+        _check_ports(name, urlsplit(value).netloc, several=scheme in REDIS_CLUSTER_SCHEMES)
         database = urlsplit(value).path.strip("/")
         if database and not database.isdigit():
             raise SettingsError(

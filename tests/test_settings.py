@@ -59,7 +59,7 @@ def test_defaults_and_overrides() -> None:
         ),
         ("RECOMMENDATIONS_DATABASE_URL", "postgresql://app:pw@db:notaport/recs", "_URL: the port must be"),
         ("MAIN_DATABASE_URL", "postgresql://r:pw@db:70000/main", "MAIN_DATABASE_URL: the port must be"),
-        ("MAIN_DATABASE_URL", "postgresql://r:pw@a:5432,b:x/main", "MAIN_DATABASE_URL: the port must be"),
+        ("MAIN_DATABASE_URL", "postgresql://r:pw@a:5432,b:5433/main", "MAIN_DATABASE_URL: one host per URL"),
         ("RECOMMENDATIONS_OWNER_DATABASE_URL", "postgresql://o:pw@db:/recs", "OWNER_DATABASE_URL: the port"),
         ("MAX_PAGE_SIZE", "many", "MAX_PAGE_SIZE must be an integer"),
         ("MAX_PAGE_SIZE", "0", "MAX_PAGE_SIZE must be between 1 and 1000"),
@@ -131,7 +131,7 @@ def test_serve_exits_with_the_message(
 
 def test_good_urls_pass_the_port_check() -> None:
     for url in (
-        "postgresql://r:pw@a:5432,b:5433/main",
+        "postgresql://r:pw@db:5432/main",
         "postgresql://r:pw@[::1]:5432/main",
         "postgresql://r:pw@[::1]/main",
         "postgresql:///main?host=/run/pg",

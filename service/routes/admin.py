@@ -45,7 +45,7 @@ async def _run_job_now(clients: Clients, request: Request[Any, Any, Any], job: s
             clients.settings, clients.settings.job_statement_timeout_s, JobRun, "run_job", job
         )
     except asyncpg.PostgresError as error:
-        if not main_link_failed(error):
+        if not (main_link_failed(error) and '"main_db"' in str(error)):  # postgres_fdw names its server
             raise
         # postgres_fdw refused to commit after the session with main broke: the run's log row went
         # with the transaction, so it is written again on a connection of its own.

@@ -22,9 +22,11 @@ BEGIN
         RAISE EXCEPTION 'only a failure on the link to main (SQLSTATE class 08) is logged here, not %', p_sqlstate
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- The start is the API host's clock: held within the last day and not after now.
+    p_started_at := least(greatest(coalesce(p_started_at, now()), now() - interval '1 day'), clock_timestamp());
     INSERT INTO recs.job_runs (job, started_at, finished_at, duration_ms, rows, error, details)
     VALUES (p_job, p_started_at, clock_timestamp(), 1000 * date_part('epoch', clock_timestamp() - p_started_at),
-            NULL, coalesce(p_error, 'the link to main failed'), jsonb_build_object('sqlstate', p_sqlstate))
+            NULL, left(coalesce(p_error, 'the link to main failed'), 2000), jsonb_build_object('sqlstate', p_sqlstate))
     RETURNING * INTO v_run;
     RETURN QUERY SELECT v_run.id, v_run.job, recs.job_run_status(v_run.error, v_run.details), v_run.started_at,
                         v_run.duration_ms, v_run.rows, v_run.details ->> 'sqlstate';
