@@ -15,6 +15,13 @@ import asyncpg
 from service.db import CallTimedOut, fetch_row, fetch_row_within
 
 log = logging.getLogger("service.main_reads")
+MAIN_SERVER = "main_db"  # the foreign server of main (migrate points it at MAIN_DATABASE_URL)
+
+
+def fdw_session_with_main_lost(error: BaseException) -> bool:
+    """Whether postgres_fdw itself gave up its session with main (its messages name the server): it
+    then refuses to commit the transaction that used the session."""
+    return main_link_failed(error) and f'"{MAIN_SERVER}"' in str(error)
 
 
 def main_link_failed(error: BaseException) -> bool:

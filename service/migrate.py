@@ -14,6 +14,7 @@ from yoyo.migrations import MigrationList
 
 from service.dsn import parse_pg_url
 from service.jobs import CronJob, cron_jobs
+from service.main_reads import MAIN_SERVER
 from service.settings import Settings
 
 log = logging.getLogger("service.migrate")
@@ -21,7 +22,6 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_DIR / "migrations"
 SQL_DIR = PROJECT_DIR / "sql"
 DOMAIN_STAGE = "00_domain"  # applied before the migrations after the first, which may use it
-MAIN_SERVER = "main_db"
 # libpq options of the link to main: an unreachable host fails a connect in 2 s (libpq's least,
 # under /health's 2.5 s budget); keepalives and a TCP user timeout find a peer that vanished
 # mid-query in about 20 s instead of the kernel's default of hours.

@@ -104,6 +104,9 @@ Locale = Annotated[
 # Accepted spellings of a gender; stored and answered as m or f.
 GenderText = Literal["m", "f", "male", "female", "M", "F", "Male", "Female", "MALE", "FEMALE"]
 Age = Annotated[int, msgspec.Meta(ge=0, le=130, description="Age in years.")]
+# GET /metrics: Prometheus' text format (what every Prometheus version scrapes); Litestar adds
+# "; charset=utf-8" to the header.
+METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 # A uuid as Rails writes it; ids in paths and queries are held to it too (Python's UUID() also takes
 # braces, a urn: prefix or no hyphens).
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"

@@ -10,6 +10,7 @@ import msgspec
 
 from service.models import (
     JOB_NAMES,
+    METRICS_MEDIA_TYPE,
     DemographicsPatch,
     DemographicsRequest,
     Facets,
@@ -187,7 +188,7 @@ ADMIN_ERRORS = (401, 403, 500, 503)
 OPERATIONS: dict[str, Operation] = {
     "getHealth": Operation(200, HealthReport, HEALTH, extra_responses={"503": ("HealthReport", HEALTH_DOWN)}),
     "getStats": Operation(200, Stats, STATS, ADMIN_ERRORS),
-    "getMetrics": Operation(200, None, METRICS, ADMIN_ERRORS, media_type="text/plain; version=0.0.4"),
+    "getMetrics": Operation(200, None, METRICS, ADMIN_ERRORS, media_type=METRICS_MEDIA_TYPE),
     "getPopular": Operation(
         200,
         PopularResponse,

@@ -17,7 +17,7 @@ from service.clients import Clients
 from service.db import fetch_row_on_own_connection, fetch_rows
 from service.errors import problem_response
 from service.logs import request_id
-from service.main_reads import main_link_failed
+from service.main_reads import fdw_session_with_main_lost
 from service.models import JOB_NAMES, JobRun, JobStatus
 
 log = logging.getLogger("service.admin")
@@ -45,7 +45,7 @@ async def _run_job_now(clients: Clients, request: Request[Any, Any, Any], job: s
             clients.settings, clients.settings.job_statement_timeout_s, JobRun, "run_job", job
         )
     except asyncpg.PostgresError as error:
-        if not (main_link_failed(error) and '"main_db"' in str(error)):  # postgres_fdw names its server
+        if not fdw_session_with_main_lost(error):
             raise
         # postgres_fdw refused to commit after the session with main broke: the run's log row went
         # with the transaction, so it is written again on a connection of its own.

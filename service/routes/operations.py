@@ -13,13 +13,11 @@ from litestar.di import NamedDependency
 from service.auth import ADMIN_SECURITY
 from service.clients import Clients
 from service.db import call_api, fetch_rows
-from service.models import JobStatus, OnlineRate, SequenceUsage, Stats
+from service.models import METRICS_MEDIA_TYPE, JobStatus, OnlineRate, SequenceUsage, Stats
 from service.telemetry import exposition
 
 log = logging.getLogger("service.operations")
 JOB_STATUS_TIMEOUT_S = 2.0
-# Prometheus' text format (what every Prometheus version scrapes); Litestar adds "; charset=utf-8".
-METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 @get(

@@ -20,8 +20,7 @@ BEGIN
            OR NOT EXISTS (SELECT 1 FROM recs.sync_state WHERE source = 'handpicked_present_clicks')
            OR EXISTS (SELECT 1 FROM recs.sync_state
                       WHERE source IN ('handpicked_likes', 'handpicked_present_clicks')
-                        AND watermark > coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz,
-                                                 clock_timestamp()));
+                        AND watermark > recs.sync_clock());
 END;
 $$;
 COMMENT ON FUNCTION recs.sync_is_full(double precision) IS

@@ -32,8 +32,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(c_sync_lock);
     PERFORM 1 FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
     PERFORM recs.job_step('sync.lock_waited');  -- behind another job's sync: not a read of main
-    -- The sync's clock, read after the lock (so never before the clock of a sync that committed
-    -- first): no watermark passes it (recs.sync_watermarks, recs.sync_read_events, recs.sync_is_full).
+    -- The sync's clock, read after the lock: no watermark passes it (recs.sync_clock).
     PERFORM set_config('recs.sync_clock', clock_timestamp()::text, true);
     v_half_life_days := recs.setting('popularity_half_life_days')::double precision;
     IF v_half_life_days IS NULL OR v_half_life_days <= 0 THEN

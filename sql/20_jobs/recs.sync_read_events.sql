@@ -24,7 +24,7 @@ DECLARE
     v_window_from timestamptz;  -- a full resync: the newest click read minus the window
     -- The watermarks never pass the sync's clock (recs.sync_watermarks): neither do these bounds,
     -- or a click stamped ahead of it would leave the clicks of the window it keeps without ids.
-    v_clock timestamptz := coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz, now());
+    v_clock timestamptz := recs.sync_clock();
 BEGIN
     IF p_full THEN
         TRUNCATE recs.recent_click_ids;

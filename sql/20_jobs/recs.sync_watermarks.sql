@@ -12,7 +12,7 @@ CREATE OR REPLACE FUNCTION recs.sync_watermarks() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_overlap interval := make_interval(mins => recs.setting('sync_overlap_minutes')::int);
-    v_clock timestamptz := coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz, now());
+    v_clock timestamptz := recs.sync_clock();
 BEGIN
     -- (least() and greatest() skip NULLs: a table with no event read yet keeps a NULL watermark.)
     INSERT INTO recs.sync_state AS s (source, watermark, synced_at)

@@ -10,8 +10,7 @@
 CREATE OR REPLACE FUNCTION recs.unserve_popular(p_item_ids integer[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_deleted bigint := 0;
-    v_rows bigint;
+    v_deleted bigint;
 BEGIN
     IF coalesce(cardinality(p_item_ids), 0) = 0 THEN
         RETURN 0;
@@ -22,21 +21,16 @@ BEGIN
         FROM unnest(ARRAY['*', 'm', 'f']) AS g(gender)
         CROSS JOIN (SELECT '*' UNION ALL SELECT age_group FROM recs.age_groups()) AS a(age_group)
         CROSS JOIN unnest(p_item_ids) AS i(item_id)
+    ), from_items AS (
+        DELETE FROM recs.popular_items p USING keys k
+        WHERE (p.gender, p.age_group, p.item_id) = (k.gender, k.age_group, k.item_id)
+        RETURNING 1
+    ), from_blended AS (
+        DELETE FROM recs.popular_blended b USING keys k
+        WHERE (b.gender, b.age_group, b.item_id) = (k.gender, k.age_group, k.item_id)
+        RETURNING 1
     )
-    DELETE FROM recs.popular_items p USING keys k
-    WHERE (p.gender, p.age_group, p.item_id) = (k.gender, k.age_group, k.item_id);
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
-    v_deleted := v_rows;
-    WITH keys AS (
-        SELECT g.gender, a.age_group, i.item_id
-        FROM unnest(ARRAY['*', 'm', 'f']) AS g(gender)
-        CROSS JOIN (SELECT '*' UNION ALL SELECT age_group FROM recs.age_groups()) AS a(age_group)
-        CROSS JOIN unnest(p_item_ids) AS i(item_id)
-    )
-    DELETE FROM recs.popular_blended b USING keys k
-    WHERE (b.gender, b.age_group, b.item_id) = (k.gender, k.age_group, k.item_id);
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
-    v_deleted := v_deleted + v_rows;
+    SELECT (SELECT count(*) FROM from_items) + (SELECT count(*) FROM from_blended) INTO v_deleted;
     IF v_deleted > 0 THEN
         PERFORM recs.bump_data_version('popular');
     END IF;

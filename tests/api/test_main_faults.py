@@ -111,6 +111,22 @@ async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_sk
         assert str(presents[0]) not in recovered["items"]  # liked: excluded, read from main again
 
 
+@contextlib.contextmanager
+def the_reader_killed_while_it_waits_on_a_lock(main_dsn: str) -> Iterator[None]:
+    """Main's likes locked, and the FDW's reader session ended once it waits on them (main restarting
+    or failing over mid-read)."""
+    with psycopg.connect(main_dsn) as locker:
+        locker.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
+        done = threading.Event()
+        killer = threading.Thread(target=terminate_the_reader_when_it_waits, args=(main_dsn, done))
+        killer.start()
+        try:
+            yield
+        finally:
+            done.set()
+            killer.join()
+
+
 def terminate_the_reader_when_it_waits(main_dsn: str, done: threading.Event) -> None:
     """On main: once the FDW's reader session waits on a lock, end it (main restarting, failing over)."""
     with psycopg.connect(main_dsn, autocommit=True) as main:
@@ -137,16 +153,8 @@ async def test_a_main_session_that_dies_mid_read_degrades_the_answer_instead_of_
     world.refresh_all()
     patient = msgspec.structs.replace(settings, main_read_timeout_ms=10_000)  # no timeout: the death shows
     async with AsyncTestClient(app=create_app(patient)) as client:
-        with psycopg.connect(main.info.dsn) as locker:
-            locker.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
-            done = threading.Event()
-            killer = threading.Thread(target=terminate_the_reader_when_it_waits, args=(main.info.dsn, done))
-            killer.start()
-            try:
-                page, _ = await personalized(client, str(user))
-            finally:
-                done.set()
-                killer.join()
+        with the_reader_killed_while_it_waits_on_a_lock(main.info.dsn):
+            page, _ = await personalized(client, str(user))
         assert page["degraded"] is True and page["items"]
 
 
@@ -234,24 +242,16 @@ async def test_a_job_whose_main_session_dies_mid_read_is_logged_as_failed(
     world = World(main, recs)
     world.like(world.users(1)[0], world.present())
     world.refresh_all()
-    with psycopg.connect(main.info.dsn) as locker:
-        locker.execute("LOCK TABLE handpicked_likes IN ACCESS EXCLUSIVE MODE")
-        done = threading.Event()
-        killer = threading.Thread(target=terminate_the_reader_when_it_waits, args=(main.info.dsn, done))
-        killer.start()
-        try:
-            if runner == "pg_cron":
-                with pytest.raises(psycopg.Error) as raised:
-                    world.refresh("refresh_user_profiles")
-                assert str(raised.value.sqlstate).startswith("08"), raised.value
-            else:
-                async with AsyncTestClient(app=create_app(settings)) as client:
-                    response = await client.post("/admin/update-user-profiles", auth=ADMIN_AUTH)
-                assert response.status_code == 500, response.text
-                assert "job refresh_user_profiles failed" in response.json()["detail"]
-        finally:
-            done.set()
-            killer.join()
+    with the_reader_killed_while_it_waits_on_a_lock(main.info.dsn):
+        if runner == "pg_cron":
+            with pytest.raises(psycopg.Error) as raised:
+                world.refresh("refresh_user_profiles")
+            assert str(raised.value.sqlstate).startswith("08"), raised.value
+        else:
+            async with AsyncTestClient(app=create_app(settings)) as client:
+                response = await client.post("/admin/update-user-profiles", auth=ADMIN_AUTH)
+            assert response.status_code == 500, response.text
+            assert "job refresh_user_profiles failed" in response.json()["detail"]
     logged = recs.execute(
         "SELECT left(details ->> 'sqlstate', 2), error IS NOT NULL FROM recs.job_runs"
         " WHERE job = 'refresh_user_profiles' ORDER BY id DESC LIMIT 1"
