@@ -2,7 +2,8 @@
 -- (so it is never before the clock of a sync that committed first); no watermark passes it.
 -- Outside a sync: the current time.
 -- Arguments: none. Result: the clock. Errors: none.
--- Caller: recs.sync_is_full, recs.sync_read_events, recs.sync_watermarks.
+-- Caller: recs.sync_is_full, recs.sync_read_events, recs.sync_decay_epoch, recs.sync_pairs,
+--   recs.sync_watermarks.
 CREATE OR REPLACE FUNCTION recs.sync_clock() RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(current_setting('recs.sync_clock', true), '')::timestamptz, clock_timestamp());

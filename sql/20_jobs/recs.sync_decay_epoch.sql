@@ -1,5 +1,6 @@
 -- recs.sync_decay_epoch: step 3 of recs.sync_main. The epoch of the decayed sums
--- (recs.decay_weight): on a full resync the day of the newest event read; otherwise the stored
+-- (recs.decay_weight): on a full resync the day of the newest event read (an event stamped after
+-- the sync's clock counts as of that clock, as recs.sync_pairs sums it); otherwise the stored
 -- one, unless the new events drift more than 400 half-lives from it, when it moves to their day
 -- and the stored click sums are rebased by multiplication (nothing re-read). Records the epoch,
 -- the half-life and the sync time in recs.sync_state row 'decay'.
@@ -14,7 +15,7 @@ DECLARE
     v_epoch timestamptz;
 BEGIN
     SELECT decay_epoch INTO v_stored FROM recs.sync_state WHERE source = 'decay';
-    SELECT max(created_at) INTO v_newest FROM sync_events;
+    SELECT least(max(created_at), recs.sync_clock()) INTO v_newest FROM sync_events;
     IF p_full THEN
         v_epoch := date_trunc('day', coalesce(v_newest, now()));
     ELSE

@@ -237,6 +237,31 @@ def test_a_full_resync_with_a_click_stamped_ahead_keeps_every_recent_clicks_id(w
     assert (_clicks(world, ahead), _clicks(world, recent)) == (1, 1)
 
 
+@pytest.mark.parametrize("full_resync", [True, False], ids=["full resync", "incremental sync"])
+def test_an_event_stamped_in_the_future_counts_as_now(world: World, full_resync: bool) -> None:
+    """A like and clicks stamped a year ahead (a wrong clock in Rails) count as events of the sync's
+    time: the decayed sums do not weigh them thousands of times a like of today, and a full resync's
+    decay epoch is not set to their day (which would weigh every event of today almost nothing)."""
+    ahead, liked = world.present(), world.present()
+    users = world.users(5)
+    if not full_resync:
+        world.refresh()  # the first sync is a full one: this later one reads the events incrementally
+    world.like(users[0], ahead, at=NOW + dt.timedelta(days=365))
+    world.click(users[0], ahead, at=NOW + dt.timedelta(days=365), times=3)
+    for user in users[1:]:
+        world.like(user, liked)
+    world.refresh()
+    assert popular()["items"][:2] == [liked, ahead]
+    epoch = world.recs.execute("SELECT decay_epoch <= now() FROM recs.sync_state WHERE source = 'decay'")
+    assert epoch.fetchone() == (True,)
+    stamps = world.recs.execute(
+        "SELECT bool_and(x.liked_at <= now() AND x.last_at <= now()) FROM recs.interactions x"
+        " JOIN recs.items i USING (item_id) WHERE i.present_id = %s",
+        (ahead,),
+    )
+    assert stamps.fetchone() == (True,)
+
+
 def test_a_watermark_in_the_future_is_repaired_by_a_full_resync(world: World) -> None:
     """A watermark an earlier version left in the future (the events since were never read) makes the
     next sync a full one, which reads them, and the watermark comes back to the sync's time."""
