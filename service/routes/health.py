@@ -24,19 +24,20 @@ CHECK_TIMEOUT_S = 2.5
 
 
 # Per worker: each dependency's last status, so a probe polled every few seconds logs an outage
-# once when it starts (warning) and once when it ends (info), not on every poll.
+# once when it starts (warning: health.<dependency>_down, or _unknown for main while the recs DB
+# that reaches it fails) and once when it ends (info: health.<dependency>_up), not on every poll.
 _last_status: dict[str, str] = {}
 
 
-def _note(dependency: str, status: str, error: str | None = None) -> None:
+def _note(dependency: str, status: Literal["up", "down", "unknown"], error: str | None = None) -> None:
     previous = _last_status.get(dependency, "up")
     _last_status[dependency] = status
     if status == previous:
         return
-    if status == "down":
-        log.warning(f"health.{dependency}_down", extra={"error": error})
-    else:
+    if status == "up":
         log.info(f"health.{dependency}_up")
+    else:
+        log.warning(f"health.{dependency}_{status}", extra={"error": error})
 
 
 class RecsProbe(msgspec.Struct):
@@ -72,7 +73,7 @@ async def _check_main(pool: asyncpg.Pool) -> Check:
         _note("main_db", "down", str(error))
         return Check(status="down")
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
-        log.warning("health.main_db_unknown", extra={"error": repr(error)})  # the recs DB failed
+        _note("main_db", "unknown", repr(error))  # the recs DB failed
         return Check(status="down")
     _note("main_db", "up" if probe.main_reachable else "down", probe.main_error)
     return Check(status="up" if probe.main_reachable else "down", latency_ms=probe.main_latency_ms)

@@ -76,3 +76,23 @@ async def test_an_outage_is_logged_when_it_starts_and_when_it_ends_not_on_every_
         assert (await client.get("/health")).json()["checks"]["main_db"]["status"] == "up"
     events = [record.getMessage() for record in caplog.records if record.name == "service.health"]
     assert events == ["health.main_db_down", "health.main_db_up"]
+
+
+async def test_a_recs_db_outage_is_logged_once_with_main_unknown_not_on_every_poll(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, recs = databases
+    caplog.set_level(logging.INFO, logger="service.health")
+    assert (await client.get("/health")).json()["status"] == "ok"
+    caplog.clear()
+    probes = "FUNCTION api.data_versions(), api.health()"
+    recs.execute(f"REVOKE EXECUTE ON {probes} FROM mysanta_api, PUBLIC")  # every check's call fails
+    try:
+        for _ in range(3):
+            assert (await client.get("/health")).status_code == 503
+    finally:
+        recs.execute(f"GRANT EXECUTE ON {probes} TO mysanta_api")
+    assert (await client.get("/health")).json()["status"] == "ok"
+    events = sorted(record.getMessage() for record in caplog.records if record.name == "service.health")
+    down = ["health.main_db_unknown", "health.recs_db_down"]
+    assert events == sorted([*down, "health.main_db_up", "health.recs_db_up"])
