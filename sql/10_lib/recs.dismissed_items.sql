@@ -1,6 +1,7 @@
 -- recs.dismissed_items: the presents a user dismissed (POST /feedback, kind dismiss) whose
--- dismissal still lasts (dismissal_days; 0: for ever), to leave out of their pages. A user
--- without dismissals, the common case, costs one index probe and no setting read.
+-- dismissal still lasts (dismissal_days; 0: for ever), to leave out of their pages, as today's
+-- item ids (a dismissed present not public now has none). A user without dismissals, the common
+-- case, costs one index probe and no setting read.
 -- Arguments: p_user_key (NULL: an unknown user, who has none).
 -- Result: item ids (empty when none). Errors: none.
 -- Caller: api.personalized, api.similar, api.personalized_cache_state.
@@ -14,8 +15,9 @@ BEGIN
         RETURN '{}';
     END IF;
     v_days := recs.setting('dismissal_days')::integer;
-    SELECT coalesce(array_agg(d.item_id ORDER BY d.item_id), '{}') INTO v_items
+    SELECT coalesce(array_agg(i.item_id ORDER BY i.item_id), '{}') INTO v_items
     FROM recs.dismissals d
+    JOIN recs.items i ON i.present_id = d.present_id
     WHERE d.user_key = p_user_key
       AND (v_days = 0 OR d.dismissed_at > now() - make_interval(days => v_days));
     RETURN v_items;

@@ -34,6 +34,7 @@ DECLARE
         'candidate_budget', recs.setting('similarity_candidate_budget')::bigint,
         'fixed_degree_cap', recs.setting('similarity_item_degree_cap')::integer,
         'iuf', recs.setting('similarity_iuf')::boolean,
+        'min_interactions', v_min,
         'history_limit', recs.setting('neighbor_history_limit')::integer,
         'item_neighbors', recs.item_neighbor_settings());
     v_started timestamptz := now();
@@ -89,7 +90,11 @@ BEGIN
         v_state IS NULL OR (v_state.details ->> 'history_limit')::integer
                            IS DISTINCT FROM (v_pool_settings ->> 'history_limit')::integer,
         (v_pool_settings ->> 'history_limit')::integer, v_started);
-    DELETE FROM recs.dirty_users d USING sim_changed c WHERE d.user_key = c.user_key AND d.changed_at <= v_started;
+    -- A full run ranked everyone: its marks all go, those of users erased since included (an
+    -- incremental run's list of changed users holds them, a full run's is recs.users).
+    DELETE FROM recs.dirty_users d
+    WHERE d.changed_at <= v_started
+      AND (v_full OR EXISTS (SELECT 1 FROM sim_changed c WHERE c.user_key = d.user_key));
     PERFORM recs.job_step('similarity.neighbor_votes');
     IF v_full THEN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow

@@ -2,8 +2,9 @@
 -- rather than the changed users': on the first run, when the working vectors are gone (an
 -- unlogged table is empty after a crash), every similarity_full_rebuild_hours, or when a setting
 -- the pools depend on changed since the last full run (neighbor_pool_size,
--- similarity_candidate_budget, similarity_item_degree_cap, similarity_iuf, or those of
--- recs.item_neighbor_settings).
+-- similarity_candidate_budget, similarity_item_degree_cap, similarity_iuf,
+-- min_interactions_for_similarity, or those of recs.item_neighbor_settings, the interaction
+-- weights included).
 -- Arguments: p_state, the 'user_similarities' row of recs.sync_state (NULL before the first run).
 -- Result: true for a full run. Errors: none. Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.similarity_is_full(p_state recs.sync_state) RETURNS boolean
@@ -20,6 +21,8 @@ BEGIN
            OR (p_state.details ->> 'fixed_degree_cap')::integer
               IS DISTINCT FROM recs.setting('similarity_item_degree_cap')::integer
            OR (p_state.details ->> 'iuf')::boolean IS DISTINCT FROM recs.setting('similarity_iuf')::boolean
+           OR (p_state.details ->> 'min_interactions')::integer
+              IS DISTINCT FROM recs.setting('min_interactions_for_similarity')::integer
            OR (p_state.details -> 'item_neighbors') IS DISTINCT FROM recs.item_neighbor_settings();
 END;
 $$;

@@ -19,7 +19,7 @@ DECLARE
     v_window interval := make_interval(hours => recs.setting('online_attribution_hours')::int);
     v_pages integer := recs.setting('online_attribution_pages')::int;
     -- A lower bound of the oldest page of a known user: the counters keep its hour (a few rows per
-    -- hour; served_at has a BRIN index only, which min() cannot use).
+    -- hour).
     v_oldest timestamptz := (SELECT min(h.hour) FROM recs.online_hourly h);
     v_updated bigint;
 BEGIN

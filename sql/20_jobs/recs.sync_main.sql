@@ -2,7 +2,8 @@
 -- in named steps:
 --   1. recs.sync_presents: every public present into recs.items (a private one never enters);
 --   2. recs.sync_read_events: the likes and clicks to apply, all of them on a full resync
---      (recs.sync_is_full), else those newer than the watermarks minus the overlap window;
+--      (recs.sync_is_full), else those newer than the watermarks minus the overlap window and
+--      the older ones of presents that entered recs.items in step 1;
 --      recs.sync_attribute_served credits them to the served presents they follow;
 --   3. recs.sync_decay_epoch: the epoch of the decayed sums (set, kept, or rebased);
 --   4. recs.sync_pairs, then one writer of recs.interactions: recs.sync_load_interactions (first
@@ -73,7 +74,7 @@ BEGIN
         PERFORM recs.bump_data_version('synced');  -- pages and profiles read these tables directly
     END IF;
     PERFORM recs.sync_source_totals(v_full);
-    DROP TABLE sync_presents, sync_events, sync_pairs, sync_changed_users;
+    DROP TABLE sync_presents, sync_entered, sync_events, sync_pairs, sync_changed_users;
     RETURN v_changed;
 END;
 $$;

@@ -5,9 +5,15 @@
 -- recs.dirty_users and recs.dirty_profiles, and leave recs.popular_user_segments when they have no
 -- interaction left); the users of a present whose price, category or platform changed are marked
 -- in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
--- later steps (recs.sync_source_totals counts them).
+-- later steps (recs.sync_source_totals counts them), and those that entered recs.items now in
+-- the temp table sync_entered (present_id, created_at): recs.sync_read_events reads the events
+-- of those made public after being private, or back after a while private, older than its
+-- window (they were dropped as events on a present that was not public, or removed with it).
+-- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
+-- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
--- Errors: FDW errors when main is unreachable. Caller: recs.sync_main.
+-- Errors: 55000 when main has no public present while recs.items has some; FDW errors when main
+--   is unreachable. Caller: recs.sync_main.
 CREATE OR REPLACE FUNCTION recs.sync_presents() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,6 +29,11 @@ BEGIN
     CREATE UNIQUE INDEX ON sync_presents (id);
     ANALYZE sync_presents;
     PERFORM recs.job_step('sync.presents_read');
+    IF NOT EXISTS (SELECT 1 FROM sync_presents) AND EXISTS (SELECT 1 FROM recs.items) THEN
+        RAISE EXCEPTION 'main.handpicked_presents holds no public present while % are known here: is MAIN_DATABASE_URL the Rails database? Nothing was removed',
+            (SELECT count(*) FROM recs.items)
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
 
     CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
     SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
@@ -74,11 +85,16 @@ BEGIN
       AND (i.price, i.category, i.platform, i.geo_ids, i.available)
           IS DISTINCT FROM (s.price, s.category, s.platform, s.geo_ids, s.available);
     GET DIAGNOSTICS v_written = ROW_COUNT;
-    INSERT INTO recs.items (present_id, price, category, platform, geo_ids, available, created_at, updated_at)
-    SELECT s.id, s.price, s.category, s.platform, s.geo_ids, s.available, s.created_at, s.updated_at
-    FROM sync_presents s
-    WHERE NOT EXISTS (SELECT 1 FROM recs.items i WHERE i.present_id = s.id);
-    GET DIAGNOSTICS v_inserted = ROW_COUNT;
+    CREATE TEMP TABLE sync_entered ON COMMIT DROP AS
+    WITH entered AS (
+        INSERT INTO recs.items (present_id, price, category, platform, geo_ids, available, created_at, updated_at)
+        SELECT s.id, s.price, s.category, s.platform, s.geo_ids, s.available, s.created_at, s.updated_at
+        FROM sync_presents s
+        WHERE NOT EXISTS (SELECT 1 FROM recs.items i WHERE i.present_id = s.id)
+        RETURNING present_id, created_at
+    )
+    SELECT e.present_id, e.created_at FROM entered e;
+    SELECT count(*) INTO v_inserted FROM sync_entered;
     PERFORM recs.job_step('sync.presents_written');
     RETURN v_removed + v_written + v_inserted;
 END;

@@ -1,6 +1,7 @@
 -- recs.sync_replace_interactions: step 4b of recs.sync_main on a full resync of a live table:
--- rows that differ from sync_pairs are replaced, rows main no longer has (unlikes, deleted
--- events or users) are deleted; the users of both go into the temp table sync_changed_users.
+-- rows that differ from sync_pairs are replaced (a decayed click sum differing by rounding only
+-- is not a difference), rows main no longer has (unlikes, deleted events or users) are deleted;
+-- the users of both go into the temp table sync_changed_users.
 -- Arguments: none. Result: rows replaced or deleted. Errors: none.
 -- Caller: recs.sync_main.
 CREATE OR REPLACE FUNCTION recs.sync_replace_interactions() RETURNS bigint
@@ -19,9 +20,10 @@ BEGIN
         ON CONFLICT (user_key, item_id) DO UPDATE
             SET liked_at = excluded.liked_at, clicks = excluded.clicks, click_decay = excluded.click_decay,
                 first_at = excluded.first_at, last_at = excluded.last_at
-            WHERE (x.liked_at, x.clicks, x.click_decay, x.first_at, x.last_at)
-                  IS DISTINCT FROM (excluded.liked_at, excluded.clicks, excluded.click_decay,
-                                    excluded.first_at, excluded.last_at)
+            WHERE (x.liked_at, x.clicks, x.first_at, x.last_at)
+                  IS DISTINCT FROM (excluded.liked_at, excluded.clicks, excluded.first_at, excluded.last_at)
+               -- The stored sum was added up sync by sync, this one in one go: equal to rounding.
+               OR abs(x.click_decay - excluded.click_decay) > 1e-9 * greatest(x.click_decay, excluded.click_decay)
         RETURNING x.user_key
     )
     INSERT INTO sync_changed_users SELECT user_key FROM removed UNION ALL SELECT user_key FROM replaced;

@@ -30,9 +30,9 @@ BEGIN
     FOR v_attempt IN 1..2 LOOP
         BEGIN
             v_user_key := recs.user_key_for(p_user_id);
-            INSERT INTO recs.dismissals AS d (user_key, item_id, dismissed_at)
-            VALUES (v_user_key, v_item_id, clock_timestamp())
-            ON CONFLICT (user_key, item_id) DO UPDATE SET dismissed_at = excluded.dismissed_at
+            INSERT INTO recs.dismissals AS d (user_key, present_id, dismissed_at)
+            VALUES (v_user_key, p_present_id, clock_timestamp())
+            ON CONFLICT ON CONSTRAINT dismissals_pkey DO UPDATE SET dismissed_at = excluded.dismissed_at
             RETURNING d.dismissed_at INTO dismissed_at;
             EXIT;
         EXCEPTION WHEN foreign_key_violation THEN

@@ -1,5 +1,6 @@
 -- api.undismiss_present: undoes a dismissal (DELETE /feedback): the present may come back in the
--- user's pages. Idempotent: nothing to undo is not an error.
+-- user's pages. Idempotent: nothing to undo is not an error. A present not public now can be
+-- undismissed too (its dismissal is kept by present id).
 -- Arguments: p_user_id, p_present_id.
 -- Result: true when a dismissal was removed. Errors: 22023 for a NULL argument.
 -- Caller: DELETE /feedback.
@@ -12,9 +13,8 @@ BEGIN
                   COLUMN = CASE WHEN p_user_id IS NULL THEN 'user_id' ELSE 'present_id' END;
     END IF;
     DELETE FROM recs.dismissals d
-    USING recs.users u, recs.items i
-    WHERE u.user_id = p_user_id AND i.present_id = p_present_id
-      AND d.user_key = u.user_key AND d.item_id = i.item_id;
+    USING recs.users u
+    WHERE u.user_id = p_user_id AND d.user_key = u.user_key AND d.present_id = p_present_id;
     RETURN FOUND;
 END;
 $$;

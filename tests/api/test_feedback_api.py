@@ -4,6 +4,7 @@ a clear 4xx."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -70,6 +71,53 @@ async def test_a_dismissal_lasts_dismissal_days_then_the_cleanup_job_deletes_it(
     run = await client.post("/admin/jobs/cleanup", auth=ADMIN_AUTH)
     assert run.status_code == 200, run.text
     assert world.recs.execute("SELECT count(*) FROM recs.dismissals").fetchone() == (0,)
+
+
+async def test_a_present_private_for_a_while_comes_back_still_dismissed_and_still_liked(
+    client: AsyncTestClient, world: World
+) -> None:
+    """A present that leaves recs.items (made private) and comes back gets a new row: the user's
+    dismissal is kept by present, and the likes older than the sync's window are read again at
+    once (an incremental sync), so neither comes back into the user's page."""
+    hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)  # older than the sync's overlap
+    presents = [world.present(price=10 + index) for index in range(8)]
+    liked, dismissed = presents[0], presents[1]
+    user = world.users(1, "f", "25-34")[0]
+    for present in (liked, *presents[2:4]):
+        world.like(user, present, at=hours_ago)
+    for twin in world.users(5, "f", "25-34"):
+        for present in presents:
+            world.like(twin, present, at=hours_ago)
+    world.refresh_all()
+    await dismiss(client, user, dismissed)
+    page = (await client.post("/personalized", json={"user_id": str(user)}, auth=AUTH)).json()
+    assert str(liked) not in page["items"] and str(dismissed) not in page["items"]
+
+    flipped = [liked, dismissed]
+    world.main.execute(
+        "UPDATE handpicked_presents SET user_id = %s WHERE id = ANY(%s)", (uuid.uuid4(), flipped)
+    )
+    world.refresh()
+    assert world.recs.execute(
+        "SELECT count(*) FROM recs.items WHERE present_id = ANY(%s)", (flipped,)
+    ).fetchone() == (0,)
+    world.main.execute("UPDATE handpicked_presents SET user_id = NULL WHERE id = ANY(%s)", (flipped,))
+    world.refresh()
+    page = (await client.post("/personalized", json={"user_id": str(user)}, auth=AUTH)).json()
+    assert str(liked) not in page["items"] and str(dismissed) not in page["items"]
+    assert page["pagination"]["total_items"] == 4  # 8 presents, less 3 liked and 1 dismissed
+    likes = world.recs.execute(
+        "SELECT count(*) FROM recs.interactions x JOIN recs.items i USING (item_id)"
+        " WHERE i.present_id = %s AND x.liked_at IS NOT NULL",
+        (liked,),
+    )
+    assert likes.fetchone() == (6,)
+    undo = await client.delete(
+        "/feedback", params={"user_id": str(user), "present_id": str(dismissed)}, auth=AUTH
+    )
+    assert undo.status_code == 204
+    page = (await client.post("/personalized", json={"user_id": str(user)}, auth=AUTH)).json()
+    assert str(dismissed) in page["items"]
 
 
 async def test_an_erasure_takes_the_dismissals_with_it(

@@ -568,6 +568,51 @@ def test_a_sampled_present_keeps_the_users_with_the_largest_vector_values(world:
     assert neighbours(world, light) == []  # light's own candidates through hot: itself only
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(None, None), ("like_weight", "2"), ("click_weight", "0.9"), ("similarity_click_cap", "2"),
+     ("min_interactions_for_similarity", "2")],
+)  # fmt: skip
+def test_a_change_of_what_weighs_the_user_vectors_makes_the_next_similarity_run_full(
+    world: World, key: str | None, value: str | None
+) -> None:
+    """The pools and item neighbours are weighed by the interaction weights and ranked over the users
+    with enough interactions: after a change of either, the next run recomputes every user, not
+    only the changed ones (which would mix old and new weights until the next full run)."""
+    presents = [world.present() for _ in range(4)]
+    for index, user in enumerate(world.users(4)):
+        for present in presents[: 2 + index % 3]:
+            world.like(user, present)
+        world.click(user, presents[3], times=index)
+    world.refresh_all()
+    if key is not None and value is not None:
+        world.setting(key, value)
+    world.refresh("refresh_user_similarities")
+    full = world.recs.execute(
+        "SELECT details -> 'steps_ms' ? 'similarity.analyze' FROM recs.job_runs"
+        " WHERE job = 'refresh_user_similarities' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert full == (key is not None,)
+
+
+def test_a_full_similarity_run_clears_the_marks_of_users_erased_since(world: World) -> None:
+    """An erasure marks the user for the similarity job; a full run, whose list of users to rank is
+    recs.users (without them), clears their mark too, or it would stay for good where every run is
+    a full one."""
+    presents = [world.present() for _ in range(3)]
+    users = world.users(3)
+    for user in users:
+        for present in presents:
+            world.like(user, present)
+    world.refresh_all()
+    with app_connect() as app:
+        app.execute("SELECT * FROM api.erase_user(%s)", (users[0],))
+    assert world.recs.execute("SELECT count(*) FROM recs.dirty_users").fetchone() == (1,)
+    world.setting("like_weight", "2")  # the next run is a full one
+    world.refresh("refresh_user_similarities")
+    assert world.recs.execute("SELECT count(*) FROM recs.dirty_users").fetchone() == (0,)
+
+
 def test_an_incremental_run_keeps_present_and_user_weights_as_a_full_run_computes_them(world: World) -> None:
     presents = [world.present() for _ in range(5)]
     users = world.users(6)
