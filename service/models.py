@@ -72,22 +72,17 @@ JobName = Literal[
 JOB_NAMES: tuple[str, ...] = get_args(JobName)
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
-# Category and platform names: letters of any alphabet, digits, spaces and a few joiners; quotes,
-# semicolons, parentheses, other ASCII punctuation and control characters are refused with a 422
-# naming the field. Spelled with character ranges, not \w, so that every regex engine (Python's,
-# ECMAScript's, a generated client's) reads the pattern the same way.
+# Category and platform names as the catalogue holds them (GET /facets lists them): any text of 1
+# to 200 characters but control characters (quotes, brackets and the like included: Rails' names are
+# free text, and every name reaches SQL as a parameter, never as SQL).
 ShortText = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        max_length=100,
-        pattern=(
-            r"^[^\x00-\x2F\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]"
-            r"[^\x00-\x1F\x21-\x25\x27-\x2A\x3A-\x40\x5B-\x5E\x60\x7B-\x7F]*$"
-        ),
+        max_length=200,
+        pattern=r"^[^\x00-\x1F\x7F]+$",
         description=(
-            "A name: letters (any alphabet), digits, spaces and & . / , + - _, starting with a letter, "
-            "a digit or _."
+            "A name as the catalogue has it (GET /facets lists them): any characters but control characters."
         ),
         examples=["books"],
     ),
@@ -110,6 +105,10 @@ METRICS_MEDIA_TYPE = "text/plain; version=0.0.4"
 # A uuid as Rails writes it; ids in paths and queries are held to it too (Python's UUID() also takes
 # braces, a urn: prefix or no hyphens).
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# In responses: a present's, user's or response's id, and a time with its offset (RFC 3339), so
+# that the schema tells a generated client to parse them (uuid, date-time).
+ResponseUuid = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]
+Timestamp = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
 _UUID_TEXT = re.compile(UUID_PATTERN)
 UuidText = Annotated[
     str,
@@ -277,7 +276,7 @@ class Reason(msgspec.Struct, kw_only=True, omit_defaults=True):
 
     code: Literal["similar_users", "liked_with", "category_affinity", "same_category", "popular_in_segment"]
     count: int | None = None
-    present_ids: list[str] | None = None
+    present_ids: list[ResponseUuid] | None = None
     category: str | None = None
     level: Level | None = None
     gender: Gender | None = None
@@ -287,7 +286,7 @@ class Reason(msgspec.Struct, kw_only=True, omit_defaults=True):
 class Detail(msgspec.Struct, kw_only=True):
     """One present of an explained page: its id, the strength of its first reason, its reasons."""
 
-    id: str
+    id: ResponseUuid
     score: float
     reasons: list[Reason]
 
@@ -295,15 +294,15 @@ class Detail(msgspec.Struct, kw_only=True):
 class RecommendationResponse(msgspec.Struct, kw_only=True):
     """A page of recommended present ids and how it was produced."""
 
-    items: list[str]
+    items: list[ResponseUuid]
     pagination: Pagination
     computation_time_ms: float
     algorithm_used: Tier
     cache_hit: bool
-    recommendation_id: str  # this response's id (a uuid v7, time-ordered): the page in recs.served_pages
+    recommendation_id: ResponseUuid  # this response's id (uuid v7, time-ordered): its recs.served_pages row
     variant: str | None  # the user's experiment variant (recs.experiment_variants); null: none
     fallback_level: Level | None = None
-    data_as_of: datetime.datetime | None = None
+    data_as_of: Timestamp | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
     details: list[Detail] | None = None
 
@@ -356,12 +355,12 @@ class DemographicsPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 class Demographics(msgspec.Struct, kw_only=True):
     """Stored demographics of a user."""
 
-    gender: str | None
-    age_group: str | None
+    gender: Gender | None
+    age_group: AgeGroup | None
     birth_date: datetime.date | None
     locale: str | None
     geo_id: int | None
-    updated_at: datetime.datetime
+    updated_at: Timestamp
 
 
 class PriceBand(msgspec.Struct, kw_only=True):
@@ -380,18 +379,18 @@ class Preferences(msgspec.Struct, kw_only=True):
     categories: dict[str, float]
     platforms: list[str]
     price_band: PriceBand | None
-    last_activity_at: datetime.datetime | None
+    last_activity_at: Timestamp | None
     neighbors: int
 
 
 class UserProfile(msgspec.Struct, kw_only=True):
     """Everything the service knows about a user, and the tier that would serve them now."""
 
-    user_id: str
+    user_id: ResponseUuid
     demographics: Demographics | None
     preferences: Preferences
     tier: Tier
-    profile_as_of: datetime.datetime | None
+    profile_as_of: Timestamp | None
 
 
 class PersonalizedRequest(PageOptions, kw_only=True, forbid_unknown_fields=True):
@@ -413,15 +412,15 @@ class SimilarResponse(msgspec.Struct, kw_only=True):
     """A page of presents like the asked one, and the levels that filled it (co_liked: its item
     neighbours; same_category: its category by popularity; popular: popularity)."""
 
-    items: list[str]
+    items: list[ResponseUuid]
     pagination: Pagination
     computation_time_ms: float
     algorithm_used: Literal["similar"]
     cache_hit: bool
-    recommendation_id: str  # this response's id (a uuid v7, time-ordered): the page in recs.served_pages
+    recommendation_id: ResponseUuid  # this response's id (uuid v7, time-ordered): its recs.served_pages row
     variant: str | None  # with user_id, the user's experiment variant; else null
     fallback_level: SimilarLevel | None = None
-    data_as_of: datetime.datetime | None = None
+    data_as_of: Timestamp | None = None
     warnings: list[FilterWarning] = msgspec.field(default_factory=list)
     details: list[Detail] | None = None
     levels_used: list[SimilarLevel] = msgspec.field(default_factory=list)
@@ -439,11 +438,11 @@ class FeedbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class Feedback(msgspec.Struct, kw_only=True):
     """A stored dismissal: from when, and until when (null: for ever, the dismissal_days setting 0)."""
 
-    user_id: str
-    present_id: str
+    user_id: ResponseUuid
+    present_id: ResponseUuid
     kind: Literal["dismiss"] = "dismiss"
-    dismissed_at: datetime.datetime
-    expires_at: datetime.datetime | None
+    dismissed_at: Timestamp
+    expires_at: Timestamp | None
 
 
 class PersonalizedResponse(RecommendationResponse, kw_only=True):
@@ -480,7 +479,7 @@ class Facets(msgspec.Struct, kw_only=True):
     platforms: list[FacetValue]
     prices: PriceQuantiles | None
     available_presents: int
-    data_as_of: datetime.datetime | None
+    data_as_of: Timestamp | None
 
 
 # --- operations: /admin/jobs, /stats -------------------------------------------------------------
@@ -491,9 +490,9 @@ class JobRun(msgspec.Struct, kw_only=True):
     in recs.job_runs), or skipped because another run of the job was in progress."""
 
     run_id: int
-    job: str
+    job: JobName
     status: Literal["succeeded", "failed", "skipped"]
-    started_at: datetime.datetime
+    started_at: Timestamp
     duration_ms: float | None
     rows: int | None
     error_code: str | None
@@ -509,9 +508,9 @@ class JobStatus(msgspec.Struct, kw_only=True):
     start, and pg_cron's own last outcome (null where pg_cron does not run it here, or its database
     could not be read)."""
 
-    job: str
-    started_at: datetime.datetime | None
-    finished_at: datetime.datetime | None
+    job: JobName
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
     duration_ms: float | None
     rows: int | None
     error_code: str | None
@@ -521,9 +520,9 @@ class JobStatus(msgspec.Struct, kw_only=True):
     cron_jobname: str | None
     schedule: str | None
     scheduled: bool | None
-    next_run_at: datetime.datetime | None
+    next_run_at: Timestamp | None
     cron_last_status: str | None
-    cron_last_started_at: datetime.datetime | None
+    cron_last_started_at: Timestamp | None
 
     def __post_init__(self) -> None:
         """Round the duration."""
@@ -610,12 +609,12 @@ class Stats(msgspec.Struct, kw_only=True):
     """What the service holds, how fresh it is, and how it is used (every worker counted)."""
 
     main_totals: MainTotals
-    main_totals_counted_at: datetime.datetime | None
+    main_totals_counted_at: Timestamp | None
     derived_rows: dict[str, int | None]
     users: UserCounts
     jobs: list[JobStatus]
     telemetry_available: bool
-    counting_since: datetime.datetime | None
+    counting_since: Timestamp | None
     cache: CacheSummary
     cache_by_kind: dict[str, CacheSummary]
     requests: list[LatencySummary]
@@ -631,7 +630,7 @@ class FieldError(msgspec.Struct, kw_only=True):
     field: str | None
     message: str | None
     # "in" is a keyword in Python: the attribute is renamed, the JSON key is not.
-    location: str | None = msgspec.field(default=None, name="in")
+    location: Literal["body", "path", "query"] | None = msgspec.field(default=None, name="in")
 
 
 class Problem(msgspec.Struct, kw_only=True):

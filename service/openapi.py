@@ -108,6 +108,7 @@ HEALTH = {
         "main_db": {"status": "up", "latency_ms": 2.4},
         "redis": {"status": "up", "latency_ms": 0.22},
     },
+    "replicas": [],
 }
 HEALTH_DOWN = {
     "status": "down",
@@ -116,10 +117,12 @@ HEALTH_DOWN = {
         "main_db": {"status": "down", "latency_ms": None},
         "redis": {"status": "up", "latency_ms": 0.25},
     },
+    "replicas": [],
 }
 METRICS = (
-    "# TYPE mysanta_requests_total counter\n"
-    'mysanta_requests_total{route="/popular",algorithm="popular",status="200"} 9211.0\n'
+    "# HELP mysanta_http_requests_total HTTP requests by route template, method and status.\n"
+    "# TYPE mysanta_http_requests_total counter\n"
+    'mysanta_http_requests_total{method="POST",route="/popular",status="200"} 9211.0\n'
 )
 
 
@@ -167,6 +170,24 @@ PROBLEMS: dict[int, tuple[str, Any]] = {
 }  # fmt: skip
 
 
+# Where an operation's own error differs from the shared example above: a present, not a profile,
+# not found; a bad id in the path or the query rather than in a body.
+PRESENT_NOT_FOUND = _problem(404, "Not found", f"no public present {ITEMS[0]}", "/similar")
+BAD_PATH_USER = _problem(
+    422, "Invalid request", "user_id must be a uuid", "/user-profile/abc",
+    [{"field": "user_id", "message": "must be a uuid, got 'abc'", "in": "path"}],
+)  # fmt: skip
+BAD_QUERY_USER = _problem(
+    422, "Invalid request", "user_id must be a uuid", "/feedback",
+    [{"field": "user_id", "message": "must be a uuid, got 'abc'", "in": "path"}],
+)  # fmt: skip
+BAD_QUERY_USER["errors"][0]["in"] = "query"
+BAD_JOB = _problem(
+    422, "Invalid request", "job must be one of the jobs GET /admin/jobs lists", "/admin/jobs/refresh",
+    [{"field": "job", "message": f"must be one of: {', '.join(JOB_NAMES)}; got 'refresh'", "in": "path"}],
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Operation:
     """What one operation takes and answers: its body, its success and the errors it can answer."""
@@ -181,6 +202,7 @@ class Operation:
     body_media_type: str = "application/json"
     media_type: str = "application/json"
     extra_responses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    problem_examples: dict[int, Any] = field(default_factory=dict)  # by status, over PROBLEMS'
 
 
 BODY_ERRORS = (400, 401, 413, 422, 500, 503)
@@ -266,6 +288,7 @@ OPERATIONS: dict[str, Operation] = {
         },
         tuple(sorted((*BODY_ERRORS, 404))),
         SimilarRequest,
+        problem_examples={404: PRESENT_NOT_FOUND},
     ),
     "getFacets": Operation(200, Facets, FACETS, (401, 500, 503)),
     "postFeedback": Operation(
@@ -274,9 +297,14 @@ OPERATIONS: dict[str, Operation] = {
         FEEDBACK,
         tuple(sorted((*BODY_ERRORS, 404))),
         FeedbackRequest,
+        problem_examples={404: PRESENT_NOT_FOUND | {"instance": "/feedback"}},
     ),
-    "deleteFeedback": Operation(204, None, None, (401, 422, 500, 503)),
-    "getUserProfile": Operation(200, UserProfile, PROFILE, (401, 404, 422, 500, 503)),
+    "deleteFeedback": Operation(
+        204, None, None, (401, 422, 500, 503), problem_examples={422: BAD_QUERY_USER}
+    ),
+    "getUserProfile": Operation(
+        200, UserProfile, PROFILE, (401, 404, 422, 500, 503), problem_examples={422: BAD_PATH_USER}
+    ),
     "putUserProfile": Operation(200, UserProfile, PROFILE, BODY_ERRORS, DemographicsRequest),
     "patchUserProfile": Operation(
         200,
@@ -286,9 +314,13 @@ OPERATIONS: dict[str, Operation] = {
         DemographicsPatch,
         body_media_type="application/merge-patch+json",  # the server takes application/json too
     ),
-    "deleteUserProfile": Operation(204, None, None, (401, 422, 500, 503)),
+    "deleteUserProfile": Operation(
+        204, None, None, (401, 422, 500, 503), problem_examples={422: BAD_PATH_USER}
+    ),
     "listJobs": Operation(200, list[JobStatus], [JOB_STATUS], ADMIN_ERRORS),
-    "runJob": Operation(200, JobRun, JOB_RUN, (401, 403, 409, 422, 500, 503)),
+    "runJob": Operation(
+        200, JobRun, JOB_RUN, (401, 403, 409, 422, 500, 503), problem_examples={422: BAD_JOB}
+    ),
     "refreshPopularItems": Operation(200, JobRun, JOB_RUN, (401, 403, 409, 500, 503)),
     "updateUserProfiles": Operation(
         200, JobRun, JOB_RUN | {"job": "refresh_user_profiles", "rows": 48211}, (401, 403, 409, 500, 503)
@@ -366,6 +398,36 @@ def _split_gender_spellings(components: dict[str, Any]) -> None:
                 ]
 
 
+# Headers the server sends: the request's id on every answer (the caller's X-Request-ID when it sent
+# a valid one), and those of a 401 and a 503.
+REQUEST_ID_HEADER = {
+    "description": "The request's id: the caller's X-Request-ID when valid, else a new one; logged with it.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+REQUEST_ID_PARAMETER = {
+    "name": "X-Request-ID",
+    "in": "header",
+    "required": False,
+    "description": "The caller's request id (e.g. Rails' request.request_id), answered and logged with the "
+    "request; 1 to 128 printable characters, else the server makes its own.",
+    "schema": {"type": "string"},
+}
+PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The HTTP Basic challenge.", "required": True, "schema": {"type": "string"},
+        },
+    },
+    503: {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.", "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    },
+}  # fmt: skip
+
+
 def _content(schema: dict[str, Any], example: Any, media_type: str) -> dict[str, Any]:
     return {media_type: {"schema": schema, "example": example}}
 
@@ -395,8 +457,14 @@ def _responses(operation: Operation) -> dict[str, Any]:
         description, example = PROBLEMS[status]
         responses[str(status)] = {
             "description": description,
-            "content": _content({"$ref": REF.format(name="Problem")}, example, PROBLEM_MEDIA_TYPE),
-        }
+            "content": _content(
+                {"$ref": REF.format(name="Problem")}, operation.problem_examples.get(status, example),
+                PROBLEM_MEDIA_TYPE,
+            ),
+            "headers": PROBLEM_HEADERS.get(status, {}),
+        }  # fmt: skip
+    for response in responses.values():
+        response["headers"] = {"X-Request-ID": REQUEST_ID_HEADER} | response.get("headers", {})
     return responses
 
 
@@ -423,4 +491,11 @@ def build_document(generated: dict[str, Any], settings: Settings) -> dict[str, A
             else:
                 operation.pop("requestBody", None)
             operation["responses"] = _responses(spec)
+            operation["parameters"] = [*operation.get("parameters", []), REQUEST_ID_PARAMETER]
+            # Stated on each operation, as generators read it: the admin pair opens the Rails routes
+            # too; /health needs none.
+            if operation.get("security") == [{}]:
+                operation["security"] = []
+            elif "security" not in operation:
+                operation["security"] = [{"basic": []}, {"admin": []}]
     return document

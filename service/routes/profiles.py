@@ -21,9 +21,11 @@ from service.db import call_api, fetch_row
 from service.errors import RETRY_AFTER_SECONDS
 from service.models import (
     UUID_PATTERN,
+    AgeGroup,
     Demographics,
     DemographicsPatch,
     DemographicsRequest,
+    Gender,
     Preferences,
     PriceBand,
     Tier,
@@ -51,8 +53,8 @@ class ProfileRow(msgspec.Struct, kw_only=True):
     """api.user_profile's row: flat columns, nested into the response by to_profile."""
 
     user_id: str
-    gender: str | None
-    age_group: str | None
+    gender: Gender | None
+    age_group: AgeGroup | None
     birth_date: dt.date | None
     locale: str | None
     geo_id: int | None

@@ -116,7 +116,7 @@ async def test_personalized_and_similar_take_the_same_filters(
 @pytest.mark.parametrize(
     ("filters", "field"),
     [
-        ({"categories": ["ok", "bad;name"]}, "filters.categories[1]"),
+        ({"categories": ["ok", "bad\tname"]}, "filters.categories[1]"),
         ({"exclude_categories": ["x"] * 101}, "filters.exclude_categories"),
         ({"categories": "books"}, "filters.categories"),
     ],
@@ -148,6 +148,28 @@ async def test_facets_list_what_the_filters_take_and_follow_the_refresh(
     after = (await client.get("/facets", auth=AUTH)).json()
     assert {"name": "games", "presents": 1} in after["categories"] and after["prices"]["min"] == 5
     assert (await client.get("/facets")).status_code == 401
+
+
+async def test_every_name_facets_lists_is_a_filter_the_routes_take(
+    client: AsyncTestClient, world: World
+) -> None:
+    """Names are free text in the catalogue: quotes, brackets, signs and outer spaces included, a name
+    /facets lists filters every route."""
+    names = ["Kids' books", "Shop (online)", "#1 store!", "x;y", "  spaced  "]
+    made = {name: world.present(category=name, platform=name) for name in names}
+    fan = world.users(1)[0]
+    for present in made.values():
+        world.like(fan, present)
+    world.refresh_all()
+    facets = (await client.get("/facets", auth=AUTH)).json()
+    assert sorted(c["name"] for c in facets["categories"]) == sorted(names)
+    for category in facets["categories"]:
+        filters = {"category": category["name"], "platform": category["name"].upper()}
+        page = await popular(client, filters)
+        assert page["items"] == [str(made[category["name"]])] and page["warnings"] == []
+        body = {"present_id": page["items"][0], "filters": {"exclude_categories": [category["name"]]}}
+        similar = await client.post("/similar", json=body, auth=AUTH)
+        assert similar.status_code == 200 and page["items"][0] not in similar.json()["items"]
 
 
 async def test_max_per_category_spreads_every_route_and_is_checked(
