@@ -73,17 +73,16 @@ JOB_NAMES: tuple[str, ...] = get_args(JobName)
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]
 GeoId = Annotated[int, msgspec.Meta(ge=0, le=2_147_483_647, description="Region id, as Rails has it.")]
 # Category and platform names as the catalogue holds them (GET /facets lists them): any text of 1
-# to 200 characters but control characters (quotes, brackets and the like included: Rails' names are
-# free text, and every name reaches SQL as a parameter, never as SQL).
+# to 1000 characters but NUL, which PostgreSQL text cannot hold, so every name the catalogue has
+# is one a filter takes (quotes, brackets, tabs included: Rails' names are free text, and a name
+# reaches SQL as a parameter, never as SQL).
 ShortText = Annotated[
     str,
     msgspec.Meta(
         min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00-\x1F\x7F]+$",
-        description=(
-            "A name as the catalogue has it (GET /facets lists them): any characters but control characters."
-        ),
+        max_length=1000,
+        pattern=r"^[^\x00]+$",
+        description="A name as the catalogue has it (GET /facets lists them): any characters but NUL.",
         examples=["books"],
     ),
 ]
@@ -508,7 +507,7 @@ class JobStatus(msgspec.Struct, kw_only=True):
     start, and pg_cron's own last outcome (null where pg_cron does not run it here, or its database
     could not be read)."""
 
-    job: JobName
+    job: str  # a recs job, or another pg_cron job of this database (its name, or cron-job-<id>)
     started_at: Timestamp | None
     finished_at: Timestamp | None
     duration_ms: float | None

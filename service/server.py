@@ -12,9 +12,12 @@ import logging
 from typing import Any
 
 from uvicorn.config import Config
+from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from service.errors import RETRY_AFTER_SECONDS
+from service.logs import request_id
 from service.settings import load_settings
 
 log = logging.getLogger("service.http")
@@ -61,6 +64,27 @@ class CoalescingTransport:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+async def _overloaded(scope: Any, receive: Any, send: Any) -> None:
+    """The answer beyond HTTP_LIMIT_CONCURRENCY, in place of uvicorn's text/plain one: a 503 like
+    every other (problem+json, Retry-After, the request's id), so clients back off the same way."""
+    body = json.dumps({
+        "type": "about:blank", "title": "Service Unavailable", "status": 503,
+        "detail": "Too many requests in progress; retry shortly.",
+    }).encode()  # fmt: skip
+    headers = [
+        (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", RETRY_AFTER_SECONDS.encode()),
+        (b"x-request-id", request_id(scope).encode("latin-1")),
+    ]  # fmt: skip
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# uvicorn's protocol answers a request past the concurrency limit with the ASGI app it names
+# service_unavailable (it never reaches ours): this module's protocol is the one the service serves with.
+setattr(httptools_impl, "service_unavailable", _overloaded)  # noqa: B010 - a module global, not exported
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):

@@ -12,7 +12,7 @@
 -- reading an event: on a full resync at the target scale (4.4M events), 8.8-9.0 s of CPU against
 -- 11.1-13.7 s with every id.
 -- An incremental read also reads the older events of the presents that entered recs.items in
--- this sync and existed before its window (temp table sync_entered, from recs.sync_presents).
+-- this sync (temp table sync_entered, from recs.sync_presents).
 -- Arguments: p_full (a full resync: recs.recent_click_ids is emptied, everything read).
 -- Result: none (the temp table). Errors: FDW errors when main is unreachable.
 -- Caller: recs.sync_main.
@@ -27,7 +27,7 @@ DECLARE
     -- The watermarks never pass the sync's clock (recs.sync_watermarks): neither do these bounds,
     -- or a click stamped ahead of it would leave the clicks of the window it keeps without ids.
     v_clock timestamptz := recs.sync_clock();
-    v_entered uuid[];  -- presents new to recs.items whose events may predate the window
+    v_entered uuid[];  -- presents new to recs.items in this sync
 BEGIN
     IF p_full THEN
         TRUNCATE recs.recent_click_ids;
@@ -72,22 +72,25 @@ BEGIN
             WHERE c.created_at > v_window_from AND c.created_at <= v_ids_from;
         END IF;
     ELSE
-        DELETE FROM sync_events e USING recs.recent_click_ids r WHERE NOT e.is_like AND r.id = e.id;
-        -- Presents that entered recs.items in this sync (recs.sync_presents) but existed before the
-        -- window: their older events too, by main's index on the present (a present created
-        -- inside the window has none older). Their clicks inside the window that an earlier sync
-        -- counted before the present left are not counted again (their ids are still in
-        -- recs.recent_click_ids): at most sync_overlap_minutes of its clicks.
-        v_entered := ARRAY(SELECT e.present_id FROM sync_entered e
-                           WHERE e.created_at IS NULL OR e.created_at <= greatest(v_likes_from, v_clicks_from));
+        -- Clicks counted already, but those of presents that entered recs.items in this sync: one
+        -- back after a while private had its interactions removed with it, so its clicks the
+        -- window keeps ids of count again (one public for the first time has none kept).
+        DELETE FROM sync_events e USING recs.recent_click_ids r
+        WHERE NOT e.is_like AND r.id = e.id
+          AND NOT EXISTS (SELECT 1 FROM sync_entered n JOIN recs.items i ON i.present_id = n.present_id
+                          WHERE i.item_id = e.item_id);
+        -- Presents that entered recs.items in this sync (recs.sync_presents): their events older
+        -- than the window too, by main's index on the present (for a new present, two probes that
+        -- find nothing, unless its events were imported with older times).
+        v_entered := ARRAY(SELECT e.present_id FROM sync_entered e);
         IF cardinality(v_entered) > 0 THEN
             INSERT INTO sync_events (is_like, id, user_id, item_id, created_at)
-            SELECT true, NULL, l.user_id, i.item_id, l.created_at
+            SELECT true, NULL::uuid, l.user_id, i.item_id, l.created_at
             FROM main.handpicked_likes l
             JOIN recs.items i ON i.present_id = l.handpicked_present_id
             WHERE l.handpicked_present_id = ANY (v_entered) AND l.created_at <= v_likes_from
             UNION ALL
-            SELECT false, NULL, c.user_id, i.item_id, c.created_at
+            SELECT false, NULL::uuid, c.user_id, i.item_id, c.created_at
             FROM main.handpicked_present_clicks c
             JOIN recs.items i ON i.present_id = c.handpicked_present_id
             WHERE c.handpicked_present_id = ANY (v_entered) AND c.created_at <= v_clicks_from;
@@ -97,4 +100,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.sync_read_events(boolean) IS
-    'Sync step 2: the likes and clicks to apply (all, or newer than the watermarks minus the overlap) into temp table sync_events.';
+    'Sync step 2: the likes and clicks to apply (all, or newer than the watermarks minus the overlap, and the older ones of presents that entered recs.items) into temp table sync_events.';

@@ -1,6 +1,7 @@
 -- api.patch_user_demographics: applies a JSON merge patch (RFC 7396) to a user's demographics: a
 -- key present sets its field (JSON null clears it), a key absent keeps the stored value. A
--- birth_date without an age_group re-derives the age group from the birth date. A user without
+-- birth_date without an age_group re-derives the age group from the birth date, as does any patch
+-- without an age_group of a user whose stored group came from their birth date. A user without
 -- stored demographics starts from all fields NULL. Patches of one user are applied one at a time.
 -- Arguments: p_user_id; p_patch, a jsonb object with any of gender, age_group, birth_date
 --   (YYYY-MM-DD), locale, geo_id.
@@ -42,6 +43,9 @@ BEGIN
         CASE WHEN p_patch ? 'gender' THEN p_patch ->> 'gender' ELSE v_stored.gender END,
         CASE WHEN p_patch ? 'age_group' THEN p_patch ->> 'age_group'
              WHEN p_patch ? 'birth_date' THEN NULL
+             -- A group the stored birth date gave is derived again (today's), not kept as sent:
+             -- kept, it would look sent explicitly, and the cleanup job would no longer move it.
+             WHEN v_stored.age_group = recs.age_group_of(v_stored.birth_date, v_stored.updated_at::date) THEN NULL
              ELSE v_stored.age_group END,
         CASE WHEN p_patch ? 'birth_date' THEN (p_patch ->> 'birth_date')::date ELSE v_stored.birth_date END,
         CASE WHEN p_patch ? 'locale' THEN p_patch ->> 'locale' ELSE v_stored.locale END,

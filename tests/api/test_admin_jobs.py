@@ -18,7 +18,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings, settings_environ
-from tests.conftest import ADMIN_AUTH, make_settings, owner_connect, running_server
+from tests.conftest import ADMIN_AUTH, RECS_DB, SUPERUSER, make_settings, owner_connect, running_server
 from tests.data import break_job_setting
 
 
@@ -30,6 +30,29 @@ async def test_run_a_job_then_see_it_in_the_status(client: AsyncTestClient) -> N
     assert run["duration_ms"] >= 0 and run["run_id"] > 0
     status = (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()
     assert ("cleanup", 1, 0) in [(job["job"], job["runs"], job["failures"]) for job in status]
+
+
+async def test_a_dbas_own_cron_job_is_listed_beside_the_recs_jobs(client: AsyncTestClient) -> None:
+    """Another pg_cron job of this database (a DBA's) is listed by its name, not refused by the
+    schema of the recs jobs' names: /admin/jobs, /stats and /metrics still answer."""
+    with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as su:
+        row = su.execute(
+            "INSERT INTO cron.job"
+            " (schedule, command, nodename, nodeport, database, username, active, jobname) VALUES"
+            " ('0 3 * * *', 'VACUUM', 'localhost', 5432, %s, 'mysanta_owner', false, 'nightly-vacuum')"
+            " RETURNING jobid",
+            (RECS_DB,),
+        ).fetchone()
+        assert row is not None
+        try:
+            jobs = await client.get("/admin/jobs", auth=ADMIN_AUTH)
+            stats = await client.get("/stats", auth=ADMIN_AUTH)
+            metrics = await client.get("/metrics", auth=ADMIN_AUTH)
+        finally:
+            su.execute("DELETE FROM cron.job WHERE jobid = %s", row)
+    assert jobs.status_code == 200, jobs.text
+    assert "nightly-vacuum" in [job["job"] for job in jobs.json()]
+    assert stats.status_code == 200 and metrics.status_code == 200
 
 
 async def test_a_failing_job_is_a_logged_500(

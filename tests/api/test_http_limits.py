@@ -155,7 +155,10 @@ def test_a_slow_handler_is_not_cut_and_too_many_connections_get_503(
         others = [socket.create_connection(address) for _ in range(3)]
         try:
             refused = httpx.get(f"{base_url}/health")
-            assert refused.status_code == 503 and refused.headers["content-type"].startswith("text/plain")
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.headers["retry-after"] == "5" and refused.headers["x-request-id"]
+            assert refused.json()["status"] == 503
         finally:
             for other in others:
                 other.close()

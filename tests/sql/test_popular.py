@@ -349,12 +349,48 @@ def test_an_age_group_from_a_birth_date_moves_with_the_users_age(world: World) -
         " FROM recs.user_demographics d JOIN recs.users u USING (user_key)"
     ).fetchall()
     assert sorted(groups) == sorted([(aged, "25-34", True), (explicit, "55+", False)])
+    # A PATCH of another field re-derives a group the birth date gave (kept as it was, it would look
+    # sent explicitly, and the cleanup job would leave it).
+    patched = uuid.uuid4()
+    with app_connect() as app:
+        app.execute(
+            "SELECT FROM api.upsert_user_demographics(%s, 'f', NULL, %s, 'en', NULL)", (patched, born)
+        )
+    world.recs.execute(
+        stored_a_year_ago + ", age_group = '18-24' FROM recs.users u"
+        " WHERE u.user_key = recs.user_demographics.user_key AND u.user_id = %s",
+        (patched,),
+    )
+    with app_connect() as app:
+        row = app.execute(
+            'SELECT age_group FROM api.patch_user_demographics(%s, \'{"locale": "de"}\')', (patched,)
+        )
+        assert row.fetchone() == ("25-34",)
     world.refresh()
     assert world.recs.execute(segment, (aged,)).fetchone() == ("25-34",)
     world.refresh("cleanup")  # once moved, nothing more to move
     assert world.recs.execute(
         "SELECT rows FROM recs.job_runs WHERE job = 'cleanup' ORDER BY id DESC LIMIT 1"
     ).fetchone() == (0,)
+
+
+def test_a_present_private_for_a_while_comes_back_with_its_clicks(world: World) -> None:
+    """Clicks of a present that left recs.items (made private) were removed with it: when it comes
+    back, those inside the sync's window count again, with those before it, however often read."""
+    present, other = world.present(), world.present()
+    user = world.users(1)[0]
+    now = dt.datetime.now(dt.UTC)
+    world.click(user, present, at=now - dt.timedelta(hours=3), times=2)
+    world.click(user, present, at=now - dt.timedelta(minutes=5), times=3)
+    world.refresh()
+    assert _clicks(world, present) == 5
+    world.main.execute("UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), present))
+    world.refresh()
+    assert _clicks(world, present) is None and other in popular()["items"] + [other]
+    world.main.execute("UPDATE handpicked_presents SET user_id = NULL WHERE id = %s", (present,))
+    for _ in range(2):
+        world.refresh()
+        assert _clicks(world, present) == 5
 
 
 def test_a_main_without_any_public_present_empties_nothing(world: World) -> None:
