@@ -309,6 +309,7 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
 class PopularResponse(RecommendationResponse, kw_only=True):
     """A popular page, with every segment level that contributed to it."""
 
+    algorithm_used: Literal["popular"]
     levels_used: list[Level] = msgspec.field(default_factory=list)
 
 
