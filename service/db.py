@@ -171,15 +171,26 @@ async def fetch_row(pool: asyncpg.Pool, into: type[Row], function: str, *args: A
 
 
 async def fetch_row_with_overrides(
-    pool: asyncpg.Pool, overrides: str, into: type[Row], function: str, *args: Any
+    pool: asyncpg.Pool,
+    overrides: str,
+    into: type[Row],
+    function: str,
+    *args: Any,
+    timeout_s: float | None = None,
 ) -> Row:
     """The single row of api.<function>(*args) ranked with an experiment variant's overrides of
     recs.settings: in one transaction whose local recs.setting_overrides (read by recs.setting) is
-    the JSON object `overrides`, so they reach no other call on the connection."""
+    the JSON object `overrides`, so they reach no other call on the connection. With timeout_s, given
+    up after it as fetch_row_within gives up (CallTimedOut, the connection closed)."""
     query = api_query(function, len(args))
-    async with pool.acquire() as connection, connection.transaction():
-        await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
-        row = await connection.fetchrow(query, *args)
+    async with pool.acquire() as connection:
+        try:
+            async with connection.transaction():
+                await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
+                row = await connection.fetchrow(query, *args, timeout=timeout_s)
+        except TimeoutError:
+            connection.terminate()
+            raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
     return msgspec.convert(dict(row), into)
 
 

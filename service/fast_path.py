@@ -26,7 +26,7 @@ from litestar.types import (
 
 from service.auth import BasicAuthMiddleware
 from service.clients import STATE_KEY, Clients
-from service.logs import REQUEST_ID_BYTES, RequestLogMiddleware, request_id
+from service.logs import REQUEST_ID_BYTES, REQUEST_STARTED_KEY, RequestLogMiddleware, request_id
 from service.recommendations import Page
 from service.validation import FAST_PATH_ERROR
 
@@ -91,6 +91,7 @@ class ServiceApp(Litestar):
 
     async def _fast(self, route: _Route, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        scope.setdefault("state", {})[REQUEST_STARTED_KEY] = started  # its log's time, if handed on
         authorization: str | None = None
         content_type = b""
         plain = True

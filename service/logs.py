@@ -22,6 +22,8 @@ log = logging.getLogger("service.http")
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
+# scope["state"] key: when the fast path began a request it then hands on to Litestar (perf_counter).
+REQUEST_STARTED_KEY = "request_started"
 
 
 class JsonFormatter(logging.Formatter):
@@ -140,8 +142,9 @@ class RequestLogMiddleware(ASGIMiddleware):
         self.summary = summary if summary is not None and summary.interval_s > 0 else None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        """Time the request and log or count it when it is done."""
-        started = time.perf_counter()
+        """Time the request and log or count it when it is done (from when the fast path took it, for
+        one it handed on to Litestar)."""
+        started = scope.get("state", {}).get(REQUEST_STARTED_KEY) or time.perf_counter()
         the_request_id = request_id(scope)
         status = 500
 

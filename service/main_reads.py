@@ -80,12 +80,15 @@ class MainBreaker:
 
     Closed: every call tries. After a failure (main unreachable, an error, or no answer within the
     time limit) it opens for open_s: calls skip main (their answers say degraded). Then one call
-    at a time probes: success closes it, failure opens it again.
+    at a time probes: success closes it, failure opens it again. A read that began before the
+    breaker opened says nothing about main since: its success does not close it (on a slow main,
+    the reads in flight when one timed out closed it again at once, and it flapped).
     """
 
     def __init__(self, open_s: float) -> None:
         self.open_s = open_s
         self._open_until: float | None = None
+        self._opened_at = float("-inf")
         self._probing = False
 
     @property
@@ -102,17 +105,23 @@ class MainBreaker:
         self._probing = True
         return True
 
-    def succeeded(self) -> None:
-        """Main answered: close."""
-        if self._open_until is not None:
-            log.info("main_breaker.closed")
+    def succeeded(self, started: float) -> None:
+        """Main answered a read begun at started (time.monotonic()): close, unless the read began
+        before the breaker opened."""
+        if self._open_until is None:
+            return
+        if started < self._opened_at:
+            return
+        log.info("main_breaker.closed")
         self._open_until, self._probing = None, False
 
     def failed(self, reason: str) -> None:
         """Main failed or did not answer in time: open (again) for open_s."""
+        now = time.monotonic()
         if self._open_until is None:
             log.warning("main_breaker.opened", extra={"reason": reason, "open_s": self.open_s})
-        self._open_until, self._probing = time.monotonic() + self.open_s, False
+            self._opened_at = now
+        self._open_until, self._probing = now + self.open_s, False
 
     def released(self) -> None:
         """A probe ended without an outcome (the request was cancelled): let another call probe."""
@@ -126,6 +135,7 @@ async def fetch_reading_main(
     within timeout_s; when main fails (in the row, or as a broken link) or is slow, the breaker
     opens and the call is made again with read_main false (the row's fresh_checked then says so)."""
     if breaker.try_main():
+        started = time.monotonic()
         try:
             row = await fetch_row_within(pool, timeout_s, into, function, *args, True)
         except CallTimedOut:
@@ -140,7 +150,7 @@ async def fetch_reading_main(
             raise
         else:
             if row.fresh_checked:
-                breaker.succeeded()
+                breaker.succeeded(started)
                 return row
             breaker.failed("error")
             return row

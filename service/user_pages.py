@@ -17,7 +17,7 @@ import msgspec
 
 from service.cache import personalized_state_key, user_tag
 from service.clients import Clients
-from service.db import fetch_row, fetch_row_with_overrides
+from service.db import CallTimedOut, fetch_row, fetch_row_with_overrides, fetch_row_within
 from service.main_reads import fetch_reading_main, main_link_failed
 from service.online import Variant
 from service.recommendations import (
@@ -195,14 +195,26 @@ async def _rank(
     read_main = fresh_checked and not quiet
     call_args = (*call_arguments(query.args), read_main)
     overrides = None if variant is None else variant.overrides
+    # A ranking that reads main answers within MAIN_READ_TIMEOUT_MS, as the state's read does.
+    within = clients.settings.main_read_timeout_ms / 1000 if read_main else None
 
     async def rank(*args: Any) -> RankedPage:
-        if overrides is None:
-            return await fetch_row(target.pool, query.into, query.function, *args)
-        return await fetch_row_with_overrides(target.pool, overrides, query.into, query.function, *args)
+        if overrides is not None:
+            return await fetch_row_with_overrides(
+                target.pool, overrides, query.into, query.function, *args, timeout_s=within
+            )
+        if within is not None and args[-1]:
+            return await fetch_row_within(target.pool, within, query.into, query.function, *args)
+        return await fetch_row(target.pool, query.into, query.function, *args)
 
     try:
         ranked = await rank(*call_args)
+    except CallTimedOut:
+        # Main slowed down since the state was read: the breaker opens, and the page goes on
+        # without it (degraded, never stored under a key that says main was read).
+        clients.main_breaker.failed("timeout")
+        within = None
+        ranked = await rank(*call_args[:-1], False)
     except asyncpg.PostgresError as error:
         if not (read_main and main_link_failed(error)):
             raise

@@ -5,9 +5,13 @@ other request, refused or failing, is answered by Litestar as before."""
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 import uuid
 from typing import Any
 
+import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -83,6 +87,33 @@ async def test_an_error_of_the_page_is_answered_as_the_handlers_own(
     fast_problem = {k: v for k, v in fast.json().items() if k != "request_id"}
     slow_problem = {k: v for k, v in slow.json().items() if k != "request_id"}
     assert fast_problem == slow_problem
+
+
+async def test_a_request_handed_on_to_litestar_is_timed_from_its_start(
+    client: AsyncTestClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fast path spent its time on the page before handing its error on: the request's log line
+    and latency count that time too (they counted Litestar's part alone, a fraction of a
+    millisecond, for a request that waited seconds)."""
+    caplog.set_level(logging.DEBUG, logger="service.http")
+    with psycopg.connect(world.recs.info.dsn) as locker:
+        locker.execute("LOCK TABLE recs.items IN ACCESS EXCLUSIVE MODE")  # the page's SQL waits
+
+        def release() -> None:
+            time.sleep(0.6)
+            locker.commit()
+
+        releaser = threading.Thread(target=release)
+        releaser.start()
+        try:
+            response = await client.post("/similar", json={"present_id": str(uuid.uuid4())}, auth=AUTH)
+        finally:
+            releaser.join()
+    assert response.status_code == 404, response.text
+    logged = [
+        r for r in caplog.records if r.getMessage() == "http.request" and getattr(r, "status", None) == 404
+    ]
+    assert logged and logged[-1].duration_ms >= 500  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

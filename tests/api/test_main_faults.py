@@ -22,10 +22,11 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.bootstrap import bootstrap, main_grants
+from service.main_reads import MainBreaker
 from service.migrate import migrate
 from service.settings import Settings
 from tests.clusters import Cluster
-from tests.conftest import ADMIN_AUTH, AUTH, SUPERUSER_URL
+from tests.conftest import ADMIN_AUTH, AUTH, SUPERUSER_URL, serving_settings
 from tests.data import World
 from tests.sql.test_main_elsewhere import RAILS_EXTRA, RECS_DB, elsewhere_settings
 
@@ -109,6 +110,56 @@ async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_sk
         recovered, _ = await personalized(client, str(user))
         assert recovered["degraded"] is False
         assert str(presents[0]) not in recovered["items"]  # liked: excluded, read from main again
+
+
+def test_a_read_begun_before_the_breaker_opened_does_not_close_it() -> None:
+    """On a slow main, reads in flight when one times out still succeed: they must not close the
+    breaker at once (it flapped open/closed on every request); the probe after open_s does."""
+    breaker = MainBreaker(open_s=0.05)
+    assert breaker.try_main()
+    in_flight = time.monotonic()
+    breaker.failed("timeout")
+    breaker.succeeded(in_flight)
+    assert breaker.is_open and not breaker.try_main()
+    time.sleep(0.06)
+    assert breaker.try_main()  # the probe
+    probe = time.monotonic()
+    assert not breaker.try_main()  # one probe at a time
+    breaker.succeeded(probe)
+    assert not breaker.is_open and breaker.try_main()
+
+
+async def test_a_page_ranked_with_a_read_of_a_slow_main_is_degraded_within_the_time_limit(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    """A page missed under a stored state with unsynced events reads main while ranking: that read
+    answers within MAIN_READ_TIMEOUT_MS as the state's does (degraded, the breaker open), not at
+    the statement timeout with a 503."""
+    main, recs = databases
+    world = World(main, recs)
+    presents = [world.present() for _ in range(8)]
+    user, *others = world.users(4)
+    for other in others:
+        for present in presents:
+            world.like(other, present)
+    world.like(user, presents[0])
+    world.refresh_all()
+    world.like(user, presents[1])  # unsynced: a miss under the user's state reads main again
+    slow = serving_settings(
+        fault_settings(settings), personalized_state_max_age_ms=60_000, main_breaker_open_s=30
+    )
+    async with AsyncTestClient(app=create_app(slow)) as client:
+        first, _ = await personalized(client, str(user))
+        assert first["degraded"] is False and str(presents[1]) not in first["items"]
+        with psycopg.connect(main.info.dsn) as locker:
+            locker.execute("LOCK TABLE handpicked_likes, handpicked_present_clicks IN ACCESS EXCLUSIVE MODE")
+            started = time.perf_counter()
+            response = await client.post(
+                "/personalized", json={"user_id": str(user), "pagination": {"limit": 3}}, auth=AUTH
+            )
+            elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.text
+        assert response.json()["degraded"] is True and elapsed < 2.5, elapsed
 
 
 @contextlib.contextmanager
