@@ -179,12 +179,12 @@ BAD_PATH_USER = _problem(
 )  # fmt: skip
 BAD_QUERY_USER = _problem(
     422, "Invalid request", "user_id must be a uuid", "/feedback",
-    [{"field": "user_id", "message": "must be a uuid, got 'abc'", "in": "path"}],
+    [{"field": "user_id", "message": "must be a uuid, got 'abc'", "in": "query"}],
 )  # fmt: skip
-BAD_QUERY_USER["errors"][0]["in"] = "query"
+UNKNOWN_JOB = f"unknown job; the jobs are: {', '.join(JOB_NAMES)}; got 'refresh'"
 BAD_JOB = _problem(
-    422, "Invalid request", "job must be one of the jobs GET /admin/jobs lists", "/admin/jobs/refresh",
-    [{"field": "job", "message": f"must be one of: {', '.join(JOB_NAMES)}; got 'refresh'", "in": "path"}],
+    422, "Invalid request", f"job: {UNKNOWN_JOB}", "/admin/jobs/refresh",
+    [{"field": "job", "message": UNKNOWN_JOB, "in": "path"}],
 )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import psycopg
 from litestar.testing import AsyncTestClient
 
@@ -105,6 +106,27 @@ async def test_the_schema_states_the_rules_the_server_applies(client: AsyncTestC
             if "requestBody" in operation:
                 for media in operation["requestBody"]["content"].values():
                     assert media["example"], operation["operationId"]
+
+
+async def test_every_example_is_valid_against_its_own_schema(client: AsyncTestClient) -> None:
+    """Mock servers and example-based tests build bodies from the examples: each request and response
+    example of every operation is what its schema allows (formats included)."""
+    document = await _document(client)
+    checked = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            contents = [("request", operation.get("requestBody", {}).get("content", {}))]
+            contents += [(status, r.get("content", {})) for status, r in operation["responses"].items()]
+            for where, content in contents:
+                for media in content.values():
+                    if media.get("example") is None or media["schema"].get("type") == "string":
+                        continue
+                    schema = {**media["schema"], "components": document["components"]}
+                    validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+                    errors = [error.message for error in validator.iter_errors(media["example"])]
+                    assert errors == [], (method, path, where, errors)
+                    checked += 1
+    assert checked >= 40
 
 
 async def test_the_job_names_listed_are_the_jobs_that_run(client: AsyncTestClient) -> None:
