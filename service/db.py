@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -121,18 +122,27 @@ class CallTimedOut(TimeoutError):
     """An api.* call gave no answer within its own time limit (not a wait for a free connection)."""
 
 
+@contextlib.asynccontextmanager
+async def _given_up_on_timeout(
+    connection: asyncpg.Connection, timeout_s: float | None, function: str
+) -> AsyncIterator[None]:
+    """Around a call with its own time limit: past it, CallTimedOut, and the connection is closed
+    rather than returned to the pool still busy (its backend notices and stops; the pool opens a
+    fresh one)."""
+    try:
+        yield
+    except TimeoutError:
+        connection.terminate()
+        raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+
+
 async def fetch_row_within(
     pool: asyncpg.Pool, timeout_s: float, into: type[Row], function: str, *args: Any
 ) -> Row:
-    """fetch_row, given up after timeout_s: CallTimedOut, and the connection is closed rather than
-    returned to the pool still busy (its backend notices and stops; the pool opens a fresh one)."""
+    """fetch_row, given up after timeout_s (_given_up_on_timeout)."""
     query = api_query(function, len(args))
-    async with pool.acquire() as connection:
-        try:
-            row = await connection.fetchrow(query, *args, timeout=timeout_s)
-        except TimeoutError:
-            connection.terminate()
-            raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+    async with pool.acquire() as connection, _given_up_on_timeout(connection, timeout_s, function):
+        row = await connection.fetchrow(query, *args, timeout=timeout_s)
     return msgspec.convert(dict(row), into)
 
 
@@ -181,16 +191,12 @@ async def fetch_row_with_overrides(
     """The single row of api.<function>(*args) ranked with an experiment variant's overrides of
     recs.settings: in one transaction whose local recs.setting_overrides (read by recs.setting) is
     the JSON object `overrides`, so they reach no other call on the connection. With timeout_s, given
-    up after it as fetch_row_within gives up (CallTimedOut, the connection closed)."""
+    up after it as fetch_row_within gives up."""
     query = api_query(function, len(args))
-    async with pool.acquire() as connection:
-        try:
-            async with connection.transaction():
-                await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
-                row = await connection.fetchrow(query, *args, timeout=timeout_s)
-        except TimeoutError:
-            connection.terminate()
-            raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+    async with pool.acquire() as connection, _given_up_on_timeout(connection, timeout_s, function):
+        async with connection.transaction():
+            await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
+            row = await connection.fetchrow(query, *args, timeout=timeout_s)
     return msgspec.convert(dict(row), into)
 
 

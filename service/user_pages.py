@@ -193,33 +193,34 @@ async def _rank(
     from it without another read), with the variant's overrides of recs.settings, and store it under
     page_key when it was ranked as the key says."""
     read_main = fresh_checked and not quiet
-    call_args = (*call_arguments(query.args), read_main)
+    arguments = call_arguments(query.args)
     overrides = None if variant is None else variant.overrides
-    # A ranking that reads main answers within MAIN_READ_TIMEOUT_MS, as the state's read does.
-    within = clients.settings.main_read_timeout_ms / 1000 if read_main else None
 
-    async def rank(*args: Any) -> RankedPage:
+    async def rank(with_main: bool) -> RankedPage:
+        """The page, reading main or not; a read of main within MAIN_READ_TIMEOUT_MS, as the
+        state's read."""
+        args = (*arguments, with_main)
+        within = clients.settings.main_read_timeout_ms / 1000 if with_main else None
         if overrides is not None:
             return await fetch_row_with_overrides(
                 target.pool, overrides, query.into, query.function, *args, timeout_s=within
             )
-        if within is not None and args[-1]:
+        if within is not None:
             return await fetch_row_within(target.pool, within, query.into, query.function, *args)
         return await fetch_row(target.pool, query.into, query.function, *args)
 
     try:
-        ranked = await rank(*call_args)
+        ranked = await rank(read_main)
     except CallTimedOut:
         # Main slowed down since the state was read: the breaker opens, and the page goes on
         # without it (degraded, never stored under a key that says main was read).
         clients.main_breaker.failed("timeout")
-        within = None
-        ranked = await rank(*call_args[:-1], False)
+        ranked = await rank(False)
     except asyncpg.PostgresError as error:
         if not (read_main and main_link_failed(error)):
             raise
         # Main broke since the state was read: go on without it.
-        ranked = await rank(*call_args[:-1], False)
+        ranked = await rank(False)
     checked = fresh_checked if quiet else ranked.fresh_checked  # main as the page was ranked from it
     degraded = not (checked and fresh_checked)
     body = page_body(ranked, query.page, query.limit, query.response_fields(ranked, degraded))

@@ -1,6 +1,6 @@
 -- recs.age_group_of: the age group of a birth date on a given day (recs.age_groups' bounds).
 -- Arguments: p_birth_date, p_on (default today). Result: the group; NULL for a NULL date.
--- Errors: none. Caller: api.upsert_user_demographics, api.patch_user_demographics, recs.job_cleanup.
+-- Errors: none. Caller: api.upsert_user_demographics, recs.age_group_is_derived, recs.job_cleanup.
 CREATE OR REPLACE FUNCTION recs.age_group_of(p_birth_date date, p_on date DEFAULT current_date) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT g.age_group

@@ -38,7 +38,7 @@ BEGIN
     SET age_group = recs.age_group_of(d.birth_date), updated_at = clock_timestamp()
     WHERE d.birth_date IS NOT NULL
       AND date_part('year', age(d.updated_at::date, d.birth_date)) <> date_part('year', age(current_date, d.birth_date))
-      AND d.age_group = recs.age_group_of(d.birth_date, d.updated_at::date)
+      AND recs.age_group_is_derived(d.age_group, d.birth_date, d.updated_at::date)
       AND d.age_group IS DISTINCT FROM recs.age_group_of(d.birth_date);
     GET DIAGNOSTICS v_aged = ROW_COUNT;
     RETURN v_runs + v_erasures + v_dismissals + v_served + v_aged;

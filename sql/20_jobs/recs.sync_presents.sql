@@ -6,9 +6,9 @@
 -- interaction left); the users of a present whose price, category or platform changed are marked
 -- in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
 -- later steps (recs.sync_source_totals counts them), and those that entered recs.items now in
--- the temp table sync_entered (present_id): recs.sync_read_events reads their events older than
--- its window (those of a present made public after being private, or back after a while private,
--- were dropped as events on a present that was not public, or removed with it).
+-- the temp table sync_entered (item_id, present_id): recs.sync_read_events reads their events
+-- older than its window (those of a present made public after being private, or back after a
+-- while private, were dropped as events on a present that was not public, or removed with it).
 -- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
 -- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
@@ -91,9 +91,9 @@ BEGIN
         SELECT s.id, s.price, s.category, s.platform, s.geo_ids, s.available, s.created_at, s.updated_at
         FROM sync_presents s
         WHERE NOT EXISTS (SELECT 1 FROM recs.items i WHERE i.present_id = s.id)
-        RETURNING present_id
+        RETURNING item_id, present_id
     )
-    SELECT e.present_id FROM entered e;
+    SELECT e.item_id, e.present_id FROM entered e;
     SELECT count(*) INTO v_inserted FROM sync_entered;
     PERFORM recs.job_step('sync.presents_written');
     RETURN v_removed + v_written + v_inserted;

@@ -77,8 +77,7 @@ BEGIN
         -- window keeps ids of count again (one public for the first time has none kept).
         DELETE FROM sync_events e USING recs.recent_click_ids r
         WHERE NOT e.is_like AND r.id = e.id
-          AND NOT EXISTS (SELECT 1 FROM sync_entered n JOIN recs.items i ON i.present_id = n.present_id
-                          WHERE i.item_id = e.item_id);
+          AND NOT EXISTS (SELECT 1 FROM sync_entered n WHERE n.item_id = e.item_id);
         -- Presents that entered recs.items in this sync (recs.sync_presents): their events older
         -- than the window too, by main's index on the present (for a new present, two probes that
         -- find nothing, unless its events were imported with older times).

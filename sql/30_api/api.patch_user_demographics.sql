@@ -45,7 +45,8 @@ BEGIN
              WHEN p_patch ? 'birth_date' THEN NULL
              -- A group the stored birth date gave is derived again (today's), not kept as sent:
              -- kept, it would look sent explicitly, and the cleanup job would no longer move it.
-             WHEN v_stored.age_group = recs.age_group_of(v_stored.birth_date, v_stored.updated_at::date) THEN NULL
+             WHEN recs.age_group_is_derived(v_stored.age_group, v_stored.birth_date, v_stored.updated_at::date)
+                  THEN NULL
              ELSE v_stored.age_group END,
         CASE WHEN p_patch ? 'birth_date' THEN (p_patch ->> 'birth_date')::date ELSE v_stored.birth_date END,
         CASE WHEN p_patch ? 'locale' THEN p_patch ->> 'locale' ELSE v_stored.locale END,

@@ -11,6 +11,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,18 +71,23 @@ async def assert_popular_and_health_degraded(client: AsyncTestClient) -> None:
     )
 
 
-async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_skips_it(
-    databases: tuple[psycopg.Connection, ...], settings: Settings
-) -> None:
-    main, recs = databases
-    world = World(main, recs)
-    presents = [world.present() for _ in range(6)]
+def a_user_among_fans(world: World, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """count presents, three users who liked each, a user who liked the first; all refreshed."""
+    presents = [world.present() for _ in range(count)]
     user, *others = world.users(4)
     for other in others:
         for present in presents:
             world.like(other, present)
     world.like(user, presents[0])
     world.refresh_all()
+    return user, presents
+
+
+async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_skips_it(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    main, recs = databases
+    user, presents = a_user_among_fans(World(main, recs), 6)
     async with AsyncTestClient(app=create_app(fault_settings(settings))) as client:
         healthy, _ = await personalized(client, str(user))
         assert healthy["degraded"] is False
@@ -137,13 +143,7 @@ async def test_a_page_ranked_with_a_read_of_a_slow_main_is_degraded_within_the_t
     the statement timeout with a 503."""
     main, recs = databases
     world = World(main, recs)
-    presents = [world.present() for _ in range(8)]
-    user, *others = world.users(4)
-    for other in others:
-        for present in presents:
-            world.like(other, present)
-    world.like(user, presents[0])
-    world.refresh_all()
+    user, presents = a_user_among_fans(world, 8)
     world.like(user, presents[1])  # unsynced: a miss under the user's state reads main again
     slow = serving_settings(
         fault_settings(settings), personalized_state_max_age_ms=60_000, main_breaker_open_s=30
