@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         pool = await create_pool(settings)
+        # /health's own two connections (the recs DB, main through it): a pool busy with requests
+        # is a busy worker, not a database down; opened at the first check, idle ones closed.
+        health_pool = await create_pool(settings, min_size=0, max_size=2)
         redis_client = create_redis(settings)
         state_local_ms = settings.personalized_state_local_ms if settings.personalized_state_max_age_ms else 0
         online = ServedRecorder(settings.data_version_max_age_ms / 1000)
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             on_lookup=telemetry.observe_cache_lookup,
             local_entries=settings.local_cache_entries,
             state_local_ms=state_local_ms,
+            breaker_open_ms=settings.redis_breaker_open_ms,
         )
         await cache.warn_if_unbounded()
         versions = DataVersions(settings.data_version_max_age_ms / 1000)
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state[STATE_KEY] = Clients(
             settings=settings,
             pool=pool,
+            health_pool=health_pool,
             cache=cache,
             versions=versions,
             telemetry=telemetry,
@@ -112,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await telemetry.stop()
             await redis_client.aclose()
             await pool.close()
+            await health_pool.close()
 
     openapi = OpenAPIConfig(
         title="MySanta recommendations",

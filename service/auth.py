@@ -7,11 +7,12 @@ import base64
 import binascii
 import hmac
 import logging
-import time
 
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+from service.logs import ThrottledLog
 
 log = logging.getLogger("service.auth")
 PUBLIC_PATH_PREFIXES = ("/health", "/docs")
@@ -59,29 +60,14 @@ def _is_public(scope: Scope) -> bool:
 
 
 class FailedLoginLog:
-    """One `auth.failed` warning per source address per interval, with how many failures it stands
-    for; the table of addresses is bounded (the oldest entries leave first)."""
+    """One `auth.failed` warning per source address a minute, with how many failures it stands for."""
 
-    def __init__(self, interval_s: float = 60.0, max_addresses: int = 10_000) -> None:
-        self.interval_s = interval_s
-        self.max_addresses = max_addresses
-        self._seen: dict[str, list[float]] = {}  # address -> [logged at, failures not yet logged]
+    def __init__(self) -> None:
+        self._log = ThrottledLog(log, "auth.failed", "failures")
 
     def record(self, address: str, route: str, status: int) -> None:
-        """Count a failed login from address; log it if the address was not logged this interval."""
-        now = time.monotonic()
-        entry = self._seen.get(address)
-        if entry is not None and now - entry[0] < self.interval_s:
-            entry[1] += 1
-            return
-        failures = 1 + (int(entry[1]) if entry is not None else 0)
-        log.warning(
-            "auth.failed", extra={"client": address, "route": route, "status": status, "failures": failures}
-        )
-        self._seen.pop(address, None)
-        self._seen[address] = [now, 0]
-        while len(self._seen) > self.max_addresses:
-            self._seen.pop(next(iter(self._seen)))
+        """Count a failed login from address; log it if the address was not logged this minute."""
+        self._log.record(address, client=address, route=route, status=status)
 
 
 class BasicAuthMiddleware(ASGIMiddleware):

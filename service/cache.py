@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import MaxConnectionsError, RedisError
 
 from service.settings import REDIS_CLUSTER_SCHEMES, Settings
 
@@ -81,6 +81,9 @@ return 1
 # every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
 # are evicted, the least recently used first.
 EVICTION_POLICY = "volatile-lru"
+# How long a Redis call may take (connecting, an answer, a free connection of the pool): beyond, it
+# failed, and the breaker skips Redis for a while (Cache).
+REDIS_TIMEOUT_S = 0.25
 
 
 def user_tag(user_id: str) -> str:
@@ -172,6 +175,14 @@ class Cache:
     kind of key, each bounded to local_entries); with
     state_local_ms too, personalised state tokens are kept for that long (the pages under them as
     long as their TTL).
+
+    A circuit breaker: after a failed call (an error, or no answer within the client's timeout),
+    lookups and writes a request can do without skip Redis for breaker_open_ms (an "error"
+    lookup, a skipped write), so a Redis that hangs costs one timeout, not one per request. Then
+    one call tries Redis again (the others still skip until it answers); an answer to a call
+    begun since the breaker opened closes it (`cache.recovered`). Writes a later answer depends
+    on (a user's tombstone, an erased profile's deletion, a write's WAL position) and the health
+    check's ping always try Redis. breaker_open_ms 0: never skip.
     """
 
     def __init__(
@@ -180,8 +191,10 @@ class Cache:
         on_lookup: Callable[[str, str], None] | None = None,
         local_entries: int = 0,
         state_local_ms: int = 0,
+        breaker_open_ms: int = 0,
     ) -> None:
         self.client = client
+        self.breaker_open_s = breaker_open_ms / 1000
         self.on_lookup = on_lookup
         self.local_entries = local_entries
         self._locals: dict[str, LocalCache] = {}  # by the kind of key: each kind has its own version
@@ -189,26 +202,46 @@ class Cache:
         self.local_states = LocalCache(local_entries if self.state_local_ms > 0 else 0)
         self.local_pages = LocalCache(local_entries if self.state_local_ms > 0 else 0)
         self._renewing: dict[str, asyncio.Future[PersonalizedLookup]] = {}
-        self._down_since: float | None = None
+        self._down_since: float | None = None  # when the breaker opened (the outage began), or None
+        self._skip_until = 0.0  # on the monotonic clock: calls that may skip Redis do until then
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
         self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
         self._personalized_store_state_and_get = client.register_script(PERSONALIZED_STORE_STATE_AND_GET)
         self._set_max = client.register_script(SET_MAX)
 
-    def _failed(self, error: Exception) -> None:
-        if self._down_since is None:
-            self._down_since = time.monotonic()
-            log.warning("cache.unavailable", extra={"error": str(error)})
-
-    def _succeeded(self) -> None:
+    def _admit(self) -> float | None:
+        """When a call that may skip Redis starts (monotonic), or None while the breaker skips it. Once
+        the breaker's time is up, the call admitted is the probe: the others skip until it answers."""
+        now = time.monotonic()
+        if now < self._skip_until:
+            return None
         if self._down_since is not None:
+            self._skip_until = now + self.breaker_open_s
+        return now
+
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, MaxConnectionsError):
+            return  # a Redis Cluster node's connections all busy: this call skipped, Redis not failing
+        now = time.monotonic()
+        self._skip_until = now + self.breaker_open_s
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("cache.unavailable", extra={"error": str(error) or repr(error)})
+
+    def _succeeded(self, started: float) -> None:
+        """A call begun at `started` got its answer: the breaker closes unless the call began before
+        it opened (a slow Redis answering old calls while new ones time out is still failing)."""
+        if self._down_since is not None and started >= self._down_since:
             outage_s = round(time.monotonic() - self._down_since, 1)
             self._down_since = None
+            self._skip_until = 0.0
             log.info("cache.recovered", extra={"outage_s": outage_s})
 
     async def ping(self) -> bool:
-        """True when Redis answers now (every master node of a Redis Cluster)."""
+        """True when Redis answers now (every master node of a Redis Cluster); asked even while the
+        breaker skips Redis, and closes it when Redis answers."""
+        started = time.monotonic()
         try:
             if isinstance(self.client, RedisCluster):
                 await self.client.ping(target_nodes=RedisCluster.PRIMARIES)
@@ -217,7 +250,7 @@ class Cache:
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
-        self._succeeded()
+        self._succeeded(started)
         return True
 
     async def warn_if_unbounded(self) -> None:
@@ -259,6 +292,10 @@ class Cache:
                 self._looked_up(key, "hit")
                 return local
         value: bytes | None
+        started = self._admit()
+        if started is None:
+            self._looked_up(key, "error")
+            return None
         try:
             raw = await self.client.get(KEY_PREFIX + key)
             value = raw.encode() if isinstance(raw, str) else raw
@@ -266,7 +303,7 @@ class Cache:
             self._failed(error)
             value, result = None, "error"
         else:
-            self._succeeded()
+            self._succeeded(started)
             result = "miss" if value is None else "hit"
         self._looked_up(key, result)
         if value is not None and version is not None:
@@ -278,12 +315,15 @@ class Cache:
         outage only skips the Redis write."""
         if version is not None:
             self.local_of(key.split(":", 1)[0]).put(version, key, value, ttl_seconds)
+        started = self._admit()
+        if started is None:
+            return
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as error:
             self._failed(error)
             return
-        self._succeeded()
+        self._succeeded(started)
 
     async def personalized_lookup(
         self, state_key: str, page_kind: str, page_suffix: str, page_ttl_seconds: int
@@ -324,7 +364,11 @@ class Cache:
     ) -> PersonalizedLookup:
         """The state token and page from Redis in one round trip, kept in this worker (see
         personalized_lookup); counted as a cache lookup unless it renews a copy."""
-        asked_at = time.monotonic()
+        asked_at = self._admit()
+        if asked_at is None:
+            if counted:
+                self._looked_up(page_kind, "error")
+            return PersonalizedLookup(None, None)
         try:
             found = await self._personalized_lookup(
                 keys=[KEY_PREFIX + state_key], args=[f"{KEY_PREFIX}{page_kind}:", page_suffix, TOMBSTONE],
@@ -335,7 +379,7 @@ class Cache:
             if counted:
                 self._looked_up(page_kind, "error")
             return PersonalizedLookup(None, None)
-        self._succeeded()
+        self._succeeded(asked_at)
         if found is None or found[0] == TOMBSTONE:
             self.local_states.discard(state_key)
             return PersonalizedLookup(None, None)
@@ -359,7 +403,10 @@ class Cache:
 
     async def store_state(self, state_key: str, token: str, ttl_ms: int) -> bool:
         """Store a user's state token for ttl_ms, unless a write tombstoned the user meanwhile; False
-        when refused or on an outage."""
+        when refused, on an outage or while the breaker skips Redis."""
+        started = self._admit()
+        if started is None:
+            return False
         try:
             stored = await self._personalized_store_state(
                 keys=[KEY_PREFIX + state_key], args=[token, ttl_ms, TOMBSTONE], client=self.client
@@ -367,7 +414,7 @@ class Cache:
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
-        self._succeeded()
+        self._succeeded(started)
         return bool(stored)
 
     async def store_state_and_get(
@@ -376,6 +423,10 @@ class Cache:
         """store_state, then the page under page_key (a key of the same user), in one round trip:
         whether the token was stored, and the page (None on a miss or an outage; counted as a
         lookup of the page's kind)."""
+        started = self._admit()
+        if started is None:
+            self._looked_up(page_key, "error")
+            return False, None
         try:
             found = await self._personalized_store_state_and_get(
                 keys=[KEY_PREFIX + state_key, KEY_PREFIX + page_key], args=[token, ttl_ms, TOMBSTONE],
@@ -385,7 +436,7 @@ class Cache:
             self._failed(error)
             self._looked_up(page_key, "error")
             return False, None
-        self._succeeded()
+        self._succeeded(started)
         page = found[1] if len(found) > 1 else None  # Redis answers false (nil) as a missing element
         page = page.encode() if isinstance(page, str) else page or None
         self._looked_up(page_key, "miss" if page is None else "hit")
@@ -397,12 +448,13 @@ class Cache:
         most state_local_ms from before that read) has then expired, so the caller's answer comes
         after the last request that could use it. False on an outage."""
         self.local_states.discard(state_key)
+        started = time.monotonic()
         try:
             await self.client.set(KEY_PREFIX + state_key, TOMBSTONE, px=TOMBSTONE_MS)
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
-        self._succeeded()
+        self._succeeded(started)
         if self.state_local_ms > 0:
             await asyncio.sleep(self.state_local_ms / 1000)
         return True
@@ -410,7 +462,10 @@ class Cache:
     async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
         """Store a JSON object with an integer `order` field under the versioned key, unless the
         value there already has a larger order (a writer that read older data lost a race with a
-        newer one); an outage only skips the write."""
+        newer one); an outage or the breaker only skips the write."""
+        started = self._admit()
+        if started is None:
+            return
         try:
             await self._set_unless_newer(
                 keys=[KEY_PREFIX + key], args=[value, order, ttl_seconds], client=self.client
@@ -418,60 +473,73 @@ class Cache:
         except (RedisError, OSError) as error:
             self._failed(error)
             return
-        self._succeeded()
+        self._succeeded(started)
 
     async def write_position(self, key: str) -> int | None:
-        """The WAL position stored under key (0 when none); None on an outage."""
+        """The WAL position stored under key (0 when none); None on an outage or while the breaker
+        skips Redis (the caller then reads the primary)."""
+        started = self._admit()
+        if started is None:
+            return None
         try:
             raw = await self.client.get(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
             self._failed(error)
             return None
-        self._succeeded()
+        self._succeeded(started)
         return 0 if raw is None else int(raw)
 
     async def remember_write_position(self, key: str, position: int, ttl_ms: int) -> None:
-        """Keep the larger of a WAL position and the one under key, for ttl_ms; an outage skips it."""
+        """Keep the larger of a WAL position and the one under key, for ttl_ms (tried even while the
+        breaker skips Redis); an outage skips it."""
+        started = time.monotonic()
         try:
             await self._set_max(keys=[KEY_PREFIX + key], args=[position, ttl_ms], client=self.client)
         except (RedisError, OSError) as error:
             self._failed(error)
             return
-        self._succeeded()
+        self._succeeded(started)
 
     async def delete(self, key: str) -> bool:
-        """Remove the value under the versioned key; False when Redis could not be asked (an outage)."""
+        """Remove the value under the versioned key (tried even while the breaker skips Redis); False
+        when Redis could not be asked (an outage)."""
+        started = time.monotonic()
         try:
             await self.client.delete(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
             self._failed(error)
             return False
-        self._succeeded()
+        self._succeeded(started)
         return True
 
 
 def create_redis(settings: Settings) -> RedisClient:
-    """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds: of one
+    """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds, and at
+    most REDIS_POOL_MAX_SIZE connections (a call waits as long as a reply for a free one): of one
     Redis, or of a Redis Cluster for a redis+cluster:// URL (any node of it: the client learns the
-    others and which slots each holds, and follows the cluster when slots move)."""
+    others and which slots each holds, and follows the cluster when slots move; at most that many
+    connections per node)."""
     url = settings.recommendations_redis_url
     scheme = urlsplit(url).scheme
     if scheme in REDIS_CLUSTER_SCHEMES:
         cluster: RedisCluster = RedisCluster.from_url(
             REDIS_CLUSTER_SCHEMES[scheme] + url[len(scheme) :],
-            socket_connect_timeout=0.25,
-            socket_timeout=0.25,
+            socket_connect_timeout=REDIS_TIMEOUT_S,
+            socket_timeout=REDIS_TIMEOUT_S,
             health_check_interval=30,
+            max_connections=settings.redis_pool_max_size,
             # A node down leaves the other nodes' slots served, and costs one failed call, not retries.
             require_full_coverage=False,
             retry=Retry(NoBackoff(), 0),
         )
         return cluster
-    client: redis.Redis = redis.Redis.from_url(
+    pool = redis.BlockingConnectionPool.from_url(
         url,
-        socket_connect_timeout=0.25,
-        socket_timeout=0.25,
+        max_connections=settings.redis_pool_max_size,
+        timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        socket_timeout=REDIS_TIMEOUT_S,
         health_check_interval=30,
         retry=Retry(NoBackoff(), 0),
     )
-    return client
+    return redis.Redis.from_pool(pool)

@@ -20,13 +20,15 @@ from service.telemetry import Telemetry
 
 @dataclass(frozen=True)
 class Clients:
-    """Settings, the recs DB pool (the primary's: writes, admin), the Redis cache, the data versions,
+    """Settings, the recs DB pool (the primary's: writes, admin) and the health check's own, the Redis
+    cache, the data versions,
     the main-DB circuit breaker, the telemetry, the served-page recorder, the read routing (hot
     standbys), the personalised state reads in flight and the dashboard's cached numbers of one
     worker."""
 
     settings: Settings
     pool: asyncpg.Pool
+    health_pool: asyncpg.Pool
     cache: Cache
     versions: DataVersions
     telemetry: Telemetry

@@ -73,15 +73,16 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    settings: Settings, url: str | None = None, min_size: int | None = None
+    settings: Settings, url: str | None = None, min_size: int | None = None, max_size: int | None = None
 ) -> asyncpg.Pool:
     """Open the app's pool (least-privilege role, bounded statement time and acquire wait) on the
-    primary, or on the server of url (a standby) with min_size connections open from the start."""
+    primary, or on the server of url (a standby), with min_size connections open from the start and
+    at most max_size (default: DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE)."""
     pool = BoundedPool(
         url or settings.recommendations_database_url,
         acquire_timeout_s=settings.db_pool_acquire_timeout_ms / 1000,
         min_size=settings.db_pool_min_size if min_size is None else min_size,
-        max_size=settings.db_pool_max_size,
+        max_size=settings.db_pool_max_size if max_size is None else max_size,
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         init=_init_connection,
@@ -122,26 +123,59 @@ class CallTimedOut(TimeoutError):
     """An api.* call gave no answer within its own time limit (not a wait for a free connection)."""
 
 
+# Connections whose call was given up on and that wait, in the background, for the cancelled
+# statement to end before they go back to the pool (_given_up_on_timeout).
+_cancelling: set[asyncio.Task[None]] = set()
+
+
 @contextlib.asynccontextmanager
 async def _given_up_on_timeout(
-    connection: asyncpg.Connection, timeout_s: float | None, function: str
-) -> AsyncIterator[None]:
-    """Around a call with its own time limit: past it, CallTimedOut, and the connection is closed
-    rather than returned to the pool still busy (its backend notices and stops; the pool opens a
-    fresh one)."""
+    pool: asyncpg.Pool, timeout_s: float | None, function: str, cancel_grace_s: float
+) -> AsyncIterator[asyncpg.Connection]:
+    """A pool connection for a call with its own time limit: past it, CallTimedOut at once. With
+    cancel_grace_s, the statement is cancelled (asyncpg sends the cancel on the timeout) and the
+    connection goes back to the pool once it has ended, in the background; if it has not ended
+    within cancel_grace_s, or without a grace, the connection is closed (its backend notices and
+    stops; the pool opens a fresh one). A grace keeps what the backend holds: a warm FDW
+    connection to main, which a fresh backend would open again, paying every round trip of a
+    connection to a distant main, and which main would see as one more connection."""
+    connection = await pool.acquire()
     try:
-        yield
+        yield connection
     except TimeoutError:
-        connection.terminate()
+        if cancel_grace_s > 0:
+            task = asyncio.ensure_future(pool.release(connection, timeout=cancel_grace_s))
+            _cancelling.add(task)
+            task.add_done_callback(_end_cancelling)
+        else:
+            connection.terminate()
+            await pool.release(connection)
         raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+    except BaseException:
+        await pool.release(connection)
+        raise
+    await pool.release(connection)
+
+
+def _end_cancelling(task: asyncio.Task[None]) -> None:
+    """A connection given up on is back in the pool, or was closed (asyncpg closes a connection whose
+    release times out, and raises: that is the expected end here, not an error)."""
+    _cancelling.discard(task)
+    if not task.cancelled():
+        task.exception()
 
 
 async def fetch_row_within(
-    pool: asyncpg.Pool, timeout_s: float, into: type[Row], function: str, *args: Any
+    pool: asyncpg.Pool,
+    timeout_s: float,
+    into: type[Row],
+    function: str,
+    *args: Any,
+    cancel_grace_s: float = 0.0,
 ) -> Row:
     """fetch_row, given up after timeout_s (_given_up_on_timeout)."""
     query = api_query(function, len(args))
-    async with pool.acquire() as connection, _given_up_on_timeout(connection, timeout_s, function):
+    async with _given_up_on_timeout(pool, timeout_s, function, cancel_grace_s) as connection:
         row = await connection.fetchrow(query, *args, timeout=timeout_s)
     return msgspec.convert(dict(row), into)
 
@@ -187,13 +221,14 @@ async def fetch_row_with_overrides(
     function: str,
     *args: Any,
     timeout_s: float | None = None,
+    cancel_grace_s: float = 0.0,
 ) -> Row:
     """The single row of api.<function>(*args) ranked with an experiment variant's overrides of
     recs.settings: in one transaction whose local recs.setting_overrides (read by recs.setting) is
     the JSON object `overrides`, so they reach no other call on the connection. With timeout_s, given
     up after it as fetch_row_within gives up."""
     query = api_query(function, len(args))
-    async with pool.acquire() as connection, _given_up_on_timeout(connection, timeout_s, function):
+    async with _given_up_on_timeout(pool, timeout_s, function, cancel_grace_s) as connection:
         async with connection.transaction():
             await connection.execute("SELECT set_config('recs.setting_overrides', $1, true)", overrides)
             row = await connection.fetchrow(query, *args, timeout=timeout_s)

@@ -12,9 +12,13 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from service.logs import REQUEST_ID_HEADER, request_id
+from service.logs import REQUEST_ID_HEADER, ThrottledLog, request_id
 
 log = logging.getLogger("service.errors")
+# A database that fails fails every request: one line per kind of failure per worker every 10 s,
+# with how many requests it stands for, not one per request.
+_database_unavailable = ThrottledLog(log, "database.unavailable", "requests", interval_s=10)
+_database_error = ThrottledLog(log, "database.error", "requests", interval_s=10)
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 RETRY_AFTER_SECONDS = "5"
 
@@ -129,7 +133,8 @@ def handle_postgres(request: Request[Any, Any, Any], exc: asyncpg.PostgresError)
     status, title = mapped
     headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
     if status >= 500:
-        log.warning("database.error", extra={"sqlstate": getattr(exc, "sqlstate", None), "error": str(exc)})
+        sqlstate = getattr(exc, "sqlstate", None)
+        _database_error.record(str(sqlstate), sqlstate=sqlstate, error=str(exc))
         return problem_response(
             status, title, "The recommendations database cannot answer now.", headers=headers, request=request
         )
@@ -149,7 +154,7 @@ def _location(request: Request[Any, Any, Any], field: str) -> str:
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The database cannot be reached: fail fast with 503 and a Retry-After."""
-    log.warning("database.unavailable", extra={"error": repr(exc)})
+    _database_unavailable.record("", error=repr(exc))
     return problem_response(
         503,
         "Database unavailable",

@@ -16,6 +16,10 @@ from service.db import CallTimedOut, fetch_row, fetch_row_within
 
 log = logging.getLogger("service.main_reads")
 MAIN_SERVER = "main_db"  # the foreign server of main (migrate points it at MAIN_DATABASE_URL)
+# How long a connection whose read of main was given up on may take to end the cancelled read
+# (postgres_fdw cancels it on main and ends its remote transaction: a few round trips) before
+# it is closed instead: kept, its backend keeps its warm connection to main (see db.py).
+MAIN_CANCEL_GRACE_S = 2.0
 
 
 def fdw_session_with_main_lost(error: BaseException) -> bool:
@@ -137,7 +141,9 @@ async def fetch_reading_main(
     if breaker.try_main():
         started = time.monotonic()
         try:
-            row = await fetch_row_within(pool, timeout_s, into, function, *args, True)
+            row = await fetch_row_within(
+                pool, timeout_s, into, function, *args, True, cancel_grace_s=MAIN_CANCEL_GRACE_S
+            )
         except CallTimedOut:
             breaker.failed("timeout")
         except asyncpg.PostgresError as error:

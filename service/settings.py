@@ -55,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_acquire_timeout_ms: int = 1000
     main_read_timeout_ms: int = 1000
     main_breaker_open_s: int = 30
+    redis_breaker_open_ms: int = 1000
+    redis_pool_max_size: int = 50
     job_statement_timeout_s: int = 7200
     data_version_max_age_ms: int = 1000
     stats_flush_ms: int = 1000
@@ -257,6 +259,8 @@ _OPTIONAL: dict[str, Callable[[str, str], object]] = {
     "DB_POOL_ACQUIRE_TIMEOUT_MS": _int_in(10, 60_000),
     "MAIN_READ_TIMEOUT_MS": _int_in(50, 60_000),
     "MAIN_BREAKER_OPEN_S": _int_in(1, 3600),
+    "REDIS_BREAKER_OPEN_MS": _int_in(0, 600_000),
+    "REDIS_POOL_MAX_SIZE": _int_in(1, 10_000),
     "JOB_STATEMENT_TIMEOUT_S": _int_in(1, 86_400),
     "DATA_VERSION_MAX_AGE_MS": _int_in(0, 60_000),
     "STATS_FLUSH_MS": _int_in(10, 60_000),

@@ -18,7 +18,7 @@ import msgspec
 from service.cache import personalized_state_key, user_tag
 from service.clients import Clients
 from service.db import CallTimedOut, fetch_row, fetch_row_with_overrides, fetch_row_within
-from service.main_reads import fetch_reading_main, main_link_failed
+from service.main_reads import MAIN_CANCEL_GRACE_S, fetch_reading_main, main_link_failed
 from service.online import Variant
 from service.recommendations import (
     Page,
@@ -203,10 +203,13 @@ async def _rank(
         within = clients.settings.main_read_timeout_ms / 1000 if with_main else None
         if overrides is not None:
             return await fetch_row_with_overrides(
-                target.pool, overrides, query.into, query.function, *args, timeout_s=within
-            )
+                target.pool, overrides, query.into, query.function, *args,
+                timeout_s=within, cancel_grace_s=MAIN_CANCEL_GRACE_S,
+            )  # fmt: skip
         if within is not None:
-            return await fetch_row_within(target.pool, within, query.into, query.function, *args)
+            return await fetch_row_within(
+                target.pool, within, query.into, query.function, *args, cancel_grace_s=MAIN_CANCEL_GRACE_S
+            )
         return await fetch_row(target.pool, query.into, query.function, *args)
 
     try:

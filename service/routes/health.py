@@ -105,7 +105,7 @@ async def health_report(clients: Clients) -> HealthReport:
     """Each dependency checked at once, the standbys as last checked, and the service's status they
     add up to (also on the dashboard)."""
     recs, main, redis_check = await asyncio.gather(
-        _check_recs(clients.pool), _check_main(clients.pool), _check_redis(clients.cache)
+        _check_recs(clients.health_pool), _check_main(clients.health_pool), _check_redis(clients.cache)
     )
     replicas = [
         ReplicaCheck(name=replica.name, status=replica.status, lag_ms=replica.lag_ms)

@@ -133,6 +133,7 @@ async def test_redis_stopped_mid_run_is_served_from_the_database_logged_once_and
             outages = [record for record in caplog.records if record.getMessage() == "cache.unavailable"]
             assert len(outages) == 1  # once per outage, not once per request
             server.start()  # same port: the client reconnects by itself
+            await asyncio.sleep(own_settings.redis_breaker_open_ms / 1000)  # then the breaker tries Redis
             await client.post("/popular", json=popular, auth=AUTH)
             assert (await client.post("/popular", json=popular, auth=AUTH)).json()["cache_hit"] is True
             assert (await client.get("/health")).json()["checks"]["redis"]["status"] == "up"

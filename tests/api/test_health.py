@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+import httpx
 import msgspec
 import psycopg
 import pytest
@@ -11,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import PG_PORT, RedisServer
+from tests.conftest import AUTH, PG_PORT, RedisServer, owner_connect, running_server
 
 
 async def test_health_is_green_with_every_dependency_up(client: AsyncTestClient) -> None:
@@ -96,3 +98,27 @@ async def test_a_recs_db_outage_is_logged_once_with_main_unknown_not_on_every_po
     events = sorted(record.getMessage() for record in caplog.records if record.name == "service.health")
     down = ["health.main_db_unknown", "health.recs_db_down"]
     assert events == sorted([*down, "health.main_db_up", "health.recs_db_up"])
+
+
+async def test_health_answers_on_its_own_connections_while_requests_hold_every_pool_connection(
+    settings: Settings,
+) -> None:
+    own_settings = msgspec.structs.replace(settings, db_pool_max_size=2, db_pool_acquire_timeout_ms=300)
+    popular = {"user_params": {"gender": "f"}}
+    with running_server(own_settings) as (base_url, _), owner_connect() as owner:
+        async with httpx.AsyncClient(base_url=base_url, auth=AUTH, timeout=30) as client:
+            owner.execute("BEGIN")
+            owner.execute("LOCK TABLE recs.items IN ACCESS EXCLUSIVE MODE")  # /popular waits on it
+            try:
+                waiting = [asyncio.ensure_future(client.post("/popular", json=popular)) for _ in range(2)]
+                await asyncio.sleep(0.5)  # both hold the worker's two connections
+                busy = await client.post("/popular", json=popular)
+                assert busy.status_code == 503  # no connection free within the acquire timeout
+                health = await client.get("/health")
+                assert health.status_code == 200, health.text
+                checks = health.json()["checks"]
+                assert checks["recommendations_db"]["status"] == "up"
+                assert checks["main_db"]["status"] == "up"
+            finally:
+                owner.execute("ROLLBACK")
+            assert {(await request).status_code for request in waiting} == {200}

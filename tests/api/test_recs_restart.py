@@ -3,6 +3,7 @@ down (fast, never a hang), then the pool reconnects by itself. Uses a cluster of
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -43,9 +44,11 @@ def cluster() -> Iterator[Cluster]:
 
 
 async def test_requests_fail_fast_with_503_while_recs_is_down_and_recover_after(
-    cluster: Cluster, redis_url: str
+    cluster: Cluster, redis_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with AsyncTestClient(app=create_app(restart_settings(cluster, redis_url))) as client:
+    app = create_app(restart_settings(cluster, redis_url))  # replaces the root log handlers
+    logging.getLogger().addHandler(caplog.handler)
+    async with AsyncTestClient(app=app) as client:
         body = {"user_params": {"gender": "f"}, "filters": {"price_to": 1}}  # an uncached key each time
         assert (await client.post("/popular", json=body, auth=AUTH)).status_code == 200
         cluster.infra("stop-postgres")
@@ -59,6 +62,8 @@ async def test_requests_fail_fast_with_503_while_recs_is_down_and_recover_after(
                 assert response.headers["retry-after"] == "5"
                 assert response.headers["content-type"].startswith("application/problem+json")
                 assert elapsed < 15  # bounded by the connect timeout: no hang
+            outage = [record for record in caplog.records if record.getMessage() == "database.unavailable"]
+            assert len(outage) == 1 and outage[0].requests == 1  # once, not once per request
             health = await client.get("/health")
             assert (
                 health.status_code == 503
@@ -73,3 +78,4 @@ async def test_requests_fail_fast_with_503_while_recs_is_down_and_recover_after(
                 break
         assert response.status_code == 200, response.text
         assert (await client.get("/health")).json()["checks"]["recommendations_db"]["status"] == "up"
+    logging.getLogger().removeHandler(caplog.handler)

@@ -1,0 +1,155 @@
+"""Slow and hanging dependencies behind a latency proxy: Redis skipped by its breaker while it hangs,
+and a bounded number of connections to it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import msgspec
+import psycopg
+import pytest
+import redis.asyncio
+from litestar.testing import AsyncTestClient
+from redis.exceptions import RedisError
+
+from service.app import create_app
+from service.cache import Cache
+from service.settings import Settings
+from tests.conftest import AUTH, PG_PORT, RedisServer, running_server
+from tests.latency_proxy import LatencyProxy, latency_proxy
+
+POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}}
+
+
+@pytest.fixture
+def redis_proxy(redis_server: RedisServer, redis_url: str) -> Iterator[LatencyProxy]:
+    """The session Redis (flushed) behind a latency proxy."""
+    with latency_proxy(redis_server.port) as proxy:
+        yield proxy
+
+
+def through(proxy: LatencyProxy, settings: Settings, **overrides: object) -> Settings:
+    """The settings with Redis reached through the proxy."""
+    url = f"redis://127.0.0.1:{proxy.port}/0"
+    return msgspec.structs.replace(settings, recommendations_redis_url=url, **overrides)
+
+
+@pytest.fixture
+def logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog, kept on the root logger after create_app replaced its handlers."""
+    yield caplog
+    logging.getLogger().removeHandler(caplog.handler)
+
+
+async def app_client(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[AsyncTestClient]:
+    app = create_app(settings)
+    logging.getLogger().addHandler(caplog.handler)
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+async def test_a_hanging_redis_is_skipped_by_the_breaker_until_it_answers_again(
+    settings: Settings,
+    shoppers: tuple[uuid.UUID, list[uuid.UUID]],
+    redis_proxy: LatencyProxy,
+    logged: pytest.LogCaptureFixture,
+) -> None:
+    user = str(shoppers[0])
+    own = through(redis_proxy, settings, redis_breaker_open_ms=1500)
+    async for client in app_client(own, logged):
+        await client.post("/popular", json=POPULAR, auth=AUTH)
+        assert (await client.post("/popular", json=POPULAR, auth=AUTH)).json()["cache_hit"] is True
+        redis_proxy.hang = True
+        with logged.at_level(logging.INFO):
+            first = await client.post("/popular", json=POPULAR, auth=AUTH)  # times out: the breaker opens
+            assert first.status_code == 200 and first.json()["cache_hit"] is False
+            asked = redis_proxy.sent
+            for _ in range(3):
+                for path, body in (("/popular", POPULAR), ("/personalized", {"user_id": user})):
+                    response = await client.post(path, json=body, auth=AUTH)
+                    assert response.status_code == 200, response.text
+                    assert response.json()["cache_hit"] is False and response.json()["items"]
+            assert redis_proxy.sent == asked  # served from the database without asking Redis
+            health = await client.get("/health")  # the health check still asks
+            assert health.status_code == 200 and health.json()["checks"]["redis"]["status"] == "down"
+            assert redis_proxy.sent > asked
+            redis_proxy.hang = False
+            await asyncio.sleep(1.6)  # the breaker's time is up: the next call probes Redis
+            await client.post("/popular", json=POPULAR, auth=AUTH)
+            assert (await client.post("/popular", json=POPULAR, auth=AUTH)).json()["cache_hit"] is True
+        events = [record.getMessage() for record in logged.records]
+        assert events.count("cache.unavailable") == 1 and events.count("cache.recovered") == 1
+
+
+async def test_an_answer_to_a_call_begun_before_the_breaker_opened_does_not_close_it(
+    redis_proxy: LatencyProxy,
+) -> None:
+    redis_proxy.delay_s = 0.15  # answers within the client's timeout
+    client = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{redis_proxy.port}/0")
+    cache = Cache(client, breaker_open_ms=60_000)
+    try:
+        slow = asyncio.ensure_future(cache.get("probe"))
+        await asyncio.sleep(0.05)
+        cache._failed(RedisError("another call timed out"))  # the breaker opens while it waits
+        assert await slow is None  # answered (a miss), but begun before the breaker opened
+        asked = redis_proxy.sent
+        await cache.set("probe", b"value", 60)
+        assert await cache.get("probe") is None and redis_proxy.sent == asked  # still skipped
+        assert await cache.ping() and await cache.get("probe") is None  # a ping begun since closes it
+        await cache.set("probe", b"value", 60)
+        assert await cache.get("probe") == b"value" and redis_proxy.sent > asked
+    finally:
+        await client.delete("v9:probe")
+        await client.aclose()
+
+
+async def test_a_slow_redis_gets_at_most_the_pools_connections_per_worker(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], redis_proxy: LatencyProxy
+) -> None:
+    redis_proxy.delay_s = 0.1
+    own = through(redis_proxy, settings, redis_pool_max_size=3, redis_breaker_open_ms=0)
+    user = str(shoppers[0])
+    with running_server(own) as (base_url, _):
+        async with httpx.AsyncClient(base_url=base_url, auth=AUTH, timeout=30) as client:
+            bodies = [("/popular", POPULAR), ("/personalized", {"user_id": user})] * 20
+            responses = await asyncio.gather(*(client.post(path, json=body) for path, body in bodies))
+    assert {response.status_code for response in responses} == {200}
+    assert 1 <= redis_proxy.connections <= 3, redis_proxy.connections
+
+
+@pytest.fixture
+def main_proxy(databases: tuple[psycopg.Connection, ...]) -> Iterator[LatencyProxy]:
+    """Main reached by the FDW through a latency proxy (a Rails database on a distant server)."""
+    _, recs = databases
+    with latency_proxy(PG_PORT) as proxy:
+        recs.execute(f"ALTER SERVER main_db OPTIONS (SET port '{proxy.port}')")
+        yield proxy
+
+
+async def test_a_read_of_main_given_up_on_is_cancelled_and_keeps_the_connection_to_main_warm(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]], main_proxy: LatencyProxy
+) -> None:
+    # Main 100 ms away: a read on a warm FDW connection takes about 7 round trips (0.7 s), one that
+    # first connects to main about 27 (2.7 s), more than the 1 s time limit: only a connection kept
+    # warm can read main at that distance.
+    own = msgspec.structs.replace(
+        settings, main_read_timeout_ms=1000, main_breaker_open_s=1, db_pool_min_size=1, db_pool_max_size=1
+    )
+    user = str(shoppers[0])
+    with running_server(own) as (base_url, _):
+        async with httpx.AsyncClient(base_url=base_url, auth=AUTH, timeout=30) as client:
+            page = (await client.post("/personalized", json={"user_id": user})).json()
+            assert page["degraded"] is False  # main near: connected and read
+            connections = main_proxy.connections
+            main_proxy.delay_s = 0.2  # main slows down: 1.4 s a read
+            page = (await client.post("/personalized", json={"user_id": user})).json()
+            assert page["degraded"] is True  # given up on after 1 s: the breaker opens
+            main_proxy.delay_s = 0.1
+            await asyncio.sleep(2)  # the cancelled read has ended, and the breaker's time is up
+            page = (await client.post("/personalized", json={"user_id": user})).json()
+            assert page["degraded"] is False and page["items"]  # read on the same, still warm, connection
+            assert main_proxy.connections == connections + 1  # + the cancel request's own, from the FDW
