@@ -24,7 +24,7 @@ from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
 from service.clients import STATE_KEY, Clients, provide_clients
 from service.db import DataVersions, create_pool
-from service.errors import EXCEPTION_HANDLERS, problem_response
+from service.errors import EXCEPTION_HANDLERS, problem_response, reset_throttled_logs
 from service.fast_path import FastRoute, ServiceApp
 from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
 from service.main_reads import MainBreaker
@@ -42,7 +42,7 @@ from service.routes.admin import (
 from service.routes.dashboard import dashboard
 from service.routes.facets import facets
 from service.routes.feedback import delete_feedback, feedback_options, post_feedback
-from service.routes.health import health
+from service.routes.health import CHECK_TIMEOUT_S, health
 from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized, personalized_page
 from service.routes.popular import popular, popular_page
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings()
     credentials, admin_credentials = settings.auth_credentials, settings.admin_credentials
     configure_logging(settings.log_level)
+    reset_throttled_logs()
     telemetry = Telemetry(flush_interval_s=settings.stats_flush_ms / 1000)
     request_summary = RequestSummary(settings.request_log_interval_ms / 1000)
     request_log = RequestLogMiddleware(telemetry, request_summary)
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool = await create_pool(settings)
         # /health's own two connections (the recs DB, main through it): a pool busy with requests
         # is a busy worker, not a database down; opened at the first check, idle ones closed.
-        health_pool = await create_pool(settings, min_size=0, max_size=2)
+        health_pool = await create_pool(settings, min_size=0, max_size=2, acquire_timeout_s=CHECK_TIMEOUT_S)
         redis_client = create_redis(settings)
         state_local_ms = settings.personalized_state_local_ms if settings.personalized_state_max_age_ms else 0
         online = ServedRecorder(settings.data_version_max_age_ms / 1000)

@@ -8,13 +8,14 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import redis.asyncio as redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError, RedisError
 
 from service.settings import REDIS_CLUSTER_SCHEMES, Settings
@@ -181,8 +182,10 @@ class Cache:
     lookup, a skipped write), so a Redis that hangs costs one timeout, not one per request. Then
     one call tries Redis again (the others still skip until it answers); an answer to a call
     begun since the breaker opened closes it (`cache.recovered`). Writes a later answer depends
-    on (a user's tombstone, an erased profile's deletion, a write's WAL position) and the health
-    check's ping always try Redis. breaker_open_ms 0: never skip.
+    on (a user's tombstone, a profile's copy, an erased profile's deletion, a write's WAL position)
+    and the health check's ping always try Redis. Every connection of the pool busy is not a
+    failure (the call is skipped). breaker_open_ms 0, or a Redis Cluster (a node down must not
+    skip the others): never skip.
     """
 
     def __init__(
@@ -194,7 +197,7 @@ class Cache:
         breaker_open_ms: int = 0,
     ) -> None:
         self.client = client
-        self.breaker_open_s = breaker_open_ms / 1000
+        self.breaker_open_s = 0.0 if isinstance(client, RedisCluster) else breaker_open_ms / 1000
         self.on_lookup = on_lookup
         self.local_entries = local_entries
         self._locals: dict[str, LocalCache] = {}  # by the kind of key: each kind has its own version
@@ -222,7 +225,7 @@ class Cache:
 
     def _failed(self, error: Exception) -> None:
         if isinstance(error, MaxConnectionsError):
-            return  # a Redis Cluster node's connections all busy: this call skipped, Redis not failing
+            return  # every connection busy (the worker's load, not a Redis failure): this call skipped
         now = time.monotonic()
         self._skip_until = now + self.breaker_open_s
         if self._down_since is None:
@@ -462,10 +465,9 @@ class Cache:
     async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
         """Store a JSON object with an integer `order` field under the versioned key, unless the
         value there already has a larger order (a writer that read older data lost a race with a
-        newer one); an outage or the breaker only skips the write."""
-        started = self._admit()
-        if started is None:
-            return
+        newer one; tried even while the breaker skips Redis: a profile's copy must not stay older
+        than a write); an outage only skips the write."""
+        started = time.monotonic()
         try:
             await self._set_unless_newer(
                 keys=[KEY_PREFIX + key], args=[value, order, ttl_seconds], client=self.client
@@ -513,6 +515,19 @@ class Cache:
         return True
 
 
+class _BlockingPool(redis.BlockingConnectionPool):
+    """redis-py's blocking pool, where no connection freed in time raises MaxConnectionsError (as a
+    full cluster pool does), not a ConnectionError that would read as Redis failing."""
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except RedisConnectionError as error:
+            if isinstance(error.__cause__, asyncio.TimeoutError):
+                raise MaxConnectionsError("no Redis connection freed in time") from error
+            raise
+
+
 def create_redis(settings: Settings) -> RedisClient:
     """A client with short timeouts so an unreachable Redis costs milliseconds, not seconds, and at
     most REDIS_POOL_MAX_SIZE connections (a call waits as long as a reply for a free one): of one
@@ -533,7 +548,7 @@ def create_redis(settings: Settings) -> RedisClient:
             retry=Retry(NoBackoff(), 0),
         )
         return cluster
-    pool = redis.BlockingConnectionPool.from_url(
+    pool = _BlockingPool.from_url(
         url,
         max_connections=settings.redis_pool_max_size,
         timeout=REDIS_TIMEOUT_S,

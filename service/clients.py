@@ -21,10 +21,9 @@ from service.telemetry import Telemetry
 @dataclass(frozen=True)
 class Clients:
     """Settings, the recs DB pool (the primary's: writes, admin) and the health check's own, the Redis
-    cache, the data versions,
-    the main-DB circuit breaker, the telemetry, the served-page recorder, the read routing (hot
-    standbys), the personalised state reads in flight and the dashboard's cached numbers of one
-    worker."""
+    cache, the data versions, the main-DB circuit breaker, the telemetry, the served-page recorder,
+    the read routing (hot standbys), the personalised state reads and the health check in flight,
+    and the dashboard's cached numbers of one worker."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -36,6 +35,7 @@ class Clients:
     online: ServedRecorder
     router: ReadRouter
     state_reads: SingleFlight[Any] = field(default_factory=SingleFlight)
+    health_checks: SingleFlight[Any] = field(default_factory=SingleFlight)
     dashboard: DashboardState = field(default_factory=DashboardState)
 
 

@@ -73,14 +73,21 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    settings: Settings, url: str | None = None, min_size: int | None = None, max_size: int | None = None
+    settings: Settings,
+    url: str | None = None,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    acquire_timeout_s: float | None = None,
 ) -> asyncpg.Pool:
     """Open the app's pool (least-privilege role, bounded statement time and acquire wait) on the
-    primary, or on the server of url (a standby), with min_size connections open from the start and
-    at most max_size (default: DB_POOL_MIN_SIZE and DB_POOL_MAX_SIZE)."""
+    primary, or on the server of url (a standby), with min_size connections open from the start,
+    at most max_size, and waits for one bounded by acquire_timeout_s (defaults: DB_POOL_MIN_SIZE,
+    DB_POOL_MAX_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS)."""
     pool = BoundedPool(
         url or settings.recommendations_database_url,
-        acquire_timeout_s=settings.db_pool_acquire_timeout_ms / 1000,
+        acquire_timeout_s=(
+            settings.db_pool_acquire_timeout_ms / 1000 if acquire_timeout_s is None else acquire_timeout_s
+        ),
         min_size=settings.db_pool_min_size if min_size is None else min_size,
         max_size=settings.db_pool_max_size if max_size is None else max_size,
         max_queries=50_000,
@@ -132,7 +139,8 @@ _cancelling: set[asyncio.Task[None]] = set()
 async def _given_up_on_timeout(
     pool: asyncpg.Pool, timeout_s: float | None, function: str, cancel_grace_s: float
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A pool connection for a call with its own time limit: past it, CallTimedOut at once. With
+    """A pool connection for a call with its own time limit: past it, CallTimedOut (at once, unless
+    the call's transaction must first roll back: fetch_row_with_overrides). With
     cancel_grace_s, the statement is cancelled (asyncpg sends the cancel on the timeout) and the
     connection goes back to the pool once it has ended, in the background; if it has not ended
     within cancel_grace_s, or without a grace, the connection is closed (its backend notices and
@@ -150,7 +158,8 @@ async def _given_up_on_timeout(
         else:
             connection.terminate()
             await pool.release(connection)
-        raise CallTimedOut(f"api.{function} gave no answer within {timeout_s:g} s") from None
+        limit = "its statement timeout" if timeout_s is None else f"{timeout_s:g} s"
+        raise CallTimedOut(f"api.{function} gave no answer within {limit}") from None
     except BaseException:
         await pool.release(connection)
         raise

@@ -152,6 +152,12 @@ def _location(request: Request[Any, Any, Any], field: str) -> str:
     return "query" if field in request.query_params else "body"
 
 
+def reset_throttled_logs() -> None:
+    """Start the database failure lines afresh (create_app: a new app has logged nothing yet)."""
+    _database_unavailable.reset()
+    _database_error.reset()
+
+
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The database cannot be reached: fail fast with 503 and a Retry-After."""
     _database_unavailable.record("", error=repr(exc))

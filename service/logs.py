@@ -64,6 +64,10 @@ class ThrottledLog:
         self.max_keys = max_keys
         self._seen: dict[str, list[float]] = {}  # key -> [logged at, occurrences not yet logged]
 
+    def reset(self) -> None:
+        """Forget every key (a new app starts without a past)."""
+        self._seen.clear()
+
     def record(self, key: str, **extra: Any) -> None:
         """Count an occurrence under key; log it (with extra) unless the key was logged this interval."""
         now = time.monotonic()

@@ -22,6 +22,8 @@ class LatencyProxy:
         self._flowing = asyncio.Event()  # cleared while the proxy hangs
         self._flowing.set()
         self.connections = 0  # accepted so far
+        self.open = 0  # open now
+        self.peak = 0  # the most open at once
         self.sent = 0  # chunks the clients sent (a request, or a pipeline of them)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -41,16 +43,22 @@ class LatencyProxy:
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self.open += 1
+        self.peak = max(self.peak, self.open)
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             client_writer.close()
+            self.open -= 1
             return
-        await asyncio.gather(
-            self._pipe(client_reader, server_writer, delayed=False),
-            self._pipe(server_reader, client_writer, delayed=True),
-            return_exceptions=True,
-        )
+        try:
+            await asyncio.gather(
+                self._pipe(client_reader, server_writer, delayed=False),
+                self._pipe(server_reader, client_writer, delayed=True),
+                return_exceptions=True,
+            )
+        finally:
+            self.open -= 1
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delayed: bool) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 from service.cache import Cache
 from service.clients import Clients
 from service.db import CallTimedOut, fetch_row_within
+from service.main_reads import MAIN_CANCEL_GRACE_S
 from service.models import Check, HealthReport, ReplicaCheck
 
 log = logging.getLogger("service.health")
@@ -65,10 +66,13 @@ async def _check_recs(pool: asyncpg.Pool) -> Check:
     return Check(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-async def _check_main(pool: asyncpg.Pool) -> Check:
-    """Main through the FDW, on its own connection and budget: a hanging main is main down."""
+async def _check_main(pool: asyncpg.Pool, budget_s: float) -> Check:
+    """Main through the FDW, on its own connection and budget: a hanging main is main down. A check
+    given up on is cancelled and keeps its connection's link to main warm, as requests' reads do."""
     try:
-        probe = await fetch_row_within(pool, CHECK_TIMEOUT_S, MainProbe, "health")
+        probe = await fetch_row_within(
+            pool, budget_s, MainProbe, "health", cancel_grace_s=MAIN_CANCEL_GRACE_S
+        )
     except CallTimedOut as error:
         _note("main_db", "down", str(error))
         return Check(status="down")
@@ -103,9 +107,19 @@ async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
 
 async def health_report(clients: Clients) -> HealthReport:
     """Each dependency checked at once, the standbys as last checked, and the service's status they
-    add up to (also on the dashboard)."""
+    add up to (also on the dashboard). Callers asking while a check runs share its report, so
+    overlapping probes never need more than the health pool's two connections."""
+    report: HealthReport = await clients.health_checks.run("health", lambda: _checked(clients))
+    return report
+
+
+async def _checked(clients: Clients) -> HealthReport:
+    # Main's budget: at least MAIN_READ_TIMEOUT_MS, which an operator raises for a main far away.
+    main_budget_s = max(CHECK_TIMEOUT_S, clients.settings.main_read_timeout_ms / 1000)
     recs, main, redis_check = await asyncio.gather(
-        _check_recs(clients.health_pool), _check_main(clients.health_pool), _check_redis(clients.cache)
+        _check_recs(clients.health_pool),
+        _check_main(clients.health_pool, main_budget_s),
+        _check_redis(clients.cache),
     )
     replicas = [
         ReplicaCheck(name=replica.name, status=replica.status, lag_ms=replica.lag_ms)
