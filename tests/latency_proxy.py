@@ -66,9 +66,10 @@ class LatencyProxy:
         async def send() -> None:
             while True:
                 arrived, data = await queue.get()
+                if delayed:
+                    await self._flowing.wait()  # a closed connection is held too
                 if not data:
                     break
-                await self._flowing.wait()
                 wait = arrived + self.delay_s - time.monotonic() if delayed else 0
                 if wait > 0:
                     await asyncio.sleep(wait)

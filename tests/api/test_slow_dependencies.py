@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -19,7 +20,8 @@ from redis.exceptions import RedisError
 from service.app import create_app
 from service.cache import Cache, create_redis
 from service.settings import Settings
-from tests.conftest import AUTH, PG_PORT, RedisServer, running_server
+from tests.conftest import AUTH, PG_PORT, RedisServer, running_server, serving_settings, start_experiment
+from tests.data import World
 from tests.latency_proxy import LatencyProxy, latency_proxy
 
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}}
@@ -177,3 +179,39 @@ async def test_every_redis_connection_busy_skips_the_call_but_does_not_open_the_
         assert redis_proxy.peak == 1
     finally:
         await client.aclose()
+
+
+async def test_a_variants_read_of_a_main_that_stopped_answering_is_given_up_on_within_the_time_limit(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, main_proxy: LatencyProxy
+) -> None:
+    """A page of an experiment variant, missed under a stored state with unsynced events, reads main
+    while ranking, in the transaction that carries the variant's overrides: given up on at the time
+    limit, its transaction rolled back, it answers degraded though main never answers again."""
+    main, recs = databases
+    world = World(main, recs)
+    presents = [world.present() for _ in range(8)]
+    user, *others = world.users(4)
+    for other in others:
+        for present in presents:
+            world.like(other, present)
+    world.like(user, presents[0])
+    world.refresh_all()
+    start_experiment(recs, "depth", {"deeper": (1, {"max_similar_users": "30"})})
+    world.like(user, presents[1])  # unsynced: a miss under the user's state reads main again
+    own = serving_settings(
+        settings, main_read_timeout_ms=1000, main_breaker_open_s=30, personalized_state_max_age_ms=60_000
+    )
+    with running_server(own) as (base_url, _):
+        async with httpx.AsyncClient(base_url=base_url, auth=AUTH, timeout=30) as client:
+            first = (await client.post("/personalized", json={"user_id": str(user)})).json()
+            assert first["degraded"] is False and first["variant"] is not None
+            main_proxy.hang = True
+            started = time.monotonic()
+            response = await client.post(
+                "/personalized", json={"user_id": str(user), "pagination": {"limit": 3}}
+            )
+            elapsed = time.monotonic() - started
+            main_proxy.hang = False
+    assert response.status_code == 200, response.text
+    assert response.json()["degraded"] is True
+    assert elapsed < 4, elapsed  # the 1 s limit, not the statement timeout (5 s)
