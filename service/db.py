@@ -82,16 +82,26 @@ async def create_pool(
     """Open the app's pool (least-privilege role, bounded statement time and acquire wait) on the
     primary, or on the server of url (a standby), with min_size connections open from the start,
     at most max_size, and waits for one bounded by acquire_timeout_s (defaults: DB_POOL_MIN_SIZE,
-    DB_POOL_MAX_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS)."""
+    DB_POOL_MAX_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS).
+
+    The min_size connections are kept open: asyncpg reopens one that closed in the background, with
+    a backoff while the server refuses. A request then never waits for a connection to be opened,
+    which the acquire wait would cut short: with a recs DB a few tens of ms away, opening one takes
+    longer than the wait, and a pool that had to grow on demand never could. Beyond min_size,
+    connections are opened on demand; then idle ones are closed after 5 minutes (and the kept ones
+    reopened)."""
+    min_open = settings.pool_min_size if min_size is None else min_size
+    max_open = settings.db_pool_max_size if max_size is None else max_size
     pool = BoundedPool(
         url or settings.recommendations_database_url,
         acquire_timeout_s=(
             settings.db_pool_acquire_timeout_ms / 1000 if acquire_timeout_s is None else acquire_timeout_s
         ),
-        min_size=settings.db_pool_min_size if min_size is None else min_size,
-        max_size=settings.db_pool_max_size if max_size is None else max_size,
+        min_size=min_open,
+        max_size=max_open,
         max_queries=50_000,
-        max_inactive_connection_lifetime=300.0,
+        # Idle connections are closed only where the pool may hold more than it keeps open.
+        max_inactive_connection_lifetime=0.0 if min_open >= max_open else 300.0,
         init=_init_connection,
         reset=_keep_session,
         loop=None,

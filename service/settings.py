@@ -49,7 +49,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     admin_basic_auth_username: str | None = None
     admin_basic_auth_password: str | None = None
     cors_allow_origins: tuple[str, ...] = ()
-    db_pool_min_size: int = 2
+    db_pool_min_size: int | None = None  # None: DB_POOL_MAX_SIZE (pool_min_size)
     db_pool_max_size: int = 10
     db_statement_timeout_ms: int = 5000
     db_pool_acquire_timeout_ms: int = 1000
@@ -68,6 +68,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_keep_alive_timeout_s: int = 5
     http_request_timeout_s: int = 10
     http_max_header_bytes: int = 16384
+
+    @property
+    def pool_min_size(self) -> int:
+        """The connections a worker's pool keeps open: DB_POOL_MIN_SIZE, by default DB_POOL_MAX_SIZE."""
+        return self.db_pool_max_size if self.db_pool_min_size is None else self.db_pool_min_size
 
     @property
     def auth_credentials(self) -> tuple[str, str]:
@@ -319,7 +324,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"DEFAULT_PAGE_SIZE ({settings.default_page_size}) must not exceed MAX_PAGE_SIZE "
             f"({settings.max_page_size})"
         )
-    if settings.db_pool_min_size > settings.db_pool_max_size:
+    if settings.pool_min_size > settings.db_pool_max_size:
         raise SettingsError("DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE")
     _check_credentials(settings)
     return settings

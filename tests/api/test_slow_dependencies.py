@@ -215,3 +215,26 @@ async def test_a_variants_read_of_a_main_that_stopped_answering_is_given_up_on_w
     assert response.status_code == 200, response.text
     assert response.json()["degraded"] is True
     assert elapsed < 4, elapsed  # the 1 s limit, not the statement timeout (5 s)
+
+
+async def test_a_pool_facing_a_distant_recs_db_keeps_its_connections_open(
+    settings: Settings, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    # The recs DB 250 ms away: opening a connection takes over a second, more than the 500 ms a
+    # request waits for one, so a pool that opened them on demand never grew (with a minimum of 1,
+    # 12 of these 16 requests answered 503 and every connection opened was given up on).
+    with latency_proxy(PG_PORT, 0.25) as proxy:
+        url = settings.recommendations_database_url.replace(f":{PG_PORT}/", f":{proxy.port}/")
+        own = msgspec.structs.replace(
+            settings, recommendations_database_url=url, db_pool_min_size=None, db_pool_max_size=4,
+            db_pool_acquire_timeout_ms=500,
+        )  # fmt: skip
+        with running_server(own) as (base_url, _):
+            async with httpx.AsyncClient(base_url=base_url, auth=AUTH, timeout=30) as client:
+                statuses = []
+                for round_ in range(4):  # 4 uncached pages at once: a connection each
+                    prices = range(1000 + 10 * round_, 1004 + 10 * round_)
+                    bodies = [{"user_params": {}, "filters": {"price_to": price}} for price in prices]
+                    responses = await asyncio.gather(*(client.post("/popular", json=body) for body in bodies))
+                    statuses += [response.status_code for response in responses]
+    assert statuses == [200] * 16
