@@ -1,6 +1,6 @@
 """`schemathesis run --checks all` (coverage, fuzzing and stateful phases) against the served app and
-its own OpenAPI document: no failure of any check. Bounded here (FUZZ_EXAMPLES per operation, a
-fixed seed); `make fuzz` runs a longer pass with a random seed."""
+its own OpenAPI document: no failure of any check (but use_after_free, below). Bounded here
+(FUZZ_EXAMPLES per operation, a fixed seed); `make fuzz` runs a longer pass with a random seed."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "406", "413", "422", "428"]
 """
+# use_after_free flags a PUT or PATCH that answers 2xx after a DELETE of the same profile. Here that
+# is the contract: DELETE erases what the service holds, and a profile Rails sends again is stored
+# again (docs/api.md: a patch of a user without demographics stores them; docs/operations.md,
+# "What comes back from main"). A GET after the DELETE answering 404 is checked by
+# tests/api/test_erasure_api.py.
 TIME_LIMIT_S = 900  # a bound on the run, not a budget to spend: --max-time would fuzz until it ran out
 
 
@@ -48,6 +53,7 @@ def test_schemathesis_with_every_check_finds_nothing(
         config.write_text(CONFIG)
         command = [
             binary, "--config-file", str(config), "run", f"{base_url}/docs/openapi.json", "--checks", "all",
+            "--exclude-checks", "use_after_free",
             "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", str(EXAMPLES),
             "--auth", f"{ADMIN_AUTH[0]}:{ADMIN_AUTH[1]}",
             "--request-timeout", "30", "--workers", "1", "--no-color",
