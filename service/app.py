@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await online.stop()
             await router.stop()
             await telemetry.stop()
+            cache.stop()
             await redis_client.aclose()
             await pool.close()
             await health_pool.close()

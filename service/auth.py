@@ -12,7 +12,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from service.logs import ThrottledLog
+from service.throttled_log import ThrottledLog
 
 log = logging.getLogger("service.auth")
 PUBLIC_PATH_PREFIXES = ("/health", "/docs")

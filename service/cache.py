@@ -16,9 +16,10 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError, RedisError
+from redis.exceptions import MaxConnectionsError, RedisError, ResponseError
 
 from service.settings import REDIS_CLUSTER_SCHEMES, Settings
+from service.throttled_log import ThrottledLog
 
 RedisClient = redis.Redis | RedisCluster  # one Redis, or a Redis Cluster (redis+cluster:// URLs)
 
@@ -82,6 +83,7 @@ return 1
 # every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
 # are evicted, the least recently used first.
 EVICTION_POLICY = "volatile-lru"
+DELETE_RETRY_S = 0.5  # delete_eventually's pause between two attempts
 # How long a Redis call may take (connecting, an answer, a free connection of the pool): beyond, it
 # failed, and the breaker skips Redis for a while (Cache).
 REDIS_TIMEOUT_S = 0.25
@@ -184,8 +186,9 @@ class Cache:
     begun since the breaker opened closes it (`cache.recovered`). Writes a later answer depends
     on (a user's tombstone, a profile's copy, an erased profile's deletion, a write's WAL position)
     and the health check's ping always try Redis. Every connection of the pool busy is not a
-    failure (the call is skipped). breaker_open_ms 0, or a Redis Cluster (a node down must not
-    skip the others): never skip.
+    failure (the call is skipped), nor is a command Redis refuses with an error reply (logged as
+    `cache.refused` once a minute: out of memory, a read-only replica). breaker_open_ms 0, or a
+    Redis Cluster (a node down must not skip the others): never skip.
     """
 
     def __init__(
@@ -207,6 +210,8 @@ class Cache:
         self._renewing: dict[str, asyncio.Future[PersonalizedLookup]] = {}
         self._down_since: float | None = None  # when the breaker opened (the outage began), or None
         self._skip_until = 0.0  # on the monotonic clock: calls that may skip Redis do until then
+        self._refused = ThrottledLog(log, "cache.refused", "calls")
+        self._deleting: dict[str, asyncio.Future[None]] = {}  # delete_eventually's keys
         self._set_unless_newer = client.register_script(SET_UNLESS_NEWER)
         self._personalized_lookup = client.register_script(PERSONALIZED_LOOKUP)
         self._personalized_store_state = client.register_script(PERSONALIZED_STORE_STATE)
@@ -226,6 +231,11 @@ class Cache:
     def _failed(self, error: Exception) -> None:
         if isinstance(error, MaxConnectionsError):
             return  # every connection busy (the worker's load, not a Redis failure): this call skipped
+        if isinstance(error, ResponseError):
+            # Redis answered, refusing the command (out of memory under noeviction, a read-only
+            # replica): it is up, and its reads still serve; once a minute in the log.
+            self._refused.record(type(error).__name__, error=str(error))
+            return
         now = time.monotonic()
         self._skip_until = now + self.breaker_open_s
         if self._down_since is None:
@@ -296,8 +306,8 @@ class Cache:
                 return local
         value: bytes | None
         started = self._admit()
-        if started is None:
-            self._looked_up(key, "error")
+        if started is None or key in self._deleting:
+            self._looked_up(key, "error" if started is None else "miss")
             return None
         try:
             raw = await self.client.get(KEY_PREFIX + key)
@@ -462,11 +472,11 @@ class Cache:
             await asyncio.sleep(self.state_local_ms / 1000)
         return True
 
-    async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> None:
+    async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> bool:
         """Store a JSON object with an integer `order` field under the versioned key, unless the
         value there already has a larger order (a writer that read older data lost a race with a
         newer one; tried even while the breaker skips Redis: a profile's copy must not stay older
-        than a write); an outage only skips the write."""
+        than a write); False when Redis did not take it (an outage: see delete_eventually)."""
         started = time.monotonic()
         try:
             await self._set_unless_newer(
@@ -474,8 +484,32 @@ class Cache:
             )
         except (RedisError, OSError) as error:
             self._failed(error)
-            return
+            return False
         self._succeeded(started)
+        return True
+
+    def delete_eventually(self, key: str, within_s: float) -> None:
+        """Delete the value under key once Redis answers, tried in the background every half second
+        for within_s (the value's TTL): for a copy a write made stale and could not replace (Redis
+        paused, out of memory, unreachable). Until then this worker's get() of key is a miss."""
+        if key in self._deleting:
+            return
+        self._deleting[key] = asyncio.ensure_future(self._delete_when_answering(key, within_s))
+
+    def stop(self) -> None:
+        """Give up the deletions still waiting for Redis (the app is stopping)."""
+        for deleting in list(self._deleting.values()):
+            deleting.cancel()
+
+    async def _delete_when_answering(self, key: str, within_s: float) -> None:
+        attempts = max(1, int(within_s / DELETE_RETRY_S))
+        try:
+            for _ in range(attempts):
+                if await self.delete(key):
+                    return
+                await asyncio.sleep(DELETE_RETRY_S)
+        finally:
+            self._deleting.pop(key, None)
 
     async def write_position(self, key: str) -> int | None:
         """The WAL position stored under key (0 when none); None on an outage or while the breaker

@@ -12,7 +12,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from service.logs import REQUEST_ID_HEADER, ThrottledLog, request_id
+from service.logs import REQUEST_ID_HEADER, request_id
+from service.throttled_log import ThrottledLog
 
 log = logging.getLogger("service.errors")
 # A database that fails fails every request: one line per kind of failure per worker every 10 s,
@@ -35,6 +36,8 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "08": (503, "Database unavailable"),  # connection exceptions
     "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
     "53": (503, "Database overloaded"),  # insufficient resources
+    # A write on a read-only recs DB (a standby after a failover, default_transaction_read_only).
+    "25006": (503, "Database read-only"),  # read_only_sql_transaction
 }
 
 
@@ -186,6 +189,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: handle_http,
     asyncpg.PostgresError: handle_postgres,
     asyncpg.exceptions.InterfaceError: handle_unavailable,
+    # asyncpg's protocol state broken by a connection lost mid-call (as when a backend is terminated).
+    asyncpg.exceptions.InternalClientError: handle_unavailable,
     ConnectionError: handle_unavailable,
     OSError: handle_unavailable,
     TimeoutError: handle_unavailable,

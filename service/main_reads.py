@@ -31,7 +31,11 @@ def fdw_session_with_main_lost(error: BaseException) -> bool:
 def main_link_failed(error: BaseException) -> bool:
     """Whether the recs server reported its link to main broken (SQLSTATE class 08, from the FDW:
     main unreachable, or its backend gone mid-read, which postgres_fdw raises when the statement
-    ends, past any handler in SQL). The recs DB itself answered: the request can go on without main."""
+    ends, past any handler in SQL). The recs DB itself answered: the request can go on without main.
+    Not the recs connection itself lost (asyncpg's own 08003, raised without a word from the
+    server): that is the recs DB failing, a 503, and no reason to skip main."""
+    if isinstance(error, asyncpg.exceptions.ConnectionDoesNotExistError):
+        return False
     return isinstance(error, asyncpg.PostgresError) and str(getattr(error, "sqlstate", "")).startswith("08")
 
 

@@ -55,11 +55,22 @@ class MainProbe(msgspec.Struct, kw_only=True):
     main_error: str | None
 
 
+# What a database check may meet when the recs DB fails (asyncpg's InternalClientError: a connection
+# lost mid-call).
+DATABASE_FAILURES = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+
 async def _check_recs(pool: asyncpg.Pool) -> Check:
     started = time.perf_counter()
     try:
         await fetch_row_within(pool, CHECK_TIMEOUT_S, RecsProbe, "data_versions")
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+    except DATABASE_FAILURES as error:
         _note("recs_db", "down", repr(error))
         return Check(status="down")
     _note("recs_db", "up")
@@ -76,7 +87,7 @@ async def _check_main(pool: asyncpg.Pool, budget_s: float) -> Check:
     except CallTimedOut as error:
         _note("main_db", "down", str(error))
         return Check(status="down")
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+    except DATABASE_FAILURES as error:
         _note("main_db", "unknown", repr(error))  # the recs DB failed
         return Check(status="down")
     _note("main_db", "up" if probe.main_reachable else "down", probe.main_error)

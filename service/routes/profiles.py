@@ -132,12 +132,11 @@ async def _load_and_remember(clients: Clients, pool: asyncpg.Pool, user_id: str)
         order=0 if updated_at is None else int(updated_at.timestamp() * 1_000_000),
         profile=msgspec.structs.replace(profile, user_id=""),
     )
-    await clients.cache.set_unless_newer(
-        _cache_key(user_id),
-        msgspec.json.encode(cached),
-        cached.order,
-        clients.settings.cache_ttl_user_profile,
-    )
+    key, ttl = _cache_key(user_id), clients.settings.cache_ttl_user_profile
+    if not await clients.cache.set_unless_newer(key, msgspec.json.encode(cached), cached.order, ttl):
+        # The copy in Redis, if any, may be older than what was just read (after a write): it goes
+        # as soon as Redis answers again, and this worker does not read it meanwhile.
+        clients.cache.delete_eventually(key, ttl)
     return profile
 
 

@@ -9,6 +9,7 @@ import random
 import uuid
 from typing import Any
 
+import asyncpg
 import msgspec
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from psycopg import sql
 
 from service.app import create_app
+from service.main_reads import main_link_failed
 from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, AUTH, RedisServer, owner_connect
 from tests.data import World
@@ -314,3 +316,34 @@ async def test_an_oversized_body_is_a_413(
     assert response.headers["content-type"].startswith("application/problem+json")
     _, recs = databases
     assert recs.execute("SELECT count(*) FROM recs.user_demographics").fetchone() == (0,)
+
+
+async def test_a_read_only_recs_db_answers_writes_503_and_still_serves_reads(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, community: dict[str, Any]
+) -> None:
+    """As after a failover that leaves the service on a standby: writes are refused with 503 and
+    Retry-After (not a 500 with a traceback per request), reads answer."""
+    _, recs = databases
+    database = recs.info.dbname
+    recs.execute(
+        sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(sql.Identifier(database))
+    )
+    try:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            user = str(community["collaborative"][0])
+            put = await client.put(f"/user-profile/{user}", json={"gender": "f"}, auth=AUTH)
+            assert put.status_code == 503, put.text
+            assert put.headers["retry-after"] and put.json()["title"] == "Database read-only"
+            popular = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+            assert popular.status_code == 200 and popular.json()["items"]
+    finally:
+        recs.execute(
+            sql.SQL("ALTER DATABASE {} RESET default_transaction_read_only").format(sql.Identifier(database))
+        )
+
+
+def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
+    lost = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    assert not main_link_failed(lost)  # the recs DB failed: a 503, and main is not skipped for it
+    unreachable = asyncpg.exceptions.ClientCannotConnectError('could not connect to server "main_db"')
+    assert main_link_failed(unreachable)  # 08001 from the FDW: main is

@@ -238,3 +238,44 @@ async def test_a_pool_facing_a_distant_recs_db_keeps_its_connections_open(
                     responses = await asyncio.gather(*(client.post("/popular", json=body) for body in bodies))
                     statuses += [response.status_code for response in responses]
     assert statuses == [200] * 16
+
+
+async def test_a_profile_written_while_redis_paused_is_not_served_from_its_old_copy_afterwards(
+    client: AsyncTestClient, redis_server: RedisServer
+) -> None:
+    user = str(uuid.uuid4())
+    assert (await client.put(f"/user-profile/{user}", json={"gender": "male"}, auth=AUTH)).status_code == 200
+    assert (await client.get(f"/user-profile/{user}", auth=AUTH)).json()["demographics"]["gender"] == "m"
+    redis_server.client().client_pause(2000)  # Redis takes no command for 2 s, then all of them
+    written = await client.put(f"/user-profile/{user}", json={"gender": "female"}, auth=AUTH)
+    assert written.status_code == 200 and written.json()["demographics"]["gender"] == "f"
+    await asyncio.sleep(3)  # Redis answers again, and the copy the write could not replace is gone
+    copies = redis_server.client().keys("v9:user-profile:*")
+    assert all(b'"gender":"m"' not in (redis_server.client().get(key) or b"") for key in copies)
+    assert (await client.get(f"/user-profile/{user}", auth=AUTH)).json()["demographics"]["gender"] == "f"
+
+
+async def test_a_redis_refusing_writes_is_not_skipped_for_reads(caplog: pytest.LogCaptureFixture) -> None:
+    server = RedisServer(maxmemory="2mb", policy="noeviction")
+    server.start()
+    client = redis.asyncio.Redis.from_url(server.url)
+    cache = Cache(client, breaker_open_ms=60_000)
+    try:
+        await cache.set("kept", b"value", 600)
+        filler = server.client()
+        for index in range(10_000):  # until Redis is full and refuses every write
+            try:
+                filler.set(f"filler:{index}", b"x" * 4096)
+            except redis.exceptions.OutOfMemoryError:
+                break
+        else:
+            pytest.fail("Redis never filled up")
+        with caplog.at_level(logging.INFO):
+            for _ in range(3):
+                await cache.set("refused", b"value", 600)  # refused: out of memory
+                assert await cache.get("kept") == b"value"  # read, not skipped by a breaker
+        events = [record.getMessage() for record in caplog.records]
+        assert events.count("cache.refused") == 1 and "cache.unavailable" not in events
+    finally:
+        await client.aclose()
+        server.stop()
