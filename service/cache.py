@@ -83,7 +83,8 @@ return 1
 # every cache key has a TTL, the /stats counters have none and must stay, so only keys with a TTL
 # are evicted, the least recently used first.
 EVICTION_POLICY = "volatile-lru"
-DELETE_RETRY_S = 0.5  # delete_eventually's pause between two attempts
+DELETE_RETRY_S, DELETE_RETRY_MAX_S = 0.5, 60.0  # delete_eventually's first and longest pause
+MAX_PENDING_DELETES = 10_000  # keys delete_eventually retries at once, per worker
 # How long a Redis call may take (connecting, an answer, a free connection of the pool): beyond, it
 # failed, and the breaker skips Redis for a while (Cache).
 REDIS_TIMEOUT_S = 0.25
@@ -305,9 +306,12 @@ class Cache:
                 self._looked_up(key, "hit")
                 return local
         value: bytes | None
+        if key in self._deleting:  # a copy older than a write, not to be read (delete_eventually)
+            self._looked_up(key, "miss")
+            return None
         started = self._admit()
-        if started is None or key in self._deleting:
-            self._looked_up(key, "error" if started is None else "miss")
+        if started is None:
+            self._looked_up(key, "error")
             return None
         try:
             raw = await self.client.get(KEY_PREFIX + key)
@@ -489,10 +493,12 @@ class Cache:
         return True
 
     def delete_eventually(self, key: str, within_s: float) -> None:
-        """Delete the value under key once Redis answers, tried in the background every half second
-        for within_s (the value's TTL): for a copy a write made stale and could not replace (Redis
-        paused, out of memory, unreachable). Until then this worker's get() of key is a miss."""
-        if key in self._deleting:
+        """Delete the value under key once Redis answers, tried in the background for within_s (the
+        value's TTL), half a second after the first attempt and then twice as long each time, up to
+        a minute: for a copy a write made stale and could not replace (Redis paused, out of memory,
+        unreachable). Until then this worker's get() of key is a miss. At most
+        MAX_PENDING_DELETES keys at once (beyond, a write's copy is left to its TTL)."""
+        if key in self._deleting or len(self._deleting) >= MAX_PENDING_DELETES:
             return
         self._deleting[key] = asyncio.ensure_future(self._delete_when_answering(key, within_s))
 
@@ -502,12 +508,11 @@ class Cache:
             deleting.cancel()
 
     async def _delete_when_answering(self, key: str, within_s: float) -> None:
-        attempts = max(1, int(within_s / DELETE_RETRY_S))
+        deadline, pause_s = time.monotonic() + within_s, DELETE_RETRY_S
         try:
-            for _ in range(attempts):
-                if await self.delete(key):
-                    return
-                await asyncio.sleep(DELETE_RETRY_S)
+            while not await self.delete(key) and time.monotonic() + pause_s < deadline:
+                await asyncio.sleep(pause_s)
+                pause_s = min(pause_s * 2, DELETE_RETRY_MAX_S)
         finally:
             self._deleting.pop(key, None)
 

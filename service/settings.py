@@ -286,8 +286,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
     for name in msgspec.structs.fields(settings):
         value = getattr(settings, name.name)
         if value is None:
-            continue
-        if isinstance(value, bool):
+            value = ""  # read back as unset (a value inherited from the parent's environment is not)
+        elif isinstance(value, bool):
             value = "true" if value else "false"
         elif isinstance(value, tuple):
             value = ",".join(value)

@@ -11,6 +11,7 @@ from service.settings import (
     DEV_USERNAME,
     SettingsError,
     load_settings,
+    settings_environ,
 )
 
 BASE = {
@@ -249,3 +250,17 @@ def test_replicas_and_a_redis_cluster_are_read_checked_and_masked() -> None:
         with pytest.raises(SettingsError, match=message) as raised:
             load_settings({**BASE, name: value})
         assert name in str(raised.value)
+
+
+def test_the_pool_keeps_all_its_connections_unless_told_and_the_choice_survives_a_child_process() -> None:
+    default = load_settings(BASE)
+    assert default.db_pool_min_size is None and default.pool_min_size == default.db_pool_max_size == 10
+    assert load_settings(BASE | {"DB_POOL_MAX_SIZE": "4"}).pool_min_size == 4
+    assert load_settings(BASE | {"DB_POOL_MIN_SIZE": ""}).db_pool_min_size is None
+    assert load_settings(BASE | {"DB_POOL_MIN_SIZE": "2"}).pool_min_size == 2
+    with pytest.raises(SettingsError, match="DB_POOL_MIN_SIZE must not exceed DB_POOL_MAX_SIZE"):
+        load_settings(BASE | {"DB_POOL_MIN_SIZE": "5", "DB_POOL_MAX_SIZE": "4"})
+    # A child process reads the default back, even where its parent's environment set a minimum.
+    environ = settings_environ(default)
+    assert environ["DB_POOL_MIN_SIZE"] == ""
+    assert load_settings({"DB_POOL_MIN_SIZE": "2"} | environ).db_pool_min_size is None

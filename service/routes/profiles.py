@@ -111,7 +111,7 @@ class CachedProfile(msgspec.Struct, kw_only=True):
 _decoder = msgspec.json.Decoder(CachedProfile)
 
 
-def _cache_key(user_id: str) -> str:
+def profile_cache_key(user_id: str) -> str:
     """The Redis copy's key: a digest of the user id, so neither keys nor values in Redis name a user."""
     return "user-profile:" + hashlib.sha256(user_id.encode()).hexdigest()[:40]
 
@@ -122,8 +122,11 @@ async def _current_versions(target: ReadTarget) -> tuple[int, int, int]:
     return profiles, personalized, synced
 
 
-async def _load_and_remember(clients: Clients, pool: asyncpg.Pool, user_id: str) -> UserProfile:
-    """The profile read on pool's server, and its Redis copy refreshed unless a newer one is there."""
+async def _load_and_remember(
+    clients: Clients, pool: asyncpg.Pool, user_id: str, after_write: bool = False
+) -> UserProfile:
+    """The profile read on pool's server, and its Redis copy refreshed unless a newer one is there
+    (after_write: the copy there, if Redis did not take the new one, is older than the write)."""
     row = await fetch_row(pool, ProfileRow, "user_profile", user_id)
     profile = row.to_profile()
     updated_at = row.demographics_updated_at
@@ -132,8 +135,9 @@ async def _load_and_remember(clients: Clients, pool: asyncpg.Pool, user_id: str)
         order=0 if updated_at is None else int(updated_at.timestamp() * 1_000_000),
         profile=msgspec.structs.replace(profile, user_id=""),
     )
-    key, ttl = _cache_key(user_id), clients.settings.cache_ttl_user_profile
-    if not await clients.cache.set_unless_newer(key, msgspec.json.encode(cached), cached.order, ttl):
+    key, ttl = profile_cache_key(user_id), clients.settings.cache_ttl_user_profile
+    stored = await clients.cache.set_unless_newer(key, msgspec.json.encode(cached), cached.order, ttl)
+    if after_write and not stored:
         # The copy in Redis, if any, may be older than what was just read (after a write): it goes
         # as soon as Redis answers again, and this worker does not read it meanwhile.
         clients.cache.delete_eventually(key, ttl)
@@ -152,7 +156,7 @@ async def _store_and_load(clients: Clients, user_id: str, function: str, *args: 
         # PERSONALIZED_STATE_MAX_AGE_MS.
         await clients.cache.forget_state(personalized_state_key(user_id))
         try:
-            return await _load_and_remember(clients, clients.pool, user_id)
+            return await _load_and_remember(clients, clients.pool, user_id, after_write=True)
         except asyncpg.exceptions.NoDataFoundError:
             if attempt == STORE_ATTEMPTS - 1:
                 raise
@@ -219,7 +223,7 @@ async def get_user_profile(user_id: UserIdParam, clients: NamedDependency[Client
     uid = str(parse_uuid(user_id, "user_id", "path"))
 
     async def on(target: ReadTarget) -> UserProfile:
-        cached_bytes = await clients.cache.get(_cache_key(uid))
+        cached_bytes = await clients.cache.get(profile_cache_key(uid))
         if cached_bytes is not None:
             cached = _decoder.decode(cached_bytes)
             if cached.versions == await _current_versions(target):
@@ -250,7 +254,9 @@ async def delete_user_profile(user_id: UserIdParam, clients: NamedDependency[Cli
     await clients.router.remember_write(clients.cache, uid)
     log.info("profile.erased", extra={"erased": bool(rows[0]["erased"])})
     cache = clients.cache
-    if not (await cache.forget_state(personalized_state_key(uid)) and await cache.delete(_cache_key(uid))):
+    if not (
+        await cache.forget_state(personalized_state_key(uid)) and await cache.delete(profile_cache_key(uid))
+    ):
         raise ServiceUnavailableException(
             "The user was erased from the database, but the cached copy of the profile could not be "
             "removed: retry (the erasure is idempotent).",

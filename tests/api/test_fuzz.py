@@ -26,11 +26,11 @@ CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "406", "413", "422", "428"]
 """
-# use_after_free flags a PUT or PATCH that answers 2xx after a DELETE of the same profile. Here that
-# is the contract: DELETE erases what the service holds, and a profile Rails sends again is stored
-# again (docs/api.md: a patch of a user without demographics stores them; docs/operations.md,
-# "What comes back from main"). A GET after the DELETE answering 404 is checked by
-# tests/api/test_erasure_api.py.
+# use_after_free flags a PATCH that answers 2xx after a DELETE of the same profile (and a GET that
+# answers 200 after such a PATCH stored it again). Here that is the contract: DELETE erases what
+# the service holds, and a profile Rails sends again is stored again (docs/api.md: a patch of a
+# user without demographics stores them; docs/operations.md, "What comes back from main"). A GET
+# after the DELETE answering 404 is checked by tests/api/test_erasure_api.py.
 TIME_LIMIT_S = 900  # a bound on the run, not a budget to spend: --max-time would fuzz until it ran out
 
 
