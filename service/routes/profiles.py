@@ -151,9 +151,9 @@ async def _store_and_load(clients: Clients, user_id: str, function: str, *args: 
     for attempt in range(STORE_ATTEMPTS):
         await call_api(clients.pool, function, user_id, *args)
         await clients.router.remember_write(clients.cache, user_id)
-        # The next /personalized reads the user's state anew. If Redis cannot take the tombstone,
-        # it cannot serve the old state either; a stored one expires within
-        # PERSONALIZED_STATE_MAX_AGE_MS.
+        # The next /personalized reads the user's state anew. If Redis cannot take the tombstone
+        # (down, or refusing writes while it still serves reads), a stored state is served until
+        # it expires, within PERSONALIZED_STATE_MAX_AGE_MS.
         await clients.cache.forget_state(personalized_state_key(user_id))
         try:
             return await _load_and_remember(clients, clients.pool, user_id, after_write=True)
