@@ -85,7 +85,7 @@ async def create_pool(
     DB_POOL_MAX_SIZE, DB_POOL_ACQUIRE_TIMEOUT_MS).
 
     The min_size connections are kept open: asyncpg reopens one that closed in the background, with
-    a backoff while the server refuses. A request then never waits for a connection to be opened,
+    a backoff while the server refuses. Requests then seldom wait for a connection to be opened,
     which the acquire wait would cut short: with a recs DB a few tens of ms away, opening one takes
     longer than the wait, and a pool that had to grow on demand never could. Beyond min_size,
     connections are opened on demand; then idle ones are closed after 5 minutes (and the kept ones
@@ -149,8 +149,8 @@ _cancelling: set[asyncio.Task[None]] = set()
 async def _given_up_on_timeout(
     pool: asyncpg.Pool, timeout_s: float | None, function: str, cancel_grace_s: float
 ) -> AsyncIterator[asyncpg.Connection]:
-    """A pool connection for a call with its own time limit: past it, CallTimedOut (at once, unless
-    the call's transaction must first roll back: fetch_row_with_overrides). With
+    """A pool connection for a call with its own time limit: past it, CallTimedOut (after the
+    rollback of fetch_row_with_overrides's transaction, which measured immediate). With
     cancel_grace_s, the statement is cancelled (asyncpg sends the cancel on the timeout) and the
     connection goes back to the pool once it has ended, in the background; if it has not ended
     within cancel_grace_s, or without a grace, the connection is closed (its backend notices and

@@ -104,6 +104,18 @@ class World:
         break_job_setting(self.recs, key, value)
 
 
+def a_user_among_fans(world: World, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
+    """count presents, three users who liked each, a user who liked the first; all refreshed."""
+    presents = [world.present() for _ in range(count)]
+    user, *others = world.users(4)
+    for other in others:
+        for present in presents:
+            world.like(other, present)
+    world.like(user, presents[0])
+    world.refresh_all()
+    return user, presents
+
+
 def client_world(world: World) -> tuple[list[uuid.UUID], uuid.UUID]:
     """Six presents (prices 10-15), the first four liked by a fan and four more f/25-34 users, refreshed."""
     presents = [world.present(price=10 + index) for index in range(6)]

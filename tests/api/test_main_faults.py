@@ -11,7 +11,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from service.migrate import migrate
 from service.settings import Settings
 from tests.clusters import Cluster
 from tests.conftest import ADMIN_AUTH, AUTH, SUPERUSER_URL, serving_settings
-from tests.data import World
+from tests.data import World, a_user_among_fans
 from tests.sql.test_main_elsewhere import RAILS_EXTRA, RECS_DB, elsewhere_settings
 
 LIKER = "00000000-0000-0000-0000-000000000101"  # a user of RAILS_EXTRA with likes
@@ -69,18 +68,6 @@ async def assert_popular_and_health_degraded(client: AsyncTestClient) -> None:
         "down",
         "up",
     )
-
-
-def a_user_among_fans(world: World, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """count presents, three users who liked each, a user who liked the first; all refreshed."""
-    presents = [world.present() for _ in range(count)]
-    user, *others = world.users(4)
-    for other in others:
-        for present in presents:
-            world.like(other, present)
-    world.like(user, presents[0])
-    world.refresh_all()
-    return user, presents
 
 
 async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_skips_it(

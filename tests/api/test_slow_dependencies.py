@@ -22,7 +22,7 @@ from service.cache import KEY_PREFIX, Cache, create_redis
 from service.routes.profiles import profile_cache_key
 from service.settings import Settings
 from tests.conftest import AUTH, PG_PORT, RedisServer, running_server, serving_settings, start_experiment
-from tests.data import World
+from tests.data import World, a_user_among_fans
 from tests.latency_proxy import LatencyProxy, latency_proxy
 
 POPULAR = {"user_params": {"gender": "f", "age_group": "25-34"}}
@@ -190,13 +190,7 @@ async def test_a_variants_read_of_a_main_that_stopped_answering_is_given_up_on_w
     limit, its transaction rolled back, it answers degraded though main never answers again."""
     main, recs = databases
     world = World(main, recs)
-    presents = [world.present() for _ in range(8)]
-    user, *others = world.users(4)
-    for other in others:
-        for present in presents:
-            world.like(other, present)
-    world.like(user, presents[0])
-    world.refresh_all()
+    user, presents = a_user_among_fans(world, 8)
     start_experiment(recs, "depth", {"deeper": (1, {"max_similar_users": "30"})})
     world.like(user, presents[1])  # unsynced: a miss under the user's state reads main again
     own = serving_settings(
