@@ -201,7 +201,7 @@ class Operation:
     # openapi-python-client writes one it cannot import when two name the same schema.
     body_media_type: str = "application/json"
     media_type: str = "application/json"
-    extra_responses: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    extra_responses: dict[str, tuple[str | None, Any]] = field(default_factory=dict)  # None: no body
     problem_examples: dict[int, Any] = field(default_factory=dict)  # by status, over PROBLEMS'
 
 
@@ -209,6 +209,7 @@ BODY_ERRORS = (400, 401, 413, 422, 500, 503)
 ADMIN_ERRORS = (401, 403, 500, 503)
 OPERATIONS: dict[str, Operation] = {
     "getHealth": Operation(200, HealthReport, HEALTH, extra_responses={"503": ("HealthReport", HEALTH_DOWN)}),
+    "headHealth": Operation(200, extra_responses={"503": (None, None)}),
     "getStats": Operation(200, Stats, STATS, ADMIN_ERRORS),
     "getMetrics": Operation(200, None, METRICS, ADMIN_ERRORS, media_type=METRICS_MEDIA_TYPE),
     "getPopular": Operation(
@@ -449,6 +450,9 @@ def _responses(operation: Operation) -> dict[str, Any]:
             "content": _content(schema, operation.example, operation.media_type),
         }
     for extra_status, (name, example) in operation.extra_responses.items():
+        if name is None:
+            responses[extra_status] = {"description": "Recommendations cannot be served; no body."}
+            continue
         responses[extra_status] = {
             "description": "Recommendations cannot be served",
             "content": _content({"$ref": REF.format(name=name)}, example, "application/json"),

@@ -9,7 +9,7 @@ from typing import Literal
 
 import asyncpg
 import msgspec
-from litestar import Response, get
+from litestar import Response, get, head
 from litestar.di import NamedDependency
 
 from service.cache import Cache
@@ -114,6 +114,20 @@ async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
     recommendations can be served, 503 when they cannot (the primary is down)."""
     report = await health_report(clients)
     return Response(report, status_code=503 if report.status == "down" else 200)
+
+
+@head(
+    "/health",
+    tags=["operations"],
+    summary="Service health, status code only (no auth)",
+    security=[{}],
+    operation_id="headHealth",
+)
+async def health_head(clients: NamedDependency[Clients]) -> Response[None]:
+    """The same checks as GET /health, for probes that send HEAD: 200 while recommendations can be
+    served, 503 when they cannot; no body."""
+    report = await health_report(clients)
+    return Response(None, status_code=503 if report.status == "down" else 200)
 
 
 async def health_report(clients: Clients) -> HealthReport:

@@ -100,6 +100,25 @@ async def test_a_recs_db_outage_is_logged_once_with_main_unknown_not_on_every_po
     assert events == sorted([*down, "health.main_db_up", "health.recs_db_up"])
 
 
+async def test_head_health_answers_the_same_status_with_no_body(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    _, recs = databases
+    with running_server(settings) as (base_url, _):
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            ok = await http.head("/health")
+            assert (ok.status_code, ok.content) == (200, b"")
+            probes = "FUNCTION api.data_versions(), api.health()"
+            recs.execute(f"REVOKE EXECUTE ON {probes} FROM mysanta_api, PUBLIC")  # the recs DB fails
+            try:
+                down = await http.head("/health")
+                assert (await http.get("/health")).status_code == 503
+            finally:
+                recs.execute(f"GRANT EXECUTE ON {probes} TO mysanta_api")
+            assert (down.status_code, down.content) == (503, b"")
+            assert (await http.head("/health")).status_code == 200
+
+
 async def test_health_answers_on_its_own_connections_while_requests_hold_every_pool_connection(
     settings: Settings,
 ) -> None:
