@@ -229,13 +229,16 @@ class Cache:
             self._skip_until = now + self.breaker_open_s
         return now
 
-    def _failed(self, error: Exception) -> None:
+    def _failed(self, error: Exception, started: float) -> None:
+        """A call begun at `started` got no answer, or an error reply (which is an answer)."""
         if isinstance(error, MaxConnectionsError):
             return  # every connection busy (the worker's load, not a Redis failure): this call skipped
         if isinstance(error, ResponseError):
             # Redis answered, refusing the command (out of memory under noeviction, a read-only
-            # replica): it is up, and its reads still serve; once a minute in the log.
+            # replica): it is up, and its reads still serve; once a minute in the log. An answer
+            # closes the breaker as any other does.
             self._refused.record(type(error).__name__, error=str(error))
+            self._succeeded(started)
             return
         now = time.monotonic()
         self._skip_until = now + self.breaker_open_s
@@ -262,7 +265,7 @@ class Cache:
             else:
                 await self.client.ping()
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return False
         self._succeeded(started)
         return True
@@ -317,7 +320,7 @@ class Cache:
             raw = await self.client.get(KEY_PREFIX + key)
             value = raw.encode() if isinstance(raw, str) else raw
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             value, result = None, "error"
         else:
             self._succeeded(started)
@@ -338,7 +341,7 @@ class Cache:
         try:
             await self.client.set(KEY_PREFIX + key, value, ex=ttl_seconds)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return
         self._succeeded(started)
 
@@ -392,7 +395,7 @@ class Cache:
                 client=self.client,
             )  # fmt: skip
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, asked_at)
             if counted:
                 self._looked_up(page_kind, "error")
             return PersonalizedLookup(None, None)
@@ -429,7 +432,7 @@ class Cache:
                 keys=[KEY_PREFIX + state_key], args=[token, ttl_ms, TOMBSTONE], client=self.client
             )
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return False
         self._succeeded(started)
         return bool(stored)
@@ -450,7 +453,7 @@ class Cache:
                 client=self.client,
             )  # fmt: skip
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             self._looked_up(page_key, "error")
             return False, None
         self._succeeded(started)
@@ -469,7 +472,7 @@ class Cache:
         try:
             await self.client.set(KEY_PREFIX + state_key, TOMBSTONE, px=TOMBSTONE_MS)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return False
         self._succeeded(started)
         if self.state_local_ms > 0:
@@ -487,7 +490,7 @@ class Cache:
                 keys=[KEY_PREFIX + key], args=[value, order, ttl_seconds], client=self.client
             )
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return False
         self._succeeded(started)
         return True
@@ -525,7 +528,7 @@ class Cache:
         try:
             raw = await self.client.get(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return None
         self._succeeded(started)
         return 0 if raw is None else int(raw)
@@ -537,7 +540,7 @@ class Cache:
         try:
             await self._set_max(keys=[KEY_PREFIX + key], args=[position, ttl_ms], client=self.client)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return
         self._succeeded(started)
 
@@ -548,7 +551,7 @@ class Cache:
         try:
             await self.client.delete(KEY_PREFIX + key)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._failed(error, started)
             return False
         self._succeeded(started)
         return True

@@ -99,7 +99,7 @@ async def test_an_answer_to_a_call_begun_before_the_breaker_opened_does_not_clos
     try:
         slow = asyncio.ensure_future(cache.get("probe"))
         await asyncio.sleep(0.05)
-        cache._failed(RedisError("another call timed out"))  # the breaker opens while it waits
+        cache._failed(RedisError("another call timed out"), time.monotonic())  # the breaker opens meanwhile
         assert await slow is None  # answered (a miss), but begun before the breaker opened
         asked = redis_proxy.sent
         await cache.set("probe", b"value", 60)
@@ -274,6 +274,28 @@ async def test_a_redis_refusing_writes_is_not_skipped_for_reads(caplog: pytest.L
                 assert await cache.get("kept") == b"value"  # read, not skipped by a breaker
         events = [record.getMessage() for record in caplog.records]
         assert events.count("cache.refused") == 1 and "cache.unavailable" not in events
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_an_error_reply_to_the_breakers_probe_closes_it(caplog: pytest.LogCaptureFixture) -> None:
+    server = RedisServer()
+    server.start()
+    client = redis.asyncio.Redis.from_url(server.url)
+    cache = Cache(client, breaker_open_ms=200)
+    try:
+        await cache.set("kept", b"value", 600)
+        server.client().replicaof("127.0.0.1", "1")  # a read-only replica now: every write refused
+        with caplog.at_level(logging.INFO):
+            cache._failed(RedisError("a call timed out"), time.monotonic())  # the breaker opens
+            assert await cache.get("kept") is None  # skipped
+            await asyncio.sleep(0.25)
+            await cache.set("refused", b"value", 600)  # the probe: refused (READONLY), an answer
+            assert await cache.get("kept") == b"value"  # the breaker closed: read at once
+        events = [record.getMessage() for record in caplog.records]
+        assert events.count("cache.refused") == 1
+        assert events.count("cache.unavailable") == 1 and events.count("cache.recovered") == 1
     finally:
         await client.aclose()
         server.stop()
