@@ -505,8 +505,8 @@ class JobRun(msgspec.Struct, kw_only=True):
 class JobStatus(msgspec.Struct, kw_only=True):
     """A job: its last logged run (null fields if it never ran; error_code is the SQLSTATE of a
     failed one), the runs, failures and skipped runs the log keeps, its pg_cron schedule and next
-    start, and pg_cron's own last outcome (null where pg_cron does not run it here, or its database
-    could not be read)."""
+    start, pg_cron's own last outcome (null where pg_cron does not run it here, or its database
+    could not be read), and when a run in progress began (null when none runs)."""
 
     job: str  # a recs job, or another pg_cron job of this database (its name, or cron-job-<id>)
     started_at: Timestamp | None
@@ -523,6 +523,7 @@ class JobStatus(msgspec.Struct, kw_only=True):
     next_run_at: Timestamp | None
     cron_last_status: str | None
     cron_last_started_at: Timestamp | None
+    running_since: Timestamp | None
 
     def __post_init__(self) -> None:
         """Round the duration."""

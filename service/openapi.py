@@ -67,7 +67,7 @@ JOB_STATUS = {
     "duration_ms": 2214.53, "rows": 16204, "error_code": None, "runs": 96, "failures": 0, "skipped": 1,
     "cron_jobname": "refresh-popular-items", "schedule": "*/15 * * * *", "scheduled": True,
     "next_run_at": "2026-12-03T08:00:00Z", "cron_last_status": "succeeded",
-    "cron_last_started_at": "2026-12-03T07:45:00Z",
+    "cron_last_started_at": "2026-12-03T07:45:00Z", "running_since": None,
 }  # fmt: skip
 STATS = {
     "main_totals": {"public_presents": 16204, "private_presents": 436112, "likes": 208311, "clicks": 512904},

@@ -374,6 +374,7 @@ class JobCollector(Collector):
             "logged_failures": "Failed runs of the job the run log keeps.",
             "logged_skips": "Runs of the job skipped because another was in progress, in the run log.",
             "next_run_timestamp_seconds": "Next start pg_cron has scheduled for the job (Unix time).",
+            "running_since_timestamp_seconds": "Start of the run in progress (Unix time); absent if none.",
         }
         gauges = {
             name: GaugeMetricFamily(f"mysanta_job_{name}", help_text, labels=["job"])
@@ -393,6 +394,9 @@ class JobCollector(Collector):
                 "logged_failures": status.failures,
                 "logged_skips": status.skipped,
                 "next_run_timestamp_seconds": status.next_run_at.timestamp() if status.next_run_at else None,
+                "running_since_timestamp_seconds": status.running_since.timestamp()
+                if status.running_since
+                else None,
             }
             for name, value in values.items():
                 if value is not None:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import msgspec
@@ -176,6 +177,35 @@ async def test_an_admin_run_during_a_cron_run_of_the_same_job_is_skipped(
         0,
         None,
     )
+
+
+async def test_a_run_in_progress_is_listed_with_its_start(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient
+) -> None:
+    _, recs = databases
+    with sync_held(recs):
+        before = recs.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        cron_run = threading.Thread(target=run_as_cron, args=("refresh_popular_items",))
+        cron_run.start()  # pg_cron's run: holds the job's lock while it waits for the sync
+        for _ in range(200):
+            waiting = recs.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()
+            if waiting == (1,):
+                break
+            await asyncio.sleep(0.05)
+        during = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+        metrics = (await client.get("/metrics", auth=ADMIN_AUTH)).text
+    cron_run.join()
+    running = during["refresh_popular_items"]["running_since"]
+    assert running is not None and datetime.fromisoformat(running) >= before
+    assert [name for name, job in during.items() if job["running_since"] is not None] == [
+        "refresh_popular_items"
+    ]
+    assert 'mysanta_job_running_since_timestamp_seconds{job="refresh_popular_items"}' in metrics
+    after = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    assert after["refresh_popular_items"]["running_since"] is None
+    assert after["refresh_popular_items"]["runs"] == 1
 
 
 def test_a_client_that_gives_up_leaves_the_run_to_finish(
