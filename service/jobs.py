@@ -34,6 +34,7 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
         _run_job_entry("cleanup", "17 */6 * * *"),
         _run_job_entry("erase_absent_users", "29 3 * * *"),
         _run_job_entry("purge_cron_history", "47 */6 * * *"),
+        _run_job_entry("withdraw_presents", "* * * * *"),
     ]
 
 

@@ -68,6 +68,7 @@ JobName = Literal[
     "refresh_popular_items",
     "refresh_user_profiles",
     "refresh_user_similarities",
+    "withdraw_presents",
 ]
 JOB_NAMES: tuple[str, ...] = get_args(JobName)
 Price = Annotated[float, msgspec.Meta(ge=0, le=10_000_000, description="Price, in the catalogue's currency.")]

@@ -24,13 +24,12 @@
 CREATE OR REPLACE FUNCTION recs.sync_main() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    c_sync_lock constant bigint := 7306252103;  -- any fixed number: the advisory lock of the sync
     v_half_life_days double precision;
     v_full boolean;
     v_epoch timestamptz;
     v_changed bigint;
 BEGIN
-    PERFORM pg_advisory_xact_lock(c_sync_lock);
+    PERFORM pg_advisory_xact_lock(recs.sync_lock_key());
     PERFORM 1 FROM recs.sync_state WHERE source = 'decay' FOR UPDATE;
     PERFORM recs.job_step('sync.lock_waited');  -- behind another job's sync: not a read of main
     -- The sync's clock, read after the lock: no watermark passes it (recs.sync_clock).

@@ -1,10 +1,8 @@
 -- recs.sync_presents: step 1 of recs.sync_main. Copies every public present (user_id IS NULL) of
 -- main into recs.items: new ones inserted, changed attributes updated; a present that became
--- private or was deleted leaves the popularity tables that serve pages (recs.unserve_popular) and
--- recs.items, with its interactions (their users are marked in
--- recs.dirty_users and recs.dirty_profiles, and leave recs.popular_user_segments when they have no
--- interaction left); the users of a present whose price, category or platform changed are marked
--- in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
+-- private or was deleted leaves the popularity tables that serve pages, recs.items and its
+-- interactions (recs.remove_presents); the users of a present whose price, category or platform
+-- changed are marked in recs.dirty_profiles. Leaves main's public presents in the temp table sync_presents for the
 -- later steps (recs.sync_source_totals counts them), and those that entered recs.items now in
 -- the temp table sync_entered (item_id, present_id): recs.sync_read_events reads their events
 -- older than its window (those of a present made public after being private, or back after a
@@ -35,31 +33,9 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    CREATE TEMP TABLE sync_gone ON COMMIT DROP AS
-    SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id);
-    -- The popular pages are served from the popularity tables alone (covering indexes, no probe of
-    -- recs.items): a present gone private or deleted leaves them here, in the sync that sees it,
-    -- not at the next popularity run; the new 'popular' version retires the cached pages. (One made
-    -- unavailable leaves at the popularity run, which also brings it back if it returns.)
-    PERFORM recs.unserve_popular(ARRAY(SELECT g.item_id FROM sync_gone g));
-    CREATE TEMP TABLE sync_gone_users ON COMMIT DROP AS
-    WITH removed AS (
-        DELETE FROM recs.interactions x USING sync_gone g WHERE x.item_id = g.item_id RETURNING x.user_key
-    )
-    SELECT DISTINCT user_key FROM removed;
-    INSERT INTO recs.dirty_users (user_key, changed_at)
-    SELECT user_key, now() FROM sync_gone_users
-    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
-    INSERT INTO recs.dirty_profiles (user_key, changed_at)
-    SELECT user_key, now() FROM sync_gone_users
-    ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
-    -- A user left without interactions no longer counts in any popularity segment (the rows of
-    -- the gone presents themselves go at the next popularity run: recs.popular_prior_items).
-    DELETE FROM recs.popular_user_segments s USING sync_gone_users g
-    WHERE s.user_key = g.user_key AND NOT EXISTS (SELECT 1 FROM recs.interactions x WHERE x.user_key = s.user_key);
-    DELETE FROM recs.items i USING sync_gone g WHERE i.item_id = g.item_id;
-    GET DIAGNOSTICS v_removed = ROW_COUNT;
-    DROP TABLE sync_gone, sync_gone_users;
+    v_removed := recs.remove_presents(ARRAY(
+        SELECT i.item_id FROM recs.items i WHERE NOT EXISTS (SELECT 1 FROM sync_presents s WHERE s.id = i.present_id)
+    ));
 
     -- The profiles of the users of a present whose price, category or platform changes are
     -- recomputed (recs.job_refresh_user_profiles).

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import app_connect, owner_connect
 from tests.data import NOW, World
+from tests.sql.test_personalized import personalized
 
 
 def popular(
@@ -502,6 +503,54 @@ def test_the_sync_of_any_job_takes_a_present_out_of_the_popular_pages_at_once(
     assert popular()["data_version"] > version
     world.refresh()  # the popularity run agrees
     assert popular()["items"] == [kept] and popular("f", "25-34")["items"] == [kept]
+
+
+def test_a_present_made_private_leaves_every_page_at_the_next_withdrawal_run(world: World) -> None:
+    """The withdraw_presents job (every minute) takes a present main made private out of the
+    popular and personalised pages without waiting for a refresh job's sync, and changes nothing,
+    not even the data version, while no present went."""
+    kept, leaving, shared = world.present(), world.present(), world.present()
+    fans = world.users(25, "f", "25-34")
+    for fan in fans:
+        world.like(fan, kept)
+        world.like(fan, leaving)
+        world.like(fan, shared)
+    reader = world.users(1, "f", "25-34")[0]
+    world.like(reader, shared)
+    world.refresh_all()
+    assert set(popular("f", "25-34")["items"]) == {kept, leaving, shared}
+    assert leaving in personalized(reader)["items"]
+    version = popular()["data_version"]
+    world.refresh("withdraw_presents")  # nothing went: nothing changes
+    assert popular()["data_version"] == version
+    world.main.execute("UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), leaving))
+    world.refresh("withdraw_presents")
+    for gender, age_group in ((None, None), ("f", "25-34"), ("f", None), (None, "25-34")):
+        assert leaving not in popular(gender, age_group)["items"], (gender, age_group)
+    assert popular()["data_version"] > version
+    assert leaving not in personalized(reader)["items"]
+    gone = world.recs.execute("SELECT count(*) FROM recs.items WHERE present_id = %s", (leaving,)).fetchone()
+    assert gone == (0,)
+    runs = world.recs.execute(
+        "SELECT rows, error FROM recs.job_runs WHERE job = 'withdraw_presents' ORDER BY id"
+    ).fetchall()
+    assert runs == [(0, None), (1, None)]
+
+
+def test_the_withdrawal_does_not_wait_behind_a_running_sync(world: World) -> None:
+    present = world.present()
+    world.present()
+    world.like(world.users(1)[0], present)
+    world.refresh_all()
+    world.main.execute("UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), present))
+    world.recs.execute("SELECT pg_advisory_lock(recs.sync_lock_key())")  # a job's sync in progress
+    try:
+        world.refresh("withdraw_presents")  # returns at once, leaving it to that sync
+    finally:
+        world.recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())")
+    assert present in popular()["items"]
+    world.refresh("withdraw_presents")
+    assert present not in popular()["items"]
 
 
 def test_refresh_bumps_the_data_version_only_when_something_changed(world: World) -> None:
