@@ -376,7 +376,23 @@ def _components(settings: Settings) -> dict[str, Any]:
     limit["maximum"] = settings.max_page_size
     limit["description"] = f"Page size: {settings.default_page_size} when absent or null."
     _split_gender_spellings(components)
+    _type_string_enums(components)
     return components
+
+
+def _type_string_enums(node: Any) -> None:
+    """Give every enum of strings `"type": "string"`, which msgspec leaves out (a Literal is a bare
+    enum): generators that read the type before the enum lose it (openapi-zod-client makes each such
+    field z.unknown(), not an enum)."""
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if isinstance(values, list) and "type" not in node and all(isinstance(v, str) for v in values):
+            node["type"] = "string"
+        for value in node.values():
+            _type_string_enums(value)
+    elif isinstance(node, list):
+        for value in node:
+            _type_string_enums(value)
 
 
 def _split_gender_spellings(components: dict[str, Any]) -> None:
