@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
@@ -362,22 +363,43 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
 
 def _components(settings: Settings) -> dict[str, Any]:
     """Schemas of every struct the API reads or writes, as msgspec checks them; responses list every
-    field as required (the server always sends each one, null when it has no value)."""
+    field the server always sends as required (null when it has no value), and have no defaults."""
     _, components = msgspec.json.schema_components(
         (*REQUEST_STRUCTS, *RESPONSE_STRUCTS, Problem), ref_template=REF
     )
     nested = {"Pagination", "Demographics", "Preferences", "PriceBand", "Check", "MainTotals", "UserCounts",
               "CacheSummary", "LatencySummary", "FilterWarning", "FacetValue", "PriceQuantiles",
-              "Detail"}  # fmt: skip
+              "Detail", "ReplicaCheck", "FieldError"}  # fmt: skip
     response_names = nested | {struct.__name__ for struct in RESPONSE_STRUCTS}
     for name in response_names & components.keys():
         components[name]["required"] = list(components[name].get("properties", {}))
+    # A default says what the server assumes when a client leaves a field out: nothing, in a response.
+    # The server sends every required field and leaves the others out (Reason's parameters, a
+    # Problem's instance and errors); a default there reads as "always present" to generators
+    # (openapi-typescript types such a field as required by default).
+    for name in _referenced(components, [*(struct.__name__ for struct in RESPONSE_STRUCTS), "Problem"]):
+        for prop in components[name].get("properties", {}).values():
+            prop.pop("default", None)
     limit = components["PageRequest"]["properties"]["limit"]["anyOf"][0]
     limit["maximum"] = settings.max_page_size
     limit["description"] = f"Page size: {settings.default_page_size} when absent or null."
     _split_gender_spellings(components)
     _type_string_enums(components)
     return components
+
+
+def _referenced(components: dict[str, Any], roots: list[str]) -> set[str]:
+    """The schemas named in roots and every schema they refer to, however deep."""
+    found: set[str] = set()
+    pending = list(roots)
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        text = msgspec.json.encode(components[name]).decode()
+        pending += [ref.rsplit("/", 1)[1] for ref in re.findall(r'"\$ref":"([^"]+)"', text)]
+    return found
 
 
 def _type_string_enums(node: Any) -> None:

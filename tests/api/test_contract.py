@@ -136,6 +136,46 @@ async def test_every_example_is_valid_against_its_own_schema(client: AsyncTestCl
     assert checked >= 40
 
 
+def _refs(node: Any) -> Iterator[str]:
+    """The name of every schema a JSON document refers to."""
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"].rsplit("/", 1)[1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+async def test_a_response_field_has_no_default(client: AsyncTestClient) -> None:
+    """A field of a response is always sent (required) or may be left out, and has no default:
+    generators read a default as "always present" (openapi-typescript's default types such a field as
+    required), while the server leaves out a Reason's other parameters and a Problem's errors."""
+    document = await _document(client)
+    schemas = document["components"]["schemas"]
+    pending = [name for item in document["paths"].values() for operation in item.values()
+               for name in _refs(operation["responses"])]  # fmt: skip
+    reached: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending += _refs(schemas[name])
+    assert {"PopularResponse", "Reason", "Problem", "FieldError", "ReplicaCheck"} <= reached
+    defaulted = [
+        (name, field)
+        for name in sorted(reached)
+        for field, spec in schemas[name].get("properties", {}).items()
+        if "default" in spec
+    ]
+    assert defaulted == []
+    assert schemas["Reason"]["required"] == ["code"]  # its other parameters are left out, not null
+    assert "errors" not in schemas["Problem"]["required"]
+    # Always sent, so required (null when a standby's lag is unknown).
+    assert "lag_ms" in schemas["ReplicaCheck"]["required"] and "in" in schemas["FieldError"]["required"]
+
+
 async def test_the_job_names_listed_are_the_jobs_that_run(client: AsyncTestClient) -> None:
     with owner_connect() as owner:
         functions = owner.execute(
