@@ -120,6 +120,11 @@ HEALTH_DOWN = {
     },
     "replicas": [],
 }
+# Past HTTP_LIMIT_CONCURRENCY, the answer on every route, /health too (service/server.py).
+OVERLOADED = {
+    "type": "about:blank", "title": "Service Unavailable", "status": 503,
+    "detail": "Too many requests in progress; retry shortly.",
+}  # fmt: skip
 METRICS = (
     "# HELP mysanta_http_requests_total HTTP requests by route template, method and status.\n"
     "# TYPE mysanta_http_requests_total counter\n"
@@ -492,8 +497,12 @@ def _responses(operation: Operation) -> dict[str, Any]:
             responses[extra_status] = {"description": "Recommendations cannot be served; no body."}
             continue
         responses[extra_status] = {
-            "description": "Recommendations cannot be served",
-            "content": _content({"$ref": REF.format(name=name)}, example, "application/json"),
+            "description": "Recommendations cannot be served (the report), or the worker is past "
+            "HTTP_LIMIT_CONCURRENCY (problem+json, with Retry-After: the protocol answers it before "
+            "any route runs)",
+            "content": _content({"$ref": REF.format(name=name)}, example, "application/json")
+            | _content({"$ref": REF.format(name="Problem")}, OVERLOADED, PROBLEM_MEDIA_TYPE),
+            "headers": {"Retry-After": PROBLEM_HEADERS[503]["Retry-After"] | {"required": False}},
         }
     for status in operation.errors:
         description, example = PROBLEMS[status]

@@ -164,6 +164,10 @@ def test_a_slow_handler_is_not_cut_and_too_many_connections_get_503(
                 other.close()
         time.sleep(0.5)  # the server notices the closes
         assert httpx.get(f"{base_url}/health").status_code == 200
+        # The schema lists this answer of GET /health, so a generated client decodes it as a Problem.
+        document = httpx.get(f"{base_url}/docs/openapi.json").json()
+        declared = document["paths"]["/health"]["get"]["responses"]["503"]
+        assert refused.headers["content-type"] in declared["content"] and "Retry-After" in declared["headers"]
 
 
 def _assert_problem(sent: bytes, status: int) -> None:
