@@ -19,6 +19,15 @@ LANGUAGE sql IMMUTABLE AS $$
     END;
 $$;
 
+-- pg_temp.name_uuid: an id made from a name, shaped as RFC 9562 requires (version 3, MD5 of the
+-- name; variant 10): a bare md5 cast to uuid has any version and variant nibble, which a strict
+-- client (zod 4's z.uuid(), in clients generated from the OpenAPI document) refuses.
+CREATE FUNCTION pg_temp.name_uuid(p_name text) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT overlay(overlay(md5(p_name) PLACING '3' FROM 13)
+                   PLACING translate(substr(md5(p_name), 17, 1), '0123456789abcdef', '89ab89ab89ab89ab') FROM 17)::uuid;
+$$;
+
 CREATE FUNCTION pg_temp.generate_main_data(
     p_public int, p_private int, p_users int, p_likes int, p_clicks int,
     p_anchor timestamptz, p_days int DEFAULT 365
@@ -40,7 +49,7 @@ BEGIN
     -- Users: gender (4 % unknown), age skewed young, region skewed to a few big ones.
     CREATE TEMP TABLE gen_users ON COMMIT DROP AS
     SELECT i AS idx,
-           md5('user:' || i)::uuid AS id,
+           pg_temp.name_uuid('user:' || i) AS id,
            CASE WHEN r1 < 0.48 THEN 'm' WHEN r1 < 0.96 THEN 'f' END AS gender,
            (p_anchor - make_interval(days => (365.25 * (14 + floor(56 * r2 ^ 1.6)))::int
                                              + floor(365 * r3)::int))::date AS birth_date,
@@ -68,7 +77,7 @@ BEGIN
     -- Public presents: skewed categories and platforms, log-normal prices, 30 % regional.
     INSERT INTO handpicked_presents (id, user_id, title, price, category, platform, geo_ids,
                                      available, created_at, updated_at)
-    SELECT md5('present:' || i)::uuid, NULL, 'Present #' || i,
+    SELECT pg_temp.name_uuid('present:' || i), NULL, 'Present #' || i,
            round((exp(3.4 + 1.1 * sqrt(-2 * ln(1 - r1)) * cos(2 * pi() * r2)))::numeric, 2),
            v_categories[1 + floor(12 * r3 ^ 1.3)::int],
            v_platforms[1 + floor(5 * r4 ^ 1.5)::int],
@@ -85,7 +94,7 @@ BEGIN
     -- Private presents: owned by a user each; some of them are very popular.
     INSERT INTO handpicked_presents (id, user_id, title, price, category, platform, geo_ids,
                                      available, created_at, updated_at)
-    SELECT md5('private:' || i)::uuid, md5('user:' || (1 + floor(p_users * r1)::int))::uuid,
+    SELECT pg_temp.name_uuid('private:' || i), pg_temp.name_uuid('user:' || (1 + floor(p_users * r1)::int)),
            'Private present #' || i, round((5 + 200 * r2)::numeric, 2),
            v_categories[1 + floor(12 * r3)::int], v_platforms[1 + floor(5 * r4)::int], NULL, true,
            p_anchor - make_interval(days => p_days), p_anchor - make_interval(days => p_days)
@@ -104,10 +113,10 @@ BEGIN
     SELECT n, kind, u.idx,
            CASE
                WHEN p_private > 0 AND e.r_src < 0.12
-                   THEN md5('private:' || (1 + floor(p_private * e.r_rank ^ 3)::bigint))::uuid
-               ELSE md5('present:' || (1 + (pg_temp.taste_rank(floor(p_public * e.r_rank ^ 3)::bigint, p_public,
+                   THEN pg_temp.name_uuid('private:' || (1 + floor(p_private * e.r_rank ^ 3)::bigint))
+               ELSE pg_temp.name_uuid('present:' || (1 + (pg_temp.taste_rank(floor(p_public * e.r_rank ^ 3)::bigint, p_public,
                    CASE WHEN e.r_src < 0.47 THEN 1 + u.taste WHEN e.r_src < 0.77 THEN 100 + u.segment ELSE 0 END)
-                   * 7919) % p_public))::uuid
+                   * 7919) % p_public))
            END,
            p_anchor - make_interval(secs => 86400.0 * p_days * e.r_time ^ 1.7)
     FROM (SELECT n, kind, random() r_user, random() r_src, random() r_rank, random() r_time
@@ -118,7 +127,7 @@ BEGIN
 
     -- Likes: one per (user, present), the first p_likes distinct pairs in draw order.
     INSERT INTO handpicked_likes (id, user_id, handpicked_present_id, created_at)
-    SELECT md5('like:' || n)::uuid, md5('user:' || user_idx)::uuid, present_id, created_at
+    SELECT pg_temp.name_uuid('like:' || n), pg_temp.name_uuid('user:' || user_idx), present_id, created_at
     FROM (SELECT DISTINCT ON (user_idx, present_id) n, user_idx, present_id, created_at
           FROM gen_events WHERE kind = 'like' ORDER BY user_idx, present_id, n) d
     ORDER BY n LIMIT p_likes;
@@ -126,7 +135,7 @@ BEGIN
     table_name := 'handpicked_likes'; rows_written := v_rows; RETURN NEXT;
 
     INSERT INTO handpicked_present_clicks (id, user_id, handpicked_present_id, created_at)
-    SELECT md5('click:' || n)::uuid, md5('user:' || user_idx)::uuid, present_id, created_at
+    SELECT pg_temp.name_uuid('click:' || n), pg_temp.name_uuid('user:' || user_idx), present_id, created_at
     FROM gen_events WHERE kind = 'click' ORDER BY n;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     table_name := 'handpicked_present_clicks'; rows_written := v_rows; RETURN NEXT;

@@ -44,6 +44,22 @@ def test_generator_is_deterministic_and_skewed(databases: tuple[psycopg.Connecti
         with psycopg.connect(SUPERUSER.with_dbname("postgres"), autocommit=True) as admin:
             admin.execute("DROP DATABASE IF EXISTS test_main_again")
 
+    # Every id is an RFC 9562 uuid (version 3, variant 10), as strict clients check: zod 4's z.uuid(),
+    # which clients generated from the OpenAPI document use, refused most ids of a bare md5.
+    row = main.execute(
+        """
+        SELECT count(*), count(*) FILTER (
+            WHERE id::text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-3[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
+        FROM (SELECT id FROM users
+              UNION ALL SELECT id FROM handpicked_presents
+              UNION ALL SELECT user_id FROM handpicked_presents WHERE user_id IS NOT NULL
+              UNION ALL SELECT unnest(ARRAY[id, user_id, handpicked_present_id]) FROM handpicked_likes
+              UNION ALL SELECT unnest(ARRAY[id, user_id, handpicked_present_id])
+                        FROM handpicked_present_clicks
+        ) ids (id)
+        """
+    ).fetchone()
+    assert row is not None and row[0] > 0 and row[1] == 0, row
     # Zipf-like items: the top 1 % of liked public presents hold far more than 1 % of the likes.
     row = main.execute(
         """
