@@ -1,6 +1,7 @@
 """The HTTP protocol uvicorn serves the app with: its httptools protocol plus a deadline per request
 and a bound on the request head, which uvicorn lacks (a slow or endless head would hold a connection),
-over a transport that sends a response's head and body in one write."""
+and the body of a request offering an upgrade it declines (h2c), over a transport that sends a
+response's head and body in one write."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import logging
 from typing import Any
 
+import httptools
 from uvicorn.config import Config
 from uvicorn.protocols.http import httptools_impl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -112,6 +114,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._receiving = False  # from a request's first byte to its last
         self._head_bytes: int | None = None  # bytes of the request head so far; None: not in a head
         self._head_too_large = False
+        self._replaying_head = False  # _decline_upgrade feeds the new parser a head of its own
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start as uvicorn does (over a CoalescingTransport), and give the connection until the
@@ -130,7 +133,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Start the deadline at a request's first byte, parse, and bound a head still arriving."""
         if self._deadline is None and not self._handling():
             self._start_deadline()  # a request begins (or bytes that are none, which must stop too)
-        super().data_received(data)
+        self._unset_keepalive_if_required()  # then as uvicorn parses, but for an upgrade it declines
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            message = "Invalid HTTP request received."
+            self.logger.warning(message)
+            self.send_400_response(message)
+        except httptools.HttpParserUpgrade as upgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._decline_upgrade(data[upgrade.args[0] :])
         if self._head_bytes is not None and not self.transport.is_closing():
             # Counted per read: the read that began the head counts whole (only a pipelining client,
             # whose previous request ended within that read, is overcounted).
@@ -138,15 +152,52 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             if self._head_bytes > self.max_head_bytes:
                 self._refuse_head()
 
+    def _decline_upgrade(self, rest: bytes) -> None:
+        """Serve a request that offers an upgrade the service does not take (Upgrade: h2c, which Java's
+        HttpClient and curl --http2 send) as plain HTTP/1.1, its body included (RFC 9110, 7.8).
+
+        llhttp ends such a request at its head and stops, leaving the body unparsed: uvicorn ran the
+        app with an empty body (a 422 for every body of a Java client). A new parser reads on from
+        where it stopped, after a head of the request's own framing (Content-Length or
+        Transfer-Encoding) that no callback sees, so the body reaches the request already running
+        and the connection's next requests parse as usual."""
+        framing = b"".join(
+            name + b": " + value + b"\r\n"
+            for name, value in self.headers
+            if name in (b"content-length", b"transfer-encoding")
+        )
+        self.parser = httptools.HttpRequestParser(self)
+        self._replaying_head = True
+        try:
+            self.parser.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n")
+        finally:
+            self._replaying_head = False
+        if rest:
+            self.data_received(rest)
+
     def on_message_begin(self) -> None:
         """A request's first byte was parsed: its head begins, under the deadline."""
+        if self._replaying_head:
+            return
         super().on_message_begin()
         self._receiving, self._head_bytes = True, 0
         if self._deadline is None:
             self._start_deadline()
 
+    def on_url(self, url: bytes) -> None:
+        """Part of the request's target (not of the head _decline_upgrade replays)."""
+        if not self._replaying_head:
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """A header (not one of the head _decline_upgrade replays)."""
+        if not self._replaying_head:
+            super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         """Refuse a head over the bound (it may have come in one read), else hand it to uvicorn."""
+        if self._replaying_head:
+            return
         self._head_bytes = None
         head_bytes = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if head_bytes > self.max_head_bytes:
@@ -155,7 +206,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        """The whole request is in: no deadline while the app handles it."""
+        """The whole request is in: no deadline while the app handles it. (llhttp calls this at the end
+        of the head of a request offering an upgrade: its body, if any, is still to come.)"""
+        if self.parser.should_upgrade() and not self._should_upgrade():
+            return
         self._receiving = False
         self._stop_deadline()
         super().on_message_complete()
