@@ -1,7 +1,11 @@
 -- recs.user_profile_rows: the preference profiles of some users (or all), computed from their
 -- synced interactions on public presents: interactions, likes, clicks, the 25th-75th percentile
 -- of their presents' prices, the top five categories with their share of the user's interaction
--- weight (recs.interaction_weight), platforms by weight, last activity.
+-- weight (recs.interaction_weight), platforms by weight, last activity. A category's or
+-- platform's weight is rounded to 9 decimals before ranking: a float8 sum depends on the order it
+-- adds its terms in (1 + 0.3 + 0.3 + 0.3 > 0.3 + 0.3 + 0.3 + 1), which differs between a run over
+-- some users and one over everyone, so equal weights would otherwise flip from run to run instead
+-- of being ranked by name.
 -- Arguments: p_user_keys, the users (NULL: everyone with interactions); a user without
 --   interactions gets no row.
 -- Result: rows shaped as recs.user_profiles. Errors: none.
@@ -27,14 +31,14 @@ BEGIN
     categories AS (
         SELECT user_key, jsonb_object_agg(category, round(share::numeric, 3) ORDER BY share DESC) AS categories
         FROM (SELECT user_key, category, weight / nullif(sum(weight) OVER (PARTITION BY user_key), 0) AS share,
-                     row_number() OVER (PARTITION BY user_key ORDER BY weight DESC, category) AS rank
+                     row_number() OVER (PARTITION BY user_key ORDER BY round(weight::numeric, 9) DESC, category) AS rank
               FROM (SELECT user_key, category, sum(weight) AS weight FROM weights
                     WHERE category IS NOT NULL GROUP BY user_key, category) c) ranked
         WHERE rank <= 5 AND share IS NOT NULL
         GROUP BY user_key
     ),
     platforms AS (
-        SELECT user_key, array_agg(platform ORDER BY weight DESC, platform) AS platforms
+        SELECT user_key, array_agg(platform ORDER BY round(weight::numeric, 9) DESC, platform) AS platforms
         FROM (SELECT user_key, platform, sum(weight) AS weight FROM weights
               WHERE platform IS NOT NULL GROUP BY user_key, platform) p
         GROUP BY user_key

@@ -429,6 +429,32 @@ def test_user_profiles_hold_counts_categories_and_price_band(world: World) -> No
     assert (p25, p75) == (20.0, 40.0)
 
 
+def test_user_profiles_break_equal_weights_by_name_whatever_order_they_are_summed_in(world: World) -> None:
+    # 'zeta': a like, then three presents clicked once: 1 + 0.3 + 0.3 + 0.3, which float8 sums to
+    # 1.9000000000000001 in that order; 'alpha': a like and three clicks on one present, 1 + 3 x 0.3
+    # = 1.9. The same weight: alpha first, and alpha is the fifth category kept; a profile job that
+    # summed them in another order (an incremental run, a full one) must not flip them.
+    user = world.users(1)[0]
+    zeta = [world.present(category="zeta", platform="zeta") for _ in range(4)]
+    alpha = world.present(category="alpha", platform="alpha")
+    world.like(user, zeta[0])
+    for present in zeta[1:]:
+        world.click(user, present)
+    world.like(user, alpha)
+    world.click(user, alpha, times=3)
+    for category in ("c1", "c2", "c3", "c4"):
+        for _ in range(2):
+            world.like(user, world.present(category=category, platform=None))
+    world.refresh("refresh_user_profiles")
+    categories, platforms = world.recs.execute(
+        "SELECT p.categories, p.platforms FROM recs.user_profiles p JOIN recs.users u USING (user_key)"
+        " WHERE u.user_id = %s",
+        (user,),
+    ).fetchone() or (None, None)
+    assert platforms == ["alpha", "zeta"]
+    assert set(categories) == {"c1", "c2", "c3", "c4", "alpha"}
+
+
 def test_zero_click_weight_is_a_valid_setting(world: World) -> None:
     clicked_only = world.users(1)[0]
     world.click(clicked_only, world.present())
