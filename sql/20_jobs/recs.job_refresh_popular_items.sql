@@ -27,9 +27,14 @@ DECLARE
     v_rows bigint;
 BEGIN
     PERFORM recs.set_job_limits();
-    PERFORM recs.sync_main();
     -- Erasures write the same tables: they wait for this run, and it for them (recs.erase_users).
+    -- Taken before the sync, which locks the rows of the users with new events and writes new
+    -- ones: taken after it, an erasure of such a user could start in between (and then wait for
+    -- those rows while this run waited for it: a deadlock), or delete the user while the sync's
+    -- new rows of theirs were still uncommitted (which the sync then committed, kept until the
+    -- next full resync).
     PERFORM pg_advisory_xact_lock(recs.job_lock_key('derived_rows'));
+    PERFORM recs.sync_main();
     v_like_weight := recs.setting('like_weight')::double precision;
     v_click_weight := recs.setting('popular_click_weight')::double precision;
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';

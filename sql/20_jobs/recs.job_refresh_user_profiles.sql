@@ -22,9 +22,10 @@ DECLARE
     v_rows bigint;
 BEGIN
     PERFORM recs.set_job_limits();
-    PERFORM recs.sync_main();
-    -- Erasures delete profiles: they wait for this run, and it for them (recs.erase_users).
+    -- Erasures delete profiles: they wait for this run, and it for them (recs.erase_users); taken
+    -- before the sync, as the popularity job does (recs.job_refresh_popular_items says why).
     PERFORM pg_advisory_xact_lock(recs.job_lock_key('derived_rows'));
+    PERFORM recs.sync_main();
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';
     v_params := jsonb_build_object('like_weight', recs.setting('like_weight')::double precision,
                                    'click_weight', recs.setting('click_weight')::double precision,

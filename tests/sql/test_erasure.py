@@ -320,3 +320,72 @@ def test_an_erasure_that_meets_a_put_of_the_same_user_erases_what_the_put_wrote(
         {"user": user},
     ).fetchone()
     assert left == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("paused_after", "liked_before"),
+    [
+        # The sync wrote the user's new row, not yet their marks: the erasure does not see the row.
+        ("interactions", False),
+        # The sync marked the user changed and locked their liked row again (the overlap window):
+        # the erasure waits for the job.
+        ("dirty_users", True),
+    ],
+)
+def test_an_erasure_during_a_jobs_sync_erases_what_the_sync_wrote_and_neither_fails(
+    world: World, paused_after: str, liked_before: bool
+) -> None:
+    presents = [world.present() for _ in range(2)]
+    (user,) = world.users(1, "f", "25-34")
+    if liked_before:
+        world.like(user, presents[0], at=dt.datetime.now(dt.UTC))
+    world.like(user, presents[1] if liked_before else presents[0], at=NOW - dt.timedelta(days=1))
+    world.refresh_all()
+    world.like(user, presents[1] if not liked_before else world.present(), at=dt.datetime.now(dt.UTC))
+    # The job stops inside its sync, right after writing to the table, until the test lets it go.
+    world.recs.execute(
+        "CREATE FUNCTION public.pause_sync() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN PERFORM pg_advisory_xact_lock_shared(424242); RETURN NULL; END $$"
+    )
+    world.recs.execute(
+        f"CREATE TRIGGER pause_sync AFTER INSERT ON recs.{paused_after}"
+        " FOR EACH STATEMENT EXECUTE FUNCTION public.pause_sync()"
+    )
+    world.recs.execute("SELECT pg_advisory_lock(424242)")
+    job_errors: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            world.refresh("refresh_popular_items")
+        except BaseException as error:  # reported to the test
+            job_errors.append(error)
+
+    running = threading.Thread(target=job)
+    running.start()
+    _wait_for_lock_waits(world, 1)  # the job, paused
+    erase, errors = _in_thread("SELECT api.erase_user(%s)", user)
+    time.sleep(0.3)  # the erasure runs, or waits
+    world.recs.execute("SELECT pg_advisory_unlock(424242)")
+    running.join()
+    erase.join()
+    world.recs.execute(f"DROP TRIGGER pause_sync ON recs.{paused_after}")
+    assert (job_errors, errors) == ([], [])
+    known = world.recs.execute("SELECT count(*) FROM recs.users WHERE user_id = %s", (user,)).fetchone()
+    assert known == (0,)
+    orphans = world.recs.execute(
+        "SELECT count(*) FROM recs.interactions x"
+        " WHERE NOT EXISTS (SELECT 1 FROM recs.users u WHERE u.user_key = x.user_key)"
+    ).fetchone()
+    assert orphans == (0,)  # nothing of the erased user is left for the jobs to rank
+
+
+def _wait_for_lock_waits(world: World, count: int) -> None:
+    for _ in range(200):
+        waiting = world.recs.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ).fetchone()
+        if waiting and waiting[0] >= count:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{count} statements never waited")
