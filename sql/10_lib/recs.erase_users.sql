@@ -18,7 +18,7 @@
 -- Arguments: p_user_keys (keys in recs.users; unknown keys are ignored), p_source ('api' or
 --   'retention', for the log).
 -- Result: one row (users_erased, interactions_erased): users erased, interaction rows removed.
--- Errors: none of its own; waits for a running popularity or profile job (its sync included), and
+-- Errors: none of its own; waits for a running refresh job (its sync included), and
 --   for another job's sync that is rewriting the same users' interactions, and tries once more
 --   when a concurrent write of theirs committed meanwhile.
 -- Caller: api.erase_user (DELETE /user-profile/{user_id}), recs.job_erase_absent_users.
@@ -31,9 +31,9 @@ DECLARE
     v_like_weight double precision := recs.setting('like_weight')::double precision;
     v_click_weight double precision := recs.setting('popular_click_weight')::double precision;
 BEGIN
-    -- The popularity and profile jobs rewrite the rows removed here: an erasure waits for a
-    -- running one (and they for it, from before their sync), so none writes back what it read
-    -- before the erasure, and their sync never writes a row of a user erased meanwhile.
+    -- The refresh jobs rewrite the rows removed here: an erasure waits for a running one (and
+    -- they for it, from before their sync), so none writes back what it read before the
+    -- erasure, and their sync never writes a row of a user erased meanwhile.
     PERFORM pg_advisory_xact_lock_shared(recs.job_lock_key('derived_rows'));
     SELECT * INTO v_decay FROM recs.sync_state WHERE source = 'decay';
     -- A PUT or a sync that wrote a row of one of these users while this ran makes the removal of

@@ -48,6 +48,10 @@ DECLARE
     v_votes bigint;  -- users whose votes as a neighbour were rewritten
 BEGIN
     PERFORM recs.set_job_limits();
+    -- Taken before the sync, as the popularity and profile jobs do (recs.job_refresh_popular_items
+    -- says why): an erasure of a user whose new events this sync writes waits for this run, so
+    -- the sync never commits a row of a user erased meanwhile, nor this run a vector of theirs.
+    PERFORM pg_advisory_xact_lock(recs.job_lock_key('derived_rows'));
     PERFORM recs.sync_main();
 
     SELECT * INTO v_state FROM recs.sync_state WHERE source = 'user_similarities' FOR UPDATE;

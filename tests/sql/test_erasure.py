@@ -323,6 +323,9 @@ def test_an_erasure_that_meets_a_put_of_the_same_user_erases_what_the_put_wrote(
 
 
 @pytest.mark.parametrize(
+    "job", ["refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities"]
+)
+@pytest.mark.parametrize(
     ("paused_after", "liked_before"),
     [
         # The sync wrote the user's new row, not yet their marks: the erasure does not see the row.
@@ -333,7 +336,7 @@ def test_an_erasure_that_meets_a_put_of_the_same_user_erases_what_the_put_wrote(
     ],
 )
 def test_an_erasure_during_a_jobs_sync_erases_what_the_sync_wrote_and_neither_fails(
-    world: World, paused_after: str, liked_before: bool
+    world: World, paused_after: str, liked_before: bool, job: str
 ) -> None:
     presents = [world.present() for _ in range(2)]
     (user,) = world.users(1, "f", "25-34")
@@ -354,13 +357,13 @@ def test_an_erasure_during_a_jobs_sync_erases_what_the_sync_wrote_and_neither_fa
     world.recs.execute("SELECT pg_advisory_lock(424242)")
     job_errors: list[BaseException] = []
 
-    def job() -> None:
+    def run_job() -> None:
         try:
-            world.refresh("refresh_popular_items")
+            world.refresh(job)
         except BaseException as error:  # reported to the test
             job_errors.append(error)
 
-    running = threading.Thread(target=job)
+    running = threading.Thread(target=run_job)
     running.start()
     _wait_for_lock_waits(world, 1)  # the job, paused
     erase, errors = _in_thread("SELECT api.erase_user(%s)", user)
