@@ -342,6 +342,30 @@ async def test_a_read_only_recs_db_answers_writes_503_and_still_serves_reads(
         )
 
 
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+async def test_a_transaction_the_database_rolled_back_answers_503_for_a_retry(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient, sqlstate: str
+) -> None:
+    """A deadlock's victim or a serialization failure is worth a retry: 503 with Retry-After, not a
+    500 (here raised by a trigger on the table a PUT writes, as the database raises them)."""
+    _, recs = databases
+    recs.execute(
+        "CREATE FUNCTION public.conflict() RETURNS trigger LANGUAGE plpgsql AS"
+        f" $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{sqlstate}'; END $$"
+    )
+    recs.execute(
+        "CREATE TRIGGER conflict BEFORE INSERT OR UPDATE ON recs.user_demographics"
+        " FOR EACH ROW EXECUTE FUNCTION public.conflict()"
+    )
+    try:
+        response = await client.put(f"/user-profile/{uuid.uuid4()}", json={"gender": "f"}, auth=AUTH)
+    finally:
+        recs.execute("DROP TRIGGER conflict ON recs.user_demographics")
+        recs.execute("DROP FUNCTION public.conflict()")
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] and response.json()["title"] == "Database conflict"
+
+
 def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
     lost = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
     assert not main_link_failed(lost)  # the recs DB failed: a 503, and main is not skipped for it
