@@ -6,11 +6,13 @@
 -- Caller: recs.user_interactions, api.personalized_cache_state. Its plan is generic, even under a
 --   caller's force_custom_plan: planned once per session, so no call pays the remote estimates
 --   (EXPLAIN round trips to main; 0.5 ms of a cache-state check's 2.2 ms at the target scale), and
---   a call is one remote query over both event tables.
+--   a call is one remote query over both event tables. Runs in UTC, whatever the session's zone,
+--   as recs.sync_main does: main's timestamp without time zone columns hold UTC.
 CREATE OR REPLACE FUNCTION recs.fresh_interactions(p_user_id uuid)
 RETURNS TABLE (item_id integer, liked boolean, created_at timestamptz)
 LANGUAGE plpgsql STABLE
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan
+SET timezone = 'UTC' AS $$
 DECLARE
     v_overlap interval := make_interval(mins => recs.setting('sync_overlap_minutes')::int);
     v_likes_from timestamptz := coalesce(

@@ -20,9 +20,15 @@
 -- Arguments: none. Result: rows changed (items + interaction rows written).
 -- Errors: 22023 for a non-positive popularity_half_life_days; FDW errors when main is unreachable
 --   (the caller's job run then fails and logs it).
+-- Time zone: UTC while it runs, whatever the session's (pg_cron's sessions take the cluster's).
+--   Rails' datetime columns are timestamp without time zone, holding UTC: postgres_fdw reads
+--   their values in the local session's zone, and sends a bound on them as a literal main reads
+--   as a timestamp, dropping its offset; in another zone the syncs would shift every time and
+--   skip (east of UTC) or count twice (west) the events of the hours in between.
 -- Caller: every refresh job, first; runs as the owner (its user mapping).
 CREATE OR REPLACE FUNCTION recs.sync_main() RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET timezone = 'UTC' AS $$
 DECLARE
     v_half_life_days double precision;
     v_full boolean;

@@ -177,3 +177,62 @@ def test_the_reader_script_refuses_a_role_that_is_not_a_dedicated_reader(rails: 
         finally:
             admin.execute("DROP TABLE rails_owned")
             admin.execute("DROP ROLE rails_app")
+
+
+def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time_zone(
+    rails: Cluster, recs_elsewhere: None
+) -> None:
+    """Rails' datetime columns are timestamp without time zone, in UTC. postgres_fdw sends a bound
+    on them as a literal that main reads as a timestamp (dropping its offset), and the recs side
+    reads their values in its session's time zone: the jobs (pg_cron's sessions take the cluster's
+    zone, a Debian server's own) and the live reads must not depend on it."""
+    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS rails_naive")
+        conn.execute("CREATE DATABASE rails_naive")
+    naive_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("timestamptz", "timestamp")
+    with psycopg.connect(rails.superuser_url("rails_naive"), autocommit=True) as conn:
+        conn.execute(naive_schema.encode())
+        conn.execute(
+            "INSERT INTO handpicked_presents (id, title, price, category, platform, created_at, updated_at)"
+            " SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'p' || n, 10, 'books',"
+            " 'etsy', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 4) n"
+        )
+    elsewhere = elsewhere_settings(rails)
+    settings = make_settings(
+        main_database_url=elsewhere.main_database_url.replace("/rails_main", "/rails_naive"),
+        recommendations_database_url=elsewhere.recommendations_database_url,
+        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
+    )
+    main_grants(settings.main_database_url, rails.superuser_url("rails_naive"))
+    bootstrap(SUPERUSER_URL, settings)
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:  # as a cluster east of UTC would have
+        conn.execute(f"ALTER DATABASE {RECS_DB} SET timezone = 'Asia/Tokyo'")
+    migrate(settings, schedule=False)
+
+    def like(user: int, present: int) -> None:  # as Rails writes it: UTC, no zone
+        with psycopg.connect(rails.superuser_url("rails_naive"), autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id, created_at)"
+                " VALUES (gen_random_uuid(), %s, %s, now() AT TIME ZONE 'UTC')",
+                (f"00000000-0000-0000-0000-0000000001{user:02d}", f"00000000-0000-0000-0000-{present:012d}"),
+            )
+
+    def synced_likes(owner: psycopg.Connection) -> int:
+        owner.execute("CALL recs.refresh_all()")
+        row = owner.execute("SELECT count(liked_at) FROM recs.interactions").fetchone()
+        return row[0] if row else -1
+
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+        like(1, 1)
+        assert synced_likes(owner) == 1
+        newest = owner.execute(
+            "SELECT max(liked_at) BETWEEN now() - interval '1 minute' AND now() FROM recs.interactions"
+        ).fetchone()
+        assert newest == (True,)  # the time it was liked, not hours away
+        like(1, 2)  # the live read sees it before the next sync
+        fresh = owner.execute(
+            "SELECT count(*) FROM recs.fresh_interactions('00000000-0000-0000-0000-000000000101') WHERE liked"
+        ).fetchone()
+        assert fresh is not None and fresh[0] >= 1
+        like(2, 3)
+        assert synced_likes(owner) == 3  # the incremental sync reads them: none skipped
