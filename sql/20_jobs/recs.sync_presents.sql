@@ -7,6 +7,7 @@
 -- the temp table sync_entered (item_id, present_id): recs.sync_read_events reads their events
 -- older than its window (those of a present made public after being private, or back after a
 -- while private, were dropped as events on a present that was not public, or removed with it).
+-- A present whose available is NULL in main is copied as unavailable.
 -- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
 -- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
@@ -20,8 +21,11 @@ DECLARE
     v_inserted bigint;
     v_profile_items integer[];
 BEGIN
+    -- A NULL available (a Rails boolean column without null: false) counts as false, as Rails'
+    -- where(available: true) reads it: that present is never recommended, and the sync goes on.
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
-    SELECT p.id, p.price, p.category, p.platform, p.geo_ids, p.available, p.created_at, p.updated_at
+    SELECT p.id, p.price, p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
+           p.created_at, p.updated_at
     FROM main.handpicked_presents p
     WHERE p.user_id IS NULL;
     CREATE UNIQUE INDEX ON sync_presents (id);

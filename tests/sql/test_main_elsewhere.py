@@ -236,3 +236,43 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
         assert fresh is not None and fresh[0] >= 1
         like(2, 3)
         assert synced_likes(owner) == 3  # the incremental sync reads them: none skipped
+
+
+def test_a_present_whose_available_is_null_is_never_recommended_and_the_sync_goes_on(
+    rails: Cluster, recs_elsewhere: None
+) -> None:
+    """Rails' `t.boolean :available, default: true` is nullable: one NULL must not stop every job."""
+    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS rails_nullable")
+        conn.execute("CREATE DATABASE rails_nullable")
+    with psycopg.connect(rails.superuser_url("rails_nullable"), autocommit=True) as conn:
+        conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
+        conn.execute("ALTER TABLE handpicked_presents ALTER available DROP NOT NULL")
+        conn.execute(
+            "INSERT INTO handpicked_presents (id, title, price, category, platform, available)"
+            " SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'p' || n, 10, 'books',"
+            " 'etsy', CASE WHEN n = 1 THEN NULL ELSE true END FROM generate_series(1, 3) n"
+        )
+        conn.execute(
+            "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id)"
+            " SELECT gen_random_uuid(),"
+            " ('00000000-0000-0000-0000-0000000001' || lpad(u::text, 2, '0'))::uuid,"
+            " ('00000000-0000-0000-0000-' || lpad(p::text, 12, '0'))::uuid"
+            " FROM generate_series(1, 3) u, generate_series(1, 3) p"
+        )
+    elsewhere = elsewhere_settings(rails)
+    settings = make_settings(
+        main_database_url=elsewhere.main_database_url.replace("/rails_main", "/rails_nullable"),
+        recommendations_database_url=elsewhere.recommendations_database_url,
+        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
+    )
+    main_grants(settings.main_database_url, rails.superuser_url("rails_nullable"))
+    bootstrap(SUPERUSER_URL, settings)
+    migrate(settings, schedule=False)
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+        owner.execute("CALL recs.refresh_all()")
+    with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
+        row = app.execute(
+            "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
+        ).fetchone()
+    assert row is not None and sorted(str(item)[-1] for item in row[0]) == ["2", "3"]
