@@ -6,6 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -34,6 +35,10 @@ MAIN_LINK_OPTIONS = {
     "tcp_user_timeout": "20000",
 }
 CRON_SERVER = "cron_db"
+# Query options of MAIN_DATABASE_URL (sslmode, sslrootcert, ...) that are not server options:
+# the address and credentials are set from the URL's parts, and postgres_fdw takes sslpassword
+# in the user mapping only.
+_NOT_SERVER_OPTIONS = {"host", "port", "dbname", "user", "password", "sslpassword"}
 
 
 @dataclass
@@ -144,19 +149,31 @@ def configure_fdw_servers(conn: psycopg.Connection, settings: Settings) -> list[
     # pg_cron's tables are read rarely (/stats, /metrics, psql): no connection kept open per
     # session, and an unreachable cron database costs at most 2 s (the readers go on without).
     return configure_fdw_server(
-        conn, MAIN_SERVER, settings.main_database_url, MAIN_LINK_OPTIONS
+        conn, MAIN_SERVER, settings.main_database_url, MAIN_LINK_OPTIONS, url_options=True
     ) + configure_fdw_server(conn, CRON_SERVER, cron_url, {"keep_connections": "off", "connect_timeout": "2"})
 
 
 def configure_fdw_server(
-    conn: psycopg.Connection, server: str, url: str, extra_options: dict[str, str] | None = None
+    conn: psycopg.Connection,
+    server: str,
+    url: str,
+    extra_options: dict[str, str] | None = None,
+    url_options: bool = False,
 ) -> list[str]:
     """Set one server's host/port/dbname (and extra options) and the current user's mapping from a
-    URL; return what changed."""
+    URL; return what changed. With url_options, the URL's query options (`?sslmode=verify-full&
+    sslrootcert=...`) become server options too (sslpassword a mapping option), the extra options
+    winning; an option later left out of the URL stays on the server until dropped there."""
     target = parse_pg_url(url)
     wanted_server = {"host": target.host, "port": str(target.port), "dbname": target.dbname}
-    wanted_server.update(extra_options or {})
     wanted_mapping = {"user": target.user, "password": target.password or ""}
+    if url_options:
+        for key, values in parse_qs(urlsplit(url).query).items():
+            if key == "sslpassword":
+                wanted_mapping[key] = values[-1]
+            elif key not in _NOT_SERVER_OPTIONS:
+                wanted_server[key] = values[-1]
+    wanted_server.update(extra_options or {})
     changed: list[str] = []
     row = conn.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (server,)).fetchone()
     current_server = _options(row[0] if row else None)

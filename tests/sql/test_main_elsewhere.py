@@ -276,3 +276,24 @@ def test_a_present_whose_available_is_null_is_never_recommended_and_the_sync_goe
             "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
         ).fetchone()
     assert row is not None and sorted(str(item)[-1] for item in row[0]) == ["2", "3"]
+
+
+def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs_elsewhere: None) -> None:
+    """`?sslmode=require` (or verify-full with sslrootcert) in MAIN_DATABASE_URL is what the FDW
+    connects with: dropping it would leave the link to Rails' server unencrypted, unverified."""
+    elsewhere = elsewhere_settings(rails)
+    settings = make_settings(
+        main_database_url=elsewhere.main_database_url + "?sslmode=require&application_name=mysanta-recs",
+        recommendations_database_url=elsewhere.recommendations_database_url,
+        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
+    )
+    main_grants(settings.main_database_url, rails.superuser_url("rails_main"))
+    bootstrap(SUPERUSER_URL, settings)
+    migrate(settings, schedule=False)
+    with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
+        options = owner.execute(
+            "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'main_db'"
+        ).fetchone()
+        assert options is not None and {"sslmode=require", "application_name=mysanta-recs"} <= set(options[0])
+        with pytest.raises(psycopg.OperationalError, match="SSL"):  # the test cluster has no TLS
+            owner.execute("SELECT count(*) FROM main.handpicked_presents")
