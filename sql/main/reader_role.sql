@@ -9,6 +9,8 @@
 --   grant lets it write); lock_timeout 10 s (a sync gives up behind a migration's lock). Broader
 --   grants and default privileges an earlier version gave are revoked first, and the script ends
 --   by checking that nothing else is left.
+-- Refuses a database whose columns have other types than the service reads (a bigint id: Rails'
+--   default primary key), naming them, before granting anything.
 -- Refuses a role that is not a dedicated reader (a superuser, one that may create roles or
 --   databases, one that belongs to other roles or owns anything here): Rails' own role must never
 --   be turned into this one.
@@ -49,6 +51,31 @@ BEGIN
         EXECUTE format('ALTER ROLE %I LOGIN', v_reader);
     END IF;
     v_oid := (SELECT oid FROM pg_roles WHERE rolname = v_reader);
+
+    -- Columns of another type than the foreign tables read them as would fail every sync, naming
+    -- no column (a bigint id, Rails' default, read as a uuid: 'invalid input syntax for type
+    -- uuid: "1"'): refused here, before any grant. A timestamp without time zone holds UTC.
+    SELECT string_agg(format('%I.%I is %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod)), ', ')
+    INTO v_extra
+    FROM pg_class c
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    JOIN pg_type t ON t.oid = a.atttypid
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND coalesce(v_columns -> c.relname::text ? a.attname::text, false)
+      AND NOT CASE
+          WHEN a.attname IN ('id', 'user_id', 'handpicked_present_id') THEN a.atttypid = 'uuid'::regtype
+          WHEN a.attname IN ('created_at', 'updated_at')
+              THEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype)
+          WHEN a.attname = 'available' THEN a.atttypid = 'boolean'::regtype
+          WHEN a.attname = 'price' THEN t.typcategory = 'N'
+          WHEN a.attname IN ('category', 'platform') THEN t.typcategory = 'S'
+          WHEN a.attname = 'geo_ids' THEN a.atttypid IN ('integer[]'::regtype, 'smallint[]'::regtype)
+          ELSE true
+      END;
+    IF v_extra IS NOT NULL THEN
+        RAISE EXCEPTION 'the service cannot read this database: % (it reads uuid ids, timestamps, a boolean available, a number price, text category and platform, integer[] geo_ids: docs/operations.md, "Main database")',
+            v_extra;
+    END IF;
 
     -- Nothing beyond what follows, whatever an earlier version granted.
     EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', v_reader);

@@ -297,3 +297,21 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
         assert options is not None and {"sslmode=require", "application_name=mysanta-recs"} <= set(options[0])
         with pytest.raises(psycopg.OperationalError, match="SSL"):  # the test cluster has no TLS
             owner.execute("SELECT count(*) FROM main.handpicked_presents")
+
+
+def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> None:
+    """Rails' default primary keys are bigint: the script says so, rather than the first sync
+    failing with 'invalid input syntax for type uuid: "1"'."""
+    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS rails_bigint")
+        conn.execute("CREATE DATABASE rails_bigint")
+    bigint_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("uuid", "bigint")
+    with psycopg.connect(rails.superuser_url("rails_bigint"), autocommit=True) as conn:
+        conn.execute(bigint_schema.encode())
+        main_url = elsewhere_settings(rails).main_database_url.replace("/rails_main", "/rails_bigint")
+        with pytest.raises(psycopg.errors.RaiseException, match=r"handpicked_presents\.id is bigint"):
+            main_grants(main_url, rails.superuser_url("rails_bigint"))
+        granted = conn.execute(
+            "SELECT count(*) FROM information_schema.column_privileges WHERE grantee = 'mysanta_main_reader'"
+        ).fetchone()
+    assert granted == (0,)  # nothing granted
