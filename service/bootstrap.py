@@ -115,8 +115,20 @@ def bootstrap_roles(superuser_url: str, settings: Settings) -> None:
         for role in {role.user: role for role in (owner, app)}.values():
             ensure_login_role(conn, role)
         ensure_group_role(conn, API_GROUP_ROLE, app.user)
-        # Refresh jobs run as the owner; only a superuser may bound their temp files.
-        conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = '4GB'").format(sql.Identifier(owner.user)))
+        # Refresh jobs run as the owner; only a superuser may bound their temp files. A managed
+        # PostgreSQL's admin is none: the bound then comes from the provider's parameters.
+        try:
+            conn.execute(
+                sql.SQL("ALTER ROLE {} SET temp_file_limit = '4GB'").format(sql.Identifier(owner.user))
+            )
+        except psycopg.errors.InsufficientPrivilege:
+            log.warning(
+                "bootstrap.temp_file_limit_not_set",
+                extra={
+                    "role": owner.user,
+                    "hint": "no superuser: set temp_file_limit in the server's parameters",
+                },
+            )
 
 
 def bootstrap(superuser_url: str, settings: Settings, dev_main: bool = False) -> None:
@@ -127,6 +139,10 @@ def bootstrap(superuser_url: str, settings: Settings, dev_main: bool = False) ->
     su = parse_pg_url(superuser_url)
     bootstrap_roles(superuser_url, settings)
     with psycopg.connect(superuser_url, autocommit=True) as conn:
+        # A managed PostgreSQL's admin (CREATEROLE, no superuser) may give a database to the owner
+        # role only as one of its members.
+        if not _is_superuser(conn) and not _is_member(conn, owner.user):
+            conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner.user)))
         ensure_database(conn, owner.dbname, owner.user)
     with psycopg.connect(su.with_dbname(owner.dbname), autocommit=True) as conn:
         prepare_recs_database(conn, owner.user, app.user)
@@ -149,6 +165,14 @@ def main_grants(main_database_url: str, main_admin_url: str | None = None) -> st
         with psycopg.connect(main_admin_url, autocommit=True) as conn:
             apply_reader_role(conn, reader)
     return reader_role_script(reader.user)
+
+
+def _is_superuser(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone() == (True,)
+
+
+def _is_member(conn: psycopg.Connection, role: str) -> bool:
+    return conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,)).fetchone() == (True,)
 
 
 def _recs_roles(settings: Settings) -> tuple[PgUrl, PgUrl]:

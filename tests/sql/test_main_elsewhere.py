@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from service.bootstrap import DEV_MAIN_SCHEMA_FILE, bootstrap, main_grants
+from service.dsn import parse_pg_url
 from service.migrate import migrate
 from service.settings import Settings
 from tests.clusters import Cluster
@@ -315,3 +316,61 @@ def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> Non
             "SELECT count(*) FROM information_schema.column_privileges WHERE grantee = 'mysanta_main_reader'"
         ).fetchone()
     assert granted == (0,)  # nothing granted
+
+
+MANAGED_PROVIDER_SETUP = """
+CREATE ROLE managed_admin LOGIN CREATEROLE CREATEDB PASSWORD 'managed-admin-password';
+CREATE DATABASE managed_recs OWNER managed_admin;
+GRANT USAGE ON SCHEMA cron TO managed_admin WITH GRANT OPTION;
+GRANT EXECUTE ON FUNCTION cron.schedule_in_database(text, text, text, text, text, boolean)
+    TO managed_admin WITH GRANT OPTION;
+"""
+MANAGED_PROVIDER_CLEANUP = """
+DROP DATABASE IF EXISTS managed_recs WITH (FORCE);
+DROP OWNED BY managed_admin, managed_owner, managed_app;
+DROP ROLE IF EXISTS managed_app;
+DROP ROLE IF EXISTS managed_owner;
+DROP ROLE IF EXISTS managed_admin;
+"""
+
+
+def test_bootstrap_and_migrate_as_a_managed_postgresqls_admin_who_is_no_superuser(rails: Cluster) -> None:
+    """RDS or Cloud SQL: the admin may create roles and databases, and the extensions the provider
+    allows (here made by the superuser, with the right to grant them on), but is no superuser."""
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as su:
+        su.execute("DROP ROLE IF EXISTS managed_admin")
+        for statement in MANAGED_PROVIDER_SETUP.split(";\n")[:-1]:
+            su.execute(statement.encode())
+        try:
+            with psycopg.connect(
+                parse_pg_url(SUPERUSER_URL).with_dbname("managed_recs"), autocommit=True
+            ) as db:
+                db.execute("CREATE EXTENSION postgres_fdw")
+                db.execute(
+                    "GRANT USAGE ON FOREIGN DATA WRAPPER postgres_fdw TO managed_admin WITH GRANT OPTION"
+                )
+            settings = make_settings(
+                main_database_url=elsewhere_settings(rails).main_database_url,
+                recommendations_database_url=f"postgresql://managed_app:{APP_PASSWORD}@127.0.0.1:{PG_PORT}/managed_recs",
+                recommendations_owner_database_url=(
+                    f"postgresql://managed_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/managed_recs"
+                ),
+            )
+            admin = f"postgresql://managed_admin:managed-admin-password@127.0.0.1:{PG_PORT}/postgres"
+            main_grants(settings.main_database_url, rails.superuser_url("rails_main"))
+            bootstrap(admin, settings)
+            migrate(settings, schedule=False)
+            with psycopg.connect(settings.recommendations_owner_database_url) as owner:
+                assert owner.execute("SELECT count(*) > 0 FROM main.handpicked_presents").fetchone() == (
+                    True,
+                )
+        finally:
+            for database in ("managed_recs", "postgres"):
+                with psycopg.connect(
+                    parse_pg_url(SUPERUSER_URL).with_dbname(database), autocommit=True
+                ) as db:
+                    if database == "postgres":
+                        for statement in MANAGED_PROVIDER_CLEANUP.split(";\n")[:-1]:
+                            db.execute(statement.encode())
+                    else:
+                        db.execute("DROP OWNED BY managed_admin, managed_owner, managed_app")
