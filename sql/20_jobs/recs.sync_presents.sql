@@ -7,7 +7,8 @@
 -- the temp table sync_entered (item_id, present_id): recs.sync_read_events reads their events
 -- older than its window (those of a present made public after being private, or back after a
 -- while private, were dropped as events on a present that was not public, or removed with it).
--- A present whose available is NULL in main is copied as unavailable.
+-- A present whose available is NULL in main is copied as unavailable; a price of 10^10 or more,
+-- which recs.items cannot hold, as NULL (unknown).
 -- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
 -- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
@@ -24,7 +25,9 @@ BEGIN
     -- A NULL available (a Rails boolean column without null: false) counts as false, as Rails'
     -- where(available: true) reads it: that present is never recommended, and the sync goes on.
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
-    SELECT p.id, p.price, p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
+    -- A price recs.items cannot hold (10^10 or more: main's column may have no precision) is unknown.
+    SELECT p.id, CASE WHEN abs(p.price) < 1e10 THEN round(p.price, 2) END AS price,
+           p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
            p.created_at, p.updated_at
     FROM main.handpicked_presents p
     WHERE p.user_id IS NULL;

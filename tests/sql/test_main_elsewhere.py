@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -239,20 +240,27 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
         assert synced_likes(owner) == 3  # the incremental sync reads them: none skipped
 
 
-def test_a_present_whose_available_is_null_is_never_recommended_and_the_sync_goes_on(
+def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wrongly(
     rails: Cluster, recs_elsewhere: None
 ) -> None:
-    """Rails' `t.boolean :available, default: true` is nullable: one NULL must not stop every job."""
+    """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision:
+    one NULL or one huge price must not stop every job."""
     with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS rails_nullable")
         conn.execute("CREATE DATABASE rails_nullable")
     with psycopg.connect(rails.superuser_url("rails_nullable"), autocommit=True) as conn:
         conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
         conn.execute("ALTER TABLE handpicked_presents ALTER available DROP NOT NULL")
+        conn.execute("ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check")
+        conn.execute("ALTER TABLE handpicked_presents ALTER price TYPE numeric")
         conn.execute(
             "INSERT INTO handpicked_presents (id, title, price, category, platform, available)"
             " SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'p' || n, 10, 'books',"
             " 'etsy', CASE WHEN n = 1 THEN NULL ELSE true END FROM generate_series(1, 3) n"
+        )
+        conn.execute(
+            "UPDATE handpicked_presents SET price = CASE id WHEN '00000000-0000-0000-0000-000000000002'"
+            " THEN 1e12 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
         )
         conn.execute(
             "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id)"
@@ -272,6 +280,8 @@ def test_a_present_whose_available_is_null_is_never_recommended_and_the_sync_goe
     migrate(settings, schedule=False)
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         owner.execute("CALL recs.refresh_all()")
+        prices = owner.execute("SELECT price FROM recs.items ORDER BY present_id").fetchall()
+    assert prices == [(Decimal("10.00"),), (None,), (Decimal("12.35"),)]  # 10^12: unknown; cents
     with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
         row = app.execute(
             "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
