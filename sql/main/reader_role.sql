@@ -1,5 +1,6 @@
 -- The role the recommendations service reads the Rails main database with, and nothing more.
--- Purpose: run by the main database's DBA, as a superuser or the owner of Rails' tables (in
+-- Purpose: run by the main database's DBA, as a superuser or the owner of Rails' tables (a managed
+--   PostgreSQL's admin, who is no superuser, needs CREATEROLE too, and no right on other roles' tables; in
 --   production the service never runs DDL on Rails' database), and again whenever the service's
 --   release notes say so. Idempotent.
 -- What the role gets: LOGIN, CONNECT to this database, USAGE on schema public, and SELECT on
@@ -77,8 +78,18 @@ BEGIN
             v_extra;
     END IF;
 
-    -- Nothing beyond what follows, whatever an earlier version granted.
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %I', v_reader);
+    -- Nothing beyond what follows, whatever an earlier version granted: revoked where the role
+    -- holds something (not ON ALL TABLES, which an admin who is no superuser, the owner of Rails'
+    -- tables on a managed PostgreSQL, may not run past a table of another role it has no right on).
+    FOR v_table IN
+        SELECT c.oid::regclass::text FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          AND (EXISTS (SELECT FROM aclexplode(c.relacl) a WHERE a.grantee = v_oid)
+               OR EXISTS (SELECT FROM pg_attribute t, aclexplode(t.attacl) x
+                          WHERE t.attrelid = c.oid AND x.grantee = v_oid))
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM %I', v_table, v_reader);
+    END LOOP;
     FOR v_default IN
         SELECT pg_get_userbyid(d.defaclrole) AS owner, n.nspname AS schema_name
         FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace

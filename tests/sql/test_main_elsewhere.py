@@ -384,3 +384,26 @@ def test_bootstrap_and_migrate_as_a_managed_postgresqls_admin_who_is_no_superuse
                             db.execute(statement.encode())
                     else:
                         db.execute("DROP OWNED BY managed_admin, managed_owner, managed_app")
+
+
+def test_the_reader_script_runs_as_the_owner_of_rails_tables_who_is_no_superuser(rails: Cluster) -> None:
+    """A managed main's admin (no superuser) owning Rails' tables, beside a table of another role it
+    has no right on: the script revokes only what the reader holds, so that table is no obstacle."""
+    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS rails_owned")
+        for role in ("rails_owner", "other_team"):
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute("CREATE ROLE rails_owner LOGIN CREATEROLE PASSWORD 'rails-owner-password'")
+        conn.execute("CREATE ROLE other_team")
+        conn.execute("CREATE DATABASE rails_owned OWNER rails_owner")
+    with psycopg.connect(rails.superuser_url("rails_owned"), autocommit=True) as conn:
+        conn.execute("SET ROLE rails_owner")
+        conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
+        conn.execute("RESET ROLE")
+        conn.execute("CREATE TABLE other_team_events (id int)")
+        conn.execute("ALTER TABLE other_team_events OWNER TO other_team")
+        conn.execute("REVOKE ALL ON other_team_events FROM PUBLIC")
+    main_url = elsewhere_settings(rails).main_database_url.replace("/rails_main", "/rails_owned")
+    main_grants(main_url, f"postgresql://rails_owner:rails-owner-password@127.0.0.1:{rails.port}/rails_owned")
+    with psycopg.connect(main_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(created_at) FROM handpicked_likes").fetchone() == (0,)
