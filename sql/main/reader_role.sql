@@ -55,7 +55,9 @@ BEGIN
 
     -- Columns of another type than the foreign tables read them as would fail every sync, naming
     -- no column (a bigint id, Rails' default, read as a uuid: 'invalid input syntax for type
-    -- uuid: "1"'): refused here, before any grant. A timestamp without time zone holds UTC.
+    -- uuid: "1"'): refused here, before any grant. A timestamp without time zone holds UTC;
+    -- category and platform are read as text whatever their type (a Rails integer enum reads as
+    -- its numbers).
     SELECT string_agg(format('%I.%I is %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod)), ', ')
     INTO v_extra
     FROM pg_class c
@@ -69,12 +71,11 @@ BEGIN
               THEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype)
           WHEN a.attname = 'available' THEN a.atttypid = 'boolean'::regtype
           WHEN a.attname = 'price' THEN t.typcategory = 'N'
-          WHEN a.attname IN ('category', 'platform') THEN t.typcategory = 'S'
           WHEN a.attname = 'geo_ids' THEN a.atttypid IN ('integer[]'::regtype, 'smallint[]'::regtype)
           ELSE true
       END;
     IF v_extra IS NOT NULL THEN
-        RAISE EXCEPTION 'the service cannot read this database: % (it reads uuid ids, timestamps, a boolean available, a number price, text category and platform, integer[] geo_ids: docs/operations.md, "Main database")',
+        RAISE EXCEPTION 'the service cannot read this database: % (it reads uuid ids, timestamps, a boolean available, a number price, integer[] geo_ids: docs/operations.md, "Main database")',
             v_extra;
     END IF;
 
