@@ -8,7 +8,7 @@
 -- older than its window (those of a present made public after being private, or back after a
 -- while private, were dropped as events on a present that was not public, or removed with it).
 -- A present whose available is NULL in main is copied as unavailable; a price of 10^10 or more,
--- which recs.items cannot hold, as NULL (unknown).
+-- which recs.items cannot hold, as NULL (unknown); a NULL created_at or updated_at as the other.
 -- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
 -- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
@@ -28,7 +28,10 @@ BEGIN
     -- A price recs.items cannot hold (10^10 or more: main's column may have no precision) is unknown.
     SELECT p.id, CASE WHEN abs(p.price) < 1e10 THEN round(p.price, 2) END AS price,
            p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
-           p.created_at, p.updated_at
+           -- NULL timestamps (Rails before 5 made t.timestamps nullable): one for the other, else
+           -- -infinity (recs.items keeps them for reference only).
+           coalesce(p.created_at, p.updated_at, '-infinity') AS created_at,
+           coalesce(p.updated_at, p.created_at, '-infinity') AS updated_at
     FROM main.handpicked_presents p
     WHERE p.user_id IS NULL;
     CREATE UNIQUE INDEX ON sync_presents (id);

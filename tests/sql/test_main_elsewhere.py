@@ -243,8 +243,8 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
 def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wrongly(
     rails: Cluster, recs_elsewhere: None
 ) -> None:
-    """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision:
-    one NULL or one huge price must not stop every job."""
+    """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision,
+    `t.timestamps` before Rails 5 were nullable: one NULL or one huge price must not stop every job."""
     with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS rails_nullable")
         conn.execute("CREATE DATABASE rails_nullable")
@@ -254,6 +254,9 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
         conn.execute("ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check")
         conn.execute("ALTER TABLE handpicked_presents ALTER price TYPE numeric")
         conn.execute(
+            "ALTER TABLE handpicked_presents ALTER created_at DROP NOT NULL, ALTER updated_at DROP NOT NULL"
+        )
+        conn.execute(
             "INSERT INTO handpicked_presents (id, title, price, category, platform, available)"
             " SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'p' || n, 10, 'books',"
             " 'etsy', CASE WHEN n = 1 THEN NULL ELSE true END FROM generate_series(1, 3) n"
@@ -261,6 +264,10 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
         conn.execute(
             "UPDATE handpicked_presents SET price = CASE id WHEN '00000000-0000-0000-0000-000000000002'"
             " THEN 1e12 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
+        )
+        conn.execute(  # as Rails before 5 could leave them
+            "UPDATE handpicked_presents SET created_at = NULL, updated_at = CASE WHEN id ="
+            " '00000000-0000-0000-0000-000000000003' THEN NULL ELSE updated_at END"
         )
         conn.execute(
             "INSERT INTO handpicked_likes (id, user_id, handpicked_present_id)"
