@@ -2,7 +2,7 @@
 -- its sorts and hashes, no JIT (compile time dominates here), and recs.settings as they are now:
 -- recs.setting answers from this snapshot until the job ends, so every step of one run sees the same knobs even if a DBA
 -- changes one meanwhile (the next run sees the change). Temp space is bounded by the owner
--- role's temp_file_limit (set by the bootstrap: only a superuser may). Time is bounded by the
+-- role's temp_file_limit (set by a superuser's bootstrap; a managed server's parameters otherwise). Time is bounded by the
 -- session's statement_timeout, set before the job's statement starts (a timeout set inside it
 -- would not apply): JOB_STATEMENT_TIMEOUT_S, the owner role's default in the recs database
 -- (pg_cron, psql) and the admin API's job connection.
