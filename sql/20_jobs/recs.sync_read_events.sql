@@ -13,6 +13,8 @@
 -- 11.1-13.7 s with every id.
 -- An incremental read also reads the older events of the presents that entered recs.items in
 -- this sync (temp table sync_entered, from recs.sync_presents).
+-- Events without a user (a guest's click, where main's user_id is nullable) are left out: they
+-- belong to nobody here, and recs.users keys a user by a uuid.
 -- Arguments: p_full (a full resync: recs.recent_click_ids is emptied, everything read).
 -- Result: none (the temp table). Errors: FDW errors when main is unreachable.
 -- Caller: recs.sync_main.
@@ -48,17 +50,17 @@ BEGIN
     SELECT true AS is_like, NULL::uuid AS id, l.user_id, i.item_id, l.created_at
     FROM main.handpicked_likes l
     JOIN recs.items i ON i.present_id = l.handpicked_present_id
-    WHERE l.created_at > v_likes_from
+    WHERE l.created_at > v_likes_from AND l.user_id IS NOT NULL
     UNION ALL
     SELECT false, NULL, c.user_id, i.item_id, c.created_at
     FROM main.handpicked_present_clicks c
     JOIN recs.items i ON i.present_id = c.handpicked_present_id
-    WHERE c.created_at > v_clicks_from AND c.created_at <= v_ids_from
+    WHERE c.created_at > v_clicks_from AND c.created_at <= v_ids_from AND c.user_id IS NOT NULL
     UNION ALL
     SELECT false, c.id, c.user_id, i.item_id, c.created_at
     FROM main.handpicked_present_clicks c
     JOIN recs.items i ON i.present_id = c.handpicked_present_id
-    WHERE c.created_at > greatest(v_clicks_from, v_ids_from);
+    WHERE c.created_at > greatest(v_clicks_from, v_ids_from) AND c.user_id IS NOT NULL;
 
     IF p_full THEN  -- the window recs.sync_watermarks keeps starts here or later
         v_window_from := least((SELECT max(e.created_at) FROM sync_events e WHERE NOT e.is_like), v_clock)
@@ -69,7 +71,7 @@ BEGIN
             SELECT false, c.id, c.user_id, i.item_id, c.created_at
             FROM main.handpicked_present_clicks c
             JOIN recs.items i ON i.present_id = c.handpicked_present_id
-            WHERE c.created_at > v_window_from AND c.created_at <= v_ids_from;
+            WHERE c.created_at > v_window_from AND c.created_at <= v_ids_from AND c.user_id IS NOT NULL;
         END IF;
     ELSE
         -- Clicks counted already, but those of presents that entered recs.items in this sync: one
@@ -87,12 +89,12 @@ BEGIN
             SELECT true, NULL::uuid, l.user_id, i.item_id, l.created_at
             FROM main.handpicked_likes l
             JOIN recs.items i ON i.present_id = l.handpicked_present_id
-            WHERE l.handpicked_present_id = ANY (v_entered) AND l.created_at <= v_likes_from
+            WHERE l.handpicked_present_id = ANY (v_entered) AND l.created_at <= v_likes_from AND l.user_id IS NOT NULL
             UNION ALL
             SELECT false, NULL::uuid, c.user_id, i.item_id, c.created_at
             FROM main.handpicked_present_clicks c
             JOIN recs.items i ON i.present_id = c.handpicked_present_id
-            WHERE c.handpicked_present_id = ANY (v_entered) AND c.created_at <= v_clicks_from;
+            WHERE c.handpicked_present_id = ANY (v_entered) AND c.created_at <= v_clicks_from AND c.user_id IS NOT NULL;
         END IF;
     END IF;
     PERFORM recs.job_step('sync.events_read');

@@ -244,13 +244,15 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
     rails: Cluster, recs_elsewhere: None
 ) -> None:
     """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision,
-    `t.timestamps` before Rails 5 were nullable: one NULL or one huge price must not stop every job."""
+    `t.timestamps` before Rails 5 were nullable, a guest's click may have no user: one NULL or one
+    huge price must not stop every job."""
     with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS rails_nullable")
         conn.execute("CREATE DATABASE rails_nullable")
     with psycopg.connect(rails.superuser_url("rails_nullable"), autocommit=True) as conn:
         conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
         conn.execute("ALTER TABLE handpicked_presents ALTER available DROP NOT NULL")
+        conn.execute("ALTER TABLE handpicked_present_clicks ALTER user_id DROP NOT NULL")
         conn.execute("ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check")
         conn.execute("ALTER TABLE handpicked_presents ALTER price TYPE numeric")
         conn.execute(
@@ -264,6 +266,10 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
         conn.execute(
             "UPDATE handpicked_presents SET price = CASE id WHEN '00000000-0000-0000-0000-000000000002'"
             " THEN 1e12 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
+        )
+        conn.execute(  # a guest's click
+            "INSERT INTO handpicked_present_clicks (id, user_id, handpicked_present_id)"
+            " VALUES (gen_random_uuid(), NULL, '00000000-0000-0000-0000-000000000002')"
         )
         conn.execute(  # as Rails before 5 could leave them
             "UPDATE handpicked_presents SET created_at = NULL, updated_at = CASE WHEN id ="
