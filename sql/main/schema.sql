@@ -2,7 +2,7 @@
 -- Purpose: development, tests and benchmarks create it; in production Rails owns it and the
 --          service only reads it, through postgres_fdw, as a read-only role.
 -- The columns the service relies on are exactly those of the foreign tables declared in
--- migrations/0002.main-foreign-tables.sql; README "Main database" maps them one by one.
+-- migrations/0002.main-foreign-tables.sql; docs/operations.md, "Main database (Rails-owned, read-only)", maps them one by one.
 -- Idempotent: safe to run on a database that already has the tables.
 
 CREATE TABLE IF NOT EXISTS users (
