@@ -42,7 +42,7 @@ from service.routes.admin import (
 from service.routes.dashboard import dashboard
 from service.routes.facets import facets
 from service.routes.feedback import delete_feedback, feedback_options, post_feedback
-from service.routes.health import CHECK_TIMEOUT_S, health, health_head
+from service.routes.health import CHECK_TIMEOUT_S, health
 from service.routes.operations import metrics, stats
 from service.routes.personalized import personalized, personalized_page
 from service.routes.popular import popular, popular_page
@@ -161,7 +161,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = ServiceApp(
         route_handlers=[
             health,
-            health_head,
             stats,
             metrics,
             popular,

@@ -606,6 +606,11 @@ class OnlineRate(msgspec.Struct, kw_only=True):
     ltr_low: float
     ltr_high: float
 
+    def __post_init__(self) -> None:
+        """Rates as JSON carries them: 4 decimals."""
+        for name in ("ctr", "ctr_low", "ctr_high", "ltr", "ltr_low", "ltr_high"):
+            setattr(self, name, round(getattr(self, name), 4))
+
 
 class Stats(msgspec.Struct, kw_only=True):
     """What the service holds, how fresh it is, and how it is used (every worker counted)."""

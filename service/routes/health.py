@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
-from litestar import Response, get, head
+from litestar import HttpMethod, Response, route
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.types import Method
 
 from service.cache import Cache
 from service.clients import Clients
@@ -101,33 +103,26 @@ async def _check_redis(cache: Cache) -> Check:
     return Check(status="up", latency_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-@get(
+def _operation_id(handler: HTTPRouteHandler, method: Method, path: list[Any]) -> str:
+    """getHealth, and headHealth for the HEAD a probe may send."""
+    return "headHealth" if method == "HEAD" else "getHealth"
+
+
+@route(
     "/health",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
     tags=["operations"],
     summary="Service health (no auth)",
     cache=False,
     security=[{}],
-    operation_id="getHealth",
+    operation_id=_operation_id,
 )
 async def health(clients: NamedDependency[Clients]) -> Response[HealthReport]:
     """Report each dependency, and each hot standby as the worker's last check saw it; 200 while
-    recommendations can be served, 503 when they cannot (the primary is down)."""
+    recommendations can be served, 503 when they cannot (the primary is down). HEAD runs the same
+    checks and answers the same head (the server sends no body)."""
     report = await health_report(clients)
     return Response(report, status_code=503 if report.status == "down" else 200)
-
-
-@head(
-    "/health",
-    tags=["operations"],
-    summary="Service health, status code only (no auth)",
-    security=[{}],
-    operation_id="headHealth",
-)
-async def health_head(clients: NamedDependency[Clients]) -> Response[None]:
-    """The same checks as GET /health, for probes that send HEAD: 200 while recommendations can be
-    served, 503 when they cannot; no body."""
-    report = await health_report(clients)
-    return Response(None, status_code=503 if report.status == "down" else 200)
 
 
 async def health_report(clients: Clients) -> HealthReport:

@@ -108,6 +108,7 @@ async def test_head_health_answers_the_same_status_with_no_body(
         async with httpx.AsyncClient(base_url=base_url) as http:
             ok = await http.head("/health")
             assert (ok.status_code, ok.content) == (200, b"")
+            assert int(ok.headers["content-length"]) > 100  # the report's length, as GET's head says
             probes = "FUNCTION api.data_versions(), api.health()"
             recs.execute(f"REVOKE EXECUTE ON {probes} FROM mysanta_api, PUBLIC")  # the recs DB fails
             try:
