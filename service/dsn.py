@@ -28,6 +28,16 @@ class PgUrl:
         return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
 
 
+def query_options(url: str) -> list[tuple[str, str]]:
+    """A postgresql:// URL's query options as libpq reads them: split at & and =, each part
+    percent-decoded (a + stays a +, unlike form encoding), empty values kept."""
+    query = urlsplit(url).query
+    return [
+        (unquote(key), unquote(value))
+        for key, _, value in (part.partition("=") for part in query.split("&") if part)
+    ]
+
+
 def parse_pg_url(url: str) -> PgUrl:
     """Split a postgresql:// URL; a `host=` query option (e.g. a socket directory) wins."""
     parts = urlsplit(url)

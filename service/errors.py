@@ -38,9 +38,10 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "53": (503, "Database overloaded"),  # insufficient resources
     # A write on a read-only recs DB (a standby after a failover, default_transaction_read_only).
     "25006": (503, "Database read-only"),  # read_only_sql_transaction
-    # A transaction the database rolled back to resolve a conflict (40P01 deadlock_detected, 40001
-    # serialization_failure): the same call succeeds when retried.
-    "40": (503, "Database conflict"),
+    # A transaction the database rolled back to resolve a conflict: the same call succeeds when
+    # retried.
+    "40P01": (503, "Database conflict"),  # deadlock_detected
+    "40001": (503, "Database conflict"),  # serialization_failure
 }
 
 

@@ -6,14 +6,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.migrations import MigrationList
 
-from service.dsn import parse_pg_url
+from service.dsn import parse_pg_url, query_options
 from service.jobs import CronJob, cron_jobs
 from service.main_reads import MAIN_SERVER
 from service.settings import Settings
@@ -168,11 +167,15 @@ def configure_fdw_server(
     wanted_server = {"host": target.host, "port": str(target.port), "dbname": target.dbname}
     wanted_mapping = {"user": target.user, "password": target.password or ""}
     if url_options:
-        for key, values in parse_qs(urlsplit(url).query).items():
+        for key, value in query_options(url):
+            if key in ("user", "password", "dbname"):
+                raise ValueError(
+                    f"the {key} of {server}'s URL goes in its authority or path, not in its query (?{key}=)"
+                )
             if key == "sslpassword":
-                wanted_mapping[key] = values[-1]
+                wanted_mapping[key] = value
             elif key not in _NOT_SERVER_OPTIONS:
-                wanted_server[key] = values[-1]
+                wanted_server[key] = value
     wanted_server.update(extra_options or {})
     changed: list[str] = []
     row = conn.execute("SELECT srvoptions FROM pg_foreign_server WHERE srvname = %s", (server,)).fetchone()

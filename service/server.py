@@ -170,6 +170,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._replaying_head = True
         try:
             self.parser.feed_data(b"POST / HTTP/1.1\r\n" + framing + b"\r\n")
+        except httptools.HttpParserError:  # a framing llhttp refuses (Transfer-Encoding: gzip alone)
+            self.logger.warning("Invalid HTTP request received.")
+            self.send_400_response("Invalid HTTP request received.")
+            return
         finally:
             self._replaying_head = False
         if rest:

@@ -1,8 +1,7 @@
 -- recs.erase_users: removes what this database holds of some users, in one transaction:
 --   now: their demographics, their synced interactions (the snapshot of their likes and clicks),
 --   their preference profile, their popularity segment, their neighbour pool and their votes as a
---   neighbour (recs.neighbor_votes) (unless a similarity run is rewriting them: they then go at
---   the next run) and their row in recs.users
+--   neighbour (recs.neighbor_votes) and their row in recs.users
 --   (their dismissals go with it), so no api.* function knows them any more, and the pages served
 --   to them (recs.served_pages with their recs.served_attributions);
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
@@ -68,13 +67,14 @@ BEGIN
             INSERT INTO recs.dirty_users AS d (user_key, changed_at)
             SELECT u.user_key, now() FROM recs.users u WHERE u.user_key = ANY (p_user_keys)
             ON CONFLICT (user_key) DO UPDATE SET changed_at = excluded.changed_at;
-            -- A pool a running similarity job has locked is left to it; the mark above removes it
-            -- next run.
+            -- The refresh jobs hold the lock taken above while they run, so no similarity run is
+            -- rewriting these rows now; one locked by another transaction (a DBA's) is skipped, and
+            -- the mark above removes it at the next run.
             DELETE FROM recs.user_neighbors n
             WHERE n.user_key IN (SELECT l.user_key FROM recs.user_neighbors l
                                  WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);
             -- Their votes as a neighbour go too (recs.rank_collaborative reads them, not their
-            -- interactions); one a running similarity job is rewriting is left to it, as above.
+            -- interactions); a locked one is skipped, as above.
             DELETE FROM recs.neighbor_votes v
             WHERE v.user_key IN (SELECT l.user_key FROM recs.neighbor_votes l
                                  WHERE l.user_key = ANY (p_user_keys) FOR UPDATE SKIP LOCKED);

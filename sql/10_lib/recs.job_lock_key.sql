@@ -4,8 +4,8 @@
 -- 'derived_rows' (no job's) keys the lock the refresh jobs (popularity, profiles, similarities)
 -- hold from before their sync until they commit, which erasures share (recs.erase_users).
 -- Arguments: p_job, the job name. Result: the bigint key for pg_*advisory*_lock.
--- Errors: none. Caller: recs.execute_job, the popularity and profile jobs, recs.erase_users; a DBA
---   looking for a running job in pg_locks.
+-- Errors: none. Caller: recs.execute_job, the refresh jobs, recs.job_withdraw_presents,
+--   recs.erase_users; a DBA looking for a running job in pg_locks.
 CREATE OR REPLACE FUNCTION recs.job_lock_key(p_job text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT hashtext('recs.job:' || p_job)::bigint;

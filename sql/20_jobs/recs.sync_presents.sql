@@ -26,7 +26,7 @@ BEGIN
     -- where(available: true) reads it: that present is never recommended, and the sync goes on.
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
     -- A price recs.items cannot hold (10^10 or more: main's column may have no precision) is unknown.
-    SELECT p.id, CASE WHEN abs(p.price) < 1e10 THEN round(p.price, 2) END AS price,
+    SELECT p.id, CASE WHEN abs(round(p.price, 2)) < 1e10 THEN round(p.price, 2) END AS price,
            p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
            -- NULL timestamps (Rails before 5 made t.timestamps nullable): one for the other, else
            -- -infinity (recs.items keeps them for reference only).

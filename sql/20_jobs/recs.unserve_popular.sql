@@ -6,7 +6,7 @@
 -- and the others, for total_items and /facets) still count them until that run.
 -- Arguments: p_item_ids, the presents (empty or NULL: nothing happens).
 -- Result: rows deleted. Errors: none.
--- Caller: recs.sync_presents, for presents gone private or deleted.
+-- Caller: recs.remove_presents, for presents gone private or deleted.
 CREATE OR REPLACE FUNCTION recs.unserve_popular(p_item_ids integer[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -235,6 +235,14 @@ def test_a_request_offering_h2c_is_served_as_http_1_1_with_its_body(
         status, answer = _read_response(sock)
         assert status.startswith(b"HTTP/1.1 200 ") and json.loads(answer)["user_id"] == str(user)
 
+    with served(redis_url) as address, socket.create_connection(address) as sock:
+        # A framing the parser refuses (a transfer coding without chunked) is a 400, as without h2c.
+        sock.sendall(
+            f"PUT /user-profile/{user} HTTP/1.1\r\n".encode() + head + b"Transfer-Encoding: gzip\r\n\r\n"
+        )
+        status, _ = _read_response(sock)
+        assert status.startswith(b"HTTP/1.1 400 "), status
+
 
 def _assert_problem(sent: bytes, status: int) -> None:
     """An answer the protocol wrote itself is problem+json, as the app's errors are."""

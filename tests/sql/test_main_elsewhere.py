@@ -265,7 +265,7 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
         )
         conn.execute(
             "UPDATE handpicked_presents SET price = CASE id WHEN '00000000-0000-0000-0000-000000000002'"
-            " THEN 1e12 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
+            " THEN 9999999999.995 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
         )
         conn.execute(  # a guest's click
             "INSERT INTO handpicked_present_clicks (id, user_id, handpicked_present_id)"
@@ -294,7 +294,8 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         owner.execute("CALL recs.refresh_all()")
         prices = owner.execute("SELECT price FROM recs.items ORDER BY present_id").fetchall()
-    assert prices == [(Decimal("10.00"),), (None,), (Decimal("12.35"),)]  # 10^12: unknown; cents
+    # Rounded to cents, 10^10 or more is unknown (9,999,999,999.995 rounds to 10^10).
+    assert prices == [(Decimal("10.00"),), (None,), (Decimal("12.35"),)]
     with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
         row = app.execute(
             "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
@@ -307,7 +308,8 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
     connects with: dropping it would leave the link to Rails' server unencrypted, unverified."""
     elsewhere = elsewhere_settings(rails)
     settings = make_settings(
-        main_database_url=elsewhere.main_database_url + "?sslmode=require&application_name=mysanta-recs",
+        # Percent-decoded as libpq decodes a URI (a + stays a +, not a space as in a form).
+        main_database_url=elsewhere.main_database_url + "?sslmode=require&application_name=mysanta%2Brecs+1",
         recommendations_database_url=elsewhere.recommendations_database_url,
         recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
     )
@@ -318,7 +320,9 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
         options = owner.execute(
             "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'main_db'"
         ).fetchone()
-        assert options is not None and {"sslmode=require", "application_name=mysanta-recs"} <= set(options[0])
+        assert options is not None and {"sslmode=require", "application_name=mysanta+recs+1"} <= set(
+            options[0]
+        )
         with pytest.raises(psycopg.OperationalError, match="SSL"):  # the test cluster has no TLS
             owner.execute("SELECT count(*) FROM main.handpicked_presents")
 

@@ -537,17 +537,24 @@ def test_a_present_made_private_leaves_every_page_at_the_next_withdrawal_run(wor
     assert runs == [(0, None), (1, None)]
 
 
-def test_the_withdrawal_does_not_wait_behind_a_running_sync(world: World) -> None:
+@pytest.mark.parametrize(
+    "held",
+    [
+        "SELECT pg_advisory_lock(recs.sync_lock_key())",  # a refresh job's sync
+        "SELECT pg_advisory_lock_shared(recs.job_lock_key('derived_rows'))",  # an erasure
+    ],
+)
+def test_the_withdrawal_waits_for_no_job_and_no_erasure(world: World, held: str) -> None:
     present = world.present()
     world.present()
     world.like(world.users(1)[0], present)
     world.refresh_all()
     world.main.execute("UPDATE handpicked_presents SET user_id = %s WHERE id = %s", (uuid.uuid4(), present))
-    world.recs.execute("SELECT pg_advisory_lock(recs.sync_lock_key())")  # a job's sync in progress
+    world.recs.execute(held)
     try:
-        world.refresh("withdraw_presents")  # returns at once, leaving it to that sync
+        world.refresh("withdraw_presents")  # returns at once, leaving it to the next run
     finally:
-        world.recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())")
+        world.recs.execute("SELECT pg_advisory_unlock_all()")
     assert present in popular()["items"]
     world.refresh("withdraw_presents")
     assert present not in popular()["items"]
