@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,11 @@ def query_options(url: str) -> list[tuple[str, str]]:
 def parse_pg_url(url: str) -> PgUrl:
     """Split a postgresql:// URL; a `host=` query option (e.g. a socket directory) wins."""
     parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or "localhost"])[0]
-    port = int(query.get("port", [parts.port or 5432])[0])
+    query: dict[str, str] = {}
+    for key, value in query_options(url):
+        query.setdefault(key, value)
+    host = query.get("host", parts.hostname or "localhost")
+    port = int(query.get("port", parts.port or 5432))
     return PgUrl(
         url=url,
         user=unquote(parts.username or "postgres"),

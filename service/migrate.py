@@ -34,10 +34,9 @@ MAIN_LINK_OPTIONS = {
     "tcp_user_timeout": "20000",
 }
 CRON_SERVER = "cron_db"
-# Query options of MAIN_DATABASE_URL (sslmode, sslrootcert, ...) that are not server options:
-# the address and credentials are set from the URL's parts, and postgres_fdw takes sslpassword
-# in the user mapping only.
-_NOT_SERVER_OPTIONS = {"host", "port", "dbname", "user", "password", "sslpassword"}
+# Query options of MAIN_DATABASE_URL (sslmode, sslrootcert, ...) that are not server options: the
+# address, which parse_pg_url reads from the query too.
+_ADDRESS_OPTIONS = {"host", "port"}
 
 
 @dataclass
@@ -174,7 +173,7 @@ def configure_fdw_server(
                 )
             if key == "sslpassword":
                 wanted_mapping[key] = value
-            elif key not in _NOT_SERVER_OPTIONS:
+            elif key not in _ADDRESS_OPTIONS:
                 wanted_server[key] = value
     wanted_server.update(extra_options or {})
     changed: list[str] = []

@@ -85,17 +85,14 @@ async def test_unknown_or_malformed_job_names(client: AsyncTestClient) -> None:
     assert malformed.headers["content-type"].startswith("application/problem+json")
 
 
-SYNC_LOCK = 7306252103  # recs.sync_main's advisory lock: holding it keeps every refresh job waiting
-
-
 @contextlib.contextmanager
 def sync_held(recs: psycopg.Connection) -> Iterator[None]:
     """Hold the sync's lock from another session: refresh jobs wait in their first step."""
-    recs.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK,))
+    recs.execute("SELECT pg_advisory_lock(recs.sync_lock_key())")
     try:
         yield
     finally:
-        recs.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK,))
+        recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())")
 
 
 def run_as_cron(job: str) -> None:
@@ -103,8 +100,22 @@ def run_as_cron(job: str) -> None:
         owner.execute("CALL recs.run_job(%s)", (job,))
 
 
+async def cron_run_waiting_for_the_sync(recs: psycopg.Connection, job: str) -> threading.Thread:
+    """pg_cron's run of the job in a thread, once it waits for the sync lock sync_held holds."""
+    cron_run = threading.Thread(target=run_as_cron, args=(job,))
+    cron_run.start()
+    for _ in range(200):
+        waiting = recs.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+        if waiting == (1,):
+            break
+        await asyncio.sleep(0.05)
+    return cron_run
+
+
 def release_later(recs: psycopg.Connection, seconds: float) -> threading.Timer:
-    timer = threading.Timer(seconds, lambda: recs.execute("SELECT pg_advisory_unlock(%s)", (SYNC_LOCK,)))
+    timer = threading.Timer(seconds, lambda: recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())"))
     timer.start()
     return timer
 
@@ -115,7 +126,7 @@ async def test_a_job_longer_than_the_request_timeout_runs_to_the_end(
     _, recs = databases
     short = msgspec.structs.replace(settings, db_statement_timeout_ms=200)
     async with AsyncTestClient(app=create_app(short)) as client:
-        recs.execute("SELECT pg_advisory_lock(%s)", (SYNC_LOCK,))
+        recs.execute("SELECT pg_advisory_lock(recs.sync_lock_key())")
         timer = release_later(recs, 1.5)  # the job waits 1.5 s: far past the pool's 200 ms
         response = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
         timer.join()
@@ -151,15 +162,7 @@ async def test_an_admin_run_during_a_cron_run_of_the_same_job_is_skipped(
     _, recs = databases
     with sync_held(recs):
         # pg_cron's run (CALL recs.run_job as the owner) starts first and waits for the sync.
-        cron_run = threading.Thread(target=run_as_cron, args=("refresh_popular_items",))
-        cron_run.start()
-        for _ in range(200):
-            waiting = recs.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            ).fetchone()
-            if waiting == (1,):
-                break
-            await asyncio.sleep(0.05)
+        cron_run = await cron_run_waiting_for_the_sync(recs, "refresh_popular_items")
         second = await client.post("/admin/refresh-popular-items", auth=ADMIN_AUTH)
         assert second.status_code == 409, second.text
         assert "in progress" in second.json()["detail"]
@@ -185,15 +188,8 @@ async def test_a_run_in_progress_is_listed_with_its_start(
     _, recs = databases
     with sync_held(recs):
         before = recs.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-        cron_run = threading.Thread(target=run_as_cron, args=("refresh_popular_items",))
-        cron_run.start()  # pg_cron's run: holds the job's lock while it waits for the sync
-        for _ in range(200):
-            waiting = recs.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-            ).fetchone()
-            if waiting == (1,):
-                break
-            await asyncio.sleep(0.05)
+        # pg_cron's run: holds the job's lock while it waits for the sync.
+        cron_run = await cron_run_waiting_for_the_sync(recs, "refresh_popular_items")
         during = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
         metrics = (await client.get("/metrics", auth=ADMIN_AUTH)).text
     cron_run.join()

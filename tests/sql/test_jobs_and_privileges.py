@@ -128,14 +128,14 @@ def test_pg_cron_sessions_start_with_the_job_timeout_and_a_timed_out_run_is_logg
         assert "job_statement_timeout_s" not in apply_env_settings(
             owner, msgspec.structs.replace(settings, job_statement_timeout_s=1)
         )  # already so: nothing changes
-    recs.execute("SELECT pg_advisory_lock(7306252103)")  # the sync's lock: the job waits on it
+    recs.execute("SELECT pg_advisory_lock(recs.sync_lock_key())")  # the job waits on it
     try:
         with owner_connect() as cron_session:  # a new session, as pg_cron opens for each run
             assert cron_session.execute("SHOW statement_timeout").fetchone() == ("1s",)
             with pytest.raises(psycopg.errors.QueryCanceled, match="job refresh_popular_items failed"):
                 cron_session.execute("CALL recs.run_job('refresh_popular_items')")
     finally:
-        recs.execute("SELECT pg_advisory_unlock(7306252103)")
+        recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())")
     logged = recs.execute(
         "SELECT error, details ->> 'sqlstate' FROM recs.job_runs WHERE job = 'refresh_popular_items'"
     ).fetchall()

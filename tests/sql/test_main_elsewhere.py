@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 
+import msgspec
 import psycopg
 import pytest
 
@@ -61,14 +62,22 @@ def rails() -> Iterator[Cluster]:
         own.remove()
 
 
-def elsewhere_settings(rails: Cluster) -> Settings:
+def elsewhere_settings(rails: Cluster, main_db: str = "rails_main") -> Settings:
+    """The service's settings with main in the Rails cluster (database main_db) and recs here."""
     return make_settings(
-        main_database_url=f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{rails.port}/rails_main",
+        main_database_url=f"postgresql://mysanta_main_reader:{READER_PASSWORD}@127.0.0.1:{rails.port}/{main_db}",
         recommendations_database_url=f"postgresql://mysanta_app:{APP_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}",
         recommendations_owner_database_url=(
             f"postgresql://mysanta_owner:{OWNER_PASSWORD}@127.0.0.1:{PG_PORT}/{RECS_DB}"
         ),
     )
+
+
+def fresh_rails_database(rails: Cluster, name: str) -> None:
+    """An empty database of that name in the Rails cluster, dropped first if a run left one."""
+    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
 
 
 def schema_dump(rails: Cluster) -> str:
@@ -188,9 +197,7 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
     on them as a literal that main reads as a timestamp (dropping its offset), and the recs side
     reads their values in its session's time zone: the jobs (pg_cron's sessions take the cluster's
     zone, a Debian server's own) and the live reads must not depend on it."""
-    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS rails_naive")
-        conn.execute("CREATE DATABASE rails_naive")
+    fresh_rails_database(rails, "rails_naive")
     naive_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("timestamptz", "timestamp")
     with psycopg.connect(rails.superuser_url("rails_naive"), autocommit=True) as conn:
         conn.execute(naive_schema.encode())
@@ -199,12 +206,7 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
             " SELECT ('00000000-0000-0000-0000-' || lpad(n::text, 12, '0'))::uuid, 'p' || n, 10, 'books',"
             " 'etsy', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 4) n"
         )
-    elsewhere = elsewhere_settings(rails)
-    settings = make_settings(
-        main_database_url=elsewhere.main_database_url.replace("/rails_main", "/rails_naive"),
-        recommendations_database_url=elsewhere.recommendations_database_url,
-        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
-    )
+    settings = elsewhere_settings(rails, "rails_naive")
     main_grants(settings.main_database_url, rails.superuser_url("rails_naive"))
     bootstrap(SUPERUSER_URL, settings)
     with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:  # as a cluster east of UTC would have
@@ -246,9 +248,7 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
     """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision,
     `t.timestamps` before Rails 5 were nullable, a guest's click may have no user: one NULL or one
     huge price must not stop every job."""
-    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS rails_nullable")
-        conn.execute("CREATE DATABASE rails_nullable")
+    fresh_rails_database(rails, "rails_nullable")
     with psycopg.connect(rails.superuser_url("rails_nullable"), autocommit=True) as conn:
         conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
         conn.execute("ALTER TABLE handpicked_presents ALTER available DROP NOT NULL")
@@ -282,12 +282,7 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
             " ('00000000-0000-0000-0000-' || lpad(p::text, 12, '0'))::uuid"
             " FROM generate_series(1, 3) u, generate_series(1, 3) p"
         )
-    elsewhere = elsewhere_settings(rails)
-    settings = make_settings(
-        main_database_url=elsewhere.main_database_url.replace("/rails_main", "/rails_nullable"),
-        recommendations_database_url=elsewhere.recommendations_database_url,
-        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
-    )
+    settings = elsewhere_settings(rails, "rails_nullable")
     main_grants(settings.main_database_url, rails.superuser_url("rails_nullable"))
     bootstrap(SUPERUSER_URL, settings)
     migrate(settings, schedule=False)
@@ -307,11 +302,10 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
     """`?sslmode=require` (or verify-full with sslrootcert) in MAIN_DATABASE_URL is what the FDW
     connects with: dropping it would leave the link to Rails' server unencrypted, unverified."""
     elsewhere = elsewhere_settings(rails)
-    settings = make_settings(
+    settings = msgspec.structs.replace(
+        elsewhere,
         # Percent-decoded as libpq decodes a URI (a + stays a +, not a space as in a form).
         main_database_url=elsewhere.main_database_url + "?sslmode=require&application_name=mysanta%2Brecs+1",
-        recommendations_database_url=elsewhere.recommendations_database_url,
-        recommendations_owner_database_url=elsewhere.recommendations_owner_database_url,
     )
     main_grants(settings.main_database_url, rails.superuser_url("rails_main"))
     bootstrap(SUPERUSER_URL, settings)
@@ -330,13 +324,11 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
 def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> None:
     """Rails' default primary keys are bigint: the script says so, rather than the first sync
     failing with 'invalid input syntax for type uuid: "1"'."""
-    with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS rails_bigint")
-        conn.execute("CREATE DATABASE rails_bigint")
+    fresh_rails_database(rails, "rails_bigint")
     bigint_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("uuid", "bigint")
     with psycopg.connect(rails.superuser_url("rails_bigint"), autocommit=True) as conn:
         conn.execute(bigint_schema.encode())
-        main_url = elsewhere_settings(rails).main_database_url.replace("/rails_main", "/rails_bigint")
+        main_url = elsewhere_settings(rails, "rails_bigint").main_database_url
         with pytest.raises(psycopg.errors.RaiseException, match=r"handpicked_presents\.id is bigint"):
             main_grants(main_url, rails.superuser_url("rails_bigint"))
         granted = conn.execute(
@@ -420,7 +412,7 @@ def test_the_reader_script_runs_as_the_owner_of_rails_tables_who_is_no_superuser
         conn.execute("CREATE TABLE other_team_events (id int)")
         conn.execute("ALTER TABLE other_team_events OWNER TO other_team")
         conn.execute("REVOKE ALL ON other_team_events FROM PUBLIC")
-    main_url = elsewhere_settings(rails).main_database_url.replace("/rails_main", "/rails_owned")
+    main_url = elsewhere_settings(rails, "rails_owned").main_database_url
     main_grants(main_url, f"postgresql://rails_owner:rails-owner-password@127.0.0.1:{rails.port}/rails_owned")
     with psycopg.connect(main_url, autocommit=True) as conn:
         assert conn.execute("SELECT count(created_at) FROM handpicked_likes").fetchone() == (0,)
