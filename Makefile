@@ -9,6 +9,9 @@ endif
 PG_PORT ?= 55432
 REDIS_PORT ?= 56379
 TEST_PG_PORT ?= 55433
+# The test cluster's files live in memory where the machine has a writable /dev/shm: the suite
+# clones two databases for every test and drops them, which on a busy disk costs more than the tests.
+TEST_STATE_DIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/mysanta-$$(id -un))
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WORKERS ?= 1
@@ -23,6 +26,8 @@ DATASETS_DIR ?= ../shared/datasets
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := scripts/infra.sh
+# scripts/infra.sh for the throw-away test cluster (no fsync, in TEST_STATE_DIR)
+TEST_INFRA := PG_PORT=$(TEST_PG_PORT) PG_FAST=1 STATE_DIR=$(TEST_STATE_DIR) $(INFRA)
 
 MAIN_DB ?= mysanta_main
 RECS_DB ?= mysanta_recs
@@ -55,30 +60,30 @@ run: db data
 	@echo
 	$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-## test: a private throw-away cluster on TEST_PG_PORT, then the whole suite (but tests/scale)
+## test: a private throw-away cluster on TEST_PG_PORT (in memory: TEST_STATE_DIR), then the whole suite (but tests/scale)
 test: install
-	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
-	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+	@$(TEST_INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$($(TEST_INFRA) superuser-url)" \
 		$(PY) -m pytest --ignore=tests/scale $(PYTEST_ARGS)
 
 ## test-scale: scaling out on real engines (about a minute): a hot standby made by pg_basebackup -R of
 ## the test cluster, a 3-master Redis Cluster, each started and stopped by the tests
 test-scale: install
-	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
-	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+	@$(TEST_INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$($(TEST_INFRA) superuser-url)" \
 		$(PY) -m pytest tests/scale $(PYTEST_ARGS)
 
 ## test-browser: the dashboard in headless Chromium (installed from Debian's packages), network closed but localhost
 test-browser: install
 	@$(INFRA) install-browser
-	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
-	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+	@$(TEST_INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$($(TEST_INFRA) superuser-url)" \
 		$(PY) -m pytest -q -m browser tests/browser
 
 ## fuzz: a longer, random schemathesis pass over the OpenAPI schema (FUZZ_EXAMPLES per operation)
 fuzz: install
-	@PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(INFRA) start-postgres
-	TEST_POSTGRES_SUPERUSER_URL="$$(PG_PORT=$(TEST_PG_PORT) $(INFRA) superuser-url)" \
+	@$(TEST_INFRA) start-postgres
+	TEST_POSTGRES_SUPERUSER_URL="$$($(TEST_INFRA) superuser-url)" \
 		FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 $(PY) -m pytest -q tests/api/test_fuzz.py
 
 ## lint: ruff and mypy
@@ -127,7 +132,7 @@ data: db
 # says for another instance) stops that instance only; the test cluster too when TEST_PG_PORT is given.
 stop:
 	@$(INFRA) stop
-	@$(if $(and $(filter command line,$(origin PG_PORT)),$(filter-out command line,$(origin TEST_PG_PORT))),,PG_PORT=$(TEST_PG_PORT) $(INFRA) stop-postgres)
+	@$(if $(and $(filter command line,$(origin PG_PORT)),$(filter-out command line,$(origin TEST_PG_PORT))),,$(TEST_INFRA) stop-postgres)
 
 status:
 	@$(INFRA) status

@@ -12,7 +12,8 @@
 #   scripts/infra.sh superuser-url  print the cluster's superuser URL (Unix socket, no password)
 #
 # Environment: PG_PORT (55432), REDIS_PORT (56379), STATE_DIR (where clusters live),
-# PG_FAST=1 (no fsync: for throw-away test clusters), VENV (.venv), REDIS_MAXMEMORY (256mb: the
+# PG_FAST=1 (no fsync and a small WAL: for throw-away test clusters, which `make test` keeps in
+# memory by its STATE_DIR), VENV (.venv), REDIS_MAXMEMORY (256mb: the
 # cache's memory bound), REDIS_PASSWORD (empty: none; else Redis asks for it).
 set -euo pipefail
 
@@ -122,7 +123,8 @@ pg_allow_replication() {
 pg_configure() {
     local fast=""
     if [ "${PG_FAST:-0}" = "1" ]; then
-        fast=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+        # A WAL of at most 1GB: a throw-away cluster may keep its files in memory (make test).
+        fast=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_wal_size = \'1GB\''
     fi
     cat <<EOF | as_pg tee "$PG_DATA/postgresql.auto.conf" >/dev/null
 # Written by scripts/infra.sh on every start.
@@ -154,6 +156,11 @@ EOF
 
 pg_start() {
     pg_running && return 0
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
+        log "port $PG_PORT is taken by another server, not the cluster in $PG_DIR: stop that one first"
+        log "(a cluster of this port elsewhere: PG_PORT=$PG_PORT STATE_DIR=<its directory> $0 stop-postgres)"
+        exit 1
+    fi
     [ -f "$PG_DATA/PG_VERSION" ] || pg_init
     mkdir -p "$PG_SOCKET_DIR"
     chown "$PG_OS_USER" "$PG_SOCKET_DIR"

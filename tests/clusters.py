@@ -13,6 +13,10 @@ from pathlib import Path
 from tests.conftest import _free_port
 
 INFRA = Path(__file__).resolve().parents[1] / "scripts" / "infra.sh"
+# Where a test's own cluster keeps its files: in memory where the machine has a writable /dev/shm
+# (as make test keeps the test cluster), else the temporary directory.
+_SHM = "/dev/shm"  # noqa: S108 - only mkdtemp's private directories are made there
+CLUSTER_PARENT_DIR = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
 
 
 class Cluster:
@@ -20,7 +24,7 @@ class Cluster:
 
     def __init__(self, prefix: str = "mysanta-cluster-") -> None:
         self.port = _free_port()
-        self.state_dir = tempfile.mkdtemp(prefix=prefix)
+        self.state_dir = tempfile.mkdtemp(prefix=prefix, dir=CLUSTER_PARENT_DIR)
         os.chmod(self.state_dir, 0o755)  # noqa: S103 - the postgres OS user must enter it
         self.env = os.environ | {"PG_PORT": str(self.port), "STATE_DIR": self.state_dir, "PG_FAST": "1"}
 
@@ -54,7 +58,7 @@ class Standby:
     def __init__(self, primary_socket_dir: str, primary_port: int, prefix: str = "mysanta-standby-") -> None:
         self.primary_socket_dir, self.primary_port = primary_socket_dir, primary_port
         self.port = _free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix, dir=CLUSTER_PARENT_DIR))
         self.data, self.socket_dir, self.log = (
             self.dir / "data",
             self.dir / "run",
