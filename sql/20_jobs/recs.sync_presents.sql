@@ -8,7 +8,7 @@
 -- older than its window (those of a present made public after being private, or back after a
 -- while private, were dropped as events on a present that was not public, or removed with it).
 -- A present whose available is NULL in main is copied as unavailable; a price of 10^10 or more,
--- which recs.items cannot hold, as NULL (unknown); a NULL created_at or updated_at as the other.
+-- which recs.items cannot hold, or below 0 as NULL (unknown); a NULL created_at or updated_at as the other.
 -- Refuses to empty recs.items when main holds no public present at all (a MAIN_DATABASE_URL
 -- pointing at another database would otherwise take every present, interaction and dismissal).
 -- Arguments: none. Result: rows of recs.items inserted, updated or deleted.
@@ -25,8 +25,10 @@ BEGIN
     -- A NULL available (a Rails boolean column without null: false) counts as false, as Rails'
     -- where(available: true) reads it: that present is never recommended, and the sync goes on.
     CREATE TEMP TABLE sync_presents ON COMMIT DROP AS
-    -- A price recs.items cannot hold (10^10 or more: main's column may have no precision) is unknown.
-    SELECT p.id, CASE WHEN abs(round(p.price, 2)) < 1e10 THEN round(p.price, 2) END AS price,
+    -- A price recs.items cannot hold (10^10 or more: main's column may have no precision) is
+    -- unknown, and so is a negative one (no check in Rails' column forbids it): no price filter
+    -- takes either, where a negative price would pass every price_to as the cheapest present.
+    SELECT p.id, CASE WHEN round(p.price, 2) >= 0 AND round(p.price, 2) < 1e10 THEN round(p.price, 2) END AS price,
            p.category, p.platform, p.geo_ids, coalesce(p.available, false) AS available,
            -- NULL timestamps (Rails before 5 made t.timestamps nullable): one for the other, else
            -- -infinity (recs.items keeps them for reference only).

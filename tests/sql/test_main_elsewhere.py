@@ -247,7 +247,7 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
 ) -> None:
     """Rails' `t.boolean :available, default: true` is nullable, `t.decimal :price` has no precision,
     `t.timestamps` before Rails 5 were nullable, a guest's click may have no user: one NULL or one
-    huge price must not stop every job."""
+    huge price must not stop every job, and a negative price is no price."""
     fresh_rails_database(rails, "rails_nullable")
     with psycopg.connect(rails.superuser_url("rails_nullable"), autocommit=True) as conn:
         conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
@@ -266,6 +266,9 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
         conn.execute(
             "UPDATE handpicked_presents SET price = CASE id WHEN '00000000-0000-0000-0000-000000000002'"
             " THEN 9999999999.995 ELSE 12.345 END WHERE id <> '00000000-0000-0000-0000-000000000001'"
+        )
+        conn.execute(
+            "UPDATE handpicked_presents SET price = -5 WHERE id = '00000000-0000-0000-0000-000000000001'"
         )
         conn.execute(  # a guest's click
             "INSERT INTO handpicked_present_clicks (id, user_id, handpicked_present_id)"
@@ -289,8 +292,8 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         owner.execute("CALL recs.refresh_all()")
         prices = owner.execute("SELECT price FROM recs.items ORDER BY present_id").fetchall()
-    # Rounded to cents, 10^10 or more is unknown (9,999,999,999.995 rounds to 10^10).
-    assert prices == [(Decimal("10.00"),), (None,), (Decimal("12.35"),)]
+    # Rounded to cents; below 0, or 10^10 or more, unknown (9,999,999,999.995 rounds to 10^10).
+    assert prices == [(None,), (None,), (Decimal("12.35"),)]
     with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
         row = app.execute(
             "SELECT items FROM api.popular(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 20)"
