@@ -175,6 +175,16 @@ PROBLEMS: dict[int, tuple[str, Any]] = {
                    "The recommendations database cannot be reached; retry shortly.", "/popular")),
 }  # fmt: skip
 
+# Written by the HTTP protocol itself before any route runs (service/server.py), whatever the path:
+# problem+json, then the connection is closed; no X-Request-ID (no request exists yet).
+PROTOCOL_PROBLEMS: dict[int, tuple[str, Any]] = {
+    408: ("The request did not arrive whole within HTTP_REQUEST_TIMEOUT_S (the connection is closed)",
+          {"type": "about:blank", "title": "Request Timeout", "status": 408,
+           "detail": "The request did not arrive in time."}),
+    431: ("The request line and headers are over HTTP_MAX_HEADER_BYTES (the connection is closed)",
+          {"type": "about:blank", "title": "Request Header Fields Too Large", "status": 431,
+           "detail": "The request line and headers may take 16384 bytes."}),
+}  # fmt: skip
 
 # Where an operation's own error differs from the shared example above: a present, not a profile,
 # not found; a bad id in the path or the query rather than in a body.
@@ -516,6 +526,11 @@ def _responses(operation: Operation) -> dict[str, Any]:
         }  # fmt: skip
     for response in responses.values():
         response["headers"] = {"X-Request-ID": REQUEST_ID_HEADER} | response.get("headers", {})
+    for status, (description, example) in PROTOCOL_PROBLEMS.items():
+        responses[str(status)] = {
+            "description": description,
+            "content": _content({"$ref": REF.format(name="Problem")}, example, PROBLEM_MEDIA_TYPE),
+        }
     return responses
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import jsonschema_rs
 import psycopg
 
 from tests.conftest import AUTH, make_settings, running_server
@@ -71,6 +72,7 @@ def test_idle_slow_head_and_slow_body_clients_are_dropped_in_time(
         assert waited < TIMEOUT_S + MARGIN_S
         assert sent.startswith(b"HTTP/1.1 408 "), sent
         _assert_problem(sent, 408)
+        _assert_documented(address, sent, 408)
 
         garbage = socket.create_connection(address)
         garbage.sendall(b"NOT HTTP AT ALL\r\n\r\n")
@@ -102,6 +104,7 @@ def test_an_oversized_head_is_a_431_and_a_fitting_one_is_served_on_a_kept_connec
         _, sent = _until_closed(huge)
         assert sent.startswith(b"HTTP/1.1 431 "), sent[:100]
         _assert_problem(sent, 431)
+        _assert_documented(address, sent, 431)
 
         in_one_read = socket.create_connection(address)
         in_one_read.sendall(
@@ -242,6 +245,23 @@ def test_a_request_offering_h2c_is_served_as_http_1_1_with_its_body(
         )
         status, _ = _read_response(sock)
         assert status.startswith(b"HTTP/1.1 400 "), status
+
+
+def _assert_documented(address: tuple[str, int], sent: bytes, status: int) -> None:
+    """Every operation of the served OpenAPI document lists the protocol's answer, whatever the path
+    (a generated client then knows the status), and the answer is what its schema allows."""
+    problem = json.loads(sent.partition(b"\r\n\r\n")[2])
+    with httpx.Client(base_url=f"http://{address[0]}:{address[1]}") as client:
+        document = client.get("/docs/openapi.json").raise_for_status().json()
+    operations = [operation for item in document["paths"].values() for operation in item.values()]
+    assert len(operations) >= 18
+    for operation in operations:
+        media = operation["responses"][str(status)]["content"]["application/problem+json"]
+        validator = jsonschema_rs.Draft202012Validator(
+            {**media["schema"], "components": document["components"]}
+        )
+        assert validator.is_valid(problem), (operation["operationId"], problem)
+        assert "headers" not in operation["responses"][str(status)]  # no X-Request-ID: no request yet
 
 
 def _assert_problem(sent: bytes, status: int) -> None:
