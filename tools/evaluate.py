@@ -367,10 +367,10 @@ class Scored:
 
 
 def score_users(
-    app: psycopg.Connection, dataset: Dataset, data: Split
+    app: psycopg.Connection, owner: psycopg.Connection, dataset: Dataset, data: Split
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison;
-    also the users each tier served."""
+    """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison
+    (score_cold_start, as the owner); also the users each tier served."""
     item_of = {present_uuid(item.item): item.item for item in dataset.items}
     seen: dict[str, set[str]] = defaultdict(set)
     for rating in data.train:
@@ -392,17 +392,13 @@ def score_users(
         user_score = score(items, relevant)
         overall.add(user, items, user_score)
         tiers.setdefault(row[1], Scored()).add(user, items, user_score)
-        # Cold start: the same user with no history, served by the popular ranking alone.
-        gender, group = dataset.demographics.get(user, (None, None))
-        if gender is not None or group is not None:
-            demographic.add(user, *_popular(app, item_of, relevant, gender, group))
-        global_.add(user, *_popular(app, item_of, relevant, None, None))
     catalogue = len(dataset.items)
 
     def cold(scored: Scored) -> dict[str, Any]:
         summary = summarize(scored.scores, scored.lists, catalogue)
         return {key: summary[key] for key in ("users", "ndcg10", "hr10")}
 
+    score_cold_start(owner, dataset, data, item_of, demographic, global_)
     result = {
         "overall": summarize(overall.scores, overall.lists, catalogue),
         "tiers": {tier: summarize(s.scores, s.lists, catalogue) for tier, s in tiers.items()},
@@ -410,6 +406,41 @@ def score_users(
         "seen_items_recommended": seen_recommended,
     }
     return result, {tier: scored.users for tier, scored in tiers.items()}
+
+
+def score_cold_start(
+    owner: psycopg.Connection,
+    dataset: Dataset,
+    data: Split,
+    item_of: dict[uuid.UUID, str],
+    demographic: Scored,
+    global_: Scored,
+) -> None:
+    """EVALUATION.md's cold start: every user in turn with ALL their train data hidden, served by
+    api.popular with their demographics and without. In one transaction per user, rolled back:
+    recs.erase_users takes them out (their interactions and demographics, their share of the
+    popularity logged as changes), the popularity job's own steps bring the rankings up to date
+    without them (recs.popular_apply_changes, as the next run after an erasure does, then
+    recs.popular_write_blended for the segments their requests read: rewriting all 20 took
+    about a second a user), and api.popular ranks as for anyone new."""
+    for user in sorted(data.test, key=id_key):
+        relevant = data.test[user]
+        gender, group = dataset.demographics.get(user, (None, None))
+        with owner.transaction(force_rollback=True):
+            owner.execute(
+                "SELECT FROM recs.erase_users("
+                "ARRAY(SELECT u.user_key FROM recs.users u WHERE u.user_id = %s), 'api')",
+                (user_uuid(user),),
+            )
+            owner.execute(
+                "SELECT recs.popular_apply_changes(d.decay_epoch, d.half_life_days,"
+                " recs.setting('like_weight')::float8, recs.setting('popular_click_weight')::float8)"
+                " FROM recs.sync_state d WHERE d.source = 'decay'"
+            )
+            if gender is not None or group is not None:
+                owner.execute("SELECT recs.popular_write_blended(%s, %s)", (gender, group))
+                demographic.add(user, *_popular(owner, item_of, relevant, gender, group))
+            global_.add(user, *_popular(owner, item_of, relevant, None, None))
 
 
 def _popular(
@@ -435,11 +466,13 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
     data = split(dataset)
     with psycopg.connect(main_admin_url) as main:
         load_train(main, dataset, data.train)
-    with psycopg.connect(settings.recommendations_database_url, autocommit=True) as app:
+    with (
+        psycopg.connect(settings.recommendations_database_url, autocommit=True) as app,
+        psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner,
+    ):
         synced = sync_demographics(app, dataset)
         runs = run_jobs(settings)
-        result, served = score_users(app, dataset, data)
-    with psycopg.connect(settings.recommendations_owner_database_url) as owner:
+        result, served = score_users(app, owner, dataset, data)
         result["limits"] = similarity_limits(owner)
     references = reference_lists(dataset, data)
     catalogue = len(dataset.items)

@@ -80,12 +80,15 @@ def tune_dataset(
     with psycopg.connect(parse_pg_url(superuser_url).with_dbname(main_db)) as main:
         load_train(main, dataset, data.train)
     rows = []
-    with psycopg.connect(target.recommendations_database_url, autocommit=True) as app:
+    with (
+        psycopg.connect(target.recommendations_database_url, autocommit=True) as app,
+        psycopg.connect(target.recommendations_owner_database_url, autocommit=True) as owner,
+    ):
         sync_demographics(app, dataset)
         for combination in combinations(grid):
             apply_overrides(target, combination)
             run_jobs(target)
-            result, _ = score_users(app, dataset, data)
+            result, _ = score_users(app, owner, dataset, data)
             row = {"dataset": dataset.name, "settings": combination} | scores_of(result)
             rows.append(row)
             echo(format_row(row))

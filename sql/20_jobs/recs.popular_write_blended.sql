@@ -16,9 +16,15 @@
 -- (every present scored in every segment); the first popular_segment_depth of each segment are
 -- kept. The work is bounded by segments × groups × depth, whatever the catalogue; only rows that
 -- differ are written (readers keep the old ones until the job commits).
--- Arguments: none (reads the settings). Result: rows written. Errors: none of its own.
--- Caller: recs.job_refresh_popular_items (after the full or the incremental path).
-CREATE OR REPLACE FUNCTION recs.popular_write_blended() RETURNS bigint
+-- Arguments: p_gender, p_age_group: NULL, NULL (the default) writes every segment; else only the
+--   segments a request of that gender and age group reads (the exact one, the gender's, the age
+--   group's; recs.rank_popular), the others left as they are (reads the settings).
+-- Result: rows written. Errors: none of its own.
+-- Caller: recs.job_refresh_popular_items (after the full or the incremental path, every segment);
+--   tools/evaluate.py's leave-one-user-out cold start (a user's segments, in a transaction it rolls
+--   back).
+CREATE OR REPLACE FUNCTION recs.popular_write_blended(p_gender text DEFAULT NULL, p_age_group text DEFAULT NULL)
+RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     v_depth integer := recs.setting('popular_segment_depth')::integer;
@@ -60,17 +66,23 @@ BEGIN
     FROM popular_lift_groups r
     CROSS JOIN popular_lift_candidates c
     LEFT JOIN recs.popular_items own
-        ON own.gender = r.gender AND own.age_group = r.age_group AND own.item_id = c.item_id;
+        ON own.gender = r.gender AND own.age_group = r.age_group AND own.item_id = c.item_id
+    -- The groups of the segments written (the candidates stay those of every group, as they are).
+    WHERE num_nonnulls(p_gender, p_age_group) = 0 OR r.gender = p_gender OR r.age_group = p_age_group;
     CREATE UNIQUE INDEX ON popular_lifts (gender, age_group, item_id);
     ANALYZE popular_lift_candidates, popular_lifts;
 
+    -- Every gender, every age group, and every combination of the two (or those of the arguments).
+    CREATE TEMP TABLE popular_blended_segments ON COMMIT DROP AS
+    SELECT g.gender, a.age_group
+    FROM (SELECT r.gender FROM popular_lift_groups r WHERE r.age_group = '*' UNION ALL SELECT '*') g
+    CROSS JOIN (SELECT r.age_group FROM popular_lift_groups r WHERE r.gender = '*' UNION ALL SELECT '*') a
+    WHERE (g.gender, a.age_group) <> ('*', '*')
+      AND (num_nonnulls(p_gender, p_age_group) = 0
+           OR (g.gender IN (p_gender, '*') AND a.age_group IN (p_age_group, '*')));
+
     CREATE TEMP TABLE popular_blended_new ON COMMIT DROP AS
-    WITH segments AS (  -- every gender, every age group, and every combination of the two
-        SELECT g.gender, a.age_group
-        FROM (SELECT r.gender FROM popular_lift_groups r WHERE r.age_group = '*' UNION ALL SELECT '*') g
-        CROSS JOIN (SELECT r.age_group FROM popular_lift_groups r WHERE r.gender = '*' UNION ALL SELECT '*') a
-        WHERE (g.gender, a.age_group) <> ('*', '*')
-    ),
+    WITH segments AS (SELECT * FROM popular_blended_segments),
     scored AS (
         SELECT s.gender, s.age_group, c.item_id, c.present_id,
                c.score * coalesce(by_gender.lift, 1) * coalesce(by_age.lift, 1) AS score,
@@ -94,7 +106,9 @@ BEGIN
     PERFORM recs.job_step('popular.blended_computed');
 
     DELETE FROM recs.popular_blended p
-    WHERE NOT EXISTS (SELECT 1 FROM popular_blended_new n
+    WHERE (num_nonnulls(p_gender, p_age_group) = 0  -- a segment left without users goes too
+           OR (p.gender IN (p_gender, '*') AND p.age_group IN (p_age_group, '*')))
+      AND NOT EXISTS (SELECT 1 FROM popular_blended_new n
                       WHERE n.gender = p.gender AND n.age_group = p.age_group AND n.item_id = p.item_id);
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_written := v_written + v_rows;
@@ -114,10 +128,11 @@ BEGIN
     ORDER BY n.gender, n.age_group, n.item_id;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     v_written := v_written + v_rows;
-    DROP TABLE popular_lift_groups, popular_lift_candidates, popular_lifts, popular_blended_new;
+    DROP TABLE popular_lift_groups, popular_lift_candidates, popular_lifts, popular_blended_segments,
+        popular_blended_new;
     PERFORM recs.job_step('popular.blended_written');
     RETURN v_written;
 END;
 $$;
-COMMENT ON FUNCTION recs.popular_write_blended() IS
+COMMENT ON FUNCTION recs.popular_write_blended(text, text) IS
     'Popularity job: each segment''s served ranking (recs.popular_blended), the global score x the present''s lifts in its gender and its age group (users, each shrunk towards 1 by popular_lift_prior_users), from the global and the groups'' top popular_segment_depth; only differing rows written.';

@@ -852,3 +852,42 @@ def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) 
                 for page in (1, 3):
                     got = popular(gender, group, price_to=price_to, category=category, page=page, limit=7)
                     assert got["items"] == expected[(page - 1) * 7 : page * 7], (prior, gender, group, page)
+
+
+def test_the_blended_rankings_of_one_users_segments_are_written_as_a_whole_run_writes_them(
+    world: World,
+) -> None:
+    """recs.popular_write_blended(gender, age group), the evaluator's leave-one-user-out cold start:
+    the segments a request of theirs reads come out as a run over every segment writes them, and
+    no other segment is touched."""
+    presents = [world.present() for _ in range(6)]
+    for n, (gender, group) in enumerate([("f", "25-34"), ("m", "25-34"), ("f", "55+"), ("m", "18-24")]):
+        for user in world.users(5, gender, group):
+            for present in presents[n : n + 3]:
+                world.like(user, present)
+    world.setting("min_segment_users", "1")
+    world.refresh()
+    scope = {("f", "25-34"), ("f", "*"), ("*", "25-34")}
+    rows = "SELECT gender, age_group, item_id, score FROM recs.popular_blended ORDER BY 1, 2, 3"
+    with owner_connect() as owner, owner.transaction(force_rollback=True):
+        before = owner.execute(rows).fetchall()
+        # One woman of 25-34 taken out, as the evaluator does for each user in turn.
+        owner.execute(
+            "SELECT FROM recs.erase_users(ARRAY(SELECT d.user_key FROM recs.user_demographics d"
+            " WHERE d.gender = 'f' AND d.age_group = '25-34' ORDER BY d.user_key LIMIT 1), 'api')"
+        )
+        owner.execute(
+            "SELECT recs.popular_apply_changes(d.decay_epoch, d.half_life_days,"
+            " recs.setting('like_weight')::float8, recs.setting('popular_click_weight')::float8)"
+            " FROM recs.sync_state d WHERE d.source = 'decay'"
+        )
+        owner.execute("SELECT recs.popular_write_blended('f', '25-34')")
+        restricted = owner.execute(rows).fetchall()
+        owner.execute("SELECT recs.popular_write_blended()")
+        whole = owner.execute(rows).fetchall()
+
+    def of(table: list[Any], in_scope: bool) -> list[Any]:
+        return [row for row in table if ((row[0], row[1]) in scope) == in_scope]
+
+    assert of(restricted, True) == of(whole, True) != of(before, True)
+    assert of(restricted, False) == of(before, False) != of(whole, False)  # the others changed too
