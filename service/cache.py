@@ -185,11 +185,11 @@ class Cache:
     lookup, a skipped write), so a Redis that hangs costs one timeout, not one per request. Then
     one call tries Redis again (the others still skip until it answers); an answer to a call
     begun since the breaker opened closes it (`cache.recovered`). Writes a later answer depends
-    on (a user's tombstone, a profile's copy, an erased profile's deletion, a write's WAL position)
-    and the health check's ping always try Redis. Every connection of the pool busy is not a
-    failure (the call is skipped), nor is a command Redis refuses with an error reply (logged as
-    `cache.refused` once a minute: out of memory, a read-only replica). breaker_open_ms 0, or a
-    Redis Cluster (a node down must not skip the others): never skip.
+    on (a user's tombstone, a profile's copy after a write, an erased profile's deletion, a
+    write's WAL position) and the health check's ping always try Redis. Every connection of the
+    pool busy is not a failure (the call is skipped), nor is a command Redis refuses with an
+    error reply (logged as `cache.refused` once a minute: out of memory, a read-only replica).
+    breaker_open_ms 0, or a Redis Cluster (a node down must not skip the others): never skip.
     """
 
     def __init__(
@@ -479,12 +479,18 @@ class Cache:
             await asyncio.sleep(self.state_local_ms / 1000)
         return True
 
-    async def set_unless_newer(self, key: str, value: bytes, order: int, ttl_seconds: int) -> bool:
+    async def set_unless_newer(
+        self, key: str, value: bytes, order: int, ttl_seconds: int, *, after_write: bool = True
+    ) -> bool:
         """Store a JSON object with an integer `order` field under the versioned key, unless the
         value there already has a larger order (a writer that read older data lost a race with a
-        newer one; tried even while the breaker skips Redis: a profile's copy must not stay older
-        than a write); False when Redis did not take it (an outage: see delete_eventually)."""
-        started = time.monotonic()
+        newer one); False when Redis did not take it (an outage: see delete_eventually). After a
+        write it is tried even while the breaker skips Redis (a profile's copy must not stay older
+        than a write); a copy filled by a read (after_write False) can do without, and is skipped
+        then, so a hanging Redis does not cost every GET /user-profile a timeout."""
+        started = time.monotonic() if after_write else self._admit()
+        if started is None:
+            return False
         try:
             await self._set_unless_newer(
                 keys=[KEY_PREFIX + key], args=[value, order, ttl_seconds], client=self.client

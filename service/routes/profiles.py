@@ -136,7 +136,9 @@ async def _load_and_remember(
         profile=msgspec.structs.replace(profile, user_id=""),
     )
     key, ttl = profile_cache_key(user_id), clients.settings.cache_ttl_user_profile
-    stored = await clients.cache.set_unless_newer(key, msgspec.json.encode(cached), cached.order, ttl)
+    stored = await clients.cache.set_unless_newer(
+        key, msgspec.json.encode(cached), cached.order, ttl, after_write=after_write
+    )
     if after_write and not stored:
         # The copy in Redis, if any, may be older than what was just read (after a write): it goes
         # as soon as Redis answers again, and this worker does not read it meanwhile.

@@ -90,6 +90,29 @@ async def test_a_hanging_redis_is_skipped_by_the_breaker_until_it_answers_again(
         assert events.count("cache.unavailable") == 1 and events.count("cache.recovered") == 1
 
 
+async def test_a_hanging_redis_costs_a_profile_read_one_timeout_not_one_per_request(
+    settings: Settings, redis_proxy: LatencyProxy, logged: pytest.LogCaptureFixture
+) -> None:
+    """GET /user-profile refills the profile's Redis copy on a miss: a fill a read can do without,
+    skipped while the breaker is open (each GET waited 250 ms for a Redis that hangs)."""
+    user = str(uuid.uuid4())
+    own = through(redis_proxy, settings, redis_breaker_open_ms=5000, stats_flush_ms=60_000)
+    async for client in app_client(own, logged):
+        put = await client.put(f"/user-profile/{user}", json={"gender": "f", "locale": "en"}, auth=AUTH)
+        assert put.status_code == 200, put.text
+        redis_proxy.hang = True
+        first = await client.get(f"/user-profile/{user}", auth=AUTH)  # times out: the breaker opens
+        assert first.status_code == 200 and first.json()["demographics"]["gender"] == "f"
+        asked = redis_proxy.sent
+        started = time.monotonic()
+        for _ in range(4):
+            response = await client.get(f"/user-profile/{user}", auth=AUTH)
+            assert response.status_code == 200 and response.json()["demographics"]["gender"] == "f"
+        assert redis_proxy.sent == asked  # answered from the database without asking Redis
+        assert time.monotonic() - started < 4 * 0.25  # no Redis timeout paid per request
+        redis_proxy.hang = False
+
+
 async def test_an_answer_to_a_call_begun_before_the_breaker_opened_does_not_close_it(
     redis_proxy: LatencyProxy,
 ) -> None:
