@@ -141,7 +141,12 @@ async def fetch_reading_main(
 ) -> Checked:
     """api.<function>(*args, read_main) as `into`: with read_main true when the breaker allows and
     within timeout_s; when main fails (in the row, or as a broken link) or is slow, the breaker
-    opens and the call is made again with read_main false (the row's fresh_checked then says so)."""
+    opens and the call is made again with read_main false (the row's fresh_checked then says so).
+
+    A call given up on says only that the recs DB and main together were slow: the breaker opens
+    once the call without main has answered. When that call fails too, the recs DB is the one
+    failing (down, hanging, a table of the serving path locked): the request fails (a 503) and
+    main is not skipped for it (it was, for MAIN_BREAKER_OPEN_S after every recs DB hiccup)."""
     if breaker.try_main():
         started = time.monotonic()
         try:
@@ -149,7 +154,13 @@ async def fetch_reading_main(
                 pool, timeout_s, into, function, *args, True, cancel_grace_s=MAIN_CANCEL_GRACE_S
             )
         except CallTimedOut:
-            breaker.failed("timeout")
+            try:
+                return await without_main_after_timeout(
+                    breaker, fetch_row(pool, into, function, *args, False)
+                )
+            except BaseException:
+                breaker.released()
+                raise
         except asyncpg.PostgresError as error:
             if not main_link_failed(error):
                 breaker.released()
@@ -165,3 +176,12 @@ async def fetch_reading_main(
             breaker.failed("error")
             return row
     return await fetch_row(pool, into, function, *args, False)
+
+
+async def without_main_after_timeout(breaker: MainBreaker, call: Awaitable[Result]) -> Result:
+    """The result of call (the same call without main) after one reading main gave no answer in
+    time: the breaker opens once it answers (main was the slow one), and is left as it was when
+    it fails too (the recs DB is failing: no verdict on main)."""
+    result = await call
+    breaker.failed("timeout")
+    return result

@@ -18,7 +18,12 @@ import msgspec
 from service.cache import personalized_state_key, user_tag
 from service.clients import Clients
 from service.db import CallTimedOut, fetch_row, fetch_row_with_overrides, fetch_row_within
-from service.main_reads import MAIN_CANCEL_GRACE_S, fetch_reading_main, main_link_failed
+from service.main_reads import (
+    MAIN_CANCEL_GRACE_S,
+    fetch_reading_main,
+    main_link_failed,
+    without_main_after_timeout,
+)
 from service.online import Variant
 from service.recommendations import (
     Page,
@@ -215,10 +220,9 @@ async def _rank(
     try:
         ranked = await rank(read_main)
     except CallTimedOut:
-        # Main slowed down since the state was read: the breaker opens, and the page goes on
-        # without it (degraded, never stored under a key that says main was read).
-        clients.main_breaker.failed("timeout")
-        ranked = await rank(False)
+        # Main slowed down since the state was read: the page goes on without it (degraded, never
+        # stored under a key that says main was read), and the breaker opens if that answers.
+        ranked = await without_main_after_timeout(clients.main_breaker, rank(False))
     except asyncpg.PostgresError as error:
         if not (read_main and main_link_failed(error)):
             raise

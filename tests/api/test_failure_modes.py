@@ -366,6 +366,31 @@ async def test_a_transaction_the_database_rolled_back_answers_503_for_a_retry(
     assert response.headers["retry-after"] and response.json()["title"] == "Database conflict"
 
 
+async def test_a_recs_table_locked_is_a_503_and_not_a_failure_of_main(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, community: dict[str, Any]
+) -> None:
+    """A lock held on a table the serving path reads (a DBA's, a migration's) makes the call that
+    reads main time out as a hanging main does; the call without main then hangs too: the request is
+    a 503, and main, which answered all along, is not skipped afterwards (the breaker opened and
+    every /personalized answered degraded for MAIN_BREAKER_OPEN_S once the lock was gone)."""
+    _, recs = databases
+    user = str(community["collaborative"][0])
+    own = msgspec.structs.replace(
+        settings, main_read_timeout_ms=300, main_breaker_open_s=600, db_statement_timeout_ms=1000,
+        personalized_state_max_age_ms=0,
+    )  # fmt: skip
+    async with AsyncTestClient(app=create_app(own)) as client:
+        healthy = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
+        assert healthy.status_code == 200 and healthy.json()["degraded"] is False
+        with psycopg.connect(recs.info.dsn) as locker:
+            locker.execute("LOCK TABLE recs.user_demographics IN ACCESS EXCLUSIVE MODE")
+            locked = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
+            assert locked.status_code == 503, locked.text
+            assert locked.headers["retry-after"]
+        after = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
+        assert after.status_code == 200 and after.json()["degraded"] is False
+
+
 def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
     lost = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
     assert not main_link_failed(lost)  # the recs DB failed: a 503, and main is not skipped for it
