@@ -11,6 +11,8 @@ CREATE OR REPLACE FUNCTION recs.user_interactions(
     OUT fresh integer[], OUT fresh_checked boolean, OUT interactions integer
 )
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_context text;
 BEGIN
     fresh := '{}';
     fresh_checked := false;
@@ -18,8 +20,18 @@ BEGIN
         BEGIN
             SELECT coalesce(array_agg(DISTINCT f.item_id), '{}') INTO fresh FROM recs.fresh_interactions(p_user_id) f;
             fresh_checked := true;
-        EXCEPTION WHEN OTHERS THEN
-            fresh_checked := false;
+        EXCEPTION
+            WHEN query_canceled THEN
+                -- Main cancelled the read (its statement_timeout, a DBA's pg_cancel_backend): postgres_fdw
+                -- raises main's 57014, which OTHERS does not catch; a cancel of this statement itself
+                -- (the API's time limit, the recs DB's statement_timeout) has no remote context: raised again.
+                GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
+                IF position('remote SQL command' IN v_context) = 0 THEN
+                    RAISE;
+                END IF;
+                fresh_checked := false;
+            WHEN OTHERS THEN
+                fresh_checked := false;
         END;
     END IF;
     SELECT count(*) + (SELECT count(*) FROM unnest(fresh) f(item_id)

@@ -8,14 +8,26 @@ CREATE OR REPLACE FUNCTION api.health(
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
+    v_context text;
 BEGIN
     BEGIN
         PERFORM 1 FROM main.handpicked_presents LIMIT 1;
         main_reachable := true;
         main_latency_ms := round((1000 * date_part('epoch', clock_timestamp() - v_started))::numeric, 2);
-    EXCEPTION WHEN OTHERS THEN
-        main_reachable := false;
-        main_error := SQLERRM;
+    EXCEPTION
+        WHEN query_canceled THEN
+            -- Main cancelled the read (its statement_timeout, a DBA's pg_cancel_backend): postgres_fdw
+            -- raises main's 57014, which OTHERS does not catch; a cancel of this statement itself
+            -- (the API's time limit, the recs DB's statement_timeout) has no remote context: raised again.
+            GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
+            IF position('remote SQL command' IN v_context) = 0 THEN
+                RAISE;
+            END IF;
+            main_reachable := false;
+            main_error := SQLERRM;
+        WHEN OTHERS THEN
+            main_reachable := false;
+            main_error := SQLERRM;
     END;
 END;
 $$;

@@ -14,6 +14,8 @@ CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid, p_read_m
 RETURNS TABLE (popular_version bigint, personalized_version bigint, synced_version bigint, fresh_fingerprint text,
                fresh_checked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v_context text;
 BEGIN
     SELECT v.version INTO popular_version FROM recs.data_versions v WHERE v.name = 'popular';
     SELECT v.version INTO personalized_version FROM recs.data_versions v WHERE v.name = 'personalized';
@@ -25,9 +27,20 @@ BEGIN
             SELECT count(*) || '/' || coalesce(max(f.created_at)::text, '-') INTO fresh_fingerprint
             FROM recs.fresh_interactions(p_user_id) f;
             fresh_checked := true;
-        EXCEPTION WHEN OTHERS THEN
-            fresh_fingerprint := 'unchecked';
-            fresh_checked := false;
+        EXCEPTION
+            WHEN query_canceled THEN
+                -- Main cancelled the read (its statement_timeout, a DBA's pg_cancel_backend): postgres_fdw
+                -- raises main's 57014, which OTHERS does not catch; a cancel of this statement itself
+                -- (the API's time limit, the recs DB's statement_timeout) has no remote context: raised again.
+                GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
+                IF position('remote SQL command' IN v_context) = 0 THEN
+                    RAISE;
+                END IF;
+                fresh_fingerprint := 'unchecked';
+                fresh_checked := false;
+            WHEN OTHERS THEN
+                fresh_fingerprint := 'unchecked';
+                fresh_checked := false;
         END;
     END IF;
     -- The key is never reused: once the user is erased (api.erase_user), no key of their old

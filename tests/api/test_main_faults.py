@@ -19,6 +19,7 @@ import msgspec
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
+from psycopg import sql
 
 from service.app import create_app
 from service.bootstrap import bootstrap, main_grants
@@ -103,6 +104,39 @@ async def test_a_main_hanging_on_a_lock_degrades_personalized_and_the_breaker_sk
         recovered, _ = await personalized(client, str(user))
         assert recovered["degraded"] is False
         assert str(presents[0]) not in recovered["items"]  # liked: excluded, read from main again
+
+
+async def test_main_cancelling_the_live_read_degrades_personalized_instead_of_a_503(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    """Main cancels the reader's query (a statement_timeout of main's, its DBA's pg_cancel_backend):
+    postgres_fdw raises main's 57014, which PL/pgSQL's WHEN OTHERS does not catch, so every
+    /personalized answered 503 "Query timed out" and the breaker never opened. Main failing is an
+    answer without main (degraded), as when it is down; /health says main is down."""
+    main, recs = databases
+    user, _ = a_user_among_fans(World(main, recs), 6)
+    main_db = sql.Identifier(main.info.dbname)
+    in_main = sql.SQL("ALTER ROLE mysanta_main_reader IN DATABASE {} ").format(main_db)
+    main.execute(in_main + sql.SQL("SET statement_timeout = '200ms'"))
+    try:
+        own = msgspec.structs.replace(settings, main_read_timeout_ms=5000, main_breaker_open_s=600)
+        async with AsyncTestClient(app=create_app(own)) as client:
+            with psycopg.connect(main.info.dsn) as locker:
+                locker.execute(
+                    "LOCK TABLE handpicked_likes, handpicked_present_clicks, handpicked_presents"
+                    " IN ACCESS EXCLUSIVE MODE"
+                )
+                page, took = await personalized(client, str(user))  # 200, or it fails here
+                assert page["degraded"] is True and page["items"]
+                assert took < 5  # main's cancel, not the API's time limit
+                similar = await similar_for_liker(client)
+                assert similar["degraded"] is True and similar["items"]
+                health = await client.get("/health")
+                assert health.status_code == 200, health.text
+                checks = health.json()["checks"]
+                assert (checks["main_db"]["status"], checks["recommendations_db"]["status"]) == ("down", "up")
+    finally:
+        main.execute(in_main + sql.SQL("RESET statement_timeout"))
 
 
 def test_a_read_begun_before_the_breaker_opened_does_not_close_it() -> None:
