@@ -35,6 +35,9 @@ SQLSTATE_TO_HTTP: dict[str, tuple[int, str]] = {
     "57014": (503, "Query timed out"),  # query_canceled (statement_timeout)
     "08": (503, "Database unavailable"),  # connection exceptions
     "57P": (503, "Database unavailable"),  # admin shutdown, crash shutdown, cannot connect now
+    # The recs DB refusing the app's connection (a password rotated on the server before the app's
+    # URL, a pg_hba.conf or LOGIN change): it cannot be reached by this app, a 503 like an outage.
+    "28": (503, "Database unavailable"),  # invalid_authorization_specification, invalid_password
     "53": (503, "Database overloaded"),  # insufficient resources
     # A write on a read-only recs DB (a standby after a failover, default_transaction_read_only).
     "25006": (503, "Database read-only"),  # read_only_sql_transaction

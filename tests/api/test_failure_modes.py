@@ -19,7 +19,7 @@ from psycopg import sql
 from service.app import create_app
 from service.main_reads import main_link_failed
 from service.settings import Settings
-from tests.conftest import ADMIN_AUTH, AUTH, RedisServer, owner_connect
+from tests.conftest import ADMIN_AUTH, APP_PASSWORD, AUTH, RedisServer, owner_connect
 from tests.data import World
 
 SEGMENTS = [("f", "25-34"), ("m", "18-24"), ("f", "55+"), (None, None)]
@@ -389,6 +389,36 @@ async def test_a_recs_table_locked_is_a_503_and_not_a_failure_of_main(
             assert locked.headers["retry-after"]
         after = await client.post("/personalized", json={"user_id": user}, auth=AUTH)
         assert after.status_code == 200 and after.json()["degraded"] is False
+
+
+async def test_the_recs_db_refusing_the_apps_credentials_is_a_503_not_a_500(
+    databases: tuple[psycopg.Connection, ...], settings: Settings
+) -> None:
+    """The app role's password changed on the recs DB before the app's URL (a rotation done in the
+    wrong order): connections the pool reopens are refused (SQLSTATE 28P01), and every request
+    was a 500 with a traceback in the log; it is the recs DB unreachable for this app, a 503 with
+    Retry-After, and the service answers again once the password matches."""
+    _, recs = databases
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        recs.execute("ALTER ROLE mysanta_app PASSWORD 'another-app-password'")
+        try:
+            recs.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = 'mysanta_app' AND datname = current_database()"
+            )
+            await asyncio.sleep(1)  # the pool has seen its connections end: it reopens them
+            for _ in range(3):
+                refused = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["retry-after"] and refused.json()["title"] == "Database unavailable"
+        finally:
+            recs.execute(f"ALTER ROLE mysanta_app PASSWORD '{APP_PASSWORD}'")
+        for _ in range(50):  # the pool reopens its connections in the background, with a backoff
+            answered = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+            if answered.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert answered.status_code == 200, answered.text
 
 
 def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
