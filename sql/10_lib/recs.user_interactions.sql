@@ -22,11 +22,9 @@ BEGIN
             fresh_checked := true;
         EXCEPTION
             WHEN query_canceled THEN
-                -- Main cancelled the read (its statement_timeout, a DBA's pg_cancel_backend): postgres_fdw
-                -- raises main's 57014, which OTHERS does not catch; a cancel of this statement itself
-                -- (the API's time limit, the recs DB's statement_timeout) has no remote context: raised again.
+                -- Main's own cancel degrades as main failing; this statement's cancel goes on.
                 GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
-                IF position('remote SQL command' IN v_context) = 0 THEN
+                IF NOT recs.cancelled_by_main(v_context) THEN
                     RAISE;
                 END IF;
                 fresh_checked := false;
