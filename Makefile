@@ -9,9 +9,10 @@ endif
 PG_PORT ?= 55432
 REDIS_PORT ?= 56379
 TEST_PG_PORT ?= 55433
-# The test cluster's files live in memory where the machine has a writable /dev/shm: the suite
-# clones two databases for every test and drops them, which on a busy disk costs more than the tests.
-TEST_STATE_DIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/mysanta-$$(id -un))
+# The test cluster's files live in memory where the machine has a writable /dev/shm with 2 GB free
+# (and no one else's directory of that name in it): the suite clones two databases for every test
+# and drops them, which on a busy disk costs more than the tests. Empty: STATE_DIR, as any cluster.
+TEST_STATE_DIR ?= $(shell scripts/test-state-dir.sh)
 PORT ?= 8000
 HOST ?= 127.0.0.1
 WORKERS ?= 1
@@ -27,7 +28,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INFRA := scripts/infra.sh
 # scripts/infra.sh for the throw-away test cluster (no fsync, in TEST_STATE_DIR)
-TEST_INFRA := PG_PORT=$(TEST_PG_PORT) PG_FAST=1 STATE_DIR=$(TEST_STATE_DIR) $(INFRA)
+TEST_INFRA := PG_PORT=$(TEST_PG_PORT) PG_FAST=1 $(if $(TEST_STATE_DIR),STATE_DIR=$(TEST_STATE_DIR) )$(INFRA)
 
 MAIN_DB ?= mysanta_main
 RECS_DB ?= mysanta_recs

@@ -123,7 +123,7 @@ pg_allow_replication() {
 pg_configure() {
     local fast=""
     if [ "${PG_FAST:-0}" = "1" ]; then
-        # A WAL of at most 1GB: a throw-away cluster may keep its files in memory (make test).
+        # A WAL of about 1GB at most (a soft bound): a throw-away cluster may keep its files in memory (make test).
         fast=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_wal_size = \'1GB\''
     fi
     cat <<EOF | as_pg tee "$PG_DATA/postgresql.auto.conf" >/dev/null

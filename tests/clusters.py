@@ -14,9 +14,13 @@ from tests.conftest import _free_port
 
 INFRA = Path(__file__).resolve().parents[1] / "scripts" / "infra.sh"
 # Where a test's own cluster keeps its files: in memory where the machine has a writable /dev/shm
-# (as make test keeps the test cluster), else the temporary directory.
+# with 2 GB free (as make test keeps the test cluster), else the temporary directory.
 _SHM = "/dev/shm"  # noqa: S108 - only mkdtemp's private directories are made there
-CLUSTER_PARENT_DIR = _SHM if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) else None
+CLUSTER_PARENT_DIR = (
+    _SHM
+    if os.path.isdir(_SHM) and os.access(_SHM, os.W_OK) and shutil.disk_usage(_SHM).free >= 2 * 1024**3
+    else None
+)
 
 
 class Cluster:

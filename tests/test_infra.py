@@ -4,6 +4,7 @@ and asking for REDIS_PASSWORD when one is set."""
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import subprocess
 from pathlib import Path
@@ -62,10 +63,45 @@ def test_make_stop_with_another_instances_ports_leaves_the_test_cluster(
     ).stdout  # fmt: skip
     assert "scripts/infra.sh stop\n" in planned
     stopped = [line for line in planned.splitlines() if "stop-postgres" in line]
-    # The test cluster is stopped where make test keeps it (TEST_STATE_DIR), as the throw-away one.
-    test_cluster = r"PG_PORT={} PG_FAST=1 STATE_DIR=\S* scripts/infra.sh stop-postgres"
     if stops_test_cluster is None:
         assert stopped == []
-    else:
-        port = r"\d+" if stops_test_cluster == "any" else stops_test_cluster
-        assert len(stopped) == 1 and re.fullmatch(test_cluster.format(port), stopped[0])
+        return
+    # The test cluster is stopped where make test starts it (its port, TEST_STATE_DIR's directory).
+    started = [
+        line
+        for line in subprocess.run(
+            ["make", "-s", "-n", "test", *arguments],
+            cwd=PROJECT_DIR,
+            env=environ,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        if line.endswith("scripts/infra.sh start-postgres")
+    ]
+    port = r"\d+" if stops_test_cluster == "any" else stops_test_cluster
+    assert len(started) == 1 and re.match(rf"PG_PORT={port} PG_FAST=1 ", started[0]), started
+    assert stopped == [started[0].removesuffix("start-postgres") + "stop-postgres"]
+
+
+def test_the_test_cluster_lives_in_memory_only_in_a_directory_of_its_own(tmp_path: Path) -> None:
+    """scripts/test-state-dir.sh (make test's TEST_STATE_DIR): <shm>/mysanta-<user> when it is absent
+    or this user's own; nothing (STATE_DIR, on disk) when another user's or a link holds the name."""
+    script = PROJECT_DIR / "scripts" / "test-state-dir.sh"
+    own = tmp_path / f"mysanta-{pwd.getpwuid(os.getuid()).pw_name}"
+
+    def chosen() -> str:
+        env = os.environ | {"SHM_DIR": str(tmp_path)}
+        return subprocess.run(
+            [str(script)], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert chosen() == str(own)  # absent: make test creates it
+    own.mkdir()
+    assert chosen() == str(own)
+    if os.getuid() == 0:  # only root can give a directory away
+        os.chown(own, 65534, 65534)
+        assert chosen() == ""
+    own.rmdir()
+    own.symlink_to(tmp_path)
+    assert chosen() == ""

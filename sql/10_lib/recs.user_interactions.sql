@@ -5,7 +5,9 @@
 --   (false: do not try main at all, as when the API's circuit breaker is open).
 -- Result: fresh (item ids, '{}' when main is unreachable or not read), fresh_checked (false
 --   then), interactions.
--- Errors: none: a main-DB failure is reported in fresh_checked. Caller: api.personalized.
+-- Errors: none of main's (a main-DB failure, its own cancel included, is reported in fresh_checked);
+--   a cancel of this statement (57014: the API's time limit, statement_timeout) is raised.
+-- Caller: api.personalized.
 CREATE OR REPLACE FUNCTION recs.user_interactions(
     p_user_id uuid, p_user_key integer, p_read_main boolean,
     OUT fresh integer[], OUT fresh_checked boolean, OUT interactions integer

@@ -19,10 +19,14 @@
 -- Arguments: p_gender, p_age_group: NULL, NULL (the default) writes every segment; else only the
 --   segments a request of that gender and age group reads (the exact one, the gender's, the age
 --   group's; recs.rank_popular), the others left as they are (reads the settings).
--- Result: rows written. Errors: none of its own.
+-- Result: rows written. Errors: 22023 for a gender other than m or f, or an unknown age group.
 -- Caller: recs.job_refresh_popular_items (after the full or the incremental path, every segment);
 --   tools/evaluate.py's leave-one-user-out cold start (a user's segments, in a transaction it rolls
 --   back).
+-- The form without arguments, before it took the segments, goes in the same transaction as this
+-- one is created (a new argument list is a new function; the calls without arguments resolve to
+-- this one), so no popularity run finds neither.
+DROP FUNCTION IF EXISTS recs.popular_write_blended();
 CREATE OR REPLACE FUNCTION recs.popular_write_blended(p_gender text DEFAULT NULL, p_age_group text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql AS $$
@@ -33,6 +37,10 @@ DECLARE
     v_rows bigint;
     v_written bigint := 0;
 BEGIN
+    IF p_gender NOT IN ('m', 'f') OR p_age_group <> ALL (ARRAY(SELECT g.age_group FROM recs.age_groups() g)) THEN
+        RAISE EXCEPTION 'recs.popular_write_blended: no segment % / %', p_gender, p_age_group
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT s.users INTO v_users
     FROM recs.popular_segments s WHERE s.gender = '*' AND s.age_group = '*' AND s.users > 0;
 

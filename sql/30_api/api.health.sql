@@ -1,6 +1,7 @@
 -- api.health: is the main database reachable through the FDW, and how fast.
 -- Arguments: none. Result: one row (main_reachable, main_latency_ms, main_error).
--- Errors: none; a main-DB failure is reported in the row, not raised.
+-- Errors: none of main's (a main-DB failure, its own cancel included, is reported in the row); a
+--   cancel of this statement (57014) is raised.
 -- Caller: GET /health. SECURITY DEFINER: the FDW uses the owner's user mapping.
 CREATE OR REPLACE FUNCTION api.health(
     OUT main_reachable boolean, OUT main_latency_ms double precision, OUT main_error text

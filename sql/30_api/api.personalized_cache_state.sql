@@ -8,7 +8,8 @@
 --   is open). Result: one row (popular_version, personalized_version, synced_version,
 --   fresh_fingerprint, fresh_checked); fresh_checked is false when main was not or could not be read, and the
 --   fingerprint then says 'unchecked' (a page ranked without main is cached apart).
--- Errors: none (a main-DB failure is reported, not raised).
+-- Errors: none of main's (a main-DB failure, its own cancel included, is reported, not raised); a
+--   cancel of this statement (57014) is raised.
 -- Caller: POST /personalized and POST /similar with a user_id, before looking in Redis.
 CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid, p_read_main boolean)
 RETURNS TABLE (popular_version bigint, personalized_version bigint, synced_version bigint, fresh_fingerprint text,

@@ -891,3 +891,37 @@ def test_the_blended_rankings_of_one_users_segments_are_written_as_a_whole_run_w
 
     assert of(restricted, True) == of(whole, True) != of(before, True)
     assert of(restricted, False) == of(before, False) != of(whole, False)  # the others changed too
+
+
+def test_a_segment_whose_last_user_is_taken_out_goes_and_a_bad_segment_is_refused(world: World) -> None:
+    """The leave-one-user-out of the only user of an age group: that group's rankings go, as a run
+    over every segment takes them away; a gender or age group the service does not know is a 22023."""
+    present = world.present()
+    for user in world.users(3, "f", "25-34"):
+        world.like(user, present)
+    (alone,) = world.users(1, "m", "35-44")
+    world.like(alone, world.present())
+    world.setting("min_segment_users", "1")
+    world.refresh()
+    segments = (
+        "SELECT DISTINCT gender, age_group FROM recs.popular_blended WHERE age_group = '35-44' ORDER BY 1, 2"
+    )
+    with owner_connect() as owner, owner.transaction(force_rollback=True):
+        assert owner.execute(segments).fetchall() == [("*", "35-44"), ("f", "35-44"), ("m", "35-44")]
+        owner.execute(
+            "SELECT FROM recs.erase_users("
+            "ARRAY(SELECT u.user_key FROM recs.users u WHERE u.user_id = %s), 'api')",
+            (alone,),
+        )
+        owner.execute(
+            "SELECT recs.popular_apply_changes(d.decay_epoch, d.half_life_days,"
+            " recs.setting('like_weight')::float8, recs.setting('popular_click_weight')::float8)"
+            " FROM recs.sync_state d WHERE d.source = 'decay'"
+        )
+        owner.execute("SELECT recs.popular_write_blended('m', '35-44')")
+        # Its own segments went; the women's of 35-44 is no segment of this user's requests.
+        assert owner.execute(segments).fetchall() == [("f", "35-44")]
+    with owner_connect() as owner:
+        for gender, group in [("male", None), (None, "30-39"), ("x", "25-34")]:
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match="no segment"):
+                owner.execute("SELECT recs.popular_write_blended(%s, %s)", (gender, group))
