@@ -7,7 +7,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.conftest import PG_PORT, READER_PASSWORD, owner_connect
+from tests.conftest import PG_PORT, READER_PASSWORD, app_connect, owner_connect
 from tests.data import World
 
 
@@ -122,3 +122,37 @@ def test_a_sync_behind_a_rails_migrations_lock_fails_fast_and_is_logged(world: W
         world.refresh("refresh_user_profiles")
     finally:
         world.main.execute("ALTER ROLE mysanta_main_reader SET lock_timeout = '10s'")
+
+
+def test_mains_own_cancel_is_main_failing_and_a_cancel_of_the_statement_itself_is_raised(
+    world: World,
+) -> None:
+    """recs.cancelled_by_main: behind a lock on main, the live read is cancelled either by main (its
+    statement_timeout for the reader: reported as main unread, fresh_checked false) or by this
+    database (the caller's statement_timeout, as the API's time limit does: raised, 57014)."""
+    user = world.users(1)[0]
+    world.like(user, world.present())
+    world.refresh()
+    state = "SELECT fresh_checked FROM api.personalized_cache_state(%s, true)"
+    with psycopg.connect(world.main.info.dsn) as migration:
+        migration.execute(
+            "LOCK TABLE handpicked_likes, handpicked_present_clicks, handpicked_presents"
+            " IN ACCESS EXCLUSIVE MODE"
+        )
+        with app_connect() as app:
+            app.execute("SET statement_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                app.execute(state, (user,))
+        main_db = world.main.info.dbname
+        world.main.execute(
+            f"ALTER ROLE mysanta_main_reader IN DATABASE \"{main_db}\" SET statement_timeout = '200ms'"
+        )
+        try:
+            with app_connect() as app:  # a new session: the FDW's connection to main takes the setting
+                assert app.execute(state, (user,)).fetchone() == (False,)
+                health = app.execute("SELECT main_reachable FROM api.health()").fetchone()
+                assert health == (False,)
+        finally:
+            world.main.execute(
+                f'ALTER ROLE mysanta_main_reader IN DATABASE "{main_db}" RESET statement_timeout'
+            )
