@@ -20,6 +20,7 @@ import msgspec
 from prometheus_client import Counter
 
 from service.db import Reread, call_api
+from service.throttled_log import ThrottledLog
 
 log = logging.getLogger("service.online")
 
@@ -172,6 +173,8 @@ class ServedRecorder:
         self.record_share = 0.0
         self.experiment: Experiment | None = None
         self._config = Reread(config_max_age_s, self._read_config)
+        # Every request rereads a configuration that is due: during an outage, one line per 10 s.
+        self._config_unavailable = ThrottledLog(log, "online.config_unavailable", "reads", interval_s=10)
         self._buffer: list[ServedPage] = []
         self._pool: asyncpg.Pool | None = None
         self._flusher: asyncio.Task[None] | None = None
@@ -220,7 +223,7 @@ class ServedRecorder:
         try:
             row = (await call_api(pool, "online_config"))[0]
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
-            log.warning("online.config_unavailable", extra={"error": repr(error)})
+            self._config_unavailable.record("config", error=repr(error))
             return
         config = msgspec.convert(dict(row), OnlineConfig)
         self.record_share = config.record_share

@@ -6,17 +6,20 @@ measured through the real path (recording, the sync's attribution, the report vi
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import time
 import uuid
 from typing import Any
 
+import msgspec
 import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.app import create_app
+from service.db import create_pool
 from service.online import SERVED_PAGES, RecommendationIds, ServedRecorder, recording_point
 from service.settings import Settings
 from tests.conftest import ADMIN_AUTH, AUTH, clicked_personalized_page, start_experiment
@@ -234,3 +237,20 @@ async def test_simulated_users_measure_the_better_variant_higher_within_the_inte
         assert ctr_low <= true_rate[variant] <= ctr_high, (variant, ctr_low, true_rate[variant], ctr_high)
     assert rates["segment"][1] > rates["global"][1]
     assert rates["segment"][2] > rates["global"][3]  # and the intervals do not overlap
+
+
+@pytest.mark.usefixtures("databases")
+async def test_a_configuration_that_cannot_be_read_is_logged_once_per_interval_with_the_reads_it_stands_for(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every request rereads a configuration that is due (here every one): while the recs DB cannot
+    answer, one `online.config_unavailable` line stands for the failed reads, not one line each."""
+    pool = await create_pool(msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=1))
+    await pool.close()  # every read now fails, as with the recs DB gone
+    recorder = ServedRecorder(config_max_age_s=0)
+    with caplog.at_level(logging.WARNING, logger="service.online"):
+        for _ in range(5):
+            await recorder.refresh(pool)
+    lines = [record for record in caplog.records if record.getMessage() == "online.config_unavailable"]
+    assert len(lines) == 1 and lines[0].__dict__["reads"] == 1
+    assert recorder.experiment is None and recorder.record_share == 0.0  # nothing recorded meanwhile
