@@ -3,10 +3,11 @@
 -- from main through the FDW, so a present the user just liked is never recommended to them.
 -- Arguments: p_user_id. Result: (item_id, liked, created_at) per event.
 -- Errors: FDW errors when main is unreachable; callers catch them and degrade.
--- Caller: recs.user_interactions, api.personalized_cache_state. Its plan is generic, even under a
---   caller's force_custom_plan: planned once per session, so no call pays the remote estimates
---   (EXPLAIN round trips to main; 0.5 ms of a cache-state check's 2.2 ms at the target scale), and
---   a call is one remote query over both event tables. Runs in UTC, whatever the session's zone,
+-- Caller: recs.read_fresh_interactions (for recs.user_interactions and
+--   api.personalized_cache_state). Its plan is generic, even under a caller's force_custom_plan:
+--   planned once per session, so no call pays the remote estimates (EXPLAIN round trips to main;
+--   0.5 ms of a cache-state check's 2.2 ms at the target scale), and a call is one remote query
+--   over both event tables. Runs in UTC, whatever the session's zone,
 --   as recs.sync_main does: main's timestamp without time zone columns hold UTC.
 CREATE OR REPLACE FUNCTION recs.fresh_interactions(p_user_id uuid)
 RETURNS TABLE (item_id integer, liked boolean, created_at timestamptz)

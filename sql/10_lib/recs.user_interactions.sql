@@ -1,5 +1,5 @@
 -- recs.user_interactions: what api.personalized needs of a user's history: the presents of their
--- likes and clicks not yet synced (recs.fresh_interactions, read live from main), whether main
+-- likes and clicks not yet synced (recs.read_fresh_interactions, read live from main), whether main
 -- could be read, and the count of distinct presents interacted with, synced or not.
 -- Arguments: p_user_id, p_user_key (NULL for a user the recs DB has never seen), p_read_main
 --   (false: do not try main at all, as when the API's circuit breaker is open).
@@ -13,26 +13,13 @@ CREATE OR REPLACE FUNCTION recs.user_interactions(
     OUT fresh integer[], OUT fresh_checked boolean, OUT interactions integer
 )
 LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    v_context text;
 BEGIN
     fresh := '{}';
     fresh_checked := false;
     IF p_read_main THEN
-        BEGIN
-            SELECT coalesce(array_agg(DISTINCT f.item_id), '{}') INTO fresh FROM recs.fresh_interactions(p_user_id) f;
-            fresh_checked := true;
-        EXCEPTION
-            WHEN query_canceled THEN
-                -- Main's own cancel degrades as main failing; this statement's cancel goes on.
-                GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
-                IF NOT recs.cancelled_by_main(v_context) THEN
-                    RAISE;
-                END IF;
-                fresh_checked := false;
-            WHEN OTHERS THEN
-                fresh_checked := false;
-        END;
+        SELECT ARRAY(SELECT DISTINCT i FROM unnest(r.item_ids) i ORDER BY i), r.checked
+        INTO fresh, fresh_checked
+        FROM recs.read_fresh_interactions(p_user_id) r;
     END IF;
     SELECT count(*) + (SELECT count(*) FROM unnest(fresh) f(item_id)
                        WHERE NOT EXISTS (SELECT 1 FROM recs.interactions x

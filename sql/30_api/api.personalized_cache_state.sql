@@ -15,8 +15,6 @@ CREATE OR REPLACE FUNCTION api.personalized_cache_state(p_user_id uuid, p_read_m
 RETURNS TABLE (popular_version bigint, personalized_version bigint, synced_version bigint, fresh_fingerprint text,
                fresh_checked boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_context text;
 BEGIN
     SELECT v.version INTO popular_version FROM recs.data_versions v WHERE v.name = 'popular';
     SELECT v.version INTO personalized_version FROM recs.data_versions v WHERE v.name = 'personalized';
@@ -24,23 +22,11 @@ BEGIN
     fresh_fingerprint := 'unchecked';
     fresh_checked := false;
     IF p_read_main THEN
-        BEGIN
-            SELECT count(*) || '/' || coalesce(max(f.created_at)::text, '-') INTO fresh_fingerprint
-            FROM recs.fresh_interactions(p_user_id) f;
-            fresh_checked := true;
-        EXCEPTION
-            WHEN query_canceled THEN
-                -- Main's own cancel degrades as main failing; this statement's cancel goes on.
-                GET STACKED DIAGNOSTICS v_context = PG_EXCEPTION_CONTEXT;
-                IF NOT recs.cancelled_by_main(v_context) THEN
-                    RAISE;
-                END IF;
-                fresh_fingerprint := 'unchecked';
-                fresh_checked := false;
-            WHEN OTHERS THEN
-                fresh_fingerprint := 'unchecked';
-                fresh_checked := false;
-        END;
+        SELECT CASE WHEN r.checked THEN cardinality(r.item_ids) || '/'
+                    || coalesce((SELECT max(c) FROM unnest(r.created_ats) c)::text, '-') ELSE 'unchecked' END,
+               r.checked
+        INTO fresh_fingerprint, fresh_checked
+        FROM recs.read_fresh_interactions(p_user_id) r;
     END IF;
     -- The key is never reused: once the user is erased (api.erase_user), no key of their old
     -- pages can be built again, whatever else stays the same.

@@ -73,6 +73,14 @@ def elsewhere_settings(rails: Cluster, main_db: str = "rails_main") -> Settings:
     )
 
 
+def deploy_elsewhere(rails: Cluster, settings: Settings, main_db: str = "rails_main") -> None:
+    """What the two DBAs run: the reader's grants on main (main_db in the Rails cluster), then
+    bootstrap and migrate of the recs cluster (no cron)."""
+    main_grants(settings.main_database_url, rails.superuser_url(main_db))
+    bootstrap(SUPERUSER_URL, settings)
+    migrate(settings, schedule=False)
+
+
 def fresh_rails_database(rails: Cluster, name: str) -> None:
     """An empty database of that name in the Rails cluster, dropped first if a run left one."""
     with psycopg.connect(rails.superuser_url(), autocommit=True) as conn:
@@ -207,11 +215,9 @@ def test_rails_timestamps_without_time_zone_sync_whatever_the_recs_clusters_time
             " 'etsy', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM generate_series(1, 4) n"
         )
     settings = elsewhere_settings(rails, "rails_naive")
-    main_grants(settings.main_database_url, rails.superuser_url("rails_naive"))
-    bootstrap(SUPERUSER_URL, settings)
+    deploy_elsewhere(rails, settings, "rails_naive")
     with psycopg.connect(SUPERUSER_URL, autocommit=True) as conn:  # as a cluster east of UTC would have
         conn.execute(f"ALTER DATABASE {RECS_DB} SET timezone = 'Asia/Tokyo'")
-    migrate(settings, schedule=False)
 
     def like(user: int, present: int) -> None:  # as Rails writes it: UTC, no zone
         with psycopg.connect(rails.superuser_url("rails_naive"), autocommit=True) as conn:
@@ -286,9 +292,7 @@ def test_values_of_a_real_rails_schema_neither_stop_the_sync_nor_reach_pages_wro
             " FROM generate_series(1, 3) u, generate_series(1, 3) p"
         )
     settings = elsewhere_settings(rails, "rails_nullable")
-    main_grants(settings.main_database_url, rails.superuser_url("rails_nullable"))
-    bootstrap(SUPERUSER_URL, settings)
-    migrate(settings, schedule=False)
+    deploy_elsewhere(rails, settings, "rails_nullable")
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         owner.execute("CALL recs.refresh_all()")
         prices = owner.execute("SELECT price FROM recs.items ORDER BY present_id").fetchall()
@@ -310,9 +314,7 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
         # Percent-decoded as libpq decodes a URI (a + stays a +, not a space as in a form).
         main_database_url=elsewhere.main_database_url + "?sslmode=require&application_name=mysanta%2Brecs+1",
     )
-    main_grants(settings.main_database_url, rails.superuser_url("rails_main"))
-    bootstrap(SUPERUSER_URL, settings)
-    migrate(settings, schedule=False)
+    deploy_elsewhere(rails, settings)
     with psycopg.connect(settings.recommendations_owner_database_url, autocommit=True) as owner:
         options = owner.execute(
             "SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'main_db'"
