@@ -64,6 +64,26 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type 
         return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
 
 
+class DatabaseRefusedConnection(ConnectionError):
+    """The recs database answered a new connection of the pool with an error (CONNECT revoked, the
+    role's password or LOGIN changed, the database renamed or dropped, no connection slots left): to
+    this app the database is unreachable, a 503 as when the server is down (an error raised inside a
+    call keeps its SQLSTATE's mapping)."""
+
+    def __init__(self, error: asyncpg.PostgresError) -> None:
+        super().__init__(f"{error.sqlstate}: {error}")
+        self.sqlstate: str = error.sqlstate
+
+
+async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+    """asyncpg.connect for the pool, with the server refusing the connection raised as
+    DatabaseRefusedConnection: a refusal and an error of a call are the same asyncpg exceptions."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except asyncpg.PostgresError as error:
+        raise DatabaseRefusedConnection(error) from error
+
+
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """What a connection needs before it goes back to the pool beyond asyncpg's rollback of an
     open transaction: nothing. asyncpg's default sends `RESET ALL; CLOSE ALL; UNLISTEN *;
@@ -102,6 +122,7 @@ async def create_pool(
         max_queries=50_000,
         # Idle connections are closed only where the pool may hold more than it keeps open.
         max_inactive_connection_lifetime=0.0 if min_open >= max_open else 300.0,
+        connect=_connect,
         init=_init_connection,
         reset=_keep_session,
         loop=None,
@@ -206,7 +227,7 @@ async def fetch_row_on_own_connection(
     is statement_timeout_s, set before the call (for the long calls the pool's timeout would cut:
     admin job runs), then closed; no pool connection is held meanwhile."""
     query = api_query(function, len(args))
-    connection = await asyncpg.connect(
+    connection = await _connect(
         settings.recommendations_database_url,
         timeout=5,
         server_settings={

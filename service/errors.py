@@ -169,11 +169,14 @@ def reset_throttled_logs() -> None:
 
 
 def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """The database cannot be reached: fail fast with 503 and a Retry-After."""
+    """The database cannot be reached: fail fast with 503 and a Retry-After. A connection the
+    server refused (db.DatabaseRefusedConnection) is titled by its SQLSTATE where that maps to a
+    503 (53300, no connection slots left: "Database overloaded")."""
     _database_unavailable.record("", error=repr(exc))
+    mapped = http_status_for_sqlstate(getattr(exc, "sqlstate", None))
     return problem_response(
         503,
-        "Database unavailable",
+        mapped[1] if mapped and mapped[0] == 503 else "Database unavailable",
         "The recommendations database cannot be reached; retry shortly.",
         headers={"Retry-After": RETRY_AFTER_SECONDS},
         request=request,

@@ -421,6 +421,59 @@ async def test_the_recs_db_refusing_the_apps_credentials_is_a_503_not_a_500(
         assert answered.status_code == 200, answered.text
 
 
+# A refusal of the pool's new connections other than the password's: (statement, its undoing, the
+# title of the 503). CONNECT revoked is SQLSTATE 42501, a role's connection limit reached 53300.
+REFUSALS = {
+    "connect-revoked": (
+        "REVOKE CONNECT ON DATABASE {db} FROM PUBLIC, mysanta_app",
+        "GRANT CONNECT ON DATABASE {db} TO mysanta_app",
+        "Database unavailable",
+    ),
+    "connection-limit": (
+        "ALTER ROLE mysanta_app CONNECTION LIMIT 0",
+        "ALTER ROLE mysanta_app CONNECTION LIMIT -1",
+        "Database overloaded",
+    ),
+}
+
+
+@pytest.mark.parametrize("refusal", sorted(REFUSALS))
+async def test_the_recs_db_refusing_new_connections_is_a_503_not_a_500(
+    databases: tuple[psycopg.Connection, ...], settings: Settings, refusal: str
+) -> None:
+    """CONNECT on the recs database revoked from the app role (SQLSTATE 42501, permission denied), or
+    the role's connection limit reached (53300): the server refuses the connections the pool
+    reopens with the same errors a call raises, and a revoked CONNECT was a 500 with a traceback on
+    every request. A refused connection is the recs DB unreachable, a 503 with Retry-After, until the
+    grant is back."""
+    _, recs = databases
+    refuse, undo, title = REFUSALS[refusal]
+    db = sql.Identifier(recs.info.dbname)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        recs.execute(sql.SQL(refuse).format(db=db))
+        try:
+            recs.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE usename = 'mysanta_app' AND datname = current_database()"
+            )
+            await asyncio.sleep(1)  # the pool has seen its connections end: it reopens them
+            for _ in range(3):
+                refused = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["retry-after"] and refused.json()["title"] == title
+            health = await client.get("/health")
+            assert health.status_code == 503
+            assert health.json()["checks"]["recommendations_db"]["status"] == "down"
+        finally:
+            recs.execute(sql.SQL(undo).format(db=db))
+        for _ in range(50):  # the pool reopens its connections in the background, with a backoff
+            answered = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
+            if answered.status_code == 200:
+                break
+            await asyncio.sleep(0.2)
+        assert answered.status_code == 200, answered.text
+
+
 def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
     lost = asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
     assert not main_link_failed(lost)  # the recs DB failed: a 503, and main is not skipped for it
