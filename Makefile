@@ -40,7 +40,9 @@ RECOMMENDATIONS_OWNER_DATABASE_URL ?= postgresql://mysanta_owner:owner-dev-passw
 # REDIS_PASSWORD (empty: none) is asked by the private Redis and carried in its URL.
 REDIS_PASSWORD ?=
 RECOMMENDATIONS_REDIS_URL ?= redis://$(if $(REDIS_PASSWORD),:$(REDIS_PASSWORD)@)127.0.0.1:$(REDIS_PORT)/0
-POSTGRES_SUPERUSER_URL ?= $(shell PG_PORT=$(PG_PORT) $(INFRA) superuser-url)
+# $(shell) sees the process environment only (GNU make 4.3): STATE_DIR from .env or the command line
+# reaches scripts/infra.sh here as it reaches the recipes.
+POSTGRES_SUPERUSER_URL ?= $(shell PG_PORT=$(PG_PORT) $(if $(STATE_DIR),STATE_DIR=$(STATE_DIR) )$(INFRA) superuser-url)
 MAIN_ADMIN_DATABASE_URL ?= $(subst /postgres?,/$(MAIN_DB)?,$(POSTGRES_SUPERUSER_URL))
 
 # Everything above (and whatever .env sets) reaches the commands below.

@@ -84,6 +84,18 @@ def test_make_stop_with_another_instances_ports_leaves_the_test_cluster(
     assert stopped == [started[0].removesuffix("start-postgres") + "stop-postgres"]
 
 
+def test_make_finds_the_cluster_in_the_state_dir_it_was_given(tmp_path: Path) -> None:
+    """STATE_DIR given to make (its command line, or .env) is where scripts/infra.sh start puts the
+    cluster, and where make's superuser URL (bootstrap, main-admin-url) looks for its socket."""
+    unset = ("STATE_DIR", "POSTGRES_SUPERUSER_URL", "MAIN_ADMIN_DATABASE_URL")
+    environ = {key: value for key, value in os.environ.items() if key not in unset}
+    url = subprocess.run(
+        ["make", "-s", "main-admin-url", f"STATE_DIR={tmp_path}", "PG_PORT=55499"],
+        cwd=PROJECT_DIR, env=environ, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert url.endswith(f"/mysanta_main?host={tmp_path}/pg-55499/run"), url
+
+
 def test_the_test_cluster_lives_in_memory_only_in_a_directory_of_its_own(tmp_path: Path) -> None:
     """scripts/test-state-dir.sh (make test's TEST_STATE_DIR): <shm>/mysanta-<user> when it is absent
     or this user's own; nothing (STATE_DIR, on disk) when another user's or a link holds the name."""
