@@ -69,7 +69,7 @@ test: install
 	TEST_POSTGRES_SUPERUSER_URL="$$($(TEST_INFRA) superuser-url)" \
 		$(PY) -m pytest --ignore=tests/scale $(PYTEST_ARGS)
 
-## test-scale: scaling out on real engines (about a minute): a hot standby made by pg_basebackup -R of
+## test-scale: scaling out on real engines (about half a minute): a hot standby made by pg_basebackup -R of
 ## the test cluster, a 3-master Redis Cluster, each started and stopped by the tests
 test-scale: install
 	@$(TEST_INFRA) start-postgres
