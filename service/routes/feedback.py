@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, post, route
@@ -22,6 +23,7 @@ EXAMPLE = {
     "kind": "dismiss",
 }
 FEEDBACK_KINDS = ("dismiss",)
+_UUID_TEXT = re.compile(UUID_PATTERN)
 UuidQuery = Annotated[
     str,
     Parameter(
@@ -62,11 +64,42 @@ async def post_feedback(
     return stored
 
 
+def check_undo_parameters(request: Request[Any, Any, Any]) -> None:
+    """A 422 naming every bad query parameter at once, before Litestar reads them (its own check
+    stops at the first): one given more than once (which one was meant is not known), a missing or
+    malformed id, an unknown kind."""
+    query = request.query_params
+    errors: list[dict[str, str]] = []
+
+    def refuse(key: str, message: str) -> None:
+        errors.append({"key": key, "message": message, "source": "query"})
+
+    repeated = sorted(key for key in query if len(query.getall(key)) > 1)
+    for key in ("user_id", "present_id"):
+        value = query.get(key)
+        if key in repeated:
+            continue
+        if value is None:
+            refuse(key, "is required")
+        elif _UUID_TEXT.fullmatch(value) is None:
+            refuse(key, f"must be a uuid, got {value[:64]!r}")
+    kind = query.get("kind", FEEDBACK_KINDS[0])
+    if "kind" not in repeated and kind not in FEEDBACK_KINDS:
+        refuse("kind", f"must be one of {', '.join(FEEDBACK_KINDS)}, got {kind[:64]!r}")
+    for key in repeated:
+        refuse(key, "is given more than once; give it once")
+    if errors:
+        raise ValidationException(
+            "; ".join(f"{error['key']}: {error['message']}" for error in errors), extra=errors
+        )
+
+
 @delete(
     "/feedback",
     tags=["feedback"],
     summary="Undo a dismissal",
     operation_id="deleteFeedback",
+    before_request=check_undo_parameters,
     description=(
         "The present may come back in the user's pages from the next request. Idempotent: 204 when "
         "there was nothing to undo too."
@@ -74,7 +107,6 @@ async def post_feedback(
 )
 async def delete_feedback(
     clients: NamedDependency[Clients],
-    request: Request[Any, Any, Any],
     user_id: UuidQuery,
     present_id: UuidQuery,
     kind: Annotated[
@@ -82,29 +114,13 @@ async def delete_feedback(
         Parameter(description="The kind of feedback to undo.", schema_extra={"enum": list(FEEDBACK_KINDS)}),
     ] = "dismiss",
 ) -> None:
-    """Remove the dismissal, then tombstone the user's personalised state."""
-    refuse_repeated_parameters(request)
-    if kind not in FEEDBACK_KINDS:
-        message = f"must be one of {', '.join(FEEDBACK_KINDS)}, got {kind[:64]!r}"
-        raise ValidationException(
-            f"kind: {message}", extra=[{"key": "kind", "message": message, "source": "query"}]
-        )
+    """Remove the dismissal, then tombstone the user's personalised state (the parameters were
+    checked by check_undo_parameters)."""
     user_uuid = str(parse_uuid(user_id, "user_id", "query"))
     present_uuid = str(parse_uuid(present_id, "present_id", "query"))
     await call_api(clients.pool, "undismiss_present", user_uuid, present_uuid)
     await clients.router.remember_write(clients.cache, user_uuid)
     await clients.cache.forget_state(personalized_state_key(user_uuid))
-
-
-def refuse_repeated_parameters(request: Request[Any, Any, Any]) -> None:
-    """A 422 naming each query parameter given more than once (which one was meant is not known)."""
-    repeated = sorted({key for key in request.query_params if len(request.query_params.getall(key)) > 1})
-    if repeated:
-        raise ValidationException(
-            "; ".join(f"{key}: is given more than once" for key in repeated),
-            extra=[{"key": key, "message": "is given more than once; give it once", "source": "query"}
-                   for key in repeated],
-        )  # fmt: skip
 
 
 @route("/feedback", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)

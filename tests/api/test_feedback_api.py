@@ -179,6 +179,22 @@ async def test_bad_undo_parameters_are_422_naming_them(client: AsyncTestClient) 
     ]
 
 
+async def test_every_bad_undo_parameter_is_named_at_once(client: AsyncTestClient) -> None:
+    """As for a body, the 422 lists every bad query parameter, not only the first."""
+    response = await client.delete(
+        "/feedback", params={"user_id": "nope", "present_id": "x", "kind": "love"}, auth=AUTH
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "user_id", "message": "must be a uuid, got 'nope'", "in": "query"},
+        {"field": "present_id", "message": "must be a uuid, got 'x'", "in": "query"},
+        {"field": "kind", "message": "must be one of dismiss, got 'love'", "in": "query"},
+    ]
+    response = await client.delete("/feedback", auth=AUTH)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "user_id: is required; present_id: is required"
+
+
 async def test_a_missing_undo_parameter_is_422_naming_it_without_the_url(client: AsyncTestClient) -> None:
     response = await client.delete("/feedback", params={"user_id": str(uuid.UUID(int=1))}, auth=AUTH)
     assert response.status_code == 422, response.text
