@@ -59,7 +59,7 @@ run: db data
 		echo "  Dev login:  mysanta / mysanta-dev-password   (DEBUG=true development credentials)"; fi
 	@if [ "$(DEBUG)" = "true" ] && [ -z "$$ADMIN_BASIC_AUTH_USERNAME" ]; then \
 		echo "  Dev admin:  mysanta-admin / mysanta-admin-dev-password   (/admin, /stats, /metrics)"; fi
-	@echo "  Stop:       Ctrl-C, then make stop$(if $(filter-out 55432,$(PG_PORT))$(filter-out 56379,$(REDIS_PORT)), PG_PORT=$(PG_PORT) REDIS_PORT=$(REDIS_PORT))"
+	@echo "  Stop:       Ctrl-C, then make stop$(if $(filter-out 55432,$(PG_PORT))$(filter-out 56379,$(REDIS_PORT)), PG_PORT=$(PG_PORT) REDIS_PORT=$(REDIS_PORT))$(if $(filter command line,$(origin STATE_DIR)), STATE_DIR=$(STATE_DIR))"
 	@echo
 	$(PY) -m service serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
