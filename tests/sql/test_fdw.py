@@ -124,6 +124,29 @@ def test_a_sync_behind_a_rails_migrations_lock_fails_fast_and_is_logged(world: W
         world.main.execute("ALTER ROLE mysanta_main_reader SET lock_timeout = '10s'")
 
 
+def test_a_job_outlasting_mains_idle_in_transaction_timeout_still_commits(world: World) -> None:
+    """A refresh job reads main at its start and computes here before it commits, its remote
+    transaction idle on main meanwhile: an idle_in_transaction_session_timeout of main's DBA for
+    every role, shorter than that, must not end the link under the job, which would fail at its
+    commit with all its work lost, on every run. The reader role has none of its own
+    (sql/main/reader_role.sql), which wins over the database's and the server's."""
+    user = world.users(1)[0]
+    world.like(user, world.present())
+    world.refresh()
+    main_db = f'"{world.main.info.dbname}"'
+    world.main.execute(f"ALTER DATABASE {main_db} SET idle_in_transaction_session_timeout = '300ms'")
+    try:
+        world.like(user, world.present())
+        with owner_connect() as owner:  # a new session: its link to main is opened under the setting
+            with owner.transaction():  # a job: the sync, then a second of work here
+                owner.execute("SELECT recs.sync_main()")
+                owner.execute("SELECT pg_sleep(1)")
+            synced = owner.execute("SELECT count(liked_at) FROM recs.interactions").fetchone()
+        assert synced == (2,)
+    finally:
+        world.main.execute(f"ALTER DATABASE {main_db} RESET idle_in_transaction_session_timeout")
+
+
 def test_mains_own_cancel_is_main_failing_and_a_cancel_of_the_statement_itself_is_raised(
     world: World,
 ) -> None:
