@@ -1,6 +1,8 @@
 -- api.personalized_cache_state: what a cached personalised page depends on, so the cache key
 -- changes the moment any of it does: the popular, personalized and synced data versions and a
--- fingerprint of the user's events not yet synced (read live from main), of their key in
+-- fingerprint of the user's events not yet synced (read live from main: their count, the newest
+-- time and a digest of every (present, time), so an unlike and a like stamped before the newest
+-- event change it too), of their key in
 -- recs.users (an erasure removes it: their cached pages are never served again), of their
 -- stored demographics (a PUT /user-profile moves them to another segment or region at once) and
 -- of their lasting dismissals (a dismissal, its undoing or its expiry changes the key).
@@ -22,8 +24,14 @@ BEGIN
     fresh_fingerprint := 'unchecked';
     fresh_checked := false;
     IF p_read_main THEN
-        SELECT CASE WHEN r.checked THEN cardinality(r.item_ids) || '/'
-                    || coalesce((SELECT max(c) FROM unnest(r.created_ats) c)::text, '-') ELSE 'unchecked' END,
+        -- Every event counts, not only how many there are and the newest: an unlike and a like
+        -- stamped before the newest event (a Rails server's clock behind, a late commit) keep both.
+        SELECT CASE WHEN NOT r.checked THEN 'unchecked'
+                    WHEN cardinality(r.item_ids) = 0 THEN '0/-'  -- service/user_pages.py: NO_FRESH_EVENTS
+                    ELSE cardinality(r.item_ids) || '/' || (SELECT max(c) FROM unnest(r.created_ats) c)::text
+                         || '/' || md5(ARRAY(SELECT e.item_id || '@' || e.created_at
+                                             FROM unnest(r.item_ids, r.created_ats) e(item_id, created_at)
+                                             ORDER BY 1)::text) END,
                r.checked
         INTO fresh_fingerprint, fresh_checked
         FROM recs.read_fresh_interactions(p_user_id) r;

@@ -111,6 +111,29 @@ async def test_a_fresh_like_is_hidden_once_the_state_is_older_than_its_max_age(
     assert again["cache_hit"] is True and again["items"] == after["items"]
 
 
+async def test_a_like_stamped_before_the_newest_unsynced_event_is_hidden_after_an_unlike(
+    serving: AsyncTestClient, world: World, shoppers: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    """The state's fingerprint of the unsynced events must change with any of them, not only with
+    their count and newest time: an unlike and a like whose created_at is older than the newest
+    unsynced event (a Rails server whose clock is behind, a transaction that committed late) keep
+    both, and the page stored before would be served with the present just liked."""
+    user, presents = shoppers
+    body = {"user_id": str(user), "pagination": {"limit": 6}}
+    world.like(user, presents[3], NOW + dt.timedelta(seconds=1))
+    world.like(user, presents[4], NOW + dt.timedelta(seconds=2))  # the newest: in main only
+    first = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    assert str(presents[5]) in first["items"] and str(presents[3]) not in first["items"]
+    world.main.execute(
+        "DELETE FROM handpicked_likes WHERE user_id = %s AND handpicked_present_id = %s", (user, presents[3])
+    )
+    world.like(user, presents[5], NOW + dt.timedelta(milliseconds=1500))
+    await asyncio.sleep(STATE_MAX_AGE_MS / 1000 + 0.05)
+    after = (await serving.post("/personalized", json=body, auth=AUTH)).json()
+    assert str(presents[5]) not in after["items"] and after["cache_hit"] is False
+    assert after["items"] == database_page(user, 6)
+
+
 def database_page_without_main(user: uuid.UUID, page: int, limit: int) -> list[str]:
     with app_connect() as app:
         row = app.execute(
