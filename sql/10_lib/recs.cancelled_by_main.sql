@@ -8,7 +8,7 @@
 -- is raised as this database's would be (a 503, as before such cancels were told apart).
 -- Arguments: p_context, the PG_EXCEPTION_CONTEXT of the caught error.
 -- Result: true for main's cancel. Errors: none.
--- Caller: recs.read_fresh_interactions, api.health.
+-- Caller: recs.read_fresh_interactions, api.health, recs.sync_source_totals.
 CREATE OR REPLACE FUNCTION recs.cancelled_by_main(p_context text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT position('remote SQL command' IN coalesce(p_context, '')) > 0

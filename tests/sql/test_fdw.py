@@ -147,6 +147,46 @@ def test_a_job_outlasting_mains_idle_in_transaction_timeout_still_commits(world:
         world.main.execute(f"ALTER DATABASE {main_db} RESET idle_in_transaction_session_timeout")
 
 
+def test_a_count_of_mains_totals_that_main_cancels_leaves_the_sync_to_go_on(world: World) -> None:
+    """The totals of GET /stats count main's tables hourly, in the sync: on a large main, a
+    statement_timeout of main's for the reader shorter than a count (while every read of the sync
+    itself is short) cancelled the count, failed the sync, and so every job from then on, the last
+    count staying an hour old. The totals stay as they were and the sync goes on."""
+    owner = world.users(1, "f", "25-34")[0]
+    world.present(owner=owner)
+    world.present(owner=owner)
+    user = world.users(1)[0]
+    world.like(user, world.present())
+    world.refresh()
+    # A count that takes main longer than the reader may run a statement: each private present
+    # costs 0.4 s to read here, which only the count of private presents reads.
+    world.main.execute("ALTER TABLE handpicked_presents RENAME TO handpicked_present_rows")
+    world.main.execute(
+        "CREATE FUNCTION slow_if_private(p_user_id uuid) RETURNS boolean LANGUAGE plpgsql AS"
+        " $$ BEGIN IF p_user_id IS NOT NULL THEN PERFORM pg_sleep(0.4); END IF; RETURN true; END $$"
+    )
+    world.main.execute(
+        "CREATE VIEW handpicked_presents AS"
+        " SELECT * FROM handpicked_present_rows WHERE slow_if_private(user_id)"
+    )
+    world.main.execute(
+        "GRANT SELECT (id, user_id, price, category, platform, geo_ids, available, created_at, updated_at)"
+        " ON handpicked_presents TO mysanta_main_reader"
+    )
+    reader = f'ALTER ROLE mysanta_main_reader IN DATABASE "{world.main.info.dbname}"'
+    world.main.execute(f"{reader} SET statement_timeout = '300ms'")
+    try:
+        world.recs.execute("UPDATE recs.source_totals SET counted_at = counted_at - interval '2 hours'")
+        totals = "SELECT name, total FROM recs.source_totals ORDER BY name"
+        before = world.recs.execute(totals).fetchall()
+        world.like(user, world.present())
+        world.refresh()  # a new session: its link to main has the statement_timeout
+        assert world.recs.execute("SELECT count(liked_at) FROM recs.interactions").fetchone() == (2,)
+        assert world.recs.execute(totals).fetchall() == before  # not counted: as they were
+    finally:
+        world.main.execute(f"{reader} RESET statement_timeout")
+
+
 def test_mains_own_cancel_is_main_failing_and_a_cancel_of_the_statement_itself_is_raised(
     world: World,
 ) -> None:
