@@ -71,12 +71,13 @@ BEGIN
           WHEN a.attname IN ('created_at', 'updated_at')
               THEN a.atttypid IN ('timestamptz'::regtype, 'timestamp'::regtype)
           WHEN a.attname = 'available' THEN a.atttypid = 'boolean'::regtype
-          WHEN a.attname = 'price' THEN t.typcategory = 'N'
+          -- money is numeric in kind, but its text ('$12.50', as postgres_fdw reads it) is no number.
+          WHEN a.attname = 'price' THEN t.typcategory = 'N' AND 'money'::regtype NOT IN (a.atttypid, t.typbasetype)
           WHEN a.attname = 'geo_ids' THEN a.atttypid IN ('integer[]'::regtype, 'smallint[]'::regtype)
           ELSE true
       END;
     IF v_extra IS NOT NULL THEN
-        RAISE EXCEPTION 'the service cannot read this database: % (it reads uuid ids, timestamps, a boolean available, a number price, integer[] geo_ids: docs/operations.md, "Main database")',
+        RAISE EXCEPTION 'the service cannot read this database: % (it reads uuid ids, timestamps, a boolean available, a number price (not money), integer[] geo_ids: docs/operations.md, "Main database")',
             v_extra;
     END IF;
 

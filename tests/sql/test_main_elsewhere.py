@@ -342,6 +342,24 @@ def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> Non
     assert granted == (0,)  # nothing granted
 
 
+def test_the_reader_script_refuses_a_money_price_naming_it(rails: Cluster) -> None:
+    """Rails' PostgreSQL adapter has `t.money`: numeric in kind, but postgres_fdw reads its text,
+    '$12.50', which is no number, and every sync would fail with 'invalid input syntax for type
+    numeric', naming no column."""
+    fresh_rails_database(rails, "rails_money")
+    with psycopg.connect(rails.superuser_url("rails_money"), autocommit=True) as conn:
+        conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
+        conn.execute("ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check")
+        conn.execute("ALTER TABLE handpicked_presents ALTER price TYPE money USING price::numeric::money")
+        main_url = elsewhere_settings(rails, "rails_money").main_database_url
+        with pytest.raises(psycopg.errors.RaiseException, match=r"handpicked_presents\.price is money"):
+            main_grants(main_url, rails.superuser_url("rails_money"))
+        granted = conn.execute(
+            "SELECT count(*) FROM information_schema.column_privileges WHERE grantee = 'mysanta_main_reader'"
+        ).fetchone()
+    assert granted == (0,)  # nothing granted
+
+
 MANAGED_PROVIDER_SETUP = """
 CREATE ROLE managed_admin LOGIN CREATEROLE CREATEDB PASSWORD 'managed-admin-password';
 CREATE DATABASE managed_recs OWNER managed_admin;
