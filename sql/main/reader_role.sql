@@ -7,8 +7,8 @@
 --   exactly the columns the service reads (the foreign tables of
 --   migrations/0002.main-foreign-tables.sql: a test compares the two); no other table or column,
 --   no default privileges on future tables; default_transaction_read_only as a second layer (no
---   grant lets it write); lock_timeout 10 s (a sync gives up behind a migration's lock); no
---   idle_in_transaction_session_timeout (a job's remote transaction idles while it computes). Broader
+--   grant lets it write); lock_timeout 10 s (a sync gives up behind a migration's lock);
+--   idle_in_transaction_session_timeout 3 h (a job's remote transaction idles while it computes). Broader
 --   grants and default privileges an earlier version gave are revoked first, and the script ends
 --   by checking that nothing else is left.
 -- Refuses a database whose columns have other types than the service reads (a bigint id: Rails'
@@ -119,10 +119,12 @@ BEGIN
     -- side, while it computes in the recs DB, until it commits (postgres_fdw ends the remote
     -- transaction with the local one). Under an idle_in_transaction_session_timeout of main's
     -- (postgresql.conf, the database's) shorter than that, main would end the link under the job,
-    -- which then failed at its commit, all its work lost, on every run. None for this role: the
-    -- recs side bounds a job (JOB_STATEMENT_TIMEOUT_S) and an API call (DB_STATEMENT_TIMEOUT_MS),
-    -- and postgres_fdw ends the remote transaction with it.
-    EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = 0', v_reader);
+    -- which then failed at its commit, all its work lost, on every run. For this role it is 3 h,
+    -- above a job's whole run (JOB_STATEMENT_TIMEOUT_S, 2 h by default; postgres_fdw ends the
+    -- remote transaction with the job's), and still finite: a recs backend gone without a word (a
+    -- crash, a network split, a DBA's psql left in a transaction) leaves no remote transaction
+    -- holding locks on Rails' tables for longer.
+    EXECUTE format('ALTER ROLE %I SET idle_in_transaction_session_timeout = %L', v_reader, '3h');
 
     -- What is left must be exactly that: a grant another grantor made survives a REVOKE.
     SELECT string_agg(format('%s on %s', a.privilege_type, c.oid::regclass), ', ') INTO v_extra
