@@ -64,11 +64,17 @@ class BoundedPool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no type 
         return super().acquire(timeout=self.acquire_timeout_s if timeout is None else timeout)
 
 
+# What a server answers a new connection it refuses: class 28 (the role's password or LOGIN),
+# 42501 (CONNECT revoked), 3D000 (the database renamed or dropped), class 53 (no connection slots
+# left), 57P (shutting down, starting up). Another error at connect (a setting the server does not
+# know, 42704) is the app's own configuration: it stays what it is, a 500 with its traceback.
+_REFUSALS = ("28", "42501", "3D000", "53", "57P")
+
+
 class DatabaseRefusedConnection(ConnectionError):
-    """The recs database answered a new connection of the pool with an error (CONNECT revoked, the
-    role's password or LOGIN changed, the database renamed or dropped, no connection slots left): to
-    this app the database is unreachable, a 503 as when the server is down (an error raised inside a
-    call keeps its SQLSTATE's mapping)."""
+    """The recs database refused a new connection of the pool (_REFUSALS): to this app the database
+    is unreachable, a 503 as when the server is down (an error raised inside a call keeps its
+    SQLSTATE's mapping)."""
 
     def __init__(self, error: asyncpg.PostgresError) -> None:
         super().__init__(f"{error.sqlstate}: {error}")
@@ -81,7 +87,9 @@ async def _connect(*args: Any, **kwargs: Any) -> asyncpg.Connection:
     try:
         return await asyncpg.connect(*args, **kwargs)
     except asyncpg.PostgresError as error:
-        raise DatabaseRefusedConnection(error) from error
+        if str(error.sqlstate).startswith(_REFUSALS):
+            raise DatabaseRefusedConnection(error) from error
+        raise
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:

@@ -172,8 +172,9 @@ def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Respo
     """The database cannot be reached: fail fast with 503 and a Retry-After. A connection the
     server refused (db.DatabaseRefusedConnection) is titled by its SQLSTATE where that maps to a
     503 (53300, no connection slots left: "Database overloaded")."""
-    _database_unavailable.record("", error=repr(exc))
-    mapped = http_status_for_sqlstate(getattr(exc, "sqlstate", None))
+    sqlstate = getattr(exc, "sqlstate", None)  # a refused connection's (db.DatabaseRefusedConnection)
+    _database_unavailable.record(sqlstate or "", sqlstate=sqlstate, error=repr(exc))
+    mapped = http_status_for_sqlstate(sqlstate)
     return problem_response(
         503,
         mapped[1] if mapped and mapped[0] == 503 else "Database unavailable",

@@ -16,10 +16,11 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg import sql
 
+from service import db
 from service.app import create_app
 from service.main_reads import main_link_failed
 from service.settings import Settings
-from tests.conftest import ADMIN_AUTH, APP_PASSWORD, AUTH, RedisServer, owner_connect
+from tests.conftest import ADMIN_AUTH, APP_PASSWORD, AUTH, RECS_DB, RedisServer, owner_connect
 from tests.data import World
 
 SEGMENTS = [("f", "25-34"), ("m", "18-24"), ("f", "55+"), (None, None)]
@@ -472,6 +473,17 @@ async def test_the_recs_db_refusing_new_connections_is_a_503_not_a_500(
                 break
             await asyncio.sleep(0.2)
         assert answered.status_code == 200, answered.text
+
+
+async def test_a_connect_error_that_is_no_refusal_keeps_its_own_type(settings: Settings) -> None:
+    """Only a refusal (the role, the grant, the database, the slots, a shutdown) is the database
+    unreachable; an error of the app's own connection settings (a server setting unknown to the
+    server, 42704) stays what it is, a 500 with its traceback, not a lasting 503."""
+    with pytest.raises(asyncpg.exceptions.UndefinedObjectError):
+        await db._connect(settings.recommendations_database_url, server_settings={"no_such_setting": "1"})
+    with pytest.raises(db.DatabaseRefusedConnection) as refused:
+        await db._connect(settings.recommendations_database_url.replace(f"/{RECS_DB}", "/no_such_database"))
+    assert refused.value.sqlstate == "3D000"
 
 
 def test_the_recs_connection_lost_is_not_a_failure_of_main() -> None:
