@@ -28,8 +28,8 @@ BEGIN
         -- stamped before the newest event (a Rails server's clock behind, a late commit) keep both.
         SELECT CASE WHEN NOT r.checked THEN 'unchecked'
                     WHEN cardinality(r.item_ids) = 0 THEN '0/-'  -- service/user_pages.py: NO_FRESH_EVENTS
-                    ELSE cardinality(r.item_ids) || '/' || (SELECT max(c) FROM unnest(r.created_ats) c)::text
-                         || '/' || md5(ARRAY(SELECT e.item_id || '@' || e.created_at
+                    ELSE cardinality(r.item_ids) || '/' || coalesce((SELECT max(c) FROM unnest(r.created_ats) c)::text, '-')
+                         || '/' || md5(ARRAY(SELECT e.item_id || '@' || coalesce(e.created_at::text, '-')
                                              FROM unnest(r.item_ids, r.created_ats) e(item_id, created_at)
                                              ORDER BY 1)::text) END,
                r.checked
