@@ -13,9 +13,10 @@
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
 --   p_history (most recent synced presents read; events at the same time are sampled by a hash
 --   of the present, not by an order they do not have); p_half_life (a present's weight halves
---   every p_half_life steps back in the user's history, unsynced ones being the most recent;
---   events at the same time are one step; 0 = no fading; presents ten half-lives back, under
---   1/1000, are not read).
+--   every p_half_life steps back in the user's history, unsynced ones being the most recent; a
+--   step is a moment: events at the same time are one step, however many, and the time before
+--   them the next, so a basket of presents taken together does not push the earlier ones back by
+--   its size; 0 = no fading; moments ten half-lives back, under 1/1000, are not read).
 -- Result: (item_id, score), one row per present whose blended score is above 0, unordered.
 -- Errors: bad settings (22P02). Caller: recs.rank_collaborative.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(
@@ -30,8 +31,7 @@ WITH history AS (
                                       WHEN (recent.steps_back / p_half_life) > 1000 THEN 0
                                       ELSE 0.5 ^ (recent.steps_back / p_half_life) END AS weight
           FROM (SELECT top.item_id, top.weight, top.tie_break,
-                       rank() OVER (ORDER BY top.last_at DESC) - 1 AS steps_back
-                -- Ten half-lives back a present counts under 1/1000: the rest is not read.
+                       dense_rank() OVER (ORDER BY top.last_at DESC) - 1 AS steps_back
                 FROM (SELECT x.item_id, x.last_at, hashint4(x.item_id) AS tie_break,
                              -- Each setting a scalar subquery: read once per call (an InitPlan),
                              -- not once per row (recs.setting is PL/pgSQL: ~10 us a call).
@@ -41,9 +41,19 @@ WITH history AS (
                                                      (SELECT recs.setting('similarity_click_cap')::integer)) AS weight
                       FROM recs.interactions x
                       WHERE x.user_key = p_user_key
+                        -- Ten half-lives back a moment counts under 1/1000: what is older is not
+                        -- read. The bound is the oldest of the user's latest 10 x half-life
+                        -- moments, one index scan that stops there (where each event has a time
+                        -- of its own, as many rows as before moments were counted).
+                        AND x.last_at >= CASE WHEN p_half_life > 0 THEN
+                                (SELECT min(m.last_at)
+                                 FROM (SELECT DISTINCT y.last_at FROM recs.interactions y
+                                       WHERE y.user_key = p_user_key
+                                       ORDER BY y.last_at DESC
+                                       LIMIT least(p_history, ceil(10 * p_half_life)::integer)) m)
+                            ELSE '-infinity' END
                       ORDER BY x.last_at DESC
-                      FETCH FIRST (CASE WHEN p_half_life > 0 THEN least(p_history, ceil(10 * p_half_life)::integer)
-                                        ELSE p_history END) ROWS WITH TIES) top) recent
+                      FETCH FIRST p_history ROWS WITH TIES) top) recent
           ORDER BY recent.steps_back, recent.tie_break
           LIMIT p_history)
           UNION ALL

@@ -176,6 +176,37 @@ def test_a_short_history_is_served_by_item_neighbours_before_category_popularity
     assert result["items"] == [companion, bestseller]
 
 
+def test_a_basket_taken_together_is_one_step_back_in_the_item_score(world: World) -> None:
+    """The item score fades a present by the moments since it, not by the presents: six presents
+    liked at one time (a basket, an order, a session stamped at once) are one step, and the like
+    before them one step further back, 2^(-1/3) at a half-life of 3. Counting presents put it six
+    steps back (a quarter), so the last basket alone seeded the item neighbours."""
+    world.setting("item_learned_weight", "0")  # the similarities alone (scores scaled alike)
+    older, basket = world.present(), [world.present() for _ in range(6)]
+    with_older, with_basket = world.present(), world.present()
+    for user in world.users(3):  # the same shape on both sides: equal similarities
+        world.like(user, older)
+        world.like(user, with_older)
+    for user in world.users(3):
+        world.like(user, basket[0])
+        world.like(user, with_basket)
+    shopper = world.users(1)[0]
+    world.like(shopper, older, at=NOW - dt.timedelta(days=1))
+    for present in basket:
+        world.like(shopper, present, at=NOW)
+    world.refresh_all()
+    scores = dict(
+        world.recs.execute(
+            """SELECT i.present_id, s.score FROM recs.users u
+               CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
+               JOIN recs.items i ON i.item_id = s.item_id
+               WHERE u.user_id = %s AND i.present_id = ANY (%s)""",
+            (shopper, [with_older, with_basket]),
+        ).fetchall()
+    )
+    assert scores[with_older] / scores[with_basket] == pytest.approx(2 ** (-1 / 3))
+
+
 def test_an_unsynced_like_is_served_its_neighbours_at_once(world: World) -> None:
     taken, companion, other = world.present(), world.present(), world.present()
     for user in world.users(3):
