@@ -392,39 +392,15 @@ async def test_a_recs_table_locked_is_a_503_and_not_a_failure_of_main(
         assert after.status_code == 200 and after.json()["degraded"] is False
 
 
-async def test_the_recs_db_refusing_the_apps_credentials_is_a_503_not_a_500(
-    databases: tuple[psycopg.Connection, ...], settings: Settings
-) -> None:
-    """The app role's password changed on the recs DB before the app's URL (a rotation done in the
-    wrong order): connections the pool reopens are refused (SQLSTATE 28P01), and every request
-    was a 500 with a traceback in the log; it is the recs DB unreachable for this app, a 503 with
-    Retry-After, and the service answers again once the password matches."""
-    _, recs = databases
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        recs.execute("ALTER ROLE mysanta_app PASSWORD 'another-app-password'")
-        try:
-            recs.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE usename = 'mysanta_app' AND datname = current_database()"
-            )
-            await asyncio.sleep(1)  # the pool has seen its connections end: it reopens them
-            for _ in range(3):
-                refused = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
-                assert refused.status_code == 503, refused.text
-                assert refused.headers["retry-after"] and refused.json()["title"] == "Database unavailable"
-        finally:
-            recs.execute(f"ALTER ROLE mysanta_app PASSWORD '{APP_PASSWORD}'")
-        for _ in range(50):  # the pool reopens its connections in the background, with a backoff
-            answered = await client.post("/popular", json={"user_params": {}}, auth=AUTH)
-            if answered.status_code == 200:
-                break
-            await asyncio.sleep(0.2)
-        assert answered.status_code == 200, answered.text
-
-
-# A refusal of the pool's new connections other than the password's: (statement, its undoing, the
-# title of the 503). CONNECT revoked is SQLSTATE 42501, a role's connection limit reached 53300.
+# The recs DB refusing the pool's new connections: (statement, its undoing, the title of the 503).
+# The app role's password changed before the app's URL (a rotation done in the wrong order) is
+# SQLSTATE 28P01, CONNECT revoked 42501, the role's connection limit reached 53300.
 REFUSALS = {
+    "password-changed": (
+        "ALTER ROLE mysanta_app PASSWORD 'another-app-password'",
+        f"ALTER ROLE mysanta_app PASSWORD '{APP_PASSWORD}'",
+        "Database unavailable",
+    ),
     "connect-revoked": (
         "REVOKE CONNECT ON DATABASE {db} FROM PUBLIC, mysanta_app",
         "GRANT CONNECT ON DATABASE {db} TO mysanta_app",
@@ -442,11 +418,11 @@ REFUSALS = {
 async def test_the_recs_db_refusing_new_connections_is_a_503_not_a_500(
     databases: tuple[psycopg.Connection, ...], settings: Settings, refusal: str
 ) -> None:
-    """CONNECT on the recs database revoked from the app role (SQLSTATE 42501, permission denied), or
-    the role's connection limit reached (53300): the server refuses the connections the pool
-    reopens with the same errors a call raises, and a revoked CONNECT was a 500 with a traceback on
-    every request. A refused connection is the recs DB unreachable, a 503 with Retry-After, until the
-    grant is back."""
+    """The app role's password changed, CONNECT on the recs database revoked from it, or its
+    connection limit reached: the server refuses the connections the pool reopens with the same
+    errors a call raises, and a changed password or a revoked CONNECT was a 500 with a traceback on
+    every request. A refused connection is the recs DB unreachable, a 503 with Retry-After, and the
+    service answers again once the refusal is undone."""
     _, recs = databases
     refuse, undo, title = REFUSALS[refusal]
     db = sql.Identifier(recs.info.dbname)
