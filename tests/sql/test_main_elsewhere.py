@@ -326,38 +326,41 @@ def test_the_main_urls_query_options_reach_the_link_to_main(rails: Cluster, recs
             owner.execute("SELECT count(*) FROM main.handpicked_presents")
 
 
-def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> None:
-    """Rails' default primary keys are bigint: the script says so, rather than the first sync
-    failing with 'invalid input syntax for type uuid: "1"'."""
-    fresh_rails_database(rails, "rails_bigint")
-    bigint_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("uuid", "bigint")
-    with psycopg.connect(rails.superuser_url("rails_bigint"), autocommit=True) as conn:
-        conn.execute(bigint_schema.encode())
-        main_url = elsewhere_settings(rails, "rails_bigint").main_database_url
-        with pytest.raises(psycopg.errors.RaiseException, match=r"handpicked_presents\.id is bigint"):
-            main_grants(main_url, rails.superuser_url("rails_bigint"))
+def assert_the_reader_script_refuses(rails: Cluster, database: str, schema: list[str], message: str) -> None:
+    """On a fresh database holding schema (statements run in turn), main_grants raises message and
+    grants nothing."""
+    fresh_rails_database(rails, database)
+    with psycopg.connect(rails.superuser_url(database), autocommit=True) as conn:
+        for statement in schema:
+            conn.execute(statement.encode())
+        main_url = elsewhere_settings(rails, database).main_database_url
+        with pytest.raises(psycopg.errors.RaiseException, match=message):
+            main_grants(main_url, rails.superuser_url(database))
         granted = conn.execute(
             "SELECT count(*) FROM information_schema.column_privileges WHERE grantee = 'mysanta_main_reader'"
         ).fetchone()
     assert granted == (0,)  # nothing granted
+
+
+def test_the_reader_script_refuses_bigint_ids_naming_them(rails: Cluster) -> None:
+    """Rails' default primary keys are bigint: the script says so, rather than the first sync
+    failing with 'invalid input syntax for type uuid: "1"'."""
+    bigint_schema = DEV_MAIN_SCHEMA_FILE.read_text().replace("uuid", "bigint")
+    refused = r"handpicked_presents\.id is bigint"
+    assert_the_reader_script_refuses(rails, "rails_bigint", [bigint_schema], refused)
 
 
 def test_the_reader_script_refuses_a_money_price_naming_it(rails: Cluster) -> None:
     """Rails' PostgreSQL adapter has `t.money`: numeric in kind, but postgres_fdw reads its text,
     '$12.50', which is no number, and every sync would fail with 'invalid input syntax for type
     numeric', naming no column."""
-    fresh_rails_database(rails, "rails_money")
-    with psycopg.connect(rails.superuser_url("rails_money"), autocommit=True) as conn:
-        conn.execute(DEV_MAIN_SCHEMA_FILE.read_bytes())
-        conn.execute("ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check")
-        conn.execute("ALTER TABLE handpicked_presents ALTER price TYPE money USING price::numeric::money")
-        main_url = elsewhere_settings(rails, "rails_money").main_database_url
-        with pytest.raises(psycopg.errors.RaiseException, match=r"handpicked_presents\.price is money"):
-            main_grants(main_url, rails.superuser_url("rails_money"))
-        granted = conn.execute(
-            "SELECT count(*) FROM information_schema.column_privileges WHERE grantee = 'mysanta_main_reader'"
-        ).fetchone()
-    assert granted == (0,)  # nothing granted
+    money_schema = [
+        DEV_MAIN_SCHEMA_FILE.read_text(),
+        "ALTER TABLE handpicked_presents DROP CONSTRAINT handpicked_presents_price_check",
+        "ALTER TABLE handpicked_presents ALTER price TYPE money USING price::numeric::money",
+    ]
+    refused = r"handpicked_presents\.price is money"
+    assert_the_reader_script_refuses(rails, "rails_money", money_schema, refused)
 
 
 MANAGED_PROVIDER_SETUP = """
