@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from litestar import Request, Response, delete, post, route
@@ -23,7 +22,6 @@ EXAMPLE = {
     "kind": "dismiss",
 }
 FEEDBACK_KINDS = ("dismiss",)
-_UUID_TEXT = re.compile(UUID_PATTERN)
 UuidQuery = Annotated[
     str,
     Parameter(
@@ -69,7 +67,7 @@ def check_undo_parameters(request: Request[Any, Any, Any]) -> None:
     stops at the first): one given more than once (which one was meant is not known), a missing or
     malformed id, an unknown kind."""
     query = request.query_params
-    errors: list[dict[str, str]] = []
+    errors: list[dict[str, Any]] = []
 
     def refuse(key: str, message: str) -> None:
         errors.append({"key": key, "message": message, "source": "query"})
@@ -81,8 +79,11 @@ def check_undo_parameters(request: Request[Any, Any, Any]) -> None:
             continue
         if value is None:
             refuse(key, "is required")
-        elif _UUID_TEXT.fullmatch(value) is None:
-            refuse(key, f"must be a uuid, got {value[:64]!r}")
+            continue
+        try:
+            parse_uuid(value, key, "query")
+        except ValidationException as error:
+            errors.extend(error.extra if isinstance(error.extra, list) else [])
     kind = query.get("kind", FEEDBACK_KINDS[0])
     if "kind" not in repeated and kind not in FEEDBACK_KINDS:
         refuse("kind", f"must be one of {', '.join(FEEDBACK_KINDS)}, got {kind[:64]!r}")
