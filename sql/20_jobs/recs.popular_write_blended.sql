@@ -36,6 +36,7 @@ DECLARE
     v_users double precision;    -- N, the users counted globally
     v_rows bigint;
     v_written bigint := 0;
+    v_every_segment boolean := num_nonnulls(p_gender, p_age_group) = 0;
 BEGIN
     IF p_gender NOT IN ('m', 'f') OR p_age_group <> ALL (ARRAY(SELECT g.age_group FROM recs.age_groups() g)) THEN
         RAISE EXCEPTION 'recs.popular_write_blended: no segment % / %', p_gender, p_age_group
@@ -76,7 +77,7 @@ BEGIN
     LEFT JOIN recs.popular_items own
         ON own.gender = r.gender AND own.age_group = r.age_group AND own.item_id = c.item_id
     -- The groups of the segments written (the candidates stay those of every group, as they are).
-    WHERE num_nonnulls(p_gender, p_age_group) = 0 OR r.gender = p_gender OR r.age_group = p_age_group;
+    WHERE v_every_segment OR r.gender = p_gender OR r.age_group = p_age_group;
     CREATE UNIQUE INDEX ON popular_lifts (gender, age_group, item_id);
     ANALYZE popular_lift_candidates, popular_lifts;
 
@@ -86,7 +87,7 @@ BEGIN
     FROM (SELECT r.gender FROM popular_lift_groups r WHERE r.age_group = '*' UNION ALL SELECT '*') g
     CROSS JOIN (SELECT r.age_group FROM popular_lift_groups r WHERE r.gender = '*' UNION ALL SELECT '*') a
     WHERE (g.gender, a.age_group) <> ('*', '*')
-      AND (num_nonnulls(p_gender, p_age_group) = 0
+      AND (v_every_segment
            OR (g.gender IN (p_gender, '*') AND a.age_group IN (p_age_group, '*')));
 
     CREATE TEMP TABLE popular_blended_new ON COMMIT DROP AS
@@ -114,7 +115,7 @@ BEGIN
     PERFORM recs.job_step('popular.blended_computed');
 
     DELETE FROM recs.popular_blended p
-    WHERE (num_nonnulls(p_gender, p_age_group) = 0  -- a segment left without users goes too
+    WHERE (v_every_segment  -- a segment left without users goes too
            OR (p.gender IN (p_gender, '*') AND p.age_group IN (p_age_group, '*')))
       AND NOT EXISTS (SELECT 1 FROM popular_blended_new n
                       WHERE n.gender = p.gender AND n.age_group = p.age_group AND n.item_id = p.item_id);
