@@ -98,6 +98,12 @@ class World:
         """Change a knob in recs.settings, as a DBA would."""
         self.recs.execute("UPDATE recs.settings SET value = %s WHERE key = %s", (value, key))
 
+    def neighbours_alone(self) -> None:
+        """The neighbourhood tiers without the popularity prior: in a world of a handful of users the
+        prior (its share halving with every popularity_prior_users interactions of others behind the
+        user's presents) would rank by popularity; a test of the neighbours' own ranking turns it off."""
+        self.setting("popularity_prior_users", "0")
+
     def stale_setting(self, key: str, value: str) -> None:
         """A value the write-time check refuses, as one stored before the check existed (the
         migration that added it left stored values as they were): the trigger is bypassed."""

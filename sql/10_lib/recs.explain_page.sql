@@ -6,6 +6,9 @@
 --     item_learned_weight is above 0), those by similarity first}, each when it holds;
 --   content_based: liked_with, and category_affinity {category} when it is in the category of one
 --     of the user's recent presents;
+--   a collaborative or content-based present none of those reasons holds for was placed by the
+--     popularity prior (recs.popularity_share): popular_in_segment {level: global}, scored by its
+--     global popularity;
 --   co_liked (POST /similar): liked_with {present_ids: [the asked present]};
 --   same_category (POST /similar): same_category {category};
 --   exact, gender, age_group, global (a popularity level): popular_in_segment {level, gender,
@@ -103,14 +106,17 @@ LANGUAGE sql STABLE AS $$
                (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id AND sc.level = page.kind) AS level_score,
                (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id
                 ORDER BY array_position(ARRAY['exact', 'gender', 'age_group', 'global'], sc.level) LIMIT 1)
-                   AS best_score
+                   AS best_score,
+               (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id AND sc.level = 'global') AS global_score
         FROM page
     ),
     reasons AS (
         SELECT page.position, page.present_id,
                CASE
-                   WHEN page.kind = 'collaborative' THEN coalesce(su.score, lw.score)
-                   WHEN page.kind IN ('content_based', 'co_liked') THEN coalesce(lw.score, pop.best_score)
+                   WHEN page.kind = 'collaborative' THEN coalesce(su.score, lw.score, pop.global_score)
+                   WHEN page.kind = 'content_based' THEN coalesce(lw.score, CASE WHEN page.category IN
+                       (SELECT c.category FROM my_categories c) THEN pop.best_score ELSE pop.global_score END)
+                   WHEN page.kind = 'co_liked' THEN coalesce(lw.score, pop.best_score)
                    WHEN page.kind = 'same_category' THEN pop.best_score
                    ELSE pop.level_score
                END AS score,
@@ -128,7 +134,14 @@ LANGUAGE sql STABLE AS $$
                         THEN jsonb_build_object('code', 'same_category', 'category', page.category) END,
                    CASE WHEN page.kind IN ('exact', 'gender', 'age_group', 'global')
                         THEN jsonb_build_object('code', 'popular_in_segment', 'level', page.kind,
-                                                'gender', s.gender, 'age_group', s.age_group) END
+                                                'gender', s.gender, 'age_group', s.age_group)
+                        -- placed by the popularity prior alone (recs.popularity_share)
+                        WHEN page.kind IN ('collaborative', 'content_based') AND lw.item_id IS NULL
+                             AND (page.kind = 'collaborative' AND su.item_id IS NULL
+                                  OR page.kind = 'content_based'
+                                     AND NOT coalesce(page.category IN (SELECT c.category FROM my_categories c), false))
+                        THEN jsonb_build_object('code', 'popular_in_segment', 'level', 'global',
+                                                'gender', NULL, 'age_group', NULL) END
                ], NULL) AS list
         FROM page
         LEFT JOIN liked_with lw ON lw.item_id = page.item_id

@@ -12,17 +12,27 @@
 -- That score is blended with the item neighbours' (recs.item_neighbor_scores, "people who
 -- took your presents also took"), each scaled to its best candidate, the item share being
 -- p_item_weight (0: user neighbours only; 1: item neighbours only, as the content-based tier ranks).
+-- The blend is shrunk towards a prior, the head of the global popular ranking (its first 100
+-- presents with a score above 0, scaled to the most popular one's; a fixed head, so a page ranks
+-- as the whole ranking does whatever its depth), by p_popularity_share (recs.popularity_share:
+-- how little data backs the user's neighbourhoods; 0 reads no prior).
 -- Filters and exclusions apply before the top-N.
 -- Arguments: p_user_key; p_depth (positions wanted); p_categories, p_platforms (NULL = any),
 --   p_price_from, p_price_to, p_geo_id (as recs.matches_filters); p_exclude (item ids left out, on
 --   top of the user's own synced interactions); p_fresh (item ids of the user's unsynced
---   interactions: they feed the item neighbours' score); p_item_weight (0..1, the blend above).
--- Result: item ids, best first, at most p_depth ('{}' for a user without a pool).
+--   interactions: they feed the item neighbours' score); p_item_weight (0..1, the blend above);
+--   p_popularity_share (0..1, the prior's share; default 0 or NULL: the neighbours alone).
+-- Result: item ids, best first, at most p_depth ('{}' for a user without a pool and without a prior).
 -- Errors: none of its own. Caller: api.personalized (collaborative tier with
 --   collaborative_item_weight; content-based tier with 1).
+-- The former signature, without p_popularity_share, dropped in the same transaction as the new one
+-- is created (calls with ten arguments resolve to this one through its default).
+DROP FUNCTION IF EXISTS recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[],
+                                                integer[], double precision);
 CREATE OR REPLACE FUNCTION recs.rank_collaborative(
     p_user_key integer, p_depth integer, p_categories text[], p_platforms text[], p_price_from numeric,
-    p_price_to numeric, p_geo_id integer, p_exclude integer[], p_fresh integer[], p_item_weight double precision
+    p_price_to numeric, p_geo_id integer, p_exclude integer[], p_fresh integer[], p_item_weight double precision,
+    p_popularity_share double precision DEFAULT 0
 ) RETURNS integer[]
 LANGUAGE plpgsql STABLE
 -- One plan per session, not one per call: the query's shape does not depend on the arguments (the
@@ -44,6 +54,7 @@ DECLARE
                                              WHEN 1 / v_half_life > 1000 THEN 0
                                              ELSE 0.5 ^ (1 / v_half_life) END;
     v_item_weight double precision := p_item_weight;
+    v_share double precision := coalesce(p_popularity_share, 0);
     -- A value, not the call: recs.item_neighbor_scores is inlined, and an argument that is a call
     -- would be evaluated wherever its body names the parameter, on every row (measured: 4 of the
     -- 5 ms of a collaborative-tier ranking at the target scale).
@@ -56,9 +67,11 @@ BEGIN
         SELECT c.item_id, c.score
         FROM (
             -- Each signal scaled to its best candidate, then blended.
-            SELECT coalesce(u.item_id, b.item_id) AS item_id,
-                   (1 - v_item_weight) * coalesce(u.score / nullif(max(u.score) OVER (), 0), 0)
-                   + v_item_weight * coalesce(b.score / nullif(max(b.score) OVER (), 0), 0) AS score
+            SELECT coalesce(u.item_id, b.item_id, p.item_id) AS item_id,
+                   (1 - v_share)
+                   * ((1 - v_item_weight) * coalesce(u.score / nullif(max(u.score) OVER (), 0), 0)
+                      + v_item_weight * coalesce(b.score / nullif(max(b.score) OVER (), 0), 0))
+                   + v_share * coalesce(p.score / nullif(max(p.score) OVER (), 0), 0) AS score
             FROM (
                 SELECT liked.item_id, sum(liked.similarity * liked.vote) AS score
                 FROM (
@@ -88,6 +101,11 @@ BEGIN
             FULL JOIN (SELECT s.item_id, s.score FROM recs.item_neighbor_scores(p_user_key, p_fresh, v_history,
                                                                                  v_item_half_life) s
                        WHERE v_item_weight > 0) b ON b.item_id = u.item_id
+            -- The prior: the head of the global popular ranking (not read at a share of 0).
+            FULL JOIN (SELECT g.item_id, g.score FROM recs.popular_items g
+                       WHERE g.gender = '*' AND g.age_group = '*' AND g.score > 0 AND v_share > 0
+                       ORDER BY g.score DESC, g.item_id
+                       LIMIT 100) p ON p.item_id = coalesce(u.item_id, b.item_id)
             ORDER BY 2 DESC, 1
             OFFSET 0
         ) c
@@ -112,5 +130,5 @@ BEGIN
     RETURN v_ranked;
 END;
 $$;
-COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[], integer[], double precision) IS
-    'Collaborative ranking of one user (user-kNN with recency-weighted votes, blended with item neighbours), filtered, best first. Used by api.personalized.';
+COMMENT ON FUNCTION recs.rank_collaborative(integer, integer, text[], text[], numeric, numeric, integer, integer[], integer[], double precision, double precision) IS
+    'Collaborative ranking of one user (user-kNN with recency-weighted votes, blended with item neighbours, shrunk towards the global popular head by the popularity share), filtered, best first. Used by api.personalized.';

@@ -8,6 +8,8 @@
 --     within content_price_band_factor of theirs (recs.content_profile), ranked by popularity in
 --     the user's demographic segment (recs.rank_popular);
 --   popular (and the last top-up): the demographic popular ranking (recs.rank_popular).
+-- The first two are shrunk towards the global popular ranking by how little other users' data
+-- backs the user's presents (recs.popularity_share).
 -- A tier is computed only when the ones before it leave the page short, and leaves out what they
 -- placed: the same page as ranking every tier to the full depth and keeping each present's first
 -- tier.
@@ -60,6 +62,7 @@ DECLARE
     v_fresh integer[];
     v_exclude integer[];
     v_tier text;
+    v_popularity_share double precision := 0;  -- the popularity prior's share in the neighbours' rankings
     v_categories text[];
     v_platforms text[];
     v_content record;             -- recs.content_profile: categories, price_from, price_to
@@ -101,16 +104,21 @@ BEGIN
 
     -- The ranking down to the page's last position, tier by tier, each only while the page is short.
     IF v_offset < total_items THEN
+        IF v_tier <> 'popular' THEN
+            v_popularity_share := recs.popularity_share(v_user_key, v_fresh);
+        END IF;
         IF v_tier = 'collaborative' THEN
             v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
                                                 p_price_to, v_geo_id, v_exclude, v_fresh,
-                                                recs.setting('collaborative_item_weight')::double precision);
+                                                recs.setting('collaborative_item_weight')::double precision,
+                                                v_popularity_share);
             v_tiers := array_fill('collaborative'::text, ARRAY[cardinality(v_ranked)]);
             v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
         END IF;
         IF v_tier = 'content_based' THEN
             v_ranked := recs.rank_collaborative(v_user_key, v_depth, v_categories, v_platforms, p_price_from,
-                                                p_price_to, v_geo_id, v_exclude, v_fresh, 1);  -- items only
+                                                p_price_to, v_geo_id, v_exclude, v_fresh, 1,  -- items only
+                                                v_popularity_share);
             v_tiers := array_fill('content_based'::text, ARRAY[cardinality(v_ranked)]);
             v_levels := array_fill(NULL::text, ARRAY[cardinality(v_ranked)]);
         END IF;

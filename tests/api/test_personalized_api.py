@@ -15,7 +15,9 @@ from tests.data import World
 
 @pytest.fixture
 def shoppers(world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """A user with 3 likes, five like-minded users who liked 6 more presents, and a crowd elsewhere."""
+    """A user with 3 likes, five like-minded users who liked 6 more presents, and a crowd elsewhere;
+    the neighbours alone rank (World.neighbours_alone)."""
+    world.neighbours_alone()
     presents = [world.present(price=10 + index) for index in range(9)]
     user = world.users(1, "f", "25-34")[0]
     for present in presents[:3]:

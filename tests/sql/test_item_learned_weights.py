@@ -137,6 +137,7 @@ def test_the_solves_are_bounded_and_kept_by_incremental_runs(world: World) -> No
 def test_the_item_score_blends_similarities_and_learned_weights_by_their_share(
     world: World, share: str, expected_first: str
 ) -> None:
+    world.neighbours_alone()
     # The user took `anchor`. Three of anchor's users also took `niche`, which no one else took;
     # four took `popular`, which twenty more took alone. The similarity divides by the popularity
     # of the present it leads to and ranks niche first; each present's regression on anchor (its

@@ -162,6 +162,7 @@ def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_fro
 
 
 def test_a_short_history_is_served_by_item_neighbours_before_category_popularity(world: World) -> None:
+    world.neighbours_alone()
     taken, companion, bestseller = world.present(), world.present(), world.present()
     for user in world.users(3):  # people who took `taken` also took `companion`
         world.like(user, taken)
@@ -224,6 +225,7 @@ def test_an_unsynced_like_is_served_its_neighbours_at_once(world: World) -> None
 
 
 def test_a_neighbour_that_turns_private_or_unavailable_is_never_served(world: World) -> None:
+    world.neighbours_alone()
     taken = world.present()
     turns_private, turns_unavailable, stays = world.present(), world.present(), world.present()
     for user in world.users(4):
@@ -254,6 +256,7 @@ def test_a_neighbour_that_turns_private_or_unavailable_is_never_served(world: Wo
 def test_the_collaborative_blend_follows_its_weight(
     world: World, item_weight: str, expected_first: str
 ) -> None:
+    world.neighbours_alone()
     shared = [world.present() for _ in range(3)]
     twins_choice, co_taken = world.present(), world.present()
     user, twin = world.users(2)

@@ -107,6 +107,7 @@ def close_and_near_likers(world: World) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID
 
 @pytest.mark.parametrize(("k", "expected_first"), [(1, "close_pick"), (2, "shared_pick")])
 def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, expected_first: str) -> None:
+    world.neighbours_alone()
     user, close_pick, shared_pick = close_and_near_likers(world)
     world.setting("max_similar_users", str(k))
     world.refresh_all()
@@ -116,6 +117,7 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
 
 
 def test_a_smaller_pool_size_applies_to_the_ranking_before_the_pools_are_rebuilt(world: World) -> None:
+    world.neighbours_alone()
     user, close_pick, shared_pick = close_and_near_likers(world)
     world.setting("max_similar_users", "2")
     world.setting("collaborative_item_weight", "0")
@@ -127,6 +129,7 @@ def test_a_smaller_pool_size_applies_to_the_ranking_before_the_pools_are_rebuilt
 
 @pytest.mark.parametrize(("half_life", "expected_first"), [("0", "old_pick"), ("1", "recent_pick")])
 def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str, expected_first: str) -> None:
+    world.neighbours_alone()
     old_pick, recent_pick, x, y, z1, z2 = (world.present() for _ in range(6))
     user, close, far = world.users(3)
     for present in (x, y):
@@ -191,6 +194,7 @@ def test_the_tier_follows_the_interaction_count(world: World) -> None:
 
 
 def test_collaborative_recommends_what_neighbours_liked_and_never_what_the_user_has(world: World) -> None:
+    world.neighbours_alone()
     common = [world.present() for _ in range(3)]
     hidden_gem = world.present()  # liked by the user's neighbours only
     popular_elsewhere = world.present()
@@ -296,6 +300,7 @@ def test_a_price_filtered_total_leaves_out_the_users_and_excluded_presents_in_ra
 
 
 def test_pages_across_the_three_tiers_follow_one_ranking_without_repeats(world: World) -> None:
+    world.neighbours_alone()
     common = [world.present(category="books", price=20) for _ in range(3)]
     from_neighbours = [world.present(category="games", price=500) for _ in range(3)]
     same_category = [world.present(category="books", price=25) for _ in range(4)]

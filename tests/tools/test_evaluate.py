@@ -21,6 +21,7 @@ from tools.evaluate import (
     Item,
     Rating,
     Split,
+    apply_overrides,
     evaluate_dataset,
     format_limits,
     load_interactions,
@@ -172,6 +173,9 @@ def test_random_split_without_timestamps_is_seeded_and_takes_a_fifth(tmp_path: P
 
 
 def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...], tiny_file: Path) -> None:
+    # The neighbours alone: in a world of four users the popularity prior would rank everyone by
+    # popularity (tests/sql/test_popularity_prior.py).
+    apply_overrides(make_settings(), {"popularity_prior_users": "0"})
     report = evaluate_dataset(make_settings(), SUPERUSER.with_dbname(MAIN_DB), load_interactions(tiny_file))
     assert report["split"] | {"demographics_synced": 0} == {
         "users": 4,
