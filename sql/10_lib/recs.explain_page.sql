@@ -7,8 +7,7 @@
 --   content_based: liked_with, and category_affinity {category} when it is in the category of one
 --     of the user's recent presents;
 --   a collaborative or content-based present none of those reasons holds for was placed by the
---     popularity prior (recs.popularity_share): popular_in_segment {level: global}, scored by its
---     global popularity;
+--     popularity prior (recs.popularity_share): it is explained as the global level is;
 --   co_liked (POST /similar): liked_with {present_ids: [the asked present]};
 --   same_category (POST /similar): same_category {category};
 --   exact, gender, age_group, global (a popularity level): popular_in_segment {level, gender,
@@ -87,6 +86,19 @@ LANGUAGE sql STABLE AS $$
         SELECT DISTINCT i.category FROM mine m JOIN recs.items i ON i.item_id = m.item_id
         WHERE i.category IS NOT NULL AND m.item_id IS DISTINCT FROM p_anchor
     ),
+    placed AS (  -- how each present was placed: a neighbourhood present no neighbour and none of the
+                 -- user's categories account for was placed by the popularity prior, the global level's
+        SELECT page.item_id, page.position, page.present_id, page.category,
+               c.category IS NOT NULL AS in_my_categories,
+               CASE WHEN page.kind IN ('collaborative', 'content_based')
+                         AND NOT EXISTS (SELECT 1 FROM liked_with lw WHERE lw.item_id = page.item_id)
+                         AND NOT (page.kind = 'collaborative'
+                                  AND EXISTS (SELECT 1 FROM similar_users su WHERE su.item_id = page.item_id))
+                         AND NOT (page.kind = 'content_based' AND c.category IS NOT NULL)
+                    THEN 'global' ELSE page.kind END AS kind
+        FROM page
+        LEFT JOIN my_categories c ON c.category = page.category
+    ),
     segment AS (  -- the segment each popularity level reads
         SELECT l.level, l.gender, l.age_group
         FROM (VALUES ('exact', p_gender, p_age_group), ('gender', p_gender, '*'),
@@ -106,17 +118,14 @@ LANGUAGE sql STABLE AS $$
                (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id AND sc.level = page.kind) AS level_score,
                (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id
                 ORDER BY array_position(ARRAY['exact', 'gender', 'age_group', 'global'], sc.level) LIMIT 1)
-                   AS best_score,
-               (SELECT sc.score FROM scored sc WHERE sc.item_id = page.item_id AND sc.level = 'global') AS global_score
-        FROM page
+                   AS best_score
+        FROM placed page
     ),
     reasons AS (
         SELECT page.position, page.present_id,
                CASE
-                   WHEN page.kind = 'collaborative' THEN coalesce(su.score, lw.score, pop.global_score)
-                   WHEN page.kind = 'content_based' THEN coalesce(lw.score, CASE WHEN page.category IN
-                       (SELECT c.category FROM my_categories c) THEN pop.best_score ELSE pop.global_score END)
-                   WHEN page.kind = 'co_liked' THEN coalesce(lw.score, pop.best_score)
+                   WHEN page.kind = 'collaborative' THEN coalesce(su.score, lw.score)
+                   WHEN page.kind IN ('content_based', 'co_liked') THEN coalesce(lw.score, pop.best_score)
                    WHEN page.kind = 'same_category' THEN pop.best_score
                    ELSE pop.level_score
                END AS score,
@@ -128,22 +137,15 @@ LANGUAGE sql STABLE AS $$
                         THEN jsonb_build_object('code', 'liked_with', 'present_ids',
                                                 CASE WHEN page.kind = 'co_liked' THEN to_jsonb(ARRAY[lw.present_ids[1]])
                                                      ELSE to_jsonb(lw.present_ids) END) END,
-                   CASE WHEN page.kind = 'content_based' AND page.category IN (SELECT c.category FROM my_categories c)
+                   CASE WHEN page.kind = 'content_based' AND page.in_my_categories
                         THEN jsonb_build_object('code', 'category_affinity', 'category', page.category) END,
                    CASE WHEN page.kind = 'same_category'
                         THEN jsonb_build_object('code', 'same_category', 'category', page.category) END,
                    CASE WHEN page.kind IN ('exact', 'gender', 'age_group', 'global')
                         THEN jsonb_build_object('code', 'popular_in_segment', 'level', page.kind,
-                                                'gender', s.gender, 'age_group', s.age_group)
-                        -- placed by the popularity prior alone (recs.popularity_share)
-                        WHEN page.kind IN ('collaborative', 'content_based') AND lw.item_id IS NULL
-                             AND (page.kind = 'collaborative' AND su.item_id IS NULL
-                                  OR page.kind = 'content_based'
-                                     AND NOT coalesce(page.category IN (SELECT c.category FROM my_categories c), false))
-                        THEN jsonb_build_object('code', 'popular_in_segment', 'level', 'global',
-                                                'gender', NULL, 'age_group', NULL) END
+                                                'gender', s.gender, 'age_group', s.age_group) END
                ], NULL) AS list
-        FROM page
+        FROM placed page
         LEFT JOIN liked_with lw ON lw.item_id = page.item_id
         LEFT JOIN similar_users su ON su.item_id = page.item_id
         LEFT JOIN popularity pop ON pop.item_id = page.item_id

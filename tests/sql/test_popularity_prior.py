@@ -149,17 +149,14 @@ def test_a_page_is_the_head_of_the_whole_ranking_whatever_its_depth(world: World
     # neighbour of the user's book (liked by its other reader and two fans: 3 likes, below the
     # head) that the prior must score the same at every depth: each depth ranks the whole
     # ranking's first presents.
-    user, _, _ = a_reader_of_one_rare_book(world)
-    other_reader = world.recs.execute(
-        "SELECT u.user_id FROM recs.interactions x JOIN recs.users u USING (user_key)"
-        " JOIN recs.items i USING (item_id) WHERE i.present_id = ANY (%s) AND u.user_id <> %s LIMIT 1",
-        (world_presents_of(world, user), user),
-    ).fetchone()
-    assert other_reader is not None
+    rare, niche, second = world.present(), world.present(), world.present(category="games")
+    user, reader = world.users(2)
+    world.like(user, rare)
+    for present in (rare, niche, second):
+        world.like(reader, present)
     fans = world.users(8)
-    second = world.present(category="games")
-    for person in (other_reader[0], *fans[:2]):
-        world.like(person, second)
+    for fan in fans[:2]:
+        world.like(fan, second)
     for index in range(200):
         present = world.present(category="games")
         for fan in fans[: 1 + index % 8]:
@@ -180,13 +177,3 @@ def test_a_page_is_the_head_of_the_whole_ranking_whatever_its_depth(world: World
     assert len(whole) >= 100
     for depth in (1, 2, 3, 5, 60, 101, 120):
         assert ranked(depth) == whole[:depth]
-
-
-def world_presents_of(world: World, user: uuid.UUID) -> list[uuid.UUID]:
-    """The present ids a user interacted with (synced)."""
-    rows = world.recs.execute(
-        "SELECT i.present_id FROM recs.interactions x JOIN recs.users u USING (user_key)"
-        " JOIN recs.items i USING (item_id) WHERE u.user_id = %s",
-        (user,),
-    ).fetchall()
-    return [row[0] for row in rows]
