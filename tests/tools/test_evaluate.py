@@ -20,11 +20,13 @@ from tools.evaluate import (
     Dataset,
     Item,
     Rating,
+    Scored,
     Split,
     apply_overrides,
     evaluate_dataset,
     format_limits,
     load_interactions,
+    paired_difference,
     round_half_up_tenths,
     score,
     split,
@@ -83,6 +85,34 @@ def test_metrics_match_a_hand_computation() -> None:
     assert got.ndcg == pytest.approx(dcg / idcg)
     assert score(["a", "x"], {"a"}).ndcg == 1.0
     assert score([f"x{i}" for i in range(10)] + ["a"], {"a"}).hit == 0.0  # only the first 10 count
+
+
+def test_the_cold_start_difference_pairs_users_and_leaves_out_the_unpaired() -> None:
+    demographic, global_ = Scored(), Scored()
+    demographic.add("u1", ["a"], score(["a"], {"a"}))  # NDCG 1, a hit
+    demographic.add("u2", ["x"], score(["x"], {"a"}))  # NDCG 0, no hit
+    global_.add("u3", ["a"], score(["a"], {"a"}))  # no demographics: not paired
+    global_.add("u2", ["x", "a"], score(["x", "a"], {"a"}))  # NDCG 1 / log2(3), a hit
+    global_.add("u1", ["x", "a"], score(["x", "a"], {"a"}))
+    difference = paired_difference(demographic, global_)
+    second = 1 / math.log2(3)
+    ndcg_differences = [1 - second, -second]  # u1, u2: the means of the pairs, not of each side
+    mean = sum(ndcg_differences) / 2
+    sd = math.sqrt(sum((d - mean) ** 2 for d in ndcg_differences))
+    assert difference == {
+        "users": 2,
+        "ndcg10": round(mean, 4),
+        "ndcg10_ci95": round(1.96 * sd / math.sqrt(2), 4),
+        "hr10": -0.5,  # u1 a hit on both sides, u2 only in global's list
+        "hr10_ci95": round(1.96 * math.sqrt(0.5) / math.sqrt(2), 4),
+    }
+    assert paired_difference(Scored(), global_) == {
+        "users": 0,
+        "ndcg10": None,
+        "ndcg10_ci95": None,
+        "hr10": None,
+        "hr10_ci95": None,
+    }
 
 
 def test_temporal_split_keeps_ratings_before_the_first_test_like(tiny_file: Path) -> None:
@@ -219,6 +249,7 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
     assert cold["demographic"] == {"users": 0, "ndcg10": None, "hr10": None}
     global_ndcg = (1 + 3 / math.log2(7)) / 4
     assert cold["global"] == {"users": 4, "ndcg10": round(global_ndcg, 4), "hr10": 1.0}
+    assert report["cold_start_difference"]["users"] == 0  # no demographics in a generic file
     assert report["seen_items_recommended"] == 0
     # The references on the same split. Popularity (train likes): a, c, k, then q; u1 gets q, u2..u4 have
     # seen all four and get nothing (z and s have no train like). User-kNN: u1's neighbours vote q, u2's
@@ -232,6 +263,13 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
         assert report["tier_references"]["content_based"][name]["ndcg10"] == 0.0
         assert report["tier_references"]["popular"][name]["users"] == 0
     assert report["references_skipped"] == {}
+    # Paired with popularity's lists for the same users: u1 a hit at rank 1 on both sides; u2..u4 a
+    # hit at rank 2 against none.
+    no_difference = {"ndcg10": 0.0, "ndcg10_ci95": 0.0, "hr10": 0.0, "hr10_ci95": 0.0}
+    assert report["tier_minus_popularity"] == {
+        "collaborative": {"users": 1} | no_difference,
+        "content_based": {"users": 3} | no_difference | {"ndcg10": round(ndcg_rank2, 4), "hr10": 1.0},
+    }
     assert report["product_to_ease_ndcg10"] == round(overall["ndcg10"] / 0.25, 3)
     # The similarity job read all of it: whole histories (u2..u4: a, c, k, q), every user of a present.
     limits = report["limits"]
