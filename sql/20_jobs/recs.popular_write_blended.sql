@@ -6,12 +6,13 @@
 -- with u_i and U_i its interacting users in the group and globally (recs.popular_items.users, all
 -- time) and b = popular_lift_prior_users: what the group gave it over what it would give at the
 -- global rate, shrunk towards 1 by a prior of b users (empirical Bayes, gamma-Poisson; 1 when there
--- is no evidence at all). A segment ranks i by its global (decayed) score times the lifts of its
--- groups: G_i × L_i(gender) for a gender, G_i × L_i(age group) for an age group, and
--- G_i × L_i(gender) × L_i(age group) for every combination of a gender and an age group (naive
--- Bayes: the two groups' evidence combined as if independent, whatever the size of the cell they
--- share). The global score brings recency; the lifts, counted in users over all time, a group's
--- lasting taste, so a present a group took little to keeps its global place. Candidates: the
+-- is no evidence at all), raised to the power e = popular_lift_exponent (above 1 sharpens it). A
+-- segment ranks i by its global (decayed) score times the lifts of its groups: G_i × L_i(gender)^e
+-- for a gender, G_i × L_i(age group)^e for an age group, and G_i × (L_i(gender) × L_i(age group))^e
+-- for every combination of a gender and an age group (naive Bayes: the two groups' evidence
+-- combined as if independent, whatever the size of the cell they share). The global score brings
+-- recency; the lifts, counted in users over all time, a group's lasting taste, so a present a
+-- group took little to keeps its global place. Candidates: the
 -- global first popular_segment_depth presents and each group's first as many by its own score
 -- (every present scored in every segment); the first popular_segment_depth of each segment are
 -- kept. The work is bounded by segments × groups × depth, whatever the catalogue; only rows that
@@ -33,6 +34,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_depth integer := recs.setting('popular_segment_depth')::integer;
     v_prior double precision := recs.setting('popular_lift_prior_users')::double precision;  -- b
+    v_exponent double precision := recs.setting('popular_lift_exponent')::double precision;  -- e
     v_users double precision;    -- N, the users counted globally
     v_rows bigint;
     v_written bigint := 0;
@@ -70,7 +72,7 @@ BEGIN
     CREATE TEMP TABLE popular_lifts ON COMMIT DROP AS
     SELECT r.gender, r.age_group, c.item_id,
            CASE WHEN c.users * r.users / v_users + v_prior > 0
-                THEN (coalesce(own.users, 0) + v_prior) / (c.users * r.users / v_users + v_prior)
+                THEN ((coalesce(own.users, 0) + v_prior) / (c.users * r.users / v_users + v_prior)) ^ v_exponent
                 ELSE 1 END AS lift
     FROM popular_lift_groups r
     CROSS JOIN popular_lift_candidates c
@@ -144,4 +146,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.popular_write_blended(text, text) IS
-    'Popularity job: each segment''s served ranking (recs.popular_blended), the global score x the present''s lifts in its gender and its age group (users, each shrunk towards 1 by popular_lift_prior_users), from the global and the groups'' top popular_segment_depth; only differing rows written.';
+    'Popularity job: each segment''s served ranking (recs.popular_blended), the global score x the present''s lifts in its gender and its age group (users, each shrunk towards 1 by popular_lift_prior_users, raised to popular_lift_exponent), from the global and the groups'' top popular_segment_depth; only differing rows written.';

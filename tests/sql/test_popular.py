@@ -752,6 +752,7 @@ def test_a_small_group_borrows_from_global_and_a_large_one_keeps_its_own(world: 
     for user in world.users(50, "m", "45-54"):  # everyone else likes the global hit
         world.like(user, global_hit)
     world.setting("min_segment_users", "1")
+    world.setting("popular_lift_exponent", "1")  # the lifts as they are (the exponent: the test below)
     world.setting("popular_lift_prior_users", "0")  # groups alone: each its own first
     world.refresh()
     assert popular("f", "25-34")["items"][0] == own_small
@@ -800,8 +801,9 @@ def test_a_group_below_min_segment_users_leaves_its_levels_out(world: World) -> 
 
 def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) -> None:
     """Pages of a segment equal the brute-force ranking by the global score x the shrunk lifts of its
-    gender and its age group, G (u_g + b) / (U n_g / N + b) (u_a + b) / (U n_a / N + b) (a catalogue
-    within popular_segment_depth: every present is a candidate)."""
+    gender and its age group, each raised to the exponent e, G ((u_g + b) / (U n_g / N + b))^e
+    ((u_a + b) / (U n_a / N + b))^e (a catalogue within popular_segment_depth: every present is a
+    candidate)."""
     presents = [world.present(price=5 + n, category=("books", "toys")[n % 3 == 0]) for n in range(60)]
     cells = (("f", "25-34", 8), ("m", "25-34", 25), ("f", "55+", 14))
     for number, (gender, group, count) in enumerate(cells):
@@ -825,15 +827,20 @@ def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) 
     everyone = sizes[("*", "*")]
     # The cells above, a gender and an age group alone, and a cell nobody is in (m, 55+).
     segments = [(gender, group) for gender, group, _ in cells] + [("m", None), (None, "55+"), ("m", "55+")]
-    for prior in (0.0, 3.0, 20.0):
+    for prior, exponent in ((0.0, 1.0), (3.0, 1.0), (20.0, 1.0), (20.0, 1.5), (3.0, 2.5)):
         world.setting("popular_lift_prior_users", str(prior))
+        world.setting("popular_lift_exponent", str(exponent))
         world.refresh()
         for gender, group in segments:
 
-            def lift(present: uuid.UUID, key: tuple[str, str], b: float = prior) -> float:
+            def lift(
+                present: uuid.UUID, key: tuple[str, str], b: float = prior, e: float = exponent
+            ) -> float:
                 total, n = users[("*", "*")][present], sizes[key]
                 denominator = total * n / everyone + b  # the job's arithmetic, in its order
-                return (users.get(key, {}).get(present, 0) + b) / denominator if denominator > 0 else 1.0
+                return (
+                    ((users.get(key, {}).get(present, 0) + b) / denominator) ** e if denominator > 0 else 1.0
+                )
 
             def blended(present: uuid.UUID) -> tuple[float, int]:
                 by_gender = lift(present, (gender, "*")) if gender else 1.0  # noqa: B023
@@ -851,7 +858,13 @@ def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) 
                 )
                 for page in (1, 3):
                     got = popular(gender, group, price_to=price_to, category=category, page=page, limit=7)
-                    assert got["items"] == expected[(page - 1) * 7 : page * 7], (prior, gender, group, page)
+                    assert got["items"] == expected[(page - 1) * 7 : page * 7], (
+                        prior,
+                        exponent,
+                        gender,
+                        group,
+                        page,
+                    )
 
 
 def test_the_blended_rankings_of_one_users_segments_are_written_as_a_whole_run_writes_them(
