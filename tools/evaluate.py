@@ -485,7 +485,8 @@ def _popular(
 
 def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) -> dict[str, Any]:
     """Split, load train into the (empty, migrated) databases of settings, refresh, score every user, and
-    score the reference baselines on the same split (overall and for the users of each tier)."""
+    score the reference baselines on the same split (overall and for the users of each tier, with
+    each tier's paired difference from popularity)."""
     from tools.references import reference_lists, summarize_references
 
     data = split(dataset)
@@ -643,8 +644,9 @@ def format_difference(label: str, difference: dict[str, Any]) -> str:
 
 
 def format_table(report: dict[str, Any]) -> str:
-    """The metrics as a fixed-width text table: the product, cold start, the references beside it, and per
-    tier the references' NDCG@10 / HR@10 on the users that tier served."""
+    """The metrics as a fixed-width text table: the product, cold start, the references beside it, per
+    tier the references' NDCG@10 / HR@10 on the users that tier served, and the paired differences
+    (cold start demographic minus global, each tier minus popularity)."""
     counts = report["split"]
     lines = [
         f"dataset {report['dataset']}: {counts['users']:,} users, {counts['test_likes']:,} test likes, "

@@ -6,13 +6,13 @@
 -- with u_i and U_i its interacting users in the group and globally (recs.popular_items.users, all
 -- time) and b = popular_lift_prior_users: what the group gave it over what it would give at the
 -- global rate, shrunk towards 1 by a prior of b users (empirical Bayes, gamma-Poisson; 1 when there
--- is no evidence at all), raised to the power e = popular_lift_exponent (above 1 sharpens it). A
--- segment ranks i by its global (decayed) score times the lifts of its groups: G_i × L_i(gender)^e
--- for a gender, G_i × L_i(age group)^e for an age group, and G_i × (L_i(gender) × L_i(age group))^e
--- for every combination of a gender and an age group (naive Bayes: the two groups' evidence
--- combined as if independent, whatever the size of the cell they share). The global score brings
--- recency; the lifts, counted in users over all time, a group's lasting taste, so a present a
--- group took little to keeps its global place. Candidates: the
+-- is no evidence at all). A segment ranks i by its global (decayed) score times the lifts of its
+-- groups, each raised to e = popular_lift_exponent (above 1 the groups weigh more against the
+-- global score): G_i × L_i(gender)^e for a gender, G_i × L_i(age group)^e for an age group, and
+-- G_i × (L_i(gender) × L_i(age group))^e for every combination of a gender and an age group (naive
+-- Bayes: the two groups' evidence combined as if independent, whatever the size of the cell they
+-- share). The global score brings recency; the lifts, counted in users over all time, a group's
+-- lasting taste, so a present a group took little to keeps its global place. Candidates: the
 -- global first popular_segment_depth presents and each group's first as many by its own score
 -- (every present scored in every segment); the first popular_segment_depth of each segment are
 -- kept. The work is bounded by segments × groups × depth, whatever the catalogue; only rows that

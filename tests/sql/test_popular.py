@@ -752,7 +752,9 @@ def test_a_small_group_borrows_from_global_and_a_large_one_keeps_its_own(world: 
     for user in world.users(50, "m", "45-54"):  # everyone else likes the global hit
         world.like(user, global_hit)
     world.setting("min_segment_users", "1")
-    world.setting("popular_lift_exponent", "1")  # the lifts as they are (the exponent: the test below)
+    world.setting(
+        "popular_lift_exponent", "1"
+    )  # the lifts as they are (the exponent: the exact-ranking test)
     world.setting("popular_lift_prior_users", "0")  # groups alone: each its own first
     world.refresh()
     assert popular("f", "25-34")["items"][0] == own_small
@@ -827,7 +829,7 @@ def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) 
     everyone = sizes[("*", "*")]
     # The cells above, a gender and an age group alone, and a cell nobody is in (m, 55+).
     segments = [(gender, group) for gender, group, _ in cells] + [("m", None), (None, "55+"), ("m", "55+")]
-    for prior, exponent in ((0.0, 1.0), (3.0, 1.0), (20.0, 1.0), (20.0, 1.5), (3.0, 2.5)):
+    for prior, exponent in ((0.0, 1.0), (3.0, 1.0), (20.0, 1.0), (20.0, 1.5), (3.0, 2.5), (3.0, 0.0)):
         world.setting("popular_lift_prior_users", str(prior))
         world.setting("popular_lift_exponent", str(exponent))
         world.refresh()
@@ -856,6 +858,8 @@ def test_the_lifted_ranking_is_exact_under_filters_and_deep_pages(world: World) 
                     ),
                     key=blended,
                 )
+                if exponent == 0:  # every lift counts 1: the global ranking, whatever the segment
+                    assert expected[:7] == popular(price_to=price_to, category=category, limit=7)["items"]
                 for page in (1, 3):
                     got = popular(gender, group, price_to=price_to, category=category, page=page, limit=7)
                     assert got["items"] == expected[(page - 1) * 7 : page * 7], (

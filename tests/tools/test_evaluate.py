@@ -91,12 +91,13 @@ def test_the_cold_start_difference_pairs_users_and_leaves_out_the_unpaired() -> 
     demographic, global_ = Scored(), Scored()
     demographic.add("u1", ["a"], score(["a"], {"a"}))  # NDCG 1, a hit
     demographic.add("u2", ["x"], score(["x"], {"a"}))  # NDCG 0, no hit
+    demographic.add("u4", ["a"], score(["a"], {"a"}))  # not on the other side: not paired
     global_.add("u3", ["a"], score(["a"], {"a"}))  # no demographics: not paired
     global_.add("u2", ["x", "a"], score(["x", "a"], {"a"}))  # NDCG 1 / log2(3), a hit
     global_.add("u1", ["x", "a"], score(["x", "a"], {"a"}))
     difference = paired_difference(demographic, global_)
     second = 1 / math.log2(3)
-    ndcg_differences = [1 - second, -second]  # u1, u2: the means of the pairs, not of each side
+    ndcg_differences = [1 - second, -second]  # u1, u2 paired by user, not by position
     mean = sum(ndcg_differences) / 2
     sd = math.sqrt(sum((d - mean) ** 2 for d in ndcg_differences))
     assert difference == {
