@@ -88,7 +88,7 @@ def _tune(args: argparse.Namespace) -> None:
     try:
         path = run_tuning(
             args.superuser_url, load_settings(), datasets_dir, grid, args.main_db, args.recs_db,
-            dataset=dataset,
+            dataset=dataset, validation_depth=args.validation_depth,
         )  # fmt: skip
     except ValueError as error:
         print(f"tune: {error}", file=sys.stderr)
@@ -212,6 +212,11 @@ def main(argv: list[str] | None = None) -> None:
     tune.add_argument(
         "--dataset", default=os.environ.get("DATASET") or None,
         help="tune on this user,item,weight[,timestamp] file's validation split instead of the suite's",
+    )  # fmt: skip
+    tune.add_argument(
+        "--validation-depth", type=int, default=1, metavar="N",
+        help="split the train data N times (2: the second validation split, the validation split's train"
+        " split split again, to confirm a choice on a second look)",
     )  # fmt: skip
     tune.add_argument("--datasets-dir", default=os.environ.get("DATASETS_DIR") or None)
     tune.add_argument("--superuser-url", default=os.environ.get("POSTGRES_SUPERUSER_URL"))

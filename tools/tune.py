@@ -72,9 +72,13 @@ def tune_dataset(
     main_db: str,
     recs_db: str,
     echo: Callable[[str], None],
+    validation_depth: int = 1,
 ) -> list[dict[str, Any]]:
-    """The validation split of one dataset loaded once; each combination set, refreshed and scored."""
-    dataset = validation_dataset(load_dataset(path))
+    """The validation split of one dataset (split validation_depth times: 2 is the validation split's
+    train split, split again) loaded once; each combination set, refreshed and scored."""
+    dataset = load_dataset(path)
+    for _ in range(validation_depth):
+        dataset = validation_dataset(dataset)
     data = split(dataset)
     target = recreate_databases(superuser_url, settings, main_db, recs_db)
     with psycopg.connect(parse_pg_url(superuser_url).with_dbname(main_db)) as main:
@@ -117,13 +121,20 @@ def run_tuning(
     results_dir: Path = RESULTS_DIR,
     echo: Callable[[str], None] = print,
     dataset: Path | None = None,
+    validation_depth: int = 1,
 ) -> Path:
-    """The suite's validation splits (or `dataset`'s alone) through every combination; writes tuning.json."""
+    """The suite's validation splits (or `dataset`'s alone) through every combination; writes tuning.json.
+    validation_depth 2 tunes on the second validation splits (each validation split's train split, split
+    again): a second look whose test likes come earlier still. ValueError for a depth below 1."""
+    if validation_depth < 1:
+        raise ValueError(f"the validation depth must be 1 or more, got {validation_depth}")
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mysanta-tune-") as scratch:
         if dataset is not None:
-            rows += tune_dataset(superuser_url, settings, dataset, grid, main_db, recs_db, echo)
+            rows += tune_dataset(
+                superuser_url, settings, dataset, grid, main_db, recs_db, echo, validation_depth
+            )
         for entry in SUITE if dataset is None else ():
             source = locate(entry, datasets_dir)
             if source is None:
@@ -132,11 +143,14 @@ def run_tuning(
             path = source
             if entry.like_offset is not None:
                 path = write_interactions(source, Path(scratch) / f"{entry.name}.csv", entry.like_offset)
-            rows += tune_dataset(superuser_url, settings, path, grid, main_db, recs_db, echo)
+            rows += tune_dataset(
+                superuser_url, settings, path, grid, main_db, recs_db, echo, validation_depth
+            )
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / "tuning.json"
     report = {
         "grid": grid,
+        "validation_depth": validation_depth,
         "rows": rows,
         "seconds": round(time.perf_counter() - started, 1),
         "commit": git_commit(),

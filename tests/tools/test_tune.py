@@ -12,6 +12,7 @@ from psycopg import sql
 
 from service.dsn import parse_pg_url
 from tests.conftest import SUPERUSER_URL, make_settings
+from tools.evaluate import load_interactions, split, validation_dataset
 from tools.tune import combinations, parse_grid, run_tuning
 
 TUNE_DBS = ("test_tune_main", "test_tune_recs")
@@ -120,3 +121,29 @@ def test_a_file_given_is_tuned_on_alone(tmp_path: Path, tune_databases: tuple[st
         ("plays-validation", {"max_similar_users": "20"}),
     ]
     assert len(shown) == 2 and all(line.startswith("plays-validation") for line in shown)
+
+
+def test_a_second_validation_split_is_the_validation_splits_train_split_split_again(
+    tmp_path: Path, tune_databases: tuple[str, str]
+) -> None:
+    rows = [
+        f"{user}\t{item}\t{1 if (user * item) % 4 else -1}" for user in range(1, 16) for item in range(1, 13)
+    ]
+    file = tmp_path / "plays.tsv"
+    file.write_text("user\titem\tweight\n" + "\n".join(rows) + "\n")
+    suite = filmtrust_dir(tmp_path / "suite")
+    path = run_tuning(
+        SUPERUSER_URL, make_settings(), suite, {"max_similar_users": ["5"]},
+        *tune_databases, tmp_path / "results", echo=lambda _: None, dataset=file, validation_depth=2,
+    )  # fmt: skip
+    report = json.loads(path.read_text())
+    assert report["validation_depth"] == 2
+    assert [row["dataset"] for row in report["rows"]] == ["plays-validation-validation"]
+    # What it loaded: the train likes of the validation split of the validation split.
+    twice = validation_dataset(validation_dataset(load_interactions(file)))
+    with psycopg.connect(parse_pg_url(SUPERUSER_URL).with_dbname(tune_databases[0])) as main:
+        loaded = main.execute("SELECT count(*) FROM handpicked_likes").fetchone()
+    assert loaded == (sum(rating.liked for rating in split(twice).train),)
+    with pytest.raises(ValueError, match="validation depth"):
+        run_tuning(SUPERUSER_URL, make_settings(), suite, {}, *tune_databases,
+                   tmp_path / "refused", dataset=file, validation_depth=0)  # fmt: skip
