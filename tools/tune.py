@@ -125,7 +125,8 @@ def run_tuning(
 ) -> Path:
     """The suite's validation splits (or `dataset`'s alone) through every combination; writes tuning.json.
     validation_depth 2 tunes on the second validation splits (each validation split's train split, split
-    again): a second look whose test likes come earlier still. ValueError for a depth below 1."""
+    again): a second look, on less train data (and, on a temporal split, earlier test likes). ValueError
+    for a depth below 1."""
     if validation_depth < 1:
         raise ValueError(f"the validation depth must be 1 or more, got {validation_depth}")
     started = time.perf_counter()
