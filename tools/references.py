@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tools.evaluate import Dataset, K, Split, id_key, score, summarize
+from tools.evaluate import Dataset, K, Split, id_key, rescored, summarize
 
 NEIGHBOURS = (20, 50)  # user-kNN: the K most similar users vote
 EASE_LAMBDA = 200.0
@@ -199,6 +199,6 @@ def summarize_references(
     """summarize() of each reference method over the given evaluated users."""
     summaries = {}
     for name, lists in references.lists.items():
-        scores = [score(lists[user], data.test[user]) for user in users]
-        summaries[name] = summarize(scores, [lists[user] for user in users], catalogue)
+        scored = rescored(users, lists, data)
+        summaries[name] = summarize(scored.scores, scored.lists, catalogue)
     return summaries
