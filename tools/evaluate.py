@@ -366,11 +366,21 @@ class Scored:
         self.scores.append(user_score)
 
 
+@dataclass
+class Served:
+    """One scoring's per-user results: everyone, by the tier that served them, and the cold start."""
+
+    overall: Scored
+    tiers: dict[str, Scored]
+    demographic: Scored
+    global_: Scored
+
+
 def score_users(
     app: psycopg.Connection, owner: psycopg.Connection, dataset: Dataset, data: Split
-) -> tuple[dict[str, Any], dict[str, Scored]]:
+) -> tuple[dict[str, Any], Served]:
     """api.personalized for every evaluated user (by tier) and api.popular for the cold-start comparison
-    (score_cold_start, as the owner); also each tier's users and their scores."""
+    (score_cold_start, as the owner); also the per-user scores behind the summaries (Served)."""
     item_of = {present_uuid(item.item): item.item for item in dataset.items}
     seen: dict[str, set[str]] = defaultdict(set)
     for rating in data.train:
@@ -406,7 +416,7 @@ def score_users(
         "cold_start_difference": paired_difference(demographic, global_),
         "seen_items_recommended": seen_recommended,
     }
-    return result, tiers
+    return result, Served(overall, tiers, demographic, global_)
 
 
 def paired_difference(first: Scored, second: Scored) -> dict[str, Any]:
@@ -505,12 +515,12 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
     result["references"] = summarize_references(references, data, sorted(data.test, key=id_key), catalogue)
     result["tier_references"] = {
         tier: summarize_references(references, data, scored.users, catalogue)
-        for tier, scored in served.items()
+        for tier, scored in served.tiers.items()
     }
     popularity = references.lists.get("popularity", {})
     result["tier_minus_popularity"] = {
         tier: paired_difference(scored, rescored(scored.users, popularity, data))
-        for tier, scored in served.items()
+        for tier, scored in served.tiers.items()
         if scored.users and popularity
     }
     result["references_skipped"] = references.skipped
@@ -629,9 +639,9 @@ def git_commit() -> str | None:
     return done.stdout.strip()
 
 
-def number(value: float | None) -> str:
-    """A metric with three decimals, or - when there is none."""
-    return "-" if value is None else f"{value:.3f}"
+def number(value: float | None, digits: int = 3) -> str:
+    """A metric with three decimals (or digits), or - when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def format_difference(label: str, difference: dict[str, Any]) -> str:

@@ -17,11 +17,14 @@ from service.jobs import run_jobs
 from service.settings import Settings
 from tools.evaluate import (
     RESULTS_DIR,
+    Served,
     apply_overrides,
+    format_difference,
     git_commit,
     load_dataset,
     load_train,
     number,
+    paired_difference,
     recreate_databases,
     score_users,
     split,
@@ -64,6 +67,18 @@ def scores_of(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def versus_first(now: Served, first: Served) -> dict[str, Any]:
+    """A combination minus the first one of its dataset, per user on the same users (paired_difference):
+    overall, and the demographic cold start where the dataset has demographics (else None). Whether a
+    setting moves a metric by more than the noise of its users."""
+    return {
+        "overall": paired_difference(now.overall, first.overall),
+        "cold_demographic": paired_difference(now.demographic, first.demographic)
+        if first.demographic.users
+        else None,
+    }
+
+
 def tune_dataset(
     superuser_url: str,
     settings: Settings,
@@ -75,7 +90,8 @@ def tune_dataset(
     validation_depth: int = 1,
 ) -> list[dict[str, Any]]:
     """The validation split of one dataset (split validation_depth times: 2 is the validation split's
-    train split, split again) loaded once; each combination set, refreshed and scored."""
+    train split, split again) loaded once; each combination set, refreshed and scored, and every one
+    after the first compared with the first, paired by user (versus_first)."""
     dataset = load_dataset(path)
     for _ in range(validation_depth):
         dataset = validation_dataset(dataset)
@@ -84,6 +100,7 @@ def tune_dataset(
     with psycopg.connect(parse_pg_url(superuser_url).with_dbname(main_db)) as main:
         load_train(main, dataset, data.train)
     rows = []
+    first: Served | None = None
     with (
         psycopg.connect(target.recommendations_database_url, autocommit=True) as app,
         psycopg.connect(target.recommendations_owner_database_url, autocommit=True) as owner,
@@ -92,22 +109,34 @@ def tune_dataset(
         for combination in combinations(grid):
             apply_overrides(target, combination)
             run_jobs(target)
-            result, _ = score_users(app, owner, dataset, data)
+            result, served = score_users(app, owner, dataset, data)
             row = {"dataset": dataset.name, "settings": combination} | scores_of(result)
+            if first is None:
+                first = served
+            else:
+                row["versus_first"] = versus_first(served, first)
             rows.append(row)
             echo(format_row(row))
+            for label, difference in row.get("versus_first", {}).items():
+                if difference is not None:
+                    echo(f"  {format_difference(f'{label} minus the first combination', difference)}")
     return rows
 
 
 def format_row(row: dict[str, Any]) -> str:
-    """One line: dataset, settings, overall NDCG/HR, per tier, cold start."""
-    tiers = " ".join(f"{tier}={number(value)}" for tier, value in sorted(row["tiers"].items()))
+    """One line: dataset, settings, overall NDCG/HR, per tier, cold start (four decimals: what separates
+    settings on a validation split is often in the fourth)."""
+
+    def shown(value: float | None) -> str:
+        return number(value, 4)
+
+    tiers = " ".join(f"{tier}={shown(value)}" for tier, value in sorted(row["tiers"].items()))
     demographic, global_ = row["cold_demographic"], row["cold_global"]
     settings = " ".join(f"{key}={value}" for key, value in row["settings"].items()) or "(defaults)"
     return (
-        f"{row['dataset']:<34} {settings:<60} NDCG {number(row['ndcg10'])} HR {number(row['hr10'])}  {tiers}"
-        f"  cold demo {number(demographic[0])}/{number(demographic[1])}"
-        f" global {number(global_[0])}/{number(global_[1])}"
+        f"{row['dataset']:<34} {settings:<60} NDCG {shown(row['ndcg10'])} HR {shown(row['hr10'])}  {tiers}"
+        f"  cold demo {shown(demographic[0])}/{shown(demographic[1])}"
+        f" global {shown(global_[0])}/{shown(global_[1])}"
     )
 
 

@@ -79,7 +79,17 @@ def test_each_combination_is_scored_on_the_validation_split(
     for row in report["rows"]:
         assert 0 <= row["ndcg10"] <= row["hr10"] <= 1 and row["tiers"]
     assert shown[0].startswith("tune: movielens-100k skipped")
-    assert "filmtrust-validation" in shown[-1] and "collaborative_item_weight=1" in shown[-1]
+    assert "filmtrust-validation" in shown[-2] and "collaborative_item_weight=1" in shown[-2]
+    # The second combination against the first, paired over the same users: the mean of the per-user
+    # differences is the difference of the means (each rounded to four decimals).
+    first, second = report["rows"]
+    assert "versus_first" not in first
+    overall = second["versus_first"]["overall"]
+    assert overall["users"] > 0 and overall["ndcg10_ci95"] >= 0
+    assert overall["ndcg10"] == pytest.approx(second["ndcg10"] - first["ndcg10"], abs=2e-4)
+    assert overall["hr10"] == pytest.approx(second["hr10"] - first["hr10"], abs=2e-4)
+    assert second["versus_first"]["cold_demographic"] is None  # no demographics in FilmTrust
+    assert shown[-1].startswith(f"  overall minus the first combination, paired over {overall['users']} ")
     # The recs database holds the last combination's settings, set as a DBA would.
     with psycopg.connect(parse_pg_url(SUPERUSER_URL).with_dbname(tune_databases[1])) as recs:
         assert recs.execute(
@@ -120,7 +130,7 @@ def test_a_file_given_is_tuned_on_alone(tmp_path: Path, tune_databases: tuple[st
         ("plays-validation", {"max_similar_users": "5"}),
         ("plays-validation", {"max_similar_users": "20"}),
     ]
-    assert len(shown) == 2 and all(line.startswith("plays-validation") for line in shown)
+    assert [line.split()[0] for line in shown] == ["plays-validation", "plays-validation", "overall"]
 
 
 def test_a_second_validation_split_is_the_validation_splits_train_split_split_again(
@@ -147,3 +157,55 @@ def test_a_second_validation_split_is_the_validation_splits_train_split_split_ag
     with pytest.raises(ValueError, match="validation depth"):
         run_tuning(SUPERUSER_URL, make_settings(), suite, {}, *tune_databases,
                    tmp_path / "refused", dataset=file, validation_depth=0)  # fmt: skip
+
+
+def movielens_dir(root: Path) -> Path:
+    """A small MovieLens-100K-shaped directory: 16 users of both genders and three age groups, 12
+    films in two genres, ratings from a fixed pattern at increasing times."""
+    directory = root / "movielens-100k"
+    directory.mkdir(parents=True)
+    (directory / "u.genre").write_text("Comedy|0\nDrama|1\n")
+    (directory / "u.item").write_text(
+        "".join(f"{item}|Film {item}|||x|{item % 2}|{1 - item % 2}\n" for item in range(1, 13))
+    )
+    (directory / "u.user").write_text(
+        "".join(f"{user}|{(20, 30, 50)[user % 3]}|{'MF'[user % 2]}|other|00000\n" for user in range(1, 17))
+    )
+    ratings = [
+        f"{user}\t{item}\t{1 + (user * 5 + item * 3 + user % 2 * item) % 5}\t{880000000 + user * 99 + item}"
+        for user in range(1, 17)
+        for item in range(1, 13)
+        if (user + item) % 4
+    ]
+    (directory / "u.data").write_text("\n".join(ratings) + "\n")
+    return directory
+
+
+def test_each_combination_is_paired_with_the_first_overall_and_in_the_demographic_cold_start(
+    tmp_path: Path, tune_databases: tuple[str, str]
+) -> None:
+    shown: list[str] = []
+    grid = {
+        "popular_lift_prior_users": ["0"],  # every group's own taste, unshrunk
+        "min_segment_users": ["1"],  # and served, however small
+        "popular_lift_exponent": ["0", "4"],
+        "collaborative_item_weight": ["0", "1"],
+    }
+    path = run_tuning(
+        SUPERUSER_URL, make_settings(), tmp_path / "suite", grid, *tune_databases, tmp_path / "results",
+        echo=shown.append, dataset=movielens_dir(tmp_path),
+    )  # fmt: skip
+    first, *others = json.loads(path.read_text())["rows"]
+    assert len(others) == 3 and "versus_first" not in first
+    moved = set()
+    for row in others:
+        overall, cold = row["versus_first"]["overall"], row["versus_first"]["cold_demographic"]
+        assert overall["ndcg10"] == pytest.approx(row["ndcg10"] - first["ndcg10"], abs=2e-4)
+        assert cold["users"] > 0
+        for metric, place in (("ndcg10", 0), ("hr10", 1)):
+            moved_by = row["cold_demographic"][place] - first["cold_demographic"][place]
+            assert cold[metric] == pytest.approx(moved_by, abs=2e-4)
+        moved |= {key for key, difference in (("overall", overall), ("cold", cold)) if difference["ndcg10"]}
+    # The grid moves both: the item share the personalised lists, the exponent the segments' lists.
+    assert moved == {"overall", "cold"}
+    assert sum("cold_demographic minus the first combination" in line for line in shown) == 3
