@@ -640,7 +640,7 @@ def git_commit() -> str | None:
 
 
 def number(value: float | None, digits: int = 3) -> str:
-    """A metric with three decimals (or digits), or - when there is none."""
+    """A metric with `digits` decimals (three by default), or - when there is none."""
     return "-" if value is None else f"{value:.{digits}f}"
 
 

@@ -117,9 +117,8 @@ def tune_dataset(
                 row["versus_first"] = versus_first(served, first)
             rows.append(row)
             echo(format_row(row))
-            for label, difference in row.get("versus_first", {}).items():
-                if difference is not None:
-                    echo(f"  {format_difference(f'{label} minus the first combination', difference)}")
+            for line in format_versus_first(row):
+                echo(line)
     return rows
 
 
@@ -138,6 +137,19 @@ def format_row(row: dict[str, Any]) -> str:
         f"  cold demo {shown(demographic[0])}/{shown(demographic[1])}"
         f" global {shown(global_[0])}/{shown(global_[1])}"
     )
+
+
+VERSUS_FIRST_LABELS = {"overall": "overall", "cold_demographic": "cold start demographic"}
+
+
+def format_versus_first(row: dict[str, Any]) -> list[str]:
+    """The lines under a row: each paired difference from the first combination that has users (none
+    for the first combination, or where a split has no test users or no demographics)."""
+    return [
+        f"  {format_difference(f'{VERSUS_FIRST_LABELS[key]} minus the first combination', difference)}"
+        for key, difference in row.get("versus_first", {}).items()
+        if difference is not None and difference["users"]
+    ]
 
 
 def run_tuning(

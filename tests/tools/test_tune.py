@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from psycopg import sql
 
 from service.dsn import parse_pg_url
 from tests.conftest import SUPERUSER_URL, make_settings
-from tools.evaluate import load_interactions, split, validation_dataset
-from tools.tune import combinations, parse_grid, run_tuning
+from tools.evaluate import Scored, Served, load_interactions, score, split, validation_dataset
+from tools.tune import combinations, format_versus_first, parse_grid, run_tuning, versus_first
 
 TUNE_DBS = ("test_tune_main", "test_tune_recs")
 
@@ -41,6 +42,40 @@ def test_a_grid_is_every_combination_of_its_values() -> None:
 def test_a_malformed_grid_entry_is_named(entry: str) -> None:
     with pytest.raises(ValueError, match="expected KEY=VALUE"):
         parse_grid([entry])
+
+
+def served(hits_by_user: dict[str, int], demographic: bool) -> Served:
+    """Per-user results with the given hits in a list of 10 against 2 test likes, in the dict's order."""
+    overall, cold = Scored(), Scored()
+    for user, hits in hits_by_user.items():
+        items = [f"hit{n}" for n in range(hits)] + [f"miss{n}" for n in range(10 - hits)]
+        overall.add(user, items, score(items, ["hit0", "hit1"]))
+        if demographic:
+            cold.add(user, items, score(items, ["hit0", "hit1"]))
+    return Served(overall, {"collaborative": overall}, cold, Scored())
+
+
+def test_a_combination_is_paired_with_the_first_by_user_not_by_position() -> None:
+    first = served({"a": 0, "b": 1, "c": 2}, demographic=True)
+    # The same users in another order: paired by position, b's 1 hit would meet c's 0 and c's 2 b's 2.
+    now = served({"a": 1, "c": 0, "b": 2}, demographic=True)
+    ndcg = [score([f"hit{n}" for n in range(hits)] + ["miss"] * (10 - hits), ["hit0", "hit1"]).ndcg
+            for hits in range(3)]  # fmt: skip
+    by_user = [ndcg[1] - ndcg[0], ndcg[2] - ndcg[1], ndcg[0] - ndcg[2]]  # a, b, c
+    difference = versus_first(now, first)["overall"]
+    assert difference["users"] == 3
+    assert difference["ndcg10"] == round(statistics.fmean(by_user), 4)
+    assert difference["ndcg10_ci95"] == round(1.96 * statistics.stdev(by_user) / 3**0.5, 4)
+    assert versus_first(now, first)["cold_demographic"] == difference
+    without_demographics = versus_first(served({"a": 1}, False), served({"a": 0}, False))
+    assert without_demographics["cold_demographic"] is None
+    assert [line.split(",")[0] for line in format_versus_first({"versus_first": without_demographics})] == [
+        "  overall minus the first combination"
+    ]
+    # A split without test users has nothing to pair: no line, not an error.
+    empty = versus_first(served({}, True), served({}, True))
+    assert empty["overall"]["users"] == 0 and format_versus_first({"versus_first": empty}) == []
+    assert format_versus_first({}) == []
 
 
 def filmtrust_dir(root: Path) -> Path:
@@ -208,4 +243,4 @@ def test_each_combination_is_paired_with_the_first_overall_and_in_the_demographi
         moved |= {key for key, difference in (("overall", overall), ("cold", cold)) if difference["ndcg10"]}
     # The grid moves both: the item share the personalised lists, the exponent the segments' lists.
     assert moved == {"overall", "cold"}
-    assert sum("cold_demographic minus the first combination" in line for line in shown) == 3
+    assert sum("cold start demographic minus the first combination" in line for line in shown) == 3
