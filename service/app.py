@@ -23,7 +23,7 @@ from swagger_ui_bundle import swagger_ui_path
 from service.auth import BasicAuthMiddleware
 from service.cache import Cache, create_redis
 from service.clients import STATE_KEY, Clients, provide_clients
-from service.db import DataVersions, create_pool
+from service.db import DataVersions, close_pool, create_pool
 from service.errors import EXCEPTION_HANDLERS, problem_response, reset_throttled_logs
 from service.fast_path import FastRoute, ServiceApp
 from service.logs import RequestLogMiddleware, RequestSummary, configure_logging
@@ -118,8 +118,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await telemetry.stop()
             cache.stop()
             await redis_client.aclose()
-            await pool.close()
-            await health_pool.close()
+            await close_pool(pool)
+            await close_pool(health_pool)
 
     openapi = OpenAPIConfig(
         title="MySanta recommendations",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -14,6 +15,8 @@ import asyncpg
 import msgspec
 
 from service.settings import Settings
+
+log = logging.getLogger("service.db")
 
 APPLICATION_NAME = "mysanta-recs-api"
 Row = TypeVar("Row")
@@ -149,6 +152,23 @@ async def create_pool(
     )
     await pool
     return pool
+
+
+# How long a worker's shutdown waits for the pool's connections to come back before it closes them
+# anyway: a call still holding one (a background reread the shutdown did not wait for) must not
+# keep the worker from exiting.
+POOL_CLOSE_TIMEOUT_S = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close the pool gracefully (asyncpg waits for every connection to be released), within
+    POOL_CLOSE_TIMEOUT_S; past it, asyncpg terminates the connections still out (what cancelling
+    Pool.close does) and the shutdown goes on, with a warning."""
+    try:
+        async with asyncio.timeout(POOL_CLOSE_TIMEOUT_S):
+            await pool.close()
+    except TimeoutError:
+        log.warning("db.pool_close_timeout", extra={"seconds": POOL_CLOSE_TIMEOUT_S})
 
 
 def api_query(function: str, arg_count: int) -> str:

@@ -17,7 +17,7 @@ import asyncpg
 from prometheus_client import Counter, Gauge
 
 from service.cache import Cache, write_position_key
-from service.db import DataVersions, call_api, create_pool
+from service.db import DataVersions, call_api, close_pool, create_pool
 from service.dsn import parse_pg_url
 from service.settings import Settings
 
@@ -129,7 +129,7 @@ class ReadRouter:
                 await self._checker
         for replica in self.replicas:
             if replica.pool is not None:
-                await replica.pool.close()
+                await close_pool(replica.pool)
 
     def reader(self, min_position: int | None = None) -> ReadTarget:
         """A usable standby that has replayed min_position (when given), in turn; else the primary."""

@@ -4,11 +4,17 @@ ever transaction-local."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import msgspec
+import psycopg
 import pytest
 
-from service.db import create_pool, fetch_row_with_overrides
+from service import db
+from service.db import close_pool, create_pool, fetch_row_with_overrides
 from service.settings import Settings
+from tests.conftest import SUPERUSER_URL
 
 OVERRIDES = "SELECT current_setting('recs.setting_overrides', true)"
 
@@ -45,3 +51,43 @@ async def test_what_a_call_leaves_on_its_connection_never_reaches_the_next(setti
             )
     finally:
         await pool.close()
+
+
+@pytest.mark.usefixtures("databases")
+async def test_a_connection_never_released_does_not_keep_the_pool_from_closing(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker's shutdown closes its pool; asyncpg's close waits for every connection to come back,
+    so a call stuck holding one (a background reread) would keep the worker from ever exiting."""
+    monkeypatch.setattr(db, "POOL_CLOSE_TIMEOUT_S", 0.2)
+    pool = await create_pool(msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=2))
+    held = await pool.acquire()  # never released
+    held_backend = await held.fetchval("SELECT pg_backend_pid()")
+    released = await pool.acquire()
+    await pool.release(released)
+    with caplog.at_level(logging.WARNING, logger="service.db"):
+        # Bounded here only so that a close that waits for ever fails the test instead of hanging it.
+        await asyncio.wait_for(close_pool(pool), timeout=30)
+    assert pool.is_closing()
+    assert [record.getMessage() for record in caplog.records] == ["db.pool_close_timeout"]
+    # The connection held was terminated: its backend goes (the server notices the socket closed).
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as admin:
+        for _ in range(100):
+            gone = admin.execute("SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE pid = %s)",
+                                 (held_backend,)).fetchone()  # fmt: skip
+            if gone == (True,):
+                break
+            await asyncio.sleep(0.1)
+    assert gone == (True,)
+
+
+@pytest.mark.usefixtures("databases")
+async def test_a_pool_whose_connections_are_all_back_closes_without_a_warning(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = await create_pool(msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=1))
+    async with pool.acquire() as connection:
+        assert await connection.fetchval("SELECT 1") == 1
+    with caplog.at_level(logging.WARNING, logger="service.db"):
+        await close_pool(pool)
+    assert pool.is_closing() and not caplog.records
