@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await cache.warn_if_unbounded()
         versions = DataVersions(settings.data_version_max_age_ms / 1000)
         router = ReadRouter(settings, pool, versions)
-        app.state[STATE_KEY] = Clients(
+        clients = Clients(
             settings=settings,
             pool=pool,
             health_pool=health_pool,
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             online=online,
             router=router,
         )
+        app.state[STATE_KEY] = clients
         telemetry.start(redis_client, pool, settings.db_pool_max_size)
         online.start(pool)
         await router.start()
@@ -113,6 +114,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             request_summary.emit()
+            # Background work first (each call cancelled gives its connection back), pools last.
+            await clients.state_reads.stop()
+            await versions.stop()
             await online.stop()
             await router.stop()
             await telemetry.stop()

@@ -8,7 +8,7 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -155,8 +155,8 @@ async def create_pool(
 
 
 # How long a worker's shutdown waits for the pool's connections to come back before it closes them
-# anyway: a call still holding one (a background reread the shutdown did not wait for) must not
-# keep the worker from exiting.
+# anyway: a call still holding one (the background work stopped first, see cancel_and_wait, gives
+# its connection back at once; this bounds what is left) must not keep the worker from exiting.
 POOL_CLOSE_TIMEOUT_S = 10.0
 
 
@@ -334,6 +334,12 @@ class Reread:
             self._reading.add_done_callback(_retrieved)
         return self._reading
 
+    async def stop(self) -> None:
+        """Cancel a reread in progress and wait for its connection to be back in its pool (a worker's
+        shutdown, before the pool closes)."""
+        if self._reading is not None:
+            await cancel_and_wait([self._reading])
+
     async def _timed_read(self, pool: asyncpg.Pool) -> None:
         started = time.monotonic()
         await self._read(pool)
@@ -364,9 +370,23 @@ class DataVersions:
         await self._reread.ensure(pool)
         return self._versions.get(name, 0)
 
+    async def stop(self) -> None:
+        """Cancel a background reread (Reread.stop)."""
+        await self._reread.stop()
+
     async def _read(self, pool: asyncpg.Pool) -> None:
         rows = await call_api(pool, "data_versions")
         self._versions = {str(row["name"]): int(row["version"]) for row in rows}
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Cancel the background tasks still running and wait until each has unwound: a task cancelled
+    inside a pool call gives its connection back on the way out, so the pool then closes without
+    waiting for it (a worker's shutdown, whose pool close would otherwise wait for a slow read)."""
+    running = [task for task in tasks if not task.done()]
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
 
 
 def _retrieved(task: asyncio.Task[None]) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
-from service.db import CallTimedOut, fetch_row, fetch_row_within
+from service.db import CallTimedOut, cancel_and_wait, fetch_row, fetch_row_within
 
 log = logging.getLogger("service.main_reads")
 MAIN_SERVER = "main_db"  # the foreign server of main (migrate points it at MAIN_DATABASE_URL)
@@ -78,6 +78,11 @@ class SingleFlight(Generic[Result]):
     def start(self, key: str, call: Callable[[], Awaitable[Result]]) -> None:
         """Run call() in the background unless one for key is running."""
         self._launch(key, call)
+
+    async def stop(self) -> None:
+        """Cancel the calls running and wait for them to unwind (a worker's shutdown, before its pools
+        close: a read of a slow main would otherwise hold its connection)."""
+        await cancel_and_wait(list(self._running.values()))
 
     def __len__(self) -> int:
         return len(self._running)

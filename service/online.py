@@ -192,8 +192,10 @@ class ServedRecorder:
 
     async def stop(self) -> None:
         """Stop the background task, then flush what waits, within STOP_FLUSH_S (the rest is
-        dropped and counted: a worker's shutdown never waits long for recording)."""
+        dropped and counted: a worker's shutdown never waits long for recording); a reread of the
+        configuration in progress is cancelled."""
         self._stopping = True
+        await self._config.stop()
         self._wake.set()
         if self._flusher is not None:
             await asyncio.wait({self._flusher}, timeout=STOP_FLUSH_S)

@@ -122,12 +122,13 @@ class ReadRouter:
         self._checker = asyncio.ensure_future(self._check_forever())
 
     async def stop(self) -> None:
-        """Stop checking and close the standbys' pools."""
+        """Stop checking, stop the standbys' background rereads and close their pools."""
         if self._checker is not None:
             self._checker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checker
         for replica in self.replicas:
+            await replica.versions.stop()
             if replica.pool is not None:
                 await close_pool(replica.pool)
 

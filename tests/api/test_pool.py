@@ -13,6 +13,7 @@ import pytest
 
 from service import db
 from service.db import close_pool, create_pool, fetch_row_with_overrides
+from service.main_reads import SingleFlight
 from service.settings import Settings
 from tests.conftest import SUPERUSER_URL
 
@@ -91,3 +92,68 @@ async def test_a_pool_whose_connections_are_all_back_closes_without_a_warning(
     with caplog.at_level(logging.WARNING, logger="service.db"):
         await close_pool(pool)
     assert pool.is_closing() and not caplog.records
+
+
+async def _wait_for_statement(pattern: str) -> int:
+    """The pid of the backend running a statement like pattern, once it runs."""
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as admin:
+        for _ in range(200):
+            row = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s", (pattern,)
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"no backend ran {pattern!r}")
+
+
+def _backend_state(pid: int) -> str | None:
+    with psycopg.connect(SUPERUSER_URL, autocommit=True) as admin:
+        row = admin.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+@pytest.mark.usefixtures("databases")
+async def test_stopping_a_background_reread_gives_its_connection_back_at_once(settings: Settings) -> None:
+    """A worker's shutdown stops its background rereads before it closes the pool: the reread's
+    statement is cancelled and its connection is back, so the close waits for nothing."""
+    pool = await create_pool(msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=1))
+    reads: list[str] = []
+
+    async def read(on: object) -> None:
+        # the first read is quick; the second, in the background, would take a minute
+        statement = "SELECT 1" if not reads else "SELECT pg_sleep(60) /* slow reread */"
+        reads.append(statement)
+        await pool.execute(statement)
+
+    reread = db.Reread(0.2, read)
+    try:
+        await reread.ensure(pool)  # never read: waited for
+        await asyncio.sleep(0.15)  # past half its age
+        await reread.ensure(pool)  # goes on at once, the reread runs in the background
+        backend = await _wait_for_statement("%slow reread%")
+        await asyncio.wait_for(reread.stop(), timeout=30)
+        assert pool.get_idle_size() == pool.get_size() == 1  # the connection is back
+        assert _backend_state(backend) == "idle"  # its statement was cancelled, the backend kept
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=30)
+
+
+@pytest.mark.usefixtures("databases")
+async def test_stopping_the_single_flight_cancels_the_reads_of_main_in_progress(settings: Settings) -> None:
+    pool = await create_pool(msgspec.structs.replace(settings, db_pool_min_size=1, db_pool_max_size=1))
+    flight: SingleFlight[None] = SingleFlight()
+
+    async def slow_read() -> None:
+        await pool.execute("SELECT pg_sleep(60) /* slow state read */")
+
+    try:
+        flight.start("user-1", slow_read)
+        backend = await _wait_for_statement("%slow state read%")
+        assert len(flight) == 1
+        await asyncio.wait_for(flight.stop(), timeout=30)
+        assert len(flight) == 0
+        assert pool.get_idle_size() == pool.get_size() == 1
+        assert _backend_state(backend) == "idle"
+    finally:
+        await asyncio.wait_for(pool.close(), timeout=30)
