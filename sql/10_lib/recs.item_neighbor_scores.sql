@@ -11,8 +11,11 @@
 -- Presents not yet synced (p_fresh) count as likes. The user's own presents are scored too: the
 -- callers leave them out.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions);
---   p_history (most recent synced presents read; events at the same time are sampled by a hash
---   of the present, not by an order they do not have); p_half_life (a present's weight halves
+--   p_history (most recent synced presents read; events at the same time as the last of them are
+--   read with it, as the neighbours' votes keep them (recs.rank_collaborative), so a history
+--   without an order of its own, every event at one time, is read whole rather than cut by an
+--   order it does not have; at most item_neighbor_history_limit presents in all, the moment at
+--   that bound sampled by a hash of the present); p_half_life (a present's weight halves
 --   every p_half_life steps back in the user's history, unsynced ones being the most recent; a
 --   step is a moment: events at the same time are one step, however many, and the time before
 --   them the next, so a basket of presents taken together does not push the earlier ones back by
@@ -55,7 +58,7 @@ WITH history AS (
                       ORDER BY x.last_at DESC
                       FETCH FIRST p_history ROWS WITH TIES) top) recent
           ORDER BY recent.steps_back, recent.tie_break
-          LIMIT p_history)
+          LIMIT (SELECT recs.setting('item_neighbor_history_limit')::integer))
           UNION ALL
           SELECT f.item_id, (SELECT recs.setting('like_weight')::double precision) FROM unnest(p_fresh) AS f(item_id)) h
     WHERE h.weight > 0

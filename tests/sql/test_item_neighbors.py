@@ -29,15 +29,15 @@ def item_neighbours(world: World, present: uuid.UUID) -> list[tuple[uuid.UUID, f
     return [(row[0], round(row[1], 6)) for row in rows]
 
 
-def item_neighbour_scored(world: World, user: uuid.UUID) -> list[uuid.UUID]:
-    """The presents recs.item_neighbor_scores scores for a user (history of 200, half-life 3), as
-    the query returns them."""
+def item_neighbour_scored(world: World, user: uuid.UUID, history: int = 200) -> list[uuid.UUID]:
+    """The presents recs.item_neighbor_scores scores for a user (history of 200 unless told,
+    half-life 3), as the query returns them."""
     rows = world.recs.execute(
         """SELECT i.present_id FROM recs.users u
-           CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', 200, 3) s
+           CROSS JOIN LATERAL recs.item_neighbor_scores(u.user_key, '{}', %s, 3) s
            JOIN recs.items i ON i.item_id = s.item_id
            WHERE u.user_id = %s""",
-        (user,),
+        (history, user),
     ).fetchall()
     return [row[0] for row in rows]
 
@@ -206,6 +206,29 @@ def test_a_basket_taken_together_is_one_step_back_in_the_item_score(world: World
         ).fetchall()
     )
     assert scores[with_older] / scores[with_basket] == pytest.approx(2 ** (-1 / 3))
+
+
+def test_a_history_at_one_time_is_read_whole_up_to_the_item_history_limit(world: World) -> None:
+    """Presents taken at one time (an import, a file without times) have no order among them: a
+    page reads them all, not a sample of the history limit's size; item_neighbor_history_limit
+    bounds what one page reads."""
+    seeds, companions = [world.present() for _ in range(5)], [world.present() for _ in range(5)]
+    for seed, companion in zip(seeds, companions, strict=True):  # each seed's users took its companion
+        for user in world.users(2):
+            world.like(user, seed)
+            world.like(user, companion)
+    imported = world.users(1)[0]
+    for seed in seeds:
+        world.like(imported, seed, at=NOW - dt.timedelta(days=1))
+    world.setting("item_learned_weight", "0")
+    world.refresh_all()
+
+    def companions_scored() -> set[uuid.UUID]:
+        return set(item_neighbour_scored(world, imported, history=2)) & set(companions)
+
+    assert companions_scored() == set(companions)  # a history of 2, and all five read
+    world.setting("item_neighbor_history_limit", "3")
+    assert len(companions_scored()) == 3
 
 
 def test_an_unsynced_like_is_served_its_neighbours_at_once(world: World) -> None:
