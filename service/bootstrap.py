@@ -115,6 +115,13 @@ def bootstrap_roles(superuser_url: str, settings: Settings) -> None:
         for role in {role.user: role for role in (owner, app)}.values():
             ensure_login_role(conn, role)
         ensure_group_role(conn, API_GROUP_ROLE, app.user)
+        if owner.user != app.user:
+            # The owner's views then see the app role's sessions in pg_stat_activity, as they see
+            # their own: recs.job_status tells when a run an admin call started began. It grants
+            # the owner nothing it lacks (the app role runs the api functions the owner owns).
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(app.user), sql.Identifier(owner.user))
+            )
         # Refresh jobs run as the owner; only a superuser may bound their temp files. A managed
         # PostgreSQL's admin is none: the bound then comes from the provider's parameters.
         try:

@@ -19,7 +19,15 @@ from litestar.testing import AsyncTestClient
 
 from service.app import create_app
 from service.settings import Settings, settings_environ
-from tests.conftest import ADMIN_AUTH, RECS_DB, SUPERUSER, make_settings, owner_connect, running_server
+from tests.conftest import (
+    ADMIN_AUTH,
+    RECS_DB,
+    SUPERUSER,
+    app_connect,
+    make_settings,
+    owner_connect,
+    running_server,
+)
 from tests.data import break_job_setting
 
 
@@ -199,6 +207,35 @@ async def test_a_run_in_progress_is_listed_with_its_start(
         "refresh_popular_items"
     ]
     assert 'mysanta_job_running_since_timestamp_seconds{job="refresh_popular_items"}' in metrics
+    after = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    assert after["refresh_popular_items"]["running_since"] is None
+    assert after["refresh_popular_items"]["runs"] == 1
+
+
+def run_as_admin_call(job: str) -> None:
+    """What POST /admin/run-job does in the database: api.run_job on a connection of the app role."""
+    with app_connect() as app:
+        app.execute("SELECT * FROM api.run_job(%s)", (job,))
+
+
+async def test_a_run_an_admin_call_started_is_listed_with_its_start(
+    databases: tuple[psycopg.Connection, ...], client: AsyncTestClient
+) -> None:
+    """The admin call's session is the app role's: the owner sees it as a member of that role."""
+    _, recs = databases
+    with sync_held(recs):
+        before = recs.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        admin_run = threading.Thread(target=run_as_admin_call, args=("refresh_popular_items",))
+        admin_run.start()
+        running = None
+        for _ in range(200):  # until the run holds the job's lock (it then waits for the sync)
+            jobs = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+            running = jobs["refresh_popular_items"]["running_since"]
+            if running is not None:
+                break
+            await asyncio.sleep(0.05)
+    admin_run.join()
+    assert running is not None and datetime.fromisoformat(running) >= before
     after = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
     assert after["refresh_popular_items"]["running_since"] is None
     assert after["refresh_popular_items"]["runs"] == 1
