@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             request_summary.emit()
             # Background work first (each call cancelled gives its connection back), pools last.
             await clients.state_reads.stop()
+            await clients.health_checks.stop()
             await versions.stop()
             await online.stop()
             await router.stop()

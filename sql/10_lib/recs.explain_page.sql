@@ -33,10 +33,16 @@ LANGUAGE sql STABLE AS $$
         FROM unnest(p_items, p_kinds) WITH ORDINALITY AS p(item_id, kind, position)
         JOIN recs.items i ON i.item_id = p.item_id
     ),
-    mine AS (  -- the user's presents: the recent synced ones and the unsynced ones
+    mine AS (  -- the user's presents: the recent synced ones, read as recs.item_neighbor_scores reads
+               -- them (those at the time of the last one kept, at most item_neighbor_history_limit),
+               -- and the unsynced ones
         SELECT recent.item_id
-        FROM (SELECT x.item_id FROM recs.interactions x WHERE x.user_key = p_user_key
-              ORDER BY x.last_at DESC LIMIT recs.setting('neighbor_history_limit')::integer) recent
+        FROM (SELECT top.item_id
+              FROM (SELECT x.item_id, x.last_at FROM recs.interactions x WHERE x.user_key = p_user_key
+                    ORDER BY x.last_at DESC
+                    FETCH FIRST (recs.setting('neighbor_history_limit')::integer) ROWS WITH TIES) top
+              ORDER BY top.last_at DESC, hashint4(top.item_id)
+              LIMIT recs.setting('item_neighbor_history_limit')::integer) recent
         UNION
         SELECT f.item_id FROM unnest(p_fresh) f(item_id)
         UNION

@@ -14,12 +14,13 @@
 --   p_history (most recent synced presents read; events at the same time as the last of them are
 --   read with it, as the neighbours' votes keep them (recs.rank_collaborative), so a history
 --   without an order of its own, every event at one time, is read whole rather than cut by an
---   order it does not have; at most item_neighbor_history_limit presents in all, the moment at
---   that bound sampled by a hash of the present); p_half_life (a present's weight halves
---   every p_half_life steps back in the user's history, unsynced ones being the most recent; a
---   step is a moment: events at the same time are one step, however many, and the time before
---   them the next, so a basket of presents taken together does not push the earlier ones back by
---   its size; 0 = no fading; moments ten half-lives back, under 1/1000, are not read).
+--   order it does not have; at most item_neighbor_history_limit synced presents in all, the
+--   moment at that bound sampled by a hash of the present; unsynced ones come on top);
+--   p_half_life (a present's weight halves every p_half_life steps back in the user's history,
+--   unsynced ones being the most recent; a step is a moment: events at the same time are one
+--   step, however many, and the time before them the next, so a basket of presents taken together
+--   does not push the earlier ones back by its size; 0 = no fading; moments ten half-lives back,
+--   under 1/1000, are not read).
 -- Result: (item_id, score), one row per present whose blended score is above 0, unordered.
 -- Errors: bad settings (22P02). Caller: recs.rank_collaborative.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_scores(

@@ -3,10 +3,11 @@
 -- of the user's presents: the interactions of other users with them (each present's interacting
 -- users in recs.item_stats, the counts the neighbours are computed from, less the user where the
 -- present is synced), summed over the user's neighbor_history_limit most recent synced presents
--- (events at the same time sampled by a hash of the present) and the unsynced ones. Neighbours
--- are found through the users who took the user's presents: without support a user is ranked by
--- popularity, and the share halves with every k interactions of others behind their presents;
--- under 1/1000 (s above about 10 k) it is 0.
+-- (events at the same time sampled by a hash of the present; the item score reads them all, but
+-- the support of that many presents is large unless few others took them) and the unsynced
+-- ones. Neighbours are found through the users who took the user's presents: without support a
+-- user is ranked by popularity, and the share halves with every k interactions of others behind
+-- their presents; under 1/1000 (s above about 10 k) it is 0.
 -- Arguments: p_user_key (NULL: only p_fresh); p_fresh (item ids of unsynced interactions; NULL:
 --   none).
 -- Result: the share, 0 .. 1 (0 with popularity_prior_users 0; 1 without any support).

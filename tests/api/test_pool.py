@@ -12,6 +12,8 @@ import psycopg
 import pytest
 
 from service import db
+from service.app import create_app
+from service.clients import STATE_KEY, Clients
 from service.db import close_pool, create_pool, fetch_row_with_overrides
 from service.main_reads import SingleFlight
 from service.settings import Settings
@@ -126,10 +128,10 @@ async def test_stopping_a_background_reread_gives_its_connection_back_at_once(se
         reads.append(statement)
         await pool.execute(statement)
 
-    reread = db.Reread(0.2, read)
+    reread = db.Reread(4.0, read)
     try:
         await reread.ensure(pool)  # never read: waited for
-        await asyncio.sleep(0.15)  # past half its age
+        await asyncio.sleep(2.5)  # past half its age, well within it
         await reread.ensure(pool)  # goes on at once, the reread runs in the background
         backend = await _wait_for_statement("%slow reread%")
         await asyncio.wait_for(reread.stop(), timeout=30)
@@ -157,3 +159,32 @@ async def test_stopping_the_single_flight_cancels_the_reads_of_main_in_progress(
         assert _backend_state(backend) == "idle"
     finally:
         await asyncio.wait_for(pool.close(), timeout=30)
+
+
+@pytest.mark.usefixtures("databases")
+async def test_a_workers_shutdown_stops_its_background_reads_before_closing_its_pools(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lifespan's order: a read of main in the background (a user's state on a slow main) is
+    cancelled first, so the pool closes at once; it is not left running until the pool close gives
+    up waiting for its connection and terminates it."""
+    monkeypatch.setattr(db, "POOL_CLOSE_TIMEOUT_S", 5.0)
+    app = create_app(settings)
+    outcome: list[str] = []
+    async with app.lifespan():  # startup and shutdown in this test's event loop
+        clients: Clients = app.state[STATE_KEY]
+
+        async def slow_read() -> None:
+            try:
+                await clients.pool.execute("SELECT pg_sleep(60) /* slow read at shutdown */")
+            except asyncio.CancelledError:
+                outcome.append("cancelled")
+                raise
+            except Exception as error:
+                outcome.append(type(error).__name__)
+                raise
+
+        clients.state_reads.start("user-1", slow_read)
+        await _wait_for_statement("%slow read at shutdown%")
+    assert outcome == ["cancelled"]
+    assert len(clients.state_reads) == 0
