@@ -336,7 +336,8 @@ class Reread:
 
     async def stop(self) -> None:
         """Cancel a reread in progress and wait for its connection to be back in its pool (a worker's
-        shutdown, before the pool closes)."""
+        shutdown, before the pool closes; the server has drained the requests by then, so none
+        awaits the reread and sees it cancelled)."""
         if self._reading is not None:
             await cancel_and_wait([self._reading])
 

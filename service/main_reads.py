@@ -81,7 +81,8 @@ class SingleFlight(Generic[Result]):
 
     async def stop(self) -> None:
         """Cancel the calls running and wait for them to unwind (a worker's shutdown, before its pools
-        close: a read of a slow main would otherwise hold its connection)."""
+        close: a read of a slow main would otherwise hold its connection; the server has drained
+        the requests by then, so none awaits a call and sees it cancelled)."""
         await cancel_and_wait(list(self._running.values()))
 
     def __len__(self) -> int:
