@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import httpx
 import msgspec
@@ -103,6 +104,11 @@ def sync_held(recs: psycopg.Connection) -> Iterator[None]:
         recs.execute("SELECT pg_advisory_unlock(recs.sync_lock_key())")
 
 
+async def jobs_listed(client: AsyncTestClient) -> dict[str, Any]:
+    """GET /admin/jobs, each job's row by its name."""
+    return {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+
+
 def run_as_cron(job: str) -> None:
     with owner_connect() as owner:
         owner.execute("CALL recs.run_job(%s)", (job,))
@@ -180,7 +186,7 @@ async def test_an_admin_run_during_a_cron_run_of_the_same_job_is_skipped(
         " WHERE job = 'refresh_popular_items' ORDER BY id"
     ).fetchall()
     assert logged == [(True, True), (False, True)]  # the skip is logged as it happens, then the run
-    status = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    status = await jobs_listed(client)
     popular = status["refresh_popular_items"]
     assert (popular["runs"], popular["skipped"], popular["failures"], popular["error_code"]) == (
         1,
@@ -198,7 +204,7 @@ async def test_a_run_in_progress_is_listed_with_its_start(
         before = recs.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         # pg_cron's run: holds the job's lock while it waits for the sync.
         cron_run = await cron_run_waiting_for_the_sync(recs, "refresh_popular_items")
-        during = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+        during = await jobs_listed(client)
         metrics = (await client.get("/metrics", auth=ADMIN_AUTH)).text
     cron_run.join()
     running = during["refresh_popular_items"]["running_since"]
@@ -207,7 +213,7 @@ async def test_a_run_in_progress_is_listed_with_its_start(
         "refresh_popular_items"
     ]
     assert 'mysanta_job_running_since_timestamp_seconds{job="refresh_popular_items"}' in metrics
-    after = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    after = await jobs_listed(client)
     assert after["refresh_popular_items"]["running_since"] is None
     assert after["refresh_popular_items"]["runs"] == 1
 
@@ -229,14 +235,14 @@ async def test_a_run_an_admin_call_started_is_listed_with_its_start(
         admin_run.start()
         running = None
         for _ in range(200):  # until the run holds the job's lock (it then waits for the sync)
-            jobs = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+            jobs = await jobs_listed(client)
             running = jobs["refresh_popular_items"]["running_since"]
             if running is not None:
                 break
             await asyncio.sleep(0.05)
     admin_run.join()
     assert running is not None and datetime.fromisoformat(running) >= before
-    after = {job["job"]: job for job in (await client.get("/admin/jobs", auth=ADMIN_AUTH)).json()}
+    after = await jobs_listed(client)
     assert after["refresh_popular_items"]["running_since"] is None
     assert after["refresh_popular_items"]["runs"] == 1
 
