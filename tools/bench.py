@@ -258,21 +258,24 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
         again = _timed_jobs(target, "incremental", steps["incremental"])
     finally:
         remove_events(config, ids)
-    popular, profiles, similarities = (
+    popular, profiles, similarities, learned = (
         "refresh_popular_items",
         "refresh_user_profiles",
         "refresh_user_similarities",
+        "refresh_learned_weights",
     )
     return {
         "popular": full[popular],
         "profiles": full[profiles],
         "similarities_full": full[similarities],
+        "learned_weights": full[learned],
         "all": everything,
         "similarities_incremental": again[similarities],
         "incremental": {
             "popular": again[popular],
             "profiles": again[profiles],
             "similarities": again[similarities],
+            "learned_weights": again[learned],  # the lists stay: only the check
         },
         "steps": steps,
         "similarity_caps": caps,
@@ -681,6 +684,7 @@ def curve_point(
             "popular": refresh["popular"],
             "profiles": refresh["profiles"],
             "similarities": refresh["similarities_full"],
+            "learned_weights": refresh["learned_weights"],
             "all": refresh["all"],
         },
         "incremental_s": dict(refresh["incremental"]),

@@ -4,7 +4,7 @@
 -- Arguments: p_lower, A's lower triangle packed by rows (A[1][1], A[2][1], A[2][2], A[3][1], ...:
 --   n(n + 1) / 2 values); p_b (n values).
 -- Result: x (n values). Errors: 22023 when A is not positive definite (a pivot ≤ 0) or the
---   sizes disagree. Caller: recs.similarity_item_learned.
+--   sizes disagree. Caller: recs.job_refresh_learned_weights.
 CREATE OR REPLACE FUNCTION recs.cholesky_solve(p_lower double precision[], p_b double precision[])
 RETURNS double precision[]
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$

@@ -8,8 +8,9 @@
 --   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
 --   vectors, norms and recent history (refresh_user_similarities, as they are marked in
 --   recs.dirty_users); their place in other users' pools and in the presents' item neighbours at
---   the next full similarity run (daily; without their interactions they add nothing to anyone's
---   scores meanwhile).
+--   the next full similarity run (daily), and in the learned item weights at the run of
+--   refresh_learned_weights that follows it (without their interactions they add nothing to
+--   anyone's scores meanwhile).
 -- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
 -- version. Their key in recs.users is
 -- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets

@@ -9,8 +9,8 @@
 --   recs.similarity_patch_vectors, then recs.similarity_rank_users (parallel, as the full ranking;
 --   the users stay marked in recs.dirty_users until it has read them).
 -- A full run then recomputes the item neighbours (recs.item_neighbors) of every present, reading
--- recs.item_history_cap interactions per user (recs.similarity_item_neighbors), and the learned
--- item weights from them (recs.similarity_item_learned); an incremental one keeps both. Each run,
+-- recs.item_history_cap interactions per user (recs.similarity_item_neighbors); an incremental one
+-- keeps them (the job refresh_learned_weights learns its weights from them after a full run). Each run,
 -- full or not, also rewrites the votes as a neighbour (recs.neighbor_votes: recent likes and their
 -- places in the history) of the users marked in recs.dirty_users, and every user's on the first
 -- run or once neighbor_history_limit changed (recs.similarity_neighbor_votes).
@@ -109,7 +109,6 @@ BEGIN
                           ELSE (v_state.details ->> 'item_history_cap')::integer END;
     v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer,
                                                    v_history_cap);
-    PERFORM recs.similarity_item_learned(v_full);
     SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 

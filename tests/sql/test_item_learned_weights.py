@@ -109,28 +109,83 @@ def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours(world: W
     assert [got[pair] for pair in expected] == pytest.approx(list(expected.values()))
 
 
-def test_the_solves_are_bounded_and_kept_by_incremental_runs(world: World) -> None:
+def last_run(world: World, job: str) -> tuple[int | None, str | None]:
+    """(rows, error) of the job's last logged run."""
+    row = world.recs.execute(
+        "SELECT rows, error FROM recs.job_runs WHERE job = %s ORDER BY id DESC LIMIT 1", (job,)
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def lists_as_of(world: World) -> object:
+    row = world.recs.execute(
+        "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_only(world: World) -> None:
     presents = [world.present() for _ in range(7)]
     take_overlapping(world, presents)
     world.refresh_all()
     everything = learned(world)
     assert {target for _, target in everything} == set(item_keys(world, presents))
+    assert last_run(world, "refresh_learned_weights") == (7, None)
 
     world.like(world.users(1)[0], presents[6])
-    world.refresh("refresh_user_similarities")  # incremental: the weights stay
+    full_run = lists_as_of(world)
+    world.refresh("refresh_user_similarities")  # incremental: the lists stay, so do the weights
+    assert lists_as_of(world) == full_run
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (0, None)
     assert learned(world) == everything
 
-    world.setting("item_learned_presents", "1")  # a changed setting makes the next run a full one
+    world.setting("item_learned_presents", "1")  # recomputes the weights, not the lists
     world.refresh("refresh_user_similarities")
+    assert lists_as_of(world) == full_run
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (1, None)
     most_taken = world.recs.execute(
         "SELECT item_id FROM recs.item_stats ORDER BY users DESC, item_id LIMIT 1"
     ).fetchone()
     assert most_taken is not None
     assert {target for _, target in learned(world)} == {most_taken[0]}
 
+    world.setting("item_learned_presents", "2000")
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (7, None)
+    force_full_similarity_run(world)  # new lists: the next run solves again
+    assert lists_as_of(world) != full_run
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (7, None)
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (0, None)
+
     world.setting("item_learned_neighbors", "0")
-    force_full_similarity_run(world)
+    world.refresh("refresh_learned_weights")
     assert learned(world) == {}
+
+
+def test_a_weights_run_bumps_the_personalized_version_only_when_it_wrote(world: World) -> None:
+    take_overlapping(world, [world.present() for _ in range(5)])
+    world.refresh_all()
+
+    def version() -> int:
+        row = world.recs.execute(
+            "SELECT version FROM recs.data_versions WHERE name = 'personalized'"
+        ).fetchone()
+        assert row is not None
+        return row[0]
+
+    before = version()
+    world.refresh("refresh_learned_weights")  # current: nothing written
+    assert version() == before
+    world.setting("item_learned_ridge", "50")
+    after_setting = version()  # the settings trigger bumps it too
+    world.refresh("refresh_learned_weights")
+    assert version() > after_setting
 
 
 @pytest.mark.parametrize(("share", "expected_first"), [("0", "niche"), ("1", "popular")])

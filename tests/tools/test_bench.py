@@ -80,9 +80,15 @@ def refresh_s(seconds: float) -> dict[str, Any]:
         "popular": seconds,
         "profiles": seconds,
         "similarities_full": seconds,
-        "all": 3 * seconds,
+        "learned_weights": seconds,
+        "all": 4 * seconds,
         "similarities_incremental": seconds / 10,
-        "incremental": {"popular": seconds / 10, "profiles": seconds / 10, "similarities": seconds / 10},
+        "incremental": {
+            "popular": seconds / 10,
+            "profiles": seconds / 10,
+            "similarities": seconds / 10,
+            "learned_weights": seconds / 10,
+        },
         "steps": {"from_empty": {}, "incremental": {}},
         "similarity_caps": {"degree_cap": 250, "item_history_cap": 10},
     }
@@ -102,8 +108,14 @@ def test_a_curve_point_takes_every_refresh_time_and_the_p95_of_every_query() -> 
     assert point(0.5, 10.0) == {
         "factor": 0.5,
         "sizes": {"public_presents": 50_000, "users": 150_000, "likes": 1, "clicks": 1},
-        "refresh_s": {"popular": 10.0, "profiles": 10.0, "similarities": 10.0, "all": 30.0},
-        "incremental_s": {"popular": 1.0, "profiles": 1.0, "similarities": 1.0},
+        "refresh_s": {
+            "popular": 10.0,
+            "profiles": 10.0,
+            "similarities": 10.0,
+            "learned_weights": 10.0,
+            "all": 40.0,
+        },
+        "incremental_s": {"popular": 1.0, "profiles": 1.0, "similarities": 1.0, "learned_weights": 1.0},
         "sql_p95_ms": {"popular_exact": 1.0, "personalized_collaborative": 4.0},
         "similarity_caps": {"degree_cap": 250, "item_history_cap": 10},
     }
@@ -117,9 +129,15 @@ def test_growth_is_the_ratio_per_doubling_between_neighbouring_points() -> None:
         "popular": 2.0,
         "profiles": 2.0,
         "similarities": 2.0,
+        "learned_weights": 2.0,
         "all": 2.0,
     }
-    assert growth["0.5->1"]["incremental_s"] == {"popular": 4.0, "profiles": 4.0, "similarities": 4.0}
+    assert growth["0.5->1"]["incremental_s"] == {
+        "popular": 4.0,
+        "profiles": 4.0,
+        "similarities": 4.0,
+        "learned_weights": 4.0,
+    }
     assert growth["0.5->1"]["sql_p95_ms"] == {"popular_exact": 1.0, "personalized_collaborative": 1.0}
 
 
@@ -153,7 +171,7 @@ def test_the_cost_curve_table_has_a_row_per_measure_and_a_column_per_scale_and_s
     rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[2:])}
     assert rows["users"] == ["150,000", "300,000"]
     assert rows["similarity degree_cap"] == ["250", "250"]
-    assert rows["from empty (s) all"] == ["30.0", "120.0", "4.0"]
+    assert rows["from empty (s) all"] == ["40.0", "160.0", "4.0"]
     assert rows["after 20k events (s) similarities"] == ["1.0", "4.0", "4.0"]
     assert rows["sql p95 (ms) personalized_collaborative"] == ["4.0", "4.0", "1.0"]
     assert format_cost_curve([], {}) == "cost curve: not measured"
@@ -177,14 +195,29 @@ def test_the_report_keeps_its_keys_and_adds_the_cost_curve() -> None:
         "scale", "refresh_s", "sql_ms", "http", "ratio_hit_to_baseline_c16", "rss_mb_per_worker",
         "scale_series", "growth_per_doubling", "commit", "machine", "seconds",
     } <= set(built)  # fmt: skip
-    for key in ("popular", "profiles", "similarities_full", "all", "similarities_incremental"):
+    for key in (
+        "popular",
+        "profiles",
+        "similarities_full",
+        "learned_weights",
+        "all",
+        "similarities_incremental",
+    ):
         assert isinstance(built["refresh_s"][key], float)
-    assert built["refresh_s"]["incremental"] == {"popular": 1.0, "profiles": 1.0, "similarities": 1.0}
+    assert built["refresh_s"]["incremental"] == {
+        "popular": 1.0,
+        "profiles": 1.0,
+        "similarities": 1.0,
+        "learned_weights": 1.0,
+    }
     assert built["ratio_hit_to_baseline_c16"] == 0.25
     assert built["rss_mb_per_worker"] == 55.5
     assert built["growth_per_doubling"]["0.5->1"]["refresh_s"]["all"] == 2.0
     text = format_report(built)
-    assert "refresh (s): popular 10.0, profiles 10.0, similarities_full 10.0, all 30.0" in text
+    assert (
+        "refresh (s): popular 10.0, profiles 10.0, similarities_full 10.0, learned_weights 10.0, all 40.0"
+        in text
+    )
     assert "cost curve (a->b: growth per doubling" in text
     load = built["machine"]["load_average_at_start"]
     assert len(load) == 3 and all(value >= 0 for value in load)
@@ -251,8 +284,8 @@ def test_one_point_of_the_curve_runs_the_refresh_and_sql_steps_on_its_own_databa
         "public_presents": tiny.public // 2, "private_presents": tiny.private // 2, "users": tiny.users // 2,
         "likes": tiny.likes // 2, "clicks": tiny.clicks // 2,
     }  # fmt: skip
-    assert set(measured["refresh_s"]) == {"popular", "profiles", "similarities", "all"}
-    assert set(measured["incremental_s"]) == {"popular", "profiles", "similarities"}
+    assert set(measured["refresh_s"]) == {"popular", "profiles", "similarities", "learned_weights", "all"}
+    assert set(measured["incremental_s"]) == {"popular", "profiles", "similarities", "learned_weights"}
     assert {"popular_exact", "popular_filtered", "popular_global", "popular"} <= set(measured["sql_p95_ms"])
     assert all(value > 0 for value in measured["sql_p95_ms"].values())
     caps = measured["similarity_caps"]

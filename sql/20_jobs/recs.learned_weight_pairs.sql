@@ -1,4 +1,4 @@
--- recs.similarity_learned_pairs: the co-occurrences the learned item weights' systems read, into
+-- recs.learned_weight_pairs: the co-occurrences the learned item weights' systems read, into
 -- the temp table learned_pairs (low_id, high_id, together = Σ_u x_ua x_ub): each target's
 -- regressors with each other and with the target, from the temp tables learned_targets and
 -- learned_entries. The products of the histories' join are filtered against those pairs before
@@ -7,8 +7,8 @@
 -- sorting is off (the SET clause) so they reach a hash aggregate in the join's order, as they did
 -- when every pair was summed.
 -- Arguments: none. Result: none (the temp table, with its primary key).
--- Errors: none of its own. Caller: recs.similarity_item_learned.
-CREATE OR REPLACE FUNCTION recs.similarity_learned_pairs() RETURNS void
+-- Errors: none of its own. Caller: recs.job_refresh_learned_weights.
+CREATE OR REPLACE FUNCTION recs.learned_weight_pairs() RETURNS void
 LANGUAGE plpgsql
 SET enable_sort = off AS $$
 BEGIN
@@ -30,5 +30,5 @@ BEGIN
     ALTER TABLE learned_pairs ADD PRIMARY KEY (low_id, high_id);
 END;
 $$;
-COMMENT ON FUNCTION recs.similarity_learned_pairs() IS
-    'Learned item weights: the co-occurrences their systems read, into temp table learned_pairs. Used by recs.similarity_item_learned.';
+COMMENT ON FUNCTION recs.learned_weight_pairs() IS
+    'Learned item weights: the co-occurrences their systems read, into temp table learned_pairs. Used by recs.job_refresh_learned_weights.';
