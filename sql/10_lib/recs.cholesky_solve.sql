@@ -58,4 +58,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.cholesky_solve(double precision[], double precision[]) IS
-    'x with A x = b, A symmetric positive definite given as its packed lower triangle (Cholesky). Used by the similarity job''s learned item weights.';
+    'x with A x = b, A symmetric positive definite given as its packed lower triangle (Cholesky). Used by the job refresh_learned_weights (recs.job_refresh_learned_weights).';

@@ -15,8 +15,13 @@
 -- recompute); otherwise a run only checks and returns 0. A job of its own, so that the size of
 -- the solves (k³/6 multiply-adds each) is not taken from the similarity run's time: until it
 -- runs, pages blend the new lists with the weights of the previous ones, each read on its own.
--- It reads only this database (no sync from main). One transaction: readers keep the old weights
--- until it commits; a failed run leaves them. Bumps the 'personalized' data version when it wrote.
+-- It reads only this database (no sync from main). It first locks the lists and the histories
+-- against writes (SHARE): a similarity run in progress finishes first, and the weights are solved
+-- from one state of both, the one whose full run it records; a similarity run that starts
+-- meanwhile waits for it (at the target scale the half minute of a recompute; a run that only
+-- checks takes no time). One transaction: readers keep the old weights until it commits; a failed
+-- run leaves them. Marks the step learned.checked when the weights were current, learned.written
+-- when it recomputed them, and then bumps the 'personalized' data version.
 -- Arguments: none. Result: presents solved (0 when the weights were current).
 -- Errors: bad settings (22P02), logged by recs.run_job; the old weights stay.
 -- Caller: recs.run_job('refresh_learned_weights') from pg_cron (job "refresh-learned-weights",
@@ -35,6 +40,9 @@ DECLARE
     v_solved bigint := 0;
 BEGIN
     PERFORM recs.set_job_limits();
+    -- In the order the similarity run writes them (histories, then lists), so neither waits for
+    -- the other while holding what the other waits for.
+    LOCK TABLE recs.user_histories, recs.item_neighbors IN SHARE MODE;
     v_neighbors := recs.setting('item_learned_neighbors')::integer;
     v_ridge := recs.setting('item_learned_ridge')::double precision;
     v_presents := recs.setting('item_learned_presents')::integer;
@@ -45,6 +53,7 @@ BEGIN
     SELECT * INTO v_state FROM recs.sync_state s WHERE s.source = 'learned_weights' FOR UPDATE;
     IF FOUND AND (v_state.details ->> 'lists_as_of')::timestamptz IS NOT DISTINCT FROM v_lists_as_of
        AND v_state.details -> 'computed_with' = v_settings THEN
+        PERFORM recs.job_step('learned.checked');
         RETURN 0;  -- computed from these lists with these settings
     END IF;
 

@@ -3,13 +3,14 @@ neighbours against numpy, the bounds on the solves, and the blend with the simil
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import numpy as np
 import psycopg
 import pytest
 
-from tests.conftest import app_connect
+from tests.conftest import app_connect, owner_connect
 from tests.data import World
 from tests.sql.test_item_neighbors import force_full_similarity_run
 from tests.sql.test_personalized import personalized
@@ -118,6 +119,16 @@ def last_run(world: World, job: str) -> tuple[int | None, str | None]:
     return row[0], row[1]
 
 
+def last_steps(world: World) -> dict[str, float]:
+    """The steps the last run of refresh_learned_weights marked."""
+    row = world.recs.execute(
+        "SELECT details -> 'steps_ms' FROM recs.job_runs WHERE job = 'refresh_learned_weights'"
+        " ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def lists_as_of(world: World) -> object:
     row = world.recs.execute(
         "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
@@ -156,16 +167,64 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     world.setting("item_learned_presents", "2000")
     world.refresh("refresh_learned_weights")
     assert last_run(world, "refresh_learned_weights") == (7, None)
-    force_full_similarity_run(world)  # new lists: the next run solves again
+    solved_before = learned(world)
+    world.setting("item_learned_ridge", "1")  # (a setting of the weights alone: the lists stay)
+    force_full_similarity_run(world)  # new lists, the weights untouched until the job runs
     assert lists_as_of(world) != full_run
+    assert learned(world) == solved_before
+    world.setting("item_learned_ridge", "200")  # as they were solved with: only the lists changed
     world.refresh("refresh_learned_weights")
     assert last_run(world, "refresh_learned_weights") == (7, None)
     world.refresh("refresh_learned_weights")
     assert last_run(world, "refresh_learned_weights") == (0, None)
 
+    world.setting("item_neighbor_pool_size", "50")  # bounds the targets kept per present too
+    world.refresh("refresh_learned_weights")
+    assert last_run(world, "refresh_learned_weights") == (7, None)
+
     world.setting("item_learned_neighbors", "0")
     world.refresh("refresh_learned_weights")
     assert learned(world) == {}
+    assert "learned.written" in last_steps(world)  # recomputed to nothing, not only checked
+    world.refresh("refresh_learned_weights")
+    assert set(last_steps(world)) == {"learned.checked"}
+
+
+def test_a_similarity_run_in_progress_finishes_before_the_weights_are_read(world: World) -> None:
+    """The weights job waits for a full similarity run that is writing the lists, then solves from
+    its lists and records that run: a run that read the old lists would record the old one."""
+    take_overlapping(world, [world.present() for _ in range(7)])
+    world.refresh_all()
+    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
+    similarity_started = threading.Event()
+    weights_done = threading.Event()
+
+    def weights_run() -> None:
+        similarity_started.wait(10)
+        with owner_connect() as owner:
+            owner.execute("CALL recs.run_job('refresh_learned_weights')")
+        weights_done.set()
+
+    thread = threading.Thread(target=weights_run)
+    thread.start()
+    try:
+        with owner_connect() as owner, owner.transaction():
+            owner.execute(
+                "SELECT recs.job_refresh_user_similarities()"
+            )  # full: histories and lists rewritten
+            similarity_started.set()
+            assert not weights_done.wait(1.5)  # held back by the uncommitted lists
+        thread.join(20)
+    finally:
+        similarity_started.set()
+        thread.join(20)
+    assert weights_done.is_set()
+    row = world.recs.execute(
+        "SELECT (l.details ->> 'lists_as_of')::timestamptz = s.full_synced_at, l.details ->> 'presents'"
+        " FROM recs.sync_state l, recs.sync_state s"
+        " WHERE l.source = 'learned_weights' AND s.source = 'user_similarities'"
+    ).fetchone()
+    assert row == (True, "7")
 
 
 def test_a_weights_run_bumps_the_personalized_version_only_when_it_wrote(world: World) -> None:
