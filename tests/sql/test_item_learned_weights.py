@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -188,6 +189,46 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     assert "learned.written" in last_steps(world)  # recomputed to nothing, not only checked
     world.refresh("refresh_learned_weights")
     assert set(last_steps(world)) == {"learned.checked"}
+
+
+MIGRATION_0058 = Path(__file__).resolve().parents[2] / "migrations" / "0058.learned-weights-job.sql"
+
+
+def test_the_upgrade_to_the_weights_job_keeps_the_next_similarity_run_incremental(world: World) -> None:
+    """Migration 0058 on a database whose last similarity run recorded the learned settings among
+    the item neighbours' (as before it): the next run stays incremental, and 30 regressors become
+    50 only where the default was kept."""
+    take_overlapping(world, [world.present() for _ in range(5)])
+    world.refresh_all()
+    world.recs.execute(
+        """UPDATE recs.sync_state
+           SET details = jsonb_set(details, '{item_neighbors}', details -> 'item_neighbors' || %s::jsonb)
+           WHERE source = 'user_similarities'""",
+        ('{"learned_neighbors": 30, "learned_ridge": 200, "learned_presents": 2000}',),
+    )
+
+    def next_run_is_full() -> bool:
+        row = world.recs.execute(
+            "SELECT recs.similarity_is_full(s) FROM recs.sync_state s WHERE s.source = 'user_similarities'"
+        ).fetchone()
+        assert row is not None
+        return row[0]
+
+    def regressors() -> str:
+        row = world.recs.execute(
+            "SELECT value FROM recs.settings WHERE key = 'item_learned_neighbors'"
+        ).fetchone()
+        assert row is not None
+        return row[0]
+
+    assert next_run_is_full()  # what the recorded keys alone would do
+    world.setting("item_learned_neighbors", "30")
+    world.recs.execute(MIGRATION_0058.read_text())
+    assert not next_run_is_full()
+    assert regressors() == "50"
+    world.setting("item_learned_neighbors", "40")  # an operator's own value stays
+    world.recs.execute(MIGRATION_0058.read_text())
+    assert regressors() == "40"
 
 
 def test_a_similarity_run_in_progress_finishes_before_the_weights_are_read(world: World) -> None:
