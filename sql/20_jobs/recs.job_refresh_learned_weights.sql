@@ -115,11 +115,10 @@ BEGIN
     ANALYZE recs.item_learned_weights;
     PERFORM recs.job_step('learned.written');
 
-    INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
-    VALUES ('learned_weights', v_started, v_started,
+    INSERT INTO recs.sync_state AS s (source, synced_at, details)
+    VALUES ('learned_weights', v_started,
             jsonb_build_object('lists_as_of', v_lists_as_of, 'computed_with', v_settings, 'presents', v_solved))
-    ON CONFLICT (source) DO UPDATE
-        SET synced_at = excluded.synced_at, full_synced_at = excluded.full_synced_at, details = excluded.details;
+    ON CONFLICT (source) DO UPDATE SET synced_at = excluded.synced_at, details = excluded.details;
     PERFORM recs.bump_data_version('personalized');
     RETURN v_solved;
 END;

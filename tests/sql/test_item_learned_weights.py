@@ -111,10 +111,17 @@ def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours(world: W
     assert [got[pair] for pair in expected] == pytest.approx(list(expected.values()))
 
 
-def last_run(world: World, job: str) -> tuple[int | None, str | None]:
-    """(rows, error) of the job's last logged run."""
+def value(world: World, query: str, *params: object) -> object:
+    """The one value the query returns."""
+    row = world.recs.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def last_run(world: World) -> tuple[int | None, str | None]:
+    """(rows, error) of the last logged run of refresh_learned_weights."""
     row = world.recs.execute(
-        "SELECT rows, error FROM recs.job_runs WHERE job = %s ORDER BY id DESC LIMIT 1", (job,)
+        "SELECT rows, error FROM recs.job_runs WHERE job = 'refresh_learned_weights' ORDER BY id DESC LIMIT 1"
     ).fetchone()
     assert row is not None
     return row[0], row[1]
@@ -122,20 +129,18 @@ def last_run(world: World, job: str) -> tuple[int | None, str | None]:
 
 def last_steps(world: World) -> dict[str, float]:
     """The steps the last run of refresh_learned_weights marked."""
-    row = world.recs.execute(
+    steps = value(
+        world,
         "SELECT details -> 'steps_ms' FROM recs.job_runs WHERE job = 'refresh_learned_weights'"
-        " ORDER BY id DESC LIMIT 1"
-    ).fetchone()
-    assert row is not None
-    return row[0]
+        " ORDER BY id DESC LIMIT 1",
+    )
+    assert isinstance(steps, dict)
+    return steps
 
 
 def lists_as_of(world: World) -> object:
-    row = world.recs.execute(
-        "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
-    ).fetchone()
-    assert row is not None
-    return row[0]
+    """When the full similarity run that wrote the item neighbour lists started."""
+    return value(world, "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'")
 
 
 def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_only(world: World) -> None:
@@ -144,21 +149,21 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     world.refresh_all()
     everything = learned(world)
     assert {target for _, target in everything} == set(item_keys(world, presents))
-    assert last_run(world, "refresh_learned_weights") == (7, None)
+    assert last_run(world) == (7, None)
 
     world.like(world.users(1)[0], presents[6])
     full_run = lists_as_of(world)
     world.refresh("refresh_user_similarities")  # incremental: the lists stay, so do the weights
     assert lists_as_of(world) == full_run
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (0, None)
+    assert last_run(world) == (0, None)
     assert learned(world) == everything
 
     world.setting("item_learned_presents", "1")  # recomputes the weights, not the lists
     world.refresh("refresh_user_similarities")
     assert lists_as_of(world) == full_run
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (1, None)
+    assert last_run(world) == (1, None)
     most_taken = world.recs.execute(
         "SELECT item_id FROM recs.item_stats ORDER BY users DESC, item_id LIMIT 1"
     ).fetchone()
@@ -167,7 +172,7 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
 
     world.setting("item_learned_presents", "2000")
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (7, None)
+    assert last_run(world) == (7, None)
     solved_before = learned(world)
     world.setting("item_learned_ridge", "1")  # (a setting of the weights alone: the lists stay)
     force_full_similarity_run(world)  # new lists, the weights untouched until the job runs
@@ -175,13 +180,13 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     assert learned(world) == solved_before
     world.setting("item_learned_ridge", "200")  # as they were solved with: only the lists changed
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (7, None)
+    assert last_run(world) == (7, None)
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (0, None)
+    assert last_run(world) == (0, None)
 
     world.setting("item_neighbor_pool_size", "50")  # bounds the targets kept per present too
     world.refresh("refresh_learned_weights")
-    assert last_run(world, "refresh_learned_weights") == (7, None)
+    assert last_run(world) == (7, None)
 
     world.setting("item_learned_neighbors", "0")
     world.refresh("refresh_learned_weights")
@@ -207,19 +212,14 @@ def test_the_upgrade_to_the_weights_job_keeps_the_next_similarity_run_incrementa
         ('{"learned_neighbors": 30, "learned_ridge": 200, "learned_presents": 2000}',),
     )
 
-    def next_run_is_full() -> bool:
-        row = world.recs.execute(
-            "SELECT recs.similarity_is_full(s) FROM recs.sync_state s WHERE s.source = 'user_similarities'"
-        ).fetchone()
-        assert row is not None
-        return row[0]
+    def next_run_is_full() -> object:
+        return value(
+            world,
+            "SELECT recs.similarity_is_full(s) FROM recs.sync_state s WHERE s.source = 'user_similarities'",
+        )
 
-    def regressors() -> str:
-        row = world.recs.execute(
-            "SELECT value FROM recs.settings WHERE key = 'item_learned_neighbors'"
-        ).fetchone()
-        assert row is not None
-        return row[0]
+    def regressors() -> object:
+        return value(world, "SELECT value FROM recs.settings WHERE key = 'item_learned_neighbors'")
 
     assert next_run_is_full()  # what the recorded keys alone would do
     world.setting("item_learned_neighbors", "30")
@@ -250,9 +250,8 @@ def test_a_similarity_run_in_progress_finishes_before_the_weights_are_read(world
     thread.start()
     try:
         with owner_connect() as owner, owner.transaction():
-            owner.execute(
-                "SELECT recs.job_refresh_user_similarities()"
-            )  # full: histories and lists rewritten
+            # A full run: the histories and the lists rewritten, not yet committed.
+            owner.execute("SELECT recs.job_refresh_user_similarities()")
             similarity_started.set()
             assert not weights_done.wait(1.5)  # held back by the uncommitted lists
         thread.join(20)
@@ -273,11 +272,9 @@ def test_a_weights_run_bumps_the_personalized_version_only_when_it_wrote(world: 
     world.refresh_all()
 
     def version() -> int:
-        row = world.recs.execute(
-            "SELECT version FROM recs.data_versions WHERE name = 'personalized'"
-        ).fetchone()
-        assert row is not None
-        return row[0]
+        found = value(world, "SELECT version FROM recs.data_versions WHERE name = 'personalized'")
+        assert isinstance(found, int)
+        return found
 
     before = version()
     world.refresh("refresh_learned_weights")  # current: nothing written
