@@ -209,7 +209,7 @@ class Months:
             self.private.append(present)
 
     def private_for_a_while(self) -> None:
-        """The present clicked last goes private, is withdrawn (or synced away), and comes back."""
+        """The present clicked last, if public, goes private, is withdrawn (or synced away), and returns."""
         present = self.clicked[-1][1] if self.clicked else self.any_present()
         if present in self.public:
             self.world.main.execute(
@@ -337,7 +337,7 @@ class Months:
 
 
 def run_months(seed: int, world: World) -> None:
-    rng = random.Random(seed)  # noqa: S311 (a reproducible simulation)
+    rng = random.Random(seed)  # noqa: S311 (the same sequence of changes on every run)
     months = Months(world, rng)
     months.next_day()
     for _ in range(12):
@@ -346,6 +346,7 @@ def run_months(seed: int, world: World) -> None:
         months.new_presents()
     months.likes()
     months.clicks()
+    # Short, so most users' votes as a neighbour are a cut of their history, which moves as days pass.
     world.setting("neighbor_history_limit", "4")
     run_both(world, full=True)
     world.refresh("refresh_user_similarities")
