@@ -524,6 +524,7 @@ def evaluate_dataset(settings: Settings, main_admin_url: str, dataset: Dataset) 
         if scored.users and popularity
     }
     result["references_skipped"] = references.skipped
+    result["references_parameters"] = references.parameters
     result["references_seconds"] = references.seconds
     result["product_to_ease_ndcg10"] = ease_ratio(result)
     counts = {
@@ -681,6 +682,9 @@ def format_table(report: dict[str, Any]) -> str:
         lines.append(format_difference("cold start demographic minus global", difference))
     for name, reason in report.get("references_skipped", {}).items():
         lines.append(f"reference {name} skipped: {reason}")
+    for name, parameters in report.get("references_parameters", {}).items():
+        chosen = ", ".join(f"{key} {value:g}" for key, value in parameters.items())
+        lines.append(f"reference {name}: the best on this split of its grid at {chosen}")
     if "product_to_ease_ndcg10" in report:
         lines.append(f"product / EASE NDCG@10: {number(report['product_to_ease_ndcg10'])}")
     lines += format_limits(report["limits"]) if "limits" in report else []

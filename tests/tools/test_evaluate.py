@@ -33,9 +33,12 @@ from tools.evaluate import (
 )
 from tools.references import (
     EASE_LAMBDA,
+    RP3BETA_GRID,
     ease_weights,
     popularity_lists,
     reference_lists,
+    rp3beta_gram,
+    rp3beta_lists,
     train_matrix,
     user_knn_lists,
 )
@@ -254,16 +257,17 @@ def test_tiny_file_through_the_real_sql(databases: tuple[psycopg.Connection, ...
     assert report["seen_items_recommended"] == 0
     # The references on the same split. Popularity (train likes): a, c, k, then q; u1 gets q, u2..u4 have
     # seen all four and get nothing (z and s have no train like). User-kNN: u1's neighbours vote q, u2's
-    # (u1, u3, u4) liked nothing u2 has not seen. EASE: q, co-liked with a, c, k, for u1; s and z, never
-    # co-liked with anything, score 0 for everyone.
+    # (u1, u3, u4) liked nothing u2 has not seen. RP3beta and EASE: q, co-liked with a, c, k, for u1; s
+    # and z, never co-liked with anything, score 0 for everyone.
     references = report["references"]
-    assert list(references) == ["popularity", "user_knn_20", "user_knn_50", "ease"]
+    assert list(references) == ["popularity", "user_knn_20", "user_knn_50", "rp3beta", "ease"]
     for name, measured in references.items():
         assert (name, measured["users"], measured["ndcg10"], measured["hr10"]) == (name, 4, 0.25, 0.25)
         assert report["tier_references"]["collaborative"][name]["ndcg10"] == 1.0
         assert report["tier_references"]["content_based"][name]["ndcg10"] == 0.0
         assert report["tier_references"]["popular"][name]["users"] == 0
     assert report["references_skipped"] == {}
+    assert report["references_parameters"] == {"rp3beta": {"alpha": 0.8, "beta": 0.0}}  # every one ties
     # Paired with popularity's lists for the same users: u1 a hit at rank 1 on both sides; u2..u4 a
     # hit at rank 2 against none.
     no_difference = {"ndcg10": 0.0, "ndcg10_ci95": 0.0, "hr10": 0.0, "hr10_ci95": 0.0}
@@ -360,6 +364,45 @@ def test_ease_weights_match_a_hand_computation() -> None:
     assert got == pytest.approx(np.array([[0, 0.3 / (2 + EASE_LAMBDA)], [0.3 / (0.09 + EASE_LAMBDA), 0]]))
 
 
+def test_rp3beta_walks_match_a_hand_computation() -> None:
+    # X = [[1, 1], [1, 0]] (u1: a, b; u2: a), users' degrees 2 and 1, items' 2 and 1. At alpha 1,
+    # G[i, j] = sum over users x_ui x_uj / d_u: G[a, a] = 1/2 + 1, G[a, b] = G[b, a] = G[b, b] = 1/2.
+    dataset, data = handmade({"u1": "AB", "u2": "A"}, {"u2": "b", "u1": "a"}, "ab")
+    matrix = train_matrix(dataset, data)
+    gram, degrees = rp3beta_gram(matrix, 1.0)
+    assert gram == pytest.approx(np.array([[1.5, 0.5], [0.5, 0.5]]))
+    assert degrees == pytest.approx(np.array([2.0, 1.0]))
+    # A click without a like weighs 0.3 and enters the walk at the power alpha: X = [[1, 0.3], [1, 0]],
+    # d_u1 = 1.3, so G[a, b] = 0.3^0.8 / 1.3^0.8 at alpha 0.8; b's degree is 0.3.
+    dataset, data = handmade({"u1": "Ab", "u2": "A"}, {"u2": "b"}, "ab")
+    matrix = train_matrix(dataset, data)
+    gram, degrees = rp3beta_gram(matrix, 0.8)
+    assert gram[0, 1] == pytest.approx(0.3**0.8 / 1.3**0.8)
+    assert degrees == pytest.approx(np.array([2.0, 0.3]))
+
+
+def test_rp3beta_penalises_popular_targets_and_its_reference_is_the_best_of_its_grid() -> None:
+    # u1 liked a. a's other users also took p (taken by 11 users: popular) and r (by 2). The walk from a
+    # reaches p through u2, u3 and u4 and r through u2 and u3, so without the penalty (and at beta 0.2)
+    # p comes first; at beta 0.4, p's degree of 11 against r's 2 puts r first. The test like is r: the
+    # first point of the grid with r first, alpha 0.8 and beta 0.4, is the reference.
+    histories = {"u1": "A", "u2": "APR", "u3": "APR", "u4": "AP"} | {f"u{n}": "P" for n in range(5, 13)}
+    dataset, data = handmade(histories, {"u1": "r"}, "apr")
+    matrix = train_matrix(dataset, data)
+    u1 = matrix.users.index("u1")
+    for alpha in (0.8, 1.0):
+        gram, degrees = rp3beta_gram(matrix, alpha)
+        ranked = {
+            beta: [matrix.items[item] for item in rp3beta_lists(matrix, [u1], gram, degrees, alpha, beta)[u1]]
+            for beta in (0.0, 0.4)
+        }
+        assert ranked == {0.0: ["p", "r"], 0.4: ["r", "p"]}
+    references = reference_lists(dataset, data)
+    assert references.parameters == {"rp3beta": {"alpha": 0.8, "beta": 0.4}}
+    assert (0.8, 0.4) in RP3BETA_GRID
+    assert references.lists["rp3beta"] == {"u1": ["r", "p"]}
+
+
 def test_ease_is_left_out_above_its_catalogue_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("tools.references.EASE_MAX_ITEMS", 1)
     dataset, data = handmade({"u1": "AB", "u2": "A"}, {"u2": "b"}, "ab")
@@ -426,7 +469,7 @@ def test_suite_skips_a_missing_dataset_and_runs_the_others(
     assert {"split", "overall", "tiers", "cold_start", "seen_items_recommended", "refresh_seconds"} < set(
         report
     )
-    assert set(report["references"]) == {"popularity", "user_knn_20", "user_knn_50", "ease"}
+    assert set(report["references"]) == {"popularity", "user_knn_20", "user_knn_50", "rp3beta", "ease"}
     assert set(report["tier_references"]) == set(report["tiers"])
     assert json.loads((results / "quality-filmtrust.json").read_text())["references"] == report["references"]
     assert suite.path == results / "quality-suite.json"
