@@ -136,9 +136,9 @@ def user_knn_lists(matrix: TrainMatrix, users: Sequence[int], neighbours: int) -
     return lists
 
 
-def rp3beta_gram(matrix: TrainMatrix, alpha: float) -> tuple[Floats, Floats]:
-    """RP3beta's two-step walk before its item terms: G[i, j] = sum over users u of x_ui^alpha x_uj^alpha /
-    d_u^alpha (X as EASE's, d_u a user's row sum), and each item's degree d_i (its column sum)."""
+def user_gram(matrix: TrainMatrix, power: float = 1.0, degree_power: float = 0.0) -> Floats:
+    """G[i, j] = sum over users u of x_ui^power x_uj^power / d_u^degree_power, with X as EASE's and d_u a
+    user's row sum: X'X at the defaults."""
     seen, count = matrix.seen, len(matrix.items)
     gram = np.zeros((count, count))
     chunk = 1024  # users at a time, each chunk dense over the columns it touches only
@@ -149,13 +149,21 @@ def rp3beta_gram(matrix: TrainMatrix, alpha: float) -> tuple[Floats, Floats]:
             continue
         dense = np.zeros((len(rows), columns.size))
         for position, row in enumerate(rows):
-            dense[position, np.searchsorted(columns, seen.columns_of(row))] = seen.values_of(row) ** alpha
-        degrees = np.array([seen.values_of(row).sum() for row in rows])
-        walked = dense / np.where(degrees > 0, degrees, 1.0)[:, None] ** alpha
-        gram[np.ix_(columns, columns)] += dense.T @ walked
-    item_degrees = np.zeros(count)
-    np.add.at(item_degrees, seen.columns, seen.values)
-    return gram, item_degrees
+            dense[position, np.searchsorted(columns, seen.columns_of(row))] = seen.values_of(row) ** power
+        weighted = dense
+        if degree_power:
+            degrees = np.array([seen.values_of(row).sum() for row in rows])
+            weighted = dense / np.where(degrees > 0, degrees, 1.0)[:, None] ** degree_power
+        gram[np.ix_(columns, columns)] += dense.T @ weighted
+    return gram
+
+
+def rp3beta_gram(matrix: TrainMatrix, alpha: float) -> tuple[Floats, Floats]:
+    """RP3beta's two-step walk before its item terms: G[i, j] = sum over users u of x_ui^alpha x_uj^alpha /
+    d_u^alpha (X as EASE's, d_u a user's row sum), and each item's degree d_i (its column sum)."""
+    item_degrees = np.zeros(len(matrix.items))
+    np.add.at(item_degrees, matrix.seen.columns, matrix.seen.values)
+    return user_gram(matrix, alpha, alpha), item_degrees
 
 
 def rp3beta_lists(
@@ -197,18 +205,8 @@ def best_rp3beta_lists(
 
 def ease_weights(matrix: TrainMatrix) -> Floats:
     """EASE (Steck 2019): B = I - P diag(1/diag P), diag(B) = 0, with P = (X'X + lambda I)^-1."""
-    seen, count = matrix.seen, len(matrix.items)
-    gram = np.zeros((count, count))
-    chunk = 1024  # users at a time, each chunk dense over the columns it touches only
-    for first in range(0, len(matrix.users), chunk):
-        rows = range(first, min(first + chunk, len(matrix.users)))
-        columns = np.unique(np.concatenate([seen.columns_of(row) for row in rows]))
-        if not columns.size:
-            continue
-        dense = np.zeros((len(rows), columns.size))
-        for position, row in enumerate(rows):
-            dense[position, np.searchsorted(columns, seen.columns_of(row))] = seen.values_of(row)
-        gram[np.ix_(columns, columns)] += dense.T @ dense
+    count = len(matrix.items)
+    gram = user_gram(matrix)
     gram[np.diag_indices(count)] += EASE_LAMBDA
     weights = np.asarray(np.linalg.inv(gram), dtype=np.float64)
     del gram
