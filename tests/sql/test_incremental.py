@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -52,17 +53,36 @@ def state(recs: psycopg.Connection) -> dict[str, Any]:
     return taken
 
 
-def rebuilt() -> dict[str, Any]:
-    """The same tables rebuilt whole from the same data, in a transaction rolled back."""
+Taken = TypeVar("Taken")
+FORGET_BOTH_JOBS = "DELETE FROM recs.sync_state WHERE source IN ('popular_items', 'user_profiles')"
+FORGET_FULL_SIMILARITY_RUN = (
+    "UPDATE recs.sync_state SET full_synced_at = NULL, details = details - 'history_limit'"
+    " WHERE source = 'user_similarities'"
+)
+
+
+def rebuilt(
+    forget: str = FORGET_BOTH_JOBS, read: Callable[[psycopg.Connection], dict[str, Any]] = state
+) -> dict[str, Any]:
+    """The popularity and profile tables rebuilt whole from the same data (`forget` makes both jobs'
+    next runs full ones), read by `read`, in a transaction rolled back."""
     with owner_connect() as owner:
         with owner.transaction(force_rollback=True):
-            owner.execute("DELETE FROM recs.sync_state WHERE source IN ('popular_items', 'user_profiles')")
+            owner.execute(forget)
             owner.execute("SELECT recs.job_refresh_popular_items(), recs.job_refresh_user_profiles()")
             assert owner.execute(
                 "SELECT bool_and((details ->> 'full')::boolean) FROM recs.sync_state"
                 " WHERE source IN ('popular_items', 'user_profiles')"
             ).fetchone() == (True,)
-            return state(owner)
+            return read(owner)
+
+
+def similarity_rebuilt(read: Callable[[psycopg.Connection], Taken]) -> Taken:
+    """What a full similarity run writes from the same data, read by `read`, in a transaction rolled back."""
+    with owner_connect() as owner, owner.transaction(force_rollback=True):
+        owner.execute(FORGET_FULL_SIMILARITY_RUN)
+        owner.execute("SELECT recs.job_refresh_user_similarities()")
+        return read(owner)
 
 
 def run_both(world: World, *, full: bool = False) -> None:
@@ -82,6 +102,11 @@ def assert_as_rebuilt(world: World) -> None:
     # A gender, an age group and everyone: a gender x age group cell is ranked from its two groups.
     levels = {(row[0], row[1]) for row in incremental["popular"]}
     assert all("*" in level for level in levels) and len(levels) > 1, levels
+    assert_same_state(incremental, full)
+
+
+def assert_same_state(incremental: dict[str, Any], full: dict[str, Any]) -> None:
+    """Two reads of `state`: the same rows, ranks and tables, scores within float8's rounding."""
     assert incremental["popular"] == full["popular"]
     assert incremental["scores"] == pytest.approx(full["scores"], rel=1e-9, abs=1e-12)
     assert incremental["ranks"] == full["ranks"]
@@ -267,13 +292,7 @@ def test_the_neighbours_votes_after_incremental_similarity_runs_are_a_full_rebui
     world.refresh("refresh_user_similarities")
 
     def as_rebuilt() -> list[Any]:
-        with owner_connect() as owner, owner.transaction(force_rollback=True):
-            owner.execute(
-                "UPDATE recs.sync_state SET full_synced_at = NULL, details = details - 'history_limit'"
-                " WHERE source = 'user_similarities'"
-            )
-            owner.execute("SELECT recs.job_refresh_user_similarities()")
-            return owner.execute(VOTES).fetchall()
+        return similarity_rebuilt(lambda owner: owner.execute(VOTES).fetchall())
 
     first = world.recs.execute(VOTES).fetchall()
     assert first == as_rebuilt()

@@ -11,9 +11,18 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.conftest import app_connect, owner_connect
+from tests.conftest import app_connect
 from tests.data import NOW, World
-from tests.sql.test_incremental import TABLES, VOTES, assert_as_rebuilt, demographics, run_both, state
+from tests.sql.test_incremental import (
+    VOTES,
+    assert_as_rebuilt,
+    assert_same_state,
+    demographics,
+    rebuilt,
+    run_both,
+    similarity_rebuilt,
+    state,
+)
 from tests.sql.test_personalized import personalized
 from tests.sql.test_popular import popular
 from tests.sql.test_similar import similar
@@ -58,44 +67,21 @@ def with_interactions(recs: psycopg.Connection) -> dict[str, Any]:
     return taken
 
 
-def resynced() -> dict[str, Any]:
-    """Both jobs after a full resync from main (the stored decay epoch kept), rolled back."""
-    with owner_connect() as owner, owner.transaction(force_rollback=True):
-        owner.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'")
-        owner.execute("SELECT recs.job_refresh_popular_items(), recs.job_refresh_user_profiles()")
-        assert owner.execute(
-            "SELECT bool_and((details ->> 'full')::boolean) FROM recs.sync_state"
-            " WHERE source IN ('popular_items', 'user_profiles')"
-        ).fetchone() == (True,)
-        return with_interactions(owner)
+# A full resync from main (the stored decay epoch kept) makes both jobs' next runs full ones.
+FORGET_FULL_RESYNC = "UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'decay'"
 
 
 def assert_as_resynced(world: World) -> None:
     """The incremental syncs and jobs end where a full resync of main and a rebuild end."""
-    incremental, full = with_interactions(world.recs), resynced()
+    incremental, full = with_interactions(world.recs), rebuilt(FORGET_FULL_RESYNC, with_interactions)
     assert incremental["interactions"] == full["interactions"]
     assert incremental["click_decay"] == pytest.approx(full["click_decay"], rel=1e-9, abs=1e-12)
-    assert incremental["popular"] == full["popular"]
-    assert incremental["scores"] == pytest.approx(full["scores"], rel=1e-9, abs=1e-12)
-    assert incremental["ranks"] == full["ranks"]
-    for name in TABLES:
-        assert incremental[name] == full[name], name
+    assert_same_state(incremental, full)
 
 
 def similarity_state(recs: psycopg.Connection) -> dict[str, list[Any]]:
     """The similarity job's votes as a neighbour, user counts of presents and users, and vector pairs."""
     return {name: recs.execute(query).fetchall() for name, query in SIMILARITY.items()}
-
-
-def similarity_rebuilt() -> dict[str, list[Any]]:
-    """The similarity job's votes, counts and vector pairs from a full run, rolled back."""
-    with owner_connect() as owner, owner.transaction(force_rollback=True):
-        owner.execute(
-            "UPDATE recs.sync_state SET full_synced_at = NULL, details = details - 'history_limit'"
-            " WHERE source = 'user_similarities'"
-        )
-        owner.execute("SELECT recs.job_refresh_user_similarities()")
-        return similarity_state(owner)
 
 
 class Months:
@@ -362,7 +348,7 @@ def run_months(seed: int, world: World) -> None:
         if not months.unsynced_deletions:
             assert_as_resynced(world)
         world.refresh("refresh_user_similarities")
-        assert similarity_state(world.recs) == similarity_rebuilt(), day
+        assert similarity_state(world.recs) == similarity_rebuilt(similarity_state), day
         months.assert_nothing_private_served()
 
 
