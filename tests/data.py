@@ -104,6 +104,12 @@ class World:
         user's presents) would rank by popularity; a test of the neighbours' own ranking turns it off."""
         self.setting("popularity_prior_users", "0")
 
+    def presents_weigh_evenly(self) -> None:
+        """The user similarity without inverse user frequency: a test that works out its cosines or
+        its users' vector values by hand, in a world of a handful of users where a present that
+        everyone took would weigh ln(1) = 0, turns it off."""
+        self.setting("similarity_iuf", "false")
+
     def stale_setting(self, key: str, value: str) -> None:
         """A value the write-time check refuses, as one stored before the check existed (the
         migration that added it left stored values as they were): the trigger is bypassed."""

@@ -50,6 +50,7 @@ def crowd(world: World) -> dict[str, uuid.UUID]:
     for present in presents[:3]:
         world.like(bob, present)
         world.click(bob, present, times=2)
+    world.presents_weigh_evenly()  # everyone took the first three: under IUF they would weigh 0
     world.refresh_all()
     return {"alice": alice, "bob": bob, "twin": twins[0]}
 

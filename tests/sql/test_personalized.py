@@ -69,6 +69,31 @@ def test_cosine_similarities_match_a_hand_computation(world: World) -> None:
     assert neighbours(world, d) == []
 
 
+def test_a_rare_present_in_common_outweighs_a_popular_one(world: World) -> None:
+    """By default (similarity_iuf on) a present weighs ln((1 + users) / (1 + its users)) in the
+    user similarity: the user who shares a rarely taken present with a is a's nearest neighbour,
+    not the one who shares the present everyone took, as plain cosines would have it."""
+    popular, rare, other = world.present(), world.present(), world.present()
+    a, rare_fan, popular_fan = world.users(3)
+    for fan in world.users(5):
+        world.like(fan, popular)
+    for user, presents in ((a, (popular, rare)), (rare_fan, (rare, other)), (popular_fan, (popular,))):
+        for present in presents:
+            world.like(user, present)
+    world.setting("min_interactions_for_similarity", "1")
+    world.refresh_all()
+    # 8 users: IUF popular ln(9/8) = 0.118, rare ln(9/3) = 1.099, other ln(9/2) = 1.504.
+    iuf_popular, iuf_rare, iuf_other = math.log(9 / 8), math.log(3), math.log(9 / 2)
+    length_a, length_rare_fan = math.hypot(iuf_popular, iuf_rare), math.hypot(iuf_rare, iuf_other)
+    assert neighbours(world, a)[0] == (rare_fan, round(iuf_rare**2 / (length_a * length_rare_fan), 4))
+    assert dict(neighbours(world, a))[popular_fan] == round(iuf_popular / length_a, 4)  # 0.107 against 0.587
+
+    world.presents_weigh_evenly()  # plain cosines: 1 / sqrt 2 = 0.707 against 1 / 2
+    world.refresh("refresh_user_similarities")
+    assert neighbours(world, a)[0][1] == round(1 / math.sqrt(2), 4)
+    assert neighbours(world, a)[0][0] != rare_fan and dict(neighbours(world, a))[rare_fan] == 0.5
+
+
 def test_the_neighbour_pool_size_is_respected(world: World) -> None:
     shared = [world.present() for _ in range(3)]
     users = world.users(8)
@@ -90,6 +115,7 @@ def close_and_near_likers(world: World) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID
     0.516 < 0.866; with K = 2 (both near users read) it scores 1.033 > 0.866.
     Returns (user, close_pick, shared_pick).
     """
+    world.presents_weigh_evenly()  # the cosines above weigh presents evenly
     x, y, z = (world.present() for _ in range(3))
     close_pick, shared_pick = world.present(), world.present()
     extras = [world.present() for _ in range(4)]
@@ -530,6 +556,7 @@ def test_candidate_budget_samples_the_users_of_the_most_liked_presents(world: Wo
     for user in (c, d):  # two more presents each: c and d have smaller values in hot than a and b
         world.like(user, world.present())
         world.like(user, world.present())
+    world.presents_weigh_evenly()  # everyone took hot: under IUF it would weigh 0
 
     def degree_cap() -> int:
         row = world.recs.execute(
@@ -586,6 +613,7 @@ def test_a_sampled_present_keeps_the_users_with_the_largest_vector_values(world:
         for _ in range(others):
             world.like(user, world.present())
     world.setting("similarity_item_degree_cap", "1")
+    world.presents_weigh_evenly()  # everyone took hot: under IUF it would weigh 0
     world.refresh_all()
     row = world.recs.execute(
         "SELECT u.user_id FROM recs.item_vectors i JOIN recs.items p ON p.item_id = i.item_id"
@@ -797,6 +825,7 @@ def test_a_collaborative_page_is_the_head_of_the_whole_ranking_without_the_users
     for index, fan in enumerate(world.users(8)):  # overlapping tastes: the user's presents score high
         for present in presents[: 6 + index]:
             world.like(fan, present)
+    world.presents_weigh_evenly()  # everyone took the user's presents: under IUF they would weigh 0
     world.refresh_all()
     own = world.recs.execute(
         "SELECT x.item_id FROM recs.interactions x JOIN recs.users u USING (user_key) WHERE u.user_id = %s",
