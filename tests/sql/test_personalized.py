@@ -170,6 +170,7 @@ def test_a_neighbours_older_likes_are_weaker_votes(world: World, half_life: str,
     world.setting("min_interactions_for_similarity", "1")
     world.setting("collaborative_min_interactions", "2")
     world.setting("neighbor_history_half_life", half_life)
+    world.presents_weigh_evenly()  # the cosines above weigh presents evenly (everyone took x)
     world.refresh_all()
     result = personalized(user, limit=2)
     assert result["tiers_used"] == ["collaborative"]
@@ -193,6 +194,7 @@ def test_a_neighbours_simultaneous_likes_are_equal_votes_none_cut_by_id(world: W
     world.setting("collaborative_min_interactions", "2")
     world.setting("neighbor_history_half_life", "1")
     world.setting("neighbor_history_limit", "2")
+    world.presents_weigh_evenly()  # the cosines below weigh presents evenly (everyone took x)
     world.refresh_all()
     result = personalized(user, limit=2)
     assert result["tiers_used"] == ["collaborative"]
