@@ -129,11 +129,37 @@ def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(wo
     def scored_others() -> set[uuid.UUID]:
         return set(item_neighbour_scored(world, reader)) & set(others)
 
-    assert scored_others() == set(others)  # 0, the default: every list read whole
+    assert scored_others() == set(others)  # 4, the default: 4 x 0.5 >= 1, the whole list
     world.setting("item_neighbor_depth_per_weight", "0.01")  # ceil(100 x 0.01 x 0.5): the first one
     assert scored_others() == {others[0]}
     world.setting("item_neighbor_depth_per_weight", "2")  # 2 x 0.5 = 1: the whole list again
     assert scored_others() == set(others)
+    world.setting("item_neighbor_depth_per_weight", "0")  # 0: every list whole, whatever its weight
+    assert scored_others() == set(others)
+
+
+def test_by_default_a_like_nine_steps_back_reads_half_its_list(world: World) -> None:
+    anchor = world.present()
+    others = [world.present() for _ in range(3)]
+    for index, user in enumerate(world.users(3)):  # others[0] shares the most users with the anchor
+        world.like(user, anchor)
+        for other in others[: index + 1]:
+            world.like(user, other)
+    reader = world.users(1)[0]
+    world.like(reader, anchor, NOW - dt.timedelta(hours=10))
+    for hours in range(9, 0, -1):  # nine presents taken since: the anchor weighs 2^(-9/3) = 1/8
+        world.like(reader, world.present(), NOW - dt.timedelta(hours=hours))
+    world.setting("item_learned_weight", "0")
+    world.refresh_all()
+    assert [present for present, _ in item_neighbours(world, anchor)][:2] == others[:2]
+
+    def scored_others() -> set[uuid.UUID]:
+        return set(item_neighbour_scored(world, reader)) & set(others)
+
+    world.setting("item_neighbor_pool_size", "2")  # the first two of the anchor's list
+    assert scored_others() == {others[0]}  # the default 4: ceil(2 x 4 x 1/8) = 1 of them
+    world.setting("item_neighbor_depth_per_weight", "0")
+    assert scored_others() == set(others[:2])
 
 
 def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_from_scratch(
