@@ -140,8 +140,8 @@ def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(wo
 
 def test_by_default_a_like_nine_steps_back_reads_half_its_list(world: World) -> None:
     anchor = world.present()
-    others = [world.present() for _ in range(3)]
-    for index, user in enumerate(world.users(3)):  # others[0] shares the most users with the anchor
+    others = [world.present() for _ in range(4)]
+    for index, user in enumerate(world.users(4)):  # others[0] shares the most users with the anchor
         world.like(user, anchor)
         for other in others[: index + 1]:
             world.like(user, other)
@@ -151,15 +151,17 @@ def test_by_default_a_like_nine_steps_back_reads_half_its_list(world: World) -> 
         world.like(reader, world.present(), NOW - dt.timedelta(hours=hours))
     world.setting("item_learned_weight", "0")
     world.refresh_all()
-    assert [present for present, _ in item_neighbours(world, anchor)][:2] == others[:2]
+    assert [present for present, _ in item_neighbours(world, anchor)][:4] == others
 
     def scored_others() -> set[uuid.UUID]:
         return set(item_neighbour_scored(world, reader)) & set(others)
 
-    world.setting("item_neighbor_pool_size", "2")  # the first two of the anchor's list
-    assert scored_others() == {others[0]}  # the default 4: ceil(2 x 4 x 1/8) = 1 of them
-    world.setting("item_neighbor_depth_per_weight", "0")
-    assert scored_others() == set(others[:2])
+    world.setting("item_neighbor_pool_size", "4")  # the anchor's list: the four others first
+    assert scored_others() == set(others[:2])  # the default 4: ceil(4 x 4 x 1/8) = 2 of the 4
+    world.setting("item_neighbor_depth_per_weight", "2")  # ceil(4 x 2 x 1/8) = 1
+    assert scored_others() == {others[0]}
+    world.setting("item_neighbor_depth_per_weight", "0")  # every list whole
+    assert scored_others() == set(others)
 
 
 def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_from_scratch(
