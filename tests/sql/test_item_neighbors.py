@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -111,24 +112,31 @@ def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_reb
     assert scored() == [others[0]]
 
 
-def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(world: World) -> None:
+def a_reader_of_an_old_anchor(
+    world: World, neighbours: int, presents_since: int
+) -> tuple[uuid.UUID, list[uuid.UUID], Callable[[], set[uuid.UUID]]]:
+    """An anchor whose item neighbours are `neighbours` presents, the first sharing the most users
+    with it, and a reader who liked the anchor and then `presents_since` other presents, one an hour
+    (the anchor `presents_since` steps back, weight 2^(-presents_since / 3)). Returns the anchor, the
+    neighbours and a function giving those of them recs.item_neighbor_scores scores for the reader."""
     anchor = world.present()
-    others = [world.present() for _ in range(3)]
-    for index, user in enumerate(world.users(3)):  # others[0] shares the most users with the anchor
+    others = [world.present() for _ in range(neighbours)]
+    for index, user in enumerate(world.users(neighbours)):
         world.like(user, anchor)
         for other in others[: index + 1]:
             world.like(user, other)
     reader = world.users(1)[0]
-    world.like(reader, anchor, NOW - dt.timedelta(hours=10))
-    for hours in (3, 2, 1):  # three presents taken since: the anchor is 3 steps back, weight 0.5
+    world.like(reader, anchor, NOW - dt.timedelta(hours=presents_since + 1))
+    for hours in range(presents_since, 0, -1):
         world.like(reader, world.present(), NOW - dt.timedelta(hours=hours))
     world.setting("item_learned_weight", "0")
     world.refresh_all()
-    assert [present for present, _ in item_neighbours(world, anchor)][:1] == [others[0]]
+    assert [present for present, _ in item_neighbours(world, anchor)][:1] == others[:1]
+    return anchor, others, lambda: set(item_neighbour_scored(world, reader)) & set(others)
 
-    def scored_others() -> set[uuid.UUID]:
-        return set(item_neighbour_scored(world, reader)) & set(others)
 
+def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(world: World) -> None:
+    _, others, scored_others = a_reader_of_an_old_anchor(world, neighbours=3, presents_since=3)  # weight 0.5
     assert scored_others() == set(others)  # 4, the default: 4 x 0.5 >= 1, the whole list
     world.setting("item_neighbor_depth_per_weight", "0.01")  # ceil(100 x 0.01 x 0.5): the first one
     assert scored_others() == {others[0]}
@@ -139,23 +147,8 @@ def test_a_light_presents_list_is_read_to_a_depth_in_proportion_to_its_weight(wo
 
 
 def test_by_default_a_like_nine_steps_back_reads_half_its_list(world: World) -> None:
-    anchor = world.present()
-    others = [world.present() for _ in range(4)]
-    for index, user in enumerate(world.users(4)):  # others[0] shares the most users with the anchor
-        world.like(user, anchor)
-        for other in others[: index + 1]:
-            world.like(user, other)
-    reader = world.users(1)[0]
-    world.like(reader, anchor, NOW - dt.timedelta(hours=10))
-    for hours in range(9, 0, -1):  # nine presents taken since: the anchor weighs 2^(-9/3) = 1/8
-        world.like(reader, world.present(), NOW - dt.timedelta(hours=hours))
-    world.setting("item_learned_weight", "0")
-    world.refresh_all()
+    anchor, others, scored_others = a_reader_of_an_old_anchor(world, neighbours=4, presents_since=9)  # 1/8
     assert [present for present, _ in item_neighbours(world, anchor)][:4] == others
-
-    def scored_others() -> set[uuid.UUID]:
-        return set(item_neighbour_scored(world, reader)) & set(others)
-
     world.setting("item_neighbor_pool_size", "4")  # the anchor's list: the four others first
     assert scored_others() == set(others[:2])  # the default 4: ceil(4 x 4 x 1/8) = 2 of the 4
     world.setting("item_neighbor_depth_per_weight", "2")  # ceil(4 x 2 x 1/8) = 1
