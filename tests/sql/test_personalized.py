@@ -85,13 +85,15 @@ def test_a_rare_present_in_common_outweighs_a_popular_one(world: World) -> None:
     # 8 users: IUF popular ln(9/8) = 0.118, rare ln(9/3) = 1.099, other ln(9/2) = 1.504.
     iuf_popular, iuf_rare, iuf_other = math.log(9 / 8), math.log(3), math.log(9 / 2)
     length_a, length_rare_fan = math.hypot(iuf_popular, iuf_rare), math.hypot(iuf_rare, iuf_other)
-    assert neighbours(world, a)[0] == (rare_fan, round(iuf_rare**2 / (length_a * length_rare_fan), 4))
-    assert dict(neighbours(world, a))[popular_fan] == round(iuf_popular / length_a, 4)  # 0.107 against 0.587
+    weighted = neighbours(world, a)
+    assert weighted[0] == (rare_fan, round(iuf_rare**2 / (length_a * length_rare_fan), 4))
+    assert dict(weighted)[popular_fan] == round(iuf_popular / length_a, 4)  # 0.107 against 0.587
 
     world.presents_weigh_evenly()  # plain cosines: 1 / sqrt 2 = 0.707 against 1 / 2
     world.refresh("refresh_user_similarities")
-    assert neighbours(world, a)[0][1] == round(1 / math.sqrt(2), 4)
-    assert neighbours(world, a)[0][0] != rare_fan and dict(neighbours(world, a))[rare_fan] == 0.5
+    even = neighbours(world, a)
+    assert even[0][1] == round(1 / math.sqrt(2), 4)
+    assert even[0][0] != rare_fan and dict(even)[rare_fan] == 0.5
 
 
 def test_the_neighbour_pool_size_is_respected(world: World) -> None:
