@@ -31,8 +31,11 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
         _run_job_entry("refresh_popular_items", f"*/{settings.popular_items_refresh_minutes} * * * *"),
         _run_job_entry("refresh_user_profiles", "*/30 * * * *"),
         _run_job_entry("refresh_user_similarities", "7 * * * *"),
-        # Half an hour after the similarity job: recomputes only after a full similarity run (or a
-        # change of its settings), else only checks.
+        # A quarter of an hour after the similarity job: recomputes the lists only after a full
+        # similarity run (or a change of their settings), else only checks.
+        _run_job_entry("refresh_item_neighbors", "22 * * * *"),
+        # A quarter of an hour after that: recomputes only after new lists (or a change of its
+        # settings), else only checks.
         _run_job_entry("refresh_learned_weights", "37 * * * *"),
         _run_job_entry("cleanup", "17 */6 * * *"),
         _run_job_entry("erase_absent_users", "29 3 * * *"),

@@ -65,6 +65,7 @@ JobName = Literal[
     "cleanup",
     "erase_absent_users",
     "purge_cron_history",
+    "refresh_item_neighbors",
     "refresh_learned_weights",
     "refresh_popular_items",
     "refresh_user_profiles",

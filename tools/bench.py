@@ -233,13 +233,15 @@ def _timed_jobs(target: Settings, stage: str, steps: dict[str, dict[str, float]]
 
 
 def similarity_caps(target: Settings) -> dict[str, int | None]:
-    """The caps the last full similarity run chose to fit its budgets: a present offers at most degree_cap
-    users as candidates, and item neighbours read item_history_cap interactions a user (design.md,
-    "A budget, not a fixed cap"); a larger catalogue lowers both."""
+    """The caps the last full runs chose to fit their budgets: a present offers at most degree_cap users
+    as candidates (the similarity job), and item neighbours read item_history_cap interactions a user
+    (refresh_item_neighbors; design.md, "A budget, not a fixed cap"); a larger catalogue lowers both."""
     with psycopg.connect(target.recommendations_owner_database_url) as owner:
         row = owner.execute(
-            "SELECT (details->>'degree_cap')::int, (details->>'item_history_cap')::int"
-            " FROM recs.sync_state WHERE source = 'user_similarities'"
+            "SELECT (SELECT (details->>'degree_cap')::int FROM recs.sync_state"
+            "        WHERE source = 'user_similarities'),"
+            " (SELECT (details->>'item_history_cap')::int FROM recs.sync_state"
+            "        WHERE source = 'item_neighbors')"
         ).fetchone()
     degree_cap, item_history_cap = row or (None, None)
     return {"degree_cap": degree_cap, "item_history_cap": item_history_cap}
@@ -258,16 +260,18 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
         again = _timed_jobs(target, "incremental", steps["incremental"])
     finally:
         remove_events(config, ids)
-    popular, profiles, similarities, learned = (
+    popular, profiles, similarities, item_lists, learned = (
         "refresh_popular_items",
         "refresh_user_profiles",
         "refresh_user_similarities",
+        "refresh_item_neighbors",
         "refresh_learned_weights",
     )
     return {
         "popular": full[popular],
         "profiles": full[profiles],
         "similarities_full": full[similarities],
+        "item_neighbors": full[item_lists],
         "learned_weights": full[learned],
         "all": everything,
         "similarities_incremental": again[similarities],
@@ -275,7 +279,8 @@ def time_refreshes(config: BenchConfig, target: Settings) -> dict[str, Any]:
             "popular": again[popular],
             "profiles": again[profiles],
             "similarities": again[similarities],
-            "learned_weights": again[learned],  # the lists stay: only the check
+            "item_neighbors": again[item_lists],  # after an incremental run the lists stay: only the check
+            "learned_weights": again[learned],  # so do the weights
         },
         "steps": steps,
         "similarity_caps": caps,
@@ -684,6 +689,7 @@ def curve_point(
             "popular": refresh["popular"],
             "profiles": refresh["profiles"],
             "similarities": refresh["similarities_full"],
+            "item_neighbors": refresh["item_neighbors"],
             "learned_weights": refresh["learned_weights"],
             "all": refresh["all"],
         },

@@ -6,11 +6,12 @@
 --   to them (recs.served_pages with their recs.served_attributions);
 --   at the next run of each job: their share of the popularity rows (refresh_popular_items
 --   applies what this logs in recs.popular_changes, counts by segment and present, no ids), their
---   vectors, norms and recent history (refresh_user_similarities, as they are marked in
---   recs.dirty_users); their place in other users' pools and in the presents' item neighbours at
---   the next full similarity run (daily), and in the learned item weights at the run of
---   refresh_learned_weights that follows it (without their interactions they add nothing to
---   anyone's scores meanwhile).
+--   vectors and norms (refresh_user_similarities, as they are marked in recs.dirty_users) and
+--   their recent history (refresh_item_neighbors); their place in other users' pools at the next
+--   full similarity run (daily), in the presents' item neighbours at the run of
+--   refresh_item_neighbors that follows it, and in the learned item weights at the run of
+--   refresh_learned_weights after that (without their interactions they add nothing to anyone's
+--   scores meanwhile).
 -- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
 -- version. Their key in recs.users is
 -- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets

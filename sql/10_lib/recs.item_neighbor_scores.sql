@@ -74,8 +74,8 @@ WITH history AS (
         -- Unnested in the select lists (a ProjectSet) rather than in FROM (a function scan, which
         -- copies every element into a tuplestore first): the same rows in the same order, cheaper.
         -- Each list is kept most similar first: a smaller item_neighbor_pool_size applies at once,
-        -- before the similarity job rebuilds the lists to that size; a light present's list may be read
-        -- to a depth in proportion to its weight (above).
+        -- before the job refresh_item_neighbors rebuilds the lists to that size; a light present's
+        -- list may be read to a depth in proportion to its weight (above).
         SELECT unnest(pool.neighbor_ids[1:s.depth]) AS item_id,
                unnest(pool.similarities[1:s.depth]) AS weight, false AS is_learned
         FROM recs.item_neighbors pool

@@ -5,7 +5,7 @@
 -- item_neighbor_pair_budget: small catalogues read whole histories, large ones the recent part,
 -- with the time of a run bounded by the budget. Reads recs.user_stats (current for this run).
 -- Arguments: none. Result: the cap (at least 1). Errors: bad settings (22P02).
--- Caller: recs.job_refresh_user_similarities.
+-- Caller: recs.job_refresh_item_neighbors; tools/evaluate.py (the limits it reports).
 CREATE OR REPLACE FUNCTION recs.item_history_cap() RETURNS integer
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(max(c.cap), 1)

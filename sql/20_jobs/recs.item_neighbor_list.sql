@@ -16,7 +16,7 @@
 -- Arguments: p_item_id; p_pool (neighbours kept); p_user_sample (users read); p_asymmetry (a, 0..1);
 --   p_like, p_click, p_click_cap (recs.interaction_weight's settings, read once by the caller).
 -- Result: one row (neighbor_ids, similarities), both NULL when no user shares the present.
--- Errors: none of its own. Caller: recs.similarity_item_neighbors.
+-- Errors: none of its own. Caller: recs.item_neighbors_rebuild.
 CREATE OR REPLACE FUNCTION recs.item_neighbor_list(
     p_item_id integer, p_pool integer, p_user_sample integer, p_asymmetry double precision,
     p_like double precision, p_click double precision, p_click_cap integer
@@ -53,4 +53,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.item_neighbor_list(integer, integer, integer, double precision, double precision, double precision, integer) IS
-    'The p_pool presents most taken by the users of one present, with asymmetric cosines, as arrays (a bounded sample of users and histories). Used by the similarity job.';
+    'The p_pool presents most taken by the users of one present, with asymmetric cosines, as arrays (a bounded sample of users and histories). Used by the job refresh_item_neighbors.';

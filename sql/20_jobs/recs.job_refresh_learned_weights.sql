@@ -9,23 +9,23 @@
 -- recs.cholesky_solve; recs.item_learned_weights is rewritten with the transpose (per regressor i,
 -- the targets j and b_ij, at most item_neighbor_pool_size of them, the largest |b_ij|), which
 -- recs.item_neighbor_scores reads.
--- The lists change only in a full similarity run, so the weights are recomputed only when a full
--- run finished since they were (recs.sync_state 'user_similarities'.full_synced_at) or a setting
--- they depend on changed (recorded in recs.sync_state row 'learned_weights'; deleting it forces a
--- recompute); otherwise a run only checks and returns 0. A job of its own, so that the size of
--- the solves (k³/6 multiply-adds each) is not taken from the similarity run's time: until it
+-- The lists change only when the job refresh_item_neighbors recomputes them, so the weights are
+-- recomputed only when it did since they were (recs.sync_state 'item_neighbors'.full_synced_at)
+-- or a setting they depend on changed (recorded in recs.sync_state row 'learned_weights'; deleting
+-- it forces a recompute); otherwise a run only checks and returns 0. A job of its own, so that
+-- the size of the solves (k³/6 multiply-adds each) is not taken from the lists' time: until it
 -- runs, pages blend the new lists with the weights of the previous ones, each read on its own.
 -- It reads only this database (no sync from main). It first locks the lists and the histories
--- against writes (SHARE): a similarity run in progress finishes first, and the weights are solved
--- from one state of both, the one whose full run it records; a similarity run that starts
--- meanwhile waits for it (at the target scale the half minute of a recompute; a run that only
--- checks takes no time). One transaction: readers keep the old weights until it commits; a failed
+-- against writes (SHARE): a run of refresh_item_neighbors in progress finishes first, and the
+-- weights are solved from one state of both, the one whose recompute it records; a run of it
+-- that starts meanwhile waits for this one (at the target scale the half minute of a recompute;
+-- a run that only checks takes no time). One transaction: readers keep the old weights until it commits; a failed
 -- run leaves them. Marks the step learned.checked when the weights were current, learned.written
 -- when it recomputed them, and then bumps the 'personalized' data version.
 -- Arguments: none. Result: presents solved (0 when the weights were current).
 -- Errors: bad settings (22P02), logged by recs.run_job; the old weights stay.
 -- Caller: recs.run_job('refresh_learned_weights') from pg_cron (job "refresh-learned-weights",
---   hourly, after the similarity job), psql, POST /admin/jobs/refresh_learned_weights.
+--   hourly, after the job refresh_item_neighbors), psql, POST /admin/jobs/refresh_learned_weights.
 CREATE OR REPLACE FUNCTION recs.job_refresh_learned_weights() RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -40,8 +40,8 @@ DECLARE
     v_solved bigint := 0;
 BEGIN
     PERFORM recs.set_job_limits();
-    -- In the order the similarity run writes them (histories, then lists), so neither waits for
-    -- the other while holding what the other waits for.
+    -- In the order refresh_item_neighbors writes them (histories, then lists), so neither waits
+    -- for the other while holding what the other waits for.
     LOCK TABLE recs.user_histories, recs.item_neighbors IN SHARE MODE;
     v_neighbors := recs.setting('item_learned_neighbors')::integer;
     v_ridge := recs.setting('item_learned_ridge')::double precision;
@@ -49,7 +49,7 @@ BEGIN
     v_pool := recs.setting('item_neighbor_pool_size')::integer;
     v_settings := jsonb_build_object('neighbors', v_neighbors, 'ridge', v_ridge, 'presents', v_presents,
                                      'pool', v_pool);
-    SELECT s.full_synced_at INTO v_lists_as_of FROM recs.sync_state s WHERE s.source = 'user_similarities';
+    SELECT s.full_synced_at INTO v_lists_as_of FROM recs.sync_state s WHERE s.source = 'item_neighbors';
     SELECT * INTO v_state FROM recs.sync_state s WHERE s.source = 'learned_weights' FOR UPDATE;
     IF FOUND AND (v_state.details ->> 'lists_as_of')::timestamptz IS NOT DISTINCT FROM v_lists_as_of
        AND v_state.details -> 'computed_with' = v_settings THEN

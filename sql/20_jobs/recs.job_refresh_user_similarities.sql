@@ -1,5 +1,5 @@
 -- recs.job_refresh_user_similarities: keeps recs.user_neighbors (each user's neighbour pool)
--- and recs.item_neighbors (each present's) current, in named steps after the sync:
+-- current, in named steps after the sync:
 --   a full run (recs.similarity_is_full: first run, every similarity_full_rebuild_hours, or a pool
 --   setting changed) recomputes every user: recs.similarity_rebuild_stats (presents' users and
 --   IUF, users' norms), recs.similarity_degree_cap (the most candidates a present offers),
@@ -8,12 +8,10 @@
 --   last run: recs.similarity_patch_stats, recs.similarity_degree_cap,
 --   recs.similarity_patch_vectors, then recs.similarity_rank_users (parallel, as the full ranking;
 --   the users stay marked in recs.dirty_users until it has read them).
--- A full run then recomputes the item neighbours (recs.item_neighbors) of every present, reading
--- recs.item_history_cap interactions per user (recs.similarity_item_neighbors); an incremental one
--- keeps them (the job refresh_learned_weights learns its weights from them after a full run). Each run,
--- full or not, also rewrites the votes as a neighbour (recs.neighbor_votes: recent likes and their
--- places in the history) of the users marked in recs.dirty_users, and every user's on the first
--- run or once neighbor_history_limit changed (recs.similarity_neighbor_votes).
+-- Each run, full or not, also rewrites the votes as a neighbour (recs.neighbor_votes: recent
+-- likes and their places in the history) of the users marked in recs.dirty_users, and every
+-- user's on the first run or once neighbor_history_limit changed (recs.similarity_neighbor_votes).
+-- The item neighbours are the job refresh_item_neighbors': it recomputes them after a full run.
 -- Everything is written in the job's one transaction (readers keep the old pools until commit);
 -- a user changed again while it runs stays marked for the next run. Counts the users who have
 -- neighbours (recs.sync_state details, read by api.stats) and bumps the 'personalized' data
@@ -36,15 +34,13 @@ DECLARE
         'iuf', recs.setting('similarity_iuf')::boolean,
         'min_interactions', v_min,
         'history_limit', recs.setting('neighbor_history_limit')::integer,
-        'item_neighbors', recs.item_neighbor_settings());
+        'interaction_weights', recs.interaction_weight_settings());
     v_started timestamptz := now();
     v_state recs.sync_state;
     v_full boolean;
     v_cap integer;
     v_users bigint;  -- changed users with enough interactions to rank
     v_with_neighbors bigint;
-    v_item_lists bigint;
-    v_history_cap integer;
     v_votes bigint;  -- users whose votes as a neighbour were rewritten
 BEGIN
     PERFORM recs.set_job_limits();
@@ -104,25 +100,18 @@ BEGIN
         ANALYZE recs.user_neighbors;  -- every row is new: plans and GET /stats follow
         PERFORM recs.job_step('similarity.analyze');
     END IF;
-    -- The cap the item neighbours were computed with: a full run chooses it, others keep it.
-    v_history_cap := CASE WHEN v_full THEN recs.item_history_cap()
-                          ELSE (v_state.details ->> 'item_history_cap')::integer END;
-    v_item_lists := recs.similarity_item_neighbors(v_full, recs.setting('similarity_parallel_workers')::integer,
-                                                   v_history_cap);
     SELECT count(*) INTO v_with_neighbors FROM recs.user_neighbors;  -- one row per user with neighbours
     PERFORM recs.job_step('similarity.users_with_neighbors_counted');
 
     INSERT INTO recs.sync_state AS s (source, synced_at, full_synced_at, details)
     VALUES ('user_similarities', v_started, CASE WHEN v_full THEN v_started END,
-            v_pool_settings || jsonb_build_object('degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors,
-                                                 'item_history_cap', v_history_cap))
+            v_pool_settings || jsonb_build_object('degree_cap', v_cap, 'users_with_neighbors', v_with_neighbors))
     ON CONFLICT (source) DO UPDATE
         SET synced_at = excluded.synced_at, details = excluded.details,
             full_synced_at = coalesce(excluded.full_synced_at, s.full_synced_at);
-    IF v_users > 0 OR v_item_lists > 0 OR v_votes > 0 OR v_full THEN
+    IF v_users > 0 OR v_votes > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
-    DROP TABLE IF EXISTS sim_touched_items;
     DROP TABLE sim_changed;
     RETURN v_users;
 END;

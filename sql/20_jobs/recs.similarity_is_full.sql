@@ -3,8 +3,8 @@
 -- unlogged table is empty after a crash), every similarity_full_rebuild_hours, or when a setting
 -- the pools depend on changed since the last full run (neighbor_pool_size,
 -- similarity_candidate_budget, similarity_item_degree_cap, similarity_iuf,
--- min_interactions_for_similarity, or those of recs.item_neighbor_settings, the interaction
--- weights included).
+-- min_interactions_for_similarity, or the interaction weights of
+-- recs.interaction_weight_settings).
 -- Arguments: p_state, the 'user_similarities' row of recs.sync_state (NULL before the first run).
 -- Result: true for a full run. Errors: none. Caller: recs.job_refresh_user_similarities.
 CREATE OR REPLACE FUNCTION recs.similarity_is_full(p_state recs.sync_state) RETURNS boolean
@@ -23,7 +23,7 @@ BEGIN
            OR (p_state.details ->> 'iuf')::boolean IS DISTINCT FROM recs.setting('similarity_iuf')::boolean
            OR (p_state.details ->> 'min_interactions')::integer
               IS DISTINCT FROM recs.setting('min_interactions_for_similarity')::integer
-           OR (p_state.details -> 'item_neighbors') IS DISTINCT FROM recs.item_neighbor_settings();
+           OR (p_state.details -> 'interaction_weights') IS DISTINCT FROM recs.interaction_weight_settings();
 END;
 $$;
 COMMENT ON FUNCTION recs.similarity_is_full(recs.sync_state) IS

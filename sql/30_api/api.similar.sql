@@ -1,5 +1,5 @@
 -- api.similar: one page of presents like a given one ("people who took this also took"): its
--- item neighbours (recs.item_neighbors, kept by the similarity job), most similar first; when
+-- item neighbours (recs.item_neighbors, kept by the job refresh_item_neighbors), most similar first; when
 -- they run out (a present few people took, or narrow filters), presents of its category by
 -- popularity; then every other present by popularity, so pages never end early.
 -- Levels, in order: co_liked, same_category, popular. The present itself, the excluded ids and,

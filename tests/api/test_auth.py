@@ -71,7 +71,8 @@ async def test_right_credentials_pass(client: AsyncTestClient) -> None:
     response = await client.get("/admin/jobs", headers=_basic(*ADMIN_AUTH))
     assert response.status_code == 200
     assert [job["job"] for job in response.json()] == [
-        "cleanup", "erase_absent_users", "purge_cron_history", "refresh_learned_weights",
+        "cleanup", "erase_absent_users", "purge_cron_history",
+        "refresh_item_neighbors", "refresh_learned_weights",
         "refresh_popular_items", "refresh_user_profiles", "refresh_user_similarities", "withdraw_presents",
     ]  # fmt: skip
     assert response.json()[0]["runs"] == 0 and response.json()[0]["started_at"] is None

@@ -139,11 +139,11 @@ def last_steps(world: World) -> dict[str, float]:
 
 
 def lists_as_of(world: World) -> object:
-    """When the full similarity run that wrote the item neighbour lists started."""
-    return value(world, "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'")
+    """When the run of refresh_item_neighbors that wrote the item neighbour lists started."""
+    return value(world, "SELECT full_synced_at FROM recs.sync_state WHERE source = 'item_neighbors'")
 
 
-def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_only(world: World) -> None:
+def test_the_weights_job_solves_after_new_lists_or_a_setting_change_only(world: World) -> None:
     presents = [world.present() for _ in range(7)]
     take_overlapping(world, presents)
     world.refresh_all()
@@ -154,13 +154,14 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     world.like(world.users(1)[0], presents[6])
     full_run = lists_as_of(world)
     world.refresh("refresh_user_similarities")  # incremental: the lists stay, so do the weights
+    world.refresh("refresh_item_neighbors")
     assert lists_as_of(world) == full_run
     world.refresh("refresh_learned_weights")
     assert last_run(world) == (0, None)
     assert learned(world) == everything
 
     world.setting("item_learned_presents", "1")  # recomputes the weights, not the lists
-    world.refresh("refresh_user_similarities")
+    world.refresh("refresh_item_neighbors")
     assert lists_as_of(world) == full_run
     world.refresh("refresh_learned_weights")
     assert last_run(world) == (1, None)
@@ -196,21 +197,33 @@ def test_the_weights_job_solves_after_a_full_similarity_run_or_a_setting_change_
     assert set(last_steps(world)) == {"learned.checked"}
 
 
-MIGRATION_0058 = Path(__file__).resolve().parents[2] / "migrations" / "0058.learned-weights-job.sql"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def test_the_upgrade_to_the_weights_job_keeps_the_next_similarity_run_incremental(world: World) -> None:
-    """Migration 0058 on a database whose last similarity run recorded the learned settings among
-    the item neighbours' (as before it): the next run stays incremental, and 30 regressors become
+def test_the_upgrades_to_the_weights_and_item_neighbour_jobs_recompute_nothing(world: World) -> None:
+    """Migrations 0058 and 0061 on a database whose last full similarity run wrote the lists and
+    recorded the learned settings among the item neighbours' (as before both): the next similarity
+    run stays incremental, the item-neighbour and weights jobs only check, and 30 regressors become
     50 only where the default was kept."""
     take_overlapping(world, [world.present() for _ in range(5)])
     world.refresh_all()
+    # The state as the similarity job recorded it before 0058: the lists were its full run's.
     world.recs.execute(
-        """UPDATE recs.sync_state
-           SET details = jsonb_set(details, '{item_neighbors}', details -> 'item_neighbors' || %s::jsonb)
-           WHERE source = 'user_similarities'""",
+        """UPDATE recs.sync_state s
+           SET full_synced_at = (i.details ->> 'lists_as_of')::timestamptz + interval '1 second',
+               details = (s.details - 'interaction_weights')
+                         || jsonb_build_object('item_neighbors', recs.item_neighbor_settings() || %s::jsonb,
+                                               'item_history_cap', i.details -> 'item_history_cap')
+           FROM recs.sync_state i
+           WHERE s.source = 'user_similarities' AND i.source = 'item_neighbors'""",
         ('{"learned_neighbors": 30, "learned_ridge": 200, "learned_presents": 2000}',),
     )
+    world.recs.execute(
+        """UPDATE recs.sync_state l
+           SET details = jsonb_set(l.details, '{lists_as_of}', to_jsonb(s.full_synced_at))
+           FROM recs.sync_state s WHERE l.source = 'learned_weights' AND s.source = 'user_similarities'"""
+    )
+    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")
 
     def next_run_is_full() -> object:
         return value(
@@ -221,27 +234,38 @@ def test_the_upgrade_to_the_weights_job_keeps_the_next_similarity_run_incrementa
     def regressors() -> object:
         return value(world, "SELECT value FROM recs.settings WHERE key = 'item_learned_neighbors'")
 
+    def last_rows(job: str) -> object:
+        return value(world, "SELECT rows FROM recs.job_runs WHERE job = %s ORDER BY id DESC LIMIT 1", job)
+
     assert next_run_is_full()  # what the recorded keys alone would do
     world.setting("item_learned_neighbors", "30")
-    world.recs.execute(MIGRATION_0058.read_text())
+    world.recs.execute((MIGRATIONS / "0058.learned-weights-job.sql").read_text())
+    world.recs.execute((MIGRATIONS / "0061.item-neighbors-job.sql").read_text())
     assert not next_run_is_full()
     assert regressors() == "50"
     world.setting("item_learned_neighbors", "40")  # an operator's own value stays
-    world.recs.execute(MIGRATION_0058.read_text())
+    world.recs.execute((MIGRATIONS / "0058.learned-weights-job.sql").read_text())
     assert regressors() == "40"
+    world.setting("item_learned_neighbors", "50")
+    for job in ("refresh_user_similarities", "refresh_item_neighbors", "refresh_learned_weights"):
+        world.refresh(job)
+    assert last_rows("refresh_item_neighbors") == 0 and last_rows("refresh_learned_weights") == 0
+    full_is_last = "SELECT full_synced_at = synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
+    assert value(world, full_is_last) is False  # the similarity run was incremental
 
 
-def test_a_similarity_run_in_progress_finishes_before_the_weights_are_read(world: World) -> None:
-    """The weights job waits for a full similarity run that is writing the lists, then solves from
-    its lists and records that run: a run that read the old lists would record the old one."""
+def test_a_lists_run_in_progress_finishes_before_the_weights_are_read(world: World) -> None:
+    """The weights job waits for a run of refresh_item_neighbors that is writing the lists, then
+    solves from its lists and records that run: a run that read the old lists would record the
+    old one."""
     take_overlapping(world, [world.present() for _ in range(7)])
     world.refresh_all()
-    world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
-    similarity_started = threading.Event()
+    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")  # recompute
+    lists_started = threading.Event()
     weights_done = threading.Event()
 
     def weights_run() -> None:
-        similarity_started.wait(10)
+        lists_started.wait(10)
         with owner_connect() as owner:
             owner.execute("CALL recs.run_job('refresh_learned_weights')")
         weights_done.set()
@@ -250,19 +274,19 @@ def test_a_similarity_run_in_progress_finishes_before_the_weights_are_read(world
     thread.start()
     try:
         with owner_connect() as owner, owner.transaction():
-            # A full run: the histories and the lists rewritten, not yet committed.
-            owner.execute("SELECT recs.job_refresh_user_similarities()")
-            similarity_started.set()
+            # The histories and the lists rewritten, not yet committed.
+            assert owner.execute("SELECT recs.job_refresh_item_neighbors()").fetchone() == (7,)
+            lists_started.set()
             assert not weights_done.wait(1.5)  # held back by the uncommitted lists
         thread.join(20)
     finally:
-        similarity_started.set()
+        lists_started.set()
         thread.join(20)
     assert weights_done.is_set()
     row = world.recs.execute(
         "SELECT (l.details ->> 'lists_as_of')::timestamptz = s.full_synced_at, l.details ->> 'presents'"
         " FROM recs.sync_state l, recs.sync_state s"
-        " WHERE l.source = 'learned_weights' AND s.source = 'user_similarities'"
+        " WHERE l.source = 'learned_weights' AND s.source = 'item_neighbors'"
     ).fetchone()
     assert row == (True, "7")
 

@@ -44,8 +44,10 @@ def item_neighbour_scored(world: World, user: uuid.UUID, history: int = 200) -> 
 
 
 def force_full_similarity_run(world: World) -> None:
+    """A full similarity run, then the item-neighbour job that recomputes the lists after one."""
     world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
     world.refresh("refresh_user_similarities")
+    world.refresh("refresh_item_neighbors")
 
 
 def test_item_similarities_match_a_hand_computation(world: World) -> None:
@@ -86,9 +88,42 @@ def test_the_item_neighbour_pool_size_and_user_sample_are_respected(world: World
     assert [present for present, _ in item_neighbours(world, anchor)][:1] == [others[0]]  # shared by all 5
     assert len(item_neighbours(world, anchor)) == 2
 
-    world.setting("item_neighbor_user_sample", "1")  # a changed setting makes the next run a full one
-    world.refresh("refresh_user_similarities")
+    world.setting("item_neighbor_user_sample", "1")  # a changed setting makes the next run recompute
+    world.refresh("refresh_item_neighbors")
     assert [present for present, _ in item_neighbours(world, anchor)] == [others[0]]
+
+
+def test_an_item_neighbour_setting_recomputes_the_lists_not_the_users_pools(world: World) -> None:
+    anchor = world.present()
+    others = [world.present() for _ in range(3)]
+    for index, user in enumerate(world.users(3)):
+        for present in [anchor, *others[: index + 1]]:
+            world.like(user, present)
+    world.refresh_all()
+
+    def full_runs() -> tuple[object, object]:
+        row = world.recs.execute(
+            "SELECT (SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'),"
+            " (SELECT full_synced_at FROM recs.sync_state WHERE source = 'item_neighbors')"
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    similarities_at, lists_at = full_runs()
+    assert len(item_neighbours(world, anchor)) == 3
+    world.setting("item_neighbor_pool_size", "1")
+    world.refresh("refresh_user_similarities")  # incremental: the pools' settings did not change
+    assert full_runs() == (similarities_at, lists_at) and len(item_neighbours(world, anchor)) == 3
+    world.refresh("refresh_item_neighbors")
+    assert full_runs()[0] == similarities_at and full_runs()[1] != lists_at
+    assert [present for present, _ in item_neighbours(world, anchor)] == [others[0]]  # shared by all 3
+    lists_at = full_runs()[1]
+    world.refresh("refresh_item_neighbors")  # current: it only checks
+    assert full_runs()[1] == lists_at
+    assert world.recs.execute(
+        "SELECT rows, details -> 'steps_ms' ? 'items.checked' FROM recs.job_runs"
+        " WHERE job = 'refresh_item_neighbors' ORDER BY id DESC LIMIT 1"
+    ).fetchone() == (0, True)
 
 
 def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_rebuilt(world: World) -> None:
@@ -171,6 +206,7 @@ def test_incremental_runs_keep_the_lists_and_the_next_full_run_computes_them_fro
     world.like(users[0], presents[5])  # users[0]'s presents and presents[5] change
     world.click(users[1], presents[4], times=3)
     world.refresh("refresh_user_similarities")
+    world.refresh("refresh_item_neighbors")  # after an incremental run it only checks
     assert {present: item_neighbours(world, present) for present in presents} == before
     force_full_similarity_run(world)
     after = {present: item_neighbours(world, present) for present in presents}
@@ -334,7 +370,7 @@ def test_an_erased_users_history_goes_at_the_next_similarity_run(world: World) -
         (leaving,),
     )
     world.main.execute("DELETE FROM handpicked_likes WHERE user_id = %s", (leaving,))
-    world.refresh("refresh_user_similarities")
+    world.refresh("refresh_item_neighbors")  # the lists are current: it only removes the history
     assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (1,)
 
 
@@ -347,7 +383,7 @@ def test_the_pair_budget_caps_each_users_history(world: World) -> None:
     def cap_and_lengths() -> tuple[int, set[int]]:
         row = world.recs.execute(
             "SELECT (details ->> 'item_history_cap')::int FROM recs.sync_state"
-            " WHERE source = 'user_similarities'"
+            " WHERE source = 'item_neighbors'"
         ).fetchone()
         lengths = world.recs.execute("SELECT cardinality(item_ids) FROM recs.user_histories").fetchall()
         assert row is not None
@@ -356,9 +392,10 @@ def test_the_pair_budget_caps_each_users_history(world: World) -> None:
     world.refresh_all()
     assert cap_and_lengths() == (1000, {5})  # 3 x 5^2 = 75 pairs: whole histories fit the budget
     # 3 x 5^2 = 75 and 3 x 2^2 = 12: a budget of 20 pairs caps each history at 2 (the ladder's next).
-    world.setting("item_neighbor_pair_budget", "20")  # a changed setting makes the next run a full one
-    world.refresh("refresh_user_similarities")
+    world.setting("item_neighbor_pair_budget", "20")  # a changed setting makes the next run recompute
+    world.refresh("refresh_item_neighbors")
     assert cap_and_lengths() == (2, {2})
     world.like(world.users(1)[0], presents[0])
-    world.refresh("refresh_user_similarities")  # incremental: the cap of the last full run stays
+    world.refresh("refresh_user_similarities")  # incremental: the lists and the cap they read stay
+    world.refresh("refresh_item_neighbors")
     assert cap_and_lengths() == (2, {2})

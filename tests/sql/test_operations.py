@@ -60,9 +60,11 @@ def test_refresh_all_runs_every_refresh_job_as_psql_would(world: World) -> None:
         ("refresh_popular_items", None),
         ("refresh_user_profiles", None),
         ("refresh_user_similarities", None),
+        ("refresh_item_neighbors", None),
         ("refresh_learned_weights", None),
     ]
     assert world.recs.execute("SELECT count(*) FROM recs.user_neighbors").fetchone() != (0,)
+    assert world.recs.execute("SELECT count(*) FROM recs.item_neighbors").fetchone() != (0,)
     assert world.recs.execute("SELECT count(*) FROM recs.item_learned_weights").fetchone() != (0,)
 
 

@@ -80,13 +80,15 @@ def refresh_s(seconds: float) -> dict[str, Any]:
         "popular": seconds,
         "profiles": seconds,
         "similarities_full": seconds,
+        "item_neighbors": seconds,
         "learned_weights": seconds,
-        "all": 4 * seconds,
+        "all": 5 * seconds,
         "similarities_incremental": seconds / 10,
         "incremental": {
             "popular": seconds / 10,
             "profiles": seconds / 10,
             "similarities": seconds / 10,
+            "item_neighbors": seconds / 10,
             "learned_weights": seconds / 10,
         },
         "steps": {"from_empty": {}, "incremental": {}},
@@ -112,10 +114,17 @@ def test_a_curve_point_takes_every_refresh_time_and_the_p95_of_every_query() -> 
             "popular": 10.0,
             "profiles": 10.0,
             "similarities": 10.0,
+            "item_neighbors": 10.0,
             "learned_weights": 10.0,
-            "all": 40.0,
+            "all": 50.0,
         },
-        "incremental_s": {"popular": 1.0, "profiles": 1.0, "similarities": 1.0, "learned_weights": 1.0},
+        "incremental_s": {
+            "popular": 1.0,
+            "profiles": 1.0,
+            "similarities": 1.0,
+            "item_neighbors": 1.0,
+            "learned_weights": 1.0,
+        },
         "sql_p95_ms": {"popular_exact": 1.0, "personalized_collaborative": 4.0},
         "similarity_caps": {"degree_cap": 250, "item_history_cap": 10},
     }
@@ -129,6 +138,7 @@ def test_growth_is_the_ratio_per_doubling_between_neighbouring_points() -> None:
         "popular": 2.0,
         "profiles": 2.0,
         "similarities": 2.0,
+        "item_neighbors": 2.0,
         "learned_weights": 2.0,
         "all": 2.0,
     }
@@ -136,6 +146,7 @@ def test_growth_is_the_ratio_per_doubling_between_neighbouring_points() -> None:
         "popular": 4.0,
         "profiles": 4.0,
         "similarities": 4.0,
+        "item_neighbors": 4.0,
         "learned_weights": 4.0,
     }
     assert growth["0.5->1"]["sql_p95_ms"] == {"popular_exact": 1.0, "personalized_collaborative": 1.0}
@@ -171,7 +182,7 @@ def test_the_cost_curve_table_has_a_row_per_measure_and_a_column_per_scale_and_s
     rows = {cells[0]: cells[1:] for cells in (re.split(r"\s{2,}", line.strip()) for line in lines[2:])}
     assert rows["users"] == ["150,000", "300,000"]
     assert rows["similarity degree_cap"] == ["250", "250"]
-    assert rows["from empty (s) all"] == ["40.0", "160.0", "4.0"]
+    assert rows["from empty (s) all"] == ["50.0", "200.0", "4.0"]
     assert rows["after 20k events (s) similarities"] == ["1.0", "4.0", "4.0"]
     assert rows["sql p95 (ms) personalized_collaborative"] == ["4.0", "4.0", "1.0"]
     assert format_cost_curve([], {}) == "cost curve: not measured"
@@ -199,6 +210,7 @@ def test_the_report_keeps_its_keys_and_adds_the_cost_curve() -> None:
         "popular",
         "profiles",
         "similarities_full",
+        "item_neighbors",
         "learned_weights",
         "all",
         "similarities_incremental",
@@ -208,6 +220,7 @@ def test_the_report_keeps_its_keys_and_adds_the_cost_curve() -> None:
         "popular": 1.0,
         "profiles": 1.0,
         "similarities": 1.0,
+        "item_neighbors": 1.0,
         "learned_weights": 1.0,
     }
     assert built["ratio_hit_to_baseline_c16"] == 0.25
@@ -215,8 +228,8 @@ def test_the_report_keeps_its_keys_and_adds_the_cost_curve() -> None:
     assert built["growth_per_doubling"]["0.5->1"]["refresh_s"]["all"] == 2.0
     text = format_report(built)
     assert (
-        "refresh (s): popular 10.0, profiles 10.0, similarities_full 10.0, learned_weights 10.0, all 40.0"
-        in text
+        "refresh (s): popular 10.0, profiles 10.0, similarities_full 10.0, item_neighbors 10.0,"
+        " learned_weights 10.0, all 50.0" in text
     )
     assert "cost curve (a->b: growth per doubling" in text
     load = built["machine"]["load_average_at_start"]
@@ -284,8 +297,9 @@ def test_one_point_of_the_curve_runs_the_refresh_and_sql_steps_on_its_own_databa
         "public_presents": tiny.public // 2, "private_presents": tiny.private // 2, "users": tiny.users // 2,
         "likes": tiny.likes // 2, "clicks": tiny.clicks // 2,
     }  # fmt: skip
-    assert set(measured["refresh_s"]) == {"popular", "profiles", "similarities", "learned_weights", "all"}
-    assert set(measured["incremental_s"]) == {"popular", "profiles", "similarities", "learned_weights"}
+    jobs = {"popular", "profiles", "similarities", "item_neighbors", "learned_weights"}
+    assert set(measured["refresh_s"]) == jobs | {"all"}
+    assert set(measured["incremental_s"]) == jobs
     assert {"popular_exact", "popular_filtered", "popular_global", "popular"} <= set(measured["sql_p95_ms"])
     assert all(value > 0 for value in measured["sql_p95_ms"].values())
     caps = measured["similarity_caps"]

@@ -1,19 +1,16 @@
--- recs.similarity_item_neighbors: step 4 of a similarity run, the item neighbours.
---   A full run rewrites recs.user_histories (every user's p_history most recent interactions;
---   events at the same time ordered by a hash of the present, a sample rather than an order),
---   the presents' lengths over them (recs.item_history_norms) and the histories' weights divided
---   by the length term of the similarity (neighbor_weights), then ranks every present with
---   users by recs.item_neighbor_list, in a parallel scan of recs.item_stats by the job's backend
---   and p_workers parallel workers (as recs.similarity_rank_all), into the emptied
---   recs.item_neighbors.
---   An incremental run leaves the lists as they are (they move slowly, and recomputing every
---   present a few new events touch costs as much as a third of a full run): it only removes the
---   histories of erased users (changed users, temp table sim_changed, no longer in recs.users).
--- Arguments: p_full (full run or not), p_workers (parallel workers of a full run), p_history
---   (interactions read per user, recs.item_history_cap).
--- Result: presents whose neighbours were computed (0 on an incremental run). Errors: bad settings (22P02).
--- Caller: recs.job_refresh_user_similarities.
-CREATE OR REPLACE FUNCTION recs.similarity_item_neighbors(p_full boolean, p_workers integer, p_history integer)
+-- recs.item_neighbors_rebuild: the item neighbours, recomputed. Rewrites recs.user_histories
+--   (every user's p_history most recent interactions; events at the same time ordered by a hash
+--   of the present, a sample rather than an order), the presents' lengths over them
+--   (recs.item_history_norms) and the histories' weights divided by the length term of the
+--   similarity (neighbor_weights), then ranks every present with users (recs.item_stats, as the
+--   last similarity run left it) by recs.item_neighbor_list, in a parallel scan of recs.item_stats
+--   by the job's backend and p_workers parallel workers (as recs.similarity_rank_all), into the
+--   emptied recs.item_neighbors.
+-- Arguments: p_workers (parallel workers), p_history (interactions read per user,
+--   recs.item_history_cap).
+-- Result: presents whose neighbours were computed. Errors: bad settings (22P02).
+-- Caller: recs.job_refresh_item_neighbors.
+CREATE OR REPLACE FUNCTION recs.item_neighbors_rebuild(p_workers integer, p_history integer)
 RETURNS bigint
 LANGUAGE plpgsql
 SET work_mem = '4MB'
@@ -30,13 +27,6 @@ DECLARE
     v_click_cap integer := recs.setting('similarity_click_cap')::integer;
     v_items bigint;
 BEGIN
-    IF NOT p_full THEN
-        -- Lists change slowly and are rebuilt daily; an erased user's history goes now.
-        DELETE FROM recs.user_histories h USING sim_changed c
-        WHERE h.user_key = c.user_key AND NOT EXISTS (SELECT FROM recs.users u WHERE u.user_key = c.user_key);
-        PERFORM recs.job_step('similarity.user_histories');
-        RETURN 0;
-    END IF;
     TRUNCATE recs.user_histories, recs.item_history_norms;
     -- One statement: the recent interactions stay in memory (a CTE read twice), the presents'
     -- lengths are written from them and joined back for each history's neighbor_weights.
@@ -67,7 +57,7 @@ BEGIN
           ORDER BY r.user_key, r.recent) h
     GROUP BY h.user_key;
     ANALYZE recs.user_histories, recs.item_history_norms;
-    PERFORM recs.job_step('similarity.user_histories');
+    PERFORM recs.job_step('items.user_histories');
 
     PERFORM set_config('max_parallel_workers_per_gather', greatest(p_workers, 0)::text, true);
     CREATE TEMP TABLE sim_item_lists ON COMMIT DROP AS
@@ -83,9 +73,9 @@ BEGIN
     GET DIAGNOSTICS v_items = ROW_COUNT;
     DROP TABLE sim_item_lists;
     ANALYZE recs.item_neighbors;
-    PERFORM recs.job_step('similarity.item_neighbors');
+    PERFORM recs.job_step('items.neighbors');
     RETURN v_items;
 END;
 $$;
-COMMENT ON FUNCTION recs.similarity_item_neighbors(boolean, integer, integer) IS
-    'Similarity run, step 4: the users'' recent histories and the item neighbours of every present (full run) or of the presents whose users changed.';
+COMMENT ON FUNCTION recs.item_neighbors_rebuild(integer, integer) IS
+    'The users'' recent histories and the item neighbours of every present, recomputed (a step of the job refresh_item_neighbors).';
