@@ -1,8 +1,9 @@
 -- recs.job_lock_key: the advisory lock a run of one job holds until its transaction ends, so two
 -- runs of the same job never overlap (recs.execute_job). Distinct from the sync's lock
 -- (recs.sync_main): the key space of job names is offset by a fixed number. The name
--- 'derived_rows' (no job's) keys the lock the refresh jobs (popularity, profiles, similarities)
--- hold from before their sync until they commit, which erasures share (recs.erase_users).
+-- 'derived_rows' (no job's) keys the lock the refresh jobs (popularity, profiles, similarities,
+-- item neighbours) hold from before their sync (or their first read) until they commit, which
+-- erasures share (recs.erase_users).
 -- Arguments: p_job, the job name. Result: the bigint key for pg_*advisory*_lock.
 -- Errors: none. Caller: recs.execute_job, the refresh jobs, recs.job_withdraw_presents,
 --   recs.erase_users; a DBA looking for a running job in pg_locks.

@@ -357,7 +357,7 @@ def test_the_collaborative_blend_follows_its_weight(
     assert result["items"][0] == first
 
 
-def test_an_erased_users_history_goes_at_the_next_similarity_run(world: World) -> None:
+def test_an_erased_users_history_goes_at_the_next_run_of_the_item_neighbours_job(world: World) -> None:
     presents = [world.present() for _ in range(3)]
     leaving, staying = world.users(2)
     for user in (leaving, staying):

@@ -349,6 +349,11 @@ def run_months(seed: int, world: World) -> None:
             assert_as_resynced(world)
         world.refresh("refresh_user_similarities")
         assert similarity_state(world.recs) == similarity_rebuilt(similarity_state), day
+        world.refresh("refresh_item_neighbors")  # recomputes after a full run, else removes erased histories
+        assert world.recs.execute(
+            "SELECT count(*) FROM recs.user_histories h"
+            " WHERE NOT EXISTS (SELECT FROM recs.users u WHERE u.user_key = h.user_key)"
+        ).fetchone() == (0,), day
         months.assert_nothing_private_served()
 
 
