@@ -40,6 +40,10 @@ SET description = 'Item neighbours: each sampled user contributes at most this m
     updated_at = now()
 WHERE key = 'item_neighbor_history_limit';
 UPDATE recs.settings
+SET description = 'Item neighbours: most pairs of presents a run of refresh_item_neighbors reads, Σ over users of min(interactions, cap)^2; the cap on each user''s history falls below item_neighbor_history_limit until it fits (recs.item_history_cap).',
+    updated_at = now()
+WHERE key = 'item_neighbor_pair_budget';
+UPDATE recs.settings
 SET description = 'Parallel workers beside the job''s own backend that rank users in a similarity run, full or incremental, and presents in a run of refresh_item_neighbors (0: the job''s backend alone; more than the cores minus one does not help; max_parallel_workers bounds it).',
     updated_at = now()
 WHERE key = 'similarity_parallel_workers';

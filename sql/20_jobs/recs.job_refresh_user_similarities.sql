@@ -112,6 +112,7 @@ BEGIN
     IF v_users > 0 OR v_votes > 0 OR v_full THEN
         PERFORM recs.bump_data_version('personalized');
     END IF;
+    DROP TABLE IF EXISTS sim_touched_items;
     DROP TABLE sim_changed;
     RETURN v_users;
 END;

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import uuid
 from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import owner_connect
 from tests.data import NOW, World
 from tests.sql.test_personalized import add_crowd, personalized
 
@@ -371,6 +373,71 @@ def test_an_erased_users_history_goes_at_the_next_run_of_the_item_neighbours_job
     )
     world.main.execute("DELETE FROM handpicked_likes WHERE user_id = %s", (leaving,))
     world.refresh("refresh_item_neighbors")  # the lists are current: it only removes the history
+    assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (1,)
+    assert last_item_neighbours_run(world) == (0, ["items.checked"])
+
+
+def last_item_neighbours_run(world: World) -> tuple[int, list[str]]:
+    """(rows, steps) of the last run of refresh_item_neighbors."""
+    row = world.recs.execute(
+        "SELECT rows, ARRAY(SELECT jsonb_object_keys(details -> 'steps_ms') ORDER BY 1) FROM recs.job_runs"
+        " WHERE job = 'refresh_item_neighbors' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_histories_emptied_by_a_crash_make_the_next_run_recompute_the_lists(world: World) -> None:
+    """recs.user_histories is unlogged: after a crash it is empty while the lists stay. The next
+    run recomputes both rather than leaving the learned weights nothing to read."""
+    presents = [world.present() for _ in range(3)]
+    for user in world.users(3):
+        for present in presents:
+            world.like(user, present)
+    world.refresh_all()
+    before = {present: item_neighbours(world, present) for present in presents}
+    world.refresh("refresh_item_neighbors")
+    assert last_item_neighbours_run(world) == (0, ["items.checked"])
+    world.recs.execute("TRUNCATE recs.user_histories")
+    world.refresh("refresh_item_neighbors")
+    assert last_item_neighbours_run(world) == (3, ["items.neighbors", "items.user_histories"])
+    assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (3,)
+    assert {present: item_neighbours(world, present) for present in presents} == before
+
+
+def test_an_erasure_waits_for_a_run_that_recomputes_the_lists(world: World) -> None:
+    """The job holds the refresh jobs' lock until it commits: an erasure that arrives meanwhile
+    waits, so the job never commits the history of a user erased after it read them."""
+    presents = [world.present() for _ in range(3)]
+    leaving, staying = world.users(2)
+    for user in (leaving, staying):
+        for present in presents:
+            world.like(user, present)
+    world.refresh_all()
+    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")  # recompute
+    erased = threading.Event()
+
+    def erase() -> None:
+        with owner_connect() as owner:
+            owner.execute(
+                "SELECT recs.erase_users(ARRAY(SELECT user_key FROM recs.users WHERE user_id = %s), 'api')",
+                (leaving,),
+            )
+        erased.set()
+
+    eraser = threading.Thread(target=erase)
+    try:
+        with owner_connect() as owner, owner.transaction():
+            assert owner.execute("SELECT recs.job_refresh_item_neighbors()").fetchone() == (3,)
+            eraser.start()
+            assert not erased.wait(1.5)  # held back by the running job
+            assert owner.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (2,)
+        assert erased.wait(20)
+    finally:
+        if eraser.ident is not None:
+            eraser.join(20)
+    world.main.execute("DELETE FROM handpicked_likes WHERE user_id = %s", (leaving,))
+    world.refresh("refresh_item_neighbors")
     assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (1,)
 
 

@@ -639,9 +639,9 @@ def test_a_sampled_present_keeps_the_users_with_the_largest_vector_values(world:
 def test_a_change_of_what_weighs_the_user_vectors_makes_the_next_similarity_run_full(
     world: World, key: str | None, value: str | None
 ) -> None:
-    """The pools and item neighbours are weighed by the interaction weights and ranked over the users
-    with enough interactions: after a change of either, the next run recomputes every user, not
-    only the changed ones (which would mix old and new weights until the next full run)."""
+    """The pools are weighed by the interaction weights and ranked over the users with enough
+    interactions: after a change of either, the next run recomputes every user, not only the
+    changed ones (which would mix old and new weights until the next full run)."""
     presents = [world.present() for _ in range(4)]
     for index, user in enumerate(world.users(4)):
         for present in presents[: 2 + index % 3]:
