@@ -359,13 +359,19 @@ def test_the_collaborative_blend_follows_its_weight(
     assert result["items"][0] == first
 
 
-def test_an_erased_users_history_goes_at_the_next_run_of_the_item_neighbours_job(world: World) -> None:
+def a_leaving_and_a_staying_user(world: World) -> uuid.UUID:
+    """Two users who liked the same three presents, every job run; the first one's id."""
     presents = [world.present() for _ in range(3)]
     leaving, staying = world.users(2)
     for user in (leaving, staying):
         for present in presents:
             world.like(user, present)
     world.refresh_all()
+    return leaving
+
+
+def test_an_erased_users_history_goes_at_the_next_run_of_the_item_neighbours_job(world: World) -> None:
+    leaving = a_leaving_and_a_staying_user(world)
     assert world.recs.execute("SELECT count(*) FROM recs.user_histories").fetchone() == (2,)
     world.recs.execute(
         "SELECT recs.erase_users(ARRAY(SELECT user_key FROM recs.users WHERE user_id = %s), 'api')",
@@ -408,12 +414,7 @@ def test_histories_emptied_by_a_crash_make_the_next_run_recompute_the_lists(worl
 def test_an_erasure_waits_for_a_run_that_recomputes_the_lists(world: World) -> None:
     """The job holds the refresh jobs' lock until it commits: an erasure that arrives meanwhile
     waits, so the job never commits the history of a user erased after it read them."""
-    presents = [world.present() for _ in range(3)]
-    leaving, staying = world.users(2)
-    for user in (leaving, staying):
-        for present in presents:
-            world.like(user, present)
-    world.refresh_all()
+    leaving = a_leaving_and_a_staying_user(world)
     world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")  # recompute
     erased = threading.Event()
 
