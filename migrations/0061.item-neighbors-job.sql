@@ -2,7 +2,8 @@
 -- from) move out of the full similarity run into a job of their own, refresh_item_neighbors
 -- (recs.job_refresh_item_neighbors, scheduled by migrate between the similarity job and
 -- refresh_learned_weights). It recomputes them when a full similarity run finished since it last
--- did or one of their settings changed, so the full similarity run no longer carries their time
+-- did, every item_neighbor_rebuild_hours (6, so a new present has a list the same day) or when one
+-- of their settings changed, so the full similarity run no longer carries their time
 -- (docs/performance.md, "Refresh jobs"), and a change of an item-neighbour setting recomputes the
 -- lists alone instead of every user's pool.
 -- The similarity run's old step goes (migrate applies the new job functions right after the
@@ -30,6 +31,12 @@ SET details = (details - 'item_neighbors' - 'item_history_cap')
                                                        'click_weight', details -> 'item_neighbors' -> 'click_weight',
                                                        'click_cap', details -> 'item_neighbors' -> 'click_cap'))
 WHERE source = 'user_similarities' AND details ? 'item_neighbors';
+
+INSERT INTO recs.settings (key, value, description, value_type, min_value, max_value) VALUES
+    ('item_neighbor_rebuild_hours', '6',
+     'Hours between recomputes of every present''s item neighbours by the job refresh_item_neighbors (it also recomputes them after each full similarity run); a present new since the last recompute has no list until the next.',
+     'integer', 1, 8760)
+ON CONFLICT (key) DO NOTHING;
 
 UPDATE recs.settings
 SET description = 'Most similar presents kept per present (recs.item_neighbors), most similar first; a smaller value applies to the ranking at once (it reads the first this many of each list), and the job refresh_item_neighbors rebuilds the lists at its next run.',

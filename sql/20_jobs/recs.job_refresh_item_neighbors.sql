@@ -4,11 +4,13 @@
 -- The lists are recomputed (recs.item_neighbors_rebuild, each user read through
 -- recs.item_history_cap interactions) when a full similarity run finished since they were
 -- (recs.sync_state 'user_similarities'.full_synced_at: the first run, daily, or after a change of
--- the pools' settings), a setting they depend on changed (recs.item_neighbor_settings), or the
+-- the pools' settings), item_neighbor_rebuild_hours passed since they were (so a new present has
+-- a list the same day), a setting they depend on changed (recs.item_neighbor_settings), or the
 -- histories are gone (an unlogged table is empty after a crash) while lists were written: they
--- move slowly, and recomputing every present a few new events touch costs as much as a third of
--- a full run. They are read from the interactions and the presents' and users' counts the last
--- similarity run left (recs.item_stats, recs.user_stats); this job reads nothing from main.
+-- move slowly, and recomputing every present a few new events touch cost a third of a full
+-- similarity run when the lists were a part of it. They are read from the interactions and the
+-- presents' and users' counts the last similarity run left (recs.item_stats, recs.user_stats);
+-- this job reads nothing from main.
 -- Otherwise a run only removes the histories of erased users (no longer in recs.users) and
 -- returns 0. A job of its own, so that the lists' time is not taken from the similarity run's.
 -- Like the other refresh jobs it holds the 'derived_rows' lock until it commits, so an erasure
@@ -37,6 +39,8 @@ BEGIN
     SELECT s.full_synced_at INTO v_lists_as_of FROM recs.sync_state s WHERE s.source = 'user_similarities';
     SELECT * INTO v_state FROM recs.sync_state s WHERE s.source = 'item_neighbors' FOR UPDATE;
     IF FOUND AND (v_state.details ->> 'lists_as_of')::timestamptz IS NOT DISTINCT FROM v_lists_as_of
+       AND v_state.full_synced_at
+           >= now() - make_interval(hours => recs.setting('item_neighbor_rebuild_hours')::integer)
        AND v_state.details -> 'computed_with' = v_settings
        AND (EXISTS (SELECT FROM recs.user_histories) OR (v_state.details ->> 'presents')::bigint = 0) THEN
         -- The lists stay; an erased user's history goes now (the lists forget them at the next
@@ -61,4 +65,4 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION recs.job_refresh_item_neighbors() IS
-    'Recompute every present''s item neighbours (and the users'' recent histories they read) after a full similarity run or a change of their settings. CALL recs.run_job(''refresh_item_neighbors'');';
+    'Recompute every present''s item neighbours (and the users'' recent histories they read) after a full similarity run, every item_neighbor_rebuild_hours or after a change of their settings. CALL recs.run_job(''refresh_item_neighbors'');';

@@ -359,6 +359,39 @@ def test_the_collaborative_blend_follows_its_weight(
     assert result["items"][0] == first
 
 
+def test_a_new_present_gets_its_list_when_the_rebuild_period_has_passed(world: World) -> None:
+    """Between full similarity runs the lists are recomputed every item_neighbor_rebuild_hours (6),
+    so a present people started taking together today has neighbours before tomorrow's full run."""
+    old, new = world.present(), world.present()
+    users = world.users(3)
+    for user in users:
+        world.like(user, old, NOW - dt.timedelta(days=1))
+    world.refresh_all()
+    for user in users:
+        world.like(user, new)
+    world.refresh("refresh_user_similarities")  # incremental
+    world.refresh("refresh_item_neighbors")  # within the period: it only checks
+    assert item_neighbours(world, new) == []
+    assert last_item_neighbours_run(world) == (0, ["items.checked"])
+
+    world.recs.execute(
+        "UPDATE recs.sync_state SET full_synced_at = full_synced_at - interval '5 hours'"
+        " WHERE source = 'item_neighbors'"
+    )
+    world.refresh("refresh_item_neighbors")  # 5 of 6 hours
+    assert item_neighbours(world, new) == []
+    world.recs.execute(
+        "UPDATE recs.sync_state SET full_synced_at = full_synced_at - interval '2 hours'"
+        " WHERE source = 'item_neighbors'"
+    )
+    similarities_at = "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
+    before = world.recs.execute(similarities_at).fetchone()
+    world.refresh("refresh_item_neighbors")
+    assert [present for present, _ in item_neighbours(world, new)] == [old]
+    assert last_item_neighbours_run(world) == (2, ["items.neighbors", "items.user_histories"])
+    assert world.recs.execute(similarities_at).fetchone() == before  # no full similarity run needed
+
+
 def a_leaving_and_a_staying_user(world: World) -> uuid.UUID:
     """Two users who liked the same three presents, every job run; the first one's id."""
     presents = [world.present() for _ in range(3)]
