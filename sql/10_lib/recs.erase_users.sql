@@ -10,8 +10,8 @@
 --   their recent history (refresh_item_neighbors); their place in other users' pools at the next
 --   full similarity run (daily), in the presents' item neighbours at the next recompute of
 --   refresh_item_neighbors (every item_neighbor_rebuild_hours and after each full similarity run),
---   and in the learned item weights at the run of refresh_learned_weights after that (without their interactions they add nothing to anyone's
---   scores meanwhile).
+--   and in the learned item weights at the run of refresh_learned_weights after that (without
+--   their interactions they add nothing to anyone's scores meanwhile).
 -- The erasure is logged in recs.user_erasures (counts only, no ids) and bumps the 'synced' data
 -- version. Their key in recs.users is
 -- never reused: a user seen again (a PUT, or their events in main at the next full resync) gets
