@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import app_connect, owner_connect
 from tests.data import World
-from tests.sql.test_item_neighbors import force_full_similarity_run
+from tests.sql.test_item_neighbors import force_full_similarity_run, full_synced_at
 from tests.sql.test_personalized import personalized
 
 
@@ -140,7 +140,7 @@ def last_steps(world: World) -> dict[str, float]:
 
 def lists_as_of(world: World) -> object:
     """When the run of refresh_item_neighbors that wrote the item neighbour lists started."""
-    return value(world, "SELECT full_synced_at FROM recs.sync_state WHERE source = 'item_neighbors'")
+    return full_synced_at(world, "item_neighbors")
 
 
 def test_the_weights_job_solves_after_new_lists_or_a_setting_change_only(world: World) -> None:

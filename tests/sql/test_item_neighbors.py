@@ -45,6 +45,14 @@ def item_neighbour_scored(world: World, user: uuid.UUID, history: int = 200) -> 
     return [row[0] for row in rows]
 
 
+def full_synced_at(world: World, source: str) -> object:
+    """When the job that keeps recs.sync_state row `source` last recomputed everything."""
+    query = "SELECT full_synced_at FROM recs.sync_state WHERE source = %s"
+    row = world.recs.execute(query, (source,)).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def force_full_similarity_run(world: World) -> None:
     """A full similarity run, then the item-neighbour job that recomputes the lists after one."""
     world.recs.execute("UPDATE recs.sync_state SET full_synced_at = NULL WHERE source = 'user_similarities'")
@@ -104,12 +112,7 @@ def test_an_item_neighbour_setting_recomputes_the_lists_not_the_users_pools(worl
     world.refresh_all()
 
     def full_runs() -> tuple[object, object]:
-        row = world.recs.execute(
-            "SELECT (SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'),"
-            " (SELECT full_synced_at FROM recs.sync_state WHERE source = 'item_neighbors')"
-        ).fetchone()
-        assert row is not None
-        return row[0], row[1]
+        return full_synced_at(world, "user_similarities"), full_synced_at(world, "item_neighbors")
 
     similarities_at, lists_at = full_runs()
     assert len(item_neighbours(world, anchor)) == 3
@@ -122,10 +125,7 @@ def test_an_item_neighbour_setting_recomputes_the_lists_not_the_users_pools(worl
     lists_at = full_runs()[1]
     world.refresh("refresh_item_neighbors")  # current: it only checks
     assert full_runs()[1] == lists_at
-    assert world.recs.execute(
-        "SELECT rows, details -> 'steps_ms' ? 'items.checked' FROM recs.job_runs"
-        " WHERE job = 'refresh_item_neighbors' ORDER BY id DESC LIMIT 1"
-    ).fetchone() == (0, True)
+    assert last_item_neighbours_run(world) == (0, ["items.checked"])
 
 
 def test_a_smaller_item_pool_size_applies_to_the_scores_before_the_lists_are_rebuilt(world: World) -> None:
@@ -374,22 +374,22 @@ def test_a_new_present_gets_its_list_when_the_rebuild_period_has_passed(world: W
     assert item_neighbours(world, new) == []
     assert last_item_neighbours_run(world) == (0, ["items.checked"])
 
-    world.recs.execute(
-        "UPDATE recs.sync_state SET full_synced_at = full_synced_at - interval '5 hours'"
-        " WHERE source = 'item_neighbors'"
-    )
+    def lists_older_by(hours: int) -> None:
+        world.recs.execute(
+            "UPDATE recs.sync_state SET full_synced_at = full_synced_at - make_interval(hours => %s)"
+            " WHERE source = 'item_neighbors'",
+            (hours,),
+        )
+
+    lists_older_by(5)
     world.refresh("refresh_item_neighbors")  # 5 of 6 hours
     assert item_neighbours(world, new) == []
-    world.recs.execute(
-        "UPDATE recs.sync_state SET full_synced_at = full_synced_at - interval '2 hours'"
-        " WHERE source = 'item_neighbors'"
-    )
-    similarities_at = "SELECT full_synced_at FROM recs.sync_state WHERE source = 'user_similarities'"
-    before = world.recs.execute(similarities_at).fetchone()
+    lists_older_by(2)
+    similarities_at = full_synced_at(world, "user_similarities")
     world.refresh("refresh_item_neighbors")
     assert [present for present, _ in item_neighbours(world, new)] == [old]
     assert last_item_neighbours_run(world) == (2, ["items.neighbors", "items.user_histories"])
-    assert world.recs.execute(similarities_at).fetchone() == before  # no full similarity run needed
+    assert full_synced_at(world, "user_similarities") == similarities_at  # no full similarity run needed
 
 
 def a_leaving_and_a_staying_user(world: World) -> uuid.UUID:
