@@ -2,9 +2,14 @@
 -- current with the item neighbour lists they are computed from. For each of the
 -- item_learned_presents presents with the most users that have item neighbours (the target j),
 -- its regressors R are the first item_learned_neighbors presents of its list; b = (G_RR + λI)⁻¹
--- G_Rj with G the co-occurrences Σ_u x_ua x_ub over the users' histories (recs.user_histories, as
--- the item neighbours read them; x the interaction weight) and λ = item_learned_ridge: EASE
--- restricted to the neighbours. The co-occurrences are counted once for every pair of presents
+-- (G_Rj + λ c s_Rj) with G the co-occurrences Σ_u x_ua x_ub over the users' histories
+-- (recs.user_histories, as the item neighbours read them; x the interaction weight), λ =
+-- item_learned_ridge, c = item_learned_prior and s_ij the similarity i's own list gives j (the
+-- weight the similarity score gives a user's present i for j: dot(i, j) / (|i|^(2a) |j|^(2(1 - a))),
+-- from j's list entry for i and the presents' lengths, a the lists' asymmetry). EASE restricted
+-- to the neighbours and shrunk towards c times the similarities rather than towards 0: a target
+-- whose co-occurrences are few next to λ keeps about its similarities, one with many gets its
+-- regression. The co-occurrences are counted once for every pair of presents
 -- that some solve reads (recs.learned_weight_pairs), the systems built in one join, each solved by
 -- recs.cholesky_solve; recs.item_learned_weights is rewritten with the transpose (per regressor i,
 -- the targets j and b_ij, at most item_neighbor_pool_size of them, the largest |b_ij|), which
@@ -33,6 +38,8 @@ DECLARE
     v_ridge double precision;
     v_presents integer;
     v_pool integer;
+    v_prior double precision;
+    v_asymmetry double precision;
     v_settings jsonb;
     v_lists_as_of timestamptz;
     v_state recs.sync_state;
@@ -42,14 +49,20 @@ BEGIN
     PERFORM recs.set_job_limits();
     -- In the order refresh_item_neighbors writes them (histories, then lists), so neither waits
     -- for the other while holding what the other waits for.
-    LOCK TABLE recs.user_histories, recs.item_neighbors IN SHARE MODE;
+    LOCK TABLE recs.user_histories, recs.item_history_norms, recs.item_neighbors IN SHARE MODE;
     v_neighbors := recs.setting('item_learned_neighbors')::integer;
     v_ridge := recs.setting('item_learned_ridge')::double precision;
     v_presents := recs.setting('item_learned_presents')::integer;
     v_pool := recs.setting('item_neighbor_pool_size')::integer;
+    v_prior := recs.setting('item_learned_prior')::double precision;
     v_settings := jsonb_build_object('neighbors', v_neighbors, 'ridge', v_ridge, 'presents', v_presents,
-                                     'pool', v_pool);
-    SELECT s.full_synced_at INTO v_lists_as_of FROM recs.sync_state s WHERE s.source = 'item_neighbors';
+                                     'pool', v_pool, 'prior', v_prior);
+    -- The asymmetry the lists were computed with (a change of the setting recomputes them first).
+    SELECT s.full_synced_at,
+           coalesce((s.details -> 'computed_with' ->> 'asymmetry')::double precision,
+                    recs.setting('item_similarity_asymmetry')::double precision)
+    INTO v_lists_as_of, v_asymmetry
+    FROM recs.sync_state s WHERE s.source = 'item_neighbors';
     SELECT * INTO v_state FROM recs.sync_state s WHERE s.source = 'learned_weights' FOR UPDATE;
     IF FOUND AND (v_state.details ->> 'lists_as_of')::timestamptz IS NOT DISTINCT FROM v_lists_as_of
        AND v_state.details -> 'computed_with' = v_settings THEN
@@ -60,9 +73,11 @@ BEGIN
     DELETE FROM recs.item_learned_weights;  -- not TRUNCATE: readers keep the old rows until commit
     IF v_neighbors > 0 AND v_presents > 0 THEN
         CREATE TEMP TABLE learned_targets ON COMMIT DROP AS
-        SELECT n.item_id, n.neighbor_ids[1:v_neighbors] AS regressors
+        SELECT n.item_id, n.neighbor_ids[1:v_neighbors] AS regressors,
+               n.similarities[1:v_neighbors] AS similarities, coalesce(l.squared, 0) AS squared
         FROM recs.item_neighbors n
         JOIN recs.item_stats s ON s.item_id = n.item_id
+        LEFT JOIN recs.item_history_norms l ON l.item_id = n.item_id
         ORDER BY s.users DESC, n.item_id
         LIMIT v_presents;
         -- The histories' entries for the presents some solve reads, then their co-occurrences.
@@ -78,7 +93,8 @@ BEGIN
         ANALYZE learned_pairs;
         PERFORM recs.job_step('learned.pairs');
 
-        -- Each system: the lower triangle of G_RR + λI packed by rows, and G_Rj.
+        -- Each system: the lower triangle of G_RR + λI packed by rows, and G_Rj + λ c s_Rj, s_ij
+        -- from j's list entry for i, dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1).
         CREATE TEMP TABLE learned_solved ON COMMIT DROP AS
         SELECT t.item_id, t.regressors,
                recs.cholesky_solve(
@@ -88,10 +104,16 @@ BEGIN
                     JOIN unnest(t.regressors) WITH ORDINALITY AS c(item_id, n) ON c.n <= r.n
                     LEFT JOIN learned_pairs p
                         ON p.low_id = least(r.item_id, c.item_id) AND p.high_id = greatest(r.item_id, c.item_id)),
-                   (SELECT array_agg(coalesce(p.together, 0) ORDER BY r.n)
-                    FROM unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
+                   (SELECT array_agg(coalesce(p.together, 0)
+                                     + CASE WHEN v_prior > 0 AND l.squared > 0 AND t.squared > 0
+                                            THEN v_ridge * v_prior * r.similarity
+                                                 * (t.squared / l.squared) ^ (2 * v_asymmetry - 1)
+                                            ELSE 0 END
+                                     ORDER BY r.n)
+                    FROM unnest(t.regressors, t.similarities) WITH ORDINALITY AS r(item_id, similarity, n)
                     LEFT JOIN learned_pairs p
-                        ON p.low_id = least(r.item_id, t.item_id) AND p.high_id = greatest(r.item_id, t.item_id))
+                        ON p.low_id = least(r.item_id, t.item_id) AND p.high_id = greatest(r.item_id, t.item_id)
+                    LEFT JOIN recs.item_history_norms l ON l.item_id = r.item_id)
                ) AS weights
         FROM learned_targets t;
         GET DIAGNOSTICS v_solved = ROW_COUNT;

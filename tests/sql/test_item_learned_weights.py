@@ -80,11 +80,18 @@ def take_overlapping(world: World, presents: list[uuid.UUID]) -> None:
     world.click(world.users(1)[0], presents[0], times=2)
 
 
-def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours(world: World) -> None:
+@pytest.mark.parametrize(("ridge", "prior"), [(2.0, 0.0), (2.0, 0.5), (1e6, 0.3)])
+def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours_shrunk_towards_the_similarities(
+    world: World, ridge: float, prior: float
+) -> None:
+    """b = (G_RR + λI)⁻¹ (G_Rj + λ c s_Rj) against numpy, with s_ij = dot(i, j) / (|i|^(2a) |j|^(2(1 - a)))
+    over the length-divided interaction vectors: plain ridge at c = 0, and about c s where λ dwarfs
+    the co-occurrences."""
     presents = [world.present() for _ in range(7)]
     take_overlapping(world, presents)
     world.setting("item_learned_neighbors", "3")
-    world.setting("item_learned_ridge", "2")
+    world.setting("item_learned_ridge", str(ridge))
+    world.setting("item_learned_prior", str(prior))
     world.refresh_all()
 
     keys = item_keys(world, presents)
@@ -100,15 +107,24 @@ def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours(world: W
             row[index[item_id]] = (1.0 if liked else 0.0) + 0.3 * min(clicks, 10)
         x = np.vstack([x, row])
     gram = x.T @ x
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    dots = unit.T @ unit
+    a = float(str(value(world, "SELECT recs.setting('item_similarity_asymmetry')")))
+    lengths = np.diag(dots)
+    similarity = dots / lengths[:, None] ** a / lengths[None, :] ** (1 - a)  # [i, j]: i's list gives j
     expected: dict[tuple[int, int], float] = {}
     for target, neighbours in world.recs.execute("SELECT item_id, neighbor_ids FROM recs.item_neighbors"):
+        j = index[target]
         regressors = [index[key] for key in neighbours[:3]]
-        weights = np.linalg.solve(gram[np.ix_(regressors, regressors)] + 2 * np.eye(len(regressors)),
-                                  gram[regressors, index[target]])  # fmt: skip
+        system = gram[np.ix_(regressors, regressors)] + ridge * np.eye(len(regressors))
+        weights = np.linalg.solve(system, gram[regressors, j] + ridge * prior * similarity[regressors, j])
         expected |= {(keys[r], target): float(w) for r, w in zip(regressors, weights, strict=True) if w != 0}
     got = learned(world)
     assert got.keys() == expected.keys() and len(got) >= 7
     assert [got[pair] for pair in expected] == pytest.approx(list(expected.values()))
+    if ridge > 1e5:  # the co-occurrences count for next to nothing: c times the similarities
+        shrunk = [prior * similarity[index[regressor], index[target]] for regressor, target in expected]
+        assert [got[pair] for pair in expected] == pytest.approx(shrunk, rel=1e-3)
 
 
 def value(world: World, query: str, *params: object) -> object:
@@ -188,6 +204,12 @@ def test_the_weights_job_solves_after_new_lists_or_a_setting_change_only(world: 
     world.setting("item_neighbor_pool_size", "50")  # bounds the targets kept per present too
     world.refresh("refresh_learned_weights")
     assert last_run(world) == (7, None)
+
+    shrunk = learned(world)
+    world.setting("item_learned_prior", "0")  # plain ridge: other weights, from the same lists
+    world.refresh("refresh_learned_weights")
+    assert last_run(world) == (7, None)
+    assert learned(world).keys() == shrunk.keys() and learned(world) != shrunk
 
     world.setting("item_learned_neighbors", "0")
     world.refresh("refresh_learned_weights")

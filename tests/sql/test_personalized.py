@@ -138,6 +138,7 @@ def test_a_present_is_scored_by_its_k_most_similar_likers(world: World, k: int, 
     world.neighbours_alone()
     user, close_pick, shared_pick = close_and_near_likers(world)
     world.setting("max_similar_users", str(k))
+    world.setting("collaborative_item_weight", "0")  # the user neighbours' votes alone, as worked out above
     world.refresh_all()
     result = personalized(user)
     assert result["algorithm_used"] == "collaborative"
