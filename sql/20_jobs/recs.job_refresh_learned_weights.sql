@@ -4,12 +4,14 @@
 -- its regressors R are the first item_learned_neighbors presents of its list; b = (G_RR + λI)⁻¹
 -- (G_Rj + λ c s_Rj) with G the co-occurrences Σ_u x_ua x_ub over the users' histories
 -- (recs.user_histories, as the item neighbours read them; x the interaction weight), λ =
--- item_learned_ridge, c = item_learned_prior and s_ij the similarity i's own list gives j (the
--- weight the similarity score gives a user's present i for j: dot(i, j) / (|i|^(2a) |j|^(2(1 - a))),
--- from j's list entry for i and the presents' lengths, a the lists' asymmetry). EASE restricted
--- to the neighbours and shrunk towards c times the similarities rather than towards 0: a target
--- whose co-occurrences are few next to λ keeps about its similarities, one with many gets its
--- regression. The co-occurrences are counted once for every pair of presents
+-- item_learned_ridge, c = item_learned_prior and s_ij the similarity of i to j as i's own list
+-- measures it, dot(i, j) / (|i|^(2a) |j|^(2(1 - a))) with a the lists' asymmetry, derived from j's
+-- list entry for i and the two presents' lengths (recs.item_history_norms). j's entry is computed
+-- over j's sample of users (item_neighbor_user_sample), so for a present with more users than
+-- that the derived value is lower than i's by about (the sample's share of j's users)^(1 - a).
+-- EASE restricted to the neighbours and shrunk towards c times the similarities rather than
+-- towards 0: a target whose co-occurrences are few next to λ keeps weights near c times its
+-- similarities, one with many gets its regression. The co-occurrences are counted once for every pair of presents
 -- that some solve reads (recs.learned_weight_pairs), the systems built in one join, each solved by
 -- recs.cholesky_solve; recs.item_learned_weights is rewritten with the transpose (per regressor i,
 -- the targets j and b_ij, at most item_neighbor_pool_size of them, the largest |b_ij|), which
@@ -20,8 +22,8 @@
 -- it forces a recompute); otherwise a run only checks and returns 0. A job of its own, so that
 -- the size of the solves (k³/6 multiply-adds each) is not taken from the lists' time: until it
 -- runs, pages blend the new lists with the weights of the previous ones, each read on its own.
--- It reads only this database (no sync from main). It first locks the lists and the histories
--- against writes (SHARE): a run of refresh_item_neighbors in progress finishes first, and the
+-- It reads only this database (no sync from main). It first locks the histories, the presents'
+-- lengths and the lists against writes (SHARE): a run of refresh_item_neighbors in progress finishes first, and the
 -- weights are solved from one state of both, the one whose recompute it records; a run of it
 -- that starts meanwhile waits for this one (at the target scale the half minute of a recompute;
 -- a run that only checks takes no time). One transaction: readers keep the old weights until it commits; a failed
@@ -47,7 +49,7 @@ DECLARE
     v_solved bigint := 0;
 BEGIN
     PERFORM recs.set_job_limits();
-    -- In the order refresh_item_neighbors writes them (histories, then lists), so neither waits
+    -- In the order refresh_item_neighbors writes them (histories and lengths, then lists), so neither waits
     -- for the other while holding what the other waits for.
     LOCK TABLE recs.user_histories, recs.item_history_norms, recs.item_neighbors IN SHARE MODE;
     v_neighbors := recs.setting('item_learned_neighbors')::integer;
@@ -57,12 +59,12 @@ BEGIN
     v_prior := recs.setting('item_learned_prior')::double precision;
     v_settings := jsonb_build_object('neighbors', v_neighbors, 'ridge', v_ridge, 'presents', v_presents,
                                      'pool', v_pool, 'prior', v_prior);
-    -- The asymmetry the lists were computed with (a change of the setting recomputes them first).
-    SELECT s.full_synced_at,
-           coalesce((s.details -> 'computed_with' ->> 'asymmetry')::double precision,
-                    recs.setting('item_similarity_asymmetry')::double precision)
+    -- The asymmetry the lists were computed with (a change of the setting recomputes them first);
+    -- the setting's value when their state is not recorded (its row deleted).
+    SELECT s.full_synced_at, (s.details -> 'computed_with' ->> 'asymmetry')::double precision
     INTO v_lists_as_of, v_asymmetry
     FROM recs.sync_state s WHERE s.source = 'item_neighbors';
+    v_asymmetry := coalesce(v_asymmetry, recs.setting('item_similarity_asymmetry')::double precision);
     SELECT * INTO v_state FROM recs.sync_state s WHERE s.source = 'learned_weights' FOR UPDATE;
     IF FOUND AND (v_state.details ->> 'lists_as_of')::timestamptz IS NOT DISTINCT FROM v_lists_as_of
        AND v_state.details -> 'computed_with' = v_settings THEN
@@ -94,7 +96,8 @@ BEGIN
         PERFORM recs.job_step('learned.pairs');
 
         -- Each system: the lower triangle of G_RR + λI packed by rows, and G_Rj + λ c s_Rj, s_ij
-        -- from j's list entry for i, dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1).
+        -- from j's list entry for i, dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1)
+        -- (0 where an entry or a length is missing).
         CREATE TEMP TABLE learned_solved ON COMMIT DROP AS
         SELECT t.item_id, t.regressors,
                recs.cholesky_solve(
@@ -105,12 +108,13 @@ BEGIN
                     LEFT JOIN learned_pairs p
                         ON p.low_id = least(r.item_id, c.item_id) AND p.high_id = greatest(r.item_id, c.item_id)),
                    (SELECT array_agg(coalesce(p.together, 0)
-                                     + CASE WHEN v_prior > 0 AND l.squared > 0 AND t.squared > 0
-                                            THEN v_ridge * v_prior * r.similarity
+                                     + CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0
+                                                 AND l.squared > 0 AND t.squared > 0
+                                            THEN v_ridge * v_prior * t.similarities[r.n]
                                                  * (t.squared / l.squared) ^ (2 * v_asymmetry - 1)
                                             ELSE 0 END
                                      ORDER BY r.n)
-                    FROM unnest(t.regressors, t.similarities) WITH ORDINALITY AS r(item_id, similarity, n)
+                    FROM unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
                     LEFT JOIN learned_pairs p
                         ON p.low_id = least(r.item_id, t.item_id) AND p.high_id = greatest(r.item_id, t.item_id)
                     LEFT JOIN recs.item_history_norms l ON l.item_id = r.item_id)

@@ -80,23 +80,14 @@ def take_overlapping(world: World, presents: list[uuid.UUID]) -> None:
     world.click(world.users(1)[0], presents[0], times=2)
 
 
-@pytest.mark.parametrize(("ridge", "prior"), [(2.0, 0.0), (2.0, 0.5), (1e6, 0.3)])
-def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours_shrunk_towards_the_similarities(
-    world: World, ridge: float, prior: float
-) -> None:
-    """b = (G_RR + λI)⁻¹ (G_Rj + λ c s_Rj) against numpy, with s_ij = dot(i, j) / (|i|^(2a) |j|^(2(1 - a)))
-    over the length-divided interaction vectors: plain ridge at c = 0, and about c s where λ dwarfs
-    the co-occurrences."""
-    presents = [world.present() for _ in range(7)]
-    take_overlapping(world, presents)
-    world.setting("item_learned_neighbors", "3")
-    world.setting("item_learned_ridge", str(ridge))
-    world.setting("item_learned_prior", str(prior))
-    world.refresh_all()
-
+def expected_weights(
+    world: World, presents: list[uuid.UUID], regressors: int, ridge: float, prior: float, asymmetry: float
+) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
+    """In numpy from the interactions: each present's b = (G_RR + λI)⁻¹ (G_Rj + λ c s_Rj) on the first
+    `regressors` of its list, as {(regressor, target): b}, and s_ij = dot(i, j) / (|i|^(2a) |j|^(2(1 - a)))
+    over the length-divided interaction vectors (a like 1, each click 0.3 more) for the same pairs."""
     keys = item_keys(world, presents)
     index = {key: position for position, key in enumerate(keys)}
-    # X from the interactions (a like 1, each click 0.3 more), as the histories hold them.
     x = np.zeros((0, len(keys)))
     for (user_key,) in world.recs.execute("SELECT DISTINCT user_key FROM recs.interactions ORDER BY 1"):
         row = np.zeros(len(keys))
@@ -109,22 +100,68 @@ def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours_shrunk_t
     gram = x.T @ x
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     dots = unit.T @ unit
-    a = float(str(value(world, "SELECT recs.setting('item_similarity_asymmetry')")))
     lengths = np.diag(dots)
-    similarity = dots / lengths[:, None] ** a / lengths[None, :] ** (1 - a)  # [i, j]: i's list gives j
-    expected: dict[tuple[int, int], float] = {}
+    similarity = (
+        dots / lengths[:, None] ** asymmetry / lengths[None, :] ** (1 - asymmetry)
+    )  # [i, j]: i's list gives j
+    weights: dict[tuple[int, int], float] = {}
+    similarities: dict[tuple[int, int], float] = {}
     for target, neighbours in world.recs.execute("SELECT item_id, neighbor_ids FROM recs.item_neighbors"):
         j = index[target]
-        regressors = [index[key] for key in neighbours[:3]]
-        system = gram[np.ix_(regressors, regressors)] + ridge * np.eye(len(regressors))
-        weights = np.linalg.solve(system, gram[regressors, j] + ridge * prior * similarity[regressors, j])
-        expected |= {(keys[r], target): float(w) for r, w in zip(regressors, weights, strict=True) if w != 0}
+        chosen = [index[key] for key in neighbours[:regressors]]
+        system = gram[np.ix_(chosen, chosen)] + ridge * np.eye(len(chosen))
+        solved = np.linalg.solve(system, gram[chosen, j] + ridge * prior * similarity[chosen, j])
+        for r, w in zip(chosen, solved, strict=True):
+            if w != 0:
+                weights[(keys[r], target)] = float(w)
+                similarities[(keys[r], target)] = float(similarity[r, j])
+    return weights, similarities
+
+
+@pytest.mark.parametrize(("ridge", "prior"), [(2.0, 0.0), (2.0, 0.5), (1e6, 0.3)])
+def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours_shrunk_towards_the_similarities(
+    world: World, ridge: float, prior: float
+) -> None:
+    """b = (G_RR + λI)⁻¹ (G_Rj + λ c s_Rj) against numpy: plain ridge at c = 0, and about c s where λ
+    dwarfs the co-occurrences."""
+    presents = [world.present() for _ in range(7)]
+    take_overlapping(world, presents)
+    world.setting("item_learned_neighbors", "3")
+    world.setting("item_learned_ridge", str(ridge))
+    world.setting("item_learned_prior", str(prior))
+    world.refresh_all()
+
+    expected, similarities = expected_weights(world, presents, 3, ridge, prior, 0.7)
     got = learned(world)
     assert got.keys() == expected.keys() and len(got) >= 7
     assert [got[pair] for pair in expected] == pytest.approx(list(expected.values()))
     if ridge > 1e5:  # the co-occurrences count for next to nothing: c times the similarities
-        shrunk = [prior * similarity[index[regressor], index[target]] for regressor, target in expected]
-        assert [got[pair] for pair in expected] == pytest.approx(shrunk, rel=1e-3)
+        assert [got[pair] for pair in expected] == pytest.approx(
+            [prior * similarities[p] for p in expected], rel=1e-3
+        )
+
+
+def test_the_prior_reads_the_asymmetry_the_lists_were_computed_with(world: World) -> None:
+    """A new item_similarity_asymmetry applies when refresh_item_neighbors recomputes the lists: weights
+    solved before that read the lists' own. With the lists' state row deleted, the setting's (not
+    NULL, which would make every weight NULL and leave none)."""
+    presents = [world.present() for _ in range(7)]
+    take_overlapping(world, presents)
+    world.setting("item_learned_neighbors", "3")
+    world.setting("item_learned_ridge", "2")
+    world.refresh_all()
+
+    world.setting("item_similarity_asymmetry", "0.5")
+    world.setting("item_learned_prior", "0.4")
+    world.refresh("refresh_learned_weights")
+    assert last_run(world) == (7, None)
+    assert learned(world) == pytest.approx(expected_weights(world, presents, 3, 2.0, 0.4, 0.7)[0])
+
+    world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")
+    world.setting("item_similarity_asymmetry", "0.7")  # the lists' value again, now read from the setting
+    world.refresh("refresh_learned_weights")
+    assert last_run(world) == (7, None)
+    assert learned(world) == pytest.approx(expected_weights(world, presents, 3, 2.0, 0.4, 0.7)[0])
 
 
 def value(world: World, query: str, *params: object) -> object:
