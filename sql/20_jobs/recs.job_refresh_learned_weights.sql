@@ -76,12 +76,26 @@ BEGIN
     IF v_neighbors > 0 AND v_presents > 0 THEN
         CREATE TEMP TABLE learned_targets ON COMMIT DROP AS
         SELECT n.item_id, n.neighbor_ids[1:v_neighbors] AS regressors,
-               n.similarities[1:v_neighbors] AS similarities, coalesce(l.squared, 0) AS squared
+               n.similarities[1:v_neighbors] AS similarities
         FROM recs.item_neighbors n
         JOIN recs.item_stats s ON s.item_id = n.item_id
-        LEFT JOIN recs.item_history_norms l ON l.item_id = n.item_id
         ORDER BY s.users DESC, n.item_id
         LIMIT v_presents;
+        -- Each system's prior term λ c s_ij, in regressor order: s_ij from j's list entry for i,
+        -- dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1); 0 where an entry or a
+        -- length is missing. One join with the lengths for every pair (not a probe per system).
+        CREATE TEMP TABLE learned_priors ON COMMIT DROP AS
+        SELECT t.item_id,
+               array_agg(CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0 AND l.squared > 0 AND j.squared > 0
+                              THEN v_ridge * v_prior * t.similarities[r.n] * (j.squared / l.squared) ^ (2 * v_asymmetry - 1)
+                              ELSE 0 END
+                         ORDER BY r.n) AS terms
+        FROM learned_targets t
+        CROSS JOIN LATERAL unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
+        LEFT JOIN recs.item_history_norms l ON l.item_id = r.item_id
+        LEFT JOIN recs.item_history_norms j ON j.item_id = t.item_id
+        GROUP BY t.item_id;
+        ALTER TABLE learned_priors ADD PRIMARY KEY (item_id);
         -- The histories' entries for the presents some solve reads, then their co-occurrences.
         CREATE TEMP TABLE learned_entries ON COMMIT DROP AS
         SELECT h.user_key, e.item_id, e.weight * h.norm AS weight
@@ -95,9 +109,7 @@ BEGIN
         ANALYZE learned_pairs;
         PERFORM recs.job_step('learned.pairs');
 
-        -- Each system: the lower triangle of G_RR + λI packed by rows, and G_Rj + λ c s_Rj, s_ij
-        -- from j's list entry for i, dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1)
-        -- (0 where an entry or a length is missing).
+        -- Each system: the lower triangle of G_RR + λI packed by rows, and G_Rj + λ c s_Rj.
         CREATE TEMP TABLE learned_solved ON COMMIT DROP AS
         SELECT t.item_id, t.regressors,
                recs.cholesky_solve(
@@ -107,19 +119,13 @@ BEGIN
                     JOIN unnest(t.regressors) WITH ORDINALITY AS c(item_id, n) ON c.n <= r.n
                     LEFT JOIN learned_pairs p
                         ON p.low_id = least(r.item_id, c.item_id) AND p.high_id = greatest(r.item_id, c.item_id)),
-                   (SELECT array_agg(coalesce(p.together, 0)
-                                     + CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0
-                                                 AND l.squared > 0 AND t.squared > 0
-                                            THEN v_ridge * v_prior * t.similarities[r.n]
-                                                 * (t.squared / l.squared) ^ (2 * v_asymmetry - 1)
-                                            ELSE 0 END
-                                     ORDER BY r.n)
+                   (SELECT array_agg(coalesce(p.together, 0) + q.terms[r.n] ORDER BY r.n)
                     FROM unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
                     LEFT JOIN learned_pairs p
-                        ON p.low_id = least(r.item_id, t.item_id) AND p.high_id = greatest(r.item_id, t.item_id)
-                    LEFT JOIN recs.item_history_norms l ON l.item_id = r.item_id)
+                        ON p.low_id = least(r.item_id, t.item_id) AND p.high_id = greatest(r.item_id, t.item_id))
                ) AS weights
-        FROM learned_targets t;
+        FROM learned_targets t
+        JOIN learned_priors q ON q.item_id = t.item_id;
         GET DIAGNOSTICS v_solved = ROW_COUNT;
         PERFORM recs.job_step('learned.solved');
 
@@ -136,7 +142,7 @@ BEGIN
         WHERE w.rank <= v_pool
         GROUP BY w.item_id
         ORDER BY w.item_id;
-        DROP TABLE learned_targets, learned_entries, learned_pairs, learned_solved;
+        DROP TABLE learned_targets, learned_priors, learned_entries, learned_pairs, learned_solved;
     END IF;
     ANALYZE recs.item_learned_weights;
     PERFORM recs.job_step('learned.written');
