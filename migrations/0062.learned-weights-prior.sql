@@ -8,6 +8,3 @@ INSERT INTO recs.settings (key, value, description, value_type, min_value, max_v
      'Learned item weights: each regression is shrunk towards this times the item similarities (the weight each regressor''s own list gives the target) instead of towards 0; 0 = plain ridge regressions (EASE restricted to the neighbours).',
      'number', 0, 100)
 ON CONFLICT (key) DO NOTHING;
-
-COMMENT ON TABLE recs.item_history_norms IS
-    'Per present: Σ over the users of recs.user_histories of their (normalised) weight for it, squared. Working table of the job refresh_item_neighbors (unlogged: rebuilt after a crash), also read by the job refresh_learned_weights.';

@@ -24,7 +24,7 @@
 -- runs, pages blend the new lists with the weights of the previous ones, each read on its own.
 -- It reads only this database (no sync from main). It first locks the histories, the presents'
 -- lengths and the lists against writes (SHARE): a run of refresh_item_neighbors in progress finishes first, and the
--- weights are solved from one state of both, the one whose recompute it records; a run of it
+-- weights are solved from one state of all three, the one whose recompute it records; a run of it
 -- that starts meanwhile waits for this one (at the target scale the half minute of a recompute;
 -- a run that only checks takes no time). One transaction: readers keep the old weights until it commits; a failed
 -- run leaves them. Marks the step learned.checked when the weights were current, learned.written
@@ -82,12 +82,15 @@ BEGIN
         ORDER BY s.users DESC, n.item_id
         LIMIT v_presents;
         -- Each system's prior term λ c s_ij, in regressor order: s_ij from j's list entry for i,
-        -- dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1); 0 where an entry or a
-        -- length is missing. One join with the lengths for every pair (not a probe per system).
+        -- dot(i, j) / (|j|^(2a) |i|^(2(1 - a))), times (|j|² / |i|²)^(2a - 1); 0 where an entry is
+        -- missing or not above 0, or a length is. One join with the lengths for every pair (not a
+        -- probe per system).
         CREATE TEMP TABLE learned_priors ON COMMIT DROP AS
         SELECT t.item_id,
-               array_agg(CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0 AND l.squared > 0 AND j.squared > 0
-                              THEN v_ridge * v_prior * t.similarities[r.n] * (j.squared / l.squared) ^ (2 * v_asymmetry - 1)
+               array_agg(CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0
+                                   AND l.squared > 0 AND j.squared > 0
+                              THEN v_ridge * v_prior * t.similarities[r.n]
+                                   * (j.squared / l.squared) ^ (2 * v_asymmetry - 1)
                               ELSE 0 END
                          ORDER BY r.n) AS terms
         FROM learned_targets t

@@ -81,11 +81,19 @@ def take_overlapping(world: World, presents: list[uuid.UUID]) -> None:
 
 
 def expected_weights(
-    world: World, presents: list[uuid.UUID], regressors: int, ridge: float, prior: float, asymmetry: float
+    world: World,
+    presents: list[uuid.UUID],
+    regressors: int,
+    ridge: float,
+    prior: float,
+    asymmetry: float,
+    read_asymmetry: float | None = None,
 ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], float]]:
     """In numpy from the interactions: each present's b = (G_RR + λI)⁻¹ (G_Rj + λ c s_Rj) on the first
-    `regressors` of its list, as {(regressor, target): b}, and s_ij = dot(i, j) / (|i|^(2a) |j|^(2(1 - a)))
-    over the length-divided interaction vectors (a like 1, each click 0.3 more) for the same pairs."""
+    `regressors` of its list, as {(regressor, target): b}, and s_ij for the same pairs. s_ij is j's list
+    entry for i, dot(i, j) / (|j|^(2a) |i|^(2(1 - a))) over the length-divided interaction vectors (a like
+    1, each click 0.3 more) with a = `asymmetry`, times (|j|² / |i|²)^(2r - 1) with r = `read_asymmetry`
+    (default a): dot(i, j) / (|i|^(2a) |j|^(2(1 - a))) when the two agree."""
     keys = item_keys(world, presents)
     index = {key: position for position, key in enumerate(keys)}
     x = np.zeros((0, len(keys)))
@@ -101,9 +109,11 @@ def expected_weights(
     unit = x / np.linalg.norm(x, axis=1, keepdims=True)
     dots = unit.T @ unit
     lengths = np.diag(dots)
-    similarity = (
+    read = asymmetry if read_asymmetry is None else read_asymmetry
+    listed = (
         dots / lengths[:, None] ** asymmetry / lengths[None, :] ** (1 - asymmetry)
-    )  # [i, j]: i's list gives j
+    )  # [j, i]: j's entry for i
+    similarity = listed.T * (lengths[None, :] / lengths[:, None]) ** (2 * read - 1)  # [i, j]
     weights: dict[tuple[int, int], float] = {}
     similarities: dict[tuple[int, int], float] = {}
     for target, neighbours in world.recs.execute("SELECT item_id, neighbor_ids FROM recs.item_neighbors"):
@@ -126,6 +136,7 @@ def test_each_presents_weights_are_a_ridge_regression_on_its_neighbours_shrunk_t
     dwarfs the co-occurrences."""
     presents = [world.present() for _ in range(7)]
     take_overlapping(world, presents)
+    world.setting("item_similarity_asymmetry", "0.7")
     world.setting("item_learned_neighbors", "3")
     world.setting("item_learned_ridge", str(ridge))
     world.setting("item_learned_prior", str(prior))
@@ -147,6 +158,7 @@ def test_the_prior_reads_the_asymmetry_the_lists_were_computed_with(world: World
     NULL, which would make every weight NULL and leave none)."""
     presents = [world.present() for _ in range(7)]
     take_overlapping(world, presents)
+    world.setting("item_similarity_asymmetry", "0.7")
     world.setting("item_learned_neighbors", "3")
     world.setting("item_learned_ridge", "2")
     world.refresh_all()
@@ -158,10 +170,9 @@ def test_the_prior_reads_the_asymmetry_the_lists_were_computed_with(world: World
     assert learned(world) == pytest.approx(expected_weights(world, presents, 3, 2.0, 0.4, 0.7)[0])
 
     world.recs.execute("DELETE FROM recs.sync_state WHERE source = 'item_neighbors'")
-    world.setting("item_similarity_asymmetry", "0.7")  # the lists' value again, now read from the setting
-    world.refresh("refresh_learned_weights")
+    world.refresh("refresh_learned_weights")  # the lists of 0.7, their entries read with the setting's 0.5
     assert last_run(world) == (7, None)
-    assert learned(world) == pytest.approx(expected_weights(world, presents, 3, 2.0, 0.4, 0.7)[0])
+    assert learned(world) == pytest.approx(expected_weights(world, presents, 3, 2.0, 0.4, 0.7, 0.5)[0])
 
 
 def value(world: World, query: str, *params: object) -> object:
