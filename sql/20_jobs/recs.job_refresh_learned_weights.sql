@@ -11,8 +11,9 @@
 -- that the derived value is lower than i's by about (the sample's share of j's users)^(1 - a).
 -- EASE restricted to the neighbours and shrunk towards c times the similarities rather than
 -- towards 0: a target whose co-occurrences are few next to λ keeps weights near c times its
--- similarities, one with many gets its regression. The co-occurrences are counted once for every pair of presents
--- that some solve reads (recs.learned_weight_pairs), the systems built in one join, each solved by
+-- similarities, one with many gets its regression. The co-occurrences are counted once for every
+-- pair of presents that some solve reads (recs.learned_weight_pairs), the systems built in one
+-- join (their prior terms in another, with the lengths), each solved by
 -- recs.cholesky_solve; recs.item_learned_weights is rewritten with the transpose (per regressor i,
 -- the targets j and b_ij, at most item_neighbor_pool_size of them, the largest |b_ij|), which
 -- recs.item_neighbor_scores reads.
