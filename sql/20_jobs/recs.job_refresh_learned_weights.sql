@@ -77,9 +77,10 @@ BEGIN
     IF v_neighbors > 0 AND v_presents > 0 THEN
         CREATE TEMP TABLE learned_targets ON COMMIT DROP AS
         SELECT n.item_id, n.neighbor_ids[1:v_neighbors] AS regressors,
-               n.similarities[1:v_neighbors] AS similarities
+               n.similarities[1:v_neighbors] AS similarities, l.squared
         FROM recs.item_neighbors n
         JOIN recs.item_stats s ON s.item_id = n.item_id
+        LEFT JOIN recs.item_history_norms l ON l.item_id = n.item_id
         ORDER BY s.users DESC, n.item_id
         LIMIT v_presents;
         -- Each system's prior term λ c s_ij, in regressor order: s_ij from j's list entry for i,
@@ -89,15 +90,14 @@ BEGIN
         CREATE TEMP TABLE learned_priors ON COMMIT DROP AS
         SELECT t.item_id,
                array_agg(CASE WHEN v_prior > 0 AND t.similarities[r.n] > 0
-                                   AND l.squared > 0 AND j.squared > 0
+                                   AND l.squared > 0 AND t.squared > 0
                               THEN v_ridge * v_prior * t.similarities[r.n]
-                                   * (j.squared / l.squared) ^ (2 * v_asymmetry - 1)
+                                   * (t.squared / l.squared) ^ (2 * v_asymmetry - 1)
                               ELSE 0 END
                          ORDER BY r.n) AS terms
         FROM learned_targets t
         CROSS JOIN LATERAL unnest(t.regressors) WITH ORDINALITY AS r(item_id, n)
         LEFT JOIN recs.item_history_norms l ON l.item_id = r.item_id
-        LEFT JOIN recs.item_history_norms j ON j.item_id = t.item_id
         GROUP BY t.item_id;
         ALTER TABLE learned_priors ADD PRIMARY KEY (item_id);
         -- The histories' entries for the presents some solve reads, then their co-occurrences.
